@@ -1,0 +1,374 @@
+//! Configuration in layers: built-in defaults → `DATA/config.toml` → `ZHENGZHAO_*`
+//! environment → command-line flags. Unknown keys in the file are errors; unknown
+//! `ZHENGZHAO_*` variables are reported as warnings.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Name of the configuration file inside the data directory.
+pub const CONFIG_FILE: &str = "config.toml";
+/// Environment variables the service reads (besides `ZHENGZHAO_DATA`, a global flag).
+const ENV_KEYS: &[&str] = &[
+    "ZHENGZHAO_LISTEN",
+    "ZHENGZHAO_PUBLIC_URL",
+    "ZHENGZHAO_DATABASE_URL",
+    "ZHENGZHAO_LOG",
+    "ZHENGZHAO_LOG_FORMAT",
+    "ZHENGZHAO_CRL_DAYS",
+    "ZHENGZHAO_SEAL_CERT_DAYS",
+];
+/// Environment variables that are known but not configuration keys.
+const ENV_OTHER: &[&str] = &["ZHENGZHAO_DATA", "ZHENGZHAO_KEY_PASSPHRASE"];
+
+/// The configuration in force.
+#[derive(Clone, PartialEq, Serialize)]
+pub struct Config {
+    /// The data directory (database, keys, config file).
+    #[serde(skip)]
+    pub data_dir: PathBuf,
+    /// Address `serve` listens on.
+    pub listen: SocketAddr,
+    /// Base URL under which this platform is reached from outside; certificates name
+    /// `PUBLIC_URL/pki/...` as their CRL location, QR codes point under it.
+    pub public_url: String,
+    /// Database URL; empty means SQLite in the data directory.
+    pub database_url: String,
+    /// Log filter (tracing `EnvFilter` syntax).
+    pub log: String,
+    /// Log format: `text` or `json`.
+    pub log_format: LogFormat,
+    /// How long a CRL is valid (its nextUpdate), in days; it is re-signed at half-life.
+    pub crl_days: u32,
+    /// Validity of new seal certificates, in days.
+    pub seal_cert_days: u32,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// One layer of settings; every field optional.
+#[derive(Debug, Default, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Layer {
+    /// See [`Config::listen`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    /// See [`Config::public_url`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
+    /// See [`Config::database_url`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    /// See [`Config::log`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log: Option<String>,
+    /// See [`Config::log_format`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_format: Option<LogFormat>,
+    /// See [`Config::crl_days`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crl_days: Option<u32>,
+    /// See [`Config::seal_cert_days`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seal_cert_days: Option<u32>,
+}
+
+/// Why the configuration could not be assembled.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file exists but cannot be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has unknown keys.
+    #[error("{path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message.
+        message: String,
+    },
+    /// An environment variable holds an invalid value.
+    #[error("environment variable {name}: {message}")]
+    Env {
+        /// The variable.
+        name: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// A value is out of range or malformed.
+    #[error("invalid {key}: {message}")]
+    Invalid {
+        /// The key.
+        key: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl Layer {
+    /// Reads `DATA/config.toml`; a missing file is an empty layer.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(source) => return Err(ConfigError::Read { path: path.to_owned(), source }),
+        };
+        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            message: e.message().to_owned(),
+        })
+    }
+
+    /// Reads the `ZHENGZHAO_*` variables from `env` (pass `std::env::vars()` in).
+    /// Returns the layer and the names of unknown `ZHENGZHAO_*` variables.
+    pub fn from_env(
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<(Self, Vec<String>), ConfigError> {
+        let vars: BTreeMap<String, String> =
+            env.into_iter().filter(|(k, _)| k.starts_with("ZHENGZHAO_")).collect();
+        let unknown = vars
+            .keys()
+            .filter(|k| {
+                !ENV_KEYS.contains(&k.as_str())
+                    && !ENV_OTHER.contains(&k.as_str())
+                    && !k.starts_with("ZHENGZHAO_TEST_")
+            })
+            .cloned()
+            .collect();
+        let get = |name: &'static str| vars.get(name).filter(|v| !v.is_empty()).cloned();
+        fn parsed<T: std::str::FromStr>(
+            name: &'static str,
+            v: Option<String>,
+        ) -> Result<Option<T>, ConfigError>
+        where
+            T::Err: fmt::Display,
+        {
+            v.map(|v| v.parse::<T>())
+                .transpose()
+                .map_err(|e| ConfigError::Env { name, message: e.to_string() })
+        }
+        let log_format = match get("ZHENGZHAO_LOG_FORMAT").as_deref() {
+            None => None,
+            Some("text") => Some(LogFormat::Text),
+            Some("json") => Some(LogFormat::Json),
+            Some(other) => {
+                return Err(ConfigError::Env {
+                    name: "ZHENGZHAO_LOG_FORMAT",
+                    message: format!("{other:?} is neither \"text\" nor \"json\""),
+                });
+            }
+        };
+        let layer = Self {
+            listen: parsed("ZHENGZHAO_LISTEN", get("ZHENGZHAO_LISTEN"))?,
+            public_url: get("ZHENGZHAO_PUBLIC_URL"),
+            database_url: get("ZHENGZHAO_DATABASE_URL"),
+            log: get("ZHENGZHAO_LOG"),
+            log_format,
+            crl_days: parsed("ZHENGZHAO_CRL_DAYS", get("ZHENGZHAO_CRL_DAYS"))?,
+            seal_cert_days: parsed("ZHENGZHAO_SEAL_CERT_DAYS", get("ZHENGZHAO_SEAL_CERT_DAYS"))?,
+        };
+        Ok((layer, unknown))
+    }
+
+    /// Values of `over` win over `self`.
+    pub fn merged(self, over: Layer) -> Layer {
+        Layer {
+            listen: over.listen.or(self.listen),
+            public_url: over.public_url.or(self.public_url),
+            database_url: over.database_url.or(self.database_url),
+            log: over.log.or(self.log),
+            log_format: over.log_format.or(self.log_format),
+            crl_days: over.crl_days.or(self.crl_days),
+            seal_cert_days: over.seal_cert_days.or(self.seal_cert_days),
+        }
+    }
+}
+
+impl Config {
+    /// Defaults for `data_dir`, overlaid by `layer`, then checked.
+    pub fn from_layer(data_dir: PathBuf, layer: Layer) -> Result<Self, ConfigError> {
+        let listen = layer.listen.unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080)));
+        let public_url = layer.public_url.unwrap_or_else(|| format!("http://{listen}"));
+        let public_url = public_url.trim_end_matches('/').to_owned();
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://"))
+            || public_url.contains(char::is_whitespace)
+        {
+            return Err(ConfigError::Invalid {
+                key: "public_url",
+                message: format!("{public_url:?} is not an http(s) URL"),
+            });
+        }
+        let crl_days = layer.crl_days.unwrap_or(7);
+        if !(1..=365).contains(&crl_days) {
+            return Err(ConfigError::Invalid {
+                key: "crl_days",
+                message: format!("{crl_days} is not between 1 and 365"),
+            });
+        }
+        let seal_cert_days = layer.seal_cert_days.unwrap_or(3 * 365);
+        if !(1..=10 * 365).contains(&seal_cert_days) {
+            return Err(ConfigError::Invalid {
+                key: "seal_cert_days",
+                message: format!("{seal_cert_days} is not between 1 and 3650"),
+            });
+        }
+        Ok(Self {
+            listen,
+            public_url,
+            database_url: layer.database_url.unwrap_or_default(),
+            log: layer.log.unwrap_or_else(|| "info".to_owned()),
+            log_format: layer.log_format.unwrap_or(LogFormat::Text),
+            crl_days,
+            seal_cert_days,
+            data_dir,
+        })
+    }
+
+    /// Assembles the configuration: defaults → file → environment → `flags`.
+    /// Returns it with warnings (unknown environment variables).
+    pub fn load(
+        data_dir: PathBuf,
+        env: impl IntoIterator<Item = (String, String)>,
+        flags: Layer,
+    ) -> Result<(Self, Vec<String>), ConfigError> {
+        let file = Layer::from_file(&data_dir.join(CONFIG_FILE))?;
+        let (env, unknown) = Layer::from_env(env)?;
+        let warnings = unknown
+            .into_iter()
+            .map(|name| format!("unknown environment variable {name} is ignored"))
+            .collect();
+        let config = Self::from_layer(data_dir, file.merged(env).merged(flags))?;
+        Ok((config, warnings))
+    }
+
+    /// The database URL in force: the configured one, or SQLite in the data directory.
+    pub fn effective_database_url(&self) -> String {
+        if self.database_url.is_empty() {
+            format!("sqlite://{}?mode=rwc", self.data_dir.join("zhengzhao.db").display())
+        } else {
+            self.database_url.clone()
+        }
+    }
+
+    /// The CRL URL of the root of `algorithm`, as certificates name it.
+    pub fn crl_url(&self, algorithm: &str) -> String {
+        format!("{}/pki/crl-{algorithm}.crl", self.public_url)
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The database URL may carry a password.
+        f.debug_struct("Config")
+            .field("data_dir", &self.data_dir)
+            .field("listen", &self.listen)
+            .field("public_url", &self.public_url)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("log", &self.log)
+            .field("log_format", &self.log_format)
+            .field("crl_days", &self.crl_days)
+            .field("seal_cert_days", &self.seal_cert_days)
+            .finish()
+    }
+}
+
+/// Replaces a password in `scheme://user:password@host` with `***`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((userinfo, host)) = rest.split_once('@') else {
+        return url.to_owned();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn layers_apply_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(CONFIG_FILE),
+            "listen = \"127.0.0.1:9000\"\npublic_url = \"https://file.example/\"\ncrl_days = 3\n",
+        )
+        .unwrap();
+        let (c, _) = Config::load(dir.path().into(), env(&[]), Layer::default()).unwrap();
+        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(c.public_url, "https://file.example");
+        assert_eq!(c.crl_days, 3);
+
+        let e = env(&[("ZHENGZHAO_LISTEN", "127.0.0.1:9001"), ("ZHENGZHAO_CRL_DAYS", "5")]);
+        let (c, _) = Config::load(dir.path().into(), e.clone(), Layer::default()).unwrap();
+        assert_eq!((c.listen.port(), c.crl_days), (9001, 5));
+        assert_eq!(c.public_url, "https://file.example");
+
+        let flags = Layer { listen: Some("127.0.0.1:9002".parse().unwrap()), ..Layer::default() };
+        let (c, _) = Config::load(dir.path().into(), e, flags).unwrap();
+        assert_eq!(c.listen.port(), 9002);
+    }
+
+    #[test]
+    fn defaults_and_sqlite_url() {
+        let (c, w) = Config::load("/tmp/zz-none".into(), env(&[]), Layer::default()).unwrap();
+        assert!(w.is_empty());
+        assert_eq!(c.public_url, "http://127.0.0.1:8080");
+        assert_eq!(c.effective_database_url(), "sqlite:///tmp/zz-none/zhengzhao.db?mode=rwc");
+        assert_eq!(c.crl_url("p256"), "http://127.0.0.1:8080/pki/crl-p256.crl");
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(CONFIG_FILE), "lisen = \"x\"\n").unwrap();
+        let err = Config::load(dir.path().into(), env(&[]), Layer::default()).unwrap_err();
+        assert!(err.to_string().contains("lisen"), "{err}");
+
+        let (_, w) = Config::load(
+            "/tmp/zz-none".into(),
+            env(&[("ZHENGZHAO_LISTN", "x"), ("ZHENGZHAO_TEST_POSTGRES_URL", "y")]),
+            Layer::default(),
+        )
+        .unwrap();
+        assert_eq!(w, vec!["unknown environment variable ZHENGZHAO_LISTN is ignored"]);
+
+        let err = Config::load("/x".into(), env(&[("ZHENGZHAO_LISTEN", "nope")]), Layer::default())
+            .unwrap_err();
+        assert!(err.to_string().contains("ZHENGZHAO_LISTEN"), "{err}");
+        let flags = Layer { public_url: Some("ftp://x".into()), ..Layer::default() };
+        assert!(Config::load("/x".into(), env(&[]), flags).is_err());
+    }
+
+    #[test]
+    fn debug_hides_database_password() {
+        let layer = Layer { database_url: Some("postgres://u:secret@h/db".into()), ..Layer::default() };
+        let c = Config::from_layer("/x".into(), layer).unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("secret") && shown.contains("u:***@h"), "{shown}");
+    }
+}
