@@ -1,0 +1,57 @@
+//! The CJK font embedded in the binary (WenQuanYi Micro Hei), shared by the seal drawing and the PDF renderer.
+//!
+//! The font ships inside the crate (`templates/fonts/wqy-microhei.ttc`, Apache-2.0 or
+//! GPL-3+ with font exception; the licence lies beside it), so nothing is read from disk
+//! at run time. It covers CJK Unified Ideographs (the basic block), CJK punctuation and Latin.
+
+use std::sync::OnceLock;
+
+use ttf_parser::Face;
+
+/// The raw bytes of the embedded TrueType collection.
+pub static FONT_BYTES: &[u8] = include_bytes!("../templates/fonts/wqy-microhei.ttc");
+
+/// Index of the face used inside [`FONT_BYTES`] (WenQuanYi Micro Hei; index 1 is its monospaced twin).
+pub const FACE_INDEX: u32 = 0;
+
+/// The parsed font face, parsed once on first use.
+pub fn face() -> &'static Face<'static> {
+    static FACE: OnceLock<Face<'static>> = OnceLock::new();
+    FACE.get_or_init(|| {
+        // Invariant: FONT_BYTES is a fixed file compiled into the binary and the unit test
+        // `embedded_font_parses` parses it, so a failure here is a build defect, not bad input.
+        #[allow(clippy::expect_used)]
+        Face::parse(FONT_BYTES, FACE_INDEX).expect("the embedded font must parse (build defect)")
+    })
+}
+
+/// Whether the font can draw `c` visibly: it maps `c` to a real glyph (not `.notdef`).
+pub fn has_glyph(c: char) -> bool {
+    face().glyph_index(c).is_some_and(|id| id.0 != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_font_parses() {
+        let parsed = Face::parse(FONT_BYTES, FACE_INDEX);
+        assert!(parsed.is_ok(), "{parsed:?}");
+        assert!(face().units_per_em() > 0);
+    }
+
+    #[test]
+    fn covers_cjk_and_latin() {
+        for c in "上海市浦东新区市场监督管理局行政审批专用章ABCxyz0123".chars() {
+            assert!(has_glyph(c), "font lacks {c}");
+        }
+    }
+
+    #[test]
+    fn lacks_private_use_and_extension_b() {
+        // Verified against the shipped file: no private-use glyphs, no CJK Extension B.
+        assert!(!has_glyph('\u{E000}'));
+        assert!(!has_glyph('\u{20000}'));
+    }
+}
