@@ -1,0 +1,524 @@
+//! Root CA and seal certificates: making them (rcgen) and reading them back (x509-parser).
+
+use rcgen::{
+    CertificateParams, CrlDistributionPoint, DistinguishedName, DnType, DnValue, ExtendedKeyUsagePurpose,
+    IsCa, Issuer, KeyIdMethod, KeyUsagePurpose, SerialNumber,
+};
+use time::{OffsetDateTime, UtcOffset};
+use x509_parser::certificate::X509Certificate;
+use x509_parser::extensions::{DistributionPointName, GeneralName, ParsedExtension};
+use x509_parser::x509::SubjectPublicKeyInfo;
+
+use super::keys::{Algorithm, PrivateKey, Signer, SubjectKey};
+use super::name::{self, check_text};
+use super::{PkiError, fmt_time};
+
+/// OID of the extended key usage "document signing" (id-kp-documentSigning, RFC 9336).
+pub const DOCUMENT_SIGNING_EKU: &str = "1.3.6.1.5.5.7.3.36";
+const DOCUMENT_SIGNING_ARCS: [u64; 9] = [1, 3, 6, 1, 5, 5, 7, 3, 36];
+/// Prefix of organizationIdentifier for a national trade register number in China
+/// (ETSI EN 319 412-1 §5.1.4 semantics: "NTR" + ISO 3166 country + "-").
+const NTR_PREFIX: &str = "NTRCN-";
+
+/// Who a seal certificate is for. Strings are taken as given (the caller has validated the
+/// 统一社会信用代码); Chinese text is stored as UTF8String.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SealSubject<'a> {
+    /// The platform's seal id; goes into the subject serialNumber attribute (2.5.4.5).
+    pub seal_id: &'a str,
+    /// The seal's name (印章名称), e.g. "某某市市场监督管理局行政审批专用章": the subject CN.
+    pub seal_name: &'a str,
+    /// The department's name (单位名称): the subject O.
+    pub department_name: &'a str,
+    /// The department's 18-character 统一社会信用代码: organizationIdentifier `NTRCN-<code>`.
+    pub department_code: &'a str,
+}
+
+/// What a certificate says, as the platform reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertInfo {
+    /// Serial number, lowercase hex without leading zero octets.
+    pub serial_hex: String,
+    /// Subject name, RFC 4514 style in certificate order (`C=CN, O=…, CN=…`).
+    pub subject: String,
+    /// Issuer name, same format.
+    pub issuer: String,
+    /// Start of validity.
+    pub not_before: OffsetDateTime,
+    /// End of validity.
+    pub not_after: OffsetDateTime,
+    /// Algorithm of the certified public key.
+    pub algorithm: Algorithm,
+    /// Key id: lowercase hex SHA-256 of the SubjectPublicKeyInfo DER.
+    pub key_id: String,
+    /// Whether basicConstraints says cA=TRUE.
+    pub is_ca: bool,
+    /// The subject serialNumber attribute (the seal id), if any.
+    pub seal_id: Option<String>,
+    /// The subject organizationIdentifier with "NTRCN-" removed (the 统一社会信用代码), if any.
+    pub department_code: Option<String>,
+    /// URIs of the CRL distribution points.
+    pub crl_urls: Vec<String>,
+}
+
+/// Makes the platform's self-signed root CA certificate for `alg` (DER).
+///
+/// Subject `C=CN, O=<platform_name>, CN=<platform_name> Root CA (Ed25519|P-256)`;
+/// basicConstraints critical cA pathlen:0; keyUsage critical keyCertSign, cRLSign;
+/// subjectKeyIdentifier (first 20 octets of SHA-256 of the SubjectPublicKeyInfo).
+/// `key` must be of algorithm `alg`.
+pub fn make_root(
+    alg: Algorithm,
+    platform_name: &str,
+    key: &PrivateKey,
+    not_before: OffsetDateTime,
+    not_after: OffsetDateTime,
+    serial: [u8; 16],
+) -> Result<Vec<u8>, PkiError> {
+    if key.algorithm() != alg {
+        return Err(PkiError::AlgorithmMismatch { expected: alg, found: key.algorithm() });
+    }
+    // The CN adds " Root CA (Ed25519)" (18 characters) to the name: keep it within the
+    // X.520 limit of 64 characters.
+    check_text("platform name", platform_name, 46)?;
+    check_serial(&serial)?;
+    let (not_before, not_after) = check_validity(not_before, not_after)?;
+
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CountryName, name::printable_or_utf8("CN"));
+    dn.push(DnType::OrganizationName, DnValue::Utf8String(platform_name.to_owned()));
+    dn.push(DnType::CommonName, DnValue::Utf8String(format!("{platform_name} Root CA ({})", alg.label())));
+
+    let mut params = CertificateParams::default();
+    params.distinguished_name = dn;
+    params.not_before = not_before;
+    params.not_after = not_after;
+    params.serial_number = Some(SerialNumber::from_slice(&serial));
+    params.is_ca = IsCa::Ca(rcgen::BasicConstraints::Constrained(0));
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    params.key_identifier_method = KeyIdMethod::Sha256;
+
+    let signer = key.signer()?;
+    Ok(params.self_signed(&signer)?.der().to_vec())
+}
+
+/// Issues a seal certificate (DER) for the public key `seal_public_key_spki_der`, signed by
+/// `issuer_key` on behalf of the CA certificate `issuer_cert_der`.
+///
+/// Subject `C=CN, O=<department>, organizationIdentifier=NTRCN-<code>, CN=<seal name>,
+/// serialNumber=<seal id>`; basicConstraints CA:FALSE; keyUsage critical digitalSignature,
+/// contentCommitment; extendedKeyUsage document signing; CRL distribution point `crl_url`;
+/// authority and subject key identifiers.
+///
+/// Refused: a seal key of another algorithm than the issuer's (chains are homogeneous), an
+/// issuer key that does not match the issuer certificate, an issuer that is not a CA with
+/// keyCertSign, a validity outside the issuer's, and a non-ASCII or empty `crl_url`.
+#[allow(clippy::too_many_arguments)] // the signature is the platform's agreed API
+pub fn issue_seal_cert(
+    subject: &SealSubject<'_>,
+    seal_public_key_spki_der: &[u8],
+    issuer_cert_der: &[u8],
+    issuer_key: &PrivateKey,
+    crl_url: &str,
+    not_before: OffsetDateTime,
+    not_after: OffsetDateTime,
+    serial: [u8; 16],
+) -> Result<Vec<u8>, PkiError> {
+    check_text("seal id", subject.seal_id, 64)?;
+    check_text("seal name", subject.seal_name, 64)?;
+    check_text("department name", subject.department_name, 64)?;
+    check_text("department code", subject.department_code, 58)?;
+    check_crl_url(crl_url)?;
+    check_serial(&serial)?;
+    let (not_before, not_after) = check_validity(not_before, not_after)?;
+
+    let seal_key = SubjectKey::from_spki_der(seal_public_key_spki_der)?;
+    let issuer_cert = parse_cert(issuer_cert_der).map_err(PkiError::MalformedCertificate)?;
+    let signer = issuer_key.signer()?;
+    check_issuer_key(&issuer_cert, issuer_key)?;
+    if seal_key.algorithm() != issuer_key.algorithm() {
+        return Err(PkiError::AlgorithmMismatch {
+            expected: issuer_key.algorithm(),
+            found: seal_key.algorithm(),
+        });
+    }
+    if !can_sign_certs(&issuer_cert) {
+        return Err(PkiError::IssuerNotCa);
+    }
+    let issuer_nb = issuer_cert.validity().not_before.to_datetime();
+    let issuer_na = issuer_cert.validity().not_after.to_datetime();
+    if not_before < issuer_nb || not_after > issuer_na {
+        return Err(PkiError::InvalidValidity(format!(
+            "{} .. {} is not within the issuer's validity {} .. {}",
+            fmt_time(&not_before),
+            fmt_time(&not_after),
+            fmt_time(&issuer_nb),
+            fmt_time(&issuer_na)
+        )));
+    }
+
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CountryName, name::printable_or_utf8("CN"));
+    dn.push(DnType::OrganizationName, DnValue::Utf8String(subject.department_name.to_owned()));
+    dn.push(
+        name::dn_organization_identifier(),
+        name::printable_or_utf8(&format!("{NTR_PREFIX}{}", subject.department_code)),
+    );
+    dn.push(DnType::CommonName, DnValue::Utf8String(subject.seal_name.to_owned()));
+    dn.push(name::dn_serial_number(), name::printable_or_utf8(subject.seal_id));
+
+    let mut params = CertificateParams::default();
+    params.distinguished_name = dn;
+    params.not_before = not_before;
+    params.not_after = not_after;
+    params.serial_number = Some(SerialNumber::from_slice(&serial));
+    params.is_ca = IsCa::ExplicitNoCa;
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::ContentCommitment];
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::Other(DOCUMENT_SIGNING_ARCS.to_vec())];
+    params.crl_distribution_points = vec![CrlDistributionPoint { uris: vec![crl_url.to_owned()] }];
+    params.use_authority_key_identifier_extension = true;
+    params.key_identifier_method = KeyIdMethod::Sha256;
+
+    let issuer = issuer_for(&issuer_cert, signer)?;
+    Ok(params.signed_by(&seal_key, &issuer)?.der().to_vec())
+}
+
+/// Reads a certificate's identity, key and seal attributes.
+pub fn cert_info(der: &[u8]) -> Result<CertInfo, PkiError> {
+    let cert = parse_cert(der).map_err(PkiError::MalformedCertificate)?;
+    cert_info_parsed(&cert)
+}
+
+pub(crate) fn cert_info_parsed(cert: &X509Certificate<'_>) -> Result<CertInfo, PkiError> {
+    let spki = cert.public_key();
+    let subject = cert.subject();
+    let mut crl_urls = Vec::new();
+    for ext in cert.extensions() {
+        if let ParsedExtension::CRLDistributionPoints(points) = ext.parsed_extension() {
+            for point in points.iter() {
+                if let Some(DistributionPointName::FullName(names)) = &point.distribution_point {
+                    for n in names {
+                        if let GeneralName::URI(uri) = n {
+                            crl_urls.push((*uri).to_owned());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let is_ca = cert
+        .basic_constraints()
+        .map_err(|e| PkiError::MalformedCertificate(e.to_string()))?
+        .is_some_and(|bc| bc.value.ca);
+    Ok(CertInfo {
+        serial_hex: hex::encode(cert.tbs_certificate.serial.to_bytes_be()),
+        subject: name::format_name(subject),
+        issuer: name::format_name(cert.issuer()),
+        not_before: cert.validity().not_before.to_datetime(),
+        not_after: cert.validity().not_after.to_datetime(),
+        algorithm: spki_algorithm(spki)?,
+        key_id: super::key_id(spki.raw),
+        is_ca,
+        seal_id: name::attribute(subject, name::OID_SERIAL_NUMBER),
+        department_code: name::attribute(subject, name::OID_ORGANIZATION_IDENTIFIER)
+            .map(|v| v.strip_prefix(NTR_PREFIX).map_or(v.clone(), str::to_owned)),
+        crl_urls,
+    })
+}
+
+/// Parses a DER certificate, refusing trailing bytes.
+pub(crate) fn parse_cert(der: &[u8]) -> Result<X509Certificate<'_>, String> {
+    let (rest, cert) = x509_parser::parse_x509_certificate(der).map_err(|e| e.to_string())?;
+    if !rest.is_empty() {
+        return Err("trailing bytes after the certificate".to_owned());
+    }
+    Ok(cert)
+}
+
+/// The platform algorithm of a SubjectPublicKeyInfo.
+pub(crate) fn spki_algorithm(spki: &SubjectPublicKeyInfo<'_>) -> Result<Algorithm, PkiError> {
+    let key_oid = spki.algorithm.algorithm.to_id_string();
+    let params_oid =
+        spki.algorithm.parameters.as_ref().and_then(|p| p.as_oid().ok()).map(|o| o.to_id_string());
+    Algorithm::from_oids(&key_oid, params_oid.as_deref())
+}
+
+/// Whether a certificate is a CA allowed to sign certificates (cA=TRUE and keyCertSign).
+pub(crate) fn can_sign_certs(cert: &X509Certificate<'_>) -> bool {
+    let ca = matches!(cert.basic_constraints(), Ok(Some(bc)) if bc.value.ca);
+    let ku = matches!(cert.key_usage(), Ok(Some(ku)) if ku.value.key_cert_sign());
+    ca && ku
+}
+
+/// The subjectKeyIdentifier of a certificate, if it has one.
+pub(crate) fn subject_key_id<'a>(cert: &'a X509Certificate<'_>) -> Option<&'a [u8]> {
+    cert.extensions().iter().find_map(|ext| match ext.parsed_extension() {
+        ParsedExtension::SubjectKeyIdentifier(kid) => Some(kid.0),
+        _ => None,
+    })
+}
+
+/// The keyIdentifier of a certificate's authorityKeyIdentifier, if it has one.
+pub(crate) fn authority_key_id<'a>(cert: &'a X509Certificate<'_>) -> Option<&'a [u8]> {
+    cert.extensions().iter().find_map(|ext| match ext.parsed_extension() {
+        ParsedExtension::AuthorityKeyIdentifier(aki) => aki.key_identifier.as_ref().map(|k| k.0),
+        _ => None,
+    })
+}
+
+/// Refuses a key that does not belong to the issuer certificate.
+pub(crate) fn check_issuer_key(issuer: &X509Certificate<'_>, key: &PrivateKey) -> Result<(), PkiError> {
+    if issuer.public_key().raw != key.public_key_spki_der().as_slice() {
+        return Err(PkiError::KeyMismatch);
+    }
+    Ok(())
+}
+
+/// An rcgen issuer that writes `cert`'s subject as the issuer name and its subject key
+/// identifier as the authority key identifier.
+pub(crate) fn issuer_for(
+    cert: &X509Certificate<'_>,
+    signer: Signer,
+) -> Result<Issuer<'static, Signer>, PkiError> {
+    let mut params = CertificateParams::default();
+    params.distinguished_name = name::to_rcgen(cert.subject())?;
+    params.key_identifier_method = match subject_key_id(cert) {
+        Some(kid) => KeyIdMethod::PreSpecified(kid.to_vec()),
+        None => KeyIdMethod::Sha256,
+    };
+    if let Ok(Some(ku)) = cert.key_usage() {
+        if ku.value.key_cert_sign() {
+            params.key_usages.push(KeyUsagePurpose::KeyCertSign);
+        }
+        if ku.value.crl_sign() {
+            params.key_usages.push(KeyUsagePurpose::CrlSign);
+        }
+    }
+    Ok(Issuer::new(params, signer))
+}
+
+fn check_serial(serial: &[u8; 16]) -> Result<(), PkiError> {
+    if serial.iter().all(|&b| b == 0) {
+        return Err(PkiError::InvalidSerial);
+    }
+    Ok(())
+}
+
+/// Checks a validity period and returns it in UTC.
+pub(crate) fn check_validity(
+    not_before: OffsetDateTime,
+    not_after: OffsetDateTime,
+) -> Result<(OffsetDateTime, OffsetDateTime), PkiError> {
+    let (nb, na) = (not_before.to_offset(UtcOffset::UTC), not_after.to_offset(UtcOffset::UTC));
+    if na <= nb {
+        return Err(PkiError::InvalidValidity(format!(
+            "end {} is not after start {}",
+            fmt_time(&na),
+            fmt_time(&nb)
+        )));
+    }
+    Ok((utc_in_range(nb)?, utc_in_range(na)?))
+}
+
+/// A time in UTC, refused outside years 1950–9999 (what the X.509 time types can hold).
+pub(crate) fn utc_in_range(t: OffsetDateTime) -> Result<OffsetDateTime, PkiError> {
+    let t = t.to_offset(UtcOffset::UTC);
+    if !(1950..=9999).contains(&t.year()) {
+        return Err(PkiError::InvalidValidity(format!("{} is outside years 1950-9999", fmt_time(&t))));
+    }
+    Ok(t)
+}
+
+fn check_crl_url(url: &str) -> Result<(), PkiError> {
+    let invalid = |reason: &str| PkiError::InvalidField { field: "CRL URL", reason: reason.to_owned() };
+    if url.is_empty() {
+        return Err(invalid("must not be empty"));
+    }
+    if !url.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(invalid("must be ASCII without spaces (percent-encode other characters)"));
+    }
+    if !url.contains("://") {
+        return Err(invalid("must be an absolute URI such as http://host/root.crl"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pki::test_support::*;
+
+    #[test]
+    fn roots_of_both_algorithms_have_the_profile() {
+        for alg in Algorithm::ALL {
+            let root = TestRoot::new(alg);
+            let cert = parse_cert(&root.der).unwrap();
+            // Self-signed, signature good.
+            cert.verify_signature(None).unwrap();
+            assert_eq!(cert.subject().as_raw(), cert.issuer().as_raw());
+
+            let bc = cert.basic_constraints().unwrap().unwrap();
+            assert!(bc.critical);
+            assert!(bc.value.ca);
+            assert_eq!(bc.value.path_len_constraint, Some(0));
+
+            let ku = cert.key_usage().unwrap().unwrap();
+            assert!(ku.critical);
+            assert!(ku.value.key_cert_sign() && ku.value.crl_sign());
+            assert!(!ku.value.digital_signature());
+
+            assert_eq!(subject_key_id(&cert).map(<[u8]>::len), Some(20));
+
+            let info = cert_info(&root.der).unwrap();
+            assert_eq!(info.algorithm, alg);
+            assert!(info.is_ca);
+            assert_eq!(info.serial_hex, hex::encode(ROOT_SERIAL));
+            assert_eq!(
+                info.subject,
+                format!("C=CN, O=证照测试平台, CN=证照测试平台 Root CA ({})", alg.label())
+            );
+            assert_eq!(info.subject, info.issuer);
+            assert_eq!(info.not_before, date(2025, 1, 1));
+            assert_eq!(info.not_after, date(2045, 1, 1));
+            assert_eq!(info.key_id, root.key.key_id());
+            assert_eq!(info.seal_id, None);
+            assert!(info.crl_urls.is_empty());
+        }
+    }
+
+    #[test]
+    fn seal_certs_carry_the_profile_and_chinese_names() {
+        for alg in Algorithm::ALL {
+            let root = TestRoot::new(alg);
+            let seal = root.seal(SEAL_SERIAL, date(2026, 1, 1), date(2028, 1, 1));
+            let cert = parse_cert(&seal.der).unwrap();
+            let root_cert = parse_cert(&root.der).unwrap();
+            cert.verify_signature(Some(root_cert.public_key())).unwrap();
+            assert_eq!(cert.issuer().as_raw(), root_cert.subject().as_raw());
+
+            let bc = cert.basic_constraints().unwrap().unwrap();
+            assert!(!bc.value.ca);
+            let ku = cert.key_usage().unwrap().unwrap();
+            assert!(ku.critical);
+            assert!(ku.value.digital_signature() && ku.value.non_repudiation());
+            assert!(!ku.value.key_cert_sign());
+            let eku = cert.extended_key_usage().unwrap().unwrap();
+            assert!(eku.value.other.iter().any(|o| o.to_id_string() == DOCUMENT_SIGNING_EKU));
+            assert_eq!(authority_key_id(&cert), subject_key_id(&root_cert));
+            assert!(subject_key_id(&cert).is_some());
+
+            let info = cert_info(&seal.der).unwrap();
+            assert_eq!(info.algorithm, alg);
+            assert!(!info.is_ca);
+            assert_eq!(info.serial_hex, hex::encode(SEAL_SERIAL));
+            assert_eq!(
+                info.subject,
+                "C=CN, O=某某市市场监督管理局, organizationIdentifier=NTRCN-11100000000013338W, \
+                 CN=某某市市场监督管理局行政审批专用章, serialNumber=SEAL-0001"
+            );
+            assert_eq!(info.issuer, cert_info(&root.der).unwrap().subject);
+            assert_eq!(info.seal_id.as_deref(), Some("SEAL-0001"));
+            assert_eq!(info.department_code.as_deref(), Some("11100000000013338W"));
+            assert_eq!(info.crl_urls, vec![CRL_URL.to_owned()]);
+            assert_eq!(info.key_id, seal.key.key_id());
+            assert_eq!(info.not_before, date(2026, 1, 1));
+        }
+    }
+
+    #[test]
+    fn mixed_algorithms_are_refused() {
+        let root = TestRoot::new(Algorithm::Ed25519);
+        let p256_key = PrivateKey::generate(Algorithm::P256, &rng()).unwrap();
+        let err = issue_seal_cert(
+            &subject(),
+            &p256_key.public_key_spki_der(),
+            &root.der,
+            &root.key,
+            CRL_URL,
+            date(2026, 1, 1),
+            date(2027, 1, 1),
+            SEAL_SERIAL,
+        )
+        .unwrap_err();
+        assert_eq!(err, PkiError::AlgorithmMismatch { expected: Algorithm::Ed25519, found: Algorithm::P256 });
+        // And a root whose key is of another algorithm than asked for.
+        let err =
+            make_root(Algorithm::Ed25519, "x", &p256_key, date(2025, 1, 1), date(2026, 1, 1), ROOT_SERIAL)
+                .unwrap_err();
+        assert!(matches!(err, PkiError::AlgorithmMismatch { .. }));
+    }
+
+    #[test]
+    fn issuing_refuses_bad_inputs() {
+        let root = TestRoot::new(Algorithm::Ed25519);
+        let seal_key = PrivateKey::generate(Algorithm::Ed25519, &rng()).unwrap();
+        let issue = |issuer_der: &[u8], issuer_key: &PrivateKey, url: &str, nb, na, serial| {
+            issue_seal_cert(
+                &subject(),
+                &seal_key.public_key_spki_der(),
+                issuer_der,
+                issuer_key,
+                url,
+                nb,
+                na,
+                serial,
+            )
+        };
+        let (nb, na) = (date(2026, 1, 1), date(2027, 1, 1));
+        // Someone else's key for our root.
+        let other = PrivateKey::generate(Algorithm::Ed25519, &rng()).unwrap();
+        assert_eq!(
+            issue(&root.der, &other, CRL_URL, nb, na, SEAL_SERIAL).unwrap_err(),
+            PkiError::KeyMismatch
+        );
+        // A seal certificate cannot issue.
+        let seal = root.seal(SEAL_SERIAL, nb, na);
+        assert_eq!(
+            issue(&seal.der, &seal.key, CRL_URL, nb, na, SEAL_SERIAL).unwrap_err(),
+            PkiError::IssuerNotCa
+        );
+        // Outliving the root.
+        assert!(matches!(
+            issue(&root.der, &root.key, CRL_URL, nb, date(2050, 1, 1), SEAL_SERIAL),
+            Err(PkiError::InvalidValidity(_))
+        ));
+        // Reversed validity, zero serial, non-ASCII URL.
+        assert!(matches!(
+            issue(&root.der, &root.key, CRL_URL, na, nb, SEAL_SERIAL),
+            Err(PkiError::InvalidValidity(_))
+        ));
+        assert_eq!(
+            issue(&root.der, &root.key, CRL_URL, nb, na, [0; 16]).unwrap_err(),
+            PkiError::InvalidSerial
+        );
+        assert!(matches!(
+            issue(&root.der, &root.key, "http://证照.cn/root.crl", nb, na, SEAL_SERIAL),
+            Err(PkiError::InvalidField { field: "CRL URL", .. })
+        ));
+        // Empty names.
+        let empty = SealSubject { seal_name: " ", ..subject() };
+        assert!(matches!(
+            issue_seal_cert(
+                &empty,
+                &seal_key.public_key_spki_der(),
+                &root.der,
+                &root.key,
+                CRL_URL,
+                nb,
+                na,
+                SEAL_SERIAL
+            ),
+            Err(PkiError::InvalidField { field: "seal name", .. })
+        ));
+        // Garbage instead of a certificate or key.
+        assert!(matches!(
+            issue(b"nope", &root.key, CRL_URL, nb, na, SEAL_SERIAL),
+            Err(PkiError::MalformedCertificate(_))
+        ));
+        assert!(matches!(cert_info(b"nope"), Err(PkiError::MalformedCertificate(_))));
+        assert!(matches!(
+            issue_seal_cert(&subject(), b"nope", &root.der, &root.key, CRL_URL, nb, na, SEAL_SERIAL),
+            Err(PkiError::MalformedPublicKey(_))
+        ));
+    }
+}

@@ -1,0 +1,575 @@
+//! Seal and root private keys: generation, PKCS#8 (plain or encrypted PEM), signing.
+
+use std::fmt;
+use std::str::FromStr;
+
+use pkcs8::der::pem::LineEnding;
+use ring::rand::{SecureRandom, SystemRandom};
+use ring::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _};
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use super::{ParseEnumError, PkiError};
+
+/// OID id-Ed25519 (RFC 8410).
+pub(crate) const OID_ED25519: &str = "1.3.101.112";
+/// OID id-ecPublicKey (RFC 5480).
+pub(crate) const OID_EC_PUBLIC_KEY: &str = "1.2.840.10045.2.1";
+/// OID secp256r1 / prime256v1 (RFC 5480).
+pub(crate) const OID_P256: &str = "1.2.840.10045.3.1.7";
+
+/// DER prefix of an Ed25519 SubjectPublicKeyInfo; the 32-byte key follows.
+const ED25519_SPKI_PREFIX: [u8; 12] =
+    [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
+/// DER prefix of an Ed25519 PKCS#8 v1 private key (RFC 8410 §7); the 32-byte seed follows.
+const ED25519_PKCS8_V1_PREFIX: [u8; 16] =
+    [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
+/// DER prefix of a P-256 SubjectPublicKeyInfo; the 65-byte uncompressed point follows.
+const P256_SPKI_PREFIX: [u8; 26] = [
+    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86,
+    0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+];
+
+/// PEM label of a plain PKCS#8 key.
+const PEM_PRIVATE_KEY: &str = "PRIVATE KEY";
+/// PEM label of a PKCS#8 key encrypted with PBES2.
+const PEM_ENCRYPTED_PRIVATE_KEY: &str = "ENCRYPTED PRIVATE KEY";
+
+/// scrypt cost for keys at rest: log2(N) = 14, r = 8, p = 1 (16 MiB; what OpenSSL 3 reads).
+const SCRYPT_LOG_N: u8 = 14;
+const SCRYPT_R: u32 = 8;
+const SCRYPT_P: u32 = 1;
+
+/// A signature algorithm of the platform's keys and certificates.
+///
+/// Chains are homogeneous: an Ed25519 seal is issued by the Ed25519 root, a P-256 seal by
+/// the P-256 root.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Algorithm {
+    /// Ed25519 (RFC 8032, RFC 8410): the default.
+    #[default]
+    Ed25519,
+    /// ECDSA over NIST P-256 with SHA-256: for validators without Ed25519 (NSS, Adobe).
+    P256,
+}
+
+impl Algorithm {
+    /// Every supported algorithm, default first.
+    pub const ALL: [Algorithm; 2] = [Algorithm::Ed25519, Algorithm::P256];
+
+    /// The short machine name: `"ed25519"` or `"p256"` (as in `Display`, `FromStr`, serde).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Algorithm::Ed25519 => "ed25519",
+            Algorithm::P256 => "p256",
+        }
+    }
+
+    /// The human name used in certificate names: `"Ed25519"` or `"P-256"`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Algorithm::Ed25519 => "Ed25519",
+            Algorithm::P256 => "P-256",
+        }
+    }
+
+    /// The rcgen signature algorithm for certificates signed with this key type.
+    pub(crate) fn rcgen(self) -> &'static rcgen::SignatureAlgorithm {
+        match self {
+            Algorithm::Ed25519 => &rcgen::PKCS_ED25519,
+            Algorithm::P256 => &rcgen::PKCS_ECDSA_P256_SHA256,
+        }
+    }
+
+    /// Detects the algorithm of a public key from its `AlgorithmIdentifier` OIDs
+    /// (`params_oid` is the named curve for EC keys).
+    pub(crate) fn from_oids(key_oid: &str, params_oid: Option<&str>) -> Result<Self, PkiError> {
+        match (key_oid, params_oid) {
+            (OID_ED25519, _) => Ok(Algorithm::Ed25519),
+            (OID_EC_PUBLIC_KEY, Some(OID_P256)) => Ok(Algorithm::P256),
+            (OID_EC_PUBLIC_KEY, Some(curve)) => {
+                Err(PkiError::UnsupportedAlgorithm(format!("EC curve {curve}")))
+            }
+            (OID_EC_PUBLIC_KEY, None) => {
+                Err(PkiError::UnsupportedAlgorithm("EC key without a named curve".to_owned()))
+            }
+            (other, _) => Err(PkiError::UnsupportedAlgorithm(format!("key OID {other}"))),
+        }
+    }
+}
+
+impl fmt::Display for Algorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Algorithm {
+    type Err = ParseEnumError;
+
+    /// Parses `"ed25519"` or `"p256"` (case-insensitive; `"p-256"` is also accepted).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "ed25519" => Ok(Algorithm::Ed25519),
+            "p256" | "p-256" => Ok(Algorithm::P256),
+            _ => Err(ParseEnumError { what: "algorithm", value: s.to_owned(), allowed: "ed25519, p256" }),
+        }
+    }
+}
+
+/// A private key (Ed25519 or P-256) held as PKCS#8 DER that is wiped from memory on drop.
+///
+/// `Debug` shows the algorithm only, never key bytes.
+#[derive(Clone)]
+pub struct PrivateKey {
+    alg: Algorithm,
+    pkcs8: Zeroizing<Vec<u8>>,
+    spki: Vec<u8>,
+}
+
+impl fmt::Debug for PrivateKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PrivateKey").field("algorithm", &self.alg).field("key", &"<redacted>").finish()
+    }
+}
+
+impl PrivateKey {
+    /// Generates a new key of the given algorithm from `rng`.
+    pub fn generate(alg: Algorithm, rng: &dyn SecureRandom) -> Result<Self, PkiError> {
+        let doc = match alg {
+            Algorithm::Ed25519 => Ed25519KeyPair::generate_pkcs8(rng),
+            Algorithm::P256 => EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, rng),
+        }
+        .map_err(|_| PkiError::Rng)?;
+        Self::from_pkcs8_der(doc.as_ref())
+    }
+
+    /// Reads a plain PKCS#8 DER key, detecting its algorithm; any algorithm other than
+    /// Ed25519 or P-256 is refused ([`PkiError::UnsupportedAlgorithm`]).
+    ///
+    /// Accepts PKCS#8 v1 (as OpenSSL writes Ed25519 keys) and v2 (as `ring` writes them).
+    pub fn from_pkcs8_der(der: &[u8]) -> Result<Self, PkiError> {
+        let info = pkcs8::PrivateKeyInfoRef::try_from(der)
+            .map_err(|e| PkiError::MalformedKey(format!("not an unencrypted PKCS#8 private key: {e}")))?;
+        let key_oid = info.algorithm.oid.to_string();
+        let params_oid = info.algorithm.parameters_oid().ok().map(|oid| oid.to_string());
+        let alg = Algorithm::from_oids(&key_oid, params_oid.as_deref())?;
+        let signer = Signer::from_pkcs8(alg, der)?;
+        let pkcs8 = match alg {
+            // ring writes Ed25519 keys as PKCS#8 v2 (with the public key), which OpenSSL 3.0
+            // cannot read; keep the RFC 8410 v1 form that every tool reads.
+            Algorithm::Ed25519 => {
+                let seed = match info.private_key.as_bytes() {
+                    [0x04, 0x20, seed @ ..] if seed.len() == 32 => seed,
+                    _ => {
+                        return Err(PkiError::MalformedKey(
+                            "Ed25519 private key is not a 32-byte CurvePrivateKey".to_owned(),
+                        ));
+                    }
+                };
+                let mut v1 = Zeroizing::new(Vec::with_capacity(48));
+                v1.extend_from_slice(&ED25519_PKCS8_V1_PREFIX);
+                v1.extend_from_slice(seed);
+                v1
+            }
+            Algorithm::P256 => Zeroizing::new(der.to_vec()),
+        };
+        Ok(PrivateKey { alg, pkcs8, spki: signer.spki() })
+    }
+
+    /// The key's algorithm.
+    pub fn algorithm(&self) -> Algorithm {
+        self.alg
+    }
+
+    /// The public key as DER SubjectPublicKeyInfo.
+    pub fn public_key_spki_der(&self) -> Vec<u8> {
+        self.spki.clone()
+    }
+
+    /// The key id: hex SHA-256 of the public key's SubjectPublicKeyInfo DER (see [`key_id`]).
+    pub fn key_id(&self) -> String {
+        key_id(&self.spki)
+    }
+
+    /// The PKCS#8 DER of the key, for signing code (COSE, CMS). Do not log it.
+    ///
+    /// Ed25519 keys are always given in the PKCS#8 v1 form of RFC 8410 (no public key), which
+    /// OpenSSL, ring and ed25519-dalek all read; P-256 keys as SEC1-in-PKCS#8 with the public key.
+    pub fn pkcs8_der(&self) -> &[u8] {
+        &self.pkcs8
+    }
+
+    /// PEM-encodes the key: `PRIVATE KEY` without a passphrase, `ENCRYPTED PRIVATE KEY`
+    /// (PBES2, scrypt log2(N)=14 r=8 p=1, AES-256-CBC) with one.
+    ///
+    /// Salt and IV come from the operating system's RNG; use
+    /// [`PrivateKey::to_encrypted_pem_with_rng`] to supply them.
+    pub fn to_pem(&self, passphrase: Option<&[u8]>) -> Result<Zeroizing<String>, PkiError> {
+        match passphrase {
+            None => Ok(Zeroizing::new(super::pem_encode(PEM_PRIVATE_KEY, &self.pkcs8))),
+            Some(pass) => self.to_encrypted_pem_with_rng(pass, &SystemRandom::new()),
+        }
+    }
+
+    /// PEM-encodes the key encrypted under `passphrase` (`ENCRYPTED PRIVATE KEY`), with the
+    /// scrypt salt and AES IV drawn from `rng`.
+    pub fn to_encrypted_pem_with_rng(
+        &self,
+        passphrase: &[u8],
+        rng: &dyn SecureRandom,
+    ) -> Result<Zeroizing<String>, PkiError> {
+        if passphrase.is_empty() {
+            return Err(PkiError::EmptyPassphrase);
+        }
+        let mut salt = [0u8; 16];
+        let mut iv = [0u8; 16];
+        rng.fill(&mut salt).map_err(|_| PkiError::Rng)?;
+        rng.fill(&mut iv).map_err(|_| PkiError::Rng)?;
+        let scrypt = pkcs8::pkcs5::scrypt::Params::new(SCRYPT_LOG_N, SCRYPT_R, SCRYPT_P)
+            .map_err(|e| PkiError::Encryption(e.to_string()))?;
+        let params = pkcs8::pkcs5::pbes2::Parameters::generate_scrypt_aes256cbc(scrypt, &salt, iv)
+            .map_err(|e| PkiError::Encryption(e.to_string()))?;
+        let info = pkcs8::PrivateKeyInfoRef::try_from(self.pkcs8.as_slice())
+            .map_err(|e| PkiError::MalformedKey(e.to_string()))?;
+        let doc =
+            info.encrypt_with_params(params, passphrase).map_err(|e| PkiError::Encryption(e.to_string()))?;
+        doc.to_pem(PEM_ENCRYPTED_PRIVATE_KEY, LineEnding::LF).map_err(|e| PkiError::Encryption(e.to_string()))
+    }
+
+    /// Reads a PEM key written by [`PrivateKey::to_pem`] or by OpenSSL (`openssl genpkey`,
+    /// `openssl pkcs8 -topk8`).
+    ///
+    /// Errors: [`PkiError::PassphraseRequired`] for an encrypted key without a passphrase,
+    /// [`PkiError::WrongPassphrase`] when the passphrase does not decrypt it,
+    /// [`PkiError::MalformedKey`] for anything that is not a PKCS#8 key. A passphrase given
+    /// for an unencrypted key is ignored.
+    pub fn from_pem(pem: &str, passphrase: Option<&[u8]>) -> Result<Self, PkiError> {
+        let (label, doc) = pkcs8::SecretDocument::from_pem(pem.trim())
+            .map_err(|e| PkiError::MalformedKey(format!("not a PEM private key: {e}")))?;
+        match label {
+            PEM_PRIVATE_KEY => Self::from_pkcs8_der(doc.as_bytes()),
+            PEM_ENCRYPTED_PRIVATE_KEY => {
+                let Some(pass) = passphrase else {
+                    return Err(PkiError::PassphraseRequired);
+                };
+                let enc = pkcs8::EncryptedPrivateKeyInfoRef::try_from(doc.as_bytes())
+                    .map_err(|e| PkiError::MalformedKey(format!("bad encrypted PKCS#8 structure: {e}")))?;
+                // AES-CBC with a wrong key fails on padding, or, rarely, yields bytes that
+                // are not DER: both mean the passphrase is wrong.
+                let plain = enc.decrypt(pass).map_err(|_| PkiError::WrongPassphrase)?;
+                match Self::from_pkcs8_der(plain.as_bytes()) {
+                    Err(PkiError::MalformedKey(_)) => Err(PkiError::WrongPassphrase),
+                    other => other,
+                }
+            }
+            "EC PRIVATE KEY" | "RSA PRIVATE KEY" | "OPENSSH PRIVATE KEY" => Err(PkiError::MalformedKey(
+                format!("{label} is not PKCS#8; convert it with `openssl pkcs8 -topk8`"),
+            )),
+            other => Err(PkiError::MalformedKey(format!(
+                "unexpected PEM label {other:?}, expected {PEM_PRIVATE_KEY:?} or {PEM_ENCRYPTED_PRIVATE_KEY:?}"
+            ))),
+        }
+    }
+
+    /// A signer for rcgen (and anything else that signs X.509 structures).
+    pub(crate) fn signer(&self) -> Result<Signer, PkiError> {
+        Signer::from_pkcs8(self.alg, &self.pkcs8)
+    }
+}
+
+/// The key id of a public key: lowercase hex SHA-256 of its SubjectPublicKeyInfo DER.
+pub fn key_id(spki_der: &[u8]) -> String {
+    hex::encode(Sha256::digest(spki_der))
+}
+
+/// A random certificate serial number: 16 bytes, positive (top bit clear) and with a
+/// non-zero leading byte, so that it always encodes as exactly 16 DER octets.
+pub fn random_serial(rng: &dyn SecureRandom) -> Result<[u8; 16], PkiError> {
+    let mut serial = [0u8; 16];
+    rng.fill(&mut serial).map_err(|_| PkiError::Rng)?;
+    serial[0] &= 0x7f;
+    if serial[0] == 0 {
+        serial[0] = 0x01;
+    }
+    Ok(serial)
+}
+
+/// A loaded `ring` key pair that signs X.509 structures (ECDSA signatures in DER form).
+pub(crate) struct Signer {
+    alg: Algorithm,
+    kind: SignerKind,
+}
+
+enum SignerKind {
+    Ed25519(Ed25519KeyPair),
+    /// ECDSA signing in `ring` needs randomness for its nonces; it comes from the OS.
+    P256(EcdsaKeyPair, SystemRandom),
+}
+
+impl Signer {
+    fn from_pkcs8(alg: Algorithm, der: &[u8]) -> Result<Self, PkiError> {
+        let kind = match alg {
+            Algorithm::Ed25519 => SignerKind::Ed25519(
+                Ed25519KeyPair::from_pkcs8_maybe_unchecked(der)
+                    .map_err(|e| PkiError::MalformedKey(format!("Ed25519 key rejected: {e}")))?,
+            ),
+            Algorithm::P256 => {
+                let rng = SystemRandom::new();
+                let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, der, &rng)
+                    .map_err(|e| PkiError::MalformedKey(format!("P-256 key rejected: {e}")))?;
+                SignerKind::P256(pair, rng)
+            }
+        };
+        Ok(Signer { alg, kind })
+    }
+
+    /// The raw public key (the BIT STRING content of the SubjectPublicKeyInfo).
+    fn public_bits(&self) -> &[u8] {
+        match &self.kind {
+            SignerKind::Ed25519(k) => k.public_key().as_ref(),
+            SignerKind::P256(k, _) => k.public_key().as_ref(),
+        }
+    }
+
+    /// The public key as DER SubjectPublicKeyInfo.
+    pub(crate) fn spki(&self) -> Vec<u8> {
+        let prefix: &[u8] = match self.alg {
+            Algorithm::Ed25519 => &ED25519_SPKI_PREFIX,
+            Algorithm::P256 => &P256_SPKI_PREFIX,
+        };
+        [prefix, self.public_bits()].concat()
+    }
+}
+
+impl rcgen::PublicKeyData for Signer {
+    fn der_bytes(&self) -> &[u8] {
+        self.public_bits()
+    }
+
+    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
+        self.alg.rcgen()
+    }
+}
+
+impl rcgen::SigningKey for Signer {
+    fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, rcgen::Error> {
+        match &self.kind {
+            SignerKind::Ed25519(k) => Ok(k.sign(msg).as_ref().to_vec()),
+            SignerKind::P256(k, rng) => {
+                k.sign(rng, msg).map(|s| s.as_ref().to_vec()).map_err(|_| rcgen::Error::RingUnspecified)
+            }
+        }
+    }
+}
+
+/// A subject public key given as SubjectPublicKeyInfo DER, for rcgen.
+pub(crate) struct SubjectKey {
+    alg: Algorithm,
+    bits: Vec<u8>,
+}
+
+impl SubjectKey {
+    /// Parses an Ed25519 or P-256 SubjectPublicKeyInfo.
+    pub(crate) fn from_spki_der(spki_der: &[u8]) -> Result<Self, PkiError> {
+        use x509_parser::prelude::FromDer as _;
+        let (rest, spki) = x509_parser::x509::SubjectPublicKeyInfo::from_der(spki_der)
+            .map_err(|e| PkiError::MalformedPublicKey(e.to_string()))?;
+        if !rest.is_empty() {
+            return Err(PkiError::MalformedPublicKey("trailing bytes after SubjectPublicKeyInfo".to_owned()));
+        }
+        let alg = super::cert::spki_algorithm(&spki)?;
+        let bits = spki.subject_public_key.data.to_vec();
+        let expected_len = match alg {
+            Algorithm::Ed25519 => 32,
+            Algorithm::P256 => 65,
+        };
+        if bits.len() != expected_len {
+            return Err(PkiError::MalformedPublicKey(format!(
+                "{} public key must be {expected_len} bytes, got {}",
+                alg.label(),
+                bits.len()
+            )));
+        }
+        Ok(SubjectKey { alg, bits })
+    }
+
+    /// The key's algorithm.
+    pub(crate) fn algorithm(&self) -> Algorithm {
+        self.alg
+    }
+}
+
+impl rcgen::PublicKeyData for SubjectKey {
+    fn der_bytes(&self) -> &[u8] {
+        &self.bits
+    }
+
+    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
+        self.alg.rcgen()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pki::test_support::rng;
+
+    #[test]
+    fn algorithm_names_round_trip() {
+        for alg in Algorithm::ALL {
+            assert_eq!(alg.to_string().parse::<Algorithm>().unwrap(), alg);
+            assert_eq!(serde_name_parses(alg.as_str()), alg);
+        }
+        assert_eq!("P-256".parse::<Algorithm>().unwrap(), Algorithm::P256);
+        assert_eq!(Algorithm::default(), Algorithm::Ed25519);
+        let err = "rsa".parse::<Algorithm>().unwrap_err();
+        assert!(err.to_string().contains("ed25519, p256"), "{err}");
+        assert!(err.to_string().contains("\"rsa\""), "{err}");
+    }
+
+    /// serde's derived names, read back through serde's own string deserializer.
+    fn serde_name_parses(name: &str) -> Algorithm {
+        use serde::Deserialize as _;
+        use serde::de::value::{Error, StrDeserializer};
+        Algorithm::deserialize(StrDeserializer::<Error>::new(name)).unwrap()
+    }
+
+    #[test]
+    fn generated_keys_reload_and_redact() {
+        for alg in Algorithm::ALL {
+            let key = PrivateKey::generate(alg, &rng()).unwrap();
+            assert_eq!(key.algorithm(), alg);
+            let again = PrivateKey::from_pkcs8_der(key.pkcs8_der()).unwrap();
+            assert_eq!(again.algorithm(), alg);
+            assert_eq!(again.public_key_spki_der(), key.public_key_spki_der());
+            assert_eq!(key.key_id().len(), 64);
+            let dbg = format!("{key:?}");
+            assert!(dbg.contains("<redacted>") && dbg.contains(&format!("{alg:?}")), "{dbg}");
+            let hex_key = hex::encode(key.pkcs8_der());
+            assert!(!dbg.contains(&hex_key[hex_key.len() - 16..]));
+            // The SPKI is valid DER that x509-parser and our own parser accept.
+            let sk = SubjectKey::from_spki_der(&key.public_key_spki_der()).unwrap();
+            assert_eq!(sk.algorithm(), alg);
+        }
+    }
+
+    #[test]
+    fn pem_round_trip_plain_and_encrypted() {
+        for alg in Algorithm::ALL {
+            let key = PrivateKey::generate(alg, &rng()).unwrap();
+
+            let plain = key.to_pem(None).unwrap();
+            assert!(plain.starts_with("-----BEGIN PRIVATE KEY-----\n"), "{}", &*plain);
+            let back = PrivateKey::from_pem(&plain, None).unwrap();
+            assert_eq!(back.pkcs8_der(), key.pkcs8_der());
+
+            let enc = key.to_pem(Some(b"correct horse")).unwrap();
+            assert!(enc.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----\n"));
+            let back = PrivateKey::from_pem(&enc, Some(b"correct horse")).unwrap();
+            assert_eq!(back.pkcs8_der(), key.pkcs8_der());
+            assert_eq!(back.algorithm(), alg);
+
+            assert_eq!(
+                PrivateKey::from_pem(&enc, Some(b"battery staple")).unwrap_err(),
+                PkiError::WrongPassphrase
+            );
+            assert_eq!(PrivateKey::from_pem(&enc, None).unwrap_err(), PkiError::PassphraseRequired);
+        }
+    }
+
+    #[test]
+    fn bad_key_input_is_malformed() {
+        let garbage = "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n";
+        assert!(matches!(PrivateKey::from_pem(garbage, None), Err(PkiError::MalformedKey(_))));
+        assert!(matches!(PrivateKey::from_pem("hello", None), Err(PkiError::MalformedKey(_))));
+        assert!(matches!(
+            PrivateKey::from_pkcs8_der(b"\x30\x03\x02\x01\x00"),
+            Err(PkiError::MalformedKey(_))
+        ));
+        let key = PrivateKey::generate(Algorithm::Ed25519, &rng()).unwrap();
+        assert_eq!(key.to_pem(Some(b"")).unwrap_err(), PkiError::EmptyPassphrase);
+    }
+
+    #[test]
+    fn openssl_style_ed25519_v1_key_is_read() {
+        // `openssl genpkey -algorithm ed25519` output (PKCS#8 v1, no public key; RFC 8410 §10.3).
+        let pem = "-----BEGIN PRIVATE KEY-----\n\
+                   MC4CAQAwBQYDK2VwBCIEINTuctv5E1hK1bbY8fdp+K06/nwoy/HU++CXqI9EdVhC\n\
+                   -----END PRIVATE KEY-----\n";
+        let key = PrivateKey::from_pem(pem, None).unwrap();
+        assert_eq!(key.algorithm(), Algorithm::Ed25519);
+        // RFC 8410 §10.3 gives the matching public key 19bf44096984cdfe8541bac167dc3b96c85086aa30b6b6cb0c5c38ad703166e1.
+        assert!(
+            hex::encode(key.public_key_spki_der())
+                .ends_with("19bf44096984cdfe8541bac167dc3b96c85086aa30b6b6cb0c5c38ad703166e1")
+        );
+    }
+
+    #[test]
+    fn openssl_encrypted_keys_are_read() {
+        // `openssl genpkey -algorithm ed25519 | openssl pkcs8 -topk8 -scrypt -passout pass:test`
+        let ed = "-----BEGIN ENCRYPTED PRIVATE KEY-----
+MIGTME8GCSqGSIb3DQEFDTBCMCEGCSsGAQQB2kcECzAUBAiuXxzFhvF82wICQAAC
+AQgCAQEwHQYJYIZIAWUDBAEqBBBaS61zRRB8J1uRYQ+ogjrEBEAqwNH9a7blnJY0
+/0ITP+/GpsqfhF2r1ViZfC0ciiRUdoSqloPWEk3QpGojSAhiIHF0Hp1cVKn0noYJ
+cr5+X1+J
+-----END ENCRYPTED PRIVATE KEY-----
+";
+        // `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 |
+        //  openssl pkcs8 -topk8 -v2 aes-256-cbc -passout pass:test` (PBKDF2-HMAC-SHA256)
+        let p256 = "-----BEGIN ENCRYPTED PRIVATE KEY-----
+MIHsMFcGCSqGSIb3DQEFDTBKMCkGCSqGSIb3DQEFDDAcBAh+AK2irEgETQICCAAw
+DAYIKoZIhvcNAgkFADAdBglghkgBZQMEASoEEITnbo1EN/gDaZZfOzYDEyAEgZAt
+xGDssif0qG7KhGKVK4aD6Fg8VucJOsVC/833UsUGFSb0UZSqhOJtLs4FXyT99Jkn
+Cc1+qKTFKWgVC0Vs3h1kliA7N5s+PJeQrf8jsXG3voNx4mS5XOcv/K0lAFffn7Vv
+KZTYXYTrCqql6/i1KctTsU3cwPLEP0VvFODuFsfZ5q+Aq60o/OFlVH9iHQFBoFw=
+-----END ENCRYPTED PRIVATE KEY-----
+";
+        // SHA-256 of the public keys as `openssl pkey -pubout -outform DER | sha256sum` gives.
+        for (pem, alg, kid) in [
+            (ed, Algorithm::Ed25519, "ea9ac975b8b2663cc6585f06dc89eee64159deebd3563a09c3db894b1f957442"),
+            (p256, Algorithm::P256, "8df942804e2c43e316bf9be6f51c3f52e2df1d9752dc24b536deb90e62e5bfee"),
+        ] {
+            let key = PrivateKey::from_pem(pem, Some(b"test")).unwrap();
+            assert_eq!(key.algorithm(), alg);
+            assert_eq!(key.key_id(), kid);
+            assert_eq!(PrivateKey::from_pem(pem, Some(b"tset")).unwrap_err(), PkiError::WrongPassphrase);
+        }
+    }
+
+    #[test]
+    fn ed25519_keys_are_kept_as_pkcs8_v1() {
+        let key = PrivateKey::generate(Algorithm::Ed25519, &rng()).unwrap();
+        assert_eq!(key.pkcs8_der().len(), 48);
+        assert_eq!(&key.pkcs8_der()[..16], &ED25519_PKCS8_V1_PREFIX);
+    }
+
+    #[test]
+    fn unsupported_algorithm_is_refused() {
+        // An X25519 PKCS#8 key (OID 1.3.101.110) is not a signing key we support.
+        let x25519 = "-----BEGIN PRIVATE KEY-----\n\
+                      MC4CAQAwBQYDK2VuBCIEINTuctv5E1hK1bbY8fdp+K06/nwoy/HU++CXqI9EdVhC\n\
+                      -----END PRIVATE KEY-----\n";
+        assert!(matches!(PrivateKey::from_pem(x25519, None), Err(PkiError::UnsupportedAlgorithm(_))));
+        // `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 | openssl pkcs8 -topk8 -nocrypt`
+        let p384 = "-----BEGIN PRIVATE KEY-----
+MIG2AgEAMBAGByqGSM49AgEGBSuBBAAiBIGeMIGbAgEBBDD5blOQ3GIaFnaM6yhF
+qZrosJvSPnbZpmXDrEP27nC8qrbIychLaaAY6ckCCHvHfA6hZANiAASgj22lfD3N
+V3nJJrcuGMyzetHpbsW1Y2n2w338COALoyN6XFa4oCLIjyguPGo+Z6blAzlFIL+P
+ZrmtieSXpQ+wEn8tUaM5Mb2/de7+q4NDeaome1dRvWDcCHVBfCjOISY=
+-----END PRIVATE KEY-----
+";
+        let err = PrivateKey::from_pem(p384, None).unwrap_err();
+        assert!(matches!(err, PkiError::UnsupportedAlgorithm(ref m) if m.contains("1.3.132.0.34")), "{err}");
+    }
+
+    #[test]
+    fn random_serials_are_positive_and_full_length() {
+        for _ in 0..64 {
+            let s = random_serial(&rng()).unwrap();
+            assert!(s[0] != 0 && s[0] < 0x80);
+        }
+    }
+}
