@@ -1,0 +1,180 @@
+//! The register's storage behind one trait, [`Store`], with one SQL implementation that
+//! runs on SQLite (the embedded default, WAL mode) and on PostgreSQL, each with its own
+//! migration set. HTTP and CLI code hold an `Arc<dyn Store>` and never know which
+//! database is behind it.
+
+mod sql;
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use crate::codes::{AreaCode, Uscc};
+use crate::pki::{Algorithm, RevocationReason};
+
+pub use sql::{Backend, SqlStore};
+
+/// The platform itself (one row).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlatformRecord {
+    /// The platform's name, as in its root certificates.
+    pub name: String,
+    /// When `init` ran.
+    pub created_at: OffsetDateTime,
+}
+
+/// A root CA certificate and the name of its key in the key store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RootRecord {
+    /// The root's (and its chain's) algorithm.
+    pub algorithm: Algorithm,
+    /// The certificate, DER.
+    pub cert_der: Vec<u8>,
+    /// The key's name in the key store.
+    pub key_name: String,
+    /// When it was made.
+    pub created_at: OffsetDateTime,
+}
+
+/// A CRL signed by a root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CrlRecord {
+    /// Which root signed it.
+    pub algorithm: Algorithm,
+    /// Its CRL number; strictly increasing per root.
+    pub number: u64,
+    /// thisUpdate.
+    pub this_update: OffsetDateTime,
+    /// nextUpdate.
+    pub next_update: OffsetDateTime,
+    /// The CRL, DER.
+    pub der: Vec<u8>,
+}
+
+/// A department that may hold seals and issue licences.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Department {
+    /// Its 统一社会信用代码.
+    pub code: Uscc,
+    /// Its official name.
+    pub name: String,
+    /// 行政区划代码 of its jurisdiction.
+    pub area: AreaCode,
+    /// When it was registered.
+    pub created_at: OffsetDateTime,
+}
+
+/// Whether a seal may still sign.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SealStatus {
+    /// In use.
+    Active,
+    /// Its certificate is on the CRL; it signs nothing more.
+    Revoked,
+}
+
+impl SealStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Revoked => "revoked",
+        }
+    }
+}
+
+/// An electronic seal: key, certificate and status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealRecord {
+    /// The seal's identifier (area code + sequence), also in its certificate.
+    pub id: String,
+    /// The department that owns it.
+    pub department_code: Uscc,
+    /// The seal's name, e.g. 行政审批专用章.
+    pub name: String,
+    /// Key and chain algorithm.
+    pub algorithm: Algorithm,
+    /// The seal certificate, DER.
+    pub cert_der: Vec<u8>,
+    /// The certificate serial number, hex.
+    pub serial_hex: String,
+    /// The key's name in the key store.
+    pub key_name: String,
+    /// Active or revoked.
+    pub status: SealStatus,
+    /// When it was made.
+    pub created_at: OffsetDateTime,
+    /// When it was revoked, and why.
+    pub revocation: Option<(OffsetDateTime, RevocationReason)>,
+}
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The row to change does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// A row with that key exists already, or a concurrent change won.
+    #[error("{0}")]
+    Conflict(String),
+    /// A stored value cannot be read back (changed behind the service's back?).
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    /// The database could not be reached or refused the statement.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Migrations failed.
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// Everything the service keeps. Implementations must make each method atomic.
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// Which database is behind the store.
+    fn backend(&self) -> Backend;
+    /// Checks that the database answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// The platform row, if `init` has run.
+    async fn platform(&self) -> Result<Option<PlatformRecord>, StoreError>;
+    /// Records the platform; [`StoreError::Conflict`] if it exists.
+    async fn insert_platform(&self, platform: &PlatformRecord) -> Result<(), StoreError>;
+
+    /// All roots.
+    async fn roots(&self) -> Result<Vec<RootRecord>, StoreError>;
+    /// Records a root together with its first CRL; conflict if that algorithm has one.
+    async fn insert_root(&self, root: &RootRecord, first_crl: &CrlRecord) -> Result<(), StoreError>;
+
+    /// The newest CRL of a root.
+    async fn latest_crl(&self, algorithm: Algorithm) -> Result<Option<CrlRecord>, StoreError>;
+    /// Records a newer CRL; conflict unless its number is above the latest.
+    async fn insert_crl(&self, crl: &CrlRecord) -> Result<(), StoreError>;
+
+    /// Registers a department; conflict if the code is taken.
+    async fn insert_department(&self, department: &Department) -> Result<(), StoreError>;
+    /// One department.
+    async fn department(&self, code: &Uscc) -> Result<Option<Department>, StoreError>;
+    /// All departments, by code.
+    async fn departments(&self) -> Result<Vec<Department>, StoreError>;
+
+    /// Atomically increments the named counter and returns its new value (first: 1).
+    async fn next_counter(&self, name: &str) -> Result<u64, StoreError>;
+
+    /// Records a new seal; conflict if the id or serial is taken.
+    async fn insert_seal(&self, seal: &SealRecord) -> Result<(), StoreError>;
+    /// One seal.
+    async fn seal(&self, id: &str) -> Result<Option<SealRecord>, StoreError>;
+    /// All seals, or one department's, by id.
+    async fn seals(&self, department: Option<&Uscc>) -> Result<Vec<SealRecord>, StoreError>;
+    /// Revoked seals of one algorithm (the content of its root's CRL).
+    async fn revoked_seals(&self, algorithm: Algorithm) -> Result<Vec<SealRecord>, StoreError>;
+    /// Marks an active seal revoked and records the CRL that lists it, in one
+    /// transaction: either both happen or neither.
+    async fn revoke_seal(
+        &self,
+        id: &str,
+        at: OffsetDateTime,
+        reason: RevocationReason,
+        crl: &CrlRecord,
+    ) -> Result<(), StoreError>;
+}

@@ -1,0 +1,62 @@
+//! Helpers shared by the integration tests: stores on both databases.
+#![allow(clippy::unwrap_used)]
+// Test helpers: a failed unwrap is a failed test.
+// The schema names below are made by the tests themselves, never from outside input.
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use zhengzhao::store::SqlStore;
+
+/// A store on a fresh SQLite file in `dir`.
+pub async fn sqlite_store(dir: &std::path::Path) -> SqlStore {
+    SqlStore::connect(&format!("sqlite://{}?mode=rwc", dir.join("test.db").display())).await.unwrap()
+}
+
+/// The PostgreSQL URL for tests, or `None` when the run may skip PostgreSQL (no server
+/// and `CI` unset; `tests/run-all.sh` then says so loudly). Panics in CI.
+pub fn postgres_url() -> Option<String> {
+    let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
+    match std::env::var("ZHENGZHAO_TEST_POSTGRES_URL") {
+        Ok(url) if std::env::var_os("ZHENGZHAO_TEST_POSTGRES_SKIP").is_none() => Some(url),
+        _ if ci => panic!("CI is set: ZHENGZHAO_TEST_POSTGRES_URL must name a reachable PostgreSQL"),
+        _ => {
+            eprintln!(
+                "!!! SKIPPING a PostgreSQL store test: ZHENGZHAO_TEST_POSTGRES_URL unset or unreachable"
+            );
+            None
+        }
+    }
+}
+
+/// A store on PostgreSQL in a schema of its own (so tests never see each other's rows),
+/// and the schema's name.
+pub async fn postgres_store() -> Option<(SqlStore, String)> {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let url = postgres_url()?;
+    let schema = format!(
+        "zz_test_{}_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed),
+        time::OffsetDateTime::now_utc().unix_timestamp_nanos() % 1_000_000
+    );
+    let admin =
+        sqlx::PgPool::connect(&url).await.expect("PostgreSQL must answer at ZHENGZHAO_TEST_POSTGRES_URL");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(&admin).await.unwrap();
+    admin.close().await;
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let scoped = format!("{url}{sep}options=-c%20search_path%3D{schema}");
+    Some((SqlStore::connect(&scoped).await.unwrap(), schema))
+}
+
+/// Drops a schema made by [`postgres_store`].
+pub async fn drop_schema(schema: &str) {
+    if let Some(url) = postgres_url() {
+        let admin = sqlx::PgPool::connect(&url).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+            .execute(&admin)
+            .await
+            .unwrap();
+        admin.close().await;
+    }
+}
