@@ -1,0 +1,15 @@
+//! Zhengzhao (证照): electronic licences and electronic seals for government departments.
+//!
+//! Data flows one way: [`http`] and the command line call the services in [`platform`],
+//! which use the domain modules ([`codes`], [`pki`], [`seal`]) and the [`store`].
+//! Domain modules take time and randomness as arguments and do no I/O.
+
+pub mod codes;
+pub mod config;
+pub mod font;
+pub mod http;
+pub mod keystore;
+pub mod pki;
+pub mod platform;
+pub mod seal;
+pub mod store;

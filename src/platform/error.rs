@@ -1,0 +1,84 @@
+//! The one error type of the platform services, with a stable machine-readable code
+//! that the HTTP API and the command line show.
+
+use std::path::PathBuf;
+
+use crate::codes::CodeError;
+use crate::keystore::KeyStoreError;
+use crate::pki::PkiError;
+use crate::seal::SealError;
+use crate::store::StoreError;
+
+/// Why a platform operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PlatformError {
+    /// The data directory has no platform yet.
+    #[error("data directory {} is not initialised: run `zhengzhao init --platform-name NAME --public-url URL` (or `zhengzhao serve` on an empty directory)", .0.display())]
+    NotInitialised(PathBuf),
+    /// An input value is invalid.
+    #[error("invalid {field}: {message}")]
+    InvalidInput {
+        /// The input field or flag.
+        field: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// The thing asked for does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The change conflicts with the current state.
+    #[error("{0}")]
+    Conflict(String),
+    /// The register.
+    #[error(transparent)]
+    Store(StoreError),
+    /// A key file.
+    #[error(transparent)]
+    Key(#[from] KeyStoreError),
+    /// Certificate work.
+    #[error(transparent)]
+    Pki(#[from] PkiError),
+    /// The seal image.
+    #[error(transparent)]
+    Seal(#[from] SealError),
+    /// The file system.
+    #[error("{0}")]
+    Io(String),
+}
+
+impl From<StoreError> for PlatformError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(what) => Self::NotFound(what),
+            StoreError::Conflict(what) => Self::Conflict(what),
+            other => Self::Store(other),
+        }
+    }
+}
+
+impl PlatformError {
+    /// An invalid code in the named field.
+    pub fn invalid(field: &'static str, e: CodeError) -> Self {
+        Self::InvalidInput { field, message: e.to_string() }
+    }
+
+    /// A stable machine-readable code for clients and scripts.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotInitialised(_) => "not_initialised",
+            Self::InvalidInput { .. } => "invalid_input",
+            Self::NotFound(_) => "not_found",
+            Self::Conflict(_) => "conflict",
+            Self::Store(_) => "store_unavailable",
+            Self::Key(_) => "key_unavailable",
+            Self::Pki(_) => "pki_error",
+            Self::Seal(_) => "invalid_seal_name",
+            Self::Io(_) => "io_error",
+        }
+    }
+
+    /// Whether the caller's input is at fault (a 4xx), as opposed to the service.
+    pub fn is_client_error(&self) -> bool {
+        matches!(self, Self::InvalidInput { .. } | Self::NotFound(_) | Self::Conflict(_) | Self::Seal(_))
+    }
+}
