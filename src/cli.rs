@@ -1,0 +1,412 @@
+//! The command line: `init`, `serve`, `department`, `seal`, `pki`, `config`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args as ClapArgs, Parser, Subcommand};
+use serde_json::json;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use tracing_subscriber::EnvFilter;
+
+use zhengzhao::config::{Config, Layer, LogFormat};
+use zhengzhao::pki::{self, Algorithm, RevocationReason};
+use zhengzhao::platform::{self, Platform};
+use zhengzhao::store::SealRecord;
+
+/// Zhengzhao (证照): electronic licences and electronic seals.
+#[derive(Debug, Parser)]
+#[command(version, about, propagate_version = true)]
+pub struct Args {
+    /// Data directory: database, keys, config.toml.
+    #[arg(long, global = true, env = "ZHENGZHAO_DATA", default_value = "./data")]
+    data: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create the platform: one root CA per seal algorithm, their CRLs, config.toml.
+    /// Never replaces an existing root.
+    Init {
+        /// The platform's name, as in its root certificates.
+        #[arg(long)]
+        platform_name: String,
+        /// Base URL under which the platform is reached; CRL and QR URLs start with it.
+        #[arg(long)]
+        public_url: String,
+    },
+    /// Run the HTTP service. On an empty data directory it first initialises a demo
+    /// platform with a demo department and seals.
+    Serve {
+        /// Address to listen on (default 127.0.0.1:8080).
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+    },
+    /// Departments (颁证单位 / 用证部门).
+    #[command(subcommand)]
+    Department(DepartmentCommand),
+    /// Electronic seals (电子印章).
+    #[command(subcommand)]
+    Seal(SealCommand),
+    /// Root certificates and CRLs.
+    #[command(subcommand)]
+    Pki(PkiCommand),
+    /// Show the configuration in force.
+    Config,
+}
+
+#[derive(Debug, Subcommand)]
+enum DepartmentCommand {
+    /// Register a department.
+    Add {
+        /// 统一社会信用代码 (18 characters, with check character).
+        #[arg(long)]
+        code: String,
+        /// Official name.
+        #[arg(long)]
+        name: String,
+        /// 行政区划代码 (6 digits) of its jurisdiction.
+        #[arg(long)]
+        area: String,
+    },
+    /// List departments.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SealCommand {
+    /// Create a seal: key, certificate, record.
+    Create {
+        /// The department's 统一社会信用代码.
+        #[arg(long)]
+        department: String,
+        /// The seal's name, e.g. 行政审批专用章.
+        #[arg(long)]
+        name: String,
+        /// Key algorithm: ed25519 (default) or p256 (for NSS/OpenSSL-based validators).
+        #[arg(long, default_value = "ed25519")]
+        algorithm: Algorithm,
+    },
+    /// List seals.
+    List {
+        /// Only this department's.
+        #[arg(long)]
+        department: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a seal and publish a new CRL listing it.
+    Revoke {
+        /// The seal id.
+        seal_id: String,
+        /// unspecified, key-compromise, affiliation-changed, superseded or cessation-of-operation.
+        #[arg(long)]
+        reason: RevocationReason,
+    },
+    /// Print the seal's certificate chain (PEM, seal first).
+    Cert {
+        /// The seal id.
+        seal_id: String,
+    },
+    /// Write the seal image as PNG or SVG.
+    Preview(PreviewArgs),
+}
+
+#[derive(Debug, ClapArgs)]
+struct PreviewArgs {
+    /// The seal id.
+    seal_id: String,
+    /// Output file, .png or .svg.
+    #[arg(long)]
+    out: PathBuf,
+    /// PNG width and height in pixels.
+    #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u32).range(32..=4096))]
+    size: u32,
+}
+
+#[derive(Debug, Subcommand)]
+enum PkiCommand {
+    /// Print root certificates (PEM): all, or one algorithm's.
+    Root {
+        /// ed25519 or p256.
+        #[arg(long)]
+        algorithm: Option<Algorithm>,
+    },
+    /// Print the current CRL of each root (PEM), or of one.
+    Crl {
+        /// ed25519 or p256.
+        #[arg(long)]
+        algorithm: Option<Algorithm>,
+    },
+}
+
+/// Runs one command; returns the exit code.
+pub async fn run(args: Args) -> Result<ExitCode> {
+    let flags = match &args.command {
+        Command::Serve { listen } => Layer { listen: *listen, ..Layer::default() },
+        Command::Init { public_url, .. } => {
+            Layer { public_url: Some(public_url.clone()), ..Layer::default() }
+        }
+        _ => Layer::default(),
+    };
+    let (config, warnings) =
+        Config::load(args.data.clone(), std::env::vars(), flags).context("configuration")?;
+    init_tracing(&config);
+    for warning in warnings {
+        tracing::warn!("{warning}");
+    }
+    let passphrase = std::env::var("ZHENGZHAO_KEY_PASSPHRASE").ok();
+    let now = OffsetDateTime::now_utc();
+    let out = &mut std::io::stdout().lock();
+    match args.command {
+        Command::Init { platform_name, .. } => {
+            let platform = Platform::create(config, passphrase).await?;
+            let report = platform.init(&platform_name, now).await?;
+            for alg in &report.created {
+                writeln!(out, "created {alg} root CA")?;
+            }
+            for alg in &report.kept {
+                writeln!(out, "kept existing {alg} root CA")?;
+            }
+            print_locations(out, &platform)?;
+        }
+        Command::Serve { .. } => serve(config, passphrase).await?,
+        Command::Config => {
+            writeln!(out, "# data directory: {}", config.data_dir.display())?;
+            writeln!(out, "{}", toml::to_string(&config).context("printing the configuration")?)?;
+        }
+        Command::Department(cmd) => {
+            let platform = Platform::open(config, passphrase).await?;
+            match cmd {
+                DepartmentCommand::Add { code, name, area } => {
+                    let d = platform.add_department(&code, &name, &area, now).await?;
+                    writeln!(out, "added department {} {} (area {})", d.code, d.name, d.area)?;
+                }
+                DepartmentCommand::List { json } => {
+                    let list = platform.departments().await?;
+                    if json {
+                        let rows: Vec<_> = list
+                            .iter()
+                            .map(|d| json!({"code": d.code.as_str(), "name": d.name, "area": d.area.as_str(), "created_at": rfc3339(d.created_at)}))
+                            .collect();
+                        writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
+                    } else {
+                        for d in list {
+                            writeln!(out, "{}  {}  {}", d.code, d.area, d.name)?;
+                        }
+                    }
+                }
+            }
+        }
+        Command::Seal(cmd) => {
+            let platform = Platform::open(config, passphrase).await?;
+            seal_command(&platform, cmd, now, out).await?;
+        }
+        Command::Pki(cmd) => {
+            let platform = Platform::open(config, passphrase).await?;
+            match cmd {
+                PkiCommand::Root { algorithm } => write!(out, "{}", platform.roots_pem(algorithm).await?)?,
+                PkiCommand::Crl { algorithm } => {
+                    for alg in algorithm.map_or(Algorithm::ALL.to_vec(), |a| vec![a]) {
+                        let crl = platform.current_crl(alg, now).await?;
+                        write!(out, "{}", pki::pem_encode("X509 CRL", &crl.der))?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn seal_command(
+    platform: &Platform,
+    cmd: SealCommand,
+    now: OffsetDateTime,
+    out: &mut impl Write,
+) -> Result<()> {
+    match cmd {
+        SealCommand::Create { department, name, algorithm } => {
+            let seal = platform.create_seal(&department, &name, algorithm, now).await?;
+            writeln!(out, "{}", seal.id)?;
+        }
+        SealCommand::List { department, json } => {
+            let seals = platform.seals(department.as_deref()).await?;
+            if json {
+                let rows: Vec<_> = seals.iter().map(seal_json).collect::<Result<_>>()?;
+                writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
+            } else {
+                for s in seals {
+                    writeln!(
+                        out,
+                        "{}  {}  {:<7}  {:<7}  {}",
+                        s.id,
+                        s.department_code,
+                        s.algorithm,
+                        status(&s),
+                        s.name
+                    )?;
+                }
+            }
+        }
+        SealCommand::Revoke { seal_id, reason } => {
+            let (seal, crl) = platform.revoke_seal(&seal_id, reason, now).await?;
+            writeln!(
+                out,
+                "revoked seal {} ({reason}); {} CRL number {} published",
+                seal.id, seal.algorithm, crl.number
+            )?;
+        }
+        SealCommand::Cert { seal_id } => write!(out, "{}", platform.seal_chain_pem(&seal_id).await?)?,
+        SealCommand::Preview(args) => {
+            let drawing = platform.seal_drawing(&args.seal_id).await?;
+            let bytes = match extension(&args.out).as_deref() {
+                Some("png") => drawing.to_png(args.size)?,
+                Some("svg") => drawing.to_svg().into_bytes(),
+                _ => bail!("--out {} must end in .png or .svg", args.out.display()),
+            };
+            std::fs::write(&args.out, bytes)
+                .with_context(|| format!("cannot write {}", args.out.display()))?;
+            writeln!(out, "wrote {}", args.out.display())?;
+        }
+    }
+    Ok(())
+}
+
+fn extension(path: &Path) -> Option<String> {
+    path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase)
+}
+
+fn status(seal: &SealRecord) -> &'static str {
+    match seal.status {
+        zhengzhao::store::SealStatus::Active => "active",
+        zhengzhao::store::SealStatus::Revoked => "revoked",
+    }
+}
+
+fn seal_json(s: &SealRecord) -> Result<serde_json::Value> {
+    let info = pki::cert_info(&s.cert_der)?;
+    Ok(json!({
+        "id": s.id,
+        "department_code": s.department_code.as_str(),
+        "name": s.name,
+        "algorithm": s.algorithm,
+        "status": s.status,
+        "created_at": rfc3339(s.created_at),
+        "revoked_at": s.revocation.map(|(at, _)| rfc3339(at)),
+        "revocation_reason": s.revocation.map(|(_, r)| r.to_string()),
+        "certificate": {
+            "serial": s.serial_hex,
+            "subject": info.subject,
+            "not_before": rfc3339(info.not_before),
+            "not_after": rfc3339(info.not_after),
+            "key_id": info.key_id,
+        },
+    }))
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_else(|_| t.unix_timestamp().to_string())
+}
+
+fn print_locations(out: &mut impl Write, platform: &Platform) -> Result<()> {
+    let c = &platform.config;
+    writeln!(out, "data directory: {}", c.data_dir.display())?;
+    writeln!(out, "database:       {}", zhengzhao::config::redact_url(&c.effective_database_url()))?;
+    writeln!(
+        out,
+        "keys:           {} ({})",
+        platform.keys.dir().display(),
+        if platform.keys.encrypts() { "encrypted with ZHENGZHAO_KEY_PASSPHRASE" } else { "not encrypted" }
+    )?;
+    writeln!(out, "config:         {}", c.data_dir.join(zhengzhao::config::CONFIG_FILE).display())?;
+    writeln!(out, "root CAs:       {}/pki/root.pem", c.public_url)?;
+    for alg in Algorithm::ALL {
+        writeln!(
+            out,
+            "CRL ({alg}):{:>w$}{}",
+            "",
+            c.crl_url(&alg.to_string()),
+            w = 8 - alg.to_string().len()
+        )?;
+    }
+    Ok(())
+}
+
+async fn serve(config: Config, passphrase: Option<String>) -> Result<()> {
+    let fresh = platform::is_fresh(&config.data_dir) && config.database_url.is_empty();
+    let now = OffsetDateTime::now_utc();
+    let platform = if fresh {
+        let platform = Platform::create(config, passphrase).await?;
+        let seals = platform.ensure_demo(now).await.context("initialising the demo platform")?;
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "initialised a new demo platform")?;
+        print_locations(&mut out, &platform)?;
+        for s in &seals {
+            writeln!(out, "demo seal:      {} ({}, {} {})", s.id, s.algorithm, s.department_code, s.name)?;
+        }
+        platform
+    } else {
+        Platform::open(config, passphrase).await?
+    };
+    let listen = platform.config.listen;
+    let listener =
+        tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    let local = listener.local_addr()?;
+    println!("listening on http://{local} (public URL {})", platform.config.public_url);
+    let platform = std::sync::Arc::new(platform);
+    tokio::spawn(refresh_crls(platform.clone()));
+    let app = zhengzhao::http::app(platform.clone());
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.context("serving HTTP")?;
+    tracing::info!("shut down");
+    Ok(())
+}
+
+/// Keeps every root's CRL fresh, so that verifiers never see an expired one.
+async fn refresh_crls(platform: std::sync::Arc<Platform>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        for alg in Algorithm::ALL {
+            if let Err(e) = platform.current_crl(alg, OffsetDateTime::now_utc()).await {
+                tracing::error!(algorithm = %alg, error = %e, "cannot refresh the CRL");
+            }
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+    tracing::info!("shutdown signal received; finishing requests in flight");
+}
+
+fn init_tracing(config: &Config) {
+    let filter = EnvFilter::try_new(&config.log).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match config.log_format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}

@@ -1,0 +1,53 @@
+//! The one error response of the API: JSON `{code, message}` with a stable code.
+//! Internal details are logged, never sent.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::platform::PlatformError;
+
+/// An error as the client sees it.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    code: &'a str,
+    message: &'a str,
+}
+
+impl ApiError {
+    /// An error with a status, stable code and message.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into() }
+    }
+}
+
+impl From<PlatformError> for ApiError {
+    fn from(e: PlatformError) -> Self {
+        let status = match &e {
+            PlatformError::InvalidInput { .. } | PlatformError::Seal(_) => StatusCode::BAD_REQUEST,
+            PlatformError::NotFound(_) => StatusCode::NOT_FOUND,
+            PlatformError::Conflict(_) => StatusCode::CONFLICT,
+            _ => StatusCode::SERVICE_UNAVAILABLE,
+        };
+        if e.is_client_error() {
+            Self::new(status, e.code(), e.to_string())
+        } else {
+            tracing::error!(error = %e, "request failed");
+            Self::new(status, e.code(), "the service cannot answer this request now")
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(Body { code: self.code, message: &self.message })).into_response()
+    }
+}

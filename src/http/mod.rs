@@ -1,0 +1,56 @@
+//! The HTTP service: `pub fn app(state) -> Router`. Handlers are thin: extract, call a
+//! platform service, `?`; [`ApiError`] decides what a client sees.
+
+mod error;
+mod pki;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::platform::Platform;
+
+pub use error::ApiError;
+
+/// Largest request body accepted anywhere (later endpoints set tighter limits).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Time limit for one request.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Shared state of the handlers.
+pub type AppState = Arc<Platform>;
+
+/// The whole HTTP application.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .merge(pki::routes())
+        .fallback(not_found)
+        .with_state(state)
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        .layer(TraceLayer::new_for_http())
+}
+
+#[derive(Serialize)]
+struct Health {
+    status: &'static str,
+    database: &'static str,
+}
+
+/// Liveness and readiness: answers 200 when the database answers.
+async fn healthz(State(platform): State<AppState>) -> Result<Json<Health>, ApiError> {
+    platform.store.ping().await.map_err(|e| ApiError::from(crate::platform::PlatformError::from(e)))?;
+    Ok(Json(Health { status: "ok", database: "ok" }))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+}

@@ -1,0 +1,49 @@
+//! Public PKI material: the root certificates and each root's current CRL, at the URL
+//! that its seal certificates name as their CRL distribution point.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use time::OffsetDateTime;
+
+use super::{ApiError, AppState};
+use crate::pki::Algorithm;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new().route("/pki/root.pem", get(roots)).route("/pki/{file}", get(pki_file))
+}
+
+async fn roots(State(platform): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+    let pem = platform.roots_pem(None).await?;
+    Ok(([(header::CONTENT_TYPE, "application/x-pem-file")], pem))
+}
+
+/// `crl-ALG.crl` (DER) and `root-ALG.pem`.
+async fn pki_file(
+    State(platform): State<AppState>,
+    Path(file): Path<String>,
+) -> Result<axum::response::Response, ApiError> {
+    let not_found =
+        || ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", format!("no PKI file {file:?}"));
+    if let Some(alg) = file.strip_prefix("crl-").and_then(|f| f.strip_suffix(".crl")) {
+        let algorithm: Algorithm = alg.parse().map_err(|_| not_found())?;
+        let crl = platform.current_crl(algorithm, OffsetDateTime::now_utc()).await?;
+        let max_age = (crl.next_update - OffsetDateTime::now_utc()).whole_seconds().clamp(0, 3600);
+        return Ok((
+            [
+                (header::CONTENT_TYPE, "application/pkix-crl".to_owned()),
+                (header::CACHE_CONTROL, format!("public, max-age={max_age}")),
+            ],
+            crl.der,
+        )
+            .into_response());
+    }
+    if let Some(alg) = file.strip_prefix("root-").and_then(|f| f.strip_suffix(".pem")) {
+        let algorithm: Algorithm = alg.parse().map_err(|_| not_found())?;
+        let pem = platform.roots_pem(Some(algorithm)).await?;
+        return Ok(([(header::CONTENT_TYPE, "application/x-pem-file")], pem).into_response());
+    }
+    Err(not_found())
+}

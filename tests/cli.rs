@@ -1,0 +1,376 @@
+//! The command line end to end, as an operator uses it, with OpenSSL as the independent
+//! checker of the certificates and CRLs it makes.
+#![allow(clippy::unwrap_used)] // Test helpers: a failed unwrap is a failed test.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use assert_cmd::cargo::CommandCargoExt;
+
+const DEPT: &str = "11310115MB2C90510L";
+
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Self {
+        Self { dir: tempfile::tempdir().unwrap() }
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::cargo_bin("zhengzhao").unwrap();
+        cmd.arg("--data").arg(self.data()).args(args);
+        cmd.env_remove("ZHENGZHAO_KEY_PASSPHRASE").env("ZHENGZHAO_LOG", "warn");
+        cmd
+    }
+
+    /// Runs and expects success; returns stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        output_ok(self.cmd(args))
+    }
+
+    /// Runs and expects failure with exactly one line on stderr; returns that line.
+    fn fails(&self, args: &[&str]) -> String {
+        output_fails(self.cmd(args))
+    }
+
+    fn init(&self) -> String {
+        self.ok(&["init", "--platform-name", "测试证照平台", "--public-url", "http://127.0.0.1:9/"])
+    }
+
+    fn file(&self, name: &str, content: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, content).unwrap();
+        path
+    }
+}
+
+fn output_ok(mut cmd: Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn output_fails(mut cmd: Command) -> String {
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(!out.status.success(), "{cmd:?} should fail; stdout: {}", String::from_utf8_lossy(&out.stdout));
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "expected one error line, got: {stderr}");
+    lines[0].to_owned()
+}
+
+fn openssl(args: &[&str]) -> (bool, String) {
+    let out =
+        Command::new("openssl").args(args).stdin(Stdio::null()).output().expect("openssl must be installed");
+    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn init_makes_both_roots_once_with_private_keys() {
+    let env = Env::new();
+    let out = env.init();
+    assert!(out.contains("created ed25519 root CA") && out.contains("created p256 root CA"), "{out}");
+    assert!(out.contains("http://127.0.0.1:9/pki/crl-p256.crl"), "{out}");
+    for alg in ["ed25519", "p256"] {
+        assert_eq!(mode(&env.data().join(format!("keys/root-{alg}.key"))), 0o600);
+    }
+    assert_eq!(mode(&env.data().join("keys")), 0o700);
+    let roots = env.ok(&["pki", "root"]);
+    assert_eq!(roots.matches("BEGIN CERTIFICATE").count(), 2);
+    let key_before = std::fs::read(env.data().join("keys/root-ed25519.key")).unwrap();
+
+    let again = env.init();
+    assert!(again.contains("kept existing ed25519 root CA") && again.contains("kept existing p256 root CA"));
+    assert_eq!(env.ok(&["pki", "root"]), roots);
+    assert_eq!(std::fs::read(env.data().join("keys/root-ed25519.key")).unwrap(), key_before);
+
+    // The roots are CA certificates with path length 0 and keyCertSign + cRLSign.
+    for alg in ["ed25519", "p256"] {
+        let pem = env.file(&format!("root-{alg}.pem"), &env.ok(&["pki", "root", "--algorithm", alg]));
+        let (ok, text) = openssl(&["x509", "-in", pem.to_str().unwrap(), "-noout", "-text"]);
+        assert!(ok, "{text}");
+        assert!(text.contains("CA:TRUE, pathlen:0"), "{text}");
+        assert!(text.contains("Certificate Sign, CRL Sign"), "{text}");
+        let (ok, text) = openssl(&["verify", "-CAfile", pem.to_str().unwrap(), pem.to_str().unwrap()]);
+        assert!(ok, "{text}");
+    }
+}
+
+#[test]
+fn departments_are_checked_and_bad_codes_change_nothing() {
+    let env = Env::new();
+    env.init();
+    let line = env.fails(&[
+        "department",
+        "add",
+        "--code",
+        "11310115MB2C90510X",
+        "--name",
+        "测试局",
+        "--area",
+        "310115",
+    ]);
+    assert!(line.contains("expected 'L'") && line.contains("code"), "{line}");
+    let line = env.fails(&["department", "add", "--code", DEPT, "--name", "测试局", "--area", "31011"]);
+    assert!(line.contains("area"), "{line}");
+    let line = env.fails(&["department", "add", "--code", DEPT, "--name", "  ", "--area", "310115"]);
+    assert!(line.contains("name"), "{line}");
+    assert_eq!(env.ok(&["department", "list"]), "");
+
+    let out =
+        env.ok(&["department", "add", "--code", DEPT, "--name", "演示市市场监督管理局", "--area", "310115"]);
+    assert!(out.contains(DEPT), "{out}");
+    let line = env.fails(&["department", "add", "--code", DEPT, "--name", "另一个", "--area", "310115"]);
+    assert!(line.contains("exists"), "{line}");
+    let json: serde_json::Value = serde_json::from_str(&env.ok(&["department", "list", "--json"])).unwrap();
+    assert_eq!(json[0]["code"], DEPT);
+    assert_eq!(json[0]["name"], "演示市市场监督管理局");
+    assert_eq!(json.as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn missing_data_directory_is_refused_and_not_created() {
+    let env = Env::new();
+    for args in [&["department", "list"][..], &["seal", "list"], &["pki", "root"], &["seal", "cert", "x"]] {
+        let line = env.fails(args);
+        assert!(line.contains("not initialised"), "{line}");
+    }
+    assert!(!env.data().exists());
+}
+
+fn with_department(env: &Env) {
+    env.init();
+    env.ok(&["department", "add", "--code", DEPT, "--name", "演示市市场监督管理局", "--area", "310115"]);
+}
+
+#[test]
+fn seals_chain_to_their_root_for_openssl_and_revocation_reaches_the_crl() {
+    let env = Env::new();
+    with_department(&env);
+    for alg in ["ed25519", "p256"] {
+        let id =
+            env.ok(&["seal", "create", "--department", DEPT, "--name", "行政审批专用章", "--algorithm", alg]);
+        let id = id.trim().to_owned();
+        assert!(id.starts_with("310115") && id.len() == 14, "{id}");
+        assert_eq!(mode(&env.data().join(format!("keys/seal-{id}.key"))), 0o600);
+
+        let chain = env.ok(&["seal", "cert", &id]);
+        assert_eq!(chain.matches("BEGIN CERTIFICATE").count(), 2);
+        let seal_pem = chain.split_inclusive("-----END CERTIFICATE-----\n").next().unwrap();
+        let seal = env.file(&format!("seal-{alg}.pem"), seal_pem);
+        let root = env.file(&format!("root-{alg}.pem"), &env.ok(&["pki", "root", "--algorithm", alg]));
+        let (seal, root) = (seal.to_str().unwrap(), root.to_str().unwrap());
+        let (ok, text) = openssl(&["verify", "-CAfile", root, seal]);
+        assert!(ok && text.contains(": OK"), "{alg}: {text}");
+
+        let (_, text) = openssl(&["x509", "-in", seal, "-noout", "-text", "-nameopt", "utf8"]);
+        assert!(
+            text.contains("O=演示市市场监督管理局") || text.contains("O = 演示市市场监督管理局"),
+            "{text}"
+        );
+        assert!(text.contains(&id), "seal id in subject: {text}");
+        assert!(text.contains("1.3.6.1.5.5.7.3.36") || text.contains("Document Signing"), "{text}");
+        assert!(text.contains(&format!("URI:http://127.0.0.1:9/pki/crl-{alg}.crl")), "{text}");
+        assert!(text.contains("Digital Signature, Non Repudiation"), "{text}");
+
+        // Before revocation the CRL check passes; after it, OpenSSL reports it revoked.
+        let crl = env.file(&format!("crl-{alg}.pem"), &env.ok(&["pki", "crl", "--algorithm", alg]));
+        let crl = crl.to_str().unwrap();
+        let (ok, text) = openssl(&["verify", "-crl_check", "-CRLfile", crl, "-CAfile", root, seal]);
+        assert!(ok, "{text}");
+
+        let out = env.ok(&["seal", "revoke", &id, "--reason", "key-compromise"]);
+        assert!(out.contains("CRL number 2"), "{out}");
+        let crl = env.file(&format!("crl-{alg}-2.pem"), &env.ok(&["pki", "crl", "--algorithm", alg]));
+        let crl = crl.to_str().unwrap();
+        let (ok, text) = openssl(&["crl", "-in", crl, "-noout", "-text"]);
+        assert!(ok, "{text}");
+        assert!(text.contains("Key Compromise"), "{text}");
+        let (ok, text) = openssl(&["verify", "-crl_check", "-CRLfile", crl, "-CAfile", root, seal]);
+        assert!(!ok && text.contains("revoked"), "{text}");
+
+        let line = env.fails(&["seal", "revoke", &id, "--reason", "key-compromise"]);
+        assert!(line.contains("revoked already"), "{line}");
+    }
+    let json: serde_json::Value = serde_json::from_str(&env.ok(&["seal", "list", "--json"])).unwrap();
+    let seals = json.as_array().unwrap();
+    assert_eq!(seals.len(), 2);
+    assert!(seals.iter().all(|s| s["status"] == "revoked" && s["revocation_reason"] == "key-compromise"));
+    assert_eq!(env.ok(&["pki", "crl"]).matches("BEGIN X509 CRL").count(), 2);
+}
+
+#[test]
+fn seal_errors_are_one_line_and_change_nothing() {
+    let env = Env::new();
+    with_department(&env);
+    let line = env.fails(&["seal", "create", "--department", "91370406L24894136J", "--name", "公章"]);
+    assert!(line.contains("not found"), "{line}");
+    let line = env.fails(&["seal", "create", "--department", DEPT, "--name", "公章", "--algorithm", "rsa"]);
+    assert!(line.contains("rsa"), "{line}");
+    let line =
+        env.fails(&["seal", "create", "--department", DEPT, "--name", "这是一个名字特别特别特别长的印章"]);
+    assert!(line.contains("name"), "{line}");
+    let line = env.fails(&["seal", "revoke", "31011599999999", "--reason", "superseded"]);
+    assert!(line.contains("not found"), "{line}");
+    let line = env.fails(&["seal", "revoke", "31011599999999", "--reason", "bored"]);
+    assert!(line.contains("key-compromise"), "lists the allowed reasons: {line}");
+    let line = env.fails(&["seal", "cert", "nope"]);
+    assert!(line.contains("not found"), "{line}");
+    assert_eq!(env.ok(&["seal", "list"]), "");
+    let keys: Vec<_> = std::fs::read_dir(env.data().join("keys")).unwrap().collect();
+    assert_eq!(keys.len(), 2, "only the two root keys: no stray seal key");
+}
+
+#[test]
+fn keys_encrypted_at_rest_need_the_right_passphrase() {
+    let env = Env::new();
+    let mut init = env.cmd(&["init", "--platform-name", "加密平台", "--public-url", "http://127.0.0.1:9"]);
+    init.env("ZHENGZHAO_KEY_PASSPHRASE", "correct horse battery");
+    output_ok(init);
+    let key = std::fs::read_to_string(env.data().join("keys/root-ed25519.key")).unwrap();
+    assert!(key.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"));
+    env.ok(&["department", "add", "--code", DEPT, "--name", "演示市市场监督管理局", "--area", "310115"]);
+
+    let create = ["seal", "create", "--department", DEPT, "--name", "公章"];
+    let line = env.fails(&create);
+    assert!(line.contains("passphrase"), "{line}");
+    let mut wrong = env.cmd(&create);
+    wrong.env("ZHENGZHAO_KEY_PASSPHRASE", "wrong");
+    let line = output_fails(wrong);
+    assert!(line.contains("wrong passphrase") || line.contains("passphrase is wrong"), "{line}");
+    assert!(!line.contains("correct horse"));
+    assert_eq!(env.ok(&["seal", "list"]), "");
+
+    let mut right = env.cmd(&create);
+    right.env("ZHENGZHAO_KEY_PASSPHRASE", "correct horse battery");
+    let id = output_ok(right);
+    let seal_key = std::fs::read_to_string(env.data().join(format!("keys/seal-{}.key", id.trim()))).unwrap();
+    assert!(seal_key.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"));
+}
+
+#[test]
+fn unreadable_keys_are_reported_and_change_nothing() {
+    let env = Env::new();
+    with_department(&env);
+    let key = env.data().join("keys/root-ed25519.key");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let line = env.fails(&["seal", "create", "--department", DEPT, "--name", "公章"]);
+    assert!(line.contains("chmod 600"), "{line}");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::write(&key, "not a key").unwrap();
+    let line = env.fails(&["seal", "create", "--department", DEPT, "--name", "公章"]);
+    assert!(line.contains("root-ed25519.key"), "{line}");
+    assert_eq!(env.ok(&["seal", "list"]), "");
+}
+
+#[test]
+fn seal_preview_writes_a_visible_png_and_svg() {
+    let env = Env::new();
+    with_department(&env);
+    let id = env.ok(&["seal", "create", "--department", DEPT, "--name", "行政审批专用章"]);
+    let png = env.dir.path().join("seal.png");
+    env.ok(&["seal", "preview", id.trim(), "--out", png.to_str().unwrap(), "--size", "400"]);
+    let pixmap = tiny_skia::Pixmap::load_png(&png).unwrap();
+    assert_eq!((pixmap.width(), pixmap.height()), (400, 400));
+    let red = pixmap.pixels().iter().filter(|p| p.alpha() > 128 && p.red() > 150 && p.green() < 80).count();
+    let share = red as f64 / (400.0 * 400.0);
+    assert!((0.05..0.5).contains(&share), "red share {share}");
+
+    let svg = env.dir.path().join("seal.svg");
+    env.ok(&["seal", "preview", id.trim(), "--out", svg.to_str().unwrap()]);
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(text.starts_with("<svg") && text.contains("<path"), "{}", &text[..100.min(text.len())]);
+
+    let line = env.fails(&["seal", "preview", id.trim(), "--out", "seal.gif"]);
+    assert!(line.contains(".png or .svg"), "{line}");
+}
+
+#[test]
+fn config_layers_show_in_config_command() {
+    let env = Env::new();
+    env.init();
+    let out = env.ok(&["config"]);
+    assert!(out.contains("public_url = \"http://127.0.0.1:9\""), "{out}");
+    let mut cmd = env.cmd(&["config"]);
+    cmd.env("ZHENGZHAO_PUBLIC_URL", "https://zz.example.gov.cn");
+    assert!(output_ok(cmd).contains("https://zz.example.gov.cn"));
+    std::fs::write(env.data().join("config.toml"), "publik_url = 1\n").unwrap();
+    let line = env.fails(&["config"]);
+    assert!(line.contains("publik_url"), "{line}");
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A plain HTTP/1.1 GET; returns status line and body.
+fn http_get(port: u16, path: &str) -> (String, Vec<u8>) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").unwrap();
+    let mut raw = vec![];
+    stream.read_to_end(&mut raw).unwrap();
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&raw[..split]).to_string();
+    (head.lines().next().unwrap().to_owned(), raw[split + 4..].to_vec())
+}
+
+#[test]
+fn serve_initialises_a_fresh_directory_and_stops_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    let env = Env::new();
+    let port = free_port();
+    let mut child = env
+        .cmd(&["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut printed = String::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !printed.contains("listening on") {
+        assert!(std::time::Instant::now() < deadline, "serve did not start: {printed}");
+        let mut line = String::new();
+        if stdout.read_line(&mut line).unwrap() == 0 {
+            panic!("serve exited early: {printed}");
+        }
+        printed.push_str(&line);
+    }
+    for expected in ["initialised a new demo platform", "data directory:", "keys:", "demo seal:", "root CAs:"]
+    {
+        assert!(printed.contains(expected), "{expected:?} missing from: {printed}");
+    }
+    let (status, body) = http_get(port, "/healthz");
+    assert!(status.contains("200"), "{status}");
+    assert!(String::from_utf8_lossy(&body).contains("\"ok\""));
+    let (status, body) = http_get(port, "/pki/crl-p256.crl");
+    assert!(status.contains("200"), "{status}");
+    let crl = env.dir.path().join("served.crl");
+    std::fs::write(&crl, body).unwrap();
+    let (ok, text) = openssl(&["crl", "-inform", "DER", "-in", crl.to_str().unwrap(), "-noout", "-text"]);
+    assert!(ok && text.contains("CRL Number"), "{text}");
+
+    let kill = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(kill.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "graceful shutdown exits 0: {status:?}");
+
+    // The second start opens the same platform instead of initialising again.
+    let out = env.ok(&["seal", "list", "--json"]);
+    let seals: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(seals.as_array().unwrap().len(), 2);
+}
