@@ -129,10 +129,8 @@ impl Layer {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
             Err(source) => return Err(ConfigError::Read { path: path.to_owned(), source }),
         };
-        toml::from_str(&text).map_err(|e| ConfigError::Parse {
-            path: path.to_owned(),
-            message: e.message().to_owned(),
-        })
+        toml::from_str(&text)
+            .map_err(|e| ConfigError::Parse { path: path.to_owned(), message: e.message().to_owned() })
     }
 
     /// Reads the `ZHENGZHAO_*` variables from `env` (pass `std::env::vars()` in).
@@ -357,8 +355,8 @@ mod tests {
         .unwrap();
         assert_eq!(w, vec!["unknown environment variable ZHENGZHAO_LISTN is ignored"]);
 
-        let err = Config::load("/x".into(), env(&[("ZHENGZHAO_LISTEN", "nope")]), Layer::default())
-            .unwrap_err();
+        let err =
+            Config::load("/x".into(), env(&[("ZHENGZHAO_LISTEN", "nope")]), Layer::default()).unwrap_err();
         assert!(err.to_string().contains("ZHENGZHAO_LISTEN"), "{err}");
         let flags = Layer { public_url: Some("ftp://x".into()), ..Layer::default() };
         assert!(Config::load("/x".into(), env(&[]), flags).is_err());

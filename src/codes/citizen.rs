@@ -38,7 +38,10 @@ impl CitizenId {
         let birth = &s[6..14];
         let format = time::macros::format_description!("[year][month][day]");
         if time::Date::parse(birth, &format).is_err() {
-            return Err(CodeError::Invalid { kind: KIND, reason: format!("birth date {birth} does not exist") });
+            return Err(CodeError::Invalid {
+                kind: KIND,
+                reason: format!("birth date {birth} does not exist"),
+            });
         }
         Ok(Self(s.to_owned()))
     }
@@ -57,10 +60,7 @@ impl CitizenId {
 /// Masks all but the first `keep_start` and last `keep_end` characters with `*`.
 pub fn mask(s: &str, keep_start: usize, keep_end: usize) -> String {
     let n = s.chars().count();
-    s.chars()
-        .enumerate()
-        .map(|(i, c)| if i < keep_start || i + keep_end >= n { c } else { '*' })
-        .collect()
+    s.chars().enumerate().map(|(i, c)| if i < keep_start || i + keep_end >= n { c } else { '*' }).collect()
 }
 
 impl FromStr for CitizenId {
@@ -112,6 +112,9 @@ mod tests {
         let s: String = base.into_iter().collect();
         assert!(matches!(CitizenId::parse(&s), Err(CodeError::Invalid { .. })));
         assert!(matches!(CitizenId::parse("1101051949123100"), Err(CodeError::Length { .. })));
-        assert!(matches!(CitizenId::parse("11010519491231A02X"), Err(CodeError::Character { position: 15, .. })));
+        assert!(matches!(
+            CitizenId::parse("11010519491231A02X"),
+            Err(CodeError::Character { position: 15, .. })
+        ));
     }
 }

@@ -8,11 +8,13 @@
 mod area;
 mod citizen;
 mod iso7064;
+mod licence_id;
 mod uscc;
 
 pub use area::AreaCode;
-pub use citizen::CitizenId;
+pub use citizen::{CitizenId, mask};
 pub use iso7064::{mod37_36_check, mod37_36_valid};
+pub use licence_id::{Deviation, LicenceId, TypeCode};
 pub use uscc::Uscc;
 
 /// Why a code was refused. Messages name the code and say what was expected.

@@ -32,6 +32,12 @@ impl Uscc {
         Ok(Self(s.to_owned()))
     }
 
+    /// A code of valid form whose check character may be wrong; only for foreign
+    /// identifiers imported leniently, with the deviation reported.
+    pub(super) fn with_wrong_check(s: &str) -> Self {
+        Self(s.to_owned())
+    }
+
     /// The code as text.
     pub fn as_str(&self) -> &str {
         &self.0
