@@ -357,6 +357,9 @@ async fn serve(config: Config, passphrase: Option<String>) -> Result<()> {
     } else {
         Platform::open(config, passphrase).await?
     };
+    // Fail now, not at the first CRL refresh or signature, if a key cannot be used.
+    let keys = platform.check_keys().await.context("checking the signing keys")?;
+    tracing::info!(keys, "signing keys readable");
     let listen = platform.config.listen;
     let listener =
         tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;

@@ -374,3 +374,16 @@ fn serve_initialises_a_fresh_directory_and_stops_on_sigterm() {
     let seals: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(seals.as_array().unwrap().len(), 2);
 }
+
+#[test]
+fn serve_refuses_to_start_when_keys_cannot_be_read() {
+    let env = Env::new();
+    let mut init = env.cmd(&["init", "--platform-name", "加密平台", "--public-url", "http://127.0.0.1:9"]);
+    init.env("ZHENGZHAO_KEY_PASSPHRASE", "s3cret");
+    output_ok(init);
+    let port = free_port().to_string();
+    let line = env.fails(&["serve", "--listen", &format!("127.0.0.1:{port}")]);
+    assert!(line.contains("passphrase"), "{line}");
+    let line = env.fails(&["serve", "--listen", "not-an-address"]);
+    assert!(line.contains("--listen"), "{line}");
+}

@@ -273,7 +273,7 @@ impl Platform {
                 &key.public_key_spki_der(),
                 &root.cert_der,
                 &root_key,
-                &self.config.crl_url(&algorithm.to_string()),
+                &self.config.crl_url(algorithm.as_str()),
                 now - BACKDATE,
                 not_after,
                 serial,
@@ -399,6 +399,18 @@ impl Platform {
                 .ok_or_else(|| PlatformError::NotFound(format!("CRL of the {algorithm} root"))),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Reads every root key and the key of every active seal, so that a missing file,
+    /// loose permissions or a wrong passphrase show at start-up. Returns how many.
+    pub async fn check_keys(&self) -> Result<usize, PlatformError> {
+        let mut names: Vec<String> = self.store.roots().await?.into_iter().map(|r| r.key_name).collect();
+        let seals = self.store.seals(None).await?;
+        names.extend(seals.into_iter().filter(|s| s.status == SealStatus::Active).map(|s| s.key_name));
+        for name in &names {
+            self.keys.read(name)?;
+        }
+        Ok(names.len())
     }
 
     /// On a fresh data directory: initialises the platform and adds the demo department
