@@ -1,0 +1,345 @@
+//! The licence claims a QR token carries, and their CWT (RFC 8392) encoding.
+//!
+//! Layout of the CWT claims map (the COSE_Sign1 payload):
+//!
+//! | key | claim | CBOR type |
+//! |---|---|---|
+//! | 1 (`iss`) | [`LicenceClaims::issuer`] | text |
+//! | 4 (`exp`) | [`LicenceClaims::expires_at`], optional | int (seconds) |
+//! | 6 (`iat`) | [`LicenceClaims::issued_at`] | int (seconds) |
+//! | [`CLAIM_LICENCE`] (−65537) | the licence map below | map |
+//!
+//! The licence map: [`LICENCE_ID`] (1) the identifier WITHOUT its fixed GB/T 36904 root
+//! [`LICENCE_ID_ROOT`], text; [`HOLDER_NAME`] (2) text; [`HOLDER_CODE_MASKED`] (3) text;
+//! [`VALID_FROM`] (4) and, for licences that end, [`VALID_UNTIL`] (5) as RFC 8943 day
+//! counts (days since 1970-01-01, int, with tag 100 elided: the key says what it is);
+//! [`RECORD_HASH`] (6) bytes.
+//!
+//! Size matters (every byte is 1.6 characters of QR code): dropping the constant root saves
+//! 15 bytes, day counts 8 bytes each against `YYYY-MM-DD` text, and a 16-byte record
+//! hash 16 bytes.
+//!
+//! The licence fields travel together in ONE private claim whose value is a map with small
+//! keys ([`LICENCE_ID`] … [`RECORD_HASH`]). Why not one private claim per field: IANA
+//! reserves CWT claim keys from −65536 up for registration, and COSE/CWT libraries
+//! (coset among them) reject unregistered keys in that range, so private keys must be
+//! below −65536 and cost 5 bytes each. Six of them would add 24 bytes (≈ 38 QR
+//! characters) over one claim with a nested map.
+
+use ciborium::Value;
+use coset::cwt::{ClaimName, ClaimsSet, Timestamp};
+
+/// CWT claim key (IANA private-use range) of the licence map.
+pub const CLAIM_LICENCE: i64 = -65537;
+/// Key in the licence map: licence identifier (GB/T 36904) without [`LICENCE_ID_ROOT`], text.
+pub const LICENCE_ID: i64 = 1;
+/// The fixed root every GB/T 36904 licence identifier starts with; the token leaves it out.
+pub const LICENCE_ID_ROOT: &str = "1.2.156.3005.2.";
+/// Key in the licence map: holder name, text.
+pub const HOLDER_NAME: i64 = 2;
+/// Key in the licence map: masked holder code (e.g. `110***********002X`), text.
+pub const HOLDER_CODE_MASKED: i64 = 3;
+/// Key in the licence map: first day of validity, days since 1970-01-01 (RFC 8943, untagged), int.
+pub const VALID_FROM: i64 = 4;
+/// Key in the licence map: last day of validity, as [`VALID_FROM`]; absent for open-ended licences.
+pub const VALID_UNTIL: i64 = 5;
+/// Key in the licence map: record hash, bytes ([`RECORD_HASH_BYTES`] long).
+pub const RECORD_HASH: i64 = 6;
+
+/// Bytes of the record hash the token carries: the first 16 bytes of the 32-byte SHA-256
+/// record hash. 128 bits keep second preimages out of reach, the whole token is signed
+/// anyway, and the 16 bytes saved (≈ 26 QR characters) keep a token with a 32-byte hash
+/// from spilling into a bigger QR version. Compare with [`LicenceClaims::record_hash_matches`].
+pub const RECORD_HASH_BYTES: usize = 16;
+
+/// What a licence's QR token states, as an offline verifier shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LicenceClaims {
+    /// `iss`: the platform's public URL or the issuer code.
+    pub issuer: String,
+    /// `iat`: seconds since the Unix epoch.
+    pub issued_at: i64,
+    /// `exp`: seconds since the Unix epoch (end of the licence's validity), if any.
+    pub expires_at: Option<i64>,
+    /// Licence identifier (GB/T 36904), e.g. `1.2.156.3005.2.….001.F`.
+    pub licence_id: String,
+    /// Holder name.
+    pub holder_name: String,
+    /// Holder code, masked (e.g. `110***********002X`).
+    pub holder_code_masked: String,
+    /// First day of validity, `YYYY-MM-DD`.
+    pub valid_from: String,
+    /// Last day of validity, `YYYY-MM-DD`, if the licence is not open-ended.
+    pub valid_until: Option<String>,
+    /// Record hash. When signing: the full hash (at least [`RECORD_HASH_BYTES`] bytes), of
+    /// which the token keeps the first [`RECORD_HASH_BYTES`]. When parsed: those bytes.
+    pub record_hash: Vec<u8>,
+}
+
+impl LicenceClaims {
+    /// Whether the (possibly truncated) record hash in these claims is a prefix of
+    /// `full_hash` and at least [`RECORD_HASH_BYTES`] long.
+    pub fn record_hash_matches(&self, full_hash: &[u8]) -> bool {
+        self.record_hash.len() >= RECORD_HASH_BYTES && full_hash.starts_with(&self.record_hash)
+    }
+
+    /// The claims as a CWT claims set; checks the fields as [`Self::from_claims_set`] will.
+    pub(crate) fn to_claims_set(&self) -> Result<ClaimsSet, String> {
+        let short_id = self
+            .licence_id
+            .strip_prefix(LICENCE_ID_ROOT)
+            .ok_or_else(|| format!("licence identifier does not start with {LICENCE_ID_ROOT}"))?;
+        check_text("licence identifier", short_id)?;
+        check_text("holder name", &self.holder_name)?;
+        check_text("masked holder code", &self.holder_code_masked)?;
+        check_text("issuer", &self.issuer)?;
+        let valid_from = date_to_cbor("valid-from date", &self.valid_from)?;
+        let valid_until =
+            self.valid_until.as_deref().map(|d| date_to_cbor("valid-until date", d)).transpose()?;
+        let hash = self.record_hash.get(..RECORD_HASH_BYTES).ok_or_else(|| {
+            format!("record hash has {} bytes, needs at least {RECORD_HASH_BYTES}", self.record_hash.len())
+        })?;
+        let mut licence = vec![
+            (Value::from(LICENCE_ID), Value::Text(short_id.to_owned())),
+            (Value::from(HOLDER_NAME), Value::Text(self.holder_name.clone())),
+            (Value::from(HOLDER_CODE_MASKED), Value::Text(self.holder_code_masked.clone())),
+            (Value::from(VALID_FROM), valid_from),
+        ];
+        if let Some(until) = valid_until {
+            licence.push((Value::from(VALID_UNTIL), until));
+        }
+        licence.push((Value::from(RECORD_HASH), Value::Bytes(hash.to_vec())));
+        Ok(ClaimsSet {
+            issuer: Some(self.issuer.clone()),
+            expiration_time: self.expires_at.map(Timestamp::WholeSeconds),
+            issued_at: Some(Timestamp::WholeSeconds(self.issued_at)),
+            rest: vec![(ClaimName::PrivateUse(CLAIM_LICENCE), Value::Map(licence))],
+            ..ClaimsSet::default()
+        })
+    }
+
+    /// Reads the claims strictly: every required claim present with its type, no unknown
+    /// claim (a token's meaning is exactly what this version understands), no duplicate.
+    pub(crate) fn from_claims_set(set: ClaimsSet) -> Result<Self, String> {
+        let ClaimsSet { issuer, subject, audience, expiration_time, not_before, issued_at, cwt_id, rest } =
+            set;
+        if subject.is_some() || audience.is_some() || not_before.is_some() || cwt_id.is_some() {
+            return Err("unexpected standard claim (sub, aud, nbf or cti)".into());
+        }
+        let issuer = issuer.ok_or("missing claim iss")?;
+        check_text("issuer", &issuer)?;
+        let issued_at = whole_seconds("iat", issued_at.ok_or("missing claim iat")?)?;
+        let expires_at = expiration_time.map(|t| whole_seconds("exp", t)).transpose()?;
+
+        let mut licence = None;
+        for (name, value) in rest {
+            match name {
+                ClaimName::PrivateUse(CLAIM_LICENCE) if licence.is_none() => licence = Some(value),
+                other => return Err(format!("unexpected claim {other:?}")),
+            }
+        }
+        let Some(Value::Map(entries)) = licence else {
+            return Err("missing or non-map licence claim".into());
+        };
+
+        let mut fields: [Option<Value>; 6] = Default::default();
+        for (key, value) in entries {
+            let slot = key
+                .as_integer()
+                .and_then(|k| i64::try_from(k).ok())
+                .filter(|k| (LICENCE_ID..=RECORD_HASH).contains(k))
+                .and_then(|k| usize::try_from(k - LICENCE_ID).ok())
+                .and_then(|i| fields.get_mut(i))
+                .ok_or_else(|| format!("unexpected key {key:?} in the licence claim"))?;
+            if slot.replace(value).is_some() {
+                return Err("duplicate key in the licence claim".into());
+            }
+        }
+        let [licence_id, holder_name, holder_code_masked, valid_from, valid_until, record_hash] = fields;
+        let licence_id = format!("{LICENCE_ID_ROOT}{}", text("licence identifier", licence_id)?);
+        let holder_name = text("holder name", holder_name)?;
+        let holder_code_masked = text("masked holder code", holder_code_masked)?;
+        let valid_from = date_from_cbor("valid-from date", valid_from.ok_or("missing valid-from date")?)?;
+        let valid_until = valid_until.map(|v| date_from_cbor("valid-until date", v)).transpose()?;
+        let record_hash = match record_hash {
+            Some(Value::Bytes(b)) if b.len() == RECORD_HASH_BYTES => b,
+            Some(_) => return Err(format!("record hash is not {RECORD_HASH_BYTES} bytes")),
+            None => return Err("missing record hash".into()),
+        };
+        Ok(Self {
+            issuer,
+            issued_at,
+            expires_at,
+            licence_id,
+            holder_name,
+            holder_code_masked,
+            valid_from,
+            valid_until,
+            record_hash,
+        })
+    }
+}
+
+fn whole_seconds(name: &str, t: Timestamp) -> Result<i64, String> {
+    match t {
+        Timestamp::WholeSeconds(s) => Ok(s),
+        Timestamp::FractionalSeconds(_) => Err(format!("claim {name} is not a whole number of seconds")),
+    }
+}
+
+fn text(name: &str, value: Option<Value>) -> Result<String, String> {
+    match value {
+        Some(Value::Text(t)) => {
+            check_text(name, &t)?;
+            Ok(t)
+        }
+        Some(_) => Err(format!("{name} is not text")),
+        None => Err(format!("missing {name}")),
+    }
+}
+
+/// Non-empty and free of control characters (the verification page shows these strings).
+fn check_text(name: &str, t: &str) -> Result<(), String> {
+    if t.is_empty() || t.chars().any(char::is_control) {
+        Err(format!("{name} is empty or has control characters"))
+    } else {
+        Ok(())
+    }
+}
+
+/// Julian day number of 1970-01-01.
+const UNIX_EPOCH_JULIAN_DAY: i32 = 2_440_588;
+
+/// `YYYY-MM-DD` (a real calendar day, years 1000–9999) → RFC 8943 day count.
+fn date_to_cbor(name: &str, d: &str) -> Result<Value, String> {
+    let err = || format!("{name} is not a YYYY-MM-DD date");
+    let b = d.as_bytes();
+    let shape = b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() });
+    if !shape {
+        return Err(err());
+    }
+    let number = |r: std::ops::Range<usize>| d.get(r).and_then(|t| t.parse::<u16>().ok()).ok_or_else(err);
+    let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
+    let month = u8::try_from(month).ok().and_then(|m| time::Month::try_from(m).ok()).ok_or_else(err)?;
+    let day = u8::try_from(day).map_err(|_| err())?;
+    let date = time::Date::from_calendar_date(i32::from(year), month, day).map_err(|_| err())?;
+    if date.year() < 1000 {
+        return Err(err());
+    }
+    let days = i64::from(date.to_julian_day()) - i64::from(UNIX_EPOCH_JULIAN_DAY);
+    Ok(Value::from(days))
+}
+
+/// RFC 8943 day count (years 1000–9999) → `YYYY-MM-DD`.
+fn date_from_cbor(name: &str, v: Value) -> Result<String, String> {
+    let err = || format!("{name} is not a day count for a date from 1000 to 9999");
+    let days = v.as_integer().and_then(|i| i32::try_from(i).ok()).ok_or_else(err)?;
+    let julian = days.checked_add(UNIX_EPOCH_JULIAN_DAY).ok_or_else(err)?;
+    let date = time::Date::from_julian_day(julian).map_err(|_| err())?;
+    if !(1000..=9999).contains(&date.year()) {
+        return Err(err());
+    }
+    Ok(format!("{:04}-{:02}-{:02}", date.year(), u8::from(date.month()), date.day()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn sample() -> LicenceClaims {
+        LicenceClaims {
+            issuer: "https://licence.example.gov.cn".into(),
+            issued_at: 1_717_200_000,
+            expires_at: Some(1_874_966_399),
+            licence_id: "1.2.156.3005.2.11100000000013338W032.11220000013544541J.2430599.001.F".into(),
+            holder_name: "上海某某餐饮管理有限公司".into(),
+            holder_code_masked: "110***********002X".into(),
+            valid_from: "2024-06-01".into(),
+            valid_until: Some("2029-05-31".into()),
+            record_hash: (0u8..32).collect(),
+        }
+    }
+
+    #[test]
+    fn claims_round_trip_truncates_the_hash() {
+        let c = sample();
+        let back = LicenceClaims::from_claims_set(c.to_claims_set().unwrap()).unwrap();
+        assert_eq!(back.record_hash, c.record_hash[..RECORD_HASH_BYTES]);
+        assert!(back.record_hash_matches(&c.record_hash));
+        assert!(!back.record_hash_matches(&[0u8; 32]));
+        assert_eq!(LicenceClaims { record_hash: c.record_hash.clone(), ..back }, c);
+        let open = LicenceClaims { expires_at: None, valid_until: None, ..sample() };
+        let back = LicenceClaims::from_claims_set(open.to_claims_set().unwrap()).unwrap();
+        assert_eq!((back.expires_at, back.valid_until), (None, None));
+    }
+
+    #[test]
+    fn dates_are_rfc_8943_day_counts() {
+        for (text, days) in
+            [("1970-01-01", 0), ("2024-06-01", 19_875), ("2024-02-29", 19_782), ("1000-01-01", -354_285)]
+        {
+            let v = date_to_cbor("d", text).unwrap();
+            assert_eq!(v, Value::from(days), "{text}");
+            assert_eq!(date_from_cbor("d", v).unwrap(), text);
+        }
+        assert!(date_to_cbor("d", "2024-06-1x").is_err());
+        assert!(date_to_cbor("d", "2024-00-10").is_err());
+        assert!(date_from_cbor("d", Value::from(3_000_000)).is_err());
+        assert!(date_from_cbor("d", Value::Tag(100, Box::new(Value::from(0)))).is_err());
+    }
+
+    #[test]
+    fn bad_claims_are_refused() {
+        assert!(LicenceClaims { record_hash: vec![1; 15], ..sample() }.to_claims_set().is_err());
+        assert!(LicenceClaims { valid_from: "2024-6-1".into(), ..sample() }.to_claims_set().is_err());
+        assert!(
+            LicenceClaims { valid_until: Some("2024-13-01".into()), ..sample() }.to_claims_set().is_err()
+        );
+        assert!(LicenceClaims { valid_from: "2023-02-29".into(), ..sample() }.to_claims_set().is_err());
+        assert!(LicenceClaims { valid_from: "0999-12-31".into(), ..sample() }.to_claims_set().is_err());
+        assert!(LicenceClaims { licence_id: "1.2.156.3005.3.X".into(), ..sample() }.to_claims_set().is_err());
+        assert!(LicenceClaims { licence_id: LICENCE_ID_ROOT.into(), ..sample() }.to_claims_set().is_err());
+        assert!(LicenceClaims { holder_name: String::new(), ..sample() }.to_claims_set().is_err());
+        assert!(LicenceClaims { licence_id: "a\nb".into(), ..sample() }.to_claims_set().is_err());
+
+        let good = sample().to_claims_set().unwrap();
+        let mut set = good.clone();
+        set.issued_at = Some(Timestamp::FractionalSeconds(1.5));
+        assert!(LicenceClaims::from_claims_set(set).is_err());
+        let mut set = good.clone();
+        set.issuer = None;
+        assert!(LicenceClaims::from_claims_set(set).is_err());
+        let mut set = good.clone();
+        set.subject = Some("x".into());
+        assert!(LicenceClaims::from_claims_set(set).is_err());
+        let mut set = good.clone();
+        set.rest.push((ClaimName::PrivateUse(-70000), Value::Null));
+        assert!(LicenceClaims::from_claims_set(set).is_err());
+        let mut set = good.clone();
+        set.rest.push(set.rest[0].clone());
+        assert!(LicenceClaims::from_claims_set(set).is_err());
+        let mut set = good.clone();
+        set.rest[0].1 = Value::Array(vec![]);
+        assert!(LicenceClaims::from_claims_set(set).is_err());
+        for mutate in [
+            |m: &mut Vec<(Value, Value)>| m.retain(|(k, _)| *k != Value::from(LICENCE_ID)),
+            |m: &mut Vec<(Value, Value)>| m.push((Value::from(7), Value::Null)),
+            |m: &mut Vec<(Value, Value)>| m.push((Value::from(1), Value::Text("again".into()))),
+            |m: &mut Vec<(Value, Value)>| m[0].1 = Value::Bytes(vec![1]),
+            |m: &mut Vec<(Value, Value)>| m.push((Value::Text("x".into()), Value::Null)),
+            |m: &mut Vec<(Value, Value)>| m.retain(|(k, _)| *k != Value::from(RECORD_HASH)),
+            |m: &mut Vec<(Value, Value)>| m[3].1 = Value::Text("2024-06-01".into()),
+            |m: &mut Vec<(Value, Value)>| m[3].1 = Value::from(i64::MAX),
+            |m: &mut Vec<(Value, Value)>| m[3].1 = Value::from(-400_000),
+            |m: &mut Vec<(Value, Value)>| {
+                m[3].1 = Value::Tag(1004, Box::new(Value::Text("2024-06-01".into())))
+            },
+        ] {
+            let mut set = good.clone();
+            let Value::Map(m) = &mut set.rest[0].1 else { unreachable!() };
+            mutate(m);
+            assert!(LicenceClaims::from_claims_set(set).is_err());
+        }
+    }
+}
