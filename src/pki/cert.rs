@@ -174,7 +174,13 @@ pub fn issue_seal_cert(
     params.serial_number = Some(SerialNumber::from_slice(&serial));
     params.is_ca = IsCa::ExplicitNoCa;
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::ContentCommitment];
-    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::Other(DOCUMENT_SIGNING_ARCS.to_vec())];
+    // Document signing is what a seal does; emailProtection is there too because NSS (pdfsig,
+    // Firefox, LibreOffice) validates PDF signers as e-mail signers and refuses the
+    // certificate without it.
+    params.extended_key_usages = vec![
+        ExtendedKeyUsagePurpose::Other(DOCUMENT_SIGNING_ARCS.to_vec()),
+        ExtendedKeyUsagePurpose::EmailProtection,
+    ];
     params.crl_distribution_points = vec![CrlDistributionPoint { uris: vec![crl_url.to_owned()] }];
     params.use_authority_key_identifier_extension = true;
     params.key_identifier_method = KeyIdMethod::Sha256;

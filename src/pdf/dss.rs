@@ -1,0 +1,78 @@
+//! The Document Security Store (PAdES B-LT structure): certificates and CRLs appended to a
+//! signed PDF in a further incremental update that leaves the signature intact.
+
+use lopdf::{Dictionary, IncrementalDocument, Object, Stream};
+
+use super::PdfError;
+use super::sign::MAX_SIGN_INPUT;
+
+/// Most certificates plus CRLs one call may add.
+const MAX_DSS_ITEMS: usize = 256;
+
+/// Most bytes of one certificate or CRL.
+const MAX_DSS_ITEM_BYTES: usize = 4 * 1024 * 1024;
+
+/// Appends an incremental update with a `/DSS` dictionary holding `certs` and `crls` (DER).
+///
+/// An existing `/DSS` is kept: its entries come first, followed by the new ones. Validators
+/// see the update as signature maintenance; the signed bytes are untouched.
+pub fn add_dss(signed_pdf: &[u8], certs: &[Vec<u8>], crls: &[Vec<u8>]) -> Result<Vec<u8>, PdfError> {
+    if signed_pdf.len() > MAX_SIGN_INPUT {
+        return Err(PdfError::InputTooLarge { max: MAX_SIGN_INPUT, got: signed_pdf.len() });
+    }
+    let items = certs.len() + crls.len();
+    if items > MAX_DSS_ITEMS {
+        return Err(PdfError::TooLong { what: "DSS entries", max: MAX_DSS_ITEMS, got: items });
+    }
+    if let Some(big) = certs.iter().chain(crls).find(|d| d.len() > MAX_DSS_ITEM_BYTES) {
+        return Err(PdfError::InputTooLarge { max: MAX_DSS_ITEM_BYTES, got: big.len() });
+    }
+    let parse = |e: lopdf::Error| PdfError::Parse(e.to_string());
+    let doc = super::inspect::load(signed_pdf)?;
+    let catalog_id = doc.trailer.get(b"Root").and_then(Object::as_reference).map_err(parse)?;
+    let existing = |key: &[u8]| -> Vec<Object> {
+        doc.catalog()
+            .ok()
+            .and_then(|c| c.get(b"DSS").ok())
+            .and_then(|o| doc.dereference(o).ok())
+            .and_then(|(_, o)| o.as_dict().ok())
+            .and_then(|d| d.get(key).ok())
+            .and_then(|o| doc.dereference(o).ok())
+            .and_then(|(_, o)| o.as_array().ok())
+            .cloned()
+            .unwrap_or_default()
+    };
+    let (mut cert_refs, mut crl_refs) = (existing(b"Certs"), existing(b"CRLs"));
+    // An existing DSS dictionary is updated in place, so no object is left orphaned.
+    let existing_id = doc.catalog().ok().and_then(|c| c.get(b"DSS").ok()).and_then(|o| o.as_reference().ok());
+
+    let mut inc = IncrementalDocument::create_from(signed_pdf.to_vec(), doc);
+    for (list, data) in [(&mut cert_refs, certs), (&mut crl_refs, crls)] {
+        for der in data {
+            let mut stream = Stream::new(Dictionary::new(), der.clone());
+            let _ = stream.compress();
+            list.push(Object::Reference(inc.new_document.add_object(stream)));
+        }
+    }
+    let mut dss = Dictionary::new();
+    dss.set("Type", Object::Name(b"DSS".to_vec()));
+    if !cert_refs.is_empty() {
+        dss.set("Certs", Object::Array(cert_refs));
+    }
+    if !crl_refs.is_empty() {
+        dss.set("CRLs", Object::Array(crl_refs));
+    }
+    let dss_id = match existing_id {
+        Some(id) => {
+            inc.new_document.set_object(id, dss);
+            id
+        }
+        None => inc.new_document.add_object(dss),
+    };
+    inc.opt_clone_object_to_new_document(catalog_id).map_err(parse)?;
+    inc.new_document.get_dictionary_mut(catalog_id).map_err(parse)?.set("DSS", Object::Reference(dss_id));
+
+    let mut out = Vec::with_capacity(signed_pdf.len() + items * 1024 + 1024);
+    inc.save_to(&mut out).map_err(|e| PdfError::Write(e.to_string()))?;
+    Ok(out)
+}

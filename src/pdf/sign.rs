@@ -1,0 +1,273 @@
+//! PAdES baseline B-B signing as an incremental update: signature field + widget showing the
+//! seal, `/Sig` dictionary with a reserved `/Contents`, then the CMS patched in.
+
+use lopdf::{Dictionary, Document, IncrementalDocument, Object, ObjectId, Stream, StringFormat};
+use time::OffsetDateTime;
+
+use super::render::pdf_date;
+use super::writer::{Content, text_string};
+use super::{PdfError, RectMm, cms, pt};
+use crate::seal::SealDrawing;
+use crate::signing::SealSigner;
+
+/// Fewest bytes reserved for the DER CMS in `/Contents` (written as twice as many hex digits).
+///
+/// The reservation is the certificates' size plus 2 KiB for attributes, signature and
+/// structure, rounded up to whole KiB, and at least this: a B-B CMS with a seal certificate
+/// and its root needs about 1.7 KB, so a licence PDF stays near 40 KB.
+pub const MIN_CONTENTS_RESERVED: usize = 4096;
+
+/// Most bytes ever reserved for the CMS.
+const MAX_CONTENTS_RESERVED: usize = 64 * 1024;
+
+/// Bytes to reserve for a CMS carrying `chain`.
+fn reservation(chain: &[Vec<u8>]) -> usize {
+    let need = chain.iter().map(Vec::len).sum::<usize>().saturating_add(2048);
+    need.div_ceil(1024).saturating_mul(1024).clamp(MIN_CONTENTS_RESERVED, MAX_CONTENTS_RESERVED)
+}
+
+/// Largest PDF [`sign`] and [`super::add_dss`] take, in bytes.
+pub(crate) const MAX_SIGN_INPUT: usize = 16 * 1024 * 1024;
+
+/// The `/ByteRange` written first; patched with the real offsets, padded with spaces.
+const BYTE_RANGE_PLACEHOLDER: [i64; 4] = [0, 9_999_999_999, 9_999_999_999, 9_999_999_999];
+
+/// What [`sign`] needs besides the PDF.
+#[derive(Debug)]
+pub struct SignParams<'a> {
+    /// The seal key.
+    pub signer: &'a SealSigner,
+    /// DER certificates: the seal certificate first, then its root.
+    pub cert_chain_der: Vec<Vec<u8>>,
+    /// The signing time, written to `/M` (PAdES puts no signing-time in the CMS).
+    pub signing_time: OffsetDateTime,
+    /// The seal drawn as the widget's appearance.
+    pub seal: &'a SealDrawing,
+    /// Where the widget goes on page 1 (from [`super::RenderedPdf::seal_rect_mm`]).
+    pub seal_rect_mm: RectMm,
+    /// Optional `/Reason`.
+    pub reason: Option<String>,
+    /// Optional `/Location`.
+    pub location: Option<String>,
+    /// Optional `/Name` (the signer's name as shown by viewers).
+    pub name: Option<String>,
+}
+
+/// Signs `pdf` with a visible seal as PAdES B-B, appending one incremental update.
+///
+/// Fails if the PDF cannot be read, is already signed, has no page, the rectangle is
+/// outside the page, the key does not match the certificate, or the CMS does not fit.
+pub fn sign(pdf: &[u8], params: &SignParams<'_>) -> Result<Vec<u8>, PdfError> {
+    if pdf.len() > MAX_SIGN_INPUT {
+        return Err(PdfError::InputTooLarge { max: MAX_SIGN_INPUT, got: pdf.len() });
+    }
+    if params.cert_chain_der.is_empty() {
+        return Err(PdfError::EmptyChain);
+    }
+    let doc = super::inspect::load(pdf)?;
+    if has_signature_field(&doc) {
+        return Err(PdfError::AlreadySigned);
+    }
+    let page_id = *doc.get_pages().get(&1).ok_or(PdfError::NoPage)?;
+    let catalog_id = doc
+        .trailer
+        .get(b"Root")
+        .and_then(Object::as_reference)
+        .map_err(|e| PdfError::Parse(e.to_string()))?;
+    let rect = page_rect(&doc, page_id, params.seal_rect_mm)?;
+
+    let mut inc = IncrementalDocument::create_from(pdf.to_vec(), doc);
+    let nd = &mut inc.new_document;
+    let ap_id = nd.add_object(appearance(params.seal, rect[2] - rect[0], rect[3] - rect[1]));
+
+    let mut sig = Dictionary::new();
+    sig.set("Type", Object::Name(b"Sig".to_vec()));
+    sig.set("Filter", Object::Name(b"Adobe.PPKLite".to_vec()));
+    sig.set("SubFilter", Object::Name(b"ETSI.CAdES.detached".to_vec()));
+    sig.set("ByteRange", Object::Array(BYTE_RANGE_PLACEHOLDER.map(Object::Integer).to_vec()));
+    let reserved = reservation(&params.cert_chain_der);
+    sig.set("Contents", Object::String(vec![0; reserved], StringFormat::Hexadecimal));
+    sig.set("M", Object::string_literal(pdf_date(params.signing_time)));
+    for (key, value) in [("Name", &params.name), ("Reason", &params.reason), ("Location", &params.location)] {
+        if let Some(v) = value {
+            sig.set(key, text_string(v));
+        }
+    }
+    let sig_id = nd.add_object(sig);
+
+    let widget_id = nd.add_object(Dictionary::from_iter([
+        ("Type", Object::Name(b"Annot".to_vec())),
+        ("Subtype", Object::Name(b"Widget".to_vec())),
+        ("FT", Object::Name(b"Sig".to_vec())),
+        ("T", Object::string_literal("Seal1")),
+        ("V", Object::Reference(sig_id)),
+        ("F", Object::Integer(4 | 128)),
+        ("P", Object::Reference(page_id)),
+        ("Rect", Object::Array(rect.iter().map(|v| Object::Real(*v)).collect())),
+        ("AP", Object::Dictionary(Dictionary::from_iter([("N", Object::Reference(ap_id))]))),
+    ]));
+
+    add_annotation(&mut inc, page_id, widget_id)?;
+    inc.opt_clone_object_to_new_document(catalog_id).map_err(|e| PdfError::Parse(e.to_string()))?;
+    let catalog =
+        inc.new_document.get_dictionary_mut(catalog_id).map_err(|e| PdfError::Parse(e.to_string()))?;
+    catalog.set(
+        "AcroForm",
+        Object::Dictionary(Dictionary::from_iter([
+            ("Fields", Object::Array(vec![Object::Reference(widget_id)])),
+            ("SigFlags", Object::Integer(3)),
+        ])),
+    );
+
+    let mut out = Vec::with_capacity(pdf.len() + 2 * reserved + 16 * 1024);
+    inc.save_to(&mut out).map_err(|e| PdfError::Write(e.to_string()))?;
+    patch_signature(&mut out, pdf.len(), reserved, params)?;
+    Ok(out)
+}
+
+/// Whether any AcroForm field of `doc` is a signature field.
+fn has_signature_field(doc: &Document) -> bool {
+    let Ok(catalog) = doc.catalog() else { return false };
+    let Ok(form) = catalog.get(b"AcroForm").and_then(|o| doc.dereference(o).map(|(_, o)| o)) else {
+        return false;
+    };
+    let Ok(fields) =
+        form.as_dict().and_then(|f| f.get(b"Fields")).and_then(|o| doc.dereference(o).map(|(_, o)| o))
+    else {
+        return false;
+    };
+    fields.as_array().is_ok_and(|a| {
+        a.iter().any(|f| {
+            doc.dereference(f)
+                .ok()
+                .and_then(|(_, o)| o.as_dict().ok())
+                .is_some_and(|d| d.get(b"FT").and_then(Object::as_name).is_ok_and(|n| n == b"Sig"))
+        })
+    })
+}
+
+/// The widget rectangle in points, checked against the page's media box.
+fn page_rect(doc: &Document, page_id: ObjectId, r: RectMm) -> Result<[f32; 4], PdfError> {
+    let rect = [pt(r.x), pt(r.y), pt(r.x + r.width), pt(r.y + r.height)];
+    if !rect.iter().all(|v| v.is_finite()) || r.width <= 0.0 || r.height <= 0.0 {
+        return Err(PdfError::BadSealRect);
+    }
+    let media = doc
+        .get_dictionary(page_id)
+        .and_then(|p| p.get(b"MediaBox"))
+        .and_then(Object::as_array)
+        .map(|a| a.iter().filter_map(|o| o.as_float().ok()).collect::<Vec<f32>>())
+        .unwrap_or_default();
+    if let [x0, y0, x1, y1] = media[..]
+        && (rect[0] < x0 - 0.5 || rect[1] < y0 - 0.5 || rect[2] > x1 + 0.5 || rect[3] > y1 + 0.5)
+    {
+        return Err(PdfError::BadSealRect);
+    }
+    Ok(rect)
+}
+
+/// The widget's normal appearance: the seal filling a `w` × `h` point box, multiplied onto
+/// the page so the issuer name and date show through the red as they do on paper.
+fn appearance(seal: &SealDrawing, w: f32, h: f32) -> Stream {
+    // Seal coordinates are millimetres: two decimals are a hundredth of a millimetre.
+    let mut c = Content::with_decimals(2);
+    c.raw("/GS0 gs\n");
+    c.seal(seal, w / 2.0, h / 2.0, w.min(h));
+    let gs = Dictionary::from_iter([
+        ("Type", Object::Name(b"ExtGState".to_vec())),
+        ("BM", Object::Name(b"Multiply".to_vec())),
+    ]);
+    let resources = Dictionary::from_iter([(
+        "ExtGState",
+        Object::Dictionary(Dictionary::from_iter([("GS0", Object::Dictionary(gs))])),
+    )]);
+    let dict = Dictionary::from_iter([
+        ("Type", Object::Name(b"XObject".to_vec())),
+        ("Subtype", Object::Name(b"Form".to_vec())),
+        (
+            "BBox",
+            Object::Array(vec![Object::Integer(0), Object::Integer(0), Object::Real(w), Object::Real(h)]),
+        ),
+        ("Resources", Object::Dictionary(resources)),
+    ]);
+    let mut stream = Stream::new(dict, c.into_bytes());
+    let _ = stream.compress();
+    stream
+}
+
+/// Appends `annot` to the page's `/Annots` (a direct array or a referenced one).
+fn add_annotation(inc: &mut IncrementalDocument, page_id: ObjectId, annot: ObjectId) -> Result<(), PdfError> {
+    let parse = |e: lopdf::Error| PdfError::Parse(e.to_string());
+    inc.opt_clone_object_to_new_document(page_id).map_err(parse)?;
+    let annots_ref = inc
+        .new_document
+        .get_dictionary(page_id)
+        .map_err(parse)?
+        .get(b"Annots")
+        .ok()
+        .and_then(|o| o.as_reference().ok());
+    if let Some(id) = annots_ref {
+        inc.opt_clone_object_to_new_document(id).map_err(parse)?;
+        let arr = inc.new_document.get_object_mut(id).and_then(Object::as_array_mut).map_err(parse)?;
+        arr.push(Object::Reference(annot));
+        return Ok(());
+    }
+    let page = inc.new_document.get_dictionary_mut(page_id).map_err(parse)?;
+    match page.get_mut(b"Annots").and_then(Object::as_array_mut) {
+        Ok(arr) => arr.push(Object::Reference(annot)),
+        Err(_) => page.set("Annots", Object::Array(vec![Object::Reference(annot)])),
+    }
+    Ok(())
+}
+
+/// Finds `needle` in `hay` from `from` on.
+pub(crate) fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    hay.get(from..)?.windows(needle.len()).position(|w| w == needle).map(|i| i + from)
+}
+
+/// Writes the real `/ByteRange`, computes the digest, signs, and writes the CMS into `/Contents`.
+fn patch_signature(
+    out: &mut [u8],
+    prev_len: usize,
+    reserved: usize,
+    params: &SignParams<'_>,
+) -> Result<(), PdfError> {
+    let placeholder = format!(
+        "[{} {} {} {}]",
+        BYTE_RANGE_PLACEHOLDER[0],
+        BYTE_RANGE_PLACEHOLDER[1],
+        BYTE_RANGE_PLACEHOLDER[2],
+        BYTE_RANGE_PLACEHOLDER[3]
+    );
+    let br_at = find(out, placeholder.as_bytes(), prev_len)
+        .ok_or_else(|| PdfError::Write("ByteRange placeholder not found".into()))?;
+    let hex_len = 2 * reserved;
+    let mut zeros = vec![b'<'];
+    zeros.extend(std::iter::repeat_n(b'0', hex_len));
+    zeros.push(b'>');
+    let start = find(out, &zeros, prev_len)
+        .ok_or_else(|| PdfError::Write("Contents placeholder not found".into()))?;
+    let end = start + zeros.len();
+    let range = [0, start, end, out.len() - end];
+    let text = format!("[{} {} {} {}]", range[0], range[1], range[2], range[3]);
+    if text.len() > placeholder.len() {
+        return Err(PdfError::Write("ByteRange does not fit its placeholder".into()));
+    }
+    let field = &mut out[br_at..br_at + placeholder.len()];
+    field.fill(b' ');
+    field[..text.len() - 1].copy_from_slice(&text.as_bytes()[..text.len() - 1]);
+    field[placeholder.len() - 1] = b']';
+
+    let digest =
+        cms::DigestAlg::for_algorithm(params.signer.algorithm()).digest(&[&out[..start], &out[end..]]);
+    let der = cms::sign(params.signer, &params.cert_chain_der, &digest)?;
+    if der.len() > reserved {
+        return Err(PdfError::SignatureTooLarge { need: der.len(), room: reserved });
+    }
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for (i, b) in der.iter().enumerate() {
+        out[start + 1 + 2 * i] = HEX[usize::from(b >> 4)];
+        out[start + 2 + 2 * i] = HEX[usize::from(b & 15)];
+    }
+    Ok(())
+}
