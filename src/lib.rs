@@ -9,6 +9,7 @@ pub mod config;
 pub mod font;
 pub mod http;
 pub mod keystore;
+pub mod licence;
 pub mod pdf;
 pub mod pki;
 pub mod platform;
