@@ -13,7 +13,7 @@ use tracing_subscriber::EnvFilter;
 
 use zhengzhao::config::{Config, Layer, LogFormat};
 use zhengzhao::pki::{self, Algorithm, RevocationReason};
-use zhengzhao::platform::{self, Platform};
+use zhengzhao::platform::{self, IssueRequest, Platform, Scope};
 use zhengzhao::store::SealRecord;
 
 /// Zhengzhao (证照): electronic licences and electronic seals.
@@ -57,7 +57,77 @@ enum Command {
     Pki(PkiCommand),
     /// Show the configuration in force.
     Config,
+    /// Licence types.
+    #[command(subcommand)]
+    Types(TypesCommand),
+    /// Issue a licence: prints its identifier and writes the signed PDF.
+    Issue(IssueArgs),
+    /// API clients of departments.
+    #[command(subcommand)]
+    Client(ClientCommand),
 }
+
+#[derive(Debug, Subcommand)]
+enum TypesCommand {
+    /// List the licence types.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, ClapArgs)]
+struct IssueArgs {
+    /// The seal to sign with.
+    #[arg(long)]
+    seal: String,
+    /// The licence type code (see `zhengzhao types list`).
+    #[arg(long = "type")]
+    type_code: String,
+    /// The licence content as JSON (see templates/examples/).
+    #[arg(long)]
+    input: PathBuf,
+    /// Where to write the signed PDF.
+    #[arg(long)]
+    out: PathBuf,
+    /// Print identifier, token and verification URL as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum ClientCommand {
+    /// Add a client; prints its key once (only its hash is kept).
+    Add {
+        /// The department's 统一社会信用代码.
+        #[arg(long)]
+        department: String,
+        /// A name for the client (e.g. the approval system's).
+        #[arg(long)]
+        name: String,
+        /// Comma-separated: issue, manage, query, check, holder-proxy, audit.
+        #[arg(long, value_delimiter = ',', required = true)]
+        scopes: Vec<Scope>,
+        /// Comma-separated licence type codes it may use (default: all).
+        #[arg(long, value_delimiter = ',')]
+        types: Vec<String>,
+    },
+    /// List clients.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a client's key.
+    Revoke {
+        /// The client id.
+        client_id: String,
+    },
+}
+
+/// Largest licence input file accepted.
+const MAX_INPUT_BYTES: u64 = 1024 * 1024;
 
 #[derive(Debug, Subcommand)]
 enum DepartmentCommand {
@@ -211,6 +281,46 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             let platform = Platform::open(config, passphrase).await?;
             seal_command(&platform, cmd, now, out).await?;
         }
+        Command::Types(TypesCommand::List { json }) => {
+            let catalogue = zhengzhao::licence::Catalogue::shipped()?;
+            if json {
+                let rows: Vec<_> = catalogue
+                    .iter()
+                    .map(|t| {
+                        json!({
+                            "code": t.code.as_str(), "name": t.name, "name_en": t.name_en,
+                            "definer_code": t.definer_code.as_str(), "definer_name": t.definer_name,
+                            "holder_code_type": t.holder_code_type.code(),
+                            "validity_years": t.validity_years, "example": format!("templates/examples/{}", t.example),
+                            "fields": t.fields.iter().map(|f| json!({"key": f.key, "label": f.label, "required": f.required, "max_chars": f.max_chars})).collect::<Vec<_>>(),
+                        })
+                    })
+                    .collect();
+                writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
+            } else {
+                for t in catalogue.iter() {
+                    let validity = t.validity_years.map_or("长期".to_owned(), |y| format!("{y} years"));
+                    writeln!(
+                        out,
+                        "{}  {}  {}  holder {}  validity {}  example templates/examples/{}",
+                        t.code,
+                        t.name,
+                        t.name_en,
+                        t.holder_code_type.code(),
+                        validity,
+                        t.example
+                    )?;
+                }
+            }
+        }
+        Command::Issue(args) => {
+            let platform = Platform::open(config, passphrase).await?;
+            issue_command(&platform, args, now, out).await?;
+        }
+        Command::Client(cmd) => {
+            let platform = Platform::open(config, passphrase).await?;
+            client_command(&platform, cmd, now, out).await?;
+        }
         Command::Pki(cmd) => {
             let platform = Platform::open(config, passphrase).await?;
             match cmd {
@@ -276,6 +386,95 @@ async fn seal_command(
             std::fs::write(&args.out, bytes)
                 .with_context(|| format!("cannot write {}", args.out.display()))?;
             writeln!(out, "wrote {}", args.out.display())?;
+        }
+    }
+    Ok(())
+}
+
+async fn issue_command(
+    platform: &Platform,
+    args: IssueArgs,
+    now: OffsetDateTime,
+    out: &mut impl Write,
+) -> Result<()> {
+    let size = std::fs::metadata(&args.input)
+        .with_context(|| format!("cannot read {}", args.input.display()))?
+        .len();
+    if size > MAX_INPUT_BYTES {
+        bail!("{} has {size} bytes; at most {MAX_INPUT_BYTES} accepted", args.input.display());
+    }
+    let text = std::fs::read_to_string(&args.input)
+        .with_context(|| format!("cannot read {}", args.input.display()))?;
+    let input = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not valid licence input", args.input.display()))?;
+    let request = IssueRequest {
+        seal_id: args.seal,
+        type_code: args.type_code,
+        input,
+        client: None,
+        idempotency_key: None,
+    };
+    let issued = platform.issue(request, now).await?;
+    // Write beside the target and rename, so a failure never leaves half a PDF.
+    let tmp = args.out.with_extension("pdf.partial");
+    std::fs::write(&tmp, &issued.pdf).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, &args.out).with_context(|| format!("cannot write {}", args.out.display()))?;
+    if args.json {
+        let value = json!({
+            "identifier": issued.identifier,
+            "token": zhengzhao::token::encode_for_url(&issued.token),
+            "url": issued.url,
+            "record_hash": hex::encode(&issued.record_hash),
+            "pdf": args.out.display().to_string(),
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
+    } else {
+        writeln!(out, "{}", issued.identifier)?;
+    }
+    Ok(())
+}
+
+async fn client_command(
+    platform: &Platform,
+    cmd: ClientCommand,
+    now: OffsetDateTime,
+    out: &mut impl Write,
+) -> Result<()> {
+    match cmd {
+        ClientCommand::Add { department, name, scopes, types } => {
+            let (client, key) = platform.add_client(&department, &name, &scopes, &types, now).await?;
+            writeln!(out, "client id: {}", client.id)?;
+            writeln!(out, "key:       {}", key.expose())?;
+            writeln!(out, "scopes:    {}", client.scopes.join(","))?;
+            writeln!(out, "types:     {}", client.type_codes.join(","))?;
+            writeln!(out, "The key is shown only now; the platform keeps only its SHA-256.")?;
+        }
+        ClientCommand::List { json } => {
+            let clients = platform.clients().await?;
+            if json {
+                let rows: Vec<_> = clients
+                    .iter()
+                    .map(|c| json!({"id": c.id, "department_code": c.department_code, "name": c.name, "scopes": c.scopes, "types": c.type_codes, "created_at": rfc3339(c.created_at), "revoked_at": c.revoked_at.map(rfc3339)}))
+                    .collect();
+                writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
+            } else {
+                for c in clients {
+                    let state = if c.revoked_at.is_some() { "revoked" } else { "active" };
+                    writeln!(
+                        out,
+                        "{}  {}  {:<7}  {}  {}",
+                        c.id,
+                        c.department_code,
+                        state,
+                        c.scopes.join(","),
+                        c.name
+                    )?;
+                }
+            }
+        }
+        ClientCommand::Revoke { client_id } => {
+            platform.revoke_client(&client_id, now).await?;
+            writeln!(out, "revoked client {}", client_id.trim())?;
         }
     }
     Ok(())

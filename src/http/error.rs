@@ -32,7 +32,12 @@ impl ApiError {
 impl From<PlatformError> for ApiError {
     fn from(e: PlatformError) -> Self {
         let status = match &e {
-            PlatformError::InvalidInput { .. } | PlatformError::Seal(_) => StatusCode::BAD_REQUEST,
+            PlatformError::InvalidInput { .. }
+            | PlatformError::InvalidField { .. }
+            | PlatformError::Seal(_) => StatusCode::BAD_REQUEST,
+            PlatformError::Unauthorised(_) => StatusCode::UNAUTHORIZED,
+            PlatformError::Forbidden(_) => StatusCode::FORBIDDEN,
+            PlatformError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             PlatformError::NotFound(_) => StatusCode::NOT_FOUND,
             PlatformError::Conflict(_) => StatusCode::CONFLICT,
             _ => StatusCode::SERVICE_UNAVAILABLE,

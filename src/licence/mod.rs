@@ -5,7 +5,7 @@ mod input;
 mod record;
 mod types;
 
-pub use input::{CheckedInput, FieldError, HolderInput, LicenceInput, MatterInput};
+pub use input::{CheckedInput, FieldError, HolderInput, LicenceInput, MatterInput, parse_date};
 pub use record::{CATALOGUE_LABELS, LicenceRecord, RECORD_FORMAT, RecordError};
 pub use types::{Catalogue, FieldDef, FieldKind, HolderCodeType, LicenceType, SHIPPED_TYPES, TypeError};
 

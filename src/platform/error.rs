@@ -23,6 +23,24 @@ pub enum PlatformError {
         /// What is wrong.
         message: String,
     },
+    /// An input field (named by its path, e.g. `fields.licence_no`) is invalid.
+    #[error("invalid {field}: {message}")]
+    InvalidField {
+        /// The field path.
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// No or a bad credential.
+    #[error("{0}")]
+    Unauthorised(String),
+    /// The credential is good but does not allow this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The licence could not be rendered or signed from valid-looking input (e.g. the
+    /// text does not fit on the page).
+    #[error("cannot produce the licence: {0}")]
+    Unprocessable(String),
     /// The thing asked for does not exist.
     #[error("{0} not found")]
     NotFound(String),
@@ -51,6 +69,7 @@ impl From<StoreError> for PlatformError {
         match e {
             StoreError::NotFound(what) => Self::NotFound(what),
             StoreError::Conflict(what) => Self::Conflict(what),
+            StoreError::Build(e) => Self::Unprocessable(e.to_string()),
             other => Self::Store(other),
         }
     }
@@ -67,6 +86,10 @@ impl PlatformError {
         match self {
             Self::NotInitialised(_) => "not_initialised",
             Self::InvalidInput { .. } => "invalid_input",
+            Self::InvalidField { .. } => "invalid_field",
+            Self::Unauthorised(_) => "unauthorised",
+            Self::Forbidden(_) => "forbidden",
+            Self::Unprocessable(_) => "unprocessable",
             Self::NotFound(_) => "not_found",
             Self::Conflict(_) => "conflict",
             Self::Store(_) => "store_unavailable",

@@ -3,7 +3,9 @@
 //! root's CRL current. This layer does the I/O (store, key files, clock); the domain
 //! modules it calls do none.
 
+mod clients;
 mod error;
+mod issue;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -14,13 +16,16 @@ use time::{Duration, OffsetDateTime};
 use crate::codes::{AreaCode, Uscc};
 use crate::config::{CONFIG_FILE, Config};
 use crate::keystore::KeyStore;
+use crate::licence::Catalogue;
 use crate::pki::{self, Algorithm, PrivateKey, RevocationReason, RevokedCert};
 use crate::seal::{self, SealDrawing};
 use crate::store::{
     CrlRecord, Department, PlatformRecord, RootRecord, SealRecord, SealStatus, SqlStore, Store, StoreError,
 };
 
+pub use clients::{ClientKey, Scope, has_scope, key_hash, may_use_type};
 pub use error::PlatformError;
+pub use issue::{IssueRequest, IssuedLicence, MAX_IDEMPOTENCY_KEY, licence_page};
 
 /// Validity of a root certificate.
 const ROOT_YEARS: i64 = 20;
@@ -42,7 +47,10 @@ pub struct Platform {
     pub store: Arc<dyn Store>,
     /// The private keys.
     pub keys: KeyStore,
+    /// The licence types.
+    pub catalogue: Catalogue,
     rng: SystemRandom,
+    seal_cache: issue::SealCache,
 }
 
 /// What `init` did for each root.
@@ -83,7 +91,15 @@ impl Platform {
     async fn connect(config: Config, passphrase: Option<String>) -> Result<Self, PlatformError> {
         let store = SqlStore::connect(&config.effective_database_url()).await?;
         let keys = KeyStore::new(config.data_dir.join("keys"), passphrase);
-        Ok(Self { config, store: Arc::new(store), keys, rng: SystemRandom::new() })
+        let catalogue = Catalogue::shipped().map_err(|e| PlatformError::Io(e.to_string()))?;
+        Ok(Self {
+            config,
+            store: Arc::new(store),
+            keys,
+            catalogue,
+            rng: SystemRandom::new(),
+            seal_cache: Default::default(),
+        })
     }
 
     /// Makes whatever is missing of the platform: its row, a root CA and first CRL per
@@ -352,6 +368,9 @@ impl Platform {
         let number = self.next_crl_number(seal.algorithm).await?;
         let crl = self.sign_crl(seal.algorithm, &root.cert_der, &root_key, number, now, &revoked)?;
         self.store.revoke_seal(&seal.id, now, reason, &crl).await?;
+        if let Ok(mut cache) = self.seal_cache.lock() {
+            cache.remove(&seal.id);
+        }
         Ok((self.seal(&seal.id).await?, crl))
     }
 

@@ -3,6 +3,7 @@
 //! migration set. HTTP and CLI code hold an `Arc<dyn Store>` and never know which
 //! database is behind it.
 
+mod licences;
 mod sql;
 
 use async_trait::async_trait;
@@ -11,6 +12,7 @@ use time::OffsetDateTime;
 use crate::codes::{AreaCode, Uscc};
 use crate::pki::{Algorithm, RevocationReason};
 
+pub use licences::{BuildError, ClientRecord, IdempotencyClaim, IssueOutcome, LicenceRow, NewLicence};
 pub use sql::{Backend, SqlStore};
 
 /// The platform itself (one row).
@@ -122,6 +124,9 @@ pub enum StoreError {
     /// The database could not be reached or refused the statement.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// Building the licence inside the issuing transaction failed; nothing was stored.
+    #[error("{0}")]
+    Build(BuildError),
     /// Migrations failed.
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -177,4 +182,28 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         reason: RevocationReason,
         crl: &CrlRecord,
     ) -> Result<(), StoreError>;
+
+    /// Registers an API client; conflict if the id or key hash is taken.
+    async fn insert_client(&self, client: &ClientRecord) -> Result<(), StoreError>;
+    /// The client whose key hashes to `key_hash` (revoked ones included).
+    async fn client_by_key_hash(&self, key_hash: &str) -> Result<Option<ClientRecord>, StoreError>;
+    /// All clients, by id.
+    async fn clients(&self) -> Result<Vec<ClientRecord>, StoreError>;
+    /// Marks a client revoked; not found if unknown, conflict if revoked already.
+    async fn revoke_client(&self, id: &str, at: OffsetDateTime) -> Result<(), StoreError>;
+
+    /// Issues a licence in one transaction: increments the counter `counter`, calls
+    /// `build` with the new value (the serial number), stores what it returns and, if
+    /// given, the idempotency key. A failure anywhere stores nothing and the counter
+    /// value is not used up. With an idempotency key already used for the same request
+    /// hash, returns the licence it issued ([`IssueOutcome::Replayed`]); for another
+    /// request hash, [`StoreError::Conflict`].
+    async fn issue_licence(
+        &self,
+        counter: &str,
+        idempotency: Option<&IdempotencyClaim>,
+        build: &(dyn Fn(u64) -> Result<NewLicence, BuildError> + Send + Sync),
+    ) -> Result<IssueOutcome, StoreError>;
+    /// One licence with its PDF and token.
+    async fn licence(&self, id: &str) -> Result<Option<LicenceRow>, StoreError>;
 }

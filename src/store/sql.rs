@@ -10,6 +10,9 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};
 use time::OffsetDateTime;
 
+use super::licences::{
+    BuildError, ClientRecord, IdempotencyClaim, IssueOutcome, LicenceRow, LicenceSql, NewLicence,
+};
 use super::{CrlRecord, Department, PlatformRecord, RootRecord, SealRecord, SealStatus, Store, StoreError};
 use crate::codes::{AreaCode, Uscc};
 use crate::pki::{Algorithm, RevocationReason};
@@ -199,6 +202,12 @@ where
             crl.number, crl.algorithm
         ))),
     })
+}
+
+impl LicenceSql for SqlStore {
+    fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
 }
 
 #[async_trait]
@@ -418,5 +427,34 @@ impl Store for SqlStore {
         insert_crl_in(&mut *tx, crl).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn insert_client(&self, client: &ClientRecord) -> Result<(), StoreError> {
+        self.insert_client_sql(client).await
+    }
+
+    async fn client_by_key_hash(&self, key_hash: &str) -> Result<Option<ClientRecord>, StoreError> {
+        self.client_by_key_hash_sql(key_hash).await
+    }
+
+    async fn clients(&self) -> Result<Vec<ClientRecord>, StoreError> {
+        self.clients_sql().await
+    }
+
+    async fn revoke_client(&self, id: &str, at: OffsetDateTime) -> Result<(), StoreError> {
+        self.revoke_client_sql(id, at).await
+    }
+
+    async fn issue_licence(
+        &self,
+        counter: &str,
+        idempotency: Option<&IdempotencyClaim>,
+        build: &(dyn Fn(u64) -> Result<NewLicence, BuildError> + Send + Sync),
+    ) -> Result<IssueOutcome, StoreError> {
+        self.issue_licence_sql(counter, idempotency, build).await
+    }
+
+    async fn licence(&self, id: &str) -> Result<Option<LicenceRow>, StoreError> {
+        self.licence_sql(id).await
     }
 }

@@ -1,0 +1,372 @@
+//! Issuing a licence: check the input against its type, allocate the serial, build the
+//! record, sign the QR token, render and sign the PDF (with the CRL in a DSS), and store
+//! all of it in one transaction.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use sha2::{Digest, Sha256};
+use time::{Date, OffsetDateTime};
+
+use super::clients::{Scope, has_scope, may_use_type};
+use super::{Platform, PlatformError};
+use crate::codes::{LicenceId, TypeCode, Uscc};
+use crate::licence::{FieldKind, LicenceInput, LicenceRecord, LicenceType};
+use crate::pdf::{self, DocInfo, LicencePage};
+use crate::seal::SealDrawing;
+use crate::signing::SealSigner;
+use crate::store::{ClientRecord, Department, IdempotencyClaim, IssueOutcome, NewLicence, SealStatus};
+use crate::token::{self, LicenceClaims};
+
+/// What an issuing request names.
+#[derive(Debug, Clone)]
+pub struct IssueRequest {
+    /// The seal to sign with.
+    pub seal_id: String,
+    /// The licence type code.
+    pub type_code: String,
+    /// The licence content.
+    pub input: LicenceInput,
+    /// The API client asking, or `None` for the operator's command line.
+    pub client: Option<ClientRecord>,
+    /// `Idempotency-Key` of the request, if any.
+    pub idempotency_key: Option<String>,
+}
+
+/// A licence as issued (or as issued before, for a replayed idempotent request).
+#[derive(Debug, Clone)]
+pub struct IssuedLicence {
+    /// 电子证照标识.
+    pub identifier: String,
+    /// The COSE token.
+    pub token: Vec<u8>,
+    /// The QR URL.
+    pub url: String,
+    /// The signed PDF.
+    pub pdf: Vec<u8>,
+    /// SHA-256 of the record.
+    pub record_hash: Vec<u8>,
+    /// Whether an earlier request with the same idempotency key issued it.
+    pub replayed: bool,
+}
+
+/// A seal's signing material, loaded once per seal (key files may be encrypted, and
+/// decrypting them is deliberately slow).
+#[derive(Debug)]
+pub(super) struct SealContext {
+    signer: SealSigner,
+    chain: Vec<Vec<u8>>,
+    kid: Vec<u8>,
+    drawing: SealDrawing,
+    department: Department,
+}
+
+/// Cache of seal contexts by seal id.
+pub(super) type SealCache = Arc<Mutex<HashMap<String, Arc<SealContext>>>>;
+
+/// Most bytes an `Idempotency-Key` may have.
+pub const MAX_IDEMPOTENCY_KEY: usize = 128;
+
+fn cn_date(d: Date) -> String {
+    format!("{}年{:02}月{:02}日", d.year(), u8::from(d.month()), d.day())
+}
+
+fn cn_date_text(s: &str) -> String {
+    crate::licence::parse_date("", s).map(cn_date).unwrap_or_else(|_| s.to_owned())
+}
+
+/// `licence_number` → `LicenceNumber`, for PDF document-information keys.
+fn camel(key: &str) -> String {
+    key.split('_')
+        .map(|p| {
+            let mut c = p.chars();
+            c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+        })
+        .collect()
+}
+
+impl Platform {
+    async fn seal_context(&self, seal_id: &str) -> Result<Arc<SealContext>, PlatformError> {
+        if let Some(ctx) = self.seal_cache.lock().ok().and_then(|c| c.get(seal_id).cloned()) {
+            return Ok(ctx);
+        }
+        let seal = self.seal(seal_id).await?;
+        let root = self.root(seal.algorithm).await?;
+        let key = self.keys.read(&seal.key_name)?;
+        let signer = SealSigner::from_pkcs8_der(key.pkcs8_der())
+            .map_err(|e| PlatformError::Io(format!("seal {seal_id} key: {e}")))?;
+        let department = self.department(seal.department_code.as_str()).await?;
+        let drawing = crate::seal::draw(&department.name, &seal.name)?;
+        let kid = Sha256::digest(&seal.cert_der)[..8].to_vec();
+        let ctx = Arc::new(SealContext {
+            signer,
+            chain: vec![seal.cert_der, root.cert_der],
+            kid,
+            drawing,
+            department,
+        });
+        if let Ok(mut cache) = self.seal_cache.lock() {
+            cache.insert(seal_id.to_owned(), ctx.clone());
+        }
+        Ok(ctx)
+    }
+
+    /// The licence type with `code`.
+    pub fn licence_type(&self, code: &str) -> Result<&LicenceType, PlatformError> {
+        self.catalogue
+            .get(code.trim())
+            .ok_or_else(|| PlatformError::NotFound(format!("licence type {}", code.trim())))
+    }
+
+    /// Issues a licence. Checks, in order: the seal exists and is active; an API client
+    /// has the `issue` scope, belongs to the seal's department and may use the type; the
+    /// input fits the type. Then builds, signs and stores everything atomically.
+    pub async fn issue(
+        &self,
+        request: IssueRequest,
+        now: OffsetDateTime,
+    ) -> Result<IssuedLicence, PlatformError> {
+        let seal = self.seal(&request.seal_id).await?;
+        if let Some(client) = &request.client {
+            if !has_scope(client, Scope::Issue) {
+                return Err(PlatformError::Forbidden("this client lacks the issue scope".into()));
+            }
+            if client.department_code != seal.department_code.as_str() {
+                return Err(PlatformError::Forbidden(format!(
+                    "seal {} belongs to another department than this client's",
+                    seal.id
+                )));
+            }
+            if !may_use_type(client, request.type_code.trim()) {
+                return Err(PlatformError::Forbidden(format!(
+                    "this client may not issue licences of type {}",
+                    request.type_code.trim()
+                )));
+            }
+        }
+        if seal.status != SealStatus::Active {
+            return Err(PlatformError::Conflict(format!(
+                "seal {} is revoked and signs nothing more",
+                seal.id
+            )));
+        }
+        let licence_type = self.licence_type(&request.type_code)?;
+        let today = now.date();
+        let checked = licence_type
+            .check(&request.input, today)
+            .map_err(|e| PlatformError::InvalidField { field: e.field, message: e.message })?;
+        let idempotency = match (&request.client, &request.idempotency_key) {
+            (Some(client), Some(key)) => {
+                let key = key.trim();
+                if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY || !key.is_ascii() {
+                    return Err(PlatformError::InvalidInput {
+                        field: "Idempotency-Key",
+                        message: format!("must be 1–{MAX_IDEMPOTENCY_KEY} ASCII characters"),
+                    });
+                }
+                let mut h = Sha256::new();
+                h.update(seal.id.as_bytes());
+                h.update([0]);
+                h.update(licence_type.code.as_str().as_bytes());
+                h.update([0]);
+                h.update(serde_json::to_vec(&request.input).unwrap_or_default());
+                Some(IdempotencyClaim {
+                    client_id: client.id.clone(),
+                    key: key.to_owned(),
+                    request_hash: h.finalize().to_vec(),
+                })
+            }
+            _ => None,
+        };
+        let ctx = self.seal_context(&seal.id).await?;
+        let crl = self.current_crl(seal.algorithm, now).await?;
+        let issuer =
+            Uscc::parse(ctx.department.code.as_str()).map_err(|e| PlatformError::invalid("issuer", e))?;
+        let type_code: TypeCode = licence_type.code.clone();
+        let public_url = self.config.public_url.clone();
+        let client_id = request.client.as_ref().map(|c| c.id.clone());
+        let counter = format!("licence:{issuer}:{type_code}");
+        let build = |n: u64| -> Result<NewLicence, crate::store::BuildError> {
+            let serial = format!("{}{n:07}", today.year());
+            let id = LicenceId::new(&type_code, &issuer, &serial, 1)?;
+            let licence_number = match &licence_type.number_field {
+                Some(key) => checked.fields.get(key).cloned().unwrap_or_else(|| serial.clone()),
+                None => serial.clone(),
+            };
+            let record = LicenceRecord {
+                identifier: id.to_string(),
+                licence_name: licence_type.name.clone(),
+                licence_number,
+                type_code: type_code.to_string(),
+                type_name: licence_type.name.clone(),
+                issuer_code: issuer.to_string(),
+                issuer_name: ctx.department.name.clone(),
+                definer_code: licence_type.definer_code.to_string(),
+                definer_name: licence_type.definer_name.clone(),
+                area_code: ctx.department.area.to_string(),
+                issue_date: today.to_string(),
+                valid_from: checked.valid_from.to_string(),
+                valid_until: checked.valid_until.map(|d| d.to_string()),
+                holder_name: checked.holder_name.clone(),
+                holder_code: checked.holder_code.clone(),
+                holder_code_type: checked.holder_code_type.code().to_owned(),
+                matter_code: checked.matter.as_ref().map(|m| m.code.clone()),
+                matter_name: checked.matter.as_ref().map(|m| m.name.clone()),
+                fields: checked.fields.clone(),
+                seal_id: seal.id.clone(),
+                version: 1,
+                replaces: None,
+            };
+            let record_cbor = record.to_cbor();
+            let record_hash = Sha256::digest(&record_cbor).to_vec();
+            let claims = LicenceClaims {
+                issuer: issuer.to_string(),
+                issued_at: now.unix_timestamp(),
+                expires_at: checked
+                    .valid_until
+                    .and_then(|d| d.next_day())
+                    .map(|d| d.midnight().assume_offset(time::macros::offset!(+8)).unix_timestamp()),
+                licence_id: id.to_string(),
+                holder_name: checked.holder_name.clone(),
+                holder_code_masked: crate::codes::mask(&checked.holder_code, 3, 4),
+                valid_from: checked.valid_from.to_string(),
+                valid_until: checked.valid_until.map(|d| d.to_string()),
+                record_hash: record_hash.clone(),
+            };
+            let token = token::sign(&claims, &ctx.kid, &ctx.signer)?;
+            let url = token::qr_url(&public_url, &token);
+            let page = licence_page(licence_type, &record, &url, now);
+            let rendered = pdf::render(&page)?;
+            let signed = pdf::sign(
+                &rendered.pdf,
+                &pdf::SignParams {
+                    signer: &ctx.signer,
+                    cert_chain_der: ctx.chain.clone(),
+                    signing_time: now,
+                    seal: &ctx.drawing,
+                    seal_rect_mm: rendered.seal_rect_mm,
+                    reason: Some(format!("{}电子证照签发", licence_type.name)),
+                    location: None,
+                    name: Some(ctx.department.name.clone()),
+                },
+            )?;
+            let with_dss = pdf::add_dss(&signed, &ctx.chain, std::slice::from_ref(&crl.der))?;
+            Ok(NewLicence {
+                id: id.to_string(),
+                type_code: type_code.to_string(),
+                issuer_code: issuer.to_string(),
+                serial,
+                version: 1,
+                holder_code: record.holder_code.clone(),
+                holder_code_type: record.holder_code_type.clone(),
+                holder_name: record.holder_name.clone(),
+                seal_id: seal.id.clone(),
+                issued_at: now,
+                valid_from: record.valid_from.clone(),
+                valid_until: record.valid_until.clone(),
+                record_cbor,
+                record_hash,
+                token,
+                pdf: with_dss,
+                replaces: None,
+                client_id: client_id.clone(),
+            })
+        };
+        let outcome = self.store.issue_licence(&counter, idempotency.as_ref(), &build).await?;
+        let replayed = matches!(outcome, IssueOutcome::Replayed(_));
+        let row = outcome.row().licence.clone();
+        Ok(IssuedLicence {
+            url: token::qr_url(&self.config.public_url, &row.token),
+            identifier: row.id,
+            token: row.token,
+            pdf: row.pdf,
+            record_hash: row.record_hash,
+            replayed,
+        })
+    }
+
+    /// The stored PDF of a licence, for its issuer: the client's department must have
+    /// issued it (the operator's command line passes `None`).
+    pub async fn licence_pdf(
+        &self,
+        id: &str,
+        client: Option<&ClientRecord>,
+    ) -> Result<Vec<u8>, PlatformError> {
+        let row = self.store.licence(id.trim()).await?;
+        let row = row.ok_or_else(|| PlatformError::NotFound(format!("licence {}", id.trim())))?;
+        if let Some(client) = client
+            && (client.department_code != row.licence.issuer_code || client.revoked_at.is_some())
+        {
+            // Do not tell other departments that the licence exists.
+            return Err(PlatformError::NotFound(format!("licence {}", id.trim())));
+        }
+        Ok(row.licence.pdf)
+    }
+}
+
+/// The page of a licence from its type's layout.
+pub fn licence_page(t: &LicenceType, r: &LicenceRecord, url: &str, now: OffsetDateTime) -> LicencePage {
+    let until = r.valid_until.as_deref().map_or_else(|| "长期".to_owned(), cn_date_text);
+    let fields = t
+        .layout
+        .rows
+        .iter()
+        .filter_map(|row| {
+            let (label, value) = match row.as_str() {
+                "holder_name" => (t.holder_name_label.clone(), r.holder_name.clone()),
+                "holder_code" => (t.holder_code_label.clone(), r.holder_code.clone()),
+                "valid_from" => ("有效期起始".to_owned(), cn_date_text(&r.valid_from)),
+                "valid_until" => ("有效期至".to_owned(), until.clone()),
+                "validity" => {
+                    ("有效期限".to_owned(), format!("自{}至{}", cn_date_text(&r.valid_from), until))
+                }
+                key => {
+                    let def = t.field(key)?;
+                    let value = r.fields.get(key)?;
+                    let value = if def.kind == FieldKind::Date { cn_date_text(value) } else { value.clone() };
+                    (def.label.clone(), value)
+                }
+            };
+            Some((label, value))
+        })
+        .collect();
+    let mut custom: Vec<(String, String)> = vec![
+        ("Identifier".into(), r.identifier.clone()),
+        ("LicenceNumber".into(), r.licence_number.clone()),
+        ("TypeCode".into(), r.type_code.clone()),
+        ("TypeName".into(), r.type_name.clone()),
+        ("IssuerName".into(), r.issuer_name.clone()),
+        ("IssuerCode".into(), r.issuer_code.clone()),
+        ("DefinerName".into(), r.definer_name.clone()),
+        ("DefinerCode".into(), r.definer_code.clone()),
+        ("IssueDate".into(), r.issue_date.clone()),
+        ("ValidFrom".into(), r.valid_from.clone()),
+        ("ValidUntil".into(), r.valid_until.clone().unwrap_or_else(|| "长期".into())),
+        ("AreaCode".into(), r.area_code.clone()),
+        ("HolderName".into(), r.holder_name.clone()),
+        ("HolderCode".into(), crate::codes::mask(&r.holder_code, 3, 4)),
+        ("HolderCodeType".into(), r.holder_code_type.clone()),
+    ];
+    if let (Some(code), Some(name)) = (&r.matter_code, &r.matter_name) {
+        custom.push((camel("matter_code"), code.clone()));
+        custom.push((camel("matter_name"), name.clone()));
+    }
+    LicencePage {
+        title: t.layout.title.clone(),
+        subtitle: Some(t.layout.subtitle.clone().unwrap_or_else(|| t.name_en.clone())),
+        holder_lines: vec![],
+        fields,
+        issuer: r.issuer_name.clone(),
+        issue_date: cn_date_text(&r.issue_date),
+        identifier: r.identifier.clone(),
+        qr_text: url.to_owned(),
+        info: DocInfo {
+            title: format!("{} {}", r.licence_name, r.licence_number),
+            subject: r.type_name.clone(),
+            author: r.issuer_name.clone(),
+            keywords: Some(format!("电子证照; {}", r.identifier)),
+            creation_date: Some(now),
+            custom,
+        },
+    }
+}

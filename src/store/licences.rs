@@ -1,0 +1,360 @@
+//! Records of the licence register and API clients, and the SQL that stores them.
+
+use async_trait::async_trait;
+use sqlx::any::AnyRow;
+use sqlx::{AnyPool, Row};
+use time::OffsetDateTime;
+
+use super::StoreError;
+use crate::licence::LicenceStatus;
+
+/// The error a licence builder returns; boxed so the store stays independent of it.
+pub type BuildError = Box<dyn std::error::Error + Send + Sync>;
+
+/// An API client of a department.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientRecord {
+    /// Client id (public).
+    pub id: String,
+    /// Its department's 统一社会信用代码.
+    pub department_code: String,
+    /// Human name.
+    pub name: String,
+    /// Scopes, e.g. `issue`.
+    pub scopes: Vec<String>,
+    /// Licence types it may use; `*` means all.
+    pub type_codes: Vec<String>,
+    /// SHA-256 of its key, hex. The key itself is never stored.
+    pub key_hash: String,
+    /// When it was added.
+    pub created_at: OffsetDateTime,
+    /// When it was revoked.
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+/// A licence about to be stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewLicence {
+    /// 电子证照标识.
+    pub id: String,
+    /// Type code.
+    pub type_code: String,
+    /// Issuer's 统一社会信用代码.
+    pub issuer_code: String,
+    /// Serial.
+    pub serial: String,
+    /// Version.
+    pub version: u16,
+    /// Holder code.
+    pub holder_code: String,
+    /// `001` or `111`.
+    pub holder_code_type: String,
+    /// Holder name.
+    pub holder_name: String,
+    /// Seal that signed it.
+    pub seal_id: String,
+    /// Issue time.
+    pub issued_at: OffsetDateTime,
+    /// `YYYY-MM-DD`.
+    pub valid_from: String,
+    /// `YYYY-MM-DD`, `None` for long-term.
+    pub valid_until: Option<String>,
+    /// Deterministic CBOR of the record.
+    pub record_cbor: Vec<u8>,
+    /// SHA-256 of `record_cbor`.
+    pub record_hash: Vec<u8>,
+    /// The COSE token.
+    pub token: Vec<u8>,
+    /// The signed PDF.
+    pub pdf: Vec<u8>,
+    /// The version it replaces.
+    pub replaces: Option<String>,
+    /// The API client that asked for it (`None` from the command line).
+    pub client_id: Option<String>,
+}
+
+/// A stored licence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LicenceRow {
+    /// What was stored.
+    pub licence: NewLicence,
+    /// Current status.
+    pub status: LicenceStatus,
+}
+
+/// An idempotency key presented with an issuing request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyClaim {
+    /// The client presenting it.
+    pub client_id: String,
+    /// The key (`Idempotency-Key` header).
+    pub key: String,
+    /// SHA-256 of the request, to tell a retry from a different request.
+    pub request_hash: Vec<u8>,
+}
+
+/// What [`super::Store::issue_licence`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IssueOutcome {
+    /// A new licence was issued.
+    Issued(LicenceRow),
+    /// The idempotency key was used before for the same request: its licence.
+    Replayed(LicenceRow),
+}
+
+impl IssueOutcome {
+    /// The licence either way.
+    pub fn row(&self) -> &LicenceRow {
+        match self {
+            Self::Issued(row) | Self::Replayed(row) => row,
+        }
+    }
+}
+
+fn ts(t: OffsetDateTime) -> i64 {
+    t.unix_timestamp()
+}
+
+fn from_ts(secs: i64) -> Result<OffsetDateTime, StoreError> {
+    OffsetDateTime::from_unix_timestamp(secs)
+        .map_err(|e| StoreError::Corrupt(format!("timestamp {secs}: {e}")))
+}
+
+fn list(s: &str) -> Vec<String> {
+    s.split(',').filter(|p| !p.is_empty()).map(str::to_owned).collect()
+}
+
+pub(super) fn client_from_row(row: &AnyRow) -> Result<ClientRecord, StoreError> {
+    let scopes: String = row.try_get("scopes")?;
+    let types: String = row.try_get("type_codes")?;
+    let revoked_at: Option<i64> = row.try_get("revoked_at")?;
+    Ok(ClientRecord {
+        id: row.try_get("id")?,
+        department_code: row.try_get("department_code")?,
+        name: row.try_get("name")?,
+        scopes: list(&scopes),
+        type_codes: list(&types),
+        key_hash: row.try_get("key_hash")?,
+        created_at: from_ts(row.try_get("created_at")?)?,
+        revoked_at: revoked_at.map(from_ts).transpose()?,
+    })
+}
+
+const CLIENT_COLUMNS: &str =
+    "id, department_code, name, scopes, type_codes, key_hash, created_at, revoked_at";
+
+macro_rules! licence_columns {
+    () => {
+        "id, type_code, issuer_code, serial, version, holder_code, holder_code_type, holder_name, seal_id, \
+         status, issued_at, valid_from, valid_until, record_cbor, record_hash, token, pdf, replaces, client_id"
+    };
+}
+
+fn licence_from_row(row: &AnyRow) -> Result<LicenceRow, StoreError> {
+    let version: i64 = row.try_get("version")?;
+    let status: String = row.try_get("status")?;
+    Ok(LicenceRow {
+        licence: NewLicence {
+            id: row.try_get("id")?,
+            type_code: row.try_get("type_code")?,
+            issuer_code: row.try_get("issuer_code")?,
+            serial: row.try_get("serial")?,
+            version: u16::try_from(version).map_err(|e| StoreError::Corrupt(format!("version: {e}")))?,
+            holder_code: row.try_get("holder_code")?,
+            holder_code_type: row.try_get("holder_code_type")?,
+            holder_name: row.try_get("holder_name")?,
+            seal_id: row.try_get("seal_id")?,
+            issued_at: from_ts(row.try_get("issued_at")?)?,
+            valid_from: row.try_get("valid_from")?,
+            valid_until: row.try_get("valid_until")?,
+            record_cbor: row.try_get("record_cbor")?,
+            record_hash: row.try_get("record_hash")?,
+            token: row.try_get("token")?,
+            pdf: row.try_get("pdf")?,
+            replaces: row.try_get("replaces")?,
+            client_id: row.try_get("client_id")?,
+        },
+        status: LicenceStatus::from_code(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("licence status {status:?}")))?,
+    })
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+/// The SQL behind the licence and client methods of [`super::Store`].
+#[async_trait]
+pub(super) trait LicenceSql {
+    fn pool(&self) -> &AnyPool;
+
+    async fn insert_client_sql(&self, c: &ClientRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO clients (id, department_code, name, scopes, type_codes, key_hash, created_at, revoked_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&c.id)
+        .bind(&c.department_code)
+        .bind(&c.name)
+        .bind(c.scopes.join(","))
+        .bind(c.type_codes.join(","))
+        .bind(&c.key_hash)
+        .bind(ts(c.created_at))
+        .bind(c.revoked_at.map(ts))
+        .execute(self.pool())
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(db) if db.is_unique_violation() || db.is_foreign_key_violation() => {
+                StoreError::Conflict(format!("client {} cannot be recorded (duplicate, or unknown department)", c.id))
+            }
+            _ => StoreError::Database(e),
+        })?;
+        Ok(())
+    }
+
+    async fn client_by_key_hash_sql(&self, key_hash: &str) -> Result<Option<ClientRecord>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE key_hash = $1"));
+        let row = sqlx::query(sql).bind(key_hash).fetch_optional(self.pool()).await?;
+        row.as_ref().map(client_from_row).transpose()
+    }
+
+    async fn clients_sql(&self) -> Result<Vec<ClientRecord>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {CLIENT_COLUMNS} FROM clients ORDER BY id"));
+        let rows = sqlx::query(sql).fetch_all(self.pool()).await?;
+        rows.iter().map(client_from_row).collect()
+    }
+
+    async fn revoke_client_sql(&self, id: &str, at: OffsetDateTime) -> Result<(), StoreError> {
+        let done = sqlx::query("UPDATE clients SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+            .bind(id)
+            .bind(ts(at))
+            .execute(self.pool())
+            .await?;
+        if done.rows_affected() == 1 {
+            return Ok(());
+        }
+        let exists =
+            sqlx::query("SELECT id FROM clients WHERE id = $1").bind(id).fetch_optional(self.pool()).await?;
+        Err(match exists {
+            Some(_) => StoreError::Conflict(format!("client {id} is revoked already")),
+            None => StoreError::NotFound(format!("client {id}")),
+        })
+    }
+
+    async fn licence_sql(&self, id: &str) -> Result<Option<LicenceRow>, StoreError> {
+        let row = sqlx::query(concat!("SELECT ", licence_columns!(), " FROM licences WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(licence_from_row).transpose()
+    }
+
+    /// The licence an idempotency key issued, if the key was used: `Ok(Some)` for the same
+    /// request, conflict for another.
+    async fn replay(&self, claim: &IdempotencyClaim) -> Result<Option<LicenceRow>, StoreError> {
+        let row =
+            sqlx::query("SELECT request_hash, licence_id FROM idempotency WHERE client_id = $1 AND key = $2")
+                .bind(&claim.client_id)
+                .bind(&claim.key)
+                .fetch_optional(self.pool())
+                .await?;
+        let Some(row) = row else { return Ok(None) };
+        let hash: Vec<u8> = row.try_get("request_hash")?;
+        if hash != claim.request_hash {
+            return Err(StoreError::Conflict(format!(
+                "Idempotency-Key {:?} was used for a different request",
+                claim.key
+            )));
+        }
+        let id: String = row.try_get("licence_id")?;
+        self.licence_sql(&id)
+            .await?
+            .map(Some)
+            .ok_or_else(|| StoreError::Corrupt(format!("licence {id} missing")))
+    }
+
+    async fn issue_licence_sql(
+        &self,
+        counter: &str,
+        idempotency: Option<&IdempotencyClaim>,
+        build: &(dyn Fn(u64) -> Result<NewLicence, BuildError> + Send + Sync),
+    ) -> Result<IssueOutcome, StoreError> {
+        if let Some(claim) = idempotency
+            && let Some(row) = self.replay(claim).await?
+        {
+            return Ok(IssueOutcome::Replayed(row));
+        }
+        let mut tx = self.pool().begin().await?;
+        let row = sqlx::query(
+            "INSERT INTO counters (name, value) VALUES ($1, 1) \
+             ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value",
+        )
+        .bind(counter)
+        .fetch_one(&mut *tx)
+        .await?;
+        let value: i64 = row.try_get("value")?;
+        let value = u64::try_from(value).map_err(|e| StoreError::Corrupt(format!("counter: {e}")))?;
+        let l = build(value).map_err(StoreError::Build)?;
+        let inserted = sqlx::query(concat!(
+            "INSERT INTO licences (",
+            licence_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
+        ))
+        .bind(&l.id)
+        .bind(&l.type_code)
+        .bind(&l.issuer_code)
+        .bind(&l.serial)
+        .bind(i64::from(l.version))
+        .bind(&l.holder_code)
+        .bind(&l.holder_code_type)
+        .bind(&l.holder_name)
+        .bind(&l.seal_id)
+        .bind(LicenceStatus::Valid.code())
+        .bind(ts(l.issued_at))
+        .bind(&l.valid_from)
+        .bind(l.valid_until.clone())
+        .bind(l.record_cbor.clone())
+        .bind(l.record_hash.clone())
+        .bind(l.token.clone())
+        .bind(l.pdf.clone())
+        .bind(l.replaces.clone())
+        .bind(l.client_id.clone())
+        .execute(&mut *tx)
+        .await;
+        if let Err(e) = inserted {
+            return Err(if is_unique_violation(&e) {
+                StoreError::Conflict(format!("licence {} exists already", l.id))
+            } else {
+                StoreError::Database(e)
+            });
+        }
+        if let Some(claim) = idempotency {
+            let claimed = sqlx::query(
+                "INSERT INTO idempotency (client_id, key, request_hash, licence_id, created_at) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(&claim.client_id)
+            .bind(&claim.key)
+            .bind(claim.request_hash.clone())
+            .bind(&l.id)
+            .bind(ts(l.issued_at))
+            .execute(&mut *tx)
+            .await;
+            match claimed {
+                Ok(_) => {}
+                // A concurrent retry with the same key won: answer with its licence.
+                Err(e) if is_unique_violation(&e) => {
+                    tx.rollback().await?;
+                    return match self.replay(claim).await? {
+                        Some(row) => Ok(IssueOutcome::Replayed(row)),
+                        None => Err(StoreError::Conflict(
+                            "concurrent request with the same Idempotency-Key".into(),
+                        )),
+                    };
+                }
+                Err(e) => return Err(StoreError::Database(e)),
+            }
+        }
+        tx.commit().await?;
+        Ok(IssueOutcome::Issued(LicenceRow { licence: l, status: LicenceStatus::Valid }))
+    }
+}
