@@ -387,3 +387,78 @@ fn serve_refuses_to_start_when_keys_cannot_be_read() {
     let line = env.fails(&["serve", "--listen", "not-an-address"]);
     assert!(line.contains("--listen"), "{line}");
 }
+
+#[test]
+fn issue_and_clients_from_the_command_line() {
+    let env = Env::new();
+    with_department(&env);
+    let seal = env.ok(&["seal", "create", "--department", DEPT, "--name", "行政审批专用章"]);
+    let types = env.ok(&["types", "list"]);
+    assert_eq!(types.lines().count(), 3, "{types}");
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/examples");
+    let pdf = env.dir.path().join("licence.pdf");
+    let input = examples.join("food-business-licence.json");
+    let args = [
+        "issue",
+        "--seal",
+        seal.trim(),
+        "--type",
+        "11100000000013338W002",
+        "--input",
+        input.to_str().unwrap(),
+        "--out",
+        pdf.to_str().unwrap(),
+    ];
+    let id = env.ok(&args);
+    assert!(id.trim().starts_with("1.2.156.3005.2.11100000000013338W002.11310115MB2C90510L."), "{id}");
+    assert!(std::fs::read(&pdf).unwrap().starts_with(b"%PDF-"));
+    let mut with_json = args.to_vec();
+    with_json.push("--json");
+    let v: serde_json::Value = serde_json::from_str(&env.ok(&with_json)).unwrap();
+    assert!(v["url"].as_str().unwrap().starts_with("HTTP://127.0.0.1:9/V/"), "{v}");
+    assert_ne!(v["identifier"].as_str().unwrap(), id.trim(), "a new serial each time");
+    assert!(!v["token"].as_str().unwrap().is_empty());
+
+    // Bad input: one line, no PDF written.
+    let bad = env.file("bad.json", "{\"holder\": {\"name\": \"x\", \"code\": \"1\"}, \"fields\": {}}");
+    let out2 = env.dir.path().join("bad.pdf");
+    let line = env.fails(&[
+        "issue",
+        "--seal",
+        seal.trim(),
+        "--type",
+        "11100000000013338W002",
+        "--input",
+        bad.to_str().unwrap(),
+        "--out",
+        out2.to_str().unwrap(),
+    ]);
+    assert!(line.contains("holder.code"), "{line}");
+    assert!(!out2.exists());
+    let line = env.fails(&[
+        "issue",
+        "--seal",
+        seal.trim(),
+        "--type",
+        "11100000000013338W002",
+        "--input",
+        "/nope.json",
+        "--out",
+        "x.pdf",
+    ]);
+    assert!(line.contains("/nope.json"), "{line}");
+
+    let out =
+        env.ok(&["client", "add", "--department", DEPT, "--name", "审批系统", "--scopes", "issue,query"]);
+    let key = out.lines().find_map(|l| l.strip_prefix("key:")).unwrap().trim().to_owned();
+    assert!(key.starts_with("zz_") && key.len() > 40, "{key}");
+    let list = env.ok(&["client", "list"]);
+    assert!(list.contains("审批系统") && !list.contains(&key), "the key is never shown again: {list}");
+    let id = list.split_whitespace().next().unwrap().to_owned();
+    let line = env.fails(&["client", "add", "--department", DEPT, "--name", "x", "--scopes", "admin"]);
+    assert!(line.contains("holder-proxy"), "lists allowed scopes: {line}");
+    env.ok(&["client", "revoke", &id]);
+    assert!(env.ok(&["client", "list"]).contains("revoked"));
+    let line = env.fails(&["client", "revoke", &id]);
+    assert!(line.contains("revoked already"), "{line}");
+}

@@ -102,6 +102,16 @@ impl PlatformError {
 
     /// Whether the caller's input is at fault (a 4xx), as opposed to the service.
     pub fn is_client_error(&self) -> bool {
-        matches!(self, Self::InvalidInput { .. } | Self::NotFound(_) | Self::Conflict(_) | Self::Seal(_))
+        matches!(
+            self,
+            Self::InvalidInput { .. }
+                | Self::InvalidField { .. }
+                | Self::Unauthorised(_)
+                | Self::Forbidden(_)
+                | Self::Unprocessable(_)
+                | Self::NotFound(_)
+                | Self::Conflict(_)
+                | Self::Seal(_)
+        )
     }
 }

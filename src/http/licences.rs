@@ -1,0 +1,120 @@
+//! The licence API: issue (`POST /api/v1/licences`) and fetch the signed PDF.
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::auth::Client;
+use super::{ApiError, AppState};
+use crate::licence::LicenceInput;
+use crate::platform::IssueRequest;
+
+/// Largest issuing request body.
+pub const MAX_ISSUE_BODY: usize = 256 * 1024;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/licences", post(issue).layer(DefaultBodyLimit::max(MAX_ISSUE_BODY)))
+        .route("/api/v1/licences/{id}/pdf", get(pdf))
+}
+
+/// `POST /api/v1/licences` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssueBody {
+    /// The seal to sign with (one of the client's department's).
+    pub seal_id: String,
+    /// The licence type code.
+    pub type_code: String,
+    /// The licence content, as in `templates/examples/`.
+    pub licence: LicenceInput,
+}
+
+/// The answer to an issuing request.
+#[derive(Debug, Serialize)]
+pub struct IssuedBody {
+    /// 电子证照标识.
+    pub identifier: String,
+    /// The QR token as it appears in the URL.
+    pub token: String,
+    /// The verification URL (the QR code's text).
+    pub url: String,
+    /// SHA-256 of the licence record, hex.
+    pub record_hash: String,
+    /// Where to fetch the signed PDF.
+    pub pdf: String,
+}
+
+async fn issue(
+    State(platform): State<AppState>,
+    Client(client): Client,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !json {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send application/json",
+        ));
+    }
+    let body: IssueBody = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", format!("request body: {e}")))?;
+    let idempotency_key = match headers.get("idempotency-key") {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .map_err(|_| {
+                    ApiError::new(StatusCode::BAD_REQUEST, "invalid_input", "Idempotency-Key must be ASCII")
+                })?
+                .to_owned(),
+        ),
+    };
+    let request = IssueRequest {
+        seal_id: body.seal_id,
+        type_code: body.type_code,
+        input: body.licence,
+        client: Some(client),
+        idempotency_key,
+    };
+    let issued = platform.issue(request, OffsetDateTime::now_utc()).await?;
+    let status = if issued.replayed { StatusCode::OK } else { StatusCode::CREATED };
+    let pdf = format!("/api/v1/licences/{}/pdf", issued.identifier);
+    let mut response = (
+        status,
+        Json(IssuedBody {
+            token: crate::token::encode_for_url(&issued.token),
+            url: issued.url,
+            record_hash: hex::encode(&issued.record_hash),
+            pdf: pdf.clone(),
+            identifier: issued.identifier,
+        }),
+    )
+        .into_response();
+    if let Ok(location) = HeaderValue::from_str(&pdf) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    if issued.replayed {
+        response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}
+
+async fn pdf(
+    State(platform): State<AppState>,
+    Client(client): Client,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let bytes = platform.licence_pdf(&id, Some(&client)).await?;
+    Ok(([(header::CONTENT_TYPE, "application/pdf")], bytes).into_response())
+}
