@@ -415,7 +415,7 @@ fn issue_and_clients_from_the_command_line() {
     let mut with_json = args.to_vec();
     with_json.push("--json");
     let v: serde_json::Value = serde_json::from_str(&env.ok(&with_json)).unwrap();
-    assert!(v["url"].as_str().unwrap().starts_with("HTTP://127.0.0.1:9/V/"), "{v}");
+    assert!(v["url"].as_str().unwrap().starts_with("http://127.0.0.1:9/v/"), "{v}");
     assert_ne!(v["identifier"].as_str().unwrap(), id.trim(), "a new serial each time");
     assert!(!v["token"].as_str().unwrap().is_empty());
 

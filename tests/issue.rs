@@ -101,7 +101,7 @@ async fn every_shipped_type_issues_over_http_with_both_algorithms() {
             let id = v["identifier"].as_str().unwrap();
             assert!(id.starts_with(&format!("1.2.156.3005.2.{}.{DEPT}.", t.code)), "{id}");
             zhengzhao::codes::LicenceId::parse(id).unwrap();
-            assert!(v["url"].as_str().unwrap().starts_with("HTTPS://ZZ.EXAMPLE.GOV.CN/V/"));
+            assert!(v["url"].as_str().unwrap().starts_with("https://zz.example.gov.cn/v/"));
             assert_eq!(headers[header::LOCATION], v["pdf"].as_str().unwrap());
 
             let (status, headers, pdf) =
