@@ -552,6 +552,14 @@ async fn serve(config: Config, passphrase: Option<String>) -> Result<()> {
         for s in &seals {
             writeln!(out, "demo seal:      {} ({}, {} {})", s.id, s.algorithm, s.department_code, s.name)?;
         }
+        if let Some(s) = seals.first() {
+            writeln!(
+                out,
+                "try:            zhengzhao --data {} issue --seal {} --type 11100000000013338W002 \\\n                  --input templates/examples/food-business-licence.json --out licence.pdf",
+                platform.config.data_dir.display(),
+                s.id
+            )?;
+        }
         platform
     } else {
         Platform::open(config, passphrase).await?
