@@ -4,6 +4,7 @@
 //! which use the domain modules ([`codes`], [`pki`], [`seal`]) and the [`store`].
 //! Domain modules take time and randomness as arguments and do no I/O.
 
+pub mod audit;
 pub mod codes;
 pub mod config;
 pub mod font;

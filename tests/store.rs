@@ -7,10 +7,13 @@ mod common;
 use std::sync::Arc;
 
 use time::{Duration, OffsetDateTime};
+use zhengzhao::audit::AccessEntry;
 use zhengzhao::codes::{AreaCode, Uscc};
+use zhengzhao::licence::LicenceStatus;
 use zhengzhao::pki::{Algorithm, RevocationReason};
 use zhengzhao::store::{
-    CrlRecord, Department, PlatformRecord, RootRecord, SealRecord, SealStatus, Store, StoreError,
+    AuthorisationRecord, CrlRecord, Department, LicenceEvent, LicenceFilter, NewLicence, PlatformRecord,
+    RootRecord, SealRecord, SealStatus, Store, StoreError,
 };
 
 fn t(secs: i64) -> OffsetDateTime {
@@ -175,6 +178,177 @@ async fn seals_and_atomic_revocation(store: Arc<dyn Store>) {
     assert!(matches!(unknown, Err(StoreError::NotFound(_))), "{unknown:?}");
 }
 
+fn new_licence(n: u64, holder: &str) -> NewLicence {
+    NewLicence {
+        id: format!("1.2.156.3005.2.11100000000013338W002.{DEPT}.2026{n:07}.001.X"),
+        type_code: "11100000000013338W002".into(),
+        issuer_code: DEPT.into(),
+        serial: format!("2026{n:07}"),
+        version: 1,
+        holder_code: holder.into(),
+        holder_code_type: "001".into(),
+        holder_name: "某公司".into(),
+        seal_id: "31011500000001".into(),
+        issued_at: t(100),
+        valid_from: "2026-11-22".into(),
+        valid_until: Some("2031-11-21".into()),
+        record_cbor: vec![0xa0],
+        record_hash: vec![7; 32],
+        token: vec![1, 2, 3],
+        pdf: b"%PDF-1.7".to_vec(),
+        replaces: None,
+        client_id: None,
+    }
+}
+
+/// A store with roots, a department, a seal and `n` licences (holders alternate).
+async fn with_licences(store: &dyn Store, n: u64) -> Vec<String> {
+    with_roots(store).await;
+    store.insert_department(&department(DEPT)).await.unwrap();
+    store.insert_seal(&seal("31011500000001", DEPT, Algorithm::Ed25519, "0a01")).await.unwrap();
+    let mut ids = vec![];
+    for _ in 0..n {
+        let outcome = store
+            .issue_licence("licence:test", None, &|k| {
+                Ok(new_licence(k, if k % 2 == 0 { OTHER } else { DEPT }))
+            })
+            .await
+            .unwrap();
+        ids.push(outcome.row().licence.id.clone());
+    }
+    ids
+}
+
+async fn status_changes_are_atomic_and_recorded(store: Arc<dyn Store>) {
+    let ids = with_licences(&*store, 1).await;
+    let id = &ids[0];
+    let event = |from, to| LicenceEvent {
+        seq: 0,
+        at: t(200),
+        kind: "status".into(),
+        from_status: Some(from),
+        to_status: to,
+        reason: "检查发现问题".into(),
+        actor: "cl_x".into(),
+    };
+    store
+        .change_status(id, LicenceStatus::Valid, &event(LicenceStatus::Valid, LicenceStatus::Suspended))
+        .await
+        .unwrap();
+    // A change from a status the licence no longer has is refused and records nothing.
+    let stale = store
+        .change_status(id, LicenceStatus::Valid, &event(LicenceStatus::Valid, LicenceStatus::Revoked))
+        .await;
+    assert!(matches!(stale, Err(StoreError::Conflict(_))), "{stale:?}");
+    let row = store.licence(id).await.unwrap().unwrap();
+    assert_eq!(row.status, LicenceStatus::Suspended);
+    let events = store.licence_events(id).await.unwrap();
+    assert_eq!(
+        events.iter().map(|e| (e.seq, e.kind.as_str())).collect::<Vec<_>>(),
+        vec![(1, "issued"), (2, "status")]
+    );
+    assert_eq!(events[1].from_status, Some(LicenceStatus::Valid));
+    assert_eq!(events[1].reason, "检查发现问题");
+}
+
+async fn listing_filters_and_pages(store: Arc<dyn Store>) {
+    let ids = with_licences(&*store, 7).await;
+    let mut filter = LicenceFilter {
+        holder_code: Some(DEPT.into()),
+        holder_code_type: Some("001".into()),
+        limit: 2,
+        ..Default::default()
+    };
+    let mut seen = vec![];
+    loop {
+        let page = store.licences(&filter).await.unwrap();
+        if page.is_empty() {
+            break;
+        }
+        assert!(page.len() <= 2);
+        filter.after = Some(page.last().unwrap().licence.id.clone());
+        seen.extend(page.into_iter().map(|r| r.licence.id));
+    }
+    let expected: Vec<String> =
+        ids.iter().enumerate().filter(|(i, _)| i % 2 == 0).map(|(_, id)| id.clone()).collect();
+    assert_eq!(seen, expected);
+    let f = LicenceFilter { status: Some(LicenceStatus::Revoked), limit: 10, ..Default::default() };
+    assert!(store.licences(&f).await.unwrap().is_empty());
+    let f =
+        LicenceFilter { type_code: Some("11100000000013338W002".into()), limit: 100, ..Default::default() };
+    assert_eq!(store.licences(&f).await.unwrap().len(), 7);
+}
+
+fn access(i: u64) -> AccessEntry {
+    AccessEntry {
+        seq: 0,
+        at: 1_790_000_000 + i as i64,
+        client_id: Some(format!("cl_{i}")),
+        department_code: Some(DEPT.into()),
+        action: "read".into(),
+        purpose: Some("办理食品经营许可变更".into()),
+        basis: Some("duty:310115-SCJG-017".into()),
+        licence_id: Some("1.2.156.3005.2.x".into()),
+        holder_code_type: Some("001".into()),
+        holder_code: Some(if i % 2 == 0 { DEPT } else { OTHER }.into()),
+        result: "ok".into(),
+    }
+}
+
+async fn access_log_chains_under_concurrency(store: Arc<dyn Store>) {
+    let mut tasks = vec![];
+    for i in 0..30 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move { store.append_access(access(i)).await.unwrap() }));
+    }
+    let mut seqs = vec![];
+    for task in tasks {
+        seqs.push(task.await.unwrap());
+    }
+    seqs.sort_unstable();
+    assert_eq!(seqs, (1..=30).collect::<Vec<u64>>());
+    let rows = store.access_log(0, 1000).await.unwrap();
+    let checked =
+        zhengzhao::audit::verify(rows.iter().map(|r| (&r.entry, r.prev_hash.as_slice(), r.hash.as_slice())));
+    assert_eq!(checked, Ok(30));
+    assert_eq!(store.access_log(25, 1000).await.unwrap().len(), 5);
+    let mine = store.holder_access_log("001", DEPT, 0, 100).await.unwrap();
+    assert_eq!(mine.len(), 15);
+    assert!(mine.iter().all(|r| r.entry.holder_code.as_deref() == Some(DEPT)));
+}
+
+async fn authorisations_count_uses(store: Arc<dyn Store>) {
+    let a = AuthorisationRecord {
+        code_hash: "ab".repeat(32),
+        holder_code_type: "001".into(),
+        holder_code: DEPT.into(),
+        licence_ids: vec!["x".into(), "y".into()],
+        relying_department: Some(OTHER.into()),
+        created_by: "cl_portal".into(),
+        created_at: t(0),
+        expires_at: t(600),
+        uses_left: 2,
+        revoked_at: None,
+    };
+    store.insert_authorisation(&a).await.unwrap();
+    assert_eq!(store.authorisation(&a.code_hash).await.unwrap(), Some(a.clone()));
+    store.use_authorisation(&a.code_hash, t(10)).await.unwrap();
+    store.use_authorisation(&a.code_hash, t(11)).await.unwrap();
+    assert!(matches!(store.use_authorisation(&a.code_hash, t(12)).await, Err(StoreError::Conflict(_))));
+    let b = AuthorisationRecord { code_hash: "cd".repeat(32), uses_left: 5, ..a.clone() };
+    store.insert_authorisation(&b).await.unwrap();
+    assert!(
+        matches!(store.use_authorisation(&b.code_hash, t(600)).await, Err(StoreError::Conflict(_))),
+        "expired"
+    );
+    store.revoke_authorisation(&b.code_hash, t(1)).await.unwrap();
+    assert!(
+        matches!(store.use_authorisation(&b.code_hash, t(2)).await, Err(StoreError::Conflict(_))),
+        "revoked"
+    );
+    assert!(matches!(store.revoke_authorisation(&b.code_hash, t(3)).await, Err(StoreError::NotFound(_))));
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -206,6 +380,10 @@ on_both_backends!(
     departments,
     counters_are_unique_under_concurrency,
     seals_and_atomic_revocation,
+    status_changes_are_atomic_and_recorded,
+    listing_filters_and_pages,
+    access_log_chains_under_concurrency,
+    authorisations_count_uses,
 );
 
 #[tokio::test]

@@ -78,8 +78,10 @@ pub struct NewLicence {
 pub struct LicenceRow {
     /// What was stored.
     pub licence: NewLicence,
-    /// Current status.
+    /// Current stored status (expiry by date is the caller's to apply).
     pub status: LicenceStatus,
+    /// The newer version that replaced it.
+    pub superseded_by: Option<String>,
 }
 
 /// An idempotency key presented with an issuing request.
@@ -143,14 +145,22 @@ pub(super) fn client_from_row(row: &AnyRow) -> Result<ClientRecord, StoreError> 
 const CLIENT_COLUMNS: &str =
     "id, department_code, name, scopes, type_codes, key_hash, created_at, revoked_at";
 
+/// The columns written when a licence is issued.
 macro_rules! licence_columns {
     () => {
         "id, type_code, issuer_code, serial, version, holder_code, holder_code_type, holder_name, seal_id, \
          status, issued_at, valid_from, valid_until, record_cbor, record_hash, token, pdf, replaces, client_id"
     };
 }
+/// The columns read back: the written ones and what changes later.
+macro_rules! licence_select {
+    () => {
+        concat!($crate::store::licences::licence_columns!(), ", superseded_by")
+    };
+}
+pub(crate) use {licence_columns, licence_select};
 
-fn licence_from_row(row: &AnyRow) -> Result<LicenceRow, StoreError> {
+pub(super) fn licence_from_row(row: &AnyRow) -> Result<LicenceRow, StoreError> {
     let version: i64 = row.try_get("version")?;
     let status: String = row.try_get("status")?;
     Ok(LicenceRow {
@@ -176,6 +186,7 @@ fn licence_from_row(row: &AnyRow) -> Result<LicenceRow, StoreError> {
         },
         status: LicenceStatus::from_code(&status)
             .ok_or_else(|| StoreError::Corrupt(format!("licence status {status:?}")))?,
+        superseded_by: row.try_get("superseded_by")?,
     })
 }
 
@@ -242,7 +253,7 @@ pub(super) trait LicenceSql {
     }
 
     async fn licence_sql(&self, id: &str) -> Result<Option<LicenceRow>, StoreError> {
-        let row = sqlx::query(concat!("SELECT ", licence_columns!(), " FROM licences WHERE id = $1"))
+        let row = sqlx::query(concat!("SELECT ", licence_select!(), " FROM licences WHERE id = $1"))
             .bind(id)
             .fetch_optional(self.pool())
             .await?;
@@ -328,6 +339,16 @@ pub(super) trait LicenceSql {
                 StoreError::Database(e)
             });
         }
+        let event = super::register::LicenceEvent {
+            seq: 1,
+            at: l.issued_at,
+            kind: "issued".into(),
+            from_status: None,
+            to_status: LicenceStatus::Valid,
+            reason: "issued".into(),
+            actor: l.client_id.clone().unwrap_or_else(|| "operator".into()),
+        };
+        super::register::insert_event(&mut tx, &l.id, &event).await?;
         if let Some(claim) = idempotency {
             let claimed = sqlx::query(
                 "INSERT INTO idempotency (client_id, key, request_hash, licence_id, created_at) VALUES ($1, $2, $3, $4, $5)",
@@ -355,6 +376,6 @@ pub(super) trait LicenceSql {
             }
         }
         tx.commit().await?;
-        Ok(IssueOutcome::Issued(LicenceRow { licence: l, status: LicenceStatus::Valid }))
+        Ok(IssueOutcome::Issued(LicenceRow { licence: l, status: LicenceStatus::Valid, superseded_by: None }))
     }
 }

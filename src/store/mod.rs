@@ -3,16 +3,20 @@
 //! migration set. HTTP and CLI code hold an `Arc<dyn Store>` and never know which
 //! database is behind it.
 
-mod licences;
+pub(crate) mod licences;
+mod register;
 mod sql;
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
+use crate::audit::AccessEntry;
 use crate::codes::{AreaCode, Uscc};
+use crate::licence::LicenceStatus;
 use crate::pki::{Algorithm, RevocationReason};
 
 pub use licences::{BuildError, ClientRecord, IdempotencyClaim, IssueOutcome, LicenceRow, NewLicence};
+pub use register::{AccessLogRow, AuthorisationRecord, LicenceEvent, LicenceFilter};
 pub use sql::{Backend, SqlStore};
 
 /// The platform itself (one row).
@@ -206,4 +210,38 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<IssueOutcome, StoreError>;
     /// One licence with its PDF and token.
     async fn licence(&self, id: &str) -> Result<Option<LicenceRow>, StoreError>;
+    /// Licences matching a filter, ordered by identifier, after the cursor.
+    async fn licences(&self, filter: &LicenceFilter) -> Result<Vec<LicenceRow>, StoreError>;
+    /// Changes a licence's status from `from` and records the event, atomically;
+    /// conflict if the status is no longer `from`.
+    async fn change_status(
+        &self,
+        id: &str,
+        from: LicenceStatus,
+        event: &LicenceEvent,
+    ) -> Result<(), StoreError>;
+    /// A licence's history, oldest first.
+    async fn licence_events(&self, id: &str) -> Result<Vec<LicenceEvent>, StoreError>;
+
+    /// Appends an entry to the hash-chained access log; returns its sequence number.
+    async fn append_access(&self, entry: AccessEntry) -> Result<u64, StoreError>;
+    /// Access log rows after `after`, in order.
+    async fn access_log(&self, after: u64, limit: u32) -> Result<Vec<AccessLogRow>, StoreError>;
+    /// One holder's access log rows after `after`, in order.
+    async fn holder_access_log(
+        &self,
+        holder_code_type: &str,
+        holder_code: &str,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<AccessLogRow>, StoreError>;
+
+    /// Records a holder authorisation.
+    async fn insert_authorisation(&self, authorisation: &AuthorisationRecord) -> Result<(), StoreError>;
+    /// The authorisation whose code hashes to `code_hash`.
+    async fn authorisation(&self, code_hash: &str) -> Result<Option<AuthorisationRecord>, StoreError>;
+    /// Takes one use of a live authorisation; conflict if used up, expired or revoked.
+    async fn use_authorisation(&self, code_hash: &str, now: OffsetDateTime) -> Result<(), StoreError>;
+    /// Revokes an authorisation.
+    async fn revoke_authorisation(&self, code_hash: &str, now: OffsetDateTime) -> Result<(), StoreError>;
 }

@@ -13,8 +13,11 @@ use time::OffsetDateTime;
 use super::licences::{
     BuildError, ClientRecord, IdempotencyClaim, IssueOutcome, LicenceRow, LicenceSql, NewLicence,
 };
+use super::register::{AccessLogRow, AuthorisationRecord, LicenceEvent, LicenceFilter, RegisterSql};
 use super::{CrlRecord, Department, PlatformRecord, RootRecord, SealRecord, SealStatus, Store, StoreError};
+use crate::audit::AccessEntry;
 use crate::codes::{AreaCode, Uscc};
+use crate::licence::LicenceStatus;
 use crate::pki::{Algorithm, RevocationReason};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -205,6 +208,12 @@ where
 }
 
 impl LicenceSql for SqlStore {
+    fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+}
+
+impl RegisterSql for SqlStore {
     fn pool(&self) -> &AnyPool {
         &self.pool
     }
@@ -456,5 +465,56 @@ impl Store for SqlStore {
 
     async fn licence(&self, id: &str) -> Result<Option<LicenceRow>, StoreError> {
         self.licence_sql(id).await
+    }
+
+    async fn licences(&self, filter: &LicenceFilter) -> Result<Vec<LicenceRow>, StoreError> {
+        self.licences_sql(filter).await
+    }
+
+    async fn change_status(
+        &self,
+        id: &str,
+        from: LicenceStatus,
+        event: &LicenceEvent,
+    ) -> Result<(), StoreError> {
+        self.change_status_sql(id, from, event).await
+    }
+
+    async fn licence_events(&self, id: &str) -> Result<Vec<LicenceEvent>, StoreError> {
+        self.licence_events_sql(id).await
+    }
+
+    async fn append_access(&self, entry: AccessEntry) -> Result<u64, StoreError> {
+        self.append_access_sql(entry).await
+    }
+
+    async fn access_log(&self, after: u64, limit: u32) -> Result<Vec<AccessLogRow>, StoreError> {
+        self.access_log_sql(after, limit).await
+    }
+
+    async fn holder_access_log(
+        &self,
+        holder_code_type: &str,
+        holder_code: &str,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<AccessLogRow>, StoreError> {
+        self.holder_access_log_sql(holder_code_type, holder_code, after, limit).await
+    }
+
+    async fn insert_authorisation(&self, authorisation: &AuthorisationRecord) -> Result<(), StoreError> {
+        self.insert_authorisation_sql(authorisation).await
+    }
+
+    async fn authorisation(&self, code_hash: &str) -> Result<Option<AuthorisationRecord>, StoreError> {
+        self.authorisation_sql(code_hash).await
+    }
+
+    async fn use_authorisation(&self, code_hash: &str, now: OffsetDateTime) -> Result<(), StoreError> {
+        self.use_authorisation_sql(code_hash, now).await
+    }
+
+    async fn revoke_authorisation(&self, code_hash: &str, now: OffsetDateTime) -> Result<(), StoreError> {
+        self.revoke_authorisation_sql(code_hash, now).await
     }
 }
