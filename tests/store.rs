@@ -210,7 +210,7 @@ async fn with_licences(store: &dyn Store, n: u64) -> Vec<String> {
     for _ in 0..n {
         let outcome = store
             .issue_licence("licence:test", None, &|k| {
-                Ok(new_licence(k, if k % 2 == 0 { OTHER } else { DEPT }))
+                Ok(new_licence(k, if k.is_multiple_of(2) { OTHER } else { DEPT }))
             })
             .await
             .unwrap();
@@ -290,7 +290,7 @@ fn access(i: u64) -> AccessEntry {
         basis: Some("duty:310115-SCJG-017".into()),
         licence_id: Some("1.2.156.3005.2.x".into()),
         holder_code_type: Some("001".into()),
-        holder_code: Some(if i % 2 == 0 { DEPT } else { OTHER }.into()),
+        holder_code: Some(if i.is_multiple_of(2) { DEPT } else { OTHER }.into()),
         result: "ok".into(),
     }
 }
