@@ -65,6 +65,38 @@ enum Command {
     /// API clients of departments.
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Licences in the register.
+    #[command(subcommand)]
+    Licence(LicenceCommand),
+    /// The access log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum LicenceCommand {
+    /// Change a licence's status: valid (reinstate), suspended, revoked, cancelled.
+    Status {
+        /// The licence identifier.
+        id: String,
+        /// The new status (name or code 01–04).
+        #[arg(long = "set")]
+        status: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Show a licence's history.
+    History {
+        /// The licence identifier.
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Recompute the access log's hash chain; exit 1 naming the first broken entry.
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]
@@ -320,6 +352,43 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         Command::Client(cmd) => {
             let platform = Platform::open(config, passphrase).await?;
             client_command(&platform, cmd, now, out).await?;
+        }
+        Command::Licence(cmd) => {
+            let platform = Platform::open(config, passphrase).await?;
+            match cmd {
+                LicenceCommand::Status { id, status, reason } => {
+                    let to = zhengzhao::licence::LicenceStatus::from_code(&status)
+                        .or_else(|| serde_json::from_value(serde_json::Value::String(status.clone())).ok())
+                        .with_context(|| {
+                            format!("--set {status:?}: use valid, suspended, revoked or cancelled")
+                        })?;
+                    let view = platform.set_status(None, &id, to, &reason, now).await?;
+                    writeln!(out, "{} is now {} ({})", view.identifier, view.status.label, view.status.code)?;
+                }
+                LicenceCommand::History { id } => {
+                    for e in platform.history(None, &id).await? {
+                        let from = e.from_status.map_or("—", |s| s.code());
+                        writeln!(
+                            out,
+                            "{}  {}  {:<8} {} → {}  {}  ({})",
+                            e.seq,
+                            rfc3339(e.at),
+                            e.kind,
+                            from,
+                            e.to_status.code(),
+                            e.reason,
+                            e.actor
+                        )?;
+                    }
+                }
+            }
+        }
+        Command::Audit(AuditCommand::Verify) => {
+            let platform = Platform::open(config, passphrase).await?;
+            match platform.audit_verify().await? {
+                Ok(n) => writeln!(out, "access log intact: {n} entries")?,
+                Err(broken) => bail!("{broken}"),
+            }
         }
         Command::Pki(cmd) => {
             let platform = Platform::open(config, passphrase).await?;

@@ -5,6 +5,7 @@ mod auth;
 mod error;
 mod licences;
 mod pki;
+mod register;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,6 +36,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .merge(pki::routes())
         .merge(licences::routes())
+        .merge(register::routes())
         .fallback(not_found)
         .with_state(state)
         .layer(axum::middleware::map_response(json_rejections))

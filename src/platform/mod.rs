@@ -6,6 +6,7 @@
 mod clients;
 mod error;
 mod issue;
+mod register;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -26,6 +27,10 @@ use crate::store::{
 pub use clients::{ClientKey, Scope, has_scope, key_hash, may_use_type};
 pub use error::PlatformError;
 pub use issue::{IssueRequest, IssuedLicence, MAX_IDEMPOTENCY_KEY, licence_page};
+pub use register::{
+    Access, AuthorisationRequest, AuthorisationView, Basis, CheckClaims, CheckRequest, CheckResult,
+    LicenceView, MAX_PAGE, MAX_PURPOSE, StatusView, effective_status,
+};
 
 /// Validity of a root certificate.
 const ROOT_YEARS: i64 = 20;

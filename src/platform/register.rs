@@ -1,0 +1,867 @@
+//! The register that other departments rely on (电子证照互认): reads, listings and yes/no
+//! checks with a stated purpose and a legal basis, holder authorisations, status changes,
+//! and an access log entry for every one of them — refusals included.
+
+use std::collections::BTreeMap;
+
+use data_encoding::BASE32_NOPAD;
+use ring::rand::SecureRandom;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use time::{Date, Duration, OffsetDateTime};
+
+use super::clients::{Scope, has_scope, may_use_type};
+use super::{Platform, PlatformError};
+use crate::audit::AccessEntry;
+use crate::licence::{CATALOGUE_LABELS, LicenceRecord, LicenceStatus};
+use crate::store::{AuthorisationRecord, ClientRecord, LicenceEvent, LicenceFilter, LicenceRow};
+
+/// Longest stated purpose, in characters.
+pub const MAX_PURPOSE: usize = 200;
+/// Largest page of a listing.
+pub const MAX_PAGE: u32 = 100;
+/// Default lifetime of a holder authorisation.
+pub const DEFAULT_AUTHORISATION_TTL: Duration = Duration::minutes(10);
+/// Longest lifetime of a holder authorisation.
+pub const MAX_AUTHORISATION_TTL: Duration = Duration::days(30);
+
+/// Who is asking, why, and on what legal basis.
+#[derive(Debug, Clone)]
+pub struct Access {
+    /// The client.
+    pub client: ClientRecord,
+    /// `X-Purpose`.
+    pub purpose: Option<String>,
+    /// `X-Authorisation-Code`: the holder's authorisation.
+    pub authorisation_code: Option<String>,
+    /// `X-Matter-Code`: the matter (事项) handled, for a duty-based read.
+    pub matter_code: Option<String>,
+}
+
+/// The basis a read was allowed on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Basis {
+    /// The department that issued the licence.
+    Issuer,
+    /// The holder authorised it.
+    HolderAuthorisation,
+    /// The client's duty for this licence type, in a matter.
+    Duty(String),
+}
+
+impl Basis {
+    fn label(&self) -> String {
+        match self {
+            Self::Issuer => "issuer".into(),
+            Self::HolderAuthorisation => "holder-authorisation".into(),
+            Self::Duty(matter) => format!("duty:{matter}"),
+        }
+    }
+
+    /// Whether the holder's code may be shown unmasked.
+    fn full_disclosure(&self) -> bool {
+        matches!(self, Self::Issuer | Self::HolderAuthorisation)
+    }
+}
+
+/// A licence as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct LicenceView {
+    /// 电子证照标识.
+    pub identifier: String,
+    /// Status in force today (expiry by date applied).
+    pub status: StatusView,
+    /// Whether this is the current version.
+    pub current: bool,
+    /// Version number.
+    pub version: u16,
+    /// The version this replaces.
+    pub replaces: Option<String>,
+    /// The version that replaced this.
+    pub superseded_by: Option<String>,
+    /// Catalogue metadata under stable English keys.
+    pub metadata: BTreeMap<&'static str, Option<String>>,
+    /// The Chinese label of each metadata key.
+    pub metadata_labels: BTreeMap<&'static str, &'static str>,
+    /// The type's fields.
+    pub fields: BTreeMap<String, String>,
+    /// The Chinese label of each field.
+    pub field_labels: BTreeMap<String, String>,
+    /// Links.
+    pub links: BTreeMap<&'static str, String>,
+}
+
+/// A status code with its names.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct StatusView {
+    /// `01`…`99`.
+    pub code: &'static str,
+    /// `valid`, `suspended`, …
+    pub name: LicenceStatus,
+    /// 有效, 暂扣, …
+    pub label: &'static str,
+}
+
+impl From<LicenceStatus> for StatusView {
+    fn from(s: LicenceStatus) -> Self {
+        Self { code: s.code(), name: s, label: s.label() }
+    }
+}
+
+/// The status of a licence on `today`: a valid licence past its last day is expired.
+pub fn effective_status(row: &LicenceRow, today: Date) -> LicenceStatus {
+    let ended = row
+        .licence
+        .valid_until
+        .as_deref()
+        .and_then(|d| crate::licence::parse_date("", d).ok())
+        .is_some_and(|until| until < today);
+    if row.status == LicenceStatus::Valid && ended { LicenceStatus::Expired } else { row.status }
+}
+
+/// A yes/no check request.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckRequest {
+    /// The licence by identifier…
+    #[serde(default)]
+    pub identifier: Option<String>,
+    /// …or by holder and type (the current version).
+    #[serde(default)]
+    pub holder_code: Option<String>,
+    /// Holder code type, with `holder_code`.
+    #[serde(default)]
+    pub holder_code_type: Option<String>,
+    /// Type code, with `holder_code`.
+    #[serde(default)]
+    pub type_code: Option<String>,
+    /// The claims to compare.
+    #[serde(default)]
+    pub claims: CheckClaims,
+}
+
+/// Claims a relying department wants confirmed.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckClaims {
+    /// The holder's name equals this.
+    #[serde(default)]
+    pub holder_name: Option<String>,
+    /// Valid on this date (`YYYY-MM-DD`).
+    #[serde(default)]
+    pub valid_on: Option<String>,
+    /// Field → text the field must contain (e.g. business scope contains 热食类食品制售).
+    #[serde(default)]
+    pub fields_contain: BTreeMap<String, String>,
+    /// Field → exact value.
+    #[serde(default)]
+    pub fields_equal: BTreeMap<String, String>,
+}
+
+/// The answer to a check: a result code, never the licence's data.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct CheckResult {
+    /// `valid`, `suspended`, `revoked`, `cancelled`, `expired`, `superseded`,
+    /// `not_found`, `mismatch`, or another status name.
+    pub result: String,
+    /// The claims that did not match (for `mismatch`).
+    pub mismatches: Vec<String>,
+    /// The identifier checked, when found.
+    pub identifier: Option<String>,
+}
+
+/// A holder authorisation as created (the code is shown once).
+#[derive(Debug, Clone, Serialize)]
+pub struct AuthorisationView {
+    /// The code to give the relying department.
+    pub code: String,
+    /// Licences it covers.
+    pub licence_ids: Vec<String>,
+    /// The only department that may use it.
+    pub relying_department: Option<String>,
+    /// Until when (RFC 3339).
+    pub expires_at: String,
+    /// Uses allowed.
+    pub uses: u32,
+}
+
+/// What a holder portal asks to authorise.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorisationRequest {
+    /// The holder's code type.
+    pub holder_code_type: String,
+    /// The holder's code.
+    pub holder_code: String,
+    /// The licences (all must be the holder's).
+    pub licence_ids: Vec<String>,
+    /// Bind to one relying department (统一社会信用代码).
+    #[serde(default)]
+    pub relying_department: Option<String>,
+    /// Lifetime in seconds (default 600).
+    #[serde(default)]
+    pub ttl_seconds: Option<u32>,
+    /// How many reads/checks it allows (default 1).
+    #[serde(default)]
+    pub uses: Option<u32>,
+}
+
+fn code_hash(code: &str) -> String {
+    hex::encode(Sha256::digest(code.trim().to_ascii_uppercase().as_bytes()))
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+fn check_purpose(purpose: Option<&str>) -> Result<String, PlatformError> {
+    let p = purpose.map(str::trim).unwrap_or_default();
+    let n = p.chars().count();
+    if n == 0 {
+        return Err(PlatformError::InvalidInput {
+            field: "X-Purpose",
+            message: "state the purpose of this access".into(),
+        });
+    }
+    if n > MAX_PURPOSE || p.chars().any(char::is_control) {
+        return Err(PlatformError::InvalidInput {
+            field: "X-Purpose",
+            message: format!("must be 1–{MAX_PURPOSE} characters without control characters"),
+        });
+    }
+    Ok(p.to_owned())
+}
+
+impl Platform {
+    /// Appends an access log entry. A failure to log fails the request: nothing is read
+    /// that is not logged.
+    async fn log(
+        &self,
+        client: Option<&ClientRecord>,
+        action: &str,
+        purpose: Option<&str>,
+        basis: Option<&Basis>,
+        licence: Option<(&str, &str, &str)>,
+        result: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), PlatformError> {
+        let entry = AccessEntry {
+            seq: 0,
+            at: now.unix_timestamp(),
+            client_id: client.map(|c| c.id.clone()),
+            department_code: client.map(|c| c.department_code.clone()),
+            action: action.to_owned(),
+            purpose: purpose.map(str::to_owned),
+            basis: basis.map(Basis::label),
+            licence_id: licence.map(|l| l.0.to_owned()),
+            holder_code_type: licence.map(|l| l.1.to_owned()),
+            holder_code: licence.map(|l| l.2.to_owned()),
+            result: result.to_owned(),
+        };
+        self.store.append_access(entry).await?;
+        Ok(())
+    }
+
+    /// Logs the outcome of `result` and passes it on.
+    async fn logged<T>(
+        &self,
+        access: &Access,
+        action: &str,
+        basis: Option<&Basis>,
+        row: Option<&LicenceRow>,
+        now: OffsetDateTime,
+        result: Result<T, PlatformError>,
+    ) -> Result<T, PlatformError> {
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(e) => e.code(),
+        };
+        let licence = row.map(|r| {
+            (r.licence.id.as_str(), r.licence.holder_code_type.as_str(), r.licence.holder_code.as_str())
+        });
+        self.log(Some(&access.client), action, access.purpose.as_deref(), basis, licence, outcome, now)
+            .await?;
+        result
+    }
+
+    async fn row(&self, id: &str) -> Result<LicenceRow, PlatformError> {
+        self.store
+            .licence(id.trim())
+            .await?
+            .ok_or_else(|| PlatformError::NotFound(format!("licence {}", id.trim())))
+    }
+
+    /// Decides the legal basis for `client` to read `row`; takes one use of a holder
+    /// authorisation.
+    async fn basis_for(
+        &self,
+        access: &Access,
+        row: &LicenceRow,
+        now: OffsetDateTime,
+    ) -> Result<Basis, PlatformError> {
+        let client = &access.client;
+        let reads = has_scope(client, Scope::Query) || has_scope(client, Scope::Check);
+        if let Some(code) = &access.authorisation_code {
+            let hash = code_hash(code);
+            let auth = self.store.authorisation(&hash).await?;
+            let auth = auth.ok_or_else(|| PlatformError::Forbidden("unknown authorisation code".into()))?;
+            if auth.holder_code != row.licence.holder_code || !auth.licence_ids.contains(&row.licence.id) {
+                return Err(PlatformError::Forbidden("the authorisation does not cover this licence".into()));
+            }
+            if auth.relying_department.as_ref().is_some_and(|d| *d != client.department_code) {
+                return Err(PlatformError::Forbidden("the authorisation is for another department".into()));
+            }
+            if !reads {
+                return Err(PlatformError::Forbidden("this client lacks the query or check scope".into()));
+            }
+            self.store.use_authorisation(&hash, now).await.map_err(|_| {
+                PlatformError::Forbidden("the authorisation code is used up, expired or revoked".into())
+            })?;
+            return Ok(Basis::HolderAuthorisation);
+        }
+        if client.department_code == row.licence.issuer_code
+            && (reads || has_scope(client, Scope::Manage) || has_scope(client, Scope::Issue))
+        {
+            return Ok(Basis::Issuer);
+        }
+        if !reads {
+            return Err(PlatformError::Forbidden("this client lacks the query or check scope".into()));
+        }
+        let Some(matter) = access.matter_code.as_deref().map(str::trim).filter(|m| !m.is_empty()) else {
+            return Err(PlatformError::Forbidden(
+                "no legal basis: present the holder's X-Authorisation-Code, or the X-Matter-Code of the matter \
+                 your duty covers"
+                    .into(),
+            ));
+        };
+        if matter.chars().count() > 64 || matter.chars().any(char::is_control) {
+            return Err(PlatformError::InvalidInput {
+                field: "X-Matter-Code",
+                message: "at most 64 characters".into(),
+            });
+        }
+        if !may_use_type(client, &row.licence.type_code) {
+            return Err(PlatformError::Forbidden(format!(
+                "this client's duty does not cover licences of type {}",
+                row.licence.type_code
+            )));
+        }
+        Ok(Basis::Duty(matter.to_owned()))
+    }
+
+    /// The view of a licence, with the holder code masked unless `basis` allows it.
+    pub fn licence_view(
+        &self,
+        row: &LicenceRow,
+        basis: Option<&Basis>,
+        today: Date,
+    ) -> Result<LicenceView, PlatformError> {
+        let record = LicenceRecord::from_cbor(&row.licence.record_cbor)
+            .map_err(|e| PlatformError::Store(crate::store::StoreError::Corrupt(e.to_string())))?;
+        let full = basis.is_some_and(Basis::full_disclosure);
+        let holder_code =
+            if full { record.holder_code.clone() } else { crate::codes::mask(&record.holder_code, 3, 4) };
+        let status = effective_status(row, today);
+        let mut metadata = BTreeMap::new();
+        let values: [(&'static str, Option<String>); 19] = [
+            ("licence_name", Some(record.licence_name.clone())),
+            ("licence_number", Some(record.licence_number.clone())),
+            ("identifier", Some(record.identifier.clone())),
+            ("type_name", Some(record.type_name.clone())),
+            ("type_code", Some(record.type_code.clone())),
+            ("issuer_name", Some(record.issuer_name.clone())),
+            ("issuer_code", Some(record.issuer_code.clone())),
+            ("definer_name", Some(record.definer_name.clone())),
+            ("definer_code", Some(record.definer_code.clone())),
+            ("issue_date", Some(record.issue_date.clone())),
+            ("valid_from", Some(record.valid_from.clone())),
+            ("valid_until", record.valid_until.clone()),
+            ("area_code", Some(record.area_code.clone())),
+            ("holder_name", Some(record.holder_name.clone())),
+            ("holder_code", Some(holder_code)),
+            ("holder_code_type", Some(record.holder_code_type.clone())),
+            ("matter_name", record.matter_name.clone()),
+            ("matter_code", record.matter_code.clone()),
+            ("status", Some(status.code().to_owned())),
+        ];
+        metadata.extend(values);
+        let labels = CATALOGUE_LABELS.iter().copied().filter(|(k, _)| *k != "fields").collect();
+        let field_labels = self
+            .catalogue
+            .get(&record.type_code)
+            .map(|t| t.fields.iter().map(|f| (f.key.clone(), f.label.clone())).collect())
+            .unwrap_or_default();
+        let mut links = BTreeMap::new();
+        links.insert("self", format!("/api/v1/licences/{}", record.identifier));
+        links.insert("pdf", format!("/api/v1/licences/{}/pdf", record.identifier));
+        links.insert("history", format!("/api/v1/licences/{}/history", record.identifier));
+        links.insert("verify", crate::token::qr_url(&self.config.public_url, &row.licence.token));
+        Ok(LicenceView {
+            identifier: record.identifier.clone(),
+            status: status.into(),
+            current: row.superseded_by.is_none(),
+            version: record.version,
+            replaces: record.replaces.clone(),
+            superseded_by: row.superseded_by.clone(),
+            metadata,
+            metadata_labels: labels,
+            fields: record.fields,
+            field_labels,
+            links,
+        })
+    }
+
+    /// Reads one licence for a client, with purpose and basis; logged.
+    pub async fn read_licence(
+        &self,
+        access: &Access,
+        id: &str,
+        now: OffsetDateTime,
+    ) -> Result<LicenceView, PlatformError> {
+        let row = self.store.licence(id.trim()).await?;
+        let mut basis = None;
+        let result = async {
+            check_purpose(access.purpose.as_deref())?;
+            let row =
+                row.as_ref().ok_or_else(|| PlatformError::NotFound(format!("licence {}", id.trim())))?;
+            basis = Some(self.basis_for(access, row, now).await?);
+            self.licence_view(row, basis.as_ref(), now.date())
+        }
+        .await;
+        self.logged(access, "read", basis.as_ref(), row.as_ref(), now, result).await
+    }
+
+    /// The signed PDF for a client with purpose and basis (the issuer needs no matter); logged.
+    pub async fn read_pdf(
+        &self,
+        access: &Access,
+        id: &str,
+        now: OffsetDateTime,
+    ) -> Result<Vec<u8>, PlatformError> {
+        let row = self.store.licence(id.trim()).await?;
+        let mut basis = None;
+        let result = async {
+            let row =
+                row.as_ref().ok_or_else(|| PlatformError::NotFound(format!("licence {}", id.trim())))?;
+            if access.client.department_code != row.licence.issuer_code {
+                check_purpose(access.purpose.as_deref())?;
+            }
+            basis = Some(self.basis_for(access, row, now).await?);
+            Ok(row.licence.pdf.clone())
+        }
+        .await;
+        self.logged(access, "pdf", basis.as_ref(), row.as_ref(), now, result).await
+    }
+
+    /// Lists licences for a client: by duty (the type must be one the client's duty
+    /// covers, the matter stated) or the issuer's own; logged once per listing.
+    pub async fn list_licences(
+        &self,
+        access: &Access,
+        mut filter: LicenceFilter,
+        now: OffsetDateTime,
+    ) -> Result<(Vec<LicenceView>, Option<String>), PlatformError> {
+        let mut basis = None;
+        let result = async {
+            check_purpose(access.purpose.as_deref())?;
+            let client = &access.client;
+            if !has_scope(client, Scope::Query) {
+                return Err(PlatformError::Forbidden("listing needs the query scope".into()));
+            }
+            filter.limit = filter.limit.clamp(1, MAX_PAGE);
+            let matter = access.matter_code.as_deref().map(str::trim).filter(|m| !m.is_empty());
+            let duty = match (&filter.type_code, matter) {
+                (Some(t), Some(m)) if may_use_type(client, t) => Some(Basis::Duty(m.to_owned())),
+                _ => None,
+            };
+            basis = match duty {
+                Some(b) => Some(b),
+                None => {
+                    // Without a duty for the type, a department sees only what it issued.
+                    filter.issuer_code = Some(client.department_code.clone());
+                    Some(Basis::Issuer)
+                }
+            };
+            let rows = self.store.licences(&filter).await?;
+            let next = if rows.len() == filter.limit as usize {
+                rows.last().map(|r| r.licence.id.clone())
+            } else {
+                None
+            };
+            let views = rows
+                .iter()
+                .map(|r| self.licence_view(r, basis.as_ref(), now.date()))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((views, next))
+        }
+        .await;
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(e) => e.code(),
+        };
+        let licence =
+            filter.holder_code.as_deref().zip(filter.holder_code_type.as_deref()).map(|(c, t)| ("", t, c));
+        self.log(
+            Some(&access.client),
+            "list",
+            access.purpose.as_deref(),
+            basis.as_ref(),
+            licence,
+            outcome,
+            now,
+        )
+        .await?;
+        result
+    }
+
+    /// A yes/no check: compares claims without returning the licence; logged.
+    pub async fn check(
+        &self,
+        access: &Access,
+        request: &CheckRequest,
+        now: OffsetDateTime,
+    ) -> Result<CheckResult, PlatformError> {
+        let row = match (&request.identifier, &request.holder_code, &request.type_code) {
+            (Some(id), None, None) => self.store.licence(id.trim()).await?,
+            (None, Some(code), Some(type_code)) => {
+                let filter = LicenceFilter {
+                    holder_code: Some(code.trim().to_owned()),
+                    holder_code_type: request.holder_code_type.clone(),
+                    type_code: Some(type_code.trim().to_owned()),
+                    limit: MAX_PAGE,
+                    ..LicenceFilter::default()
+                };
+                let rows = self.store.licences(&filter).await?;
+                rows.into_iter().filter(|r| r.superseded_by.is_none()).max_by_key(|r| r.licence.issued_at)
+            }
+            _ => {
+                return Err(PlatformError::InvalidInput {
+                    field: "licence",
+                    message: "give either identifier, or holder_code with type_code".into(),
+                });
+            }
+        };
+        let mut basis = None;
+        let result = async {
+            check_purpose(access.purpose.as_deref())?;
+            if !has_scope(&access.client, Scope::Check) && !has_scope(&access.client, Scope::Query) {
+                return Err(PlatformError::Forbidden("checks need the check or query scope".into()));
+            }
+            let Some(row) = &row else {
+                return Ok(CheckResult { result: "not_found".into(), mismatches: vec![], identifier: None });
+            };
+            basis = Some(self.basis_for(access, row, now).await?);
+            Ok(compare(row, &request.claims, now.date())?)
+        }
+        .await;
+        self.logged(access, "check", basis.as_ref(), row.as_ref(), now, result).await
+    }
+
+    /// Changes a licence's status (suspend, revoke, cancel, reinstate) with a reason.
+    /// `client` must have the manage scope and belong to the issuing department; `None`
+    /// is the operator. Logged and recorded in the licence's history.
+    pub async fn set_status(
+        &self,
+        client: Option<&ClientRecord>,
+        id: &str,
+        to: LicenceStatus,
+        reason: &str,
+        now: OffsetDateTime,
+    ) -> Result<LicenceView, PlatformError> {
+        let row = self.row(id).await?;
+        if let Some(c) = client
+            && (!has_scope(c, Scope::Manage) || c.department_code != row.licence.issuer_code)
+        {
+            let e = PlatformError::Forbidden(
+                "only the issuing department's manage client may change the status".into(),
+            );
+            let l = (
+                row.licence.id.as_str(),
+                row.licence.holder_code_type.as_str(),
+                row.licence.holder_code.as_str(),
+            );
+            self.log(client, "status", None, None, Some(l), e.code(), now).await?;
+            return Err(e);
+        }
+        let reason = reason.trim();
+        if reason.is_empty() || reason.chars().count() > 500 {
+            return Err(PlatformError::InvalidInput {
+                field: "reason",
+                message: "give a reason of 1–500 characters".into(),
+            });
+        }
+        let from = row.status;
+        let allowed = match (from, to) {
+            (
+                LicenceStatus::Valid,
+                LicenceStatus::Suspended | LicenceStatus::Revoked | LicenceStatus::Cancelled,
+            ) => true,
+            (
+                LicenceStatus::Suspended,
+                LicenceStatus::Valid | LicenceStatus::Revoked | LicenceStatus::Cancelled,
+            ) => true,
+            _ => false,
+        };
+        if !allowed {
+            return Err(PlatformError::Conflict(format!(
+                "a licence that is {} ({}) cannot become {} ({})",
+                from.label(),
+                from.code(),
+                to.label(),
+                to.code()
+            )));
+        }
+        let event = LicenceEvent {
+            seq: 0,
+            at: now,
+            kind: "status".into(),
+            from_status: Some(from),
+            to_status: to,
+            reason: reason.to_owned(),
+            actor: client.map_or_else(|| "operator".to_owned(), |c| c.id.clone()),
+        };
+        self.store.change_status(&row.licence.id, from, &event).await?;
+        let l = (
+            row.licence.id.as_str(),
+            row.licence.holder_code_type.as_str(),
+            row.licence.holder_code.as_str(),
+        );
+        self.log(client, "status", Some(reason), Some(&Basis::Issuer), Some(l), to.code(), now).await?;
+        let row = self.row(&row.licence.id).await?;
+        self.licence_view(&row, Some(&Basis::Issuer), now.date())
+    }
+
+    /// A licence's history, for its issuer (or the operator).
+    pub async fn history(
+        &self,
+        client: Option<&ClientRecord>,
+        id: &str,
+    ) -> Result<Vec<LicenceEvent>, PlatformError> {
+        let row = self.row(id).await?;
+        if client.is_some_and(|c| c.department_code != row.licence.issuer_code) {
+            return Err(PlatformError::NotFound(format!("licence {}", id.trim())));
+        }
+        Ok(self.store.licence_events(&row.licence.id).await?)
+    }
+
+    fn holder_proxy(client: &ClientRecord) -> Result<(), PlatformError> {
+        if has_scope(client, Scope::HolderProxy) {
+            Ok(())
+        } else {
+            Err(PlatformError::Forbidden("this needs a holder-proxy client".into()))
+        }
+    }
+
+    /// The holder's own licences, through a holder portal (logged).
+    pub async fn holder_licences(
+        &self,
+        proxy: &ClientRecord,
+        holder_code_type: &str,
+        holder_code: &str,
+        now: OffsetDateTime,
+    ) -> Result<Vec<LicenceView>, PlatformError> {
+        Self::holder_proxy(proxy)?;
+        let filter = LicenceFilter {
+            holder_code_type: Some(holder_code_type.to_owned()),
+            holder_code: Some(holder_code.to_owned()),
+            limit: MAX_PAGE,
+            ..LicenceFilter::default()
+        };
+        let rows = self.store.licences(&filter).await?;
+        self.log(
+            Some(proxy),
+            "holder-list",
+            Some("持证主体查看本人证照"),
+            Some(&Basis::HolderAuthorisation),
+            Some(("", holder_code_type, holder_code)),
+            "ok",
+            now,
+        )
+        .await?;
+        rows.iter().map(|r| self.licence_view(r, Some(&Basis::HolderAuthorisation), now.date())).collect()
+    }
+
+    /// Creates a holder authorisation through a holder portal; returns the code once.
+    pub async fn authorise(
+        &self,
+        proxy: &ClientRecord,
+        request: &AuthorisationRequest,
+        now: OffsetDateTime,
+    ) -> Result<AuthorisationView, PlatformError> {
+        Self::holder_proxy(proxy)?;
+        if request.licence_ids.is_empty() || request.licence_ids.len() > 20 {
+            return Err(PlatformError::InvalidInput {
+                field: "licence_ids",
+                message: "name 1–20 licences".into(),
+            });
+        }
+        for id in &request.licence_ids {
+            let row = self.store.licence(id.trim()).await?;
+            let theirs = row.is_some_and(|r| {
+                r.licence.holder_code == request.holder_code
+                    && r.licence.holder_code_type == request.holder_code_type
+            });
+            if !theirs {
+                return Err(PlatformError::NotFound(format!("licence {} of this holder", id.trim())));
+            }
+        }
+        if let Some(d) = &request.relying_department {
+            crate::codes::Uscc::parse(d).map_err(|e| PlatformError::invalid("relying_department", e))?;
+        }
+        let ttl = request.ttl_seconds.map_or(DEFAULT_AUTHORISATION_TTL, |s| Duration::seconds(i64::from(s)));
+        if ttl <= Duration::ZERO || ttl > MAX_AUTHORISATION_TTL {
+            return Err(PlatformError::InvalidInput {
+                field: "ttl_seconds",
+                message: "between 1 second and 30 days".into(),
+            });
+        }
+        let uses = request.uses.unwrap_or(1);
+        if !(1..=100).contains(&uses) {
+            return Err(PlatformError::InvalidInput { field: "uses", message: "between 1 and 100".into() });
+        }
+        // 80 random bits as 16 base32 characters: short enough to read out, too many to guess.
+        let mut random = [0u8; 10];
+        self.rng.fill(&mut random).map_err(|_| PlatformError::Io("no randomness available".into()))?;
+        let code = BASE32_NOPAD.encode(&random);
+        let record = AuthorisationRecord {
+            code_hash: code_hash(&code),
+            holder_code_type: request.holder_code_type.clone(),
+            holder_code: request.holder_code.clone(),
+            licence_ids: request.licence_ids.iter().map(|s| s.trim().to_owned()).collect(),
+            relying_department: request.relying_department.clone(),
+            created_by: proxy.id.clone(),
+            created_at: now,
+            expires_at: now + ttl,
+            uses_left: uses,
+            revoked_at: None,
+        };
+        self.store.insert_authorisation(&record).await?;
+        self.log(
+            Some(proxy),
+            "authorise",
+            Some("持证主体授权用证"),
+            Some(&Basis::HolderAuthorisation),
+            Some((&record.licence_ids.join(","), &record.holder_code_type, &record.holder_code)),
+            "ok",
+            now,
+        )
+        .await?;
+        Ok(AuthorisationView {
+            code,
+            licence_ids: record.licence_ids,
+            relying_department: record.relying_department,
+            expires_at: rfc3339(record.expires_at),
+            uses,
+        })
+    }
+
+    /// Revokes a holder authorisation through a holder portal.
+    pub async fn revoke_authorisation(
+        &self,
+        proxy: &ClientRecord,
+        code: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), PlatformError> {
+        Self::holder_proxy(proxy)?;
+        let hash = code_hash(code);
+        let auth = self
+            .store
+            .authorisation(&hash)
+            .await?
+            .ok_or_else(|| PlatformError::NotFound("authorisation".into()))?;
+        self.store.revoke_authorisation(&hash, now).await?;
+        self.log(
+            Some(proxy),
+            "revoke-authorisation",
+            None,
+            None,
+            Some(("", &auth.holder_code_type, &auth.holder_code)),
+            "ok",
+            now,
+        )
+        .await
+    }
+
+    /// Who accessed a holder's licences, when and why (through a holder portal).
+    pub async fn holder_access_log(
+        &self,
+        proxy: &ClientRecord,
+        holder_code_type: &str,
+        holder_code: &str,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<AccessEntry>, PlatformError> {
+        Self::holder_proxy(proxy)?;
+        let rows = self
+            .store
+            .holder_access_log(holder_code_type, holder_code, after, limit.clamp(1, MAX_PAGE))
+            .await?;
+        Ok(rows.into_iter().map(|r| r.entry).collect())
+    }
+
+    /// Recomputes the whole access log chain; answers the number of entries or the first break.
+    pub async fn audit_verify(&self) -> Result<Result<u64, crate::audit::ChainBreak>, PlatformError> {
+        let mut after = 0;
+        let mut prev: Vec<u8> = crate::audit::GENESIS.to_vec();
+        loop {
+            let rows = self.store.access_log(after, 5000).await?;
+            if rows.is_empty() {
+                return Ok(Ok(after));
+            }
+            for r in &rows {
+                if r.entry.seq != after + 1 {
+                    return Ok(Err(crate::audit::ChainBreak::Missing { expected: after + 1 }));
+                }
+                if r.prev_hash != prev {
+                    return Ok(Err(crate::audit::ChainBreak::Unlinked { seq: r.entry.seq }));
+                }
+                if crate::audit::entry_hash(&r.prev_hash, &r.entry).as_slice() != r.hash.as_slice() {
+                    return Ok(Err(crate::audit::ChainBreak::Altered { seq: r.entry.seq }));
+                }
+                prev = r.hash.clone();
+                after = r.entry.seq;
+            }
+        }
+    }
+}
+
+/// Compares claims with a licence: status first, then every claim.
+fn compare(row: &LicenceRow, claims: &CheckClaims, today: Date) -> Result<CheckResult, PlatformError> {
+    let identifier = Some(row.licence.id.clone());
+    if row.superseded_by.is_some() {
+        return Ok(CheckResult { result: "superseded".into(), mismatches: vec![], identifier });
+    }
+    let on = match &claims.valid_on {
+        Some(d) => crate::licence::parse_date("claims.valid_on", d)
+            .map_err(|e| PlatformError::InvalidField { field: e.field, message: e.message })?,
+        None => today,
+    };
+    let status = effective_status(row, on);
+    let not_yet = crate::licence::parse_date("", &row.licence.valid_from).is_ok_and(|from| on < from);
+    if status != LicenceStatus::Valid {
+        let name =
+            serde_json::to_value(status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        return Ok(CheckResult { result: name, mismatches: vec![], identifier });
+    }
+    let record = LicenceRecord::from_cbor(&row.licence.record_cbor)
+        .map_err(|e| PlatformError::Store(crate::store::StoreError::Corrupt(e.to_string())))?;
+    let mut mismatches = vec![];
+    if not_yet {
+        mismatches.push("valid_on".to_owned());
+    }
+    if claims.holder_name.as_deref().is_some_and(|n| n.trim() != record.holder_name) {
+        mismatches.push("holder_name".to_owned());
+    }
+    for (key, needle) in &claims.fields_contain {
+        if !record.fields.get(key).is_some_and(|v| v.contains(needle.trim())) {
+            mismatches.push(format!("fields_contain.{key}"));
+        }
+    }
+    for (key, value) in &claims.fields_equal {
+        if record.fields.get(key).is_none_or(|v| v != value.trim()) {
+            mismatches.push(format!("fields_equal.{key}"));
+        }
+    }
+    let result = if mismatches.is_empty() { "valid" } else { "mismatch" };
+    Ok(CheckResult { result: result.into(), mismatches, identifier })
+}
