@@ -462,3 +462,47 @@ fn issue_and_clients_from_the_command_line() {
     let line = env.fails(&["client", "revoke", &id]);
     assert!(line.contains("revoked already"), "{line}");
 }
+
+#[test]
+fn licence_status_history_and_audit_verify_catches_edits_behind_the_back() {
+    let env = Env::new();
+    with_department(&env);
+    let seal = env.ok(&["seal", "create", "--department", DEPT, "--name", "行政审批专用章"]);
+    let input = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/examples/food-business-licence.json");
+    let pdf = env.dir.path().join("l.pdf");
+    let id = env.ok(&[
+        "issue",
+        "--seal",
+        seal.trim(),
+        "--type",
+        "11100000000013338W002",
+        "--input",
+        input.to_str().unwrap(),
+        "--out",
+        pdf.to_str().unwrap(),
+    ]);
+    let id = id.trim();
+    let out = env.ok(&["licence", "status", id, "--set", "suspended", "--reason", "抽检不合格"]);
+    assert!(out.contains("暂扣 (02)"), "{out}");
+    env.ok(&["licence", "status", id, "--set", "valid", "--reason", "整改完成"]);
+    env.ok(&["licence", "status", id, "--set", "03", "--reason", "以欺骗手段取得许可"]);
+    let line = env.fails(&["licence", "status", id, "--set", "valid", "--reason", "x"]);
+    assert!(line.contains("cannot become"), "{line}");
+    let line = env.fails(&["licence", "status", id, "--set", "frozen", "--reason", "x"]);
+    assert!(line.contains("frozen"), "{line}");
+    let history = env.ok(&["licence", "history", id]);
+    assert_eq!(history.lines().count(), 4, "{history}");
+    assert!(history.contains("以欺骗手段取得许可"));
+    assert!(env.ok(&["audit", "verify"]).contains("intact: 3 entries"));
+
+    // Change one logged purpose directly in the database, as an intruder would.
+    let db = env.data().join("zhengzhao.db");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display())).await.unwrap();
+        sqlx::query("UPDATE access_log SET purpose = '无' WHERE seq = 2").execute(&pool).await.unwrap();
+        pool.close().await;
+    });
+    let line = env.fails(&["audit", "verify"]);
+    assert!(line.contains("entry 2 was changed"), "{line}");
+}

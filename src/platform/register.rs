@@ -235,29 +235,7 @@ fn check_purpose(purpose: Option<&str>) -> Result<String, PlatformError> {
 impl Platform {
     /// Appends an access log entry. A failure to log fails the request: nothing is read
     /// that is not logged.
-    async fn log(
-        &self,
-        client: Option<&ClientRecord>,
-        action: &str,
-        purpose: Option<&str>,
-        basis: Option<&Basis>,
-        licence: Option<(&str, &str, &str)>,
-        result: &str,
-        now: OffsetDateTime,
-    ) -> Result<(), PlatformError> {
-        let entry = AccessEntry {
-            seq: 0,
-            at: now.unix_timestamp(),
-            client_id: client.map(|c| c.id.clone()),
-            department_code: client.map(|c| c.department_code.clone()),
-            action: action.to_owned(),
-            purpose: purpose.map(str::to_owned),
-            basis: basis.map(Basis::label),
-            licence_id: licence.map(|l| l.0.to_owned()),
-            holder_code_type: licence.map(|l| l.1.to_owned()),
-            holder_code: licence.map(|l| l.2.to_owned()),
-            result: result.to_owned(),
-        };
+    async fn log(&self, entry: AccessEntry) -> Result<(), PlatformError> {
         self.store.append_access(entry).await?;
         Ok(())
     }
@@ -279,8 +257,16 @@ impl Platform {
         let licence = row.map(|r| {
             (r.licence.id.as_str(), r.licence.holder_code_type.as_str(), r.licence.holder_code.as_str())
         });
-        self.log(Some(&access.client), action, access.purpose.as_deref(), basis, licence, outcome, now)
-            .await?;
+        self.log(entry(
+            Some(&access.client),
+            action,
+            access.purpose.as_deref(),
+            basis,
+            licence,
+            outcome,
+            now,
+        ))
+        .await?;
         result
     }
 
@@ -501,7 +487,7 @@ impl Platform {
         };
         let licence =
             filter.holder_code.as_deref().zip(filter.holder_code_type.as_deref()).map(|(c, t)| ("", t, c));
-        self.log(
+        self.log(entry(
             Some(&access.client),
             "list",
             access.purpose.as_deref(),
@@ -509,7 +495,7 @@ impl Platform {
             licence,
             outcome,
             now,
-        )
+        ))
         .await?;
         result
     }
@@ -551,7 +537,7 @@ impl Platform {
                 return Ok(CheckResult { result: "not_found".into(), mismatches: vec![], identifier: None });
             };
             basis = Some(self.basis_for(access, row, now).await?);
-            Ok(compare(row, &request.claims, now.date())?)
+            compare(row, &request.claims, now.date())
         }
         .await;
         self.logged(access, "check", basis.as_ref(), row.as_ref(), now, result).await
@@ -580,7 +566,7 @@ impl Platform {
                 row.licence.holder_code_type.as_str(),
                 row.licence.holder_code.as_str(),
             );
-            self.log(client, "status", None, None, Some(l), e.code(), now).await?;
+            self.log(entry(client, "status", None, None, Some(l), e.code(), now)).await?;
             return Err(e);
         }
         let reason = reason.trim();
@@ -591,17 +577,16 @@ impl Platform {
             });
         }
         let from = row.status;
-        let allowed = match (from, to) {
+        let allowed = matches!(
+            (from, to),
             (
                 LicenceStatus::Valid,
-                LicenceStatus::Suspended | LicenceStatus::Revoked | LicenceStatus::Cancelled,
-            ) => true,
-            (
+                LicenceStatus::Suspended | LicenceStatus::Revoked | LicenceStatus::Cancelled
+            ) | (
                 LicenceStatus::Suspended,
-                LicenceStatus::Valid | LicenceStatus::Revoked | LicenceStatus::Cancelled,
-            ) => true,
-            _ => false,
-        };
+                LicenceStatus::Valid | LicenceStatus::Revoked | LicenceStatus::Cancelled
+            )
+        );
         if !allowed {
             return Err(PlatformError::Conflict(format!(
                 "a licence that is {} ({}) cannot become {} ({})",
@@ -626,7 +611,8 @@ impl Platform {
             row.licence.holder_code_type.as_str(),
             row.licence.holder_code.as_str(),
         );
-        self.log(client, "status", Some(reason), Some(&Basis::Issuer), Some(l), to.code(), now).await?;
+        self.log(entry(client, "status", Some(reason), Some(&Basis::Issuer), Some(l), to.code(), now))
+            .await?;
         let row = self.row(&row.licence.id).await?;
         self.licence_view(&row, Some(&Basis::Issuer), now.date())
     }
@@ -668,7 +654,7 @@ impl Platform {
             ..LicenceFilter::default()
         };
         let rows = self.store.licences(&filter).await?;
-        self.log(
+        self.log(entry(
             Some(proxy),
             "holder-list",
             Some("持证主体查看本人证照"),
@@ -676,7 +662,7 @@ impl Platform {
             Some(("", holder_code_type, holder_code)),
             "ok",
             now,
-        )
+        ))
         .await?;
         rows.iter().map(|r| self.licence_view(r, Some(&Basis::HolderAuthorisation), now.date())).collect()
     }
@@ -736,7 +722,7 @@ impl Platform {
             revoked_at: None,
         };
         self.store.insert_authorisation(&record).await?;
-        self.log(
+        self.log(entry(
             Some(proxy),
             "authorise",
             Some("持证主体授权用证"),
@@ -744,7 +730,7 @@ impl Platform {
             Some((&record.licence_ids.join(","), &record.holder_code_type, &record.holder_code)),
             "ok",
             now,
-        )
+        ))
         .await?;
         Ok(AuthorisationView {
             code,
@@ -770,7 +756,7 @@ impl Platform {
             .await?
             .ok_or_else(|| PlatformError::NotFound("authorisation".into()))?;
         self.store.revoke_authorisation(&hash, now).await?;
-        self.log(
+        self.log(entry(
             Some(proxy),
             "revoke-authorisation",
             None,
@@ -778,7 +764,7 @@ impl Platform {
             Some(("", &auth.holder_code_type, &auth.holder_code)),
             "ok",
             now,
-        )
+        ))
         .await
     }
 
@@ -822,6 +808,31 @@ impl Platform {
                 after = r.entry.seq;
             }
         }
+    }
+}
+
+/// An access log entry (its sequence number is given when it is appended).
+fn entry(
+    client: Option<&ClientRecord>,
+    action: &str,
+    purpose: Option<&str>,
+    basis: Option<&Basis>,
+    licence: Option<(&str, &str, &str)>,
+    result: &str,
+    now: OffsetDateTime,
+) -> AccessEntry {
+    AccessEntry {
+        seq: 0,
+        at: now.unix_timestamp(),
+        client_id: client.map(|c| c.id.clone()),
+        department_code: client.map(|c| c.department_code.clone()),
+        action: action.to_owned(),
+        purpose: purpose.map(str::to_owned),
+        basis: basis.map(Basis::label),
+        licence_id: licence.map(|l| l.0.to_owned()),
+        holder_code_type: licence.map(|l| l.1.to_owned()),
+        holder_code: licence.map(|l| l.2.to_owned()),
+        result: result.to_owned(),
     }
 }
 

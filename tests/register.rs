@@ -1,0 +1,409 @@
+//! The register other departments rely on: purpose and basis on every read, checks,
+//! holder authorisations, lifecycle, and the access log — over HTTP.
+
+#![allow(clippy::unwrap_used)] // Test helpers: a failed unwrap is a failed test.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use tower::ServiceExt;
+use zhengzhao::config::{Config, Layer};
+use zhengzhao::http::app;
+use zhengzhao::platform::{IssueRequest, Platform, Scope};
+
+const ISSUER: &str = "11310115MB2C90510L";
+const RELYING: &str = "11310115MB2C90512T";
+const FOOD: &str = "11100000000013338W002";
+const TEACHER: &str = "11100000000013338W003";
+const COMPANY: &str = "91310115MA1H7ABC2D";
+const PERSON: &str = "310115199003071239";
+
+struct F {
+    _dir: tempfile::TempDir,
+    p: Arc<Platform>,
+    food: String,
+    teacher: String,
+    keys: std::collections::HashMap<&'static str, String>,
+}
+
+fn example(file: &str) -> Value {
+    let path = format!("{}/templates/examples/{file}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+async fn fixture() -> F {
+    let dir = tempfile::tempdir().unwrap();
+    let layer = Layer { public_url: Some("https://zz.example.gov.cn".into()), ..Layer::default() };
+    let p =
+        Platform::create(Config::from_layer(dir.path().join("data"), layer).unwrap(), None).await.unwrap();
+    let now = OffsetDateTime::now_utc();
+    let seals = p.ensure_demo(now).await.unwrap();
+    p.add_department(RELYING, "演示市教育局", "310115", now).await.unwrap();
+    let mut keys = std::collections::HashMap::new();
+    let clients: [(&str, &str, &[Scope], Vec<String>); 8] = [
+        ("issuer", ISSUER, &[Scope::Issue], vec![]),
+        ("manager", ISSUER, &[Scope::Manage], vec![]),
+        ("query", RELYING, &[Scope::Query], vec![FOOD.to_owned()]),
+        ("check", RELYING, &[Scope::Check], vec![FOOD.to_owned(), TEACHER.to_owned()]),
+        ("no_duty", RELYING, &[Scope::Query, Scope::Check], vec![TEACHER.to_owned()]),
+        ("portal", RELYING, &[Scope::HolderProxy], vec![]),
+        ("other_manager", RELYING, &[Scope::Manage], vec![]),
+        ("audit", ISSUER, &[Scope::Audit], vec![]),
+    ];
+    for (name, dept, scopes, types) in clients {
+        let (_, key) = p.add_client(dept, name, scopes, &types, now).await.unwrap();
+        keys.insert(name, key.expose().to_owned());
+    }
+    let issue = |type_code: &str, file: &str| IssueRequest {
+        seal_id: seals[0].id.clone(),
+        type_code: type_code.into(),
+        input: serde_json::from_value(example(file)).unwrap(),
+        client: None,
+        idempotency_key: None,
+    };
+    let food = p.issue(issue(FOOD, "food-business-licence.json"), now).await.unwrap().identifier;
+    let teacher = p.issue(issue(TEACHER, "teacher-qualification.json"), now).await.unwrap().identifier;
+    F { _dir: dir, p: Arc::new(p), food, teacher, keys }
+}
+
+async fn call(
+    f: &F,
+    method: &str,
+    uri: &str,
+    key: Option<&str>,
+    headers: &[(&str, &str)],
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = Request::builder().method(method).uri(uri);
+    if let Some(name) = key {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {}", f.keys[name]));
+    }
+    for (k, v) in headers {
+        req = req.header(*k, axum::http::HeaderValue::from_bytes(v.as_bytes()).unwrap());
+    }
+    let req = match body {
+        Some(b) => req.header(header::CONTENT_TYPE, "application/json").body(Body::from(b.to_string())),
+        None => req.body(Body::empty()),
+    };
+    let response = app(f.p.clone()).oneshot(req.unwrap()).await.unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+const PURPOSE: (&str, &str) = ("x-purpose", "办理食品经营许可延续，核验原证");
+const MATTER: (&str, &str) = ("x-matter-code", "310115-SCJG-017");
+
+async fn log_len(f: &F) -> u64 {
+    f.p.audit_verify().await.unwrap().unwrap()
+}
+
+#[tokio::test]
+async fn duty_based_reads_need_purpose_matter_and_type() {
+    let f = fixture().await;
+    let uri = format!("/api/v1/licences/{}", f.food);
+    let (status, v) = call(&f, "GET", &uri, Some("query"), &[PURPOSE, MATTER], None).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["identifier"], f.food.as_str());
+    assert_eq!(v["status"]["code"], "01");
+    assert_eq!(v["metadata"]["holder_name"], "上海浦江美食餐饮管理有限公司");
+    assert_eq!(v["metadata_labels"]["licence_number"], "证照编号");
+    assert_eq!(v["fields"]["licence_no"], "JY23101150012345");
+    assert_eq!(v["field_labels"]["business_items"], "经营项目");
+    assert!(v["links"]["verify"].as_str().unwrap().starts_with("https://zz.example.gov.cn/v/"));
+
+    let before = log_len(&f).await;
+    let (status, v) = call(&f, "GET", &uri, Some("query"), &[MATTER], None).await;
+    assert_eq!((status, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_input")));
+    assert!(v["message"].as_str().unwrap().contains("X-Purpose"));
+    let (status, _) = call(&f, "GET", &uri, Some("query"), &[PURPOSE], None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "no matter code, no basis");
+    let (status, _) = call(&f, "GET", &uri, Some("no_duty"), &[PURPOSE, MATTER], None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "duty does not cover the type");
+    let long = "用".repeat(201);
+    let (status, _) = call(&f, "GET", &uri, Some("query"), &[("x-purpose", &long), MATTER], None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // Every refusal was logged.
+    assert_eq!(log_len(&f).await, before + 4);
+
+    // A citizen's code is masked on a duty basis.
+    let uri = format!("/api/v1/licences/{}", f.teacher);
+    let (status, v) =
+        call(&f, "GET", &uri, Some("no_duty"), &[PURPOSE, ("x-matter-code", "310115-JY-003")], None).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["metadata"]["holder_code"], "310***********1239");
+    // The issuer sees it whole.
+    let (status, v) = call(&f, "GET", &uri, Some("issuer"), &[PURPOSE], None).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["metadata"]["holder_code"], PERSON);
+}
+
+#[tokio::test]
+async fn listings_page_with_a_cursor_and_bounded_size() {
+    let f = fixture().await;
+    let now = OffsetDateTime::now_utc();
+    let seal = f.p.seals(None).await.unwrap()[0].id.clone();
+    for _ in 0..4 {
+        let req = IssueRequest {
+            seal_id: seal.clone(),
+            type_code: FOOD.into(),
+            input: serde_json::from_value(example("food-business-licence.json")).unwrap(),
+            client: None,
+            idempotency_key: None,
+        };
+        f.p.issue(req, now).await.unwrap();
+    }
+    let mut cursor: Option<String> = None;
+    let mut seen = vec![];
+    loop {
+        let mut uri =
+            format!("/api/v1/licences?holder_code={COMPANY}&holder_code_type=001&type_code={FOOD}&limit=2");
+        if let Some(c) = &cursor {
+            uri.push_str(&format!("&cursor={c}"));
+        }
+        let (status, v) = call(&f, "GET", &uri, Some("query"), &[PURPOSE, MATTER], None).await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+        let items = v["items"].as_array().unwrap();
+        assert!(items.len() <= 2);
+        seen.extend(items.iter().map(|i| i["identifier"].as_str().unwrap().to_owned()));
+        match v["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 5);
+    let (status, v) = call(&f, "GET", "/api/v1/licences?limit=100000", Some("query"), &[PURPOSE], None).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert!(
+        v["items"].as_array().unwrap().is_empty(),
+        "no duty: only own licences, and the relying dept issued none"
+    );
+    let (status, v) = call(&f, "GET", "/api/v1/licences?status=42", Some("query"), &[PURPOSE], None).await;
+    assert_eq!((status, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_query")));
+    let (status, _) = call(&f, "GET", "/api/v1/licences?colour=red", Some("query"), &[PURPOSE], None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn checks_answer_a_result_code_and_no_data() {
+    let f = fixture().await;
+    let check = |body: Value| {
+        let f = &f;
+        async move { call(f, "POST", "/api/v1/checks", Some("check"), &[PURPOSE, MATTER], Some(body)).await }
+    };
+    let (status, v) =
+        check(json!({"identifier": f.food, "claims": {"holder_name": "上海浦江美食餐饮管理有限公司",
+        "fields_contain": {"business_items": "热食类食品制售"}}}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v, json!({"result": "valid", "mismatches": [], "identifier": f.food}));
+    let (_, v) = check(json!({"identifier": f.food, "claims": {"holder_name": "别家公司",
+        "fields_contain": {"business_items": "药品零售"}, "fields_equal": {"licence_no": "JY23101150012345"}}}))
+    .await;
+    assert_eq!(v["result"], "mismatch");
+    assert_eq!(v["mismatches"], json!(["holder_name", "fields_contain.business_items"]));
+    assert!(v.get("metadata").is_none() && v.get("fields").is_none());
+    let (_, v) = check(json!({"holder_code": COMPANY, "holder_code_type": "001", "type_code": FOOD})).await;
+    assert_eq!(v["result"], "valid");
+    let (_, v) =
+        check(json!({"identifier": "1.2.156.3005.2.11100000000013338W002.11310115MB2C90510L.1.001.Z"})).await;
+    assert_eq!(v["result"], "not_found");
+    let (_, v) = check(json!({"identifier": f.food, "claims": {"valid_on": "2099-01-01"}})).await;
+    assert_eq!(v["result"], "expired");
+    let (status, _) = check(json!({"claims": {}})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = call(
+        &f,
+        "POST",
+        "/api/v1/checks",
+        Some("portal"),
+        &[PURPOSE, MATTER],
+        Some(json!({"identifier": f.food})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let now = OffsetDateTime::now_utc();
+    for (to, expected) in [("suspended", "suspended"), ("valid", "valid"), ("revoked", "revoked")] {
+        let (status, v) = call(
+            &f,
+            "POST",
+            &format!("/api/v1/licences/{}/status", f.food),
+            Some("manager"),
+            &[],
+            Some(json!({"status": to, "reason": "日常检查"})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+        let (_, v) = check(json!({"identifier": f.food})).await;
+        assert_eq!(v["result"], expected);
+    }
+    let _ = now;
+}
+
+#[tokio::test]
+async fn lifecycle_changes_only_by_the_issuer_with_reasons_and_history() {
+    let f = fixture().await;
+    let uri = format!("/api/v1/licences/{}/status", f.food);
+    let body = |s: &str| Some(json!({"status": s, "reason": "经营场所变更未报"}));
+    for wrong in ["other_manager", "issuer", "query", "portal"] {
+        let (status, _) = call(&f, "POST", &uri, Some(wrong), &[], body("suspended")).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{wrong}");
+    }
+    let (status, _) = call(&f, "POST", &uri, None, &[], body("suspended")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, v) = call(&f, "POST", &uri, Some("manager"), &[], body("02")).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["status"], json!({"code": "02", "name": "suspended", "label": "暂扣"}));
+    let (status, _) = call(&f, "POST", &uri, Some("manager"), &[], body("suspended")).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, _) =
+        call(&f, "POST", &uri, Some("manager"), &[], Some(json!({"status": "revoked", "reason": " "}))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = call(&f, "POST", &uri, Some("manager"), &[], body("cancelled")).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = call(&f, "POST", &uri, Some("manager"), &[], body("valid")).await;
+    assert_eq!(status, StatusCode::CONFLICT, "cancelled is final");
+
+    let (status, v) =
+        call(&f, "GET", &format!("/api/v1/licences/{}/history", f.food), Some("manager"), &[], None).await;
+    assert_eq!(status, StatusCode::OK);
+    let kinds: Vec<(&str, &str)> = v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["kind"].as_str().unwrap(), e["to_status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(kinds, vec![("issued", "valid"), ("status", "suspended"), ("status", "cancelled")]);
+    assert_eq!(v["events"][1]["reason"], "经营场所变更未报");
+    let (status, _) =
+        call(&f, "GET", &format!("/api/v1/licences/{}/history", f.food), Some("query"), &[], None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn holder_authorisations_are_bound_counted_and_revocable() {
+    let f = fixture().await;
+    let list = format!("/api/v1/holders/{PERSON}/licences?code_type=111");
+    let (status, v) = call(&f, "GET", &list, Some("portal"), &[], None).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["items"][0]["identifier"], f.teacher.as_str());
+    let (status, _) = call(&f, "GET", &list, Some("query"), &[], None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let grant = |body: Value| {
+        let f = &f;
+        async move { call(f, "POST", "/api/v1/authorisations", Some("portal"), &[], Some(body)).await }
+    };
+    let (status, v) =
+        grant(json!({"holder_code_type": "111", "holder_code": PERSON, "licence_ids": [f.teacher],
+        "relying_department": RELYING, "uses": 1}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    let code = v["code"].as_str().unwrap().to_owned();
+    assert_eq!(code.len(), 16);
+
+    let uri = format!("/api/v1/licences/{}", f.teacher);
+    // The check client's duty does not include this read without the code…
+    let (status, _) = call(&f, "GET", &uri, Some("query"), &[PURPOSE], None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // …with it, once, in full.
+    let auth = ("x-authorisation-code", code.as_str());
+    let (status, v) = call(&f, "GET", &uri, Some("query"), &[PURPOSE, auth], None).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["metadata"]["holder_code"], PERSON);
+    let (status, _) = call(&f, "GET", &uri, Some("query"), &[PURPOSE, auth], None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "used up");
+
+    // Bound to one department; not for other licences; revocable.
+    let (_, v) = grant(json!({"holder_code_type": "111", "holder_code": PERSON, "licence_ids": [f.teacher],
+        "relying_department": ISSUER, "uses": 5}))
+    .await;
+    let code2 = v["code"].as_str().unwrap().to_owned();
+    let (status, _) =
+        call(&f, "GET", &uri, Some("query"), &[PURPOSE, ("x-authorisation-code", &code2)], None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) =
+        grant(json!({"holder_code_type": "001", "holder_code": COMPANY, "licence_ids": [f.teacher]})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "not the holder's licence");
+    let (_, v) = grant(
+        json!({"holder_code_type": "111", "holder_code": PERSON, "licence_ids": [f.teacher], "uses": 5}),
+    )
+    .await;
+    let code3 = v["code"].as_str().unwrap().to_owned();
+    let (status, _) =
+        call(&f, "DELETE", &format!("/api/v1/authorisations/{code3}"), Some("portal"), &[], None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) =
+        call(&f, "GET", &uri, Some("query"), &[PURPOSE, ("x-authorisation-code", &code3)], None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = grant(json!({"holder_code_type": "111", "holder_code": PERSON, "licence_ids": [f.teacher], "ttl_seconds": 0})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // The holder sees who looked, when and why.
+    let (status, v) = call(
+        &f,
+        "GET",
+        &format!("/api/v1/holders/{PERSON}/access-log?code_type=111"),
+        Some("portal"),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let entries = v["entries"].as_array().unwrap();
+    assert!(entries.iter().any(|e| e["action"] == "read"
+        && e["result"] == "ok"
+        && e["purpose"] == PURPOSE.1
+        && e["department_code"] == RELYING
+        && e["basis"] == "holder-authorisation"));
+    assert!(entries.iter().any(|e| e["action"] == "read" && e["result"] == "forbidden"));
+    let (status, _) = call(
+        &f,
+        "GET",
+        &format!("/api/v1/holders/{PERSON}/access-log?code_type=111"),
+        Some("query"),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn every_endpoint_refuses_missing_or_bad_keys_and_changes_nothing() {
+    let f = fixture().await;
+    let before = log_len(&f).await;
+    let endpoints: Vec<(&str, String, Option<Value>)> = vec![
+        ("GET", format!("/api/v1/licences/{}", f.food), None),
+        ("GET", "/api/v1/licences".into(), None),
+        ("GET", format!("/api/v1/licences/{}/pdf", f.food), None),
+        ("GET", format!("/api/v1/licences/{}/history", f.food), None),
+        (
+            "POST",
+            format!("/api/v1/licences/{}/status", f.food),
+            Some(json!({"status": "revoked", "reason": "x"})),
+        ),
+        ("POST", "/api/v1/checks".into(), Some(json!({"identifier": f.food}))),
+        ("POST", "/api/v1/licences".into(), Some(json!({}))),
+        ("GET", format!("/api/v1/holders/{COMPANY}/licences?code_type=001"), None),
+        ("GET", format!("/api/v1/holders/{COMPANY}/access-log?code_type=001"), None),
+        ("POST", "/api/v1/authorisations".into(), Some(json!({}))),
+        ("DELETE", "/api/v1/authorisations/ABCDEFGHIJKLMNOP".into(), None),
+    ];
+    for (method, uri, body) in &endpoints {
+        let (status, v) = call(&f, method, uri, None, &[PURPOSE], body.clone()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {uri}");
+        assert_eq!(v["code"], "unauthorised");
+    }
+    assert_eq!(log_len(&f).await, before, "unauthenticated requests read nothing");
+    let (status, v) =
+        call(&f, "GET", &format!("/api/v1/licences/{}", f.food), Some("query"), &[], None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    let row = f.p.store.licence(&f.food).await.unwrap().unwrap();
+    assert_eq!(row.status, zhengzhao::licence::LicenceStatus::Valid, "nothing changed");
+}
