@@ -126,6 +126,9 @@ struct IssueArgs {
     /// Print identifier, token and verification URL as JSON.
     #[arg(long)]
     json: bool,
+    /// Issue a new version of this licence (renewal or change) that replaces it.
+    #[arg(long)]
+    renews: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -482,6 +485,7 @@ async fn issue_command(
         input,
         client: None,
         idempotency_key: None,
+        renews: None,
     };
     let issued = platform.issue(request, now).await?;
     // Write beside the target and rename, so a failure never leaves half a PDF.

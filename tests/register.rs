@@ -64,6 +64,7 @@ async fn fixture() -> F {
         input: serde_json::from_value(example(file)).unwrap(),
         client: None,
         idempotency_key: None,
+        renews: None,
     };
     let food = p.issue(issue(FOOD, "food-business-licence.json"), now).await.unwrap().identifier;
     let teacher = p.issue(issue(TEACHER, "teacher-qualification.json"), now).await.unwrap().identifier;
@@ -154,6 +155,7 @@ async fn listings_page_with_a_cursor_and_bounded_size() {
             input: serde_json::from_value(example("food-business-licence.json")).unwrap(),
             client: None,
             idempotency_key: None,
+            renews: None,
         };
         f.p.issue(req, now).await.unwrap();
     }
@@ -406,4 +408,69 @@ async fn every_endpoint_refuses_missing_or_bad_keys_and_changes_nothing() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
     let row = f.p.store.licence(&f.food).await.unwrap().unwrap();
     assert_eq!(row.status, zhengzhao::licence::LicenceStatus::Valid, "nothing changed");
+}
+
+#[tokio::test]
+async fn renewal_issues_a_new_version_that_replaces_the_current_one() {
+    let f = fixture().await;
+    let seal = f.p.seals(None).await.unwrap()[0].id.clone();
+    let mut licence = example("food-business-licence.json");
+    licence["fields"]["premises"] = json!("上海市浦东新区张江路456号");
+    let body = json!({"seal_id": seal, "type_code": FOOD, "licence": licence});
+    let uri = format!("/api/v1/licences/{}/versions", f.food);
+    let (status, v) = call(&f, "POST", &uri, Some("query"), &[], Some(body.clone())).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{v}");
+    let (status, v) = call(&f, "POST", &uri, Some("issuer"), &[], Some(body.clone())).await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    let new = v["identifier"].as_str().unwrap().to_owned();
+    let (old_id, new_id) = (
+        zhengzhao::codes::LicenceId::parse(&f.food).unwrap(),
+        zhengzhao::codes::LicenceId::parse(&new).unwrap(),
+    );
+    assert_eq!((new_id.serial(), new_id.version()), (old_id.serial(), 2));
+    assert!(new.contains(".002."), "{new}");
+
+    let (_, v) =
+        call(&f, "GET", &format!("/api/v1/licences/{}", f.food), Some("query"), &[PURPOSE, MATTER], None)
+            .await;
+    assert_eq!((v["current"].as_bool(), v["superseded_by"].as_str()), (Some(false), Some(new.as_str())));
+    let (_, v) =
+        call(&f, "GET", &format!("/api/v1/licences/{new}"), Some("query"), &[PURPOSE, MATTER], None).await;
+    assert_eq!(
+        (v["current"].as_bool(), v["replaces"].as_str(), v["version"].as_u64()),
+        (Some(true), Some(f.food.as_str()), Some(2))
+    );
+    assert_eq!(v["fields"]["premises"], "上海市浦东新区张江路456号");
+
+    let check = |body: Value| {
+        let f = &f;
+        async move { call(f, "POST", "/api/v1/checks", Some("check"), &[PURPOSE, MATTER], Some(body)).await.1 }
+    };
+    assert_eq!(check(json!({"identifier": f.food})).await["result"], "superseded");
+    let v = check(json!({"holder_code": COMPANY, "holder_code_type": "001", "type_code": FOOD})).await;
+    assert_eq!((v["result"].as_str(), v["identifier"].as_str()), (Some("valid"), Some(new.as_str())));
+
+    let (status, _) = call(&f, "POST", &uri, Some("issuer"), &[], Some(body.clone())).await;
+    assert_eq!(status, StatusCode::CONFLICT, "an old version is renewed once");
+    let mut other_holder = body.clone();
+    other_holder["licence"]["holder"]["code"] = json!("91310115MA1K4LQ20W");
+    let (status, v) = call(
+        &f,
+        "POST",
+        &format!("/api/v1/licences/{new}/versions"),
+        Some("issuer"),
+        &[],
+        Some(other_holder),
+    )
+    .await;
+    assert_eq!((status, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_field")));
+
+    let (_, v) =
+        call(&f, "GET", &format!("/api/v1/licences/{}/history", f.food), Some("manager"), &[], None).await;
+    let kinds: Vec<&str> =
+        v["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, vec!["issued", "renewed"]);
+    let (_, v) =
+        call(&f, "GET", &format!("/api/v1/licences/{new}/history"), Some("manager"), &[], None).await;
+    assert_eq!(v["events"][0]["kind"], "renewal");
 }

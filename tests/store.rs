@@ -209,7 +209,7 @@ async fn with_licences(store: &dyn Store, n: u64) -> Vec<String> {
     let mut ids = vec![];
     for _ in 0..n {
         let outcome = store
-            .issue_licence("licence:test", None, &|k| {
+            .issue_licence(Some("licence:test"), None, &|k| {
                 Ok(new_licence(k, if k.is_multiple_of(2) { OTHER } else { DEPT }))
             })
             .await

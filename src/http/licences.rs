@@ -22,6 +22,7 @@ pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/licences", post(issue).layer(DefaultBodyLimit::max(MAX_ISSUE_BODY)))
         .route("/api/v1/licences/{id}/pdf", get(pdf))
+        .route("/api/v1/licences/{id}/versions", post(renew).layer(DefaultBodyLimit::max(MAX_ISSUE_BODY)))
 }
 
 /// `POST /api/v1/licences` body.
@@ -57,6 +58,28 @@ async fn issue(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    issue_or_renew(platform, client, headers, body, None).await
+}
+
+/// `POST /api/v1/licences/{id}/versions`: a renewal or change as a new version that
+/// replaces the current one (same body as issuing).
+async fn renew(
+    State(platform): State<AppState>,
+    Client(client): Client,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    issue_or_renew(platform, client, headers, body, Some(id)).await
+}
+
+async fn issue_or_renew(
+    platform: AppState,
+    client: crate::store::ClientRecord,
+    headers: HeaderMap,
+    body: Bytes,
+    renews: Option<String>,
+) -> Result<Response, ApiError> {
     let json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -86,6 +109,7 @@ async fn issue(
         input: body.licence,
         client: Some(client),
         idempotency_key,
+        renews,
     };
     let issued = platform.issue(request, OffsetDateTime::now_utc()).await?;
     let status = if issued.replayed { StatusCode::OK } else { StatusCode::CREATED };

@@ -11,7 +11,7 @@ use time::{Date, OffsetDateTime};
 use super::clients::{Scope, has_scope, may_use_type};
 use super::{Platform, PlatformError};
 use crate::codes::{LicenceId, TypeCode, Uscc};
-use crate::licence::{FieldKind, LicenceInput, LicenceRecord, LicenceType};
+use crate::licence::{FieldKind, LicenceInput, LicenceRecord, LicenceStatus, LicenceType};
 use crate::pdf::{self, DocInfo, LicencePage};
 use crate::seal::SealDrawing;
 use crate::signing::SealSigner;
@@ -31,6 +31,10 @@ pub struct IssueRequest {
     pub client: Option<ClientRecord>,
     /// `Idempotency-Key` of the request, if any.
     pub idempotency_key: Option<String>,
+    /// For a renewal or change: the identifier of the current version it replaces. The
+    /// new version keeps type, issuer, serial and holder code, with the version number
+    /// one higher.
+    pub renews: Option<String>,
 }
 
 /// A licence as issued (or as issued before, for a replayed idempotent request).
@@ -152,9 +156,52 @@ impl Platform {
         }
         let licence_type = self.licence_type(&request.type_code)?;
         let today = now.date();
+        let renewal = match &request.renews {
+            None => None,
+            Some(old_id) => {
+                let old = self.row(old_id).await?;
+                if old.licence.issuer_code != seal.department_code.as_str() {
+                    return Err(PlatformError::NotFound(format!("licence {}", old_id.trim())));
+                }
+                if old.licence.type_code != licence_type.code.as_str() {
+                    return Err(PlatformError::InvalidInput {
+                        field: "type_code",
+                        message: format!("a new version keeps the type {}", old.licence.type_code),
+                    });
+                }
+                if let Some(newer) = &old.superseded_by {
+                    return Err(PlatformError::Conflict(format!(
+                        "licence {old_id} was replaced by {newer} already"
+                    )));
+                }
+                if matches!(
+                    old.status,
+                    LicenceStatus::Revoked | LicenceStatus::Cancelled | LicenceStatus::Withdrawn
+                ) {
+                    return Err(PlatformError::Conflict(format!(
+                        "licence {old_id} is {} and cannot be renewed",
+                        old.status.label()
+                    )));
+                }
+                if old.licence.version >= 999 {
+                    return Err(PlatformError::Conflict(format!(
+                        "licence {old_id} has no version numbers left"
+                    )));
+                }
+                Some(old)
+            }
+        };
         let checked = licence_type
             .check(&request.input, today)
             .map_err(|e| PlatformError::InvalidField { field: e.field, message: e.message })?;
+        if let Some(old) = &renewal
+            && old.licence.holder_code != checked.holder_code
+        {
+            return Err(PlatformError::InvalidField {
+                field: "holder.code".into(),
+                message: "a new version keeps the holder; issue a new licence for another holder".into(),
+            });
+        }
         let idempotency = match (&request.client, &request.idempotency_key) {
             (Some(client), Some(key)) => {
                 let key = key.trim();
@@ -186,9 +233,16 @@ impl Platform {
         let public_url = self.config.public_url.clone();
         let client_id = request.client.as_ref().map(|c| c.id.clone());
         let counter = format!("licence:{issuer}:{type_code}");
+        let (version, replaces) = match &renewal {
+            Some(old) => (old.licence.version + 1, Some(old.licence.id.clone())),
+            None => (1, None),
+        };
         let build = |n: u64| -> Result<NewLicence, crate::store::BuildError> {
-            let serial = format!("{}{n:07}", today.year());
-            let id = LicenceId::new(&type_code, &issuer, &serial, 1)?;
+            let serial = match &renewal {
+                Some(old) => old.licence.serial.clone(),
+                None => format!("{}{n:07}", today.year()),
+            };
+            let id = LicenceId::new(&type_code, &issuer, &serial, version)?;
             let licence_number = match &licence_type.number_field {
                 Some(key) => checked.fields.get(key).cloned().unwrap_or_else(|| serial.clone()),
                 None => serial.clone(),
@@ -214,8 +268,8 @@ impl Platform {
                 matter_name: checked.matter.as_ref().map(|m| m.name.clone()),
                 fields: checked.fields.clone(),
                 seal_id: seal.id.clone(),
-                version: 1,
-                replaces: None,
+                version,
+                replaces: replaces.clone(),
             };
             let record_cbor = record.to_cbor();
             let record_hash = Sha256::digest(&record_cbor).to_vec();
@@ -256,7 +310,7 @@ impl Platform {
                 type_code: type_code.to_string(),
                 issuer_code: issuer.to_string(),
                 serial,
-                version: 1,
+                version,
                 holder_code: record.holder_code.clone(),
                 holder_code_type: record.holder_code_type.clone(),
                 holder_name: record.holder_name.clone(),
@@ -268,11 +322,12 @@ impl Platform {
                 record_hash,
                 token,
                 pdf: with_dss,
-                replaces: None,
+                replaces: replaces.clone(),
                 client_id: client_id.clone(),
             })
         };
-        let outcome = self.store.issue_licence(&counter, idempotency.as_ref(), &build).await?;
+        let counter = renewal.is_none().then_some(counter.as_str());
+        let outcome = self.store.issue_licence(counter, idempotency.as_ref(), &build).await?;
         let replayed = matches!(outcome, IssueOutcome::Replayed(_));
         let row = outcome.row().licence.clone();
         Ok(IssuedLicence {

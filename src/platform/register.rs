@@ -270,7 +270,7 @@ impl Platform {
         result
     }
 
-    async fn row(&self, id: &str) -> Result<LicenceRow, PlatformError> {
+    pub(super) async fn row(&self, id: &str) -> Result<LicenceRow, PlatformError> {
         self.store
             .licence(id.trim())
             .await?

@@ -286,7 +286,7 @@ pub(super) trait LicenceSql {
 
     async fn issue_licence_sql(
         &self,
-        counter: &str,
+        counter: Option<&str>,
         idempotency: Option<&IdempotencyClaim>,
         build: &(dyn Fn(u64) -> Result<NewLicence, BuildError> + Send + Sync),
     ) -> Result<IssueOutcome, StoreError> {
@@ -296,16 +296,51 @@ pub(super) trait LicenceSql {
             return Ok(IssueOutcome::Replayed(row));
         }
         let mut tx = self.pool().begin().await?;
-        let row = sqlx::query(
-            "INSERT INTO counters (name, value) VALUES ($1, 1) \
-             ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value",
-        )
-        .bind(counter)
-        .fetch_one(&mut *tx)
-        .await?;
-        let value: i64 = row.try_get("value")?;
-        let value = u64::try_from(value).map_err(|e| StoreError::Corrupt(format!("counter: {e}")))?;
+        let value = match counter {
+            Some(counter) => {
+                let row = sqlx::query(
+                    "INSERT INTO counters (name, value) VALUES ($1, 1) \
+                     ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value",
+                )
+                .bind(counter)
+                .fetch_one(&mut *tx)
+                .await?;
+                let value: i64 = row.try_get("value")?;
+                u64::try_from(value).map_err(|e| StoreError::Corrupt(format!("counter: {e}")))?
+            }
+            None => 0,
+        };
         let l = build(value).map_err(StoreError::Build)?;
+        if let Some(old) = &l.replaces {
+            let done =
+                sqlx::query("UPDATE licences SET superseded_by = $2 WHERE id = $1 AND superseded_by IS NULL")
+                    .bind(old)
+                    .bind(&l.id)
+                    .execute(&mut *tx)
+                    .await?;
+            if done.rows_affected() != 1 {
+                return Err(StoreError::Conflict(format!(
+                    "licence {old} was renewed already or does not exist"
+                )));
+            }
+            let status: String = sqlx::query("SELECT status FROM licences WHERE id = $1")
+                .bind(old)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("status")?;
+            let status = LicenceStatus::from_code(&status)
+                .ok_or_else(|| StoreError::Corrupt(format!("licence status {status:?}")))?;
+            let event = super::register::LicenceEvent {
+                seq: 0,
+                at: l.issued_at,
+                kind: "renewed".into(),
+                from_status: Some(status),
+                to_status: status,
+                reason: format!("replaced by {}", l.id),
+                actor: l.client_id.clone().unwrap_or_else(|| "operator".into()),
+            };
+            super::register::insert_event(&mut tx, old, &event).await?;
+        }
         let inserted = sqlx::query(concat!(
             "INSERT INTO licences (",
             licence_columns!(),
@@ -342,10 +377,10 @@ pub(super) trait LicenceSql {
         let event = super::register::LicenceEvent {
             seq: 1,
             at: l.issued_at,
-            kind: "issued".into(),
+            kind: if l.replaces.is_some() { "renewal" } else { "issued" }.into(),
             from_status: None,
             to_status: LicenceStatus::Valid,
-            reason: "issued".into(),
+            reason: l.replaces.as_ref().map_or_else(|| "issued".to_owned(), |old| format!("replaces {old}")),
             actor: l.client_id.clone().unwrap_or_else(|| "operator".into()),
         };
         super::register::insert_event(&mut tx, &l.id, &event).await?;

@@ -196,15 +196,17 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Marks a client revoked; not found if unknown, conflict if revoked already.
     async fn revoke_client(&self, id: &str, at: OffsetDateTime) -> Result<(), StoreError>;
 
-    /// Issues a licence in one transaction: increments the counter `counter`, calls
-    /// `build` with the new value (the serial number), stores what it returns and, if
-    /// given, the idempotency key. A failure anywhere stores nothing and the counter
+    /// Issues a licence in one transaction: increments the counter `counter` (if any),
+    /// calls `build` with the new value (the serial number; 0 without a counter), stores
+    /// what it returns and, if given, the idempotency key. A licence that replaces another
+    /// (`replaces`) marks that one superseded in the same transaction; conflict if it was
+    /// superseded already. A failure anywhere stores nothing and the counter
     /// value is not used up. With an idempotency key already used for the same request
     /// hash, returns the licence it issued ([`IssueOutcome::Replayed`]); for another
     /// request hash, [`StoreError::Conflict`].
     async fn issue_licence(
         &self,
-        counter: &str,
+        counter: Option<&str>,
         idempotency: Option<&IdempotencyClaim>,
         build: &(dyn Fn(u64) -> Result<NewLicence, BuildError> + Send + Sync),
     ) -> Result<IssueOutcome, StoreError>;

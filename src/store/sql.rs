@@ -456,7 +456,7 @@ impl Store for SqlStore {
 
     async fn issue_licence(
         &self,
-        counter: &str,
+        counter: Option<&str>,
         idempotency: Option<&IdempotencyClaim>,
         build: &(dyn Fn(u64) -> Result<NewLicence, BuildError> + Send + Sync),
     ) -> Result<IssueOutcome, StoreError> {
