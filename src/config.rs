@@ -20,6 +20,7 @@ const ENV_KEYS: &[&str] = &[
     "ZHENGZHAO_LOG_FORMAT",
     "ZHENGZHAO_CRL_DAYS",
     "ZHENGZHAO_SEAL_CERT_DAYS",
+    "ZHENGZHAO_RATE_LIMIT",
 ];
 /// Environment variables that are known but not configuration keys.
 const ENV_OTHER: &[&str] = &["ZHENGZHAO_DATA", "ZHENGZHAO_KEY_PASSPHRASE"];
@@ -45,6 +46,8 @@ pub struct Config {
     pub crl_days: u32,
     /// Validity of new seal certificates, in days.
     pub seal_cert_days: u32,
+    /// Requests a second per API client (bursts of twice that); more get 429.
+    pub rate_limit: u32,
 }
 
 /// How log lines are written.
@@ -82,6 +85,9 @@ pub struct Layer {
     /// See [`Config::seal_cert_days`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seal_cert_days: Option<u32>,
+    /// See [`Config::rate_limit`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<u32>,
 }
 
 /// Why the configuration could not be assembled.
@@ -180,6 +186,7 @@ impl Layer {
             log_format,
             crl_days: parsed("ZHENGZHAO_CRL_DAYS", get("ZHENGZHAO_CRL_DAYS"))?,
             seal_cert_days: parsed("ZHENGZHAO_SEAL_CERT_DAYS", get("ZHENGZHAO_SEAL_CERT_DAYS"))?,
+            rate_limit: parsed("ZHENGZHAO_RATE_LIMIT", get("ZHENGZHAO_RATE_LIMIT"))?,
         };
         Ok((layer, unknown))
     }
@@ -194,6 +201,7 @@ impl Layer {
             log_format: over.log_format.or(self.log_format),
             crl_days: over.crl_days.or(self.crl_days),
             seal_cert_days: over.seal_cert_days.or(self.seal_cert_days),
+            rate_limit: over.rate_limit.or(self.rate_limit),
         }
     }
 }
@@ -226,7 +234,15 @@ impl Config {
                 message: format!("{seal_cert_days} is not between 1 and 3650"),
             });
         }
+        let rate_limit = layer.rate_limit.unwrap_or(1000);
+        if !(1..=1_000_000).contains(&rate_limit) {
+            return Err(ConfigError::Invalid {
+                key: "rate_limit",
+                message: format!("{rate_limit} is not between 1 and 1000000"),
+            });
+        }
         Ok(Self {
+            rate_limit,
             listen,
             public_url,
             database_url: layer.database_url.unwrap_or_default(),
@@ -282,6 +298,7 @@ impl fmt::Debug for Config {
             .field("log_format", &self.log_format)
             .field("crl_days", &self.crl_days)
             .field("seal_cert_days", &self.seal_cert_days)
+            .field("rate_limit", &self.rate_limit)
             .finish()
     }
 }

@@ -474,3 +474,40 @@ async fn renewal_issues_a_new_version_that_replaces_the_current_one() {
         call(&f, "GET", &format!("/api/v1/licences/{new}/history"), Some("manager"), &[], None).await;
     assert_eq!(v["events"][0]["kind"], "renewal");
 }
+
+#[tokio::test]
+async fn clients_over_their_rate_get_429_with_retry_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let layer = Layer { rate_limit: Some(2), ..Layer::default() };
+    let p =
+        Platform::create(Config::from_layer(dir.path().join("data"), layer).unwrap(), None).await.unwrap();
+    let now = OffsetDateTime::now_utc();
+    p.ensure_demo(now).await.unwrap();
+    let (_, key) = p.add_client(ISSUER, "busy", &[Scope::Query], &[], now).await.unwrap();
+    let (_, other) = p.add_client(ISSUER, "calm", &[Scope::Query], &[], now).await.unwrap();
+    let p = Arc::new(p);
+    let get = |key: String| {
+        let p = p.clone();
+        async move {
+            let req = Request::get("/api/v1/licences?limit=1")
+                .header(header::AUTHORIZATION, format!("Bearer {key}"))
+                .header("x-purpose", "统计")
+                .body(Body::empty())
+                .unwrap();
+            app(p).oneshot(req).await.unwrap()
+        }
+    };
+    let mut statuses = vec![];
+    for _ in 0..6 {
+        statuses.push(get(key.expose().to_owned()).await.status());
+    }
+    assert!(statuses[..4].iter().all(|s| *s == StatusCode::OK), "burst of twice the rate: {statuses:?}");
+    let limited = get(key.expose().to_owned()).await;
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = limited.headers()[header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
+    assert!((1..=2).contains(&retry), "{retry}");
+    let body = limited.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(serde_json::from_slice::<Value>(&body).unwrap()["code"], "rate_limited");
+    // Another client is not affected.
+    assert_eq!(get(other.expose().to_owned()).await.status(), StatusCode::OK);
+}

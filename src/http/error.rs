@@ -14,6 +14,7 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    retry_after: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -25,7 +26,7 @@ struct Body<'a> {
 impl ApiError {
     /// An error with a status, stable code and message.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
+        Self { status, code, message: message.into(), retry_after: None }
     }
 }
 
@@ -37,6 +38,11 @@ impl From<PlatformError> for ApiError {
             | PlatformError::Seal(_) => StatusCode::BAD_REQUEST,
             PlatformError::Unauthorised(_) => StatusCode::UNAUTHORIZED,
             PlatformError::Forbidden(_) => StatusCode::FORBIDDEN,
+            PlatformError::RateLimited { retry_after_secs } => {
+                let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, e.code(), e.to_string());
+                e.retry_after = Some(*retry_after_secs);
+                return e;
+            }
             PlatformError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             PlatformError::NotFound(_) => StatusCode::NOT_FOUND,
             PlatformError::Conflict(_) => StatusCode::CONFLICT,
@@ -53,6 +59,13 @@ impl From<PlatformError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(Body { code: self.code, message: &self.message })).into_response()
+        let mut response =
+            (self.status, Json(Body { code: self.code, message: &self.message })).into_response();
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(secs));
+        }
+        response
     }
 }

@@ -159,7 +159,12 @@ impl Platform {
             return Err(PlatformError::Unauthorised("malformed API key".into()));
         }
         match self.store.client_by_key_hash(&key_hash(key)).await? {
-            Some(c) if c.revoked_at.is_none() => Ok(c),
+            Some(c) if c.revoked_at.is_none() => {
+                if let Err(wait) = self.rate.take(&c.id, std::time::Instant::now()) {
+                    return Err(PlatformError::RateLimited { retry_after_secs: wait.as_secs() + 1 });
+                }
+                Ok(c)
+            }
             Some(_) => Err(PlatformError::Unauthorised("this API key has been revoked".into())),
             None => Err(PlatformError::Unauthorised("unknown API key".into())),
         }

@@ -41,6 +41,12 @@ pub enum PlatformError {
     /// text does not fit on the page).
     #[error("cannot produce the licence: {0}")]
     Unprocessable(String),
+    /// Too many requests from this client.
+    #[error("too many requests; retry after {retry_after_secs} s")]
+    RateLimited {
+        /// Seconds to wait.
+        retry_after_secs: u64,
+    },
     /// The thing asked for does not exist.
     #[error("{0} not found")]
     NotFound(String),
@@ -89,6 +95,7 @@ impl PlatformError {
             Self::InvalidField { .. } => "invalid_field",
             Self::Unauthorised(_) => "unauthorised",
             Self::Forbidden(_) => "forbidden",
+            Self::RateLimited { .. } => "rate_limited",
             Self::Unprocessable(_) => "unprocessable",
             Self::NotFound(_) => "not_found",
             Self::Conflict(_) => "conflict",
@@ -108,6 +115,7 @@ impl PlatformError {
                 | Self::InvalidField { .. }
                 | Self::Unauthorised(_)
                 | Self::Forbidden(_)
+                | Self::RateLimited { .. }
                 | Self::Unprocessable(_)
                 | Self::NotFound(_)
                 | Self::Conflict(_)

@@ -6,6 +6,7 @@
 mod clients;
 mod error;
 mod issue;
+mod ratelimit;
 mod register;
 
 use std::path::{Path, PathBuf};
@@ -27,6 +28,7 @@ use crate::store::{
 pub use clients::{ClientKey, Scope, has_scope, key_hash, may_use_type};
 pub use error::PlatformError;
 pub use issue::{IssueRequest, IssuedLicence, MAX_IDEMPOTENCY_KEY, licence_page};
+pub use ratelimit::RateLimiter;
 pub use register::{
     Access, AuthorisationRequest, AuthorisationView, Basis, CheckClaims, CheckRequest, CheckResult,
     LicenceView, MAX_PAGE, MAX_PURPOSE, StatusView, effective_status,
@@ -56,6 +58,7 @@ pub struct Platform {
     pub catalogue: Catalogue,
     rng: SystemRandom,
     seal_cache: issue::SealCache,
+    rate: Arc<RateLimiter>,
 }
 
 /// What `init` did for each root.
@@ -98,12 +101,13 @@ impl Platform {
         let keys = KeyStore::new(config.data_dir.join("keys"), passphrase);
         let catalogue = Catalogue::shipped().map_err(|e| PlatformError::Io(e.to_string()))?;
         Ok(Self {
-            config,
             store: Arc::new(store),
             keys,
             catalogue,
             rng: SystemRandom::new(),
             seal_cache: Default::default(),
+            rate: Arc::new(RateLimiter::new(config.rate_limit, config.rate_limit.saturating_mul(2))),
+            config,
         })
     }
 
