@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 pub const GENESIS: [u8; 32] = [0; 32];
 
 /// One access log entry: who did what to which licence, why, and how it ended.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct AccessEntry {
     /// Position in the log, from 1.
     pub seq: u64,

@@ -121,3 +121,46 @@ async fn serves_over_a_real_port() {
     stop.send(()).unwrap();
     server.await.unwrap();
 }
+
+#[tokio::test]
+async fn openapi_document_lists_every_endpoint_with_examples() {
+    let dir = tempfile::tempdir().unwrap();
+    let platform = demo_platform(dir.path()).await;
+    let (status, content_type, body) = get(&platform, "/api/openapi.json").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(content_type.as_deref(), Some("application/json"));
+    let doc: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = doc["paths"].as_object().unwrap();
+    for (path, method) in [
+        ("/api/v1/licences", "post"),
+        ("/api/v1/licences", "get"),
+        ("/api/v1/licences/{id}", "get"),
+        ("/api/v1/licences/{id}/pdf", "get"),
+        ("/api/v1/licences/{id}/versions", "post"),
+        ("/api/v1/licences/{id}/status", "post"),
+        ("/api/v1/licences/{id}/history", "get"),
+        ("/api/v1/checks", "post"),
+        ("/api/v1/authorisations", "post"),
+        ("/api/v1/authorisations/{code}", "delete"),
+        ("/api/v1/holders/{code}/licences", "get"),
+        ("/api/v1/holders/{code}/access-log", "get"),
+        ("/pki/root.pem", "get"),
+        ("/healthz", "get"),
+    ] {
+        assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} missing");
+    }
+    let issue = &paths["/api/v1/licences"]["post"];
+    let example = &issue["requestBody"]["content"]["application/json"]["example"];
+    assert_eq!(example["type_code"], "11100000000013338W002");
+    assert_eq!(example["licence"]["fields"]["licence_no"], "JY23101150012345");
+    let read = &paths["/api/v1/licences/{id}"]["get"];
+    let headers: Vec<&str> =
+        read["parameters"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert!(headers.contains(&"X-Purpose") && headers.contains(&"X-Authorisation-Code"), "{headers:?}");
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    for s in ["ErrorBody", "LicenceInput", "LicenceView", "CheckRequest", "CheckResult", "AccessEntry"] {
+        assert!(schemas.contains_key(s), "schema {s} missing");
+    }
+    assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+}

@@ -23,6 +23,19 @@ struct Body<'a> {
     message: &'a str,
 }
 
+/// The error body every endpoint answers with (for the OpenAPI document).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// Stable machine-readable code, e.g. `invalid_field`, `forbidden`, `rate_limited`.
+    #[schema(example = "invalid_field")]
+    pub code: String,
+    /// What is wrong, for people.
+    #[schema(
+        example = "invalid holder.code: 统一社会信用代码 (unified social credit code) check character is wrong: expected 'D', got 'X'"
+    )]
+    pub message: String,
+}
+
 impl ApiError {
     /// An error with a status, stable code and message.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {

@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use time::OffsetDateTime;
 
 use super::auth::Client;
@@ -26,7 +27,7 @@ pub(super) fn routes() -> Router<AppState> {
 }
 
 /// `POST /api/v1/licences` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IssueBody {
     /// The seal to sign with (one of the client's department's).
@@ -38,7 +39,7 @@ pub struct IssueBody {
 }
 
 /// The answer to an issuing request.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct IssuedBody {
     /// 电子证照标识.
     pub identifier: String,
@@ -52,6 +53,7 @@ pub struct IssuedBody {
     pub pdf: String,
 }
 
+#[utoipa::path(post, path = "/api/v1/licences", tag = "issue", request_body(content = IssueBody, example = json!(issue_example())), params(("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key and body return the same licence")), responses((status = 201, description = "Issued", body = IssuedBody), (status = 200, description = "Replayed for the same Idempotency-Key", body = IssuedBody), (status = 409, description = "Idempotency-Key reused with another body, or the seal is revoked", body = crate::http::ErrorBody), (status = 422, description = "Valid input that cannot be rendered (e.g. does not fit the page)", body = crate::http::ErrorBody), (status = 400, description = "Invalid input", body = crate::http::ErrorBody), (status = 401, description = "No or bad API key", body = crate::http::ErrorBody), (status = 403, description = "Not allowed for this client", body = crate::http::ErrorBody), (status = 429, description = "Rate limited; see Retry-After", body = crate::http::ErrorBody)), security(("bearer" = [])))]
 async fn issue(
     State(platform): State<AppState>,
     Client(client): Client,
@@ -63,6 +65,7 @@ async fn issue(
 
 /// `POST /api/v1/licences/{id}/versions`: a renewal or change as a new version that
 /// replaces the current one (same body as issuing).
+#[utoipa::path(post, path = "/api/v1/licences/{id}/versions", tag = "issue", request_body = IssueBody, params(("id" = String, Path, description = "The current version's identifier")), responses((status = 201, description = "The new version", body = IssuedBody), (status = 409, description = "Already replaced, or revoked/cancelled", body = crate::http::ErrorBody), (status = 400, description = "Invalid input", body = crate::http::ErrorBody), (status = 401, description = "No or bad API key", body = crate::http::ErrorBody), (status = 403, description = "Not allowed for this client", body = crate::http::ErrorBody), (status = 429, description = "Rate limited; see Retry-After", body = crate::http::ErrorBody)), security(("bearer" = [])))]
 async fn renew(
     State(platform): State<AppState>,
     Client(client): Client,
@@ -134,6 +137,15 @@ async fn issue_or_renew(
     Ok(response)
 }
 
+/// The request example: the food business licence of `templates/examples/`.
+fn issue_example() -> serde_json::Value {
+    let licence: serde_json::Value =
+        serde_json::from_str(include_str!("../../templates/examples/food-business-licence.json"))
+            .unwrap_or_default();
+    json!({"seal_id": "31011500000001", "type_code": "11100000000013338W002", "licence": licence})
+}
+
+#[utoipa::path(get, path = "/api/v1/licences/{id}/pdf", tag = "register", params(("id" = String, Path), ("X-Purpose" = String, Header, description = "Why the licence is read (1–200 characters); required"), ("X-Authorisation-Code" = Option<String>, Header, description = "The holder's authorisation code, as a legal basis"), ("X-Matter-Code" = Option<String>, Header, description = "The matter (事项编码) the client's duty covers, as a legal basis")), responses((status = 200, description = "The signed PDF", content_type = "application/pdf"), (status = 404, description = "Unknown", body = crate::http::ErrorBody), (status = 400, description = "Invalid input", body = crate::http::ErrorBody), (status = 401, description = "No or bad API key", body = crate::http::ErrorBody), (status = 403, description = "Not allowed for this client", body = crate::http::ErrorBody), (status = 429, description = "Rate limited; see Retry-After", body = crate::http::ErrorBody)), security(("bearer" = [])))]
 async fn pdf(
     State(platform): State<AppState>,
     Client(client): Client,

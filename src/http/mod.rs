@@ -4,6 +4,7 @@
 mod auth;
 mod error;
 mod licences;
+mod openapi;
 mod pki;
 mod register;
 
@@ -20,7 +21,8 @@ use tower_http::trace::TraceLayer;
 
 use crate::platform::Platform;
 
-pub use error::ApiError;
+pub use error::{ApiError, ErrorBody};
+pub use openapi::ApiDoc;
 
 /// Largest request body accepted anywhere (later endpoints set tighter limits).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -37,6 +39,7 @@ pub fn app(state: AppState) -> Router {
         .merge(pki::routes())
         .merge(licences::routes())
         .merge(register::routes())
+        .merge(openapi::routes())
         .fallback(not_found)
         .with_state(state)
         .layer(axum::middleware::map_response(json_rejections))
@@ -52,6 +55,7 @@ struct Health {
 }
 
 /// Liveness and readiness: answers 200 when the database answers.
+#[utoipa::path(get, path = "/healthz", tag = "service", responses((status = 200, description = "The service and its database answer")))]
 async fn healthz(State(platform): State<AppState>) -> Result<Json<Health>, ApiError> {
     platform.store.ping().await.map_err(|e| ApiError::from(crate::platform::PlatformError::from(e)))?;
     Ok(Json(Health { status: "ok", database: "ok" }))

@@ -15,12 +15,14 @@ pub(super) fn routes() -> Router<AppState> {
     Router::new().route("/pki/root.pem", get(roots)).route("/pki/{file}", get(pki_file))
 }
 
+#[utoipa::path(get, path = "/pki/root.pem", tag = "pki", responses((status = 200, description = "All root certificates, PEM", content_type = "application/x-pem-file")))]
 async fn roots(State(platform): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     let pem = platform.roots_pem(None).await?;
     Ok(([(header::CONTENT_TYPE, "application/x-pem-file")], pem))
 }
 
 /// `crl-ALG.crl` (DER) and `root-ALG.pem`.
+#[utoipa::path(get, path = "/pki/{file}", tag = "pki", params(("file" = String, Path, description = "crl-ed25519.crl, crl-p256.crl (DER, application/pkix-crl) or root-ed25519.pem, root-p256.pem")), responses((status = 200, description = "The CRL or root certificate"), (status = 404, description = "No such file", body = crate::http::ErrorBody)))]
 async fn pki_file(
     State(platform): State<AppState>,
     Path(file): Path<String>,

@@ -64,6 +64,7 @@ fn bad_json(e: impl std::fmt::Display) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", format!("request body: {e}"))
 }
 
+#[utoipa::path(get, path = "/api/v1/licences/{id}", tag = "register", params(("id" = String, Path, description = "电子证照标识"), ("X-Purpose" = String, Header, description = "Why the licence is read (1–200 characters); required"), ("X-Authorisation-Code" = Option<String>, Header, description = "The holder's authorisation code, as a legal basis"), ("X-Matter-Code" = Option<String>, Header, description = "The matter (事项编码) the client's duty covers, as a legal basis")), responses((status = 200, description = "The licence", body = crate::platform::LicenceView), (status = 404, description = "Unknown", body = crate::http::ErrorBody), (status = 400, description = "Invalid input", body = crate::http::ErrorBody), (status = 401, description = "No or bad API key", body = crate::http::ErrorBody), (status = 403, description = "Not allowed for this client", body = crate::http::ErrorBody), (status = 429, description = "Rate limited; see Retry-After", body = crate::http::ErrorBody)), security(("bearer" = [])))]
 async fn read(
     State(platform): State<AppState>,
     AccessHeaders(access): AccessHeaders,
@@ -85,6 +86,7 @@ struct ListQuery {
     limit: Option<u32>,
 }
 
+#[utoipa::path(get, path = "/api/v1/licences", tag = "register", params(("holder_code" = Option<String>, Query), ("holder_code_type" = Option<String>, Query, description = "001 or 111"), ("type_code" = Option<String>, Query), ("status" = Option<String>, Query, description = "01–07, 99"), ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u32>, Query, description = "1–100, default 20"), ("X-Purpose" = String, Header, description = "Why the licence is read (1–200 characters); required"), ("X-Matter-Code" = Option<String>, Header, description = "The matter (事项编码) the client's duty covers, as a legal basis")), responses((status = 200, description = "A page: {items, next_cursor}"), (status = 400, description = "Invalid input", body = crate::http::ErrorBody), (status = 401, description = "No or bad API key", body = crate::http::ErrorBody), (status = 403, description = "Not allowed for this client", body = crate::http::ErrorBody), (status = 429, description = "Rate limited; see Retry-After", body = crate::http::ErrorBody)), security(("bearer" = [])))]
 async fn list(
     State(platform): State<AppState>,
     AccessHeaders(access): AccessHeaders,
@@ -118,6 +120,7 @@ async fn list(
     Ok(Json(json!({ "items": items, "next_cursor": next })))
 }
 
+#[utoipa::path(post, path = "/api/v1/checks", tag = "register", request_body(content = crate::platform::CheckRequest, example = json!({"identifier": "1.2.156.3005.2.11100000000013338W002.11310115MB2C90510L.20260000001.001.W", "claims": {"holder_name": "上海浦江美食餐饮管理有限公司", "valid_on": "2027-01-01", "fields_contain": {"business_items": "热食类食品制售"}}})), params(("X-Purpose" = String, Header, description = "Why the licence is read (1–200 characters); required"), ("X-Authorisation-Code" = Option<String>, Header, description = "The holder's authorisation code, as a legal basis"), ("X-Matter-Code" = Option<String>, Header, description = "The matter (事项编码) the client's duty covers, as a legal basis")), responses((status = 200, description = "valid, suspended, revoked, cancelled, expired, superseded, not_found or mismatch", body = crate::platform::CheckResult, example = json!({"result": "mismatch", "mismatches": ["holder_name"], "identifier": "1.2.156.3005.2.11100000000013338W002.11310115MB2C90510L.20260000001.001.W"})), (status = 400, description = "Invalid input", body = crate::http::ErrorBody), (status = 401, description = "No or bad API key", body = crate::http::ErrorBody), (status = 403, description = "Not allowed for this client", body = crate::http::ErrorBody), (status = 429, description = "Rate limited; see Retry-After", body = crate::http::ErrorBody)), security(("bearer" = [])))]
 async fn check(
     State(platform): State<AppState>,
     AccessHeaders(access): AccessHeaders,
@@ -129,12 +132,13 @@ async fn check(
 }
 
 /// A status change.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct StatusBody {
+pub struct StatusBody {
     /// `valid` (reinstate), `suspended`, `revoked`, `cancelled`; or the code `01`…
-    status: String,
-    reason: String,
+    pub status: String,
+    /// Why.
+    pub reason: String,
 }
 
 /// Parses a status name or code.
@@ -142,6 +146,7 @@ pub fn parse_status(s: &str) -> Option<LicenceStatus> {
     LicenceStatus::from_code(s).or_else(|| serde_json::from_value(Value::String(s.trim().to_owned())).ok())
 }
 
+#[utoipa::path(post, path = "/api/v1/licences/{id}/status", tag = "lifecycle", request_body(content = StatusBody, example = json!({"status": "suspended", "reason": "抽检不合格，责令整改"})), params(("id" = String, Path)), responses((status = 200, description = "The licence after the change", body = crate::platform::LicenceView), (status = 409, description = "Not allowed from the current status", body = crate::http::ErrorBody), (status = 400, description = "Invalid input", body = crate::http::ErrorBody), (status = 401, description = "No or bad API key", body = crate::http::ErrorBody), (status = 403, description = "Not allowed for this client", body = crate::http::ErrorBody), (status = 429, description = "Rate limited; see Retry-After", body = crate::http::ErrorBody)), security(("bearer" = [])))]
 async fn set_status(
     State(platform): State<AppState>,
     Client(client): Client,
@@ -160,6 +165,7 @@ async fn set_status(
     Ok(Json(json!(view)))
 }
 
+#[utoipa::path(get, path = "/api/v1/licences/{id}/history", tag = "lifecycle", params(("id" = String, Path)), responses((status = 200, description = "{identifier, events}: every change with who, when, why"), (status = 404, description = "Unknown or not the client's", body = crate::http::ErrorBody), (status = 400, description = "Invalid input", body = crate::http::ErrorBody), (status = 401, description = "No or bad API key", body = crate::http::ErrorBody), (status = 403, description = "Not allowed for this client", body = crate::http::ErrorBody), (status = 429, description = "Rate limited; see Retry-After", body = crate::http::ErrorBody)), security(("bearer" = [])))]
 async fn history(
     State(platform): State<AppState>,
     Client(client): Client,
@@ -178,6 +184,7 @@ struct HolderQuery {
     limit: Option<u32>,
 }
 
+#[utoipa::path(get, path = "/api/v1/holders/{code}/licences", tag = "holder", params(("code" = String, Path, description = "The holder's code"), ("code_type" = String, Query, description = "001 or 111")), responses((status = 200, description = "{items}: the holder's licences"), (status = 400, description = "Invalid input", body = crate::http::ErrorBody), (status = 401, description = "No or bad API key", body = crate::http::ErrorBody), (status = 403, description = "Not allowed for this client", body = crate::http::ErrorBody), (status = 429, description = "Rate limited; see Retry-After", body = crate::http::ErrorBody)), security(("bearer" = [])))]
 async fn holder_licences(
     State(platform): State<AppState>,
     Client(client): Client,
@@ -190,6 +197,7 @@ async fn holder_licences(
     Ok(Json(json!({ "items": items })))
 }
 
+#[utoipa::path(get, path = "/api/v1/holders/{code}/access-log", tag = "holder", params(("code" = String, Path), ("code_type" = String, Query), ("after" = Option<u64>, Query), ("limit" = Option<u32>, Query)), responses((status = 200, description = "{entries, next_after}: who accessed the holder's licences, when and why"), (status = 400, description = "Invalid input", body = crate::http::ErrorBody), (status = 401, description = "No or bad API key", body = crate::http::ErrorBody), (status = 403, description = "Not allowed for this client", body = crate::http::ErrorBody), (status = 429, description = "Rate limited; see Retry-After", body = crate::http::ErrorBody)), security(("bearer" = [])))]
 async fn holder_access_log(
     State(platform): State<AppState>,
     Client(client): Client,
@@ -205,6 +213,7 @@ async fn holder_access_log(
     Ok(Json(json!({ "entries": entries, "next_after": next })))
 }
 
+#[utoipa::path(post, path = "/api/v1/authorisations", tag = "holder", request_body(content = crate::platform::AuthorisationRequest, example = json!({"holder_code_type": "111", "holder_code": "310115199003071239", "licence_ids": ["1.2.156.3005.2.11100000000013338W003.11310115MB2C90510L.20260000001.001.I"], "relying_department": "11310115MB2C90512T", "ttl_seconds": 600, "uses": 1})), responses((status = 201, description = "The code, shown once", body = crate::platform::AuthorisationView), (status = 400, description = "Invalid input", body = crate::http::ErrorBody), (status = 401, description = "No or bad API key", body = crate::http::ErrorBody), (status = 403, description = "Not allowed for this client", body = crate::http::ErrorBody), (status = 429, description = "Rate limited; see Retry-After", body = crate::http::ErrorBody)), security(("bearer" = [])))]
 async fn authorise(
     State(platform): State<AppState>,
     Client(client): Client,
@@ -215,6 +224,7 @@ async fn authorise(
     Ok((StatusCode::CREATED, Json(json!(view))))
 }
 
+#[utoipa::path(delete, path = "/api/v1/authorisations/{code}", tag = "holder", params(("code" = String, Path)), responses((status = 204, description = "Revoked"), (status = 404, description = "Unknown or revoked already", body = crate::http::ErrorBody), (status = 400, description = "Invalid input", body = crate::http::ErrorBody), (status = 401, description = "No or bad API key", body = crate::http::ErrorBody), (status = 403, description = "Not allowed for this client", body = crate::http::ErrorBody), (status = 429, description = "Rate limited; see Retry-After", body = crate::http::ErrorBody)), security(("bearer" = [])))]
 async fn revoke_authorisation(
     State(platform): State<AppState>,
     Client(client): Client,

@@ -14,7 +14,7 @@ use crate::codes::{CitizenId, Uscc};
 const MAX_HOLDER_NAME: usize = 100;
 
 /// The holder (持证主体).
-#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HolderInput {
     /// 持证主体 name.
@@ -27,7 +27,7 @@ pub struct HolderInput {
 }
 
 /// The matter (事项) the licence was issued for.
-#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MatterInput {
     /// 关联事项编码.
@@ -37,7 +37,7 @@ pub struct MatterInput {
 }
 
 /// A request to issue a licence of some type.
-#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LicenceInput {
     /// The holder.

@@ -10,7 +10,7 @@ pub use record::{CATALOGUE_LABELS, LicenceRecord, RECORD_FORMAT, RecordError};
 pub use types::{Catalogue, FieldDef, FieldKind, HolderCodeType, LicenceType, SHIPPED_TYPES, TypeError};
 
 /// 证照状态 (licence status) per the national catalogue practice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LicenceStatus {
     /// `01` 有效.

@@ -65,7 +65,7 @@ impl Basis {
 }
 
 /// A licence as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct LicenceView {
     /// 电子证照标识.
     pub identifier: String,
@@ -80,25 +80,30 @@ pub struct LicenceView {
     /// The version that replaced this.
     pub superseded_by: Option<String>,
     /// Catalogue metadata under stable English keys.
+    #[schema(value_type = Object)]
     pub metadata: BTreeMap<&'static str, Option<String>>,
     /// The Chinese label of each metadata key.
+    #[schema(value_type = Object)]
     pub metadata_labels: BTreeMap<&'static str, &'static str>,
     /// The type's fields.
     pub fields: BTreeMap<String, String>,
     /// The Chinese label of each field.
     pub field_labels: BTreeMap<String, String>,
     /// Links.
+    #[schema(value_type = Object)]
     pub links: BTreeMap<&'static str, String>,
 }
 
 /// A status code with its names.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
 pub struct StatusView {
     /// `01`…`99`.
+    #[schema(value_type = String)]
     pub code: &'static str,
     /// `valid`, `suspended`, …
     pub name: LicenceStatus,
     /// 有效, 暂扣, …
+    #[schema(value_type = String)]
     pub label: &'static str,
 }
 
@@ -120,7 +125,7 @@ pub fn effective_status(row: &LicenceRow, today: Date) -> LicenceStatus {
 }
 
 /// A yes/no check request.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckRequest {
     /// The licence by identifier…
@@ -141,7 +146,7 @@ pub struct CheckRequest {
 }
 
 /// Claims a relying department wants confirmed.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckClaims {
     /// The holder's name equals this.
@@ -159,7 +164,7 @@ pub struct CheckClaims {
 }
 
 /// The answer to a check: a result code, never the licence's data.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct CheckResult {
     /// `valid`, `suspended`, `revoked`, `cancelled`, `expired`, `superseded`,
     /// `not_found`, `mismatch`, or another status name.
@@ -171,7 +176,7 @@ pub struct CheckResult {
 }
 
 /// A holder authorisation as created (the code is shown once).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AuthorisationView {
     /// The code to give the relying department.
     pub code: String,
@@ -186,7 +191,7 @@ pub struct AuthorisationView {
 }
 
 /// What a holder portal asks to authorise.
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuthorisationRequest {
     /// The holder's code type.

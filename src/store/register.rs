@@ -12,7 +12,7 @@ use crate::audit::{self, AccessEntry};
 use crate::licence::LicenceStatus;
 
 /// One change in a licence's life.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct LicenceEvent {
     /// Position in the licence's history, from 1.
     pub seq: u64,
