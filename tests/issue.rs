@@ -189,10 +189,12 @@ async fn wrong_clients_are_refused_and_change_nothing() {
     let id = zhengzhao::codes::LicenceId::parse(v["identifier"].as_str().unwrap()).unwrap();
     assert!(id.serial().ends_with("0000001"), "{id}");
 
-    // Another department cannot fetch the PDF (and is not told it exists).
+    // Another department cannot fetch the PDF without purpose and legal basis.
     let pdf = v["pdf"].as_str().unwrap();
     let (status, _, _) = call(&f, "GET", pdf, Some(other.expose()), &[], None).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(status, StatusCode::BAD_REQUEST, "no X-Purpose");
+    let (status, _, _) = call(&f, "GET", pdf, Some(other.expose()), &[("x-purpose", "核验")], None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "no basis");
     let (status, _, _) = call(&f, "GET", pdf, None, &[], None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }

@@ -511,3 +511,76 @@ async fn clients_over_their_rate_get_429_with_retry_after() {
     // Another client is not affected.
     assert_eq!(get(other.expose().to_owned()).await.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn every_endpoint_with_every_wrong_client_is_refused_without_side_effects() {
+    let f = fixture().await;
+    let seal = f.p.seals(None).await.unwrap()[0].id.clone();
+    let issue_body =
+        json!({"seal_id": seal, "type_code": FOOD, "licence": example("food-business-licence.json")});
+    let grant = json!({"holder_code_type": "001", "holder_code": COMPANY, "licence_ids": [f.food]});
+    // (method, uri, body, headers, the clients that may succeed)
+    let no_basis: &[(&str, &str)] = &[PURPOSE];
+    let endpoints: Vec<(&str, String, Option<Value>, &[(&str, &str)], &[&str])> = vec![
+        ("POST", "/api/v1/licences".into(), Some(issue_body.clone()), &[], &["issuer"]),
+        ("POST", format!("/api/v1/licences/{}/versions", f.food), Some(issue_body.clone()), &[], &["issuer"]),
+        (
+            "POST",
+            format!("/api/v1/licences/{}/status", f.food),
+            Some(json!({"status": "suspended", "reason": "x"})),
+            &[],
+            &["manager"],
+        ),
+        ("GET", format!("/api/v1/licences/{}", f.food), None, no_basis, &["issuer", "manager"]),
+        ("GET", format!("/api/v1/licences/{}/pdf", f.food), None, no_basis, &["issuer", "manager"]),
+        ("GET", format!("/api/v1/licences/{}/history", f.food), None, &[], &["issuer", "manager", "audit"]),
+        ("POST", "/api/v1/checks".into(), Some(json!({"identifier": f.food})), no_basis, &[]),
+        ("POST", "/api/v1/authorisations".into(), Some(grant), &[], &["portal"]),
+        ("GET", format!("/api/v1/holders/{COMPANY}/licences?code_type=001"), None, &[], &["portal"]),
+        ("GET", format!("/api/v1/holders/{COMPANY}/access-log?code_type=001"), None, &[], &["portal"]),
+    ];
+    let clients = ["issuer", "manager", "query", "check", "no_duty", "portal", "other_manager", "audit"];
+    let licences_before =
+        f.p.store
+            .licences(&zhengzhao::store::LicenceFilter { limit: 100, ..Default::default() })
+            .await
+            .unwrap();
+    for (method, uri, body, headers, allowed) in &endpoints {
+        for client in clients {
+            if allowed.contains(&client) {
+                continue;
+            }
+            let (status, v) = call(&f, method, uri, Some(client), headers, body.clone()).await;
+            assert!(
+                status == StatusCode::FORBIDDEN || status == StatusCode::NOT_FOUND,
+                "{client} {method} {uri}: {status} {v}"
+            );
+            assert!(v["code"].is_string(), "{v}");
+        }
+    }
+    let licences_after =
+        f.p.store
+            .licences(&zhengzhao::store::LicenceFilter { limit: 100, ..Default::default() })
+            .await
+            .unwrap();
+    assert_eq!(licences_before, licences_after, "no licence issued, renewed or changed");
+    assert_eq!(f.p.store.licence_events(&f.food).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn relying_departments_get_the_signed_original() {
+    let f = fixture().await;
+    let req = Request::get(format!("/api/v1/licences/{}/pdf", f.food))
+        .header(header::AUTHORIZATION, format!("Bearer {}", f.keys["query"]))
+        .header(PURPOSE.0, axum::http::HeaderValue::from_bytes(PURPOSE.1.as_bytes()).unwrap())
+        .header(MATTER.0, MATTER.1)
+        .body(Body::empty())
+        .unwrap();
+    let response = app(f.p.clone()).oneshot(req).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[header::CONTENT_TYPE], "application/pdf");
+    let pdf = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(pdf.as_ref(), f.p.store.licence(&f.food).await.unwrap().unwrap().licence.pdf.as_slice());
+    let info = zhengzhao::pdf::inspect(&pdf).unwrap();
+    assert_eq!(info.sub_filter, "ETSI.CAdES.detached");
+}

@@ -148,9 +148,9 @@ fn issue_example() -> serde_json::Value {
 #[utoipa::path(get, path = "/api/v1/licences/{id}/pdf", tag = "register", params(("id" = String, Path), ("X-Purpose" = String, Header, description = "Why the licence is read (1–200 characters); required"), ("X-Authorisation-Code" = Option<String>, Header, description = "The holder's authorisation code, as a legal basis"), ("X-Matter-Code" = Option<String>, Header, description = "The matter (事项编码) the client's duty covers, as a legal basis")), responses((status = 200, description = "The signed PDF", content_type = "application/pdf"), (status = 404, description = "Unknown", body = crate::http::ErrorBody), (status = 400, description = "Invalid input", body = crate::http::ErrorBody), (status = 401, description = "No or bad API key", body = crate::http::ErrorBody), (status = 403, description = "Not allowed for this client", body = crate::http::ErrorBody), (status = 429, description = "Rate limited; see Retry-After", body = crate::http::ErrorBody)), security(("bearer" = [])))]
 async fn pdf(
     State(platform): State<AppState>,
-    Client(client): Client,
+    super::register::AccessHeaders(access): super::register::AccessHeaders,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let bytes = platform.licence_pdf(&id, Some(&client)).await?;
+    let bytes = platform.read_pdf(&access, &id, OffsetDateTime::now_utc()).await?;
     Ok(([(header::CONTENT_TYPE, "application/pdf")], bytes).into_response())
 }

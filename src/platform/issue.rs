@@ -339,24 +339,6 @@ impl Platform {
             replayed,
         })
     }
-
-    /// The stored PDF of a licence, for its issuer: the client's department must have
-    /// issued it (the operator's command line passes `None`).
-    pub async fn licence_pdf(
-        &self,
-        id: &str,
-        client: Option<&ClientRecord>,
-    ) -> Result<Vec<u8>, PlatformError> {
-        let row = self.store.licence(id.trim()).await?;
-        let row = row.ok_or_else(|| PlatformError::NotFound(format!("licence {}", id.trim())))?;
-        if let Some(client) = client
-            && (client.department_code != row.licence.issuer_code || client.revoked_at.is_some())
-        {
-            // Do not tell other departments that the licence exists.
-            return Err(PlatformError::NotFound(format!("licence {}", id.trim())));
-        }
-        Ok(row.licence.pdf)
-    }
 }
 
 /// The page of a licence from its type's layout.
