@@ -512,6 +512,9 @@ async fn clients_over_their_rate_get_429_with_retry_after() {
     assert_eq!(get(other.expose().to_owned()).await.status(), StatusCode::OK);
 }
 
+/// (method, uri, body, headers, the clients that may succeed)
+type Endpoint<'a> = (&'a str, String, Option<Value>, &'a [(&'a str, &'a str)], &'a [&'a str]);
+
 #[tokio::test]
 async fn every_endpoint_with_every_wrong_client_is_refused_without_side_effects() {
     let f = fixture().await;
@@ -521,7 +524,7 @@ async fn every_endpoint_with_every_wrong_client_is_refused_without_side_effects(
     let grant = json!({"holder_code_type": "001", "holder_code": COMPANY, "licence_ids": [f.food]});
     // (method, uri, body, headers, the clients that may succeed)
     let no_basis: &[(&str, &str)] = &[PURPOSE];
-    let endpoints: Vec<(&str, String, Option<Value>, &[(&str, &str)], &[&str])> = vec![
+    let endpoints: Vec<Endpoint> = vec![
         ("POST", "/api/v1/licences".into(), Some(issue_body.clone()), &[], &["issuer"]),
         ("POST", format!("/api/v1/licences/{}/versions", f.food), Some(issue_body.clone()), &[], &["issuer"]),
         (
