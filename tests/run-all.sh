@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite, first installing what the tests need when it is missing:
-# Debian packages (OpenSSL, poppler-utils, qpdf, zbar-tools) and a reachable PostgreSQL.
+# Debian packages (OpenSSL, poppler-utils, qpdf, zbar-tools, NSS tools), a Python venv with
+# pyHanko and pycose (target/test-venv) and a reachable PostgreSQL.
 # Usage: bash tests/run-all.sh [extra cargo test arguments]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,12 +15,36 @@ command -v pdftotext >/dev/null || need_pkgs+=(poppler-utils)
 command -v qpdf >/dev/null || need_pkgs+=(qpdf)
 command -v zbarimg >/dev/null || need_pkgs+=(zbar-tools)
 command -v pg_isready >/dev/null || need_pkgs+=(postgresql-client)
+command -v certutil >/dev/null || need_pkgs+=(libnss3-tools)
+command -v python3 >/dev/null || need_pkgs+=(python3)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   say "installing ${need_pkgs[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}"
 fi
+
+# --- Python venv with the independent checkers (tests/external_checks.rs) -------------
+# pyHanko validates the signed PDFs, pycose the QR tokens (pycose 1.1 needs cbor2 < 6).
+# Rebuildable: delete target/test-venv to start again.
+VENV="$PWD/target/test-venv"
+if [ ! -x "$VENV/bin/pyhanko" ] || ! "$VENV/bin/python" -c 'import pycose, cbor2' 2>/dev/null; then
+  if ! "$VENV/bin/python" -m pip --version >/dev/null 2>&1; then
+    rm -rf "$VENV"
+    if ! python3 -m venv "$VENV" >/dev/null 2>&1; then
+      say "installing python3-venv"
+      rm -rf "$VENV"
+      SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+      $SUDO apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-venv
+      python3 -m venv "$VENV"
+    fi
+  fi
+  say "installing pyHanko and pycose into $VENV"
+  "$VENV/bin/python" -m pip install --quiet pyhanko pyhanko-cli pycose 'cbor2<6'
+fi
+export ZHENGZHAO_TEST_PYHANKO="$VENV/bin/pyhanko"
+export ZHENGZHAO_TEST_PYTHON="$VENV/bin/python"
 
 # --- PostgreSQL for the store suite ---------------------------------------------------
 export ZHENGZHAO_TEST_POSTGRES_URL="${ZHENGZHAO_TEST_POSTGRES_URL:-postgres://root@127.0.0.1:5432/test}"
