@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Runs the issuing benchmarks (criterion) and pyHanko on the same PDF in one go, then prints them side by side.
+#
+# Usage: benches/compare.sh [criterion filter…]
+#   PYHANKO_ITERATIONS=N  signatures per algorithm for pyHanko (default 50)
+#   CARGO_TARGET_DIR      honoured; criterion results, fixtures and the pyHanko venv live under it
+#
+# Steps: `cargo bench --bench issue` (release) with ZHENGZHAO_BENCH_FIXTURES set, so the
+# bench writes the unsigned PDF and seal keys/chains it signs; a venv with pyHanko
+# (created once: `pip install pyhanko pyhanko-cli`); benches/pyhanko_sign.py on those
+# fixtures; a table from target/criterion/<group>/<bench>/new/estimates.json (median, ns).
+# The figures are medians on whatever machine runs this: on a shared machine they are noisy.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+if [[ -n "${CARGO_TARGET_DIR:-}" ]]; then
+    target="$CARGO_TARGET_DIR"
+else
+    target="$(cargo metadata --format-version 1 --no-deps |
+        python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
+fi
+fixtures="$target/bench-fixtures"
+venv="$target/pyhanko-venv"
+iterations="${PYHANKO_ITERATIONS:-50}"
+
+echo "== cargo bench --bench issue" >&2
+rm -rf "$fixtures"
+# Criterion's own report goes to stderr; stdout carries only the table.
+ZHENGZHAO_BENCH_FIXTURES="$fixtures" cargo bench --bench issue -- "$@" >&2
+
+if [[ ! -x "$venv/bin/python" ]]; then
+    echo "== creating $venv (pip install pyhanko pyhanko-cli)" >&2
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check pyhanko pyhanko-cli
+fi
+
+echo "== pyHanko, $iterations signatures per algorithm" >&2
+"$venv/bin/python" benches/pyhanko_sign.py "$fixtures" --iterations "$iterations" >"$target/pyhanko-sign.json"
+
+"$venv/bin/python" - "$target/criterion" "$target/pyhanko-sign.json" <<'EOF'
+import json
+import os
+import sys
+
+criterion_dir, pyhanko_file = sys.argv[1], sys.argv[2]
+py = json.load(open(pyhanko_file))
+
+
+def ours_ms(group, bench):
+    """Criterion's median for group/bench in ms, or None if that bench did not run."""
+    path = os.path.join(criterion_dir, group, bench, "new", "estimates.json")
+    try:
+        with open(path) as f:
+            return json.load(f)["median"]["point_estimate"] / 1e6
+    except FileNotFoundError:
+        return None
+
+
+def ms(v):
+    return "—" if v is None else f"{v:9.3f} ms"
+
+
+def rate(v):
+    return "—" if v is None else f"{1000.0 / v:11,.0f}/s"
+
+
+def ratio(a, b):
+    return "—" if a is None or b is None else f"{a / b:6.1f}×"
+
+
+print()
+print(f"pyHanko {py['pyhanko_version']} (Python {py['python']}), {py['iterations']} signatures per algorithm,"
+      f" unsigned PDF {py['unsigned_bytes']} bytes")
+print()
+print(f"{'work':<34} {'zhengzhao':>12} {'pyHanko sign':>13} {'pyHanko/ours':>13}")
+for alg in ("ed25519", "p256"):
+    theirs = py[alg]["median_ms"]
+    for label, group in (("render+sign", "render+sign"), ("sign", "sign")):
+        ours = ours_ms(group, alg)
+        print(f"{label + ' ' + alg:<34} {ms(ours):>12} {ms(theirs):>13} {ratio(theirs, ours):>13}")
+print()
+print(f"{'rate':<34} {'raw signature':>15} {'PDF sign':>13} {'render+sign':>13} {'raw/PDF sign':>13}")
+for alg in ("ed25519", "p256"):
+    raw, sign, both = ours_ms("raw", f"{alg}_sign"), ours_ms("sign", alg), ours_ms("render+sign", alg)
+    print(f"{alg:<34} {rate(raw):>15} {rate(sign):>13} {rate(both):>13} {ratio(sign, raw):>13}")
+print()
+print("other medians:")
+for group, bench in (("render", "licence_page"), ("token", "sign"), ("token", "sign_p256"),
+                     ("issue_e2e", "sqlite")):
+    print(f"  {group + '/' + bench:<32} {ms(ours_ms(group, bench)):>12}")
+target = ours_ms("render+sign", "ed25519")
+if target is not None:
+    verdict = "meets" if target <= 3.0 else "MISSES"
+    print(f"\nrender+sign ed25519 median {target:.3f} ms {verdict} the 3 ms target")
+EOF

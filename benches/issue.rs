@@ -1,0 +1,309 @@
+//! Criterion benchmarks of the issuing hot paths: raw seal signatures (the reference), page
+//! rendering, PAdES signing, render + sign, the QR token, and issuing end to end on SQLite.
+//!
+//! Run with `cargo bench --bench issue`; `benches/compare.sh` runs it beside pyHanko. With
+//! `ZHENGZHAO_BENCH_FIXTURES=DIR` set, the run first writes the unsigned PDF it signs and
+//! each algorithm's seal key and chain to `DIR` (see [`write_fixtures`]), so another signer
+//! can be timed on the same work. The inputs are fixed, so the `expect`s below cannot fail
+//! unless the library itself is broken.
+
+use std::hint::black_box;
+use std::path::Path;
+use std::time::Duration;
+
+use criterion::Criterion;
+use ring::rand::SystemRandom;
+use time::OffsetDateTime;
+use zhengzhao::config::{Config, Layer};
+use zhengzhao::licence::LicenceInput;
+use zhengzhao::pdf::{DocInfo, LicencePage, RenderedPdf, SignParams};
+use zhengzhao::pki::{self, Algorithm, PrivateKey, SealSubject};
+use zhengzhao::platform::{IssueRequest, Platform};
+use zhengzhao::seal::SealDrawing;
+use zhengzhao::signing::SealSigner;
+use zhengzhao::token::LicenceClaims;
+
+/// Licence identifier of the sample licence (GB/T 36904 form).
+const LICENCE_ID: &str = "1.2.156.3005.2.11100000000013338W032.11220000013544541J.2430599.001.F";
+/// The department that issues the sample licence.
+const DEPARTMENT: &str = "上海市浦东新区市场监督管理局";
+/// Its 统一社会信用代码.
+const DEPARTMENT_CODE: &str = "11310115MB2C90510L";
+/// The seal's name under the star.
+const SEAL_NAME: &str = "行政审批专用章";
+/// Type code of the shipped 食品经营许可证 type.
+const FOOD_TYPE: &str = "11100000000013338W002";
+
+/// A 食品经营许可证 page as a department issues it (the same content as the PDF unit tests).
+fn licence_page() -> LicencePage {
+    LicencePage {
+        title: "食品经营许可证".into(),
+        subtitle: Some("Food Business License".into()),
+        holder_lines: vec![],
+        fields: vec![
+            ("经营者名称".into(), "上海浦江美食餐饮管理有限公司".into()),
+            ("统一社会信用代码".into(), "91310115MA1H7ABC2X".into()),
+            ("法定代表人".into(), "张伟".into()),
+            ("住所".into(), "上海市浦东新区张江路123号1幢2层201室".into()),
+            ("经营场所".into(), "上海市浦东新区张江路123号1幢2层201室".into()),
+            ("主体业态".into(), "餐饮服务经营者（中型餐馆）".into()),
+            (
+                "经营项目".into(),
+                "预包装食品（含冷藏冷冻食品）销售，散装食品（含冷藏冷冻食品）销售，热食类食品制售，\
+                 冷食类食品制售，生食类食品制售，糕点类食品（含裱花蛋糕）制售，自制饮品制售（不含自酿酒）"
+                    .into(),
+            ),
+            ("许可证编号".into(), "JY23101150012345".into()),
+            ("有效期至".into(), "2031年11月21日".into()),
+            ("日常监督管理机构".into(), "上海市浦东新区市场监督管理局张江市场监督管理所".into()),
+            ("投诉举报电话".into(), "12315".into()),
+        ],
+        issuer: DEPARTMENT.into(),
+        issue_date: "2026年11月22日".into(),
+        identifier: LICENCE_ID.into(),
+        qr_text: format!("https://zhengzhao.example.gov.cn/v/{LICENCE_ID}"),
+        info: DocInfo {
+            title: "食品经营许可证 JY23101150012345".into(),
+            subject: "食品经营许可证".into(),
+            author: DEPARTMENT.into(),
+            keywords: None,
+            creation_date: Some(time::macros::datetime!(2026-11-22 10:30:00 +08:00)),
+            custom: vec![
+                ("LicenceIdentifier".into(), LICENCE_ID.into()),
+                ("HolderName".into(), "上海浦江美食餐饮管理有限公司".into()),
+            ],
+        },
+    }
+}
+
+/// The QR token claims of the sample licence.
+fn licence_claims() -> LicenceClaims {
+    LicenceClaims {
+        issuer: "https://zhengzhao.example.gov.cn".into(),
+        issued_at: 1_795_314_600,
+        expires_at: Some(1_952_956_799),
+        licence_id: LICENCE_ID.into(),
+        holder_name: "上海浦江美食餐饮管理有限公司".into(),
+        holder_code_masked: "913***********BC2X".into(),
+        valid_from: "2026-11-22".into(),
+        valid_until: Some("2031-11-21".into()),
+        record_hash: (0u8..32).collect(),
+    }
+}
+
+/// A seal of one algorithm: its key, signer and certificate chain under a fresh root.
+struct Seal {
+    key: PrivateKey,
+    signer: SealSigner,
+    /// Seal certificate, then the root (DER).
+    chain: Vec<Vec<u8>>,
+}
+
+impl Seal {
+    fn new(alg: Algorithm, now: OffsetDateTime) -> Self {
+        let rng = SystemRandom::new();
+        let root_key = PrivateKey::generate(alg, &rng).expect("generating a root key");
+        let serial = || pki::random_serial(&rng).expect("drawing a serial");
+        let root = pki::make_root(
+            alg,
+            "证照服务平台（基准测试）",
+            &root_key,
+            now - time::Duration::minutes(5),
+            now + time::Duration::days(3650),
+            serial(),
+        )
+        .expect("making the root");
+        let key = PrivateKey::generate(alg, &rng).expect("generating a seal key");
+        let subject = SealSubject {
+            seal_id: "S-BENCH-0001",
+            seal_name: "上海市浦东新区市场监督管理局行政审批专用章",
+            department_name: DEPARTMENT,
+            department_code: DEPARTMENT_CODE,
+        };
+        let cert = pki::issue_seal_cert(
+            &subject,
+            &key.public_key_spki_der(),
+            &root,
+            &root_key,
+            "http://127.0.0.1:9/crl/root.crl",
+            now - time::Duration::minutes(5),
+            now + time::Duration::days(1095),
+            serial(),
+        )
+        .expect("issuing the seal certificate");
+        let signer = SealSigner::from_pkcs8_der(key.pkcs8_der()).expect("reading the seal key");
+        Self { key, signer, chain: vec![cert, root] }
+    }
+
+    fn params<'a>(&'a self, drawing: &'a SealDrawing, rendered: &RenderedPdf) -> SignParams<'a> {
+        SignParams {
+            signer: &self.signer,
+            cert_chain_der: self.chain.clone(),
+            signing_time: OffsetDateTime::now_utc(),
+            seal: drawing,
+            seal_rect_mm: rendered.seal_rect_mm,
+            reason: Some("电子证照签章".into()),
+            location: None,
+            name: None,
+        }
+    }
+}
+
+/// What every group shares: the rendered page, the seal drawing, one seal per algorithm.
+struct Fixtures {
+    page: LicencePage,
+    rendered: RenderedPdf,
+    drawing: SealDrawing,
+    ed25519: Seal,
+    p256: Seal,
+}
+
+impl Fixtures {
+    fn new() -> Self {
+        let now = OffsetDateTime::now_utc();
+        let page = licence_page();
+        let rendered = zhengzhao::pdf::render(&page).expect("rendering the sample page");
+        let drawing = zhengzhao::seal::draw(DEPARTMENT, SEAL_NAME).expect("drawing the seal");
+        Self {
+            page,
+            rendered,
+            drawing,
+            ed25519: Seal::new(Algorithm::Ed25519, now),
+            p256: Seal::new(Algorithm::P256, now),
+        }
+    }
+
+    fn seals(&self) -> [(&'static str, &Seal); 2] {
+        [("ed25519", &self.ed25519), ("p256", &self.p256)]
+    }
+}
+
+/// Writes what another signer needs to do the same work as `sign/*` into `dir`:
+/// `unsigned.pdf`, and per algorithm `<alg>/seal-key.pem` (unencrypted PKCS#8),
+/// `<alg>/seal-cert.pem` and `<alg>/root.pem`.
+fn write_fixtures(fx: &Fixtures, dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(dir.join("unsigned.pdf"), &fx.rendered.pdf)?;
+    for (name, seal) in fx.seals() {
+        let sub = dir.join(name);
+        std::fs::create_dir_all(&sub)?;
+        let key_pem = seal.key.to_pem(None).map_err(std::io::Error::other)?;
+        std::fs::write(sub.join("seal-key.pem"), key_pem.as_bytes())?;
+        std::fs::write(sub.join("seal-cert.pem"), pki::pem_encode("CERTIFICATE", &seal.chain[0]))?;
+        std::fs::write(sub.join("root.pem"), pki::pem_encode("CERTIFICATE", &seal.chain[1]))?;
+    }
+    Ok(())
+}
+
+/// Short runs: the whole suite stays within a few minutes on a shared 2-core machine.
+fn criterion() -> Criterion {
+    Criterion::default()
+        .sample_size(50)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .configure_from_args()
+}
+
+fn bench_raw(c: &mut Criterion, fx: &Fixtures) {
+    let msg = [0x5au8; 64];
+    let mut group = c.benchmark_group("raw");
+    for (name, seal) in fx.seals() {
+        group.bench_function(format!("{name}_sign"), |b| b.iter(|| seal.signer.sign_raw(black_box(&msg))));
+    }
+    group.finish();
+}
+
+fn bench_render(c: &mut Criterion, fx: &Fixtures) {
+    let mut group = c.benchmark_group("render");
+    group.bench_function("licence_page", |b| {
+        b.iter(|| zhengzhao::pdf::render(black_box(&fx.page)).expect("rendering"))
+    });
+    group.finish();
+}
+
+fn bench_sign(c: &mut Criterion, fx: &Fixtures) {
+    let mut group = c.benchmark_group("sign");
+    for (name, seal) in fx.seals() {
+        let params = seal.params(&fx.drawing, &fx.rendered);
+        group.bench_function(name, |b| {
+            b.iter(|| zhengzhao::pdf::sign(black_box(&fx.rendered.pdf), &params).expect("signing"))
+        });
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("render+sign");
+    for (name, seal) in fx.seals() {
+        let params = seal.params(&fx.drawing, &fx.rendered);
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let rendered = zhengzhao::pdf::render(black_box(&fx.page)).expect("rendering");
+                zhengzhao::pdf::sign(&rendered.pdf, &params).expect("signing")
+            })
+        });
+    }
+    group.finish();
+}
+
+fn bench_token(c: &mut Criterion, fx: &Fixtures) {
+    let claims = licence_claims();
+    let kid = [0x1du8, 0x8e, 0x3a, 0x52, 0x07, 0xc4, 0x91, 0x6b];
+    let mut group = c.benchmark_group("token");
+    group.bench_function("sign", |b| {
+        b.iter(|| zhengzhao::token::sign(black_box(&claims), &kid, &fx.ed25519.signer).expect("token"))
+    });
+    group.bench_function("sign_p256", |b| {
+        b.iter(|| zhengzhao::token::sign(black_box(&claims), &kid, &fx.p256.signer).expect("token"))
+    });
+    group.finish();
+}
+
+/// Issues a 食品经营许可证 through [`Platform::issue`] on a demo platform with its SQLite
+/// database in a temporary directory: checks, token, render, sign, DSS and the stored row.
+fn bench_issue_e2e(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime");
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let layer = Layer { public_url: Some("https://zhengzhao.example.gov.cn".into()), ..Layer::default() };
+    let config = Config::from_layer(dir.path().join("data"), layer).expect("the bench configuration");
+    let (platform, seal_id) = rt.block_on(async {
+        let platform = Platform::create(config, None).await.expect("creating the platform");
+        platform.ensure_demo(OffsetDateTime::now_utc()).await.expect("the demo department and seals");
+        let seals = platform.seals(None).await.expect("listing the seals");
+        let seal = seals.iter().find(|s| s.algorithm == Algorithm::Ed25519).expect("an Ed25519 demo seal");
+        let seal_id = seal.id.clone();
+        (platform, seal_id)
+    });
+    let example = platform.licence_type(FOOD_TYPE).expect("the shipped food licence type").example.clone();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/examples").join(example);
+    let json = std::fs::read_to_string(&path).expect("reading the example licence");
+    let input: LicenceInput = serde_json::from_str(&json).expect("parsing the example licence");
+    let request = IssueRequest {
+        seal_id,
+        type_code: FOOD_TYPE.into(),
+        input,
+        client: None,
+        idempotency_key: None,
+        renews: None,
+    };
+
+    let mut group = c.benchmark_group("issue_e2e");
+    group.bench_function("sqlite", |b| {
+        b.iter(|| rt.block_on(platform.issue(request.clone(), OffsetDateTime::now_utc())).expect("issuing"))
+    });
+    group.finish();
+}
+
+fn main() {
+    let fx = Fixtures::new();
+    if let Some(dir) = std::env::var_os("ZHENGZHAO_BENCH_FIXTURES") {
+        let dir = Path::new(&dir);
+        write_fixtures(&fx, dir).expect("writing the bench fixtures");
+        eprintln!("bench fixtures written to {}", dir.display());
+    }
+    let mut c = criterion();
+    bench_raw(&mut c, &fx);
+    bench_render(&mut c, &fx);
+    bench_sign(&mut c, &fx);
+    bench_token(&mut c, &fx);
+    bench_issue_e2e(&mut c);
+    c.final_summary();
+}
