@@ -154,7 +154,11 @@ impl Layout {
     /// The holder's code: company codes and citizen numbers of the right length (not
     /// check-digit valid; nothing on the lookup path checks them).
     fn holder_code(&self, holder: u64) -> String {
-        if holder.is_multiple_of(2) { format!("91310115MA{holder:07}X") } else { format!("31011519{holder:09}X") }
+        if holder.is_multiple_of(2) {
+            format!("91310115MA{holder:07}X")
+        } else {
+            format!("31011519{holder:09}X")
+        }
     }
 
     fn serial(n: u64) -> String {
