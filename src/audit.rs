@@ -86,27 +86,53 @@ pub enum ChainBreak {
     },
 }
 
-/// Checks stored entries (in sequence order, from 1) with their stored previous and own
-/// hashes; answers the first break.
-pub fn verify<'a>(
-    rows: impl IntoIterator<Item = (&'a AccessEntry, &'a [u8], &'a [u8])>,
-) -> Result<u64, ChainBreak> {
-    let mut prev: Vec<u8> = GENESIS.to_vec();
-    let mut expected = 1;
-    for (entry, prev_hash, hash) in rows {
-        if entry.seq != expected {
-            return Err(ChainBreak::Missing { expected });
+/// Checks a log entry by entry, in sequence order from 1, so that a log of any length
+/// can be streamed through it page by page.
+#[derive(Debug, Clone)]
+pub struct ChainVerifier {
+    prev: Vec<u8>,
+    next: u64,
+}
+
+impl Default for ChainVerifier {
+    fn default() -> Self {
+        Self { prev: GENESIS.to_vec(), next: 1 }
+    }
+}
+
+impl ChainVerifier {
+    /// Checks the next stored entry with its stored previous and own hashes.
+    pub fn push(&mut self, entry: &AccessEntry, prev_hash: &[u8], hash: &[u8]) -> Result<(), ChainBreak> {
+        if entry.seq != self.next {
+            return Err(ChainBreak::Missing { expected: self.next });
         }
-        if prev_hash != prev.as_slice() {
+        if prev_hash != self.prev.as_slice() {
             return Err(ChainBreak::Unlinked { seq: entry.seq });
         }
         if entry_hash(prev_hash, entry) != hash {
             return Err(ChainBreak::Altered { seq: entry.seq });
         }
-        prev = hash.to_vec();
-        expected += 1;
+        self.prev = hash.to_vec();
+        self.next += 1;
+        Ok(())
     }
-    Ok(expected - 1)
+
+    /// How many entries passed.
+    pub fn verified(&self) -> u64 {
+        self.next - 1
+    }
+}
+
+/// Checks stored entries (in sequence order, from 1) with their stored previous and own
+/// hashes; answers how many there are, or the first break.
+pub fn verify<'a>(
+    rows: impl IntoIterator<Item = (&'a AccessEntry, &'a [u8], &'a [u8])>,
+) -> Result<u64, ChainBreak> {
+    let mut verifier = ChainVerifier::default();
+    for (entry, prev_hash, hash) in rows {
+        verifier.push(entry, prev_hash, hash)?;
+    }
+    Ok(verifier.verified())
 }
 
 #[cfg(test)]

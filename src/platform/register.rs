@@ -792,25 +792,16 @@ impl Platform {
 
     /// Recomputes the whole access log chain; answers the number of entries or the first break.
     pub async fn audit_verify(&self) -> Result<Result<u64, crate::audit::ChainBreak>, PlatformError> {
-        let mut after = 0;
-        let mut prev: Vec<u8> = crate::audit::GENESIS.to_vec();
+        let mut verifier = crate::audit::ChainVerifier::default();
         loop {
-            let rows = self.store.access_log(after, 5000).await?;
+            let rows = self.store.access_log(verifier.verified(), 5000).await?;
             if rows.is_empty() {
-                return Ok(Ok(after));
+                return Ok(Ok(verifier.verified()));
             }
             for r in &rows {
-                if r.entry.seq != after + 1 {
-                    return Ok(Err(crate::audit::ChainBreak::Missing { expected: after + 1 }));
+                if let Err(broken) = verifier.push(&r.entry, &r.prev_hash, &r.hash) {
+                    return Ok(Err(broken));
                 }
-                if r.prev_hash != prev {
-                    return Ok(Err(crate::audit::ChainBreak::Unlinked { seq: r.entry.seq }));
-                }
-                if crate::audit::entry_hash(&r.prev_hash, &r.entry).as_slice() != r.hash.as_slice() {
-                    return Ok(Err(crate::audit::ChainBreak::Altered { seq: r.entry.seq }));
-                }
-                prev = r.hash.clone();
-                after = r.entry.seq;
             }
         }
     }

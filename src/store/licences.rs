@@ -6,6 +6,7 @@ use sqlx::{AnyPool, Row};
 use time::OffsetDateTime;
 
 use super::StoreError;
+use super::sql::{from_ts, ts};
 use crate::licence::LicenceStatus;
 
 /// The error a licence builder returns; boxed so the store stays independent of it.
@@ -111,15 +112,6 @@ impl IssueOutcome {
             Self::Issued(row) | Self::Replayed(row) => row,
         }
     }
-}
-
-fn ts(t: OffsetDateTime) -> i64 {
-    t.unix_timestamp()
-}
-
-fn from_ts(secs: i64) -> Result<OffsetDateTime, StoreError> {
-    OffsetDateTime::from_unix_timestamp(secs)
-        .map_err(|e| StoreError::Corrupt(format!("timestamp {secs}: {e}")))
 }
 
 fn list(s: &str) -> Vec<String> {

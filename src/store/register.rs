@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 
 use super::StoreError;
 use super::licences::{LicenceRow, licence_from_row};
+use super::sql::{from_ts, ts};
 use crate::audit::{self, AccessEntry};
 use crate::licence::LicenceStatus;
 
@@ -83,15 +84,6 @@ pub struct AccessLogRow {
     pub prev_hash: Vec<u8>,
     /// This entry's hash.
     pub hash: Vec<u8>,
-}
-
-fn ts(t: OffsetDateTime) -> i64 {
-    t.unix_timestamp()
-}
-
-fn from_ts(secs: i64) -> Result<OffsetDateTime, StoreError> {
-    OffsetDateTime::from_unix_timestamp(secs)
-        .map_err(|e| StoreError::Corrupt(format!("timestamp {secs}: {e}")))
 }
 
 fn status(code: &str) -> Result<LicenceStatus, StoreError> {

@@ -88,11 +88,13 @@ impl SqlStore {
     }
 }
 
-fn ts(t: OffsetDateTime) -> i64 {
+/// Times cross the `Any` driver as Unix seconds.
+pub(super) fn ts(t: OffsetDateTime) -> i64 {
     t.unix_timestamp()
 }
 
-fn from_ts(secs: i64) -> Result<OffsetDateTime, StoreError> {
+/// Reads back what [`ts`] wrote.
+pub(super) fn from_ts(secs: i64) -> Result<OffsetDateTime, StoreError> {
     OffsetDateTime::from_unix_timestamp(secs)
         .map_err(|e| StoreError::Corrupt(format!("timestamp {secs}: {e}")))
 }
