@@ -587,3 +587,23 @@ async fn relying_departments_get_the_signed_original() {
     let info = zhengzhao::pdf::inspect(&pdf).unwrap();
     assert_eq!(info.sub_filter, "ETSI.CAdES.detached");
 }
+
+#[tokio::test]
+async fn concurrent_checks_are_each_logged_once_in_an_intact_chain() {
+    let f = Arc::new(fixture().await);
+    let before = log_len(&f).await;
+    let mut tasks = vec![];
+    for _ in 0..40 {
+        let f = f.clone();
+        tasks.push(tokio::spawn(async move {
+            let body = json!({"identifier": f.food});
+            let (status, v) =
+                call(&f, "POST", "/api/v1/checks", Some("check"), &[PURPOSE, MATTER], Some(body)).await;
+            assert_eq!((status, v["result"].as_str()), (StatusCode::OK, Some("valid")));
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(log_len(&f).await, before + 40);
+}

@@ -3,6 +3,7 @@
 //! root's CRL current. This layer does the I/O (store, key files, clock); the domain
 //! modules it calls do none.
 
+mod accesslog;
 mod clients;
 mod error;
 mod issue;
@@ -59,6 +60,7 @@ pub struct Platform {
     rng: SystemRandom,
     seal_cache: issue::SealCache,
     rate: Arc<RateLimiter>,
+    access_log: accesslog::AccessLogWriter,
 }
 
 /// What `init` did for each root.
@@ -100,8 +102,10 @@ impl Platform {
         let store = SqlStore::connect(&config.effective_database_url()).await?;
         let keys = KeyStore::new(config.data_dir.join("keys"), passphrase);
         let catalogue = Catalogue::shipped().map_err(|e| PlatformError::Io(e.to_string()))?;
+        let store: Arc<dyn Store> = Arc::new(store);
         Ok(Self {
-            store: Arc::new(store),
+            access_log: accesslog::AccessLogWriter::start(store.clone()),
+            store,
             keys,
             catalogue,
             rng: SystemRandom::new(),

@@ -241,7 +241,7 @@ impl Platform {
     /// Appends an access log entry. A failure to log fails the request: nothing is read
     /// that is not logged.
     async fn log(&self, entry: AccessEntry) -> Result<(), PlatformError> {
-        self.store.append_access(entry).await?;
+        self.access_log.append(entry).await?;
         Ok(())
     }
 

@@ -225,8 +225,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// A licence's history, oldest first.
     async fn licence_events(&self, id: &str) -> Result<Vec<LicenceEvent>, StoreError>;
 
-    /// Appends an entry to the hash-chained access log; returns its sequence number.
-    async fn append_access(&self, entry: AccessEntry) -> Result<u64, StoreError>;
+    /// Appends entries, in order, to the hash-chained access log in one transaction;
+    /// returns their sequence numbers.
+    async fn append_access_batch(&self, entries: Vec<AccessEntry>) -> Result<Vec<u64>, StoreError>;
+    /// Appends one entry; returns its sequence number.
+    async fn append_access(&self, entry: AccessEntry) -> Result<u64, StoreError> {
+        let seqs = self.append_access_batch(vec![entry]).await?;
+        seqs.first().copied().ok_or_else(|| StoreError::Corrupt("empty append".into()))
+    }
     /// Access log rows after `after`, in order.
     async fn access_log(&self, after: u64, limit: u32) -> Result<Vec<AccessLogRow>, StoreError>;
     /// One holder's access log rows after `after`, in order.

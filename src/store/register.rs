@@ -169,43 +169,54 @@ pub(super) async fn insert_event(
     Ok(())
 }
 
-/// Appends one entry to the access log inside `tx`: takes the chain head (locking it),
-/// links and stores the entry, moves the head.
+/// Appends entries to the access log inside `tx`, in order: takes the chain head (locking
+/// it), links and stores each entry, moves the head. Returns their sequence numbers.
 pub(super) async fn append_access_in(
     tx: &mut Transaction<'static, Any>,
-    mut entry: AccessEntry,
-) -> Result<u64, StoreError> {
+    entries: Vec<AccessEntry>,
+) -> Result<Vec<u64>, StoreError> {
+    if entries.is_empty() {
+        return Ok(vec![]);
+    }
+    let n = i64::try_from(entries.len()).map_err(|e| StoreError::Corrupt(format!("batch: {e}")))?;
     // The UPDATE takes the write lock first (SQLite) / the row lock (PostgreSQL), so
     // concurrent appends queue here instead of forking the chain.
-    let head = sqlx::query("UPDATE access_log_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
+    let head = sqlx::query("UPDATE access_log_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
+        .bind(n)
         .fetch_one(&mut **tx)
         .await?;
-    let seq: i64 = head.try_get("seq")?;
-    let prev: Vec<u8> = head.try_get("hash")?;
-    entry.seq = u64::try_from(seq).map_err(|e| StoreError::Corrupt(format!("log head: {e}")))?;
-    let hash = audit::entry_hash(&prev, &entry).to_vec();
-    sqlx::query(
-        "INSERT INTO access_log (seq, at, client_id, department_code, action, purpose, basis, licence_id, \
-         holder_code_type, holder_code, result, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-    )
-    .bind(seq)
-    .bind(entry.at)
-    .bind(entry.client_id.clone())
-    .bind(entry.department_code.clone())
-    .bind(entry.action.clone())
-    .bind(entry.purpose.clone())
-    .bind(entry.basis.clone())
-    .bind(entry.licence_id.clone())
-    .bind(entry.holder_code_type.clone())
-    .bind(entry.holder_code.clone())
-    .bind(entry.result.clone())
-    .bind(prev)
-    .bind(hash.clone())
-    .execute(&mut **tx)
-    .await?;
-    sqlx::query("UPDATE access_log_head SET hash = $1 WHERE id = 1").bind(hash).execute(&mut **tx).await?;
-    Ok(entry.seq)
+    let last: i64 = head.try_get("seq")?;
+    let mut prev: Vec<u8> = head.try_get("hash")?;
+    let first = u64::try_from(last - n + 1).map_err(|e| StoreError::Corrupt(format!("log head: {e}")))?;
+    let mut seqs = Vec::with_capacity(entries.len());
+    for (i, mut entry) in entries.into_iter().enumerate() {
+        entry.seq = first + i as u64;
+        let hash = audit::entry_hash(&prev, &entry).to_vec();
+        sqlx::query(
+            "INSERT INTO access_log (seq, at, client_id, department_code, action, purpose, basis, licence_id, \
+             holder_code_type, holder_code, result, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .bind(entry.seq as i64)
+        .bind(entry.at)
+        .bind(entry.client_id)
+        .bind(entry.department_code)
+        .bind(entry.action)
+        .bind(entry.purpose)
+        .bind(entry.basis)
+        .bind(entry.licence_id)
+        .bind(entry.holder_code_type)
+        .bind(entry.holder_code)
+        .bind(entry.result)
+        .bind(prev)
+        .bind(hash.clone())
+        .execute(&mut **tx)
+        .await?;
+        seqs.push(entry.seq);
+        prev = hash;
+    }
+    sqlx::query("UPDATE access_log_head SET hash = $1 WHERE id = 1").bind(prev).execute(&mut **tx).await?;
+    Ok(seqs)
 }
 
 /// The SQL behind the register methods of [`super::Store`].
@@ -213,11 +224,11 @@ pub(super) async fn append_access_in(
 pub(super) trait RegisterSql {
     fn pool(&self) -> &AnyPool;
 
-    async fn append_access_sql(&self, entry: AccessEntry) -> Result<u64, StoreError> {
+    async fn append_access_sql(&self, entries: Vec<AccessEntry>) -> Result<Vec<u64>, StoreError> {
         let mut tx = self.pool().begin().await?;
-        let seq = append_access_in(&mut tx, entry).await?;
+        let seqs = append_access_in(&mut tx, entries).await?;
         tx.commit().await?;
-        Ok(seq)
+        Ok(seqs)
     }
 
     async fn access_log_sql(&self, after: u64, limit: u32) -> Result<Vec<AccessLogRow>, StoreError> {

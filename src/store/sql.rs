@@ -486,8 +486,8 @@ impl Store for SqlStore {
         self.licence_events_sql(id).await
     }
 
-    async fn append_access(&self, entry: AccessEntry) -> Result<u64, StoreError> {
-        self.append_access_sql(entry).await
+    async fn append_access_batch(&self, entries: Vec<AccessEntry>) -> Result<Vec<u64>, StoreError> {
+        self.append_access_sql(entries).await
     }
 
     async fn access_log(&self, after: u64, limit: u32) -> Result<Vec<AccessLogRow>, StoreError> {
