@@ -1,7 +1,7 @@
 //! The Document Security Store (PAdES B-LT structure): certificates and CRLs appended to a
 //! signed PDF in a further incremental update that leaves the signature intact.
 
-use lopdf::{Dictionary, IncrementalDocument, Object, Stream};
+use lopdf::{Dictionary, IncrementalDocument, Object};
 
 use super::PdfError;
 use super::sign::MAX_SIGN_INPUT;
@@ -49,8 +49,7 @@ pub fn add_dss(signed_pdf: &[u8], certs: &[Vec<u8>], crls: &[Vec<u8>]) -> Result
     let mut inc = IncrementalDocument::create_from(signed_pdf.to_vec(), doc);
     for (list, data) in [(&mut cert_refs, certs), (&mut crl_refs, crls)] {
         for der in data {
-            let mut stream = Stream::new(Dictionary::new(), der.clone());
-            let _ = stream.compress();
+            let stream = super::flate_stream(Dictionary::new(), der.clone());
             list.push(Object::Reference(inc.new_document.add_object(stream)));
         }
     }

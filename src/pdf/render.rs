@@ -1,7 +1,7 @@
 //! The licence page: A4, double frame, centred title, label/value rows, QR bottom left,
 //! issuer and date bottom right under the seal, identifier in the footer.
 
-use lopdf::{Dictionary, Document, Object, Stream, StringFormat};
+use lopdf::{Dictionary, Document, Object, StringFormat};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
@@ -122,8 +122,7 @@ pub fn render(page: &LicencePage) -> Result<RenderedPdf, PdfError> {
     let font_id = font.embed(&mut doc)?;
     let content = c.into_bytes();
     let id_hash = Sha256::digest(&content);
-    let mut stream = Stream::new(Dictionary::new(), content);
-    let _ = stream.compress();
+    let stream = super::flate_stream(Dictionary::new(), content);
     let content_id = doc.add_object(stream);
     let pages_id = doc.new_object_id();
     let resources = Dictionary::from_iter([(

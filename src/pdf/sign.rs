@@ -190,9 +190,7 @@ fn appearance(seal: &SealDrawing, w: f32, h: f32) -> Stream {
         ),
         ("Resources", Object::Dictionary(resources)),
     ]);
-    let mut stream = Stream::new(dict, c.into_bytes());
-    let _ = stream.compress();
-    stream
+    super::flate_stream(dict, c.into_bytes())
 }
 
 /// Appends `annot` to the page's `/Annots` (a direct array or a referenced one).

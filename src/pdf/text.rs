@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use lopdf::{Dictionary, Document, Object, ObjectId, Stream};
+use lopdf::{Dictionary, Document, Object, ObjectId};
 use subsetter::GlyphRemapper;
 
 use super::PdfError;
@@ -71,8 +71,8 @@ impl FontUse {
             .map_err(|e| PdfError::FontSubset(e.to_string()))?;
         let subset = super::fontstrip::strip(subset);
         let subset_len = i64::try_from(subset.len()).map_err(|e| PdfError::FontSubset(e.to_string()))?;
-        let mut file = Stream::new(Dictionary::from_iter([("Length1", Object::Integer(subset_len))]), subset);
-        let _ = file.compress();
+        let file =
+            super::flate_stream(Dictionary::from_iter([("Length1", Object::Integer(subset_len))]), subset);
         let file_id = doc.add_object(file);
 
         let name = format!("{}+{BASE_FONT}", self.tag());
@@ -115,8 +115,7 @@ impl FontUse {
         ]);
         let cid_font_id = doc.add_object(cid_font);
 
-        let mut cmap = Stream::new(Dictionary::new(), self.to_unicode_cmap().into_bytes());
-        let _ = cmap.compress();
+        let cmap = super::flate_stream(Dictionary::new(), self.to_unicode_cmap().into_bytes());
         let cmap_id = doc.add_object(cmap);
 
         Ok(doc.add_object(Dictionary::from_iter([
