@@ -190,6 +190,7 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
 #[async_trait]
 pub(super) trait LicenceSql {
     fn pool(&self) -> &AnyPool;
+    fn gate(&self) -> &super::sql::WriteGate;
 
     async fn insert_client_sql(&self, c: &ClientRecord) -> Result<(), StoreError> {
         sqlx::query(
@@ -287,6 +288,7 @@ pub(super) trait LicenceSql {
         {
             return Ok(IssueOutcome::Replayed(row));
         }
+        let _turn = self.gate().enter().await;
         let mut tx = self.pool().begin().await?;
         let value = match counter {
             Some(counter) => {

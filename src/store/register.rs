@@ -223,8 +223,10 @@ pub(super) async fn append_access_in(
 #[async_trait]
 pub(super) trait RegisterSql {
     fn pool(&self) -> &AnyPool;
+    fn gate(&self) -> &super::sql::WriteGate;
 
     async fn append_access_sql(&self, entries: Vec<AccessEntry>) -> Result<Vec<u64>, StoreError> {
+        let _turn = self.gate().enter().await;
         let mut tx = self.pool().begin().await?;
         let seqs = append_access_in(&mut tx, entries).await?;
         tx.commit().await?;
@@ -266,6 +268,7 @@ pub(super) trait RegisterSql {
         from: LicenceStatus,
         event: &LicenceEvent,
     ) -> Result<(), StoreError> {
+        let _turn = self.gate().enter().await;
         let mut tx = self.pool().begin().await?;
         let done = sqlx::query("UPDATE licences SET status = $3 WHERE id = $1 AND status = $2")
             .bind(id)

@@ -3,6 +3,7 @@
 //! Values cross as integers, text and blobs; times are Unix seconds.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -37,6 +38,25 @@ pub enum Backend {
 pub struct SqlStore {
     pool: AnyPool,
     backend: Backend,
+    writer: Arc<WriteGate>,
+}
+
+/// Queues this process's write transactions on SQLite. SQLite allows one writer; without
+/// the gate, a second writer polls SQLite's busy handler, which sleeps in growing steps
+/// (up to 100 ms) — the issuing load test showed p90 latencies of 440 ms from it. With the
+/// gate, writers wait their turn in order and start the moment the previous one commits.
+/// PostgreSQL needs no gate: it locks rows.
+#[derive(Debug, Default)]
+pub struct WriteGate(Option<tokio::sync::Mutex<()>>);
+
+impl WriteGate {
+    /// Waits for the turn to write (at once on PostgreSQL).
+    pub async fn enter(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match &self.0 {
+            Some(m) => Some(m.lock().await),
+            None => None,
+        }
+    }
 }
 
 impl SqlStore {
@@ -79,7 +99,8 @@ impl SqlStore {
             Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
         }
-        Ok(Self { pool, backend })
+        let writer = Arc::new(WriteGate((backend == Backend::Sqlite).then(|| tokio::sync::Mutex::new(()))));
+        Ok(Self { pool, backend, writer })
     }
 
     /// Closes the pool, waiting for connections to finish.
@@ -213,11 +234,19 @@ impl LicenceSql for SqlStore {
     fn pool(&self) -> &AnyPool {
         &self.pool
     }
+
+    fn gate(&self) -> &WriteGate {
+        &self.writer
+    }
 }
 
 impl RegisterSql for SqlStore {
     fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    fn gate(&self) -> &WriteGate {
+        &self.writer
     }
 }
 
