@@ -63,4 +63,9 @@ fi
 
 # --- The tests ------------------------------------------------------------------------
 say "cargo test"
-cargo test --locked --all-targets "$@"
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+cargo test --locked --all-targets "$@" 2>&1 | tee "$log"
+# One closing line for the whole suite (every test binary prints its own "test result").
+grep -E '^test result' "$log" | awk '{p += $4; f += $6} END {printf "\nsummary: %d passed, %d failed\n", p, f}'
+
