@@ -15,6 +15,8 @@ use zhengzhao::config::{Config, Layer};
 use zhengzhao::http::app;
 use zhengzhao::platform::{IssueRequest, Platform, Scope};
 
+mod common;
+
 const ISSUER: &str = "11310115MB2C90510L";
 const RELYING: &str = "11310115MB2C90512T";
 const FOOD: &str = "11100000000013338W002";
@@ -35,9 +37,11 @@ fn example(file: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-async fn fixture() -> F {
+/// A fixture on SQLite, or on PostgreSQL with `database_url` (in a schema of its own).
+async fn fixture_on(database_url: Option<String>) -> F {
     let dir = tempfile::tempdir().unwrap();
-    let layer = Layer { public_url: Some("https://zz.example.gov.cn".into()), ..Layer::default() };
+    let layer =
+        Layer { public_url: Some("https://zz.example.gov.cn".into()), database_url, ..Layer::default() };
     let p =
         Platform::create(Config::from_layer(dir.path().join("data"), layer).unwrap(), None).await.unwrap();
     let now = OffsetDateTime::now_utc();
@@ -103,9 +107,7 @@ async fn log_len(f: &F) -> u64 {
     f.p.audit_verify().await.unwrap().unwrap()
 }
 
-#[tokio::test]
-async fn duty_based_reads_need_purpose_matter_and_type() {
-    let f = fixture().await;
+async fn duty_based_reads_need_purpose_matter_and_type(f: F) {
     let uri = format!("/api/v1/licences/{}", f.food);
     let (status, v) = call(&f, "GET", &uri, Some("query"), &[PURPOSE, MATTER], None).await;
     assert_eq!(status, StatusCode::OK, "{v}");
@@ -143,9 +145,7 @@ async fn duty_based_reads_need_purpose_matter_and_type() {
     assert_eq!(v["metadata"]["holder_code"], PERSON);
 }
 
-#[tokio::test]
-async fn listings_page_with_a_cursor_and_bounded_size() {
-    let f = fixture().await;
+async fn listings_page_with_a_cursor_and_bounded_size(f: F) {
     let now = OffsetDateTime::now_utc();
     let seal = f.p.seals(None).await.unwrap()[0].id.clone();
     for _ in 0..4 {
@@ -190,9 +190,7 @@ async fn listings_page_with_a_cursor_and_bounded_size() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
-#[tokio::test]
-async fn checks_answer_a_result_code_and_no_data() {
-    let f = fixture().await;
+async fn checks_answer_a_result_code_and_no_data(f: F) {
     let check = |body: Value| {
         let f = &f;
         async move { call(f, "POST", "/api/v1/checks", Some("check"), &[PURPOSE, MATTER], Some(body)).await }
@@ -247,9 +245,7 @@ async fn checks_answer_a_result_code_and_no_data() {
     let _ = now;
 }
 
-#[tokio::test]
-async fn lifecycle_changes_only_by_the_issuer_with_reasons_and_history() {
-    let f = fixture().await;
+async fn lifecycle_changes_only_by_the_issuer_with_reasons_and_history(f: F) {
     let uri = format!("/api/v1/licences/{}/status", f.food);
     let body = |s: &str| Some(json!({"status": s, "reason": "经营场所变更未报"}));
     for wrong in ["other_manager", "issuer", "query", "portal"] {
@@ -287,9 +283,7 @@ async fn lifecycle_changes_only_by_the_issuer_with_reasons_and_history() {
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
-#[tokio::test]
-async fn holder_authorisations_are_bound_counted_and_revocable() {
-    let f = fixture().await;
+async fn holder_authorisations_are_bound_counted_and_revocable(f: F) {
     let list = format!("/api/v1/holders/{PERSON}/licences?code_type=111");
     let (status, v) = call(&f, "GET", &list, Some("portal"), &[], None).await;
     assert_eq!(status, StatusCode::OK, "{v}");
@@ -376,9 +370,7 @@ async fn holder_authorisations_are_bound_counted_and_revocable() {
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
-#[tokio::test]
-async fn every_endpoint_refuses_missing_or_bad_keys_and_changes_nothing() {
-    let f = fixture().await;
+async fn every_endpoint_refuses_missing_or_bad_keys_and_changes_nothing(f: F) {
     let before = log_len(&f).await;
     let endpoints: Vec<(&str, String, Option<Value>)> = vec![
         ("GET", format!("/api/v1/licences/{}", f.food), None),
@@ -410,9 +402,7 @@ async fn every_endpoint_refuses_missing_or_bad_keys_and_changes_nothing() {
     assert_eq!(row.status, zhengzhao::licence::LicenceStatus::Valid, "nothing changed");
 }
 
-#[tokio::test]
-async fn renewal_issues_a_new_version_that_replaces_the_current_one() {
-    let f = fixture().await;
+async fn renewal_issues_a_new_version_that_replaces_the_current_one(f: F) {
     let seal = f.p.seals(None).await.unwrap()[0].id.clone();
     let mut licence = example("food-business-licence.json");
     licence["fields"]["premises"] = json!("上海市浦东新区张江路456号");
@@ -515,9 +505,7 @@ async fn clients_over_their_rate_get_429_with_retry_after() {
 /// (method, uri, body, headers, the clients that may succeed)
 type Endpoint<'a> = (&'a str, String, Option<Value>, &'a [(&'a str, &'a str)], &'a [&'a str]);
 
-#[tokio::test]
-async fn every_endpoint_with_every_wrong_client_is_refused_without_side_effects() {
-    let f = fixture().await;
+async fn every_endpoint_with_every_wrong_client_is_refused_without_side_effects(f: F) {
     let seal = f.p.seals(None).await.unwrap()[0].id.clone();
     let issue_body =
         json!({"seal_id": seal, "type_code": FOOD, "licence": example("food-business-licence.json")});
@@ -570,9 +558,7 @@ async fn every_endpoint_with_every_wrong_client_is_refused_without_side_effects(
     assert_eq!(f.p.store.licence_events(&f.food).await.unwrap().len(), 1);
 }
 
-#[tokio::test]
-async fn relying_departments_get_the_signed_original() {
-    let f = fixture().await;
+async fn relying_departments_get_the_signed_original(f: F) {
     let req = Request::get(format!("/api/v1/licences/{}/pdf", f.food))
         .header(header::AUTHORIZATION, format!("Bearer {}", f.keys["query"]))
         .header(PURPOSE.0, axum::http::HeaderValue::from_bytes(PURPOSE.1.as_bytes()).unwrap())
@@ -588,9 +574,8 @@ async fn relying_departments_get_the_signed_original() {
     assert_eq!(info.sub_filter, "ETSI.CAdES.detached");
 }
 
-#[tokio::test]
-async fn concurrent_checks_are_each_logged_once_in_an_intact_chain() {
-    let f = Arc::new(fixture().await);
+async fn concurrent_checks_are_each_logged_once_in_an_intact_chain(f: F) {
+    let f = Arc::new(f);
     let before = log_len(&f).await;
     let mut tasks = vec![];
     for _ in 0..40 {
@@ -607,3 +592,39 @@ async fn concurrent_checks_are_each_logged_once_in_an_intact_chain() {
     }
     assert_eq!(log_len(&f).await, before + 40);
 }
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(super::fixture_on(None).await).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let Some((url, schema)) = super::common::postgres_schema_url().await else { return };
+                    super::$name(super::fixture_on(Some(url)).await).await;
+                    super::common::drop_schema(&schema).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    duty_based_reads_need_purpose_matter_and_type,
+    listings_page_with_a_cursor_and_bounded_size,
+    checks_answer_a_result_code_and_no_data,
+    lifecycle_changes_only_by_the_issuer_with_reasons_and_history,
+    holder_authorisations_are_bound_counted_and_revocable,
+    every_endpoint_refuses_missing_or_bad_keys_and_changes_nothing,
+    renewal_issues_a_new_version_that_replaces_the_current_one,
+    every_endpoint_with_every_wrong_client_is_refused_without_side_effects,
+    relying_departments_get_the_signed_original,
+    concurrent_checks_are_each_logged_once_in_an_intact_chain,
+);

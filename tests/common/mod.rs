@@ -29,9 +29,9 @@ pub fn postgres_url() -> Option<String> {
     }
 }
 
-/// A store on PostgreSQL in a schema of its own (so tests never see each other's rows),
-/// and the schema's name.
-pub async fn postgres_store() -> Option<(SqlStore, String)> {
+/// A database URL on PostgreSQL whose search path is a fresh schema of its own (so tests
+/// never see each other's rows), and the schema's name.
+pub async fn postgres_schema_url() -> Option<(String, String)> {
     static N: AtomicU32 = AtomicU32::new(0);
     let url = postgres_url()?;
     let schema = format!(
@@ -45,8 +45,13 @@ pub async fn postgres_store() -> Option<(SqlStore, String)> {
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(&admin).await.unwrap();
     admin.close().await;
     let sep = if url.contains('?') { '&' } else { '?' };
-    let scoped = format!("{url}{sep}options=-c%20search_path%3D{schema}");
-    Some((SqlStore::connect(&scoped).await.unwrap(), schema))
+    Some((format!("{url}{sep}options=-c%20search_path%3D{schema}"), schema))
+}
+
+/// A store on PostgreSQL in a schema of its own, and the schema's name.
+pub async fn postgres_store() -> Option<(SqlStore, String)> {
+    let (url, schema) = postgres_schema_url().await?;
+    Some((SqlStore::connect(&url).await.unwrap(), schema))
 }
 
 /// Drops a schema made by [`postgres_store`].
