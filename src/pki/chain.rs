@@ -145,6 +145,92 @@ pub fn validate_seal_chain(
     crls: &[Vec<u8>],
     at: OffsetDateTime,
 ) -> Result<ValidatedChain, ChainError> {
+    let policy =
+        RevocationPolicy { crls_issued_until: at, signing_time_proven: true, check_revocation: true };
+    validate_chain(leaf_der, intermediates, trusted_roots, crls, at, policy)
+}
+
+/// How revocation is judged when a signature made at some past time is validated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RevocationPolicy {
+    /// CRLs whose thisUpdate is after this time are not used (normally: now).
+    pub crls_issued_until: OffsetDateTime,
+    /// Whether something other than the signer's own claim proves the signature existed at
+    /// the signing time (a register entry or a timestamp). Without that proof a seal
+    /// revoked LATER for key compromise (or an unspecified reason) fails too: whoever
+    /// holds a compromised key can backdate a signature.
+    pub signing_time_proven: bool,
+    /// Whether revocation is checked at all. A caller that judges revocation itself (with
+    /// [`revocation_status`]) validates the rest of the chain with `false`.
+    pub check_revocation: bool,
+}
+
+/// Whether a revocation at `revoked_at` for `reason` makes a signature made at
+/// `signing_time` fail: revoked at or before it, or later for key compromise (or no stated
+/// reason) when nothing but the signer's claim dates the signature.
+pub fn revocation_applies(
+    revoked_at: OffsetDateTime,
+    reason: RevocationReason,
+    signing_time: OffsetDateTime,
+    signing_time_proven: bool,
+) -> bool {
+    let compromise = matches!(reason, RevocationReason::KeyCompromise | RevocationReason::Unspecified);
+    revoked_at <= signing_time || (!signing_time_proven && compromise)
+}
+
+/// What usable CRLs say about one certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RevocationStatus {
+    /// The earliest revocation listed for it, if any.
+    pub revoked: Option<(OffsetDateTime, RevocationReason)>,
+    /// thisUpdate of the newest usable CRL: the time up to which the answer is known.
+    pub known_until: OffsetDateTime,
+}
+
+/// Reads the revocation status of `cert_der` (issued by `issuer_der`) from the `crls` that
+/// are usable: issued by that issuer, signature verified, thisUpdate ≤ `crls_issued_until`,
+/// no unknown critical extension. `NoRevocationInfo` or `CrlInvalid` when none is.
+pub fn revocation_status(
+    cert_der: &[u8],
+    issuer_der: &[u8],
+    crls: &[Vec<u8>],
+    crls_issued_until: OffsetDateTime,
+) -> Result<RevocationStatus, ChainError> {
+    let cert = parse_cert(cert_der).map_err(|e| ChainError::Malformed(format!("seal: {e}")))?;
+    let issuer = parse_cert(issuer_der).map_err(|e| ChainError::Malformed(format!("issuer: {e}")))?;
+    let parsed: Vec<Result<CertificateRevocationList<'_>, String>> =
+        crls.iter().map(|d| parse_crl(d)).collect();
+    let usable = usable_crls(&issuer, &parsed, crls_issued_until)?;
+    let known_until =
+        usable.iter().map(|c| c.last_update().to_datetime()).max().ok_or(ChainError::NoRevocationInfo)?;
+    Ok(RevocationStatus { revoked: listed_revocation(&cert, &usable)?, known_until })
+}
+
+/// Validates the seal certificate of a signature made at `signing_time`, as
+/// [`validate_seal_chain`] does at that time, except that CRLs issued up to
+/// `policy.crls_issued_until` (typically now, after the signing) are used, so a CRL newer
+/// than the signature tells whether the seal was revoked before it signed. A revocation
+/// after the signing time passes unless the reason is key compromise or unspecified and
+/// the signing time is not proven ([`RevocationPolicy`]).
+pub fn validate_signature_chain(
+    leaf_der: &[u8],
+    intermediates: &[Vec<u8>],
+    trusted_roots: &[Vec<u8>],
+    crls: &[Vec<u8>],
+    signing_time: OffsetDateTime,
+    policy: RevocationPolicy,
+) -> Result<ValidatedChain, ChainError> {
+    validate_chain(leaf_der, intermediates, trusted_roots, crls, signing_time, policy)
+}
+
+fn validate_chain(
+    leaf_der: &[u8],
+    intermediates: &[Vec<u8>],
+    trusted_roots: &[Vec<u8>],
+    crls: &[Vec<u8>],
+    at: OffsetDateTime,
+    policy: RevocationPolicy,
+) -> Result<ValidatedChain, ChainError> {
     let leaf = parse_cert(leaf_der).map_err(|e| ChainError::Malformed(format!("seal: {e}")))?;
     let roots = parse_all(trusted_roots, "trusted root")?;
     let inters = parse_all(intermediates, "intermediate")?;
@@ -161,7 +247,7 @@ pub fn validate_seal_chain(
     let parsed_crls: Vec<Result<CertificateRevocationList<'_>, String>> =
         crls.iter().map(|d| parse_crl(d)).collect();
     for pair in path.windows(2) {
-        check_revocation(&pair[0], &pair[1], &parsed_crls, at)?;
+        check_revocation(&pair[0], &pair[1], &parsed_crls, at, policy)?;
     }
 
     let infos = path
@@ -295,9 +381,30 @@ fn check_revocation(
     issuer: &X509Certificate<'_>,
     crls: &[Result<CertificateRevocationList<'_>, String>],
     at: OffsetDateTime,
+    policy: RevocationPolicy,
 ) -> Result<(), ChainError> {
+    if !policy.check_revocation {
+        return Ok(());
+    }
+    let usable = usable_crls(issuer, crls, policy.crls_issued_until)?;
+    match listed_revocation(cert, &usable)? {
+        Some((revoked_at, reason))
+            if revocation_applies(revoked_at, reason, at, policy.signing_time_proven) =>
+        {
+            Err(ChainError::Revoked { revoked_at, reason })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The CRLs of `issuer` that can be used: signature verified, issued by
+/// `crls_issued_until`, no unknown critical extension.
+fn usable_crls<'c, 'a>(
+    issuer: &X509Certificate<'_>,
+    crls: &'c [Result<CertificateRevocationList<'a>, String>],
+    crls_issued_until: OffsetDateTime,
+) -> Result<Vec<&'c CertificateRevocationList<'a>>, ChainError> {
     let issuer_kid = subject_key_id(issuer);
-    let mut candidates = 0usize;
     let mut problem: Option<String> = None;
     let mut usable = Vec::new();
     for crl in crls {
@@ -322,18 +429,17 @@ fn check_revocation(
         {
             continue;
         }
-        candidates += 1;
         if crl.verify_signature(issuer.public_key()).is_err() {
             problem = Some("its signature does not verify with the issuer's key".to_owned());
             continue;
         }
         let this_update = crl.last_update().to_datetime();
-        if this_update > at {
+        if this_update > crls_issued_until {
             problem.get_or_insert_with(|| {
                 format!(
                     "it was issued at {}, after the validation time {}",
                     fmt_time(&this_update),
-                    fmt_time(&at)
+                    fmt_time(&crls_issued_until)
                 )
             });
             continue;
@@ -349,14 +455,16 @@ fn check_revocation(
         usable.push(crl);
     }
     if usable.is_empty() {
-        return Err(match (candidates, problem) {
-            (0, None) => ChainError::NoRevocationInfo,
-            (0, Some(parse_problem)) => ChainError::CrlInvalid(parse_problem),
-            (_, Some(p)) => ChainError::CrlInvalid(p),
-            (_, None) => ChainError::NoRevocationInfo,
-        });
+        return Err(problem.map_or(ChainError::NoRevocationInfo, ChainError::CrlInvalid));
     }
+    Ok(usable)
+}
 
+/// The earliest revocation of `cert` that the usable CRLs list.
+fn listed_revocation(
+    cert: &X509Certificate<'_>,
+    usable: &[&CertificateRevocationList<'_>],
+) -> Result<Option<(OffsetDateTime, RevocationReason)>, ChainError> {
     let serial = &cert.tbs_certificate.serial;
     let mut revoked: Option<(OffsetDateTime, RevocationReason)> = None;
     for crl in usable {
@@ -373,9 +481,6 @@ fn check_revocation(
                 )));
             }
             let revoked_at = entry.revocation_date.to_datetime();
-            if revoked_at > at {
-                continue;
-            }
             let reason = entry
                 .reason_code()
                 .map_or(RevocationReason::Unspecified, |(_, c)| RevocationReason::from_code(c.0));
@@ -384,10 +489,7 @@ fn check_revocation(
             }
         }
     }
-    match revoked {
-        Some((revoked_at, reason)) => Err(ChainError::Revoked { revoked_at, reason }),
-        None => Ok(()),
-    }
+    Ok(revoked)
 }
 
 #[cfg(test)]

@@ -25,7 +25,10 @@ mod pem;
 mod test_support;
 
 pub use cert::{CertInfo, DOCUMENT_SIGNING_EKU, SealSubject, cert_info, issue_seal_cert, make_root};
-pub use chain::{ChainError, MAX_PATH_CERTS, ValidatedChain, validate_seal_chain};
+pub use chain::{
+    ChainError, MAX_PATH_CERTS, RevocationPolicy, RevocationStatus, ValidatedChain, revocation_applies,
+    revocation_status, validate_seal_chain, validate_signature_chain,
+};
 pub use crl::{CrlInfo, RevocationReason, RevokedCert, crl_info, make_crl};
 pub use keys::{Algorithm, PrivateKey, key_id, random_serial};
 pub use pem::{pem_decode_all, pem_encode};
