@@ -289,7 +289,7 @@ async fn platform(
     let now = OffsetDateTime::now_utc();
     let seals = p.ensure_demo(now).await?;
     let seal = seals.first().ok_or_else(|| anyhow!("ensure_demo made no seal"))?;
-    p.add_department(RELYING.0, RELYING.1, RELYING.2, now).await?;
+    p.add_department(RELYING.0, RELYING.1, RELYING.2, &[], now).await?;
     let (_, key) =
         p.add_client(RELYING.0, "scale-check", &[Scope::Check], &[FOOD.into(), TEACHER.into()], now).await?;
     let mut templates = vec![];

@@ -162,7 +162,7 @@ async fn wrong_clients_are_refused_and_change_nothing() {
     let (status, _, _) = post(Some("zz_not_a_real_key".into())).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
-    f.platform.add_department(OTHER_DEPT, "演示市教育局", "310115", now).await.unwrap();
+    f.platform.add_department(OTHER_DEPT, "演示市教育局", "310115", &[], now).await.unwrap();
     let (_, other) = f.platform.add_client(OTHER_DEPT, "教育审批", &[Scope::Issue], &[], now).await.unwrap();
     let (status, _, bytes) = post(Some(other.expose().into())).await;
     assert_eq!((status, error_code(&bytes).0.as_str()), (StatusCode::FORBIDDEN, "forbidden"));

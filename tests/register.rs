@@ -46,7 +46,7 @@ async fn fixture_on(database_url: Option<String>) -> F {
         Platform::create(Config::from_layer(dir.path().join("data"), layer).unwrap(), None).await.unwrap();
     let now = OffsetDateTime::now_utc();
     let seals = p.ensure_demo(now).await.unwrap();
-    p.add_department(RELYING, "演示市教育局", "310115", now).await.unwrap();
+    p.add_department(RELYING, "演示市教育局", "310115", &[], now).await.unwrap();
     let mut keys = std::collections::HashMap::new();
     let clients: [(&str, &str, &[Scope], Vec<String>); 8] = [
         ("issuer", ISSUER, &[Scope::Issue], vec![]),

@@ -35,6 +35,7 @@ fn department(code: &str) -> Department {
         code: Uscc::parse(code).unwrap(),
         name: "上海市浦东新区市场监督管理局".into(),
         area: AreaCode::parse("310115").unwrap(),
+        type_codes: vec!["*".into()],
         created_at: t(0),
     }
 }

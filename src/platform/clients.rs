@@ -112,14 +112,7 @@ impl Platform {
                 message: "at least one scope is needed".into(),
             });
         }
-        for code in type_codes {
-            if code != "*" && self.catalogue.get(code).is_none() {
-                return Err(PlatformError::InvalidInput {
-                    field: "types",
-                    message: format!("unknown licence type {code:?}; see `zhengzhao types list`"),
-                });
-            }
-        }
+        let type_codes = self.checked_type_codes(type_codes)?;
         let mut random = [0u8; 40];
         self.rng.fill(&mut random).map_err(|_| PlatformError::Io("no randomness available".into()))?;
         let id = format!("cl_{}", BASE32_NOPAD.encode(&random[..5]).to_ascii_lowercase());
@@ -127,7 +120,6 @@ impl Platform {
         let mut scopes: Vec<String> = scopes.iter().map(|s| s.as_str().to_owned()).collect();
         scopes.sort();
         scopes.dedup();
-        let type_codes = if type_codes.is_empty() { vec!["*".to_owned()] } else { type_codes.to_vec() };
         let client = ClientRecord {
             id,
             department_code: department.code.as_str().to_owned(),
@@ -150,6 +142,14 @@ impl Platform {
     /// Revokes a client: its key stops working at once.
     pub async fn revoke_client(&self, id: &str, now: OffsetDateTime) -> Result<(), PlatformError> {
         Ok(self.store.revoke_client(id.trim(), now).await?)
+    }
+
+    /// Takes one request from the public rate budget of a client address (the public
+    /// verification endpoints, which need no key).
+    pub fn rate_limit_address(&self, address: std::net::IpAddr) -> Result<(), PlatformError> {
+        self.rate
+            .take(&format!("ip:{address}"), std::time::Instant::now())
+            .map_err(|wait| PlatformError::RateLimited { retry_after_secs: wait.as_secs() + 1 })
     }
 
     /// The active client a bearer key belongs to.

@@ -114,7 +114,7 @@ impl IssueOutcome {
     }
 }
 
-fn list(s: &str) -> Vec<String> {
+pub(super) fn list(s: &str) -> Vec<String> {
     s.split(',').filter(|p| !p.is_empty()).map(str::to_owned).collect()
 }
 

@@ -65,6 +65,8 @@ pub struct Department {
     pub name: String,
     /// 行政区划代码 of its jurisdiction.
     pub area: AreaCode,
+    /// Licence type codes it may issue; `*` means any.
+    pub type_codes: Vec<String>,
     /// When it was registered.
     pub created_at: OffsetDateTime,
 }
@@ -77,6 +79,13 @@ pub enum SealStatus {
     Active,
     /// Its certificate is on the CRL; it signs nothing more.
     Revoked,
+}
+
+impl Department {
+    /// Whether the department may issue licences of `type_code`.
+    pub fn may_issue(&self, type_code: &str) -> bool {
+        self.type_codes.iter().any(|t| t == "*" || t == type_code)
+    }
 }
 
 impl SealStatus {

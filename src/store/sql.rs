@@ -159,6 +159,7 @@ fn department_from_row(row: &AnyRow) -> Result<Department, StoreError> {
         code: Uscc::parse(&code).map_err(|e| corrupt("department code", e))?,
         name: row.try_get("name")?,
         area: AreaCode::parse(&area).map_err(|e| corrupt("area code", e))?,
+        type_codes: super::licences::list(&row.try_get::<String, _>("type_codes")?),
         created_at: from_ts(row.try_get("created_at")?)?,
     })
 }
@@ -332,11 +333,14 @@ impl Store for SqlStore {
     }
 
     async fn insert_department(&self, d: &Department) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO departments (code, name, area_code, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(d.code.as_str())
-            .bind(&d.name)
-            .bind(d.area.as_str())
-            .bind(ts(d.created_at))
+        sqlx::query(
+            "INSERT INTO departments (code, name, area_code, type_codes, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(d.code.as_str())
+        .bind(&d.name)
+        .bind(d.area.as_str())
+        .bind(d.type_codes.join(","))
+        .bind(ts(d.created_at))
             .execute(&self.pool)
             .await
             .map_err(conflict(|| format!("department {} exists already", d.code)))?;
@@ -344,17 +348,21 @@ impl Store for SqlStore {
     }
 
     async fn department(&self, code: &Uscc) -> Result<Option<Department>, StoreError> {
-        let row = sqlx::query("SELECT code, name, area_code, created_at FROM departments WHERE code = $1")
-            .bind(code.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT code, name, area_code, type_codes, created_at FROM departments WHERE code = $1",
+        )
+        .bind(code.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(department_from_row).transpose()
     }
 
     async fn departments(&self) -> Result<Vec<Department>, StoreError> {
-        let rows = sqlx::query("SELECT code, name, area_code, created_at FROM departments ORDER BY code")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT code, name, area_code, type_codes, created_at FROM departments ORDER BY code",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(department_from_row).collect()
     }
 
