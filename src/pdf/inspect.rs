@@ -76,7 +76,15 @@ pub struct SignatureInfo {
     pub dss_certs: Vec<Vec<u8>>,
     /// DER CRLs in the `/DSS`, if any.
     pub dss_crls: Vec<Vec<u8>>,
+    /// Text entries of the document information dictionary (at most [`MAX_INFO_ENTRIES`],
+    /// each value at most [`MAX_INFO_VALUE`] bytes), as the latest revision has them.
+    pub info: std::collections::BTreeMap<String, String>,
 }
+
+/// Most document information entries [`inspect`] reads.
+pub const MAX_INFO_ENTRIES: usize = 64;
+/// Longest document information value [`inspect`] reads, in bytes.
+pub const MAX_INFO_VALUE: usize = 4096;
 
 fn parse_err(e: lopdf::Error) -> PdfError {
     PdfError::Parse(e.to_string())
@@ -124,6 +132,7 @@ pub fn inspect(pdf: &[u8]) -> Result<SignatureInfo, PdfError> {
         later_revisions(&load(&pdf[..signed_revision_len])?, &doc)
     };
     let (dss_certs, dss_crls) = dss_contents(&doc);
+    let info = info_strings(&doc);
     let signing_time_raw = string(b"M");
     Ok(SignatureInfo {
         field_name,
@@ -142,7 +151,25 @@ pub fn inspect(pdf: &[u8]) -> Result<SignatureInfo, PdfError> {
         later_revisions,
         dss_certs,
         dss_crls,
+        info,
     })
+}
+
+/// The text entries of the trailer's `/Info`, bounded.
+fn info_strings(doc: &Document) -> std::collections::BTreeMap<String, String> {
+    let Some(info) = doc.trailer.get(b"Info").ok().and_then(|o| deref(doc, o)).and_then(|o| o.as_dict().ok())
+    else {
+        return Default::default();
+    };
+    info.iter()
+        .filter_map(|(k, v)| match v {
+            Object::String(bytes, _) if bytes.len() <= MAX_INFO_VALUE => {
+                Some((String::from_utf8_lossy(k).into_owned(), decode_text_string(bytes)))
+            }
+            _ => None,
+        })
+        .take(MAX_INFO_ENTRIES)
+        .collect()
 }
 
 /// Follows a reference (one level; lopdf resolves chains itself, bounded).

@@ -14,7 +14,7 @@ use coset::{
     CborSerializable as _, CoseSign1, CoseSign1Builder, HeaderBuilder, TaggedCborSerializable as _, iana,
 };
 
-pub use claims::{LicenceClaims, RECORD_HASH_BYTES};
+pub use claims::{LICENCE_ID_ROOT, LicenceClaims, RECORD_HASH_BYTES};
 pub use url::{decode_from_url, encode_for_url, qr_url};
 
 use crate::signing::{SealSigner, SealVerifier};
