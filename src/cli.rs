@@ -71,6 +71,28 @@ enum Command {
     /// The access log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Verify a licence: a signed PDF, a QR token or URL, or an identifier. Exit code 0
+    /// valid, 1 invalid, 2 cannot tell (offline, or unusable input).
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, ClapArgs)]
+struct VerifyArgs {
+    /// A PDF file, a QR URL or token, or a licence identifier.
+    input: String,
+    /// The trust list (trust-list.json from /pki/trust-list.json or `pki trust-list`).
+    /// Without it, the local data directory's platform is the trust anchor.
+    #[arg(long)]
+    trust: Option<PathBuf>,
+    /// A cached CRL (DER or PEM) newer than the trust list's.
+    #[arg(long)]
+    crl: Option<PathBuf>,
+    /// Do not consult the register: check signatures, certificates and validity only.
+    #[arg(long)]
+    offline: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -177,6 +199,9 @@ enum DepartmentCommand {
         /// 行政区划代码 (6 digits) of its jurisdiction.
         #[arg(long)]
         area: String,
+        /// Comma-separated licence type codes it may issue (default: all types).
+        #[arg(long, value_delimiter = ',')]
+        types: Vec<String>,
     },
     /// List departments.
     List {
@@ -252,6 +277,12 @@ enum PkiCommand {
         #[arg(long)]
         algorithm: Option<Algorithm>,
     },
+    /// Print (or write) the trust list signed by the Ed25519 root, for offline verifiers.
+    TrustList {
+        /// Write it to this file instead of printing it.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 /// Runs one command; returns the exit code.
@@ -292,16 +323,23 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         Command::Department(cmd) => {
             let platform = Platform::open(config, passphrase).await?;
             match cmd {
-                DepartmentCommand::Add { code, name, area } => {
-                    let d = platform.add_department(&code, &name, &area, now).await?;
-                    writeln!(out, "added department {} {} (area {})", d.code, d.name, d.area)?;
+                DepartmentCommand::Add { code, name, area, types } => {
+                    let d = platform.add_department(&code, &name, &area, &types, now).await?;
+                    writeln!(
+                        out,
+                        "added department {} {} (area {}, may issue {})",
+                        d.code,
+                        d.name,
+                        d.area,
+                        d.type_codes.join(",")
+                    )?;
                 }
                 DepartmentCommand::List { json } => {
                     let list = platform.departments().await?;
                     if json {
                         let rows: Vec<_> = list
                             .iter()
-                            .map(|d| json!({"code": d.code.as_str(), "name": d.name, "area": d.area.as_str(), "created_at": rfc3339(d.created_at)}))
+                            .map(|d| json!({"code": d.code.as_str(), "name": d.name, "area": d.area.as_str(), "type_codes": d.type_codes, "created_at": rfc3339(d.created_at)}))
                             .collect();
                         writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
                     } else {
@@ -403,10 +441,155 @@ pub async fn run(args: Args) -> Result<ExitCode> {
                         write!(out, "{}", pki::pem_encode("X509 CRL", &crl.der))?;
                     }
                 }
+                PkiCommand::TrustList { out: None } => writeln!(out, "{}", platform.trust_list(now).await?)?,
+                PkiCommand::TrustList { out: Some(path) } => {
+                    std::fs::write(&path, platform.trust_list(now).await?.as_bytes())
+                        .with_context(|| format!("writing {}", path.display()))?;
+                }
             }
+        }
+        Command::Verify(args) => {
+            return Ok(match verify_command(config, passphrase, args, now, out).await {
+                Ok(code) => code,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::from(2)
+                }
+            });
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What `verify` was given.
+enum VerifyInput {
+    Pdf(Vec<u8>),
+    Text(String),
+    Identifier(String),
+}
+
+fn verify_input(input: &str) -> Result<VerifyInput> {
+    let path = Path::new(input);
+    if path.is_file() {
+        let max = platform::MAX_VERIFY_PDF_BYTES as u64;
+        let len = std::fs::metadata(path).with_context(|| format!("reading {input}"))?.len();
+        if len > max {
+            bail!("{input} is {len} bytes; PDFs of at most {max} bytes are verified");
+        }
+        let bytes = std::fs::read(path).with_context(|| format!("reading {input}"))?;
+        if bytes.is_empty() {
+            bail!("{input} is empty");
+        }
+        if !bytes.starts_with(b"%PDF-") {
+            bail!("{input} is not a PDF (it does not start with %PDF-)");
+        }
+        return Ok(VerifyInput::Pdf(bytes));
+    }
+    let text = input.trim();
+    if text.starts_with(zhengzhao::token::LICENCE_ID_ROOT) {
+        return Ok(VerifyInput::Identifier(text.to_owned()));
+    }
+    if text.ends_with(".pdf") {
+        bail!("{input}: no such file");
+    }
+    Ok(VerifyInput::Text(text.to_owned()))
+}
+
+fn read_crl(path: &Path) -> Result<Vec<u8>> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    if bytes.starts_with(b"-----BEGIN") {
+        let text = String::from_utf8_lossy(&bytes);
+        let mut ders =
+            pki::pem_decode_all(&text, "X509 CRL").with_context(|| format!("{}", path.display()))?;
+        return ders.pop().with_context(|| format!("{}: no X509 CRL block", path.display()));
+    }
+    Ok(bytes)
+}
+
+async fn verify_command(
+    config: Config,
+    passphrase: Option<String>,
+    args: VerifyArgs,
+    now: OffsetDateTime,
+    out: &mut impl Write,
+) -> Result<ExitCode> {
+    use zhengzhao::verify::{Engine, TrustSet, trustlist};
+    let input = verify_input(&args.input)?;
+    let extra_crls = args.crl.as_deref().map(read_crl).transpose()?.into_iter().collect::<Vec<_>>();
+    let report = match &args.trust {
+        Some(path) => {
+            let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            let list =
+                trustlist::verify_trust_list(&text, None).with_context(|| format!("{}", path.display()))?;
+            let trust = TrustSet::from_trust_list(&list.body, extra_crls, now)?;
+            let engine = Engine::new(&trust, None, now);
+            match input {
+                VerifyInput::Pdf(pdf) => engine.verify_pdf(&pdf).await,
+                VerifyInput::Text(text) => engine.verify_token_text(&text).await,
+                VerifyInput::Identifier(id) => engine.verify_identifier(&id).await,
+            }
+        }
+        None => {
+            let platform = Platform::open(config, passphrase)
+                .await
+                .context("no --trust given and no usable local platform to verify against")?;
+            if args.offline {
+                let list = platform.trust_list(now).await?;
+                let list = trustlist::verify_trust_list(list.as_bytes(), None)?;
+                let trust = TrustSet::from_trust_list(&list.body, extra_crls, now)?;
+                let engine = Engine::new(&trust, None, now);
+                match input {
+                    VerifyInput::Pdf(pdf) => engine.verify_pdf(&pdf).await,
+                    VerifyInput::Text(text) => engine.verify_token_text(&text).await,
+                    VerifyInput::Identifier(id) => engine.verify_identifier(&id).await,
+                }
+            } else {
+                match input {
+                    VerifyInput::Pdf(pdf) => platform.verify_pdf(pdf, now).await?,
+                    VerifyInput::Text(text) => platform.verify_token_text(&text, now).await?,
+                    VerifyInput::Identifier(id) => platform.verify_identifier(&id, now).await?,
+                }
+            }
+        }
+    };
+    if args.json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
+    } else {
+        print_report(&report, out)?;
+    }
+    Ok(ExitCode::from(report.verdict.exit_code()))
+}
+
+fn print_report(report: &zhengzhao::verify::Report, out: &mut impl Write) -> Result<()> {
+    use zhengzhao::verify::Outcome;
+    writeln!(
+        out,
+        "{} {} ({:?}, {:?})",
+        report.verdict.label_zh(),
+        report.verdict.label_en(),
+        report.subject,
+        report.mode
+    )?;
+    if let Some(l) = &report.licence {
+        writeln!(out, "licence:  {}", l.identifier)?;
+        writeln!(out, "holder:   {} ({})", l.holder_name, l.holder_code_masked)?;
+        writeln!(out, "validity: {} – {}", l.valid_from, l.valid_until.as_deref().unwrap_or("长期"))?;
+        if let Some(status) = &l.status_label {
+            writeln!(out, "status:   {status}")?;
+        }
+    }
+    if let Some(seal) = &report.seal {
+        writeln!(out, "seal:     {} {} ({})", seal.department_name, seal.name, seal.id)?;
+    }
+    for c in &report.checks {
+        let mark = match c.outcome {
+            Outcome::Passed => "ok  ",
+            Outcome::Failed => "FAIL",
+            Outcome::NotChecked => "??  ",
+        };
+        writeln!(out, "  {mark} {:<20} {}", c.code, c.message_en)?;
+    }
+    Ok(())
 }
 
 async fn seal_command(
@@ -648,7 +831,10 @@ async fn serve(config: Config, passphrase: Option<String>) -> Result<()> {
     let platform = std::sync::Arc::new(platform);
     tokio::spawn(refresh_crls(platform.clone()));
     let app = zhengzhao::http::app(platform.clone());
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.context("serving HTTP")?;
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving HTTP")?;
     tracing::info!("shut down");
     Ok(())
 }

@@ -18,3 +18,4 @@ pub mod seal;
 pub mod signing;
 pub mod store;
 pub mod token;
+pub mod verify;

@@ -7,6 +7,7 @@ mod licences;
 mod openapi;
 mod pki;
 mod register;
+mod verify;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,6 +24,7 @@ use crate::platform::Platform;
 
 pub use error::{ApiError, ErrorBody};
 pub use openapi::ApiDoc;
+pub use verify::{MAX_UPLOAD_BYTES, PDF_TIME_LIMIT, render_page};
 
 /// Largest request body accepted anywhere (later endpoints set tighter limits).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -34,16 +36,20 @@ pub type AppState = Arc<Platform>;
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
-    Router::new()
+    // Every endpoint takes at most MAX_BODY_BYTES, but verification, which takes PDFs.
+    let api = Router::new()
         .route("/healthz", get(healthz))
         .merge(pki::routes())
         .merge(licences::routes())
         .merge(register::routes())
         .merge(openapi::routes())
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES));
+    Router::new()
+        .merge(api)
+        .merge(verify::routes())
         .fallback(not_found)
         .with_state(state)
         .layer(axum::middleware::map_response(json_rejections))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .layer(TraceLayer::new_for_http())
 }
@@ -66,10 +72,9 @@ async fn healthz(State(platform): State<AppState>) -> Result<Json<Health>, ApiEr
 async fn json_rejections(response: axum::response::Response) -> axum::response::Response {
     use axum::http::StatusCode;
     let status = response.status();
-    let is_json = response
-        .headers()
-        .get(axum::http::header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    let is_json = response.headers().get(axum::http::header::CONTENT_TYPE).is_some_and(|v| {
+        v.as_bytes().starts_with(b"application/json") || v.as_bytes().starts_with(b"text/html")
+    });
     if !(status.is_client_error() || status.is_server_error()) || is_json {
         return response;
     }

@@ -25,13 +25,16 @@ impl Modify for BearerKeys {
 #[openapi(
     info(
         title = "Zhengzhao (证照) API",
-        description = "Electronic licences: issue, register (电子证照互认), checks, holder authorisations. \
+        description = "Electronic licences: issue, register (电子证照互认), checks, holder authorisations, verification. \
                        Errors are JSON {code, message} with stable codes."
     ),
     paths(
         super::healthz,
         super::pki::roots,
         super::pki::pki_file,
+        super::pki::trust_list,
+        super::verify::verify,
+        super::verify::page,
         super::licences::issue,
         super::licences::renew,
         super::licences::pdf,
@@ -47,6 +50,8 @@ impl Modify for BearerKeys {
     ),
     components(schemas(
         super::ErrorBody,
+        super::verify::VerifyRequest,
+        crate::verify::Report,
         super::licences::IssueBody,
         super::licences::IssuedBody,
         super::register::StatusBody,

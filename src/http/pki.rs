@@ -12,13 +12,28 @@ use super::{ApiError, AppState};
 use crate::pki::Algorithm;
 
 pub(super) fn routes() -> Router<AppState> {
-    Router::new().route("/pki/root.pem", get(roots)).route("/pki/{file}", get(pki_file))
+    Router::new()
+        .route("/pki/root.pem", get(roots))
+        .route("/pki/trust-list.json", get(trust_list))
+        .route("/pki/{file}", get(pki_file))
 }
 
 #[utoipa::path(get, path = "/pki/root.pem", tag = "pki", responses((status = 200, description = "All root certificates, PEM", content_type = "application/x-pem-file")))]
 async fn roots(State(platform): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     let pem = platform.roots_pem(None).await?;
     Ok(([(header::CONTENT_TYPE, "application/x-pem-file")], pem))
+}
+
+/// The trust list for offline verifiers and peer platforms: a JWS (flattened JSON, EdDSA)
+/// signed by the Ed25519 root, with the roots, seal certificates, the licence types each
+/// department may issue, and the current CRLs.
+#[utoipa::path(get, path = "/pki/trust-list.json", tag = "pki", responses((status = 200, description = "The signed trust list (JWS, flattened JSON serialisation)", content_type = "application/json")))]
+async fn trust_list(State(platform): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+    let list = platform.trust_list(OffsetDateTime::now_utc()).await?;
+    Ok((
+        [(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "public, max-age=60")],
+        list.as_str().to_owned(),
+    ))
 }
 
 /// `crl-ALG.crl` (DER) and `root-ALG.pem`.

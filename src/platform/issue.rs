@@ -155,6 +155,14 @@ impl Platform {
             )));
         }
         let licence_type = self.licence_type(&request.type_code)?;
+        let department = self.department(seal.department_code.as_str()).await?;
+        if !department.may_issue(licence_type.code.as_str()) {
+            return Err(PlatformError::Forbidden(format!(
+                "department {} is not authorised to issue licences of type {}",
+                department.code,
+                licence_type.code.as_str()
+            )));
+        }
         let today = now.date();
         let renewal = match &request.renews {
             None => None,
@@ -383,6 +391,9 @@ pub fn licence_page(t: &LicenceType, r: &LicenceRecord, url: &str, now: OffsetDa
         ("HolderName".into(), r.holder_name.clone()),
         ("HolderCode".into(), crate::codes::mask(&r.holder_code, 3, 4)),
         ("HolderCodeType".into(), r.holder_code_type.clone()),
+        ("RecordHash".into(), hex::encode(r.hash())),
+        // The QR token as text, so that a verifier of the PDF need not read the QR image.
+        ("Token".into(), url.rsplit('/').next().unwrap_or_default().to_owned()),
     ];
     if let (Some(code), Some(name)) = (&r.matter_code, &r.matter_name) {
         custom.push((camel("matter_code"), code.clone()));

@@ -9,6 +9,7 @@ mod error;
 mod issue;
 mod ratelimit;
 mod register;
+mod verify;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -34,6 +35,7 @@ pub use register::{
     Access, AuthorisationRequest, AuthorisationView, Basis, CheckClaims, CheckRequest, CheckResult,
     LicenceView, MAX_PAGE, MAX_PURPOSE, StatusView, effective_status,
 };
+pub use verify::{MAX_VERIFY_PDF_BYTES, TRUST_LIST_VALIDITY, TRUST_SET_TTL};
 
 /// Validity of a root certificate.
 const ROOT_YEARS: i64 = 20;
@@ -59,6 +61,7 @@ pub struct Platform {
     pub catalogue: Catalogue,
     rng: SystemRandom,
     seal_cache: issue::SealCache,
+    trust_cache: verify::SharedTrustCache,
     rate: Arc<RateLimiter>,
     access_log: accesslog::AccessLogWriter,
 }
@@ -110,6 +113,7 @@ impl Platform {
             catalogue,
             rng: SystemRandom::new(),
             seal_cache: Default::default(),
+            trust_cache: Default::default(),
             rate: Arc::new(RateLimiter::new(config.rate_limit, config.rate_limit.saturating_mul(2))),
             config,
         })
@@ -242,6 +246,7 @@ impl Platform {
         code: &str,
         name: &str,
         area: &str,
+        type_codes: &[String],
         now: OffsetDateTime,
     ) -> Result<Department, PlatformError> {
         let code = Uscc::parse(code.trim()).map_err(|e| PlatformError::invalid("code", e))?;
@@ -249,9 +254,25 @@ impl Platform {
         let area = AreaCode::parse(area.trim()).map_err(|e| PlatformError::invalid("area", e))?;
         // The name goes on the department's seals: it must be drawable.
         seal::draw(name, "")?;
-        let department = Department { code, name: name.to_owned(), area, created_at: now };
+        let type_codes = self.checked_type_codes(type_codes)?;
+        let department = Department { code, name: name.to_owned(), area, type_codes, created_at: now };
         self.store.insert_department(&department).await?;
+        self.trust_cache.invalidate();
         Ok(department)
+    }
+
+    /// Licence type codes as given for a department or client: each must be a type of the
+    /// catalogue or `*` (any); none given means `*`.
+    pub(crate) fn checked_type_codes(&self, type_codes: &[String]) -> Result<Vec<String>, PlatformError> {
+        for code in type_codes {
+            if code != "*" && self.catalogue.get(code).is_none() {
+                return Err(PlatformError::InvalidInput {
+                    field: "types",
+                    message: format!("unknown licence type {code:?}; see `zhengzhao types list`"),
+                });
+            }
+        }
+        Ok(if type_codes.is_empty() { vec!["*".to_owned()] } else { type_codes.to_vec() })
     }
 
     /// All departments.
@@ -320,6 +341,7 @@ impl Platform {
                 revocation: None,
             };
             self.store.insert_seal(&seal).await?;
+            self.trust_cache.invalidate();
             Ok::<_, PlatformError>(seal)
         }
         .await;
@@ -384,6 +406,7 @@ impl Platform {
         if let Ok(mut cache) = self.seal_cache.lock() {
             cache.remove(&seal.id);
         }
+        self.trust_cache.invalidate();
         Ok((self.seal(&seal.id).await?, crl))
     }
 
@@ -454,7 +477,7 @@ impl Platform {
             return Ok(vec![]);
         }
         let (code, name, area) = DEMO_DEPARTMENT;
-        self.add_department(code, name, area, now).await?;
+        self.add_department(code, name, area, &[], now).await?;
         let mut seals = vec![];
         for algorithm in Algorithm::ALL {
             seals.push(self.create_seal(code, DEMO_SEAL_NAME, algorithm, now).await?);

@@ -1,0 +1,370 @@
+//! Public verification: the page a phone camera opens (`GET /v/{token}`), the JSON API
+//! (`POST /api/v1/verify`: a token, a URL, an identifier, or a PDF upload) and nothing
+//! else. No key is needed; requests are rate-limited per client address, and nothing
+//! personal is logged (only the verdict and the failed check's code).
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use askama::Template;
+use axum::extract::{
+    ConnectInfo, DefaultBodyLimit, FromRequest, FromRequestParts, Multipart, Path, Request, State,
+};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use time::{OffsetDateTime, UtcOffset};
+use tokio::sync::Semaphore;
+use tower_http::limit::RequestBodyLimitLayer;
+
+use super::{ApiError, AppState};
+use crate::platform::PlatformError;
+use crate::verify::{Check, Outcome, Report, Verdict};
+
+/// Largest upload `POST /api/v1/verify` accepts (the PDF plus multipart framing).
+pub const MAX_UPLOAD_BYTES: usize = crate::platform::MAX_VERIFY_PDF_BYTES + 64 * 1024;
+/// Time limit for verifying one PDF.
+pub const PDF_TIME_LIMIT: Duration = Duration::from_secs(10);
+/// How long a PDF upload waits for a free verification slot before 503.
+const PDF_SLOT_WAIT: Duration = Duration::from_secs(5);
+/// PDFs verified at once; more wait (bounded memory: each may hold a 32 MB file).
+static PDF_SLOTS: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(4));
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v/{token}", get(page))
+        .route("/api/v1/verify", post(verify))
+        .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
+        .layer(RequestBodyLimitLayer::new(MAX_UPLOAD_BYTES))
+}
+
+/// The client's address, when the server knows it.
+struct ClientAddr(Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())))
+    }
+}
+
+fn rate_limit(platform: &AppState, addr: &ClientAddr) -> Result<(), ApiError> {
+    match addr.0 {
+        Some(ip) => platform.rate_limit_address(ip).map_err(ApiError::from),
+        None => Ok(()),
+    }
+}
+
+fn log_report(report: &Report, via: &'static str) {
+    tracing::info!(
+        via,
+        subject = ?report.subject,
+        verdict = ?report.verdict,
+        failed = report.first_failure().map_or("", |c| c.code),
+        "verified"
+    );
+}
+
+/// What `POST /api/v1/verify` takes as JSON: exactly one of the three.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyRequest {
+    /// The QR token (base32) …
+    #[serde(default)]
+    pub token: Option<String>,
+    /// … or the whole QR URL …
+    #[serde(default)]
+    pub url: Option<String>,
+    /// … or a licence identifier (looked up in the register).
+    #[serde(default)]
+    pub identifier: Option<String>,
+}
+
+/// Verifies a token, URL, identifier, or PDF and answers the report. Unreadable input
+/// (not a token, not a PDF) answers 422 with code `unreadable_input`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/verify",
+    tag = "verify",
+    request_body(
+        description = "JSON {token} | {url} | {identifier}; or the PDF as multipart/form-data field `pdf` (or `file`); or the raw PDF as application/pdf. At most 32 MB.",
+        content(
+            (VerifyRequest = "application/json", example = json!({"url": "https://licence.example.gov.cn/v/2EFDCI..."})),
+            (String = "application/pdf"),
+        )
+    ),
+    responses(
+        (status = 200, description = "The verification report (whatever its verdict)", body = Report),
+        (status = 400, description = "Neither token, url nor identifier; or a malformed upload", body = crate::http::ErrorBody),
+        (status = 413, description = "Larger than 32 MB", body = crate::http::ErrorBody),
+        (status = 415, description = "Not JSON, multipart or PDF", body = crate::http::ErrorBody),
+        (status = 422, description = "Not a token or not a PDF (code unreadable_input), or the PDF took too long (verification_timeout)", body = crate::http::ErrorBody),
+        (status = 429, description = "Rate limited; see Retry-After", body = crate::http::ErrorBody),
+        (status = 503, description = "Too many PDF verifications at once (busy)", body = crate::http::ErrorBody)
+    )
+)]
+async fn verify(
+    State(platform): State<AppState>,
+    addr: ClientAddr,
+    request: Request,
+) -> Result<Response, ApiError> {
+    rate_limit(&platform, &addr)?;
+    let now = OffsetDateTime::now_utc();
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let report = if content_type.starts_with("application/json") {
+        let Json(body) = Json::<VerifyRequest>::from_request(request, &platform)
+            .await
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", e.body_text()))?;
+        match (body.token, body.url, body.identifier) {
+            (Some(text), None, None) | (None, Some(text), None) => {
+                platform.verify_token_text(&text, now).await?
+            }
+            (None, None, Some(id)) => platform.verify_identifier(&id, now).await?,
+            _ => {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_input",
+                    "give exactly one of token, url or identifier",
+                ));
+            }
+        }
+    } else if content_type.starts_with("multipart/form-data") {
+        let pdf = multipart_pdf(
+            Multipart::from_request(request, &platform)
+                .await
+                .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_multipart", e.body_text()))?,
+        )
+        .await?;
+        verify_pdf(&platform, pdf, now).await?
+    } else if content_type.starts_with("application/pdf")
+        || content_type.starts_with("application/octet-stream")
+    {
+        let bytes = axum::body::Bytes::from_request(request, &platform)
+            .await
+            .map_err(|e| body_error(e.status(), "invalid_body", e.body_text()))?;
+        verify_pdf(&platform, bytes.to_vec(), now).await?
+    } else {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send application/json, multipart/form-data (field pdf) or application/pdf",
+        ));
+    };
+    log_report(&report, "api");
+    if let Some(unreadable) = report.check("input.read").filter(|c| c.outcome == Outcome::Failed) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unreadable_input",
+            unreadable.message_en.clone(),
+        ));
+    }
+    Ok(Json(report).into_response())
+}
+
+/// The first file field named `pdf` or `file`.
+async fn multipart_pdf(mut multipart: Multipart) -> Result<Vec<u8>, ApiError> {
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        // The body limit shows as a stream error whose cause is the length limit.
+        let mut cause: Option<&dyn std::error::Error> = Some(&e);
+        let mut too_large = false;
+        while let Some(c) = cause {
+            too_large |= c.to_string().contains("length limit exceeded");
+            cause = c.source();
+        }
+        let status = if too_large { StatusCode::PAYLOAD_TOO_LARGE } else { e.status() };
+        body_error(status, "invalid_multipart", e.body_text())
+    };
+    while let Some(field) = multipart.next_field().await.map_err(bad)? {
+        if matches!(field.name(), Some("pdf" | "file")) {
+            return Ok(field.bytes().await.map_err(bad)?.to_vec());
+        }
+    }
+    Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_multipart", "no form field named pdf"))
+}
+
+/// A body that could not be read: too large (413 `payload_too_large`) or malformed.
+fn body_error(status: StatusCode, code: &'static str, text: String) -> ApiError {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(
+            status,
+            "payload_too_large",
+            format!("the upload is larger than {MAX_UPLOAD_BYTES} bytes"),
+        )
+    } else {
+        ApiError::new(StatusCode::BAD_REQUEST, code, text)
+    }
+}
+
+/// Verifies a PDF on a blocking thread, with a slot limit and a time limit.
+async fn verify_pdf(platform: &AppState, pdf: Vec<u8>, now: OffsetDateTime) -> Result<Report, ApiError> {
+    if pdf.is_empty() {
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unreadable_input", "the file is empty"));
+    }
+    let _slot = tokio::time::timeout(PDF_SLOT_WAIT, PDF_SLOTS.acquire())
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "too many PDF verifications at once; retry",
+            )
+        })?
+        .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "shutting down"))?;
+    let platform = platform.clone();
+    let runtime = tokio::runtime::Handle::current();
+    let task = tokio::task::spawn_blocking(move || runtime.block_on(platform.verify_pdf(pdf, now)));
+    match tokio::time::timeout(PDF_TIME_LIMIT, task).await {
+        Err(_) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "verification_timeout",
+            format!("the PDF could not be verified within {} s", PDF_TIME_LIMIT.as_secs()),
+        )),
+        Ok(Err(join)) => {
+            tracing::error!(error = %join, "PDF verification task failed");
+            Err(ApiError::from(PlatformError::Io("the PDF could not be verified".into())))
+        }
+        Ok(Ok(result)) => Ok(result?),
+    }
+}
+
+/// One row of the licence table.
+struct Row {
+    zh: &'static str,
+    en: &'static str,
+    value: String,
+}
+
+#[derive(Template)]
+#[template(path = "html/verify.html")]
+struct VerifyPage<'a> {
+    report: &'a Report,
+    verdict_class: &'static str,
+    verdict_zh: &'static str,
+    verdict_en: &'static str,
+    headline_zh: String,
+    headline_en: String,
+    rows: Vec<Row>,
+    fields: &'a [(String, String)],
+    seal_svg: Option<String>,
+    checked_at: String,
+    failures: Vec<&'a Check>,
+    checks: &'a [Check],
+}
+
+fn china_time(t: OffsetDateTime) -> String {
+    let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    let offset = UtcOffset::from_hms(8, 0, 0).unwrap_or(UtcOffset::UTC);
+    t.to_offset(offset).format(&f).map(|s| format!("{s}（北京时间 / UTC+8）")).unwrap_or_default()
+}
+
+/// The verification page for a QR token.
+#[utoipa::path(get, path = "/v/{token}", tag = "verify", params(("token" = String, Path, description = "The QR token, base32 (any letter case)")), responses((status = 200, description = "HTML page with the verdict", content_type = "text/html"), (status = 400, description = "HTML page: the QR code is not a licence token", content_type = "text/html"), (status = 429, description = "Rate limited", body = crate::http::ErrorBody)))]
+async fn page(
+    State(platform): State<AppState>,
+    addr: ClientAddr,
+    Path(token): Path<String>,
+) -> Result<Response, ApiError> {
+    rate_limit(&platform, &addr)?;
+    let now = OffsetDateTime::now_utc();
+    let report = platform.verify_token_text(&token, now).await?;
+    log_report(&report, "page");
+    let seal_svg = match (&report.seal, report.verdict) {
+        (Some(seal), Verdict::Valid | Verdict::Indeterminate) => {
+            platform.seal_svg(&seal.id).await.ok().map(|s| s.as_str().to_owned())
+        }
+        _ => None,
+    };
+    let html = render_page(&report, seal_svg)?;
+    let unreadable = report.check("input.read").is_some_and(|c| c.outcome == Outcome::Failed);
+    let status = if unreadable { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    Ok((
+        status,
+        [
+            (header::CACHE_CONTROL, "no-store"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+            ),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::REFERRER_POLICY, "no-referrer"),
+        ],
+        Html(html),
+    )
+        .into_response())
+}
+
+/// Renders the page for a report.
+pub fn render_page(report: &Report, seal_svg: Option<String>) -> Result<String, ApiError> {
+    let failures: Vec<&Check> = report.checks.iter().filter(|c| c.outcome == Outcome::Failed).collect();
+    let (verdict_class, headline_zh, headline_en) = match report.verdict {
+        Verdict::Valid => {
+            ("valid", "此证照真实有效".to_owned(), "This licence is authentic and valid.".to_owned())
+        }
+        Verdict::Invalid => {
+            let first = failures.first();
+            (
+                "invalid",
+                format!("此证照不可信：{}", first.map_or("", |c| c.message_zh.as_str())),
+                format!("Do not rely on this licence: {}", first.map_or("", |c| c.message_en.as_str())),
+            )
+        }
+        Verdict::Indeterminate => {
+            let open = report.checks.iter().find(|c| c.outcome == Outcome::NotChecked);
+            (
+                "indeterminate",
+                format!("暂时无法确认此证照有效：{}", open.map_or("", |c| c.message_zh.as_str())),
+                format!("Could not confirm this licence: {}", open.map_or("", |c| c.message_en.as_str())),
+            )
+        }
+    };
+    let mut rows = Vec::new();
+    if let Some(l) = &report.licence {
+        let mut push = |zh, en, value: String| {
+            if !value.is_empty() {
+                rows.push(Row { zh, en, value });
+            }
+        };
+        push("证照名称", "Licence", l.type_name.clone().unwrap_or_default());
+        push("持证主体", "Holder", l.holder_name.clone());
+        push("持证主体代码", "Holder code", l.holder_code_masked.clone());
+        push("颁证单位", "Issued by", l.issuer_name.clone().unwrap_or_else(|| l.issuer_code.clone()));
+        let until = l.valid_until.clone().unwrap_or_else(|| "长期 / no end".to_owned());
+        push("有效期", "Valid", format!("{} 至 {}", l.valid_from, until));
+        if let Some(label) = &l.status_label {
+            let status = match &l.superseded_by {
+                Some(newer) => format!("{label}（已被新版本取代 / superseded by {newer}）"),
+                None => label.clone(),
+            };
+            push("证照状态", "Status", status);
+        }
+        push("证照标识", "Identifier", l.identifier.clone());
+    }
+    let fields = report.licence.as_ref().map_or(&[][..], |l| l.fields.as_slice());
+    let page = VerifyPage {
+        report,
+        verdict_class,
+        verdict_zh: report.verdict.label_zh(),
+        verdict_en: report.verdict.label_en(),
+        headline_zh,
+        headline_en,
+        rows,
+        fields,
+        seal_svg,
+        checked_at: china_time(report.checked_at),
+        failures,
+        checks: &report.checks,
+    };
+    page.render().map_err(|e| {
+        tracing::error!(error = %e, "rendering the verification page");
+        ApiError::from(PlatformError::Io("the page could not be rendered".into()))
+    })
+}

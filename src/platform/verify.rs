@@ -1,0 +1,248 @@
+//! Verification as the platform offers it: the engine of [`crate::verify`] online, over
+//! this platform's roots, seals, CRLs and register; and the signed trust list that offline
+//! verifiers and peer platforms use.
+
+use std::sync::{Arc, RwLock};
+
+use time::{Duration, OffsetDateTime};
+
+use super::{Platform, PlatformError};
+use crate::licence::{FieldKind, LicenceRecord};
+use crate::pki::Algorithm;
+use crate::seal::SealDrawing;
+use crate::signing::SealSigner;
+use crate::store::SealStatus;
+use crate::verify::trustlist::{
+    TRUST_LIST_VERSION, TrustListBody, TrustedCrl, TrustedRoot, TrustedSealEntry, sign_trust_list,
+};
+use crate::verify::{Engine, Mode, RegisterEntry, RegisterLookup, Report, SealSource, TrustSet};
+
+/// How long the online trust set (seals, departments, CRLs) is reused before it is read
+/// from the store again. A seal revoked on this node is seen at once; on another node
+/// within this time.
+pub const TRUST_SET_TTL: Duration = Duration::seconds(5);
+
+/// How long a trust list is meant to be used before a fresh one is fetched.
+pub const TRUST_LIST_VALIDITY: Duration = Duration::days(1);
+
+/// Largest PDF accepted for verification, in bytes.
+pub const MAX_VERIFY_PDF_BYTES: usize = crate::pdf::MAX_INSPECT_BYTES;
+
+/// The cached online trust set.
+#[derive(Debug, Default)]
+pub(super) struct TrustCache {
+    set: RwLock<Option<Arc<TrustSet>>>,
+    seal_images: RwLock<std::collections::HashMap<String, Arc<String>>>,
+    trust_list: RwLock<Option<(OffsetDateTime, Arc<String>)>>,
+}
+
+/// How long a signed trust list is served before it is made again.
+const TRUST_LIST_REUSE: Duration = Duration::minutes(1);
+
+pub(super) type SharedTrustCache = Arc<TrustCache>;
+
+impl TrustCache {
+    /// Forgets the set, so the next verification reads seals and CRLs again.
+    pub(super) fn invalidate(&self) {
+        if let Ok(mut set) = self.set.write() {
+            *set = None;
+        }
+        if let Ok(mut list) = self.trust_list.write() {
+            *list = None;
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl RegisterLookup for Platform {
+    async fn entry(&self, identifier: &str) -> Result<Option<RegisterEntry>, String> {
+        let Some(row) = self.store.licence(identifier).await.map_err(|e| e.to_string())? else {
+            return Ok(None);
+        };
+        let record = LicenceRecord::from_cbor(&row.licence.record_cbor).map_err(|e| e.to_string())?;
+        let licence_type = self.catalogue.get(&row.licence.type_code);
+        let fields = licence_type
+            .map(|t| {
+                t.fields
+                    .iter()
+                    .filter_map(|def| {
+                        let value = record.fields.get(&def.key)?;
+                        let shown = if def.kind == FieldKind::CitizenId {
+                            crate::codes::mask(value, 3, 4)
+                        } else {
+                            value.clone()
+                        };
+                        Some((def.label.clone(), shown))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Some(RegisterEntry {
+            identifier: row.licence.id.clone(),
+            status: row.status,
+            superseded_by: row.superseded_by.clone(),
+            record_hash: row.licence.record_hash.clone(),
+            issued_at: row.licence.issued_at,
+            seal_id: row.licence.seal_id.clone(),
+            holder_name: row.licence.holder_name.clone(),
+            valid_from: row.licence.valid_from.clone(),
+            valid_until: row.licence.valid_until.clone(),
+            token: row.licence.token.clone(),
+            type_name: Some(record.type_name.clone()),
+            fields,
+        }))
+    }
+}
+
+impl Platform {
+    /// The online trust set: this platform's roots, current CRLs and every seal with its
+    /// department's licence types and its revocation as the store has it. Cached for
+    /// [`TRUST_SET_TTL`].
+    pub async fn trust_set(&self, now: OffsetDateTime) -> Result<Arc<TrustSet>, PlatformError> {
+        if let Ok(guard) = self.trust_cache.set.read()
+            && let Some(set) = guard.as_ref()
+            && now - set.built_at < TRUST_SET_TTL
+            && now >= set.built_at
+        {
+            return Ok(set.clone());
+        }
+        let roots = self.store.roots().await?;
+        let mut crls = Vec::new();
+        for root in &roots {
+            crls.push(self.current_crl(root.algorithm, now).await?.der);
+        }
+        let departments = self.store.departments().await?;
+        let seals = self
+            .store
+            .seals(None)
+            .await?
+            .into_iter()
+            .map(|s| {
+                let department = departments.iter().find(|d| d.code == s.department_code);
+                SealSource {
+                    id: s.id.clone(),
+                    name: s.name.clone(),
+                    department_code: s.department_code.as_str().to_owned(),
+                    department_name: department.map(|d| d.name.clone()).unwrap_or_default(),
+                    type_codes: department.map(|d| d.type_codes.clone()).unwrap_or_default(),
+                    register_revocation: Some(match s.status {
+                        SealStatus::Active => None,
+                        SealStatus::Revoked => s.revocation,
+                    }),
+                    cert_der: s.cert_der,
+                }
+            })
+            .collect();
+        let roots = roots.into_iter().map(|r| r.cert_der).collect();
+        let set = Arc::new(TrustSet::new(Mode::Online, roots, crls, seals, now));
+        if let Ok(mut guard) = self.trust_cache.set.write() {
+            *guard = Some(set.clone());
+        }
+        Ok(set)
+    }
+
+    /// Verifies a QR token or its URL, online.
+    pub async fn verify_token_text(&self, text: &str, now: OffsetDateTime) -> Result<Report, PlatformError> {
+        let trust = self.trust_set(now).await?;
+        Ok(Engine::new(&trust, Some(self), now).verify_token_text(text).await)
+    }
+
+    /// Verifies a licence identifier against the register.
+    pub async fn verify_identifier(
+        &self,
+        identifier: &str,
+        now: OffsetDateTime,
+    ) -> Result<Report, PlatformError> {
+        let trust = self.trust_set(now).await?;
+        Ok(Engine::new(&trust, Some(self), now).verify_identifier(identifier).await)
+    }
+
+    /// Verifies a signed licence PDF, online. The PDF work runs on a blocking thread.
+    pub async fn verify_pdf(&self, pdf: Vec<u8>, now: OffsetDateTime) -> Result<Report, PlatformError> {
+        if pdf.len() > MAX_VERIFY_PDF_BYTES {
+            return Err(PlatformError::InvalidInput {
+                field: "pdf",
+                message: format!("larger than {MAX_VERIFY_PDF_BYTES} bytes"),
+            });
+        }
+        let trust = self.trust_set(now).await?;
+        Ok(Engine::new(&trust, Some(self), now).verify_pdf(&pdf).await)
+    }
+
+    /// The seal image as SVG, cached per seal.
+    pub async fn seal_svg(&self, seal_id: &str) -> Result<Arc<String>, PlatformError> {
+        if let Some(svg) = self.trust_cache.seal_images.read().ok().and_then(|m| m.get(seal_id).cloned()) {
+            return Ok(svg);
+        }
+        let drawing: SealDrawing = self.seal_drawing(seal_id).await?;
+        let svg = Arc::new(drawing.to_svg());
+        if let Ok(mut map) = self.trust_cache.seal_images.write() {
+            map.insert(seal_id.to_owned(), svg.clone());
+        }
+        Ok(svg)
+    }
+
+    /// The trust list, signed by the Ed25519 root: roots, every active seal (and revoked
+    /// ones, which the CRLs list), the departments' licence types and the current CRLs.
+    pub async fn trust_list(&self, now: OffsetDateTime) -> Result<Arc<String>, PlatformError> {
+        if let Ok(guard) = self.trust_cache.trust_list.read()
+            && let Some((made, list)) = guard.as_ref()
+            && now >= *made
+            && now - *made < TRUST_LIST_REUSE
+        {
+            return Ok(list.clone());
+        }
+        let list = Arc::new(self.make_trust_list(now).await?);
+        if let Ok(mut guard) = self.trust_cache.trust_list.write() {
+            *guard = Some((now, list.clone()));
+        }
+        Ok(list)
+    }
+
+    async fn make_trust_list(&self, now: OffsetDateTime) -> Result<String, PlatformError> {
+        let platform = self.platform().await?;
+        let roots = self.store.roots().await?;
+        let signer_root = roots
+            .iter()
+            .find(|r| r.algorithm == Algorithm::Ed25519)
+            .ok_or_else(|| PlatformError::NotFound("no Ed25519 root; run `zhengzhao init`".into()))?;
+        let mut crls = Vec::new();
+        for root in &roots {
+            let crl = self.current_crl(root.algorithm, now).await?;
+            crls.push(TrustedCrl::new(root.algorithm, crl.number, &crl.der));
+        }
+        let departments = self.store.departments().await?;
+        let seals = self
+            .store
+            .seals(None)
+            .await?
+            .iter()
+            .map(|s| {
+                let department = departments.iter().find(|d| d.code == s.department_code);
+                TrustedSealEntry::new(
+                    &s.id,
+                    s.department_code.as_str(),
+                    &department.map(|d| d.name.clone()).unwrap_or_default(),
+                    &s.name,
+                    s.algorithm,
+                    &s.cert_der,
+                    department.map(|d| d.type_codes.clone()).unwrap_or_default(),
+                )
+            })
+            .collect();
+        let body = TrustListBody {
+            version: TRUST_LIST_VERSION,
+            platform: platform.name,
+            public_url: self.config.public_url.clone(),
+            issued_at: now,
+            next_update: now + TRUST_LIST_VALIDITY,
+            roots: roots.iter().map(|r| TrustedRoot::new(r.algorithm, &r.cert_der)).collect(),
+            seals,
+            crls,
+        };
+        let key = self.keys.read(&signer_root.key_name)?;
+        let signer =
+            SealSigner::from_pkcs8_der(key.pkcs8_der()).map_err(|e| PlatformError::Io(e.to_string()))?;
+        sign_trust_list(&body, &signer_root.cert_der, &signer).map_err(|e| PlatformError::Io(e.to_string()))
+    }
+}
