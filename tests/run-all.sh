@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the whole test suite, first installing what the tests need when it is missing:
-# Debian packages (OpenSSL, poppler-utils, qpdf, zbar-tools, NSS tools), a Python venv with
+# Debian packages (OpenSSL, poppler-utils, qpdf, zbar-tools, NSS tools, Chromium), a Python venv with
 # pyHanko and pycose (target/test-venv) and a reachable PostgreSQL.
 # Usage: bash tests/run-all.sh [extra cargo test arguments]
 set -euo pipefail
@@ -17,6 +17,11 @@ command -v zbarimg >/dev/null || need_pkgs+=(zbar-tools)
 command -v pg_isready >/dev/null || need_pkgs+=(postgresql-client)
 command -v certutil >/dev/null || need_pkgs+=(libnss3-tools)
 command -v python3 >/dev/null || need_pkgs+=(python3)
+# Headless Chromium renders the verification page (tests/verify_cli.rs).
+command -v chromium >/dev/null || need_pkgs+=(chromium)
+# A CJK font for Chromium, so the screenshots it saves show the Chinese text (the page
+# itself relies on the viewer's fonts; phones have CJK fonts).
+fc-list 2>/dev/null | grep -qi "wenquanyi micro hei" || need_pkgs+=(fonts-wqy-microhei)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   say "installing ${need_pkgs[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
