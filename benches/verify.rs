@@ -1,0 +1,167 @@
+//! Criterion benchmarks of verification: the raw seal signature check (the reference),
+//! token verification (base32 decode, COSE parse, signature), the whole token report
+//! offline and online, and PDF verification offline and online.
+//!
+//! Run with `cargo bench --bench verify`; `benches/verify_compare.sh` runs it beside
+//! pyHanko's validation of the same PDFs. With `ZHENGZHAO_BENCH_FIXTURES=DIR` set, the run
+//! writes the signed PDFs, the roots and the CRLs it verifies to `DIR`. The inputs are
+//! made by the library itself, so the `expect`s below cannot fail unless it is broken.
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::Duration;
+
+use criterion::Criterion;
+use time::OffsetDateTime;
+use zhengzhao::config::{Config, Layer};
+use zhengzhao::licence::LicenceInput;
+use zhengzhao::pki::Algorithm;
+use zhengzhao::platform::{IssueRequest, IssuedLicence, Platform};
+use zhengzhao::signing::SealSigner;
+use zhengzhao::verify::trustlist::verify_trust_list;
+use zhengzhao::verify::{Engine, TrustSet, Verdict};
+
+const FOOD_TYPE: &str = "11100000000013338W002";
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    runtime: tokio::runtime::Runtime,
+    platform: Arc<Platform>,
+    licences: Vec<(&'static str, IssuedLicence)>,
+    signers: Vec<(&'static str, SealSigner)>,
+}
+
+fn setup() -> Setup {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let (platform, licences, signers) = runtime.block_on(async {
+        let layer = Layer { public_url: Some("https://zz.example.gov.cn".into()), ..Layer::default() };
+        let config = Config::from_layer(dir.path().join("data"), layer).expect("config");
+        let platform = Platform::create(config, None).await.expect("platform");
+        let now = OffsetDateTime::now_utc();
+        let seals = platform.ensure_demo(now).await.expect("demo");
+        let input: LicenceInput =
+            serde_json::from_str(include_str!("../templates/examples/food-business-licence.json"))
+                .expect("example");
+        let mut licences = Vec::new();
+        let mut signers = Vec::new();
+        for (name, alg) in [("ed25519", Algorithm::Ed25519), ("p256", Algorithm::P256)] {
+            let seal = seals.iter().find(|s| s.algorithm == alg).expect("demo seal");
+            let request = IssueRequest {
+                seal_id: seal.id.clone(),
+                type_code: FOOD_TYPE.into(),
+                input: input.clone(),
+                client: None,
+                idempotency_key: None,
+                renews: None,
+            };
+            licences.push((name, platform.issue(request, now).await.expect("issue")));
+            let key = platform.keys.read(&seal.key_name).expect("seal key");
+            signers.push((name, SealSigner::from_pkcs8_der(key.pkcs8_der()).expect("signer")));
+        }
+        (Arc::new(platform), licences, signers)
+    });
+    Setup { _dir: dir, runtime, platform, licences, signers }
+}
+
+fn write_fixtures(s: &Setup, dir: &std::path::Path) {
+    std::fs::create_dir_all(dir).expect("fixtures directory");
+    let roots = s.runtime.block_on(s.platform.roots_pem(None)).expect("roots");
+    std::fs::write(dir.join("roots.pem"), roots).expect("write roots");
+    for alg in [Algorithm::Ed25519, Algorithm::P256] {
+        let crl = s.runtime.block_on(s.platform.current_crl(alg, OffsetDateTime::now_utc())).expect("crl");
+        std::fs::write(dir.join(format!("crl-{alg}.crl")), &crl.der).expect("write crl");
+    }
+    for (name, l) in &s.licences {
+        std::fs::write(dir.join(format!("{name}.pdf")), &l.pdf).expect("write pdf");
+    }
+}
+
+fn benches(c: &mut Criterion) {
+    let s = setup();
+    if let Ok(dir) = std::env::var("ZHENGZHAO_BENCH_FIXTURES") {
+        write_fixtures(&s, std::path::Path::new(&dir));
+    }
+    let now = OffsetDateTime::now_utc();
+    let list = s.runtime.block_on(s.platform.trust_list(now)).expect("trust list");
+    let list = verify_trust_list(list.as_bytes(), None).expect("verified trust list");
+    let offline = TrustSet::from_trust_list(&list.body, vec![], now).expect("trust set");
+
+    // The reference: the raw signature check, on a message the size of a token's
+    // Sig_structure.
+    let message = vec![0x5a_u8; 300];
+    let mut raw = c.benchmark_group("raw");
+    for (name, signer) in &s.signers {
+        let signature = signer.sign_raw(&message);
+        let verifier = signer.verifier();
+        raw.bench_function(format!("{name}_verify"), |b| {
+            b.iter(|| verifier.verify_raw(black_box(&message), black_box(&signature)).expect("verifies"))
+        });
+    }
+    raw.finish();
+
+    let mut token = c.benchmark_group("token_verify");
+    for (name, l) in &s.licences {
+        let signer = &s.signers.iter().find(|(n, _)| n == name).expect("signer").1;
+        let verifier = signer.verifier();
+        let text = l.url.rsplit('/').next().expect("token text").to_owned();
+        token.bench_function(*name, |b| {
+            b.iter(|| {
+                let bytes = zhengzhao::token::decode_from_url(black_box(&text)).expect("base32");
+                let parsed = zhengzhao::token::parse(&bytes).expect("parses");
+                zhengzhao::token::verify(&parsed, &verifier).expect("verifies");
+            })
+        });
+    }
+    token.finish();
+
+    let mut report = c.benchmark_group("token_report");
+    for (name, l) in &s.licences {
+        let engine = Engine::new(&offline, None, now);
+        report.bench_function(format!("offline_{name}"), |b| {
+            b.iter(|| {
+                let r = s.runtime.block_on(engine.verify_token_text(black_box(&l.url)));
+                assert_eq!(r.verdict, Verdict::Indeterminate);
+            })
+        });
+        report.bench_function(format!("online_{name}"), |b| {
+            b.iter(|| {
+                let r =
+                    s.runtime.block_on(s.platform.verify_token_text(black_box(&l.url), now)).expect("report");
+                assert_eq!(r.verdict, Verdict::Valid);
+            })
+        });
+    }
+    report.finish();
+
+    let mut pdf = c.benchmark_group("pdf_verify");
+    pdf.sample_size(50);
+    for (name, l) in &s.licences {
+        pdf.bench_function(format!("inspect_{name}"), |b| {
+            b.iter(|| zhengzhao::pdf::inspect(black_box(&l.pdf)).expect("inspects"))
+        });
+        let engine = Engine::new(&offline, None, now);
+        pdf.bench_function(format!("offline_{name}"), |b| {
+            b.iter(|| {
+                let r = s.runtime.block_on(engine.verify_pdf(black_box(&l.pdf)));
+                assert_eq!(r.verdict, Verdict::Indeterminate);
+            })
+        });
+        pdf.bench_function(format!("online_{name}"), |b| {
+            b.iter(|| {
+                let r = s.runtime.block_on(s.platform.verify_pdf(l.pdf.clone(), now)).expect("report");
+                assert_eq!(r.verdict, Verdict::Valid);
+            })
+        });
+    }
+    pdf.finish();
+}
+
+fn main() {
+    let mut c = Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3))
+        .configure_from_args();
+    benches(&mut c);
+    c.final_summary();
+}

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Runs the verification benchmarks (criterion) and pyHanko's validation of the same PDFs in
+# one go, then prints them side by side with the raw signature-verify rate as reference.
+#
+# Usage: benches/verify_compare.sh [criterion filter…]
+#   PYHANKO_ITERATIONS=N  validations per algorithm for pyHanko (default 50)
+#   CARGO_TARGET_DIR      honoured; criterion results, fixtures and the pyHanko venv live under it
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+if [[ -n "${CARGO_TARGET_DIR:-}" ]]; then
+    target="$CARGO_TARGET_DIR"
+else
+    target="$(cargo metadata --format-version 1 --no-deps |
+        python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
+fi
+fixtures="$target/bench-fixtures-verify"
+venv="$target/pyhanko-venv"
+iterations="${PYHANKO_ITERATIONS:-50}"
+
+echo "== cargo bench --bench verify" >&2
+rm -rf "$fixtures"
+ZHENGZHAO_BENCH_FIXTURES="$fixtures" cargo bench --bench verify -- "$@" >&2
+
+if [[ ! -x "$venv/bin/python" ]]; then
+    echo "== creating $venv (pip install pyhanko pyhanko-cli)" >&2
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check pyhanko pyhanko-cli
+fi
+
+echo "== pyHanko, $iterations validations per algorithm" >&2
+"$venv/bin/python" benches/pyhanko_validate.py "$fixtures" --iterations "$iterations" >"$target/pyhanko-validate.json"
+
+"$venv/bin/python" - "$target/criterion" "$target/pyhanko-validate.json" <<'PY'
+import json
+import os
+import sys
+
+criterion_dir, pyhanko_file = sys.argv[1], sys.argv[2]
+py = json.load(open(pyhanko_file))
+
+
+def ours_ms(group, bench):
+    path = os.path.join(criterion_dir, group, bench, "new", "estimates.json")
+    try:
+        with open(path) as f:
+            return json.load(f)["median"]["point_estimate"] / 1e6
+    except FileNotFoundError:
+        return None
+
+
+def ms(v):
+    return "—" if v is None else f"{v:9.4f} ms"
+
+
+def rate(v):
+    return "—" if v is None else f"{1000.0 / v:11,.0f}/s"
+
+
+print()
+print(f"pyHanko {py['pyhanko_version']} (Python {py['python']}), {py['iterations']} validations per algorithm")
+print()
+print(f"{'token verification':<22} {'raw verify':>14} {'token verify':>14} {'token/raw rate':>15}")
+for alg in ("ed25519", "p256"):
+    raw, tok = ours_ms("raw", f"{alg}_verify"), ours_ms("token_verify", alg)
+    share = "—" if raw is None or tok is None else f"{100.0 * raw / tok:13.1f} %"
+    print(f"{alg:<22} {rate(raw):>14} {rate(tok):>14} {share:>15}")
+print()
+print(f"{'PDF verification':<22} {'ours offline':>14} {'ours online':>14} {'pyHanko':>14} {'pyHanko/ours':>13}")
+for alg in ("ed25519", "p256"):
+    off, on = ours_ms("pdf_verify", f"offline_{alg}"), ours_ms("pdf_verify", f"online_{alg}")
+    theirs = py[alg]["median_ms"]
+    ratio = "—" if off is None else f"{theirs / off:11.1f}×"
+    ok = "" if py[alg]["intact_valid_trusted"] else "  (pyHanko did NOT find it intact+trusted!)"
+    print(f"{alg:<22} {ms(off):>14} {ms(on):>14} {ms(theirs):>14} {ratio:>13}{ok}")
+print()
+print("token reports:")
+for alg in ("ed25519", "p256"):
+    for mode in ("offline", "online"):
+        print(f"  token_report/{mode}_{alg:<10} {ms(ours_ms('token_report', f'{mode}_{alg}'))}")
+PY
