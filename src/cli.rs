@@ -80,8 +80,9 @@ enum Command {
 struct VerifyArgs {
     /// A PDF file, a QR URL or token, or a licence identifier.
     input: String,
-    /// The trust list (trust-list.json from /pki/trust-list.json or `pki trust-list`).
-    /// Without it, the local data directory's platform is the trust anchor.
+    /// The trust list (trust-list.json from /pki/trust-list.json or `pki trust-list`);
+    /// verifies offline with it. Without it, the local data directory's platform is the
+    /// trust anchor.
     #[arg(long)]
     trust: Option<PathBuf>,
     /// A cached CRL (DER or PEM) newer than the trust list's.
@@ -516,12 +517,30 @@ async fn verify_command(
     use zhengzhao::verify::{Engine, TrustSet, trustlist};
     let input = verify_input(&args.input)?;
     let extra_crls = args.crl.as_deref().map(read_crl).transpose()?.into_iter().collect::<Vec<_>>();
-    let report = match &args.trust {
+    // A trust list means offline: from --trust, or made by the local platform for --offline.
+    let (list, platform) = match &args.trust {
         Some(path) => {
-            let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-            let list =
-                trustlist::verify_trust_list(&text, None).with_context(|| format!("{}", path.display()))?;
-            let trust = TrustSet::from_trust_list(&list.body, extra_crls, now)?;
+            (Some(std::fs::read(path).with_context(|| format!("reading {}", path.display()))?), None)
+        }
+        None => {
+            let platform = Platform::open(config, passphrase)
+                .await
+                .context("no --trust given and no usable local platform to verify against")?;
+            if args.offline {
+                (Some(platform.trust_list(now).await?.as_bytes().to_vec()), None)
+            } else {
+                (None, Some(platform))
+            }
+        }
+    };
+    let report = match (list, platform) {
+        (Some(list), _) => {
+            let what = args
+                .trust
+                .as_ref()
+                .map_or_else(|| "the local trust list".to_owned(), |p| p.display().to_string());
+            let list = trustlist::verify_trust_list(&list, None).with_context(|| what.clone())?;
+            let trust = TrustSet::from_trust_list(&list.body, extra_crls, now).with_context(|| what)?;
             let engine = Engine::new(&trust, None, now);
             match input {
                 VerifyInput::Pdf(pdf) => engine.verify_pdf(&pdf).await,
@@ -529,28 +548,12 @@ async fn verify_command(
                 VerifyInput::Identifier(id) => engine.verify_identifier(&id).await,
             }
         }
-        None => {
-            let platform = Platform::open(config, passphrase)
-                .await
-                .context("no --trust given and no usable local platform to verify against")?;
-            if args.offline {
-                let list = platform.trust_list(now).await?;
-                let list = trustlist::verify_trust_list(list.as_bytes(), None)?;
-                let trust = TrustSet::from_trust_list(&list.body, extra_crls, now)?;
-                let engine = Engine::new(&trust, None, now);
-                match input {
-                    VerifyInput::Pdf(pdf) => engine.verify_pdf(&pdf).await,
-                    VerifyInput::Text(text) => engine.verify_token_text(&text).await,
-                    VerifyInput::Identifier(id) => engine.verify_identifier(&id).await,
-                }
-            } else {
-                match input {
-                    VerifyInput::Pdf(pdf) => platform.verify_pdf(pdf, now).await?,
-                    VerifyInput::Text(text) => platform.verify_token_text(&text, now).await?,
-                    VerifyInput::Identifier(id) => platform.verify_identifier(&id, now).await?,
-                }
-            }
-        }
+        (None, Some(platform)) => match input {
+            VerifyInput::Pdf(pdf) => platform.verify_pdf(pdf, now).await?,
+            VerifyInput::Text(text) => platform.verify_token_text(&text, now).await?,
+            VerifyInput::Identifier(id) => platform.verify_identifier(&id, now).await?,
+        },
+        (None, None) => bail!("nothing to verify against"),
     };
     if args.json {
         writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;

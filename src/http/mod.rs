@@ -51,7 +51,22 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
         .layer(axum::middleware::map_response(json_rejections))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+}
+
+/// The span of a request, without what could identify a person: the token of a
+/// verification page (it carries the holder's name), a holder's code and any query
+/// string are left out.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let path = request.uri().path();
+    let path = if path.starts_with("/v/") {
+        "/v/{token}"
+    } else if path.starts_with("/api/v1/holders/") {
+        "/api/v1/holders/{code}/…"
+    } else {
+        path
+    };
+    tracing::debug_span!("request", method = %request.method(), path = %path)
 }
 
 #[derive(Serialize)]

@@ -11,7 +11,7 @@ use crate::licence::{FieldKind, LicenceRecord};
 use crate::pki::Algorithm;
 use crate::seal::SealDrawing;
 use crate::signing::SealSigner;
-use crate::store::SealStatus;
+use crate::store::{CrlRecord, RootRecord, SealStatus};
 use crate::verify::trustlist::{
     TRUST_LIST_VERSION, TrustListBody, TrustedCrl, TrustedRoot, TrustedSealEntry, sign_trust_list,
 };
@@ -94,7 +94,48 @@ impl RegisterLookup for Platform {
     }
 }
 
+/// What both the online trust set and the trust list are made of.
+struct Material {
+    roots: Vec<RootRecord>,
+    crls: Vec<CrlRecord>,
+    seals: Vec<SealSource>,
+}
+
 impl Platform {
+    /// The roots, their current CRLs, and every seal with its department's name and
+    /// licence types and its revocation as the store has it.
+    async fn trust_material(&self, now: OffsetDateTime) -> Result<Material, PlatformError> {
+        let roots = self.store.roots().await?;
+        let mut crls = Vec::new();
+        for root in &roots {
+            crls.push(self.current_crl(root.algorithm, now).await?);
+        }
+        let departments = self.store.departments().await?;
+        let seals = self
+            .store
+            .seals(None)
+            .await?
+            .into_iter()
+            .map(|s| {
+                let department = departments.iter().find(|d| d.code == s.department_code);
+                SealSource {
+                    id: s.id,
+                    name: s.name,
+                    department_code: s.department_code.as_str().to_owned(),
+                    department_name: department.map(|d| d.name.clone()).unwrap_or_default(),
+                    type_codes: department.map(|d| d.type_codes.clone()).unwrap_or_default(),
+                    algorithm: s.algorithm,
+                    register_revocation: Some(match s.status {
+                        SealStatus::Active => None,
+                        SealStatus::Revoked => s.revocation,
+                    }),
+                    cert_der: s.cert_der,
+                }
+            })
+            .collect();
+        Ok(Material { roots, crls, seals })
+    }
+
     /// The online trust set: this platform's roots, current CRLs and every seal with its
     /// department's licence types and its revocation as the store has it. Cached for
     /// [`TRUST_SET_TTL`].
@@ -106,34 +147,10 @@ impl Platform {
         {
             return Ok(set.clone());
         }
-        let roots = self.store.roots().await?;
-        let mut crls = Vec::new();
-        for root in &roots {
-            crls.push(self.current_crl(root.algorithm, now).await?.der);
-        }
-        let departments = self.store.departments().await?;
-        let seals = self
-            .store
-            .seals(None)
-            .await?
-            .into_iter()
-            .map(|s| {
-                let department = departments.iter().find(|d| d.code == s.department_code);
-                SealSource {
-                    id: s.id.clone(),
-                    name: s.name.clone(),
-                    department_code: s.department_code.as_str().to_owned(),
-                    department_name: department.map(|d| d.name.clone()).unwrap_or_default(),
-                    type_codes: department.map(|d| d.type_codes.clone()).unwrap_or_default(),
-                    register_revocation: Some(match s.status {
-                        SealStatus::Active => None,
-                        SealStatus::Revoked => s.revocation,
-                    }),
-                    cert_der: s.cert_der,
-                }
-            })
-            .collect();
-        let roots = roots.into_iter().map(|r| r.cert_der).collect();
+        let material = self.trust_material(now).await?;
+        let roots = material.roots.into_iter().map(|r| r.cert_der).collect();
+        let crls = material.crls.into_iter().map(|c| c.der).collect();
+        let seals = material.seals;
         let set = Arc::new(TrustSet::new(Mode::Online, roots, crls, seals, now));
         if let Ok(mut guard) = self.trust_cache.set.write() {
             *guard = Some(set.clone());
@@ -201,32 +218,23 @@ impl Platform {
 
     async fn make_trust_list(&self, now: OffsetDateTime) -> Result<String, PlatformError> {
         let platform = self.platform().await?;
-        let roots = self.store.roots().await?;
+        let Material { roots, crls, seals } = self.trust_material(now).await?;
         let signer_root = roots
             .iter()
             .find(|r| r.algorithm == Algorithm::Ed25519)
             .ok_or_else(|| PlatformError::NotFound("no Ed25519 root; run `zhengzhao init`".into()))?;
-        let mut crls = Vec::new();
-        for root in &roots {
-            let crl = self.current_crl(root.algorithm, now).await?;
-            crls.push(TrustedCrl::new(root.algorithm, crl.number, &crl.der));
-        }
-        let departments = self.store.departments().await?;
-        let seals = self
-            .store
-            .seals(None)
-            .await?
-            .iter()
+        let crls = crls.iter().map(|c| TrustedCrl::new(c.algorithm, c.number, &c.der)).collect();
+        let seals = seals
+            .into_iter()
             .map(|s| {
-                let department = departments.iter().find(|d| d.code == s.department_code);
                 TrustedSealEntry::new(
                     &s.id,
-                    s.department_code.as_str(),
-                    &department.map(|d| d.name.clone()).unwrap_or_default(),
+                    &s.department_code,
+                    &s.department_name,
                     &s.name,
                     s.algorithm,
                     &s.cert_der,
-                    department.map(|d| d.type_codes.clone()).unwrap_or_default(),
+                    s.type_codes,
                 )
             })
             .collect();

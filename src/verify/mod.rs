@@ -28,7 +28,8 @@ use crate::codes::LicenceId;
 use crate::licence::LicenceStatus;
 use crate::pdf::{self, LaterRevisions, PdfError};
 use crate::pki::{
-    self, CertInfo, ChainError, RevocationPolicy, RevocationReason, RevocationStatus, ValidatedChain,
+    self, Algorithm, CertInfo, ChainError, RevocationPolicy, RevocationReason, RevocationStatus,
+    ValidatedChain,
 };
 use crate::signing::SealVerifier;
 use crate::token::{self, LicenceClaims, ParsedToken};
@@ -366,6 +367,8 @@ pub struct SealSource {
     pub department_name: String,
     /// Licence types the department may issue.
     pub type_codes: Vec<String>,
+    /// Key algorithm.
+    pub algorithm: Algorithm,
     /// Certificate DER.
     pub cert_der: Vec<u8>,
     /// Online: the register's revocation of the seal (`Some(None)`: not revoked).
@@ -435,6 +438,12 @@ impl TrustSet {
                     department_code: s.department_code.clone(),
                     department_name: s.department_name.clone(),
                     type_codes: s.type_codes.clone(),
+                    algorithm: s.algorithm.parse().map_err(|_| {
+                        trustlist::TrustListError::Malformed(format!(
+                            "seal {}: algorithm {}",
+                            s.id, s.algorithm
+                        ))
+                    })?,
                     cert_der: trustlist::der_of(&s.certificate)?,
                     register_revocation: None,
                 })
@@ -709,27 +718,35 @@ fn register_differences(
     differences
 }
 
-fn register_check(cx: &ClaimsContext<'_>) -> Check {
+/// The register entry an online check compares with; without one (offline, register
+/// down, no such licence), the check `code` as it then comes out.
+fn entry_for<'a>(
+    cx: &ClaimsContext<'a>,
+    code: &'static str,
+    offline: (&str, &str),
+    missing: (&str, &str),
+) -> Result<&'a RegisterEntry, Check> {
     if cx.mode == Mode::Offline {
-        return Check::not_checked(
-            "register.record",
-            "离线核验，未查询证照库",
-            "offline: the register was not consulted",
-        );
+        return Err(Check::not_checked(code, offline.0, offline.1));
     }
     if cx.register_down {
-        return Check::not_checked(
-            "register.record",
-            "证照库暂时无法访问",
-            "the register could not be reached",
-        );
+        return Err(Check::not_checked(code, "证照库暂时无法访问", "the register could not be reached"));
     }
-    let Some(entry) = cx.entry else {
-        return Check::fail(
-            "register.record",
+    cx.entry.ok_or_else(|| Check::fail(code, missing.0, missing.1))
+}
+
+fn register_check(cx: &ClaimsContext<'_>) -> Check {
+    let entry = match entry_for(
+        cx,
+        "register.record",
+        ("离线核验，未查询证照库", "offline: the register was not consulted"),
+        (
             "证照库中没有此证照：签名虽有效，但证照未经登记",
             "the register has no such licence: though signed, it was never registered",
-        );
+        ),
+    ) {
+        Ok(entry) => entry,
+        Err(check) => return check,
     };
     let differences = register_differences(cx.claims, cx.seal, entry);
     if differences.is_empty() {
@@ -774,22 +791,17 @@ fn validity_check(claims: &LicenceClaims, today: Date) -> Check {
 }
 
 fn status_check(cx: &ClaimsContext<'_>) -> Check {
-    if cx.mode == Mode::Offline {
-        return Check::not_checked(
-            "licence.status",
+    let entry = match entry_for(
+        cx,
+        "licence.status",
+        (
             "离线核验无法确认证照当前状态（是否暂扣、撤销、注销）",
             "offline: the licence's current status (suspended, revoked, cancelled) is not checked",
-        );
-    }
-    if cx.register_down {
-        return Check::not_checked(
-            "licence.status",
-            "证照库暂时无法访问，无法确认状态",
-            "the register could not be reached",
-        );
-    }
-    let Some(entry) = cx.entry else {
-        return Check::fail("licence.status", "证照库中没有此证照", "the register has no such licence");
+        ),
+        ("证照库中没有此证照", "the register has no such licence"),
+    ) {
+        Ok(entry) => entry,
+        Err(check) => return check,
     };
     if let Some(newer) = &entry.superseded_by {
         return Check::fail(
