@@ -298,6 +298,7 @@ impl Platform {
                     cert_chain_der: ctx.chain.clone(),
                     signing_time: now,
                     seal: &ctx.drawing,
+                    appearance: None,
                     seal_rect_mm: rendered.seal_rect_mm,
                     reason: Some(format!("{}电子证照签发", licence_type.name)),
                     location: None,
