@@ -13,14 +13,9 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-if [[ -n "${CARGO_TARGET_DIR:-}" ]]; then
-    target="$CARGO_TARGET_DIR"
-else
-    target="$(cargo metadata --format-version 1 --no-deps |
-        python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
-fi
+source benches/lib.sh
+target="$(bench_target_dir)"
 fixtures="$target/bench-fixtures"
-venv="$target/pyhanko-venv"
 iterations="${PYHANKO_ITERATIONS:-50}"
 
 echo "== cargo bench --bench issue" >&2
@@ -28,44 +23,23 @@ rm -rf "$fixtures"
 # Criterion's own report goes to stderr; stdout carries only the table.
 ZHENGZHAO_BENCH_FIXTURES="$fixtures" cargo bench --bench issue -- "$@" >&2
 
-if [[ ! -x "$venv/bin/python" ]]; then
-    echo "== creating $venv (pip install pyhanko pyhanko-cli)" >&2
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check pyhanko pyhanko-cli
-fi
+venv="$(pyhanko_venv "$target")"
 
 echo "== pyHanko, $iterations signatures per algorithm" >&2
 "$venv/bin/python" benches/pyhanko_sign.py "$fixtures" --iterations "$iterations" >"$target/pyhanko-sign.json"
 
 "$venv/bin/python" - "$target/criterion" "$target/pyhanko-sign.json" <<'EOF'
 import json
-import os
 import sys
+from functools import partial
+
+sys.path.insert(0, "benches")
+from medians import ms, rate, ratio  # noqa: E402
+import medians  # noqa: E402
 
 criterion_dir, pyhanko_file = sys.argv[1], sys.argv[2]
 py = json.load(open(pyhanko_file))
-
-
-def ours_ms(group, bench):
-    """Criterion's median for group/bench in ms, or None if that bench did not run."""
-    path = os.path.join(criterion_dir, group, bench, "new", "estimates.json")
-    try:
-        with open(path) as f:
-            return json.load(f)["median"]["point_estimate"] / 1e6
-    except FileNotFoundError:
-        return None
-
-
-def ms(v):
-    return "—" if v is None else f"{v:9.3f} ms"
-
-
-def rate(v):
-    return "—" if v is None else f"{1000.0 / v:11,.0f}/s"
-
-
-def ratio(a, b):
-    return "—" if a is None or b is None else f"{a / b:6.1f}×"
+ours_ms = partial(medians.ours_ms, criterion_dir)
 
 
 print()
@@ -85,7 +59,7 @@ for alg in ("ed25519", "p256"):
     print(f"{alg:<34} {rate(raw):>15} {rate(sign):>13} {rate(both):>13} {ratio(sign, raw):>13}")
 print()
 print("other medians:")
-for group, bench in (("render", "licence_page"), ("token", "sign"), ("token", "sign_p256"),
+for group, bench in (("render", "licence_page"), ("render+sign+dss", "ed25519"), ("token", "sign"), ("token", "sign_p256"),
                      ("issue_e2e", "sqlite")):
     print(f"  {group + '/' + bench:<32} {ms(ours_ms(group, bench)):>12}")
 target = ours_ms("render+sign", "ed25519")

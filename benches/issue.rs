@@ -16,7 +16,7 @@ use ring::rand::SystemRandom;
 use time::OffsetDateTime;
 use zhengzhao::config::{Config, Layer};
 use zhengzhao::licence::LicenceInput;
-use zhengzhao::pdf::{DocInfo, LicencePage, RenderedPdf, SignParams};
+use zhengzhao::pdf::{DocInfo, LicencePage, RenderedPdf, SealAppearance, SignParams};
 use zhengzhao::pki::{self, Algorithm, PrivateKey, SealSubject};
 use zhengzhao::platform::{IssueRequest, Platform};
 use zhengzhao::seal::SealDrawing;
@@ -94,6 +94,7 @@ fn licence_claims() -> LicenceClaims {
 /// A seal of one algorithm: its key, signer and certificate chain under a fresh root.
 struct Seal {
     key: PrivateKey,
+    root_key: PrivateKey,
     signer: SealSigner,
     /// Seal certificate, then the root (DER).
     chain: Vec<Vec<u8>>,
@@ -132,15 +133,22 @@ impl Seal {
         )
         .expect("issuing the seal certificate");
         let signer = SealSigner::from_pkcs8_der(key.pkcs8_der()).expect("reading the seal key");
-        Self { key, signer, chain: vec![cert, root] }
+        Self { key, root_key, signer, chain: vec![cert, root] }
     }
 
-    fn params<'a>(&'a self, drawing: &'a SealDrawing, rendered: &RenderedPdf) -> SignParams<'a> {
+    fn params<'a>(
+        &'a self,
+        drawing: &'a SealDrawing,
+        appearance: &'a SealAppearance,
+        rendered: &RenderedPdf,
+    ) -> SignParams<'a> {
         SignParams {
             signer: &self.signer,
             cert_chain_der: self.chain.clone(),
             signing_time: OffsetDateTime::now_utc(),
             seal: drawing,
+            // As the platform does: the seal's appearance is made once per seal.
+            appearance: Some(appearance),
             seal_rect_mm: rendered.seal_rect_mm,
             reason: Some("电子证照签章".into()),
             location: None,
@@ -154,6 +162,9 @@ struct Fixtures {
     page: LicencePage,
     rendered: RenderedPdf,
     drawing: SealDrawing,
+    appearance: SealAppearance,
+    /// A CRL of the Ed25519 root, for the DSS.
+    crl: Vec<u8>,
     ed25519: Seal,
     p256: Seal,
 }
@@ -164,13 +175,12 @@ impl Fixtures {
         let page = licence_page();
         let rendered = zhengzhao::pdf::render(&page).expect("rendering the sample page");
         let drawing = zhengzhao::seal::draw(DEPARTMENT, SEAL_NAME).expect("drawing the seal");
-        Self {
-            page,
-            rendered,
-            drawing,
-            ed25519: Seal::new(Algorithm::Ed25519, now),
-            p256: Seal::new(Algorithm::P256, now),
-        }
+        let appearance = SealAppearance::new(&drawing, rendered.seal_rect_mm);
+        let ed25519 = Seal::new(Algorithm::Ed25519, now);
+        let crl =
+            pki::make_crl(&ed25519.chain[1], &ed25519.root_key, 7, now, now + time::Duration::days(7), &[])
+                .expect("signing a CRL");
+        Self { page, rendered, drawing, appearance, crl, ed25519, p256: Seal::new(Algorithm::P256, now) }
     }
 
     fn seals(&self) -> [(&'static str, &Seal); 2] {
@@ -224,23 +234,37 @@ fn bench_render(c: &mut Criterion, fx: &Fixtures) {
 fn bench_sign(c: &mut Criterion, fx: &Fixtures) {
     let mut group = c.benchmark_group("sign");
     for (name, seal) in fx.seals() {
-        let params = seal.params(&fx.drawing, &fx.rendered);
+        let params = seal.params(&fx.drawing, &fx.appearance, &fx.rendered);
         group.bench_function(name, |b| {
             b.iter(|| zhengzhao::pdf::sign(black_box(&fx.rendered.pdf), &params).expect("signing"))
         });
     }
     group.finish();
 
+    // As issuing does it: render, then sign what was rendered without parsing it again.
     let mut group = c.benchmark_group("render+sign");
     for (name, seal) in fx.seals() {
-        let params = seal.params(&fx.drawing, &fx.rendered);
+        let params = seal.params(&fx.drawing, &fx.appearance, &fx.rendered);
         group.bench_function(name, |b| {
             b.iter(|| {
                 let rendered = zhengzhao::pdf::render(black_box(&fx.page)).expect("rendering");
-                zhengzhao::pdf::sign(&rendered.pdf, &params).expect("signing")
+                zhengzhao::pdf::sign_rendered(&rendered, &params, None).expect("signing")
             })
         });
     }
+    group.finish();
+
+    // The whole PDF of a licence: render, sign, and the DSS update with chain and CRL.
+    let mut group = c.benchmark_group("render+sign+dss");
+    let seal = &fx.ed25519;
+    let params = seal.params(&fx.drawing, &fx.appearance, &fx.rendered);
+    let dss = zhengzhao::pdf::Dss { certs: &seal.chain, crls: std::slice::from_ref(&fx.crl) };
+    group.bench_function("ed25519", |b| {
+        b.iter(|| {
+            let rendered = zhengzhao::pdf::render(black_box(&fx.page)).expect("rendering");
+            zhengzhao::pdf::sign_rendered(&rendered, &params, Some(dss)).expect("signing")
+        })
+    });
     group.finish();
 }
 

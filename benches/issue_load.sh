@@ -7,16 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 duration="${1:-15}"
 connections="${2:-2}"
-command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
-cargo build --release --quiet --bin zhengzhao
-bin="${CARGO_TARGET_DIR:-target}/release/zhengzhao"
-work=$(mktemp -d)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
-"$bin" --data "$work/data" serve --listen "127.0.0.1:$port" > "$work/serve.log" 2>&1 &
-server=$!
-for _ in $(seq 100); do grep -q "listening on" "$work/serve.log" && break; sleep 0.1; done
-seal=$(grep -m1 "demo seal:" "$work/serve.log" | awk '{print $3}')
+source benches/lib.sh
+ensure_wrk
+start_fresh_server
 key=$("$bin" --data "$work/data" client add --department 11310115MB2C90510L --name load --scopes issue | awk '/^key:/ {print $2}')
 body=$(python3 -c 'import json,sys; print(json.dumps({"seal_id": sys.argv[1], "type_code": "11100000000013338W002", "licence": json.load(open("templates/examples/food-business-licence.json"))}))' "$seal")
 cat > "$work/post.lua" <<LUA

@@ -8,53 +8,36 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-if [[ -n "${CARGO_TARGET_DIR:-}" ]]; then
-    target="$CARGO_TARGET_DIR"
-else
-    target="$(cargo metadata --format-version 1 --no-deps |
-        python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
-fi
+source benches/lib.sh
+target="$(bench_target_dir)"
 fixtures="$target/bench-fixtures-verify"
-venv="$target/pyhanko-venv"
 iterations="${PYHANKO_ITERATIONS:-50}"
 
 echo "== cargo bench --bench verify" >&2
 rm -rf "$fixtures"
 ZHENGZHAO_BENCH_FIXTURES="$fixtures" cargo bench --bench verify -- "$@" >&2
 
-if [[ ! -x "$venv/bin/python" ]]; then
-    echo "== creating $venv (pip install pyhanko pyhanko-cli)" >&2
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check pyhanko pyhanko-cli
-fi
+venv="$(pyhanko_venv "$target")"
 
 echo "== pyHanko, $iterations validations per algorithm" >&2
 "$venv/bin/python" benches/pyhanko_validate.py "$fixtures" --iterations "$iterations" >"$target/pyhanko-validate.json"
 
 "$venv/bin/python" - "$target/criterion" "$target/pyhanko-validate.json" <<'PY'
 import json
-import os
 import sys
+from functools import partial
+
+sys.path.insert(0, "benches")
+import medians  # noqa: E402
 
 criterion_dir, pyhanko_file = sys.argv[1], sys.argv[2]
 py = json.load(open(pyhanko_file))
-
-
-def ours_ms(group, bench):
-    path = os.path.join(criterion_dir, group, bench, "new", "estimates.json")
-    try:
-        with open(path) as f:
-            return json.load(f)["median"]["point_estimate"] / 1e6
-    except FileNotFoundError:
-        return None
+ours_ms = partial(medians.ours_ms, criterion_dir)
+rate = medians.rate
 
 
 def ms(v):
-    return "—" if v is None else f"{v:9.4f} ms"
-
-
-def rate(v):
-    return "—" if v is None else f"{1000.0 / v:11,.0f}/s"
+    return medians.ms(v, 4)
 
 
 print()

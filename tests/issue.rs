@@ -336,3 +336,65 @@ async fn idempotency_keys_replay_the_same_licence_and_refuse_other_bodies() {
     ids.dedup();
     assert_eq!(ids.len(), 1, "{ids:?}");
 }
+
+/// The PDF of a licence issued now with `seal`, and its QR token as in the URL.
+async fn issue_pdf(f: &Fixture, seal: &str) -> (Vec<u8>, String) {
+    let body = issue_body(seal, FOOD, example("food-business-licence.json"));
+    let (status, _, bytes) = call(f, "POST", "/api/v1/licences", Some(&f.key), &[], Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&bytes));
+    let v: Value = serde_json::from_slice(&bytes).unwrap();
+    let (status, _, pdf) = call(f, "GET", v["pdf"].as_str().unwrap(), Some(&f.key), &[], None).await;
+    assert_eq!(status, StatusCode::OK);
+    (pdf, v["token"].as_str().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn the_dss_crl_is_issued_at_or_after_the_signing_time_and_lists_revocations() {
+    let f = fixture().await;
+    for (seal, alg) in [(&f.seal_ed, Algorithm::Ed25519), (&f.seal_p256, Algorithm::P256)] {
+        let root_pem = f.platform.roots_pem(Some(alg)).await.unwrap();
+        let root = zhengzhao::pki::pem_decode_all(&root_pem, "CERTIFICATE").unwrap().remove(0);
+        let (_, root_cert) = x509_parser::parse_x509_certificate(&root).unwrap();
+        let mut numbers = vec![];
+        for _ in 0..3 {
+            let (pdf, token) = issue_pdf(&f, seal).await;
+            let info = zhengzhao::pdf::inspect(&pdf).unwrap();
+            assert_eq!(info.later_revisions, zhengzhao::pdf::LaterRevisions::DssOnly);
+            let signed_at = info.signing_time.unwrap();
+            assert_eq!(info.dss_crls.len(), 1);
+            let crl = zhengzhao::pki::crl_info(&info.dss_crls[0]).unwrap();
+            assert!(crl.this_update >= signed_at, "CRL of {} before /M {signed_at}", crl.this_update);
+            let (_, parsed) = x509_parser::parse_x509_crl(&info.dss_crls[0]).unwrap();
+            parsed.verify_signature(root_cert.public_key()).unwrap();
+            numbers.push(crl.crl_number.unwrap());
+            // The published CRL is the newest one: never older than a DSS CRL.
+            let published = f.platform.current_crl(alg, OffsetDateTime::now_utc()).await.unwrap();
+            assert!(published.number >= crl.crl_number.unwrap());
+
+            // The token is in the signed revision's document information, as in the URL.
+            let signed = &pdf[..info.signed_revision_len];
+            let doc = lopdf::Document::load_mem(signed).unwrap();
+            let info_dict = doc.trailer.get(b"Info").and_then(|o| doc.dereference(o)).unwrap().1;
+            let stored = info_dict.as_dict().unwrap().get(b"Token").unwrap().as_str().unwrap();
+            assert_eq!(std::str::from_utf8(stored).unwrap(), token);
+        }
+        assert!(numbers.windows(2).all(|w| w[0] <= w[1]), "{numbers:?}");
+
+        // A revoked seal appears at once in the CRL of the next licence.
+        let now = OffsetDateTime::now_utc();
+        let other = f.platform.create_seal(DEPT, "合同专用章", alg, now).await.unwrap();
+        let (_, revocation) = f
+            .platform
+            .revoke_seal(&other.id, zhengzhao::pki::RevocationReason::KeyCompromise, now)
+            .await
+            .unwrap();
+        let (pdf, _) = issue_pdf(&f, seal).await;
+        let info = zhengzhao::pdf::inspect(&pdf).unwrap();
+        let crl = zhengzhao::pki::crl_info(&info.dss_crls[0]).unwrap();
+        assert!(crl.crl_number.unwrap() >= revocation.number);
+        assert!(crl.this_update >= info.signing_time.unwrap());
+        let serial = hex::decode(&other.serial_hex).unwrap();
+        let serial: Vec<u8> = serial.into_iter().skip_while(|b| *b == 0).collect();
+        assert!(crl.revoked.iter().any(|r| r.serial == serial), "revoked seal missing from the DSS CRL");
+    }
+}

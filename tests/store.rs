@@ -210,9 +210,12 @@ async fn with_licences(store: &dyn Store, n: u64) -> Vec<String> {
     let mut ids = vec![];
     for _ in 0..n {
         let outcome = store
-            .issue_licence(Some("licence:test"), None, &|k| {
-                Ok(new_licence(k, if k.is_multiple_of(2) { OTHER } else { DEPT }))
-            })
+            .issue_licence(
+                Some("licence:test"),
+                None,
+                &|k| Ok(new_licence(k, if k.is_multiple_of(2) { OTHER } else { DEPT })),
+                t(1_800_000_000),
+            )
             .await
             .unwrap();
         ids.push(outcome.row().licence.id.clone());
@@ -350,6 +353,64 @@ async fn authorisations_count_uses(store: Arc<dyn Store>) {
     assert!(matches!(store.revoke_authorisation(&b.code_hash, t(3)).await, Err(StoreError::NotFound(_))));
 }
 
+async fn serials_are_reserved_given_back_and_reused(store: Arc<dyn Store>) {
+    with_roots(&*store).await;
+    store.insert_department(&department(DEPT)).await.unwrap();
+    store.insert_seal(&seal("31011500000001", DEPT, Algorithm::Ed25519, "0a01")).await.unwrap();
+    let now = t(100);
+    // Concurrent reservations never share a serial.
+    let mut tasks = vec![];
+    for _ in 0..12 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move { store.reserve_serial("licence:r", now).await.unwrap() }));
+    }
+    let mut held = vec![];
+    for task in tasks {
+        held.push(task.await.unwrap());
+    }
+    held.sort_by_key(|r| r.value);
+    assert_eq!(held.iter().map(|r| r.value).collect::<Vec<_>>(), (1..=12).collect::<Vec<u64>>());
+
+    // Stored ones are used; given-back ones are handed out again, lowest first, before
+    // the counter moves on.
+    for r in &held[..10] {
+        if r.value != 4 && r.value != 7 {
+            let outcome = store.store_licence(Some(r), None, new_licence(r.value, DEPT)).await.unwrap();
+            assert!(matches!(outcome, zhengzhao::store::IssueOutcome::Issued(_)));
+        }
+    }
+    store.release_serial(&held[6]).await.unwrap();
+    store.release_serial(&held[3]).await.unwrap();
+    // Releasing twice, or with another holder's name, changes nothing.
+    store.release_serial(&held[3]).await.unwrap();
+    let again = store.reserve_serial("licence:r", now).await.unwrap();
+    assert_eq!(again.value, 4);
+    let mut stolen = held[3].clone();
+    stolen.holder = "someone else".into();
+    store.release_serial(&stolen).await.unwrap();
+    assert_eq!(store.reserve_serial("licence:r", now).await.unwrap().value, 7);
+    assert_eq!(store.reserve_serial("licence:r", now).await.unwrap().value, 13);
+    // A stale reservation (lapsed and handed out again) cannot be stored.
+    assert!(matches!(
+        store.store_licence(Some(&held[3]), None, new_licence(4, DEPT)).await,
+        Err(StoreError::Conflict(_))
+    ));
+    store.store_licence(Some(&again), None, new_licence(4, DEPT)).await.unwrap();
+
+    // A reservation whose holder died lapses after the lease and is handed out again.
+    let later = now + zhengzhao::store::SERIAL_LEASE + Duration::seconds(1);
+    let lapsed = store.reserve_serial("licence:r", later).await.unwrap();
+    assert_eq!(lapsed.value, 7, "serial 7 was reserved again but never stored");
+    assert_eq!(store.reserve_serial("licence:r", later).await.unwrap().value, 11);
+    store.store_licence(Some(&lapsed), None, new_licence(7, DEPT)).await.unwrap();
+
+    // A failed build through issue_licence gives its serial back.
+    let failed = store.issue_licence(Some("licence:f"), None, &|_| Err("cannot render".into()), now).await;
+    assert!(matches!(failed, Err(StoreError::Build(_))));
+    let first = store.issue_licence(Some("licence:f"), None, &|k| Ok(new_licence(100 + k, OTHER)), now).await;
+    assert_eq!(first.unwrap().row().licence.serial, format!("2026{:07}", 101));
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -385,6 +446,7 @@ on_both_backends!(
     listing_filters_and_pages,
     access_log_chains_under_concurrency,
     authorisations_count_uses,
+    serials_are_reserved_given_back_and_reused,
 );
 
 #[tokio::test]

@@ -325,6 +325,7 @@ async fn a_pdf_signed_by_a_key_our_root_never_certified_is_caught() {
         cert_chain_der: vec![cert, root],
         signing_time: now,
         seal: &drawing,
+        appearance: None,
         seal_rect_mm: rendered.seal_rect_mm,
         reason: None,
         location: None,
@@ -492,4 +493,22 @@ async fn a_department_may_only_issue_the_types_it_is_authorised_for() {
     });
     let report = f.platform.verify_token_text(&forged, now).await.unwrap();
     assert_fails(&report, "issuer.authorised");
+}
+
+#[tokio::test]
+async fn offline_the_pdfs_own_dss_crl_answers_revocation() {
+    let f = fixture().await;
+    // A trust list made before the licence: its CRLs predate the signature.
+    let made = OffsetDateTime::now_utc();
+    let trust = offline_trust(&f, made).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let l = food(&f, &f.seal_ed).await;
+    let now = OffsetDateTime::now_utc();
+    let engine = Engine::new(&trust, None, now);
+    let token = engine.verify_token_text(&l.url).await;
+    assert_eq!(outcome(&token, "seal.revocation"), Outcome::NotChecked, "{:#?}", token.checks);
+    // The PDF carries a CRL issued at or after its signing time (PAdES B-LT structure).
+    let pdf = engine.verify_pdf(&l.pdf).await;
+    assert_eq!(outcome(&pdf, "seal.revocation"), Outcome::Passed, "{:#?}", pdf.checks);
+    assert_eq!(pdf.verdict, Verdict::Indeterminate, "offline: the status is still not checked");
 }

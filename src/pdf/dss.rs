@@ -1,10 +1,11 @@
 //! The Document Security Store (PAdES B-LT structure): certificates and CRLs appended to a
 //! signed PDF in a further incremental update that leaves the signature intact.
 
-use lopdf::{Dictionary, IncrementalDocument, Object};
+use lopdf::{Dictionary, Document, IncrementalDocument, Object};
 
 use super::PdfError;
 use super::sign::MAX_SIGN_INPUT;
+use super::skeleton::Skeleton;
 
 /// Most certificates plus CRLs one call may add.
 const MAX_DSS_ITEMS: usize = 256;
@@ -17,6 +18,23 @@ const MAX_DSS_ITEM_BYTES: usize = 4 * 1024 * 1024;
 /// An existing `/DSS` is kept: its entries come first, followed by the new ones. Validators
 /// see the update as signature maintenance; the signed bytes are untouched.
 pub fn add_dss(signed_pdf: &[u8], certs: &[Vec<u8>], crls: &[Vec<u8>]) -> Result<Vec<u8>, PdfError> {
+    check(signed_pdf, certs, crls)?;
+    let doc = super::inspect::load(signed_pdf)?;
+    append(signed_pdf.to_vec(), doc, certs, crls)
+}
+
+/// [`add_dss`] for a PDF that [`super::sign_rendered`] has just signed: no parsing.
+pub(crate) fn add_dss_to(
+    signed_pdf: Vec<u8>,
+    skeleton: &Skeleton,
+    certs: &[Vec<u8>],
+    crls: &[Vec<u8>],
+) -> Result<Vec<u8>, PdfError> {
+    check(&signed_pdf, certs, crls)?;
+    append(signed_pdf, skeleton.document(), certs, crls)
+}
+
+fn check(signed_pdf: &[u8], certs: &[Vec<u8>], crls: &[Vec<u8>]) -> Result<(), PdfError> {
     if signed_pdf.len() > MAX_SIGN_INPUT {
         return Err(PdfError::InputTooLarge { max: MAX_SIGN_INPUT, got: signed_pdf.len() });
     }
@@ -27,8 +45,18 @@ pub fn add_dss(signed_pdf: &[u8], certs: &[Vec<u8>], crls: &[Vec<u8>]) -> Result
     if let Some(big) = certs.iter().chain(crls).find(|d| d.len() > MAX_DSS_ITEM_BYTES) {
         return Err(PdfError::InputTooLarge { max: MAX_DSS_ITEM_BYTES, got: big.len() });
     }
+    Ok(())
+}
+
+/// Appends the DSS update to `signed_pdf`, of which `doc` holds (at least) trailer and catalog.
+fn append(
+    signed_pdf: Vec<u8>,
+    doc: Document,
+    certs: &[Vec<u8>],
+    crls: &[Vec<u8>],
+) -> Result<Vec<u8>, PdfError> {
+    let items = certs.len() + crls.len();
     let parse = |e: lopdf::Error| PdfError::Parse(e.to_string());
-    let doc = super::inspect::load(signed_pdf)?;
     let catalog_id = doc.trailer.get(b"Root").and_then(Object::as_reference).map_err(parse)?;
     let existing = |key: &[u8]| -> Vec<Object> {
         doc.catalog()
@@ -46,7 +74,8 @@ pub fn add_dss(signed_pdf: &[u8], certs: &[Vec<u8>], crls: &[Vec<u8>]) -> Result
     // An existing DSS dictionary is updated in place, so no object is left orphaned.
     let existing_id = doc.catalog().ok().and_then(|c| c.get(b"DSS").ok()).and_then(|o| o.as_reference().ok());
 
-    let mut inc = IncrementalDocument::create_from(signed_pdf.to_vec(), doc);
+    let prev_len = signed_pdf.len();
+    let mut inc = IncrementalDocument::create_from(signed_pdf, doc);
     for (list, data) in [(&mut cert_refs, certs), (&mut crl_refs, crls)] {
         for der in data {
             let stream = super::flate_stream(Dictionary::new(), der.clone());
@@ -71,7 +100,7 @@ pub fn add_dss(signed_pdf: &[u8], certs: &[Vec<u8>], crls: &[Vec<u8>]) -> Result
     inc.opt_clone_object_to_new_document(catalog_id).map_err(parse)?;
     inc.new_document.get_dictionary_mut(catalog_id).map_err(parse)?.set("DSS", Object::Reference(dss_id));
 
-    let mut out = Vec::with_capacity(signed_pdf.len() + items * 1024 + 1024);
+    let mut out = Vec::with_capacity(prev_len + items * 1024 + 1024);
     inc.save_to(&mut out).map_err(|e| PdfError::Write(e.to_string()))?;
     Ok(out)
 }

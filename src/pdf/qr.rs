@@ -1,6 +1,13 @@
 //! The QR code as vector rectangles: each run of dark modules in a row becomes one rectangle.
+//!
+//! The symbol is built with the `qrcode` crate's parts (data bits, error correction,
+//! canvas, masks); only the choice of mask is done here. The crate scores the eight masks
+//! through a boxed closure per module and pattern position, which took a third of the
+//! time of rendering a licence; [`penalty`] computes the same scores, rule for rule, on a
+//! plain array, so the chosen mask — and so the symbol — is the one the crate would choose.
 
-use qrcode::{Color, EcLevel, QrCode};
+use qrcode::canvas::{Canvas, MaskPattern, Module};
+use qrcode::{Color, EcLevel};
 
 use super::PdfError;
 use super::writer::Content;
@@ -20,35 +27,165 @@ pub(crate) fn draw(content: &mut Content, text: &str, x: f32, y: f32, size: f32)
     if text.len() > MAX_QR_BYTES {
         return Err(PdfError::TooLong { what: "QR text (bytes)", max: MAX_QR_BYTES, got: text.len() });
     }
-    let code = QrCode::with_error_correction_level(text.as_bytes(), EcLevel::M)
-        .map_err(|e| PdfError::QrEncode(e.to_string()))?;
-    let width = code.width();
-    let colors = code.to_colors();
+    let (width, dark) = encode(text)?;
     // Module counts are small (at most 177 + 8), so the casts are exact.
     let module = size / (width + 2 * QUIET_MODULES) as f32;
     let left = x + QUIET_MODULES as f32 * module;
-    let top = y + size - QUIET_MODULES as f32 * module;
-    for (row, cells) in colors.chunks(width).enumerate() {
-        let y0 = top - (row + 1) as f32 * module;
+    let bottom = y + QUIET_MODULES as f32 * module;
+    // Rectangles in module units (short integers) under a scaling matrix whose origin is
+    // the symbol's bottom-left corner, lowered by a hair: rows are 1.02 modules high, so
+    // they overlap and renderers leave no seams between them.
+    content.raw("q\n").op(&[module, 0.0, 0.0, module, left, bottom - 0.01 * module], "cm");
+    for (row, cells) in dark.chunks(width).enumerate() {
+        let y0 = (width - 1 - row) as f32;
         let mut col = 0;
         while col < width {
-            if cells[col] == Color::Dark {
+            if cells[col] {
                 let start = col;
-                while col < width && cells[col] == Color::Dark {
+                while col < width && cells[col] {
                     col += 1;
                 }
-                // Rows overlap by a hair so that renderers leave no seams between them.
-                content.op(
-                    &[left + start as f32 * module, y0 - 0.01, (col - start) as f32 * module, module + 0.02],
-                    "re",
-                );
+                content.op(&[start as f32, y0, (col - start) as f32, 1.02], "re");
             } else {
                 col += 1;
             }
         }
     }
-    content.raw("f\n");
+    content.raw("f\nQ\n");
     Ok(())
+}
+
+/// The masks in the order the `qrcode` crate tries them (the first of equal scores wins).
+const MASKS: [MaskPattern; 8] = [
+    MaskPattern::Checkerboard,
+    MaskPattern::HorizontalLines,
+    MaskPattern::VerticalLines,
+    MaskPattern::DiagonalLines,
+    MaskPattern::LargeCheckerboard,
+    MaskPattern::Fields,
+    MaskPattern::Diamonds,
+    MaskPattern::Meadow,
+];
+
+/// The QR symbol of `text` at ECC M: its width in modules and whether each module is dark,
+/// row by row from the top.
+fn encode(text: &str) -> Result<(usize, Vec<bool>), PdfError> {
+    let qr_err = |e: qrcode::types::QrError| PdfError::QrEncode(e.to_string());
+    let bits = qrcode::bits::encode_auto(text.as_bytes(), EcLevel::M).map_err(qr_err)?;
+    let version = bits.version();
+    let data = bits.into_bytes();
+    let (codewords, ec) = qrcode::ec::construct_codewords(&data, version, EcLevel::M).map_err(qr_err)?;
+    let mut canvas = Canvas::new(version, EcLevel::M);
+    canvas.draw_all_functional_patterns();
+    canvas.draw_data(&codewords, &ec);
+    let w = version.width();
+    let width = usize::try_from(w).map_err(|e| PdfError::QrEncode(e.to_string()))?;
+    let mut best: Option<(u16, Vec<u8>)> = None;
+    let mut modules = Vec::with_capacity(width * width);
+    for pattern in MASKS {
+        let mut masked = canvas.clone();
+        masked.apply_mask(pattern);
+        modules.clear();
+        for y in 0..w {
+            modules.extend((0..w).map(|x| module_code(masked.get(x, y))));
+        }
+        let score = penalty(&modules, width);
+        if best.as_ref().is_none_or(|(b, _)| score < *b) {
+            best = Some((score, std::mem::take(&mut modules)));
+        }
+    }
+    let (_, modules) = best.ok_or_else(|| PdfError::QrEncode("no mask".into()))?;
+    Ok((width, modules.iter().map(|m| m & DARK != 0).collect()))
+}
+
+/// Bit of a module code: dark.
+const DARK: u8 = 1;
+
+/// A module as a small code: [`DARK`], plus 2 if masked, 4 if unmasked; 0 for empty.
+/// The crate's run and block rules compare whole modules, so masked and unmasked
+/// modules of one colour differ there.
+fn module_code(m: Module) -> u8 {
+    match m {
+        Module::Empty => 0,
+        Module::Masked(c) => 2 | u8::from(c == Color::Dark),
+        Module::Unmasked(c) => 4 | u8::from(c == Color::Dark),
+    }
+}
+
+/// The `qrcode` crate's total penalty of a masked normal QR symbol (its
+/// `compute_total_penalty_scores`), with its `u16` arithmetic (wrapping, as in release
+/// builds). `m` holds [`module_code`]s row by row.
+fn penalty(m: &[u8], w: usize) -> u16 {
+    let at = |x: usize, y: usize| m[y * w + x];
+    // Runs of five or more equal modules: length − 2 each.
+    let runs = |horizontal: bool| -> u16 {
+        let mut score = 0u16;
+        for i in 0..w {
+            let mut last = u8::MAX;
+            let mut len = 1u16;
+            for j in 0..=w {
+                let c = if j == w {
+                    u8::MAX - 1
+                } else if horizontal {
+                    at(j, i)
+                } else {
+                    at(i, j)
+                };
+                if c == last {
+                    len += 1;
+                } else {
+                    last = c;
+                    if len >= 5 {
+                        score = score.wrapping_add(len - 2);
+                    }
+                    len = 1;
+                }
+            }
+        }
+        score
+    };
+    // 2×2 blocks of equal modules: 3 each.
+    let mut blocks = 0u16;
+    for y in 0..w - 1 {
+        for x in 0..w - 1 {
+            let c = at(x, y);
+            if c == at(x + 1, y) && c == at(x, y + 1) && c == at(x + 1, y + 1) {
+                blocks = blocks.wrapping_add(3);
+            }
+        }
+    }
+    // Finder-like 1:1:3:1:1 patterns without four light modules on one side: 40 each.
+    const PATTERN: [bool; 7] = [true, false, true, true, true, false, true];
+    let finders = |horizontal: bool| -> u16 {
+        let mut score = 0u16;
+        let mut line = vec![false; w];
+        for i in 0..w {
+            for (k, d) in line.iter_mut().enumerate() {
+                *d = (if horizontal { at(k, i) } else { at(i, k) }) & DARK != 0;
+            }
+            for j in 0..w.saturating_sub(6) {
+                if line[j..j + 7] != PATTERN {
+                    continue;
+                }
+                let dark_before = line[j.saturating_sub(4)..j].iter().any(|d| *d);
+                let dark_after = line[(j + 7).min(w)..(j + 11).min(w)].iter().any(|d| *d);
+                if !dark_before || !dark_after {
+                    score = score.wrapping_add(40);
+                }
+            }
+        }
+        score.wrapping_sub(360)
+    };
+    let dark = m.iter().filter(|c| *c & DARK != 0).count();
+    let ratio = dark * 200 / m.len();
+    // At most 100.
+    let balance = ratio.abs_diff(100) as u16;
+    runs(true)
+        .wrapping_add(runs(false))
+        .wrapping_add(blocks)
+        .wrapping_add(finders(true))
+        .wrapping_add(finders(false))
+        .wrapping_add(balance)
 }
 
 #[cfg(test)]
@@ -61,9 +198,22 @@ mod tests {
         draw(&mut c, "https://zz.example/v/abc", 0.0, 0.0, 90.0).unwrap();
         let s = String::from_utf8(c.into_bytes()).unwrap();
         assert!(s.matches(" re\n").count() > 20);
-        assert!(s.ends_with("f\n"));
+        assert!(s.ends_with("f\nQ\n"));
         assert!(matches!(draw(&mut Content::new(), "", 0.0, 0.0, 9.0), Err(PdfError::EmptyText(_))));
         let long = "a".repeat(MAX_QR_BYTES + 1);
         assert!(matches!(draw(&mut Content::new(), &long, 0.0, 0.0, 9.0), Err(PdfError::TooLong { .. })));
+    }
+
+    #[test]
+    fn chooses_the_mask_the_qrcode_crate_chooses() {
+        let token = "https://zz.example.gov.cn/v/".to_owned()
+            + &"NBSWY3DPEB3W64TMMQQGC3DMEAYTEMZUGU3DOOBZGAFA".repeat(6);
+        for text in ["https://zz.example/v/abc", "1", token.as_str(), &"A".repeat(900)] {
+            let reference = qrcode::QrCode::with_error_correction_level(text.as_bytes(), EcLevel::M).unwrap();
+            let (width, dark) = encode(text).unwrap();
+            assert_eq!(width, reference.width());
+            let expected: Vec<bool> = reference.to_colors().iter().map(|c| *c == Color::Dark).collect();
+            assert!(dark == expected, "symbol of {} bytes differs", text.len());
+        }
     }
 }

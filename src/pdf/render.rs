@@ -6,6 +6,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use super::layout::wrap;
+use super::skeleton::Skeleton;
 use super::text::{FontUse, width_pt};
 use super::writer::{Content, text_string};
 use super::{PdfError, RectMm, pt, qr};
@@ -99,6 +100,8 @@ pub struct RenderedPdf {
     pub pdf: Vec<u8>,
     /// Where the signature widget with the seal goes: centred on the issuer name and date.
     pub seal_rect_mm: RectMm,
+    /// What [`super::sign_rendered`] needs to append to `pdf` without parsing it.
+    pub(crate) skeleton: Skeleton,
 }
 
 /// Renders `page` as a one-page A4 PDF with the font embedded as a subset.
@@ -121,7 +124,7 @@ pub fn render(page: &LicencePage) -> Result<RenderedPdf, PdfError> {
     doc.reference_table.cross_reference_type = lopdf::xref::XrefType::CrossReferenceTable;
     let font_id = font.embed(&mut doc)?;
     let content = c.into_bytes();
-    let id_hash = Sha256::digest(&content);
+    let id_hash = file_id(page);
     let stream = super::flate_stream(Dictionary::new(), content);
     let content_id = doc.add_object(stream);
     let pages_id = doc.new_object_id();
@@ -161,7 +164,30 @@ pub fn render(page: &LicencePage) -> Result<RenderedPdf, PdfError> {
 
     let mut pdf = Vec::with_capacity(24 * 1024);
     doc.save_to(&mut pdf).map_err(|e| PdfError::Write(e.to_string()))?;
-    Ok(RenderedPdf { pdf, seal_rect_mm: seal_rect() })
+    let skeleton = Skeleton::of_saved(&doc, &pdf, page_id, &[catalog_id, page_id])?;
+    Ok(RenderedPdf { pdf, seal_rect_mm: seal_rect(), skeleton })
+}
+
+/// The file identifier: a hash of everything printed (the content stream follows from it),
+/// so equal pages get equal identifiers — cheaper than hashing the content stream.
+fn file_id(page: &LicencePage) -> [u8; 32] {
+    let mut h = Sha256::new();
+    let mut text = |s: &str| {
+        h.update((s.len() as u64).to_be_bytes());
+        h.update(s.as_bytes());
+    };
+    text(&page.title);
+    text(page.subtitle.as_deref().unwrap_or(""));
+    page.holder_lines.iter().for_each(|l| text(l));
+    for (label, value) in &page.fields {
+        text(label);
+        text(value);
+    }
+    text(&page.issuer);
+    text(&page.issue_date);
+    text(&page.identifier);
+    text(&page.qr_text);
+    h.finalize().into()
 }
 
 /// Where the seal goes on every licence page.

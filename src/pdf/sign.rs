@@ -5,6 +5,7 @@ use lopdf::{Dictionary, Document, IncrementalDocument, Object, ObjectId, Stream,
 use time::OffsetDateTime;
 
 use super::render::pdf_date;
+use super::skeleton::Skeleton;
 use super::writer::{Content, text_string};
 use super::{PdfError, RectMm, cms, pt};
 use crate::seal::SealDrawing;
@@ -43,6 +44,9 @@ pub struct SignParams<'a> {
     pub signing_time: OffsetDateTime,
     /// The seal drawn as the widget's appearance.
     pub seal: &'a SealDrawing,
+    /// `seal` made into the appearance stream once ([`SealAppearance::new`]) and reused for
+    /// every signature; `None`, or one made for another rectangle, draws `seal` afresh.
+    pub appearance: Option<&'a SealAppearance>,
     /// Where the widget goes on page 1 (from [`super::RenderedPdf::seal_rect_mm`]).
     pub seal_rect_mm: RectMm,
     /// Optional `/Reason`.
@@ -58,17 +62,59 @@ pub struct SignParams<'a> {
 /// Fails if the PDF cannot be read, is already signed, has no page, the rectangle is
 /// outside the page, the key does not match the certificate, or the CMS does not fit.
 pub fn sign(pdf: &[u8], params: &SignParams<'_>) -> Result<Vec<u8>, PdfError> {
+    check_input(pdf, params)?;
+    let doc = super::inspect::load(pdf)?;
+    if has_signature_field(&doc) {
+        return Err(PdfError::AlreadySigned);
+    }
+    let page_id = *doc.get_pages().get(&1).ok_or(PdfError::NoPage)?;
+    Ok(sign_doc(pdf, doc, page_id, params)?.0)
+}
+
+/// The validation data [`sign_rendered`] adds in a `/DSS` update (see [`super::add_dss`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Dss<'a> {
+    /// Certificates, DER.
+    pub certs: &'a [Vec<u8>],
+    /// CRLs, DER.
+    pub crls: &'a [Vec<u8>],
+}
+
+/// Signs a PDF that [`super::render`] has just made, as [`sign`] does, and then, with `dss`,
+/// appends the DSS update as [`super::add_dss`] does — the issuing path. What the renderer
+/// and the signature update wrote is known, so neither PDF is parsed again.
+pub fn sign_rendered(
+    rendered: &super::RenderedPdf,
+    params: &SignParams<'_>,
+    dss: Option<Dss<'_>>,
+) -> Result<Vec<u8>, PdfError> {
+    check_input(&rendered.pdf, params)?;
+    let skeleton = &rendered.skeleton;
+    let (signed, skeleton) = sign_doc(&rendered.pdf, skeleton.document(), skeleton.page_id, params)?;
+    match dss {
+        Some(dss) => super::dss::add_dss_to(signed, &skeleton, dss.certs, dss.crls),
+        None => Ok(signed),
+    }
+}
+
+fn check_input(pdf: &[u8], params: &SignParams<'_>) -> Result<(), PdfError> {
     if pdf.len() > MAX_SIGN_INPUT {
         return Err(PdfError::InputTooLarge { max: MAX_SIGN_INPUT, got: pdf.len() });
     }
     if params.cert_chain_der.is_empty() {
         return Err(PdfError::EmptyChain);
     }
-    let doc = super::inspect::load(pdf)?;
-    if has_signature_field(&doc) {
-        return Err(PdfError::AlreadySigned);
-    }
-    let page_id = *doc.get_pages().get(&1).ok_or(PdfError::NoPage)?;
+    Ok(())
+}
+
+/// Signs `pdf`, of which `doc` holds (at least) the trailer, catalog and page; returns the
+/// signed PDF and what a further update needs of it.
+fn sign_doc(
+    pdf: &[u8],
+    doc: Document,
+    page_id: ObjectId,
+    params: &SignParams<'_>,
+) -> Result<(Vec<u8>, Skeleton), PdfError> {
     let catalog_id = doc
         .trailer
         .get(b"Root")
@@ -78,7 +124,12 @@ pub fn sign(pdf: &[u8], params: &SignParams<'_>) -> Result<Vec<u8>, PdfError> {
 
     let mut inc = IncrementalDocument::create_from(pdf.to_vec(), doc);
     let nd = &mut inc.new_document;
-    let ap_id = nd.add_object(appearance(params.seal, rect[2] - rect[0], rect[3] - rect[1]));
+    let (w, h) = (rect[2] - rect[0], rect[3] - rect[1]);
+    let ap = match params.appearance {
+        Some(a) if a.width == w && a.height == h => a.stream.clone(),
+        _ => appearance(params.seal, w, h),
+    };
+    let ap_id = nd.add_object(ap);
 
     let mut sig = Dictionary::new();
     sig.set("Type", Object::Name(b"Sig".to_vec()));
@@ -122,7 +173,8 @@ pub fn sign(pdf: &[u8], params: &SignParams<'_>) -> Result<Vec<u8>, PdfError> {
     let mut out = Vec::with_capacity(pdf.len() + 2 * reserved + 16 * 1024);
     inc.save_to(&mut out).map_err(|e| PdfError::Write(e.to_string()))?;
     patch_signature(&mut out, pdf.len(), reserved, params)?;
-    Ok(out)
+    let skeleton = Skeleton::of_saved(&inc.new_document, &out, page_id, &[catalog_id, page_id])?;
+    Ok((out, skeleton))
 }
 
 /// Whether any AcroForm field of `doc` is a signature field.
@@ -146,9 +198,34 @@ fn has_signature_field(doc: &Document) -> bool {
     })
 }
 
+/// A rectangle in millimetres as `[x0, y0, x1, y1]` in points.
+fn rect_pt(r: RectMm) -> [f32; 4] {
+    [pt(r.x), pt(r.y), pt(r.x + r.width), pt(r.y + r.height)]
+}
+
+/// A seal's signature appearance (a Form XObject) for a widget rectangle, made once per
+/// seal and reused: drawing and compressing the seal's outlines was the largest part of
+/// signing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SealAppearance {
+    width: f32,
+    height: f32,
+    stream: Stream,
+}
+
+impl SealAppearance {
+    /// The appearance of `seal` filling a widget at `rect_mm` (as given to [`sign`] in
+    /// [`SignParams::seal_rect_mm`]).
+    pub fn new(seal: &SealDrawing, rect_mm: RectMm) -> Self {
+        let r = rect_pt(rect_mm);
+        let (width, height) = (r[2] - r[0], r[3] - r[1]);
+        Self { width, height, stream: appearance(seal, width, height) }
+    }
+}
+
 /// The widget rectangle in points, checked against the page's media box.
 fn page_rect(doc: &Document, page_id: ObjectId, r: RectMm) -> Result<[f32; 4], PdfError> {
-    let rect = [pt(r.x), pt(r.y), pt(r.x + r.width), pt(r.y + r.height)];
+    let rect = rect_pt(r);
     if !rect.iter().all(|v| v.is_finite()) || r.width <= 0.0 || r.height <= 0.0 {
         return Err(PdfError::BadSealRect);
     }

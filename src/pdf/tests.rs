@@ -63,6 +63,7 @@ fn signed(p: &Pki) -> (RenderedPdf, Vec<u8>) {
         cert_chain_der: vec![p.seal.clone(), p.root.clone()],
         signing_time: datetime!(2026-11-22 10:30:00 +08:00),
         seal: &seal,
+        appearance: None,
         seal_rect_mm: rendered.seal_rect_mm,
         reason: Some("电子证照签章".into()),
         location: None,
@@ -162,6 +163,7 @@ fn sign_refuses_wrong_key_and_double_signing() {
         cert_chain_der: vec![p.seal.clone()],
         signing_time: datetime!(2026-11-22 10:30:00 +08:00),
         seal: &seal,
+        appearance: None,
         seal_rect_mm: rendered.seal_rect_mm,
         reason: None,
         location: None,
@@ -204,4 +206,40 @@ fn inspect_survives_mutations_and_truncations() {
     for cut in (0..with_dss.len()).step_by(997) {
         let _ = inspect(&with_dss[..cut]);
     }
+}
+
+#[test]
+fn sign_rendered_gives_the_bytes_of_sign_then_add_dss() {
+    // Ed25519 signatures are deterministic, so both paths must give the same bytes.
+    let p = pki(&rcgen::PKCS_ED25519);
+    let rendered = render(&sample()).unwrap();
+    let signer = SealSigner::from_pkcs8_der(&p.key).unwrap();
+    let seal = crate::seal::draw("某某市市场监督管理局", "行政审批专用章").unwrap();
+    let params = SignParams {
+        signer: &signer,
+        cert_chain_der: vec![p.seal.clone(), p.root.clone()],
+        signing_time: datetime!(2026-11-22 10:30:00 +08:00),
+        seal: &seal,
+        appearance: None,
+        seal_rect_mm: rendered.seal_rect_mm,
+        reason: Some("电子证照签章".into()),
+        location: None,
+        name: Some("某某市市场监督管理局".into()),
+    };
+    let chain = [p.seal.clone(), p.root.clone()];
+    let crls = std::slice::from_ref(&p.crl);
+    let slow = add_dss(&sign(&rendered.pdf, &params).unwrap(), &chain, crls).unwrap();
+    let fast = sign_rendered(&rendered, &params, Some(Dss { certs: &chain, crls })).unwrap();
+    assert_eq!(String::from_utf8_lossy(&fast), String::from_utf8_lossy(&slow));
+    let info = inspect(&fast).unwrap();
+    assert_eq!(info.later_revisions, LaterRevisions::DssOnly);
+    assert_eq!((info.dss_certs.len(), info.dss_crls.len()), (2, 1));
+    // A prepared seal appearance gives the same bytes too.
+    let ap = SealAppearance::new(&seal, rendered.seal_rect_mm);
+    let with_ap = SignParams { appearance: Some(&ap), ..params };
+    let prepared = sign_rendered(&rendered, &with_ap, Some(Dss { certs: &chain, crls })).unwrap();
+    assert!(prepared == fast, "a prepared appearance changed the PDF");
+    let params = SignParams { appearance: None, ..with_ap };
+    // Without DSS it is the plain signature.
+    assert_eq!(sign_rendered(&rendered, &params, None).unwrap(), sign(&rendered.pdf, &params).unwrap());
 }

@@ -1,7 +1,5 @@
 //! Small helpers to write PDF content streams and PDF strings.
 
-use std::fmt::Write as _;
-
 use lopdf::{Object, StringFormat};
 
 use crate::seal::{FillRule, SEAL_RED, SealDrawing, Seg};
@@ -69,8 +67,10 @@ impl Content {
         }
         self.op(&[x, y], "Td");
         self.buf.push('<');
+        const HEX: &[u8; 16] = b"0123456789ABCDEF";
         for b in codes {
-            let _ = write!(self.buf, "{b:02X}");
+            self.buf.push(char::from(HEX[usize::from(b >> 4)]));
+            self.buf.push(char::from(HEX[usize::from(b & 15)]));
         }
         self.buf.push_str("> Tj\nET\n");
     }
@@ -147,14 +147,34 @@ fn push_num_with(buf: &mut String, n: f32, decimals: u8) {
     // |n| stays far below 2^53 / 1000 for page coordinates, so the cast is exact.
     let a = scaled.abs() as u64;
     let (int, frac) = (a / 1000, a % 1000);
-    let _ = write!(buf, "{int}");
+    push_u64(buf, int);
     if frac != 0 {
-        let mut f = format!("{frac:03}");
-        while f.ends_with('0') {
-            f.pop();
-        }
+        // Content streams hold thousands of numbers: digits by hand, no formatting machinery.
+        let digits = [frac / 100, frac / 10 % 10, frac % 10];
+        let used = digits.iter().rposition(|d| *d != 0).map_or(0, |i| i + 1);
         buf.push('.');
-        buf.push_str(&f);
+        for d in &digits[..used] {
+            // A decimal digit.
+            buf.push(char::from(b'0' + *d as u8));
+        }
+    }
+}
+
+/// Writes `n` in decimal.
+fn push_u64(buf: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        // A decimal digit.
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for d in &digits[at..] {
+        buf.push(char::from(*d));
     }
 }
 
@@ -195,6 +215,12 @@ mod tests {
             s.push(' ');
         }
         assert_eq!(s, "0 1 -2.5 0.123 595.276 0 0 ");
+        let mut s = String::new();
+        for n in [10.0, 100.05, -1234.5, 0.01, 18_446.0] {
+            push_num(&mut s, n);
+            s.push(' ');
+        }
+        assert_eq!(s, "10 100.05 -1234.5 0.01 18446 ");
     }
 
     #[test]

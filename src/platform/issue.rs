@@ -10,12 +10,16 @@ use time::{Date, OffsetDateTime};
 
 use super::clients::{Scope, has_scope, may_use_type};
 use super::{Platform, PlatformError};
-use crate::codes::{LicenceId, TypeCode, Uscc};
+use crate::codes::{LicenceId, Uscc};
+use crate::licence::CheckedInput;
 use crate::licence::{FieldKind, LicenceInput, LicenceRecord, LicenceStatus, LicenceType};
 use crate::pdf::{self, DocInfo, LicencePage};
 use crate::seal::SealDrawing;
 use crate::signing::SealSigner;
-use crate::store::{ClientRecord, Department, IdempotencyClaim, IssueOutcome, NewLicence, SealStatus};
+use crate::store::{
+    ClientRecord, Department, IdempotencyClaim, IssueOutcome, NewLicence, SealStatus, SerialReservation,
+    Store, StoreError,
+};
 use crate::token::{self, LicenceClaims};
 
 /// What an issuing request names.
@@ -58,10 +62,13 @@ pub struct IssuedLicence {
 /// decrypting them is deliberately slow).
 #[derive(Debug)]
 pub(super) struct SealContext {
+    seal_id: String,
     signer: SealSigner,
     chain: Vec<Vec<u8>>,
     kid: Vec<u8>,
     drawing: SealDrawing,
+    /// The seal as a signature appearance, made at the first signature.
+    appearance: std::sync::OnceLock<pdf::SealAppearance>,
     department: Department,
 }
 
@@ -103,10 +110,12 @@ impl Platform {
         let drawing = crate::seal::draw(&department.name, &seal.name)?;
         let kid = Sha256::digest(&seal.cert_der)[..8].to_vec();
         let ctx = Arc::new(SealContext {
+            seal_id: seal.id.clone(),
             signer,
             chain: vec![seal.cert_der, root.cert_der],
             kid,
             drawing,
+            appearance: std::sync::OnceLock::new(),
             department,
         });
         if let Ok(mut cache) = self.seal_cache.lock() {
@@ -233,118 +242,259 @@ impl Platform {
             }
             _ => None,
         };
+        if let Some(claim) = &idempotency
+            && let Some(row) = self.store.replay_issue(claim).await?
+        {
+            return Ok(issued(&self.config.public_url, row.licence, true));
+        }
         let ctx = self.seal_context(&seal.id).await?;
-        let crl = self.current_crl(seal.algorithm, now).await?;
+        let crl = self.dss_crl(seal.algorithm, now).await?;
         let issuer =
             Uscc::parse(ctx.department.code.as_str()).map_err(|e| PlatformError::invalid("issuer", e))?;
-        let type_code: TypeCode = licence_type.code.clone();
-        let public_url = self.config.public_url.clone();
-        let client_id = request.client.as_ref().map(|c| c.id.clone());
-        let counter = format!("licence:{issuer}:{type_code}");
-        let (version, replaces) = match &renewal {
-            Some(old) => (old.licence.version + 1, Some(old.licence.id.clone())),
-            None => (1, None),
+        let job = BuildJob {
+            licence_type: licence_type.clone(),
+            checked,
+            ctx,
+            crl_der: crl.der,
+            issuer,
+            public_url: self.config.public_url.clone(),
+            client_id: request.client.as_ref().map(|c| c.id.clone()),
+            version: renewal.as_ref().map_or(1, |old| old.licence.version + 1),
+            replaces: renewal.as_ref().map(|old| old.licence.id.clone()),
+            renewal_serial: renewal.as_ref().map(|old| old.licence.serial.clone()),
+            now,
         };
-        let build = |n: u64| -> Result<NewLicence, crate::store::BuildError> {
-            let serial = match &renewal {
-                Some(old) => old.licence.serial.clone(),
-                None => format!("{}{n:07}", today.year()),
-            };
-            let id = LicenceId::new(&type_code, &issuer, &serial, version)?;
-            let licence_number = match &licence_type.number_field {
-                Some(key) => checked.fields.get(key).cloned().unwrap_or_else(|| serial.clone()),
-                None => serial.clone(),
-            };
-            let record = LicenceRecord {
-                identifier: id.to_string(),
-                licence_name: licence_type.name.clone(),
-                licence_number,
-                type_code: type_code.to_string(),
-                type_name: licence_type.name.clone(),
-                issuer_code: issuer.to_string(),
-                issuer_name: ctx.department.name.clone(),
-                definer_code: licence_type.definer_code.to_string(),
-                definer_name: licence_type.definer_name.clone(),
-                area_code: ctx.department.area.to_string(),
-                issue_date: today.to_string(),
-                valid_from: checked.valid_from.to_string(),
-                valid_until: checked.valid_until.map(|d| d.to_string()),
-                holder_name: checked.holder_name.clone(),
-                holder_code: checked.holder_code.clone(),
-                holder_code_type: checked.holder_code_type.code().to_owned(),
-                matter_code: checked.matter.as_ref().map(|m| m.code.clone()),
-                matter_name: checked.matter.as_ref().map(|m| m.name.clone()),
-                fields: checked.fields.clone(),
-                seal_id: seal.id.clone(),
-                version,
-                replaces: replaces.clone(),
-            };
-            let record_cbor = record.to_cbor();
-            let record_hash = Sha256::digest(&record_cbor).to_vec();
-            let claims = LicenceClaims {
-                issuer: issuer.to_string(),
-                issued_at: now.unix_timestamp(),
-                expires_at: checked
-                    .valid_until
-                    .and_then(|d| d.next_day())
-                    .map(|d| d.midnight().assume_offset(time::macros::offset!(+8)).unix_timestamp()),
-                licence_id: id.to_string(),
-                holder_name: checked.holder_name.clone(),
-                holder_code_masked: crate::codes::mask(&checked.holder_code, 3, 4),
-                valid_from: checked.valid_from.to_string(),
-                valid_until: checked.valid_until.map(|d| d.to_string()),
-                record_hash: record_hash.clone(),
-            };
-            let token = token::sign(&claims, &ctx.kid, &ctx.signer)?;
-            let url = token::qr_url(&public_url, &token);
-            let page = licence_page(licence_type, &record, &url, now);
-            let rendered = pdf::render(&page)?;
-            let signed = pdf::sign(
-                &rendered.pdf,
-                &pdf::SignParams {
-                    signer: &ctx.signer,
-                    cert_chain_der: ctx.chain.clone(),
-                    signing_time: now,
-                    seal: &ctx.drawing,
-                    seal_rect_mm: rendered.seal_rect_mm,
-                    reason: Some(format!("{}电子证照签发", licence_type.name)),
-                    location: None,
-                    name: Some(ctx.department.name.clone()),
-                },
-            )?;
-            let with_dss = pdf::add_dss(&signed, &ctx.chain, std::slice::from_ref(&crl.der))?;
-            Ok(NewLicence {
-                id: id.to_string(),
-                type_code: type_code.to_string(),
-                issuer_code: issuer.to_string(),
-                serial,
-                version,
-                holder_code: record.holder_code.clone(),
-                holder_code_type: record.holder_code_type.clone(),
-                holder_name: record.holder_name.clone(),
-                seal_id: seal.id.clone(),
-                issued_at: now,
-                valid_from: record.valid_from.clone(),
-                valid_until: record.valid_until.clone(),
-                record_cbor,
-                record_hash,
-                token,
-                pdf: with_dss,
-                replaces: replaces.clone(),
-                client_id: client_id.clone(),
-            })
+        // The serial is reserved by the database in a short transaction of its own; the
+        // licence is built outside any transaction, on a blocking thread (render and sign
+        // take milliseconds of CPU), so concurrent requests build in parallel; then one short
+        // transaction stores it. A failure gives the serial back.
+        let reservation = match &renewal {
+            None => {
+                let counter = format!("licence:{}:{}", job.issuer, job.licence_type.code);
+                Some(Reserved::new(self.store.clone(), self.store.reserve_serial(&counter, now).await?))
+            }
+            Some(_) => None,
         };
-        let counter = renewal.is_none().then_some(counter.as_str());
-        let outcome = self.store.issue_licence(counter, idempotency.as_ref(), &build).await?;
-        let replayed = matches!(outcome, IssueOutcome::Replayed(_));
-        let row = outcome.row().licence.clone();
-        Ok(IssuedLicence {
-            url: token::qr_url(&self.config.public_url, &row.token),
-            identifier: row.id,
-            token: row.token,
-            pdf: row.pdf,
-            record_hash: row.record_hash,
-            replayed,
+        let serial = reservation.as_ref().map_or(0, |r| r.reservation.value);
+        let built = tokio::task::spawn_blocking(move || job.build(serial))
+            .await
+            .map_err(|e| PlatformError::Io(format!("building the licence: {e}")));
+        let stored = match built {
+            Ok(Ok(licence)) => self
+                .store
+                .store_licence(reservation.as_ref().map(|r| &r.reservation), idempotency.as_ref(), licence)
+                .await
+                .map_err(PlatformError::from),
+            Ok(Err(e)) => Err(StoreError::Build(e).into()),
+            Err(e) => Err(e),
+        };
+        match (stored, reservation) {
+            (Ok(IssueOutcome::Issued(row)), Some(r)) => {
+                r.keep();
+                Ok(issued(&self.config.public_url, row.licence, false))
+            }
+            (Ok(IssueOutcome::Issued(row)), None) => Ok(issued(&self.config.public_url, row.licence, false)),
+            (Ok(IssueOutcome::Replayed(row)), r) => {
+                if let Some(r) = r {
+                    r.release().await;
+                }
+                Ok(issued(&self.config.public_url, row.licence, true))
+            }
+            (Err(e), r) => {
+                if let Some(r) = r {
+                    r.release().await;
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+/// The answer for a stored licence.
+fn issued(public_url: &str, l: NewLicence, replayed: bool) -> IssuedLicence {
+    IssuedLicence {
+        url: token::qr_url(public_url, &l.token),
+        identifier: l.id,
+        token: l.token,
+        pdf: l.pdf,
+        record_hash: l.record_hash,
+        replayed,
+    }
+}
+
+/// A reserved serial that goes back to the store unless its licence was stored: explicitly
+/// on failure ([`Reserved::release`]), or, if the request is dropped half-way (client gone),
+/// from a task spawned on drop.
+#[derive(Debug)]
+struct Reserved {
+    store: Arc<dyn Store>,
+    reservation: SerialReservation,
+    armed: bool,
+}
+
+impl Reserved {
+    fn new(store: Arc<dyn Store>, reservation: SerialReservation) -> Self {
+        Self { store, reservation, armed: true }
+    }
+
+    /// The licence was stored with this serial.
+    fn keep(mut self) {
+        self.armed = false;
+    }
+
+    /// Gives the serial back now, so the next licence takes it. If the store cannot be
+    /// reached, the reservation lapses and the serial is handed out again then.
+    async fn release(mut self) {
+        self.armed = false;
+        if let Err(e) = self.store.release_serial(&self.reservation).await {
+            tracing::warn!(serial = self.reservation.value, "could not give back a serial: {e}");
+        }
+    }
+}
+
+impl Drop for Reserved {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        // Without a runtime the lease lapses and the serial is handed out again then.
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            let (store, reservation) = (self.store.clone(), self.reservation.clone());
+            rt.spawn(async move {
+                if let Err(e) = store.release_serial(&reservation).await {
+                    tracing::warn!(serial = reservation.value, "could not give back a serial: {e}");
+                }
+            });
+        }
+    }
+}
+
+/// Everything building one licence needs, owned, so that it runs on a blocking thread.
+#[derive(Debug)]
+struct BuildJob {
+    licence_type: LicenceType,
+    checked: CheckedInput,
+    ctx: Arc<SealContext>,
+    /// The root's CRL with thisUpdate at or after the signing time, for the DSS.
+    crl_der: Vec<u8>,
+    issuer: Uscc,
+    public_url: String,
+    client_id: Option<String>,
+    version: u16,
+    replaces: Option<String>,
+    /// The serial a renewal keeps.
+    renewal_serial: Option<String>,
+    now: OffsetDateTime,
+}
+
+impl BuildJob {
+    /// Builds record, token and signed PDF (with DSS) for serial number `n`.
+    fn build(self, n: u64) -> Result<NewLicence, crate::store::BuildError> {
+        let Self {
+            licence_type,
+            checked,
+            ctx,
+            crl_der,
+            issuer,
+            public_url,
+            client_id,
+            version,
+            replaces,
+            ..
+        } = &self;
+        let (now, today) = (self.now, self.now.date());
+        let type_code = &licence_type.code;
+        let serial = match &self.renewal_serial {
+            Some(serial) => serial.clone(),
+            None => format!("{}{n:07}", today.year()),
+        };
+        let id = LicenceId::new(type_code, issuer, &serial, *version)?;
+        let licence_number = match &licence_type.number_field {
+            Some(key) => checked.fields.get(key).cloned().unwrap_or_else(|| serial.clone()),
+            None => serial.clone(),
+        };
+        let record = LicenceRecord {
+            identifier: id.to_string(),
+            licence_name: licence_type.name.clone(),
+            licence_number,
+            type_code: type_code.to_string(),
+            type_name: licence_type.name.clone(),
+            issuer_code: issuer.to_string(),
+            issuer_name: ctx.department.name.clone(),
+            definer_code: licence_type.definer_code.to_string(),
+            definer_name: licence_type.definer_name.clone(),
+            area_code: ctx.department.area.to_string(),
+            issue_date: today.to_string(),
+            valid_from: checked.valid_from.to_string(),
+            valid_until: checked.valid_until.map(|d| d.to_string()),
+            holder_name: checked.holder_name.clone(),
+            holder_code: checked.holder_code.clone(),
+            holder_code_type: checked.holder_code_type.code().to_owned(),
+            matter_code: checked.matter.as_ref().map(|m| m.code.clone()),
+            matter_name: checked.matter.as_ref().map(|m| m.name.clone()),
+            fields: checked.fields.clone(),
+            seal_id: ctx.seal_id.clone(),
+            version: *version,
+            replaces: replaces.clone(),
+        };
+        let record_cbor = record.to_cbor();
+        let record_hash = Sha256::digest(&record_cbor).to_vec();
+        let claims = LicenceClaims {
+            issuer: issuer.to_string(),
+            issued_at: now.unix_timestamp(),
+            expires_at: checked
+                .valid_until
+                .and_then(|d| d.next_day())
+                .map(|d| d.midnight().assume_offset(time::macros::offset!(+8)).unix_timestamp()),
+            licence_id: id.to_string(),
+            holder_name: checked.holder_name.clone(),
+            holder_code_masked: crate::codes::mask(&checked.holder_code, 3, 4),
+            valid_from: checked.valid_from.to_string(),
+            valid_until: checked.valid_until.map(|d| d.to_string()),
+            record_hash: record_hash.clone(),
+        };
+        let token = token::sign(&claims, &ctx.kid, &ctx.signer)?;
+        let url = token::qr_url(public_url, &token);
+        let page = licence_page(licence_type, &record, &url, now);
+        let rendered = pdf::render(&page)?;
+        let certs = ctx.chain.as_slice();
+        let with_dss = pdf::sign_rendered(
+            &rendered,
+            &pdf::SignParams {
+                signer: &ctx.signer,
+                cert_chain_der: ctx.chain.clone(),
+                signing_time: now,
+                seal: &ctx.drawing,
+                appearance: Some(
+                    ctx.appearance
+                        .get_or_init(|| pdf::SealAppearance::new(&ctx.drawing, rendered.seal_rect_mm)),
+                ),
+                seal_rect_mm: rendered.seal_rect_mm,
+                reason: Some(format!("{}电子证照签发", licence_type.name)),
+                location: None,
+                name: Some(ctx.department.name.clone()),
+            },
+            Some(pdf::Dss { certs, crls: std::slice::from_ref(crl_der) }),
+        )?;
+        Ok(NewLicence {
+            id: id.to_string(),
+            type_code: type_code.to_string(),
+            issuer_code: issuer.to_string(),
+            serial,
+            version: *version,
+            holder_code: record.holder_code,
+            holder_code_type: record.holder_code_type,
+            holder_name: record.holder_name,
+            seal_id: ctx.seal_id.clone(),
+            issued_at: now,
+            valid_from: record.valid_from,
+            valid_until: record.valid_until,
+            record_cbor,
+            record_hash,
+            token,
+            pdf: with_dss,
+            replaces: record.replaces,
+            client_id: client_id.clone(),
         })
     }
 }
@@ -392,7 +542,8 @@ pub fn licence_page(t: &LicenceType, r: &LicenceRecord, url: &str, now: OffsetDa
         ("HolderCode".into(), crate::codes::mask(&r.holder_code, 3, 4)),
         ("HolderCodeType".into(), r.holder_code_type.clone()),
         ("RecordHash".into(), hex::encode(r.hash())),
-        // The QR token as text, so that a verifier of the PDF need not read the QR image.
+        // The QR token as in the URL after `/v/` (base32 has no `/`), for verifiers that
+        // read the PDF rather than scan it.
         ("Token".into(), url.rsplit('/').next().unwrap_or_default().to_owned()),
     ];
     if let (Some(code), Some(name)) = (&r.matter_code, &r.matter_name) {

@@ -11,6 +11,7 @@ mod ratelimit;
 mod register;
 mod verify;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -62,9 +63,16 @@ pub struct Platform {
     rng: SystemRandom,
     seal_cache: issue::SealCache,
     trust_cache: verify::SharedTrustCache,
+    /// Per root: the CRL that licences signed now carry in their DSS (see [`Platform::dss_crl`]).
+    dss_crls: Arc<tokio::sync::Mutex<HashMap<Algorithm, CrlRecord>>>,
+    /// Root certificates with their keys, read once (key files may be slow to decrypt).
+    root_keys: Arc<std::sync::Mutex<HashMap<Algorithm, Arc<RootWithKey>>>>,
     rate: Arc<RateLimiter>,
     access_log: accesslog::AccessLogWriter,
 }
+
+/// A root certificate with its private key.
+type RootWithKey = (RootRecord, PrivateKey);
 
 /// What `init` did for each root.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,6 +122,8 @@ impl Platform {
             rng: SystemRandom::new(),
             seal_cache: Default::default(),
             trust_cache: Default::default(),
+            dss_crls: Default::default(),
+            root_keys: Default::default(),
             rate: Arc::new(RateLimiter::new(config.rate_limit, config.rate_limit.saturating_mul(2))),
             config,
         })
@@ -396,17 +406,38 @@ impl Platform {
         if seal.status == SealStatus::Revoked {
             return Err(PlatformError::Conflict(format!("seal {} is revoked already", seal.id)));
         }
-        let root = self.root(seal.algorithm).await?;
-        let root_key = self.keys.read(&root.key_name)?;
-        let mut revoked = self.revoked_list(seal.algorithm).await?;
-        revoked.push(RevokedCert { serial: serial_bytes(&seal.serial_hex)?, revoked_at: now, reason });
-        let number = self.next_crl_number(seal.algorithm).await?;
-        let crl = self.sign_crl(seal.algorithm, &root.cert_der, &root_key, number, now, &revoked)?;
-        self.store.revoke_seal(&seal.id, now, reason, &crl).await?;
+        let root = self.root_with_key(seal.algorithm).await?;
+        let (root, root_key) = (&root.0, &root.1);
+        let serial = serial_bytes(&seal.serial_hex)?;
+        // A CRL signed concurrently (for a licence's DSS, or by another node) may take the
+        // number first: sign again with the next one.
+        let mut attempt = 0;
+        let crl = loop {
+            attempt += 1;
+            let number = self.next_crl_number(seal.algorithm).await?;
+            let mut revoked = self.revoked_list(seal.algorithm).await?;
+            revoked.push(RevokedCert { serial: serial.clone(), revoked_at: now, reason });
+            let crl = self.sign_crl(seal.algorithm, &root.cert_der, root_key, number, now, &revoked)?;
+            match self.store.revoke_seal(&seal.id, now, reason, &crl).await {
+                Ok(()) => break crl,
+                Err(StoreError::Conflict(_))
+                    if attempt < 5 && self.seal(&seal.id).await?.status == SealStatus::Active =>
+                {
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
         if let Ok(mut cache) = self.seal_cache.lock() {
             cache.remove(&seal.id);
         }
         self.trust_cache.invalidate();
+        // Licences signed from now on carry a CRL that lists the seal.
+        let mut dss = self.dss_crls.lock().await;
+        if dss.get(&seal.algorithm).is_none_or(|c| c.number < crl.number) {
+            dss.insert(seal.algorithm, crl.clone());
+        }
+        drop(dss);
         Ok((self.seal(&seal.id).await?, crl))
     }
 
@@ -426,6 +457,75 @@ impl Platform {
         Ok(self.store.latest_crl(algorithm).await?.map_or(1, |c| c.number + 1))
     }
 
+    /// A root's certificate and key, read from the store and key store once.
+    async fn root_with_key(&self, algorithm: Algorithm) -> Result<Arc<RootWithKey>, PlatformError> {
+        if let Some(r) = self.root_keys.lock().ok().and_then(|c| c.get(&algorithm).cloned()) {
+            return Ok(r);
+        }
+        let root = self.root(algorithm).await?;
+        let key = self.keys.read(&root.key_name)?;
+        let r = Arc::new((root, key));
+        if let Ok(mut cache) = self.root_keys.lock() {
+            cache.insert(algorithm, r.clone());
+        }
+        Ok(r)
+    }
+
+    /// The CRL a licence signed at `now` carries in its DSS (PAdES B-LT): a CRL of the
+    /// root issued at or after the signing time (thisUpdate ≥ `/M`, both to the second).
+    ///
+    /// The newest stored CRL serves if it is that recent; otherwise a fresh one is signed
+    /// with the same entries and the next CRL number, and stored, so that the published
+    /// CRL (the newest number) is always the newest one. All licences signed within the
+    /// same second share it: under load that is one CRL per second and root. A seal
+    /// revocation replaces it at once ([`Platform::revoke_seal`]).
+    pub async fn dss_crl(
+        &self,
+        algorithm: Algorithm,
+        now: OffsetDateTime,
+    ) -> Result<CrlRecord, PlatformError> {
+        let second = now.unix_timestamp();
+        let fresh = |c: &CrlRecord| c.this_update.unix_timestamp() >= second && c.next_update > now;
+        let mut cache = self.dss_crls.lock().await;
+        if let Some(c) = cache.get(&algorithm).filter(|c| fresh(c)) {
+            return Ok(c.clone());
+        }
+        for _ in 0..5 {
+            // The number is read before the revoked seals: a revocation committed in
+            // between takes this number, and this insert then fails and looks again.
+            let latest = self.store.latest_crl(algorithm).await?.ok_or_else(|| {
+                PlatformError::NotFound(format!("no CRL of the {algorithm} root; run `zhengzhao init`"))
+            })?;
+            if fresh(&latest) {
+                cache.insert(algorithm, latest.clone());
+                return Ok(latest);
+            }
+            let root = self.root_with_key(algorithm).await?;
+            let revoked = self.revoked_list(algorithm).await?;
+            let this_update = OffsetDateTime::from_unix_timestamp(second)
+                .map_err(|e| PlatformError::Io(format!("signing time: {e}")))?;
+            let crl = self.sign_crl(
+                algorithm,
+                &root.0.cert_der,
+                &root.1,
+                latest.number + 1,
+                this_update,
+                &revoked,
+            )?;
+            match self.store.insert_crl(&crl).await {
+                Ok(()) => {
+                    cache.insert(algorithm, crl.clone());
+                    return Ok(crl);
+                }
+                // A revocation, another request's re-signing or another node took the
+                // number first: look at the newest again.
+                Err(StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(PlatformError::Conflict(format!("the {algorithm} root's CRL keeps changing; try again")))
+    }
+
     /// The CRL of a root as verifiers should see it now: the latest one, re-signed
     /// first when it has passed half of its validity.
     pub async fn current_crl(
@@ -440,10 +540,9 @@ impl Platform {
         if now < latest.this_update + half_life {
             return Ok(latest);
         }
-        let root = self.root(algorithm).await?;
-        let root_key = self.keys.read(&root.key_name)?;
+        let root = self.root_with_key(algorithm).await?;
         let revoked = self.revoked_list(algorithm).await?;
-        let crl = self.sign_crl(algorithm, &root.cert_der, &root_key, latest.number + 1, now, &revoked)?;
+        let crl = self.sign_crl(algorithm, &root.0.cert_der, &root.1, latest.number + 1, now, &revoked)?;
         match self.store.insert_crl(&crl).await {
             Ok(()) => Ok(crl),
             // Another node or request re-signed it first: theirs is as good.

@@ -96,6 +96,31 @@ pub struct IdempotencyClaim {
     pub request_hash: Vec<u8>,
 }
 
+/// How long a reserved serial stays reserved. A licence is built in milliseconds; a
+/// reservation left by a process that died mid-build is handed out again after this.
+pub const SERIAL_LEASE: time::Duration = time::Duration::minutes(10);
+
+/// A serial reserved for a licence being built (see [`super::Store::reserve_serial`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SerialReservation {
+    /// The counter it was taken from, e.g. `licence:<issuer>:<type>`.
+    pub counter: String,
+    /// The serial number.
+    pub value: u64,
+    /// Random text naming this reservation, so that only its holder stores or releases it.
+    pub holder: String,
+}
+
+/// A fresh random reservation holder name.
+fn reservation_holder() -> Result<String, StoreError> {
+    use ring::rand::SecureRandom;
+    let mut bytes = [0u8; 16];
+    ring::rand::SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| StoreError::Corrupt("the system random generator failed".into()))?;
+    Ok(hex::encode(bytes))
+}
+
 /// What [`super::Store::issue_licence`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IssueOutcome {
@@ -282,29 +307,142 @@ pub(super) trait LicenceSql {
         counter: Option<&str>,
         idempotency: Option<&IdempotencyClaim>,
         build: &(dyn Fn(u64) -> Result<NewLicence, BuildError> + Send + Sync),
+        now: OffsetDateTime,
     ) -> Result<IssueOutcome, StoreError> {
         if let Some(claim) = idempotency
             && let Some(row) = self.replay(claim).await?
         {
             return Ok(IssueOutcome::Replayed(row));
         }
+        let reservation = match counter {
+            Some(counter) => Some(self.reserve_serial_sql(counter, now).await?),
+            None => None,
+        };
+        let outcome = match build(reservation.as_ref().map_or(0, |r| r.value)) {
+            Ok(l) => self.store_licence_sql(reservation.as_ref(), idempotency, l).await,
+            Err(e) => Err(StoreError::Build(e)),
+        };
+        if let Some(r) = &reservation
+            && !matches!(outcome, Ok(IssueOutcome::Issued(_)))
+        {
+            let released = self.release_serial_sql(r).await;
+            // The first failure is the one to report; a failed release lapses later.
+            if outcome.is_ok() {
+                released?;
+            }
+        }
+        outcome
+    }
+
+    /// Hands out a serial of `counter`: the lowest one given back or lapsed, else the
+    /// counter's next value, reserved for [`SERIAL_LEASE`].
+    async fn reserve_serial_sql(
+        &self,
+        counter: &str,
+        now: OffsetDateTime,
+    ) -> Result<SerialReservation, StoreError> {
+        let holder = reservation_holder()?;
+        let until = ts(now + SERIAL_LEASE);
+        let _turn = self.gate().enter().await;
+        // A concurrent reserver (another node) may take the lowest free serial between the
+        // subquery and the update; the update then re-checks the row, changes nothing and
+        // this loop looks again.
+        for _ in 0..8 {
+            let taken = sqlx::query(
+                "UPDATE serial_reservations SET holder = $2, reserved_until = $3 \
+                 WHERE counter = $1 AND (holder IS NULL OR reserved_until < $4) AND value = \
+                 (SELECT MIN(value) FROM serial_reservations \
+                  WHERE counter = $1 AND (holder IS NULL OR reserved_until < $4)) \
+                 RETURNING value",
+            )
+            .bind(counter)
+            .bind(&holder)
+            .bind(until)
+            .bind(ts(now))
+            .fetch_optional(self.pool())
+            .await?;
+            if let Some(row) = taken {
+                let value: i64 = row.try_get("value")?;
+                let value = u64::try_from(value).map_err(|e| StoreError::Corrupt(format!("serial: {e}")))?;
+                return Ok(SerialReservation { counter: counter.to_owned(), value, holder });
+            }
+            let free = sqlx::query(
+                "SELECT value FROM serial_reservations \
+                 WHERE counter = $1 AND (holder IS NULL OR reserved_until < $2) LIMIT 1",
+            )
+            .bind(counter)
+            .bind(ts(now))
+            .fetch_optional(self.pool())
+            .await?;
+            if free.is_none() {
+                break;
+            }
+        }
+        let mut tx = self.pool().begin().await?;
+        let row = sqlx::query(
+            "INSERT INTO counters (name, value) VALUES ($1, 1) \
+             ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value",
+        )
+        .bind(counter)
+        .fetch_one(&mut *tx)
+        .await?;
+        let value: i64 = row.try_get("value")?;
+        sqlx::query(
+            "INSERT INTO serial_reservations (counter, value, holder, reserved_until) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(counter)
+        .bind(value)
+        .bind(&holder)
+        .bind(until)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let value = u64::try_from(value).map_err(|e| StoreError::Corrupt(format!("counter: {e}")))?;
+        Ok(SerialReservation { counter: counter.to_owned(), value, holder })
+    }
+
+    /// Gives a reserved serial back, to be handed out again first.
+    async fn release_serial_sql(&self, r: &SerialReservation) -> Result<(), StoreError> {
+        let value = i64::try_from(r.value).map_err(|e| StoreError::Corrupt(format!("serial: {e}")))?;
+        let _turn = self.gate().enter().await;
+        sqlx::query(
+            "UPDATE serial_reservations SET holder = NULL, reserved_until = NULL \
+             WHERE counter = $1 AND value = $2 AND holder = $3",
+        )
+        .bind(&r.counter)
+        .bind(value)
+        .bind(&r.holder)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Stores a built licence in one short transaction (see [`super::Store::store_licence`]).
+    async fn store_licence_sql(
+        &self,
+        reservation: Option<&SerialReservation>,
+        idempotency: Option<&IdempotencyClaim>,
+        l: NewLicence,
+    ) -> Result<IssueOutcome, StoreError> {
         let _turn = self.gate().enter().await;
         let mut tx = self.pool().begin().await?;
-        let value = match counter {
-            Some(counter) => {
-                let row = sqlx::query(
-                    "INSERT INTO counters (name, value) VALUES ($1, 1) \
-                     ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value",
-                )
-                .bind(counter)
-                .fetch_one(&mut *tx)
-                .await?;
-                let value: i64 = row.try_get("value")?;
-                u64::try_from(value).map_err(|e| StoreError::Corrupt(format!("counter: {e}")))?
+        if let Some(r) = reservation {
+            let value = i64::try_from(r.value).map_err(|e| StoreError::Corrupt(format!("serial: {e}")))?;
+            let done = sqlx::query(
+                "DELETE FROM serial_reservations WHERE counter = $1 AND value = $2 AND holder = $3",
+            )
+            .bind(&r.counter)
+            .bind(value)
+            .bind(&r.holder)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() != 1 {
+                return Err(StoreError::Conflict(format!(
+                    "the reservation of serial {} lapsed before the licence was stored",
+                    r.value
+                )));
             }
-            None => 0,
-        };
-        let l = build(value).map_err(StoreError::Build)?;
+        }
         if let Some(old) = &l.replaces {
             let done =
                 sqlx::query("UPDATE licences SET superseded_by = $2 WHERE id = $1 AND superseded_by IS NULL")

@@ -15,7 +15,10 @@ use crate::codes::{AreaCode, Uscc};
 use crate::licence::LicenceStatus;
 use crate::pki::{Algorithm, RevocationReason};
 
-pub use licences::{BuildError, ClientRecord, IdempotencyClaim, IssueOutcome, LicenceRow, NewLicence};
+pub use licences::{
+    BuildError, ClientRecord, IdempotencyClaim, IssueOutcome, LicenceRow, NewLicence, SERIAL_LEASE,
+    SerialReservation,
+};
 pub use register::{AccessLogRow, AuthorisationRecord, LicenceEvent, LicenceFilter};
 pub use sql::{Backend, SqlStore};
 
@@ -205,19 +208,45 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Marks a client revoked; not found if unknown, conflict if revoked already.
     async fn revoke_client(&self, id: &str, at: OffsetDateTime) -> Result<(), StoreError>;
 
-    /// Issues a licence in one transaction: increments the counter `counter` (if any),
-    /// calls `build` with the new value (the serial number; 0 without a counter), stores
-    /// what it returns and, if given, the idempotency key. A licence that replaces another
-    /// (`replaces`) marks that one superseded in the same transaction; conflict if it was
-    /// superseded already. A failure anywhere stores nothing and the counter
-    /// value is not used up. With an idempotency key already used for the same request
-    /// hash, returns the licence it issued ([`IssueOutcome::Replayed`]); for another
-    /// request hash, [`StoreError::Conflict`].
+    /// Issues a licence: reserves a serial of `counter` (if any; see
+    /// [`Store::reserve_serial`]), calls `build` with it (0 without a counter), and stores
+    /// what it returns with [`Store::store_licence`]. A failure anywhere stores nothing and
+    /// gives the serial back, so it is not used up. With an idempotency key already used
+    /// for the same request hash, returns the licence it issued
+    /// ([`IssueOutcome::Replayed`]); for another request hash, [`StoreError::Conflict`].
     async fn issue_licence(
         &self,
         counter: Option<&str>,
         idempotency: Option<&IdempotencyClaim>,
         build: &(dyn Fn(u64) -> Result<NewLicence, BuildError> + Send + Sync),
+        now: OffsetDateTime,
+    ) -> Result<IssueOutcome, StoreError>;
+    /// The licence an idempotency key issued: `Some` for the same request hash, `None` if
+    /// the key is unused, [`StoreError::Conflict`] for another request hash.
+    async fn replay_issue(&self, claim: &IdempotencyClaim) -> Result<Option<LicenceRow>, StoreError>;
+    /// Reserves a serial of the named counter for a licence about to be built, until
+    /// `now` + [`SERIAL_LEASE`]: the lowest serial given back (or whose reservation
+    /// lapsed) first, else the counter's next value. The database hands it out, so
+    /// concurrent reservations on several nodes never share a serial.
+    async fn reserve_serial(
+        &self,
+        counter: &str,
+        now: OffsetDateTime,
+    ) -> Result<SerialReservation, StoreError>;
+    /// Gives a reserved serial back (its licence was not stored), to be handed out again
+    /// before the counter moves on. Does nothing if the reservation is no longer held.
+    async fn release_serial(&self, reservation: &SerialReservation) -> Result<(), StoreError>;
+    /// Stores a built licence in one transaction: ends its serial reservation (conflict if
+    /// it lapsed and was handed out again), marks the version it replaces superseded
+    /// (conflict if superseded already), records the issue event and the idempotency key.
+    /// A failure stores nothing and leaves the reservation held (release it). If a
+    /// concurrent request with the same idempotency key stored first, returns its licence
+    /// ([`IssueOutcome::Replayed`]) and the reservation is still held.
+    async fn store_licence(
+        &self,
+        reservation: Option<&SerialReservation>,
+        idempotency: Option<&IdempotencyClaim>,
+        licence: NewLicence,
     ) -> Result<IssueOutcome, StoreError>;
     /// One licence with its PDF and token.
     async fn licence(&self, id: &str) -> Result<Option<LicenceRow>, StoreError>;

@@ -13,6 +13,7 @@ use time::OffsetDateTime;
 
 use super::licences::{
     BuildError, ClientRecord, IdempotencyClaim, IssueOutcome, LicenceRow, LicenceSql, NewLicence,
+    SerialReservation,
 };
 use super::register::{AccessLogRow, AuthorisationRecord, LicenceEvent, LicenceFilter, RegisterSql};
 use super::{CrlRecord, Department, PlatformRecord, RootRecord, SealRecord, SealStatus, Store, StoreError};
@@ -329,6 +330,7 @@ impl Store for SqlStore {
     }
 
     async fn insert_crl(&self, crl: &CrlRecord) -> Result<(), StoreError> {
+        let _turn = self.writer.enter().await;
         insert_crl_in(&self.pool, crl).await
     }
 
@@ -455,6 +457,7 @@ impl Store for SqlStore {
         reason: RevocationReason,
         crl: &CrlRecord,
     ) -> Result<(), StoreError> {
+        let _turn = self.writer.enter().await;
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE seals SET status = 'revoked', revoked_at = $2, revocation_reason = $3 \
@@ -498,8 +501,34 @@ impl Store for SqlStore {
         counter: Option<&str>,
         idempotency: Option<&IdempotencyClaim>,
         build: &(dyn Fn(u64) -> Result<NewLicence, BuildError> + Send + Sync),
+        now: OffsetDateTime,
     ) -> Result<IssueOutcome, StoreError> {
-        self.issue_licence_sql(counter, idempotency, build).await
+        self.issue_licence_sql(counter, idempotency, build, now).await
+    }
+
+    async fn replay_issue(&self, claim: &IdempotencyClaim) -> Result<Option<LicenceRow>, StoreError> {
+        self.replay(claim).await
+    }
+
+    async fn reserve_serial(
+        &self,
+        counter: &str,
+        now: OffsetDateTime,
+    ) -> Result<SerialReservation, StoreError> {
+        self.reserve_serial_sql(counter, now).await
+    }
+
+    async fn release_serial(&self, reservation: &SerialReservation) -> Result<(), StoreError> {
+        self.release_serial_sql(reservation).await
+    }
+
+    async fn store_licence(
+        &self,
+        reservation: Option<&SerialReservation>,
+        idempotency: Option<&IdempotencyClaim>,
+        licence: NewLicence,
+    ) -> Result<IssueOutcome, StoreError> {
+        self.store_licence_sql(reservation, idempotency, licence).await
     }
 
     async fn licence(&self, id: &str) -> Result<Option<LicenceRow>, StoreError> {
