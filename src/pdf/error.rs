@@ -39,6 +39,10 @@ pub enum PdfError {
     /// The input is not a PDF this module can read.
     #[error("not a readable PDF: {0}")]
     Parse(String),
+    /// The input has more structure (streams, nesting) than a licence PDF could have;
+    /// refused before parsing so that hostile input cannot take unbounded time or memory.
+    #[error("the PDF is too complex to read: {0}")]
+    TooComplex(String),
     /// The input is larger than the limit.
     #[error("the input has {got} bytes, more than the limit of {max}")]
     InputTooLarge {
@@ -121,6 +125,7 @@ impl PdfError {
             Self::FontSubset(_) => "font_subset",
             Self::Write(_) => "pdf_write",
             Self::Parse(_) => "pdf_parse",
+            Self::TooComplex(_) => "pdf_too_complex",
             Self::InputTooLarge { .. } => "input_too_large",
             Self::NoPage => "no_page",
             Self::AlreadySigned => "already_signed",

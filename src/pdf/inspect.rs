@@ -11,14 +11,11 @@ use lopdf::{Dictionary, Document, LoadOptions, Object, ObjectId};
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 
 use super::PdfError;
-use super::cms;
 use super::writer::decode_text_string;
+use super::{cms, limits};
 
 /// Largest PDF [`inspect`] reads, in bytes.
 pub const MAX_INSPECT_BYTES: usize = 32 * 1024 * 1024;
-
-/// Most bytes any stream may decompress to while reading.
-const MAX_DECOMPRESSED: usize = 64 * 1024 * 1024;
 
 /// Largest CMS taken from `/Contents`, in bytes.
 const MAX_CMS_BYTES: usize = 512 * 1024;
@@ -90,9 +87,11 @@ fn parse_err(e: lopdf::Error) -> PdfError {
     PdfError::Parse(e.to_string())
 }
 
-/// Loads a PDF with a bound on how much any stream may decompress to.
+/// Loads a PDF with a bound on how much its streams may decompress to, together
+/// ([`limits::decompression_limit`]).
 pub(crate) fn load(bytes: &[u8]) -> Result<Document, PdfError> {
-    let options = LoadOptions { max_decompressed_size: Some(MAX_DECOMPRESSED), ..LoadOptions::default() };
+    let limit = limits::decompression_limit(bytes)?;
+    let options = LoadOptions { max_decompressed_size: Some(limit), ..LoadOptions::default() };
     Document::load_mem_with_options(bytes, options).map_err(parse_err)
 }
 

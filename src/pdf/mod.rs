@@ -20,6 +20,7 @@ mod error;
 mod fontstrip;
 mod inspect;
 mod layout;
+mod limits;
 mod qr;
 mod render;
 mod sign;

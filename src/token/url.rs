@@ -26,6 +26,10 @@ pub const URL_PATH: &str = "/v/";
 /// Longest encoded token [`decode_from_url`] looks at: base32 of [`MAX_TOKEN_BYTES`].
 pub const MAX_ENCODED_CHARS: usize = MAX_TOKEN_BYTES.div_ceil(5) * 8;
 
+/// Longest text [`decode_from_url`] reads at all (a whole QR URL: the public URL, the
+/// path and [`MAX_ENCODED_CHARS`]); longer input is refused before it is scanned.
+pub const MAX_URL_BYTES: usize = MAX_ENCODED_CHARS + 4096;
+
 /// Encodes token bytes for the URL: base32, uppercase, no padding.
 pub fn encode_for_url(token: &[u8]) -> String {
     BASE32_NOPAD.encode(token)
@@ -35,6 +39,9 @@ pub fn encode_for_url(token: &[u8]) -> String {
 /// (whatever follows the last `/`, without any `?query` or `#fragment`) and ignores
 /// surrounding whitespace.
 pub fn decode_from_url(text: &str) -> Result<Vec<u8>, TokenError> {
+    if text.len() > MAX_URL_BYTES {
+        return Err(TokenError::TooLarge { size: text.len(), max: MAX_URL_BYTES });
+    }
     let text = text.trim();
     let text = text.split(['?', '#']).next().unwrap_or(text);
     let text = text.rsplit('/').next().unwrap_or(text);
@@ -83,5 +90,7 @@ mod tests {
         }
         let long = "A".repeat(MAX_ENCODED_CHARS + 8);
         assert!(matches!(decode_from_url(&long), Err(TokenError::TooLarge { .. })));
+        let url = format!("https://licence.example.gov.cn/{}/v/AA", "x".repeat(MAX_URL_BYTES));
+        assert!(matches!(decode_from_url(&url), Err(TokenError::TooLarge { max: MAX_URL_BYTES, .. })));
     }
 }

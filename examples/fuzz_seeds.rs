@@ -1,0 +1,153 @@
+//! Writes the seed corpus of the fuzz targets (`fuzz/seeds/token_decode`, `fuzz/seeds/pdf_inspect`):
+//! real tokens (Ed25519 and P-256, as COSE bytes and as QR URL text) and a one-page PDF
+//! signed with each algorithm, the P-256 one with a `/DSS` revision. Keys and certificates
+//! are fresh each run, so the files change but their structure does not.
+//!
+//! Run at the repository root: `cargo run --example fuzz_seeds`. (An example of the main
+//! crate, not a binary of the fuzz crate: binaries there are built with coverage
+//! instrumentation and link only with libFuzzer.)
+
+use std::fs;
+use std::path::Path;
+
+use rcgen::{
+    BasicConstraints, CertificateParams, CertificateRevocationListParams, DnType, IsCa, Issuer, KeyIdMethod,
+    KeyPair, KeyUsagePurpose, SerialNumber,
+};
+use time::macros::datetime;
+use zhengzhao::pdf::{RectMm, SignParams};
+use zhengzhao::signing::SealSigner;
+use zhengzhao::token::{self, LicenceClaims};
+
+/// A seal certificate, its root, the seal's PKCS#8 key and an empty CRL of the root.
+struct Pki {
+    root: Vec<u8>,
+    seal: Vec<u8>,
+    key: Vec<u8>,
+    crl: Vec<u8>,
+}
+
+fn pki(alg: &'static rcgen::SignatureAlgorithm) -> Pki {
+    let root_key = KeyPair::generate_for(alg).expect("root key");
+    let mut rp = CertificateParams::default();
+    rp.distinguished_name.push(DnType::CommonName, "证照模糊测试根证书");
+    rp.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    rp.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let root = rp.self_signed(&root_key).expect("root certificate");
+    let issuer = Issuer::new(rp, &root_key);
+    let key = KeyPair::generate_for(alg).expect("seal key");
+    let mut sp = CertificateParams::default();
+    sp.distinguished_name.push(DnType::CommonName, "某某局行政审批专用章");
+    sp.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::ContentCommitment];
+    let seal = sp.signed_by(&key, &issuer).expect("seal certificate");
+    let crl = CertificateRevocationListParams {
+        this_update: datetime!(2026-11-01 00:00 UTC),
+        next_update: datetime!(2026-12-01 00:00 UTC),
+        crl_number: SerialNumber::from(1u64),
+        issuing_distribution_point: None,
+        revoked_certs: vec![],
+        key_identifier_method: KeyIdMethod::Sha256,
+    }
+    .signed_by(&issuer)
+    .expect("CRL");
+    Pki {
+        root: root.der().to_vec(),
+        seal: seal.der().to_vec(),
+        key: key.serialize_der(),
+        crl: crl.der().to_vec(),
+    }
+}
+
+/// A minimal one-page PDF (classic xref), small so the fuzzer mutates structure, not fonts.
+fn minimal_pdf() -> Vec<u8> {
+    let content = b"BT /F1 24 Tf 72 720 Td (Licence) Tj ET";
+    let objects: [Vec<u8>; 5] = [
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R \
+           /Resources << /Font << /F1 5 0 R >> >> >>"
+            .to_vec(),
+        [format!("<< /Length {} >>\nstream\n", content.len()).as_bytes(), content, b"\nendstream"].concat(),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_vec(),
+    ];
+    let mut pdf = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
+        pdf.extend_from_slice(body);
+        pdf.extend_from_slice(b"\nendobj\n");
+    }
+    let xref = pdf.len();
+    pdf.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    for off in offsets {
+        pdf.extend_from_slice(format!("{off:010} 00000 n \n").as_bytes());
+    }
+    pdf.extend_from_slice(
+        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1)
+            .as_bytes(),
+    );
+    pdf
+}
+
+fn signed_pdf(p: &Pki) -> Vec<u8> {
+    let signer = SealSigner::from_pkcs8_der(&p.key).expect("seal key");
+    let seal = zhengzhao::seal::draw("某某市市场监督管理局", "行政审批专用章").expect("seal drawing");
+    let params = SignParams {
+        signer: &signer,
+        cert_chain_der: vec![p.seal.clone(), p.root.clone()],
+        signing_time: datetime!(2026-11-22 10:30:00 +08:00),
+        seal: &seal,
+        appearance: None,
+        seal_rect_mm: RectMm { x: 140.0, y: 20.0, width: 42.0, height: 42.0 },
+        reason: Some("电子证照签章".into()),
+        location: None,
+        name: None,
+    };
+    zhengzhao::pdf::sign(&minimal_pdf(), &params).expect("signing the seed PDF")
+}
+
+fn claims() -> LicenceClaims {
+    LicenceClaims {
+        issuer: "11220000013544541J".into(),
+        issued_at: 1_717_200_000,
+        expires_at: Some(1_874_966_399),
+        licence_id: "1.2.156.3005.2.11100000000013338W032.11220000013544541J.2430599.001.F".into(),
+        holder_name: "上海某某餐饮管理有限公司".into(),
+        holder_code_masked: "110***********002X".into(),
+        valid_from: "2024-06-01".into(),
+        valid_until: Some("2029-05-31".into()),
+        record_hash: (100u8..132).collect(),
+    }
+}
+
+fn main() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz").join("seeds");
+    let write = |target: &str, name: &str, bytes: &[u8]| {
+        let path = dir.join(target).join(name);
+        fs::create_dir_all(path.parent().expect("a seeds subfolder")).expect("creating the seeds folder");
+        fs::write(&path, bytes).expect("writing a seed");
+        println!("{} ({} bytes)", path.display(), bytes.len());
+    };
+    let ed = pki(&rcgen::PKCS_ED25519);
+    let p256 = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
+    for (name, p) in [("ed25519", &ed), ("p256", &p256)] {
+        let signer = SealSigner::from_pkcs8_der(&p.key).expect("seal key");
+        let tok = token::sign(&claims(), &[0x5a, 0x1f, 0x03, 0x9e, 0x44, 0x10, 0xc2, 0x7b], &signer)
+            .expect("signing the seed token");
+        write("token_decode", &format!("{name}.cose"), &tok);
+        write(
+            "token_decode",
+            &format!("{name}-url.txt"),
+            token::qr_url("https://zz.example.gov.cn", &tok).as_bytes(),
+        );
+    }
+    write("pdf_inspect", "signed-ed25519.pdf", &signed_pdf(&ed));
+    let with_dss = zhengzhao::pdf::add_dss(
+        &signed_pdf(&p256),
+        std::slice::from_ref(&p256.root),
+        std::slice::from_ref(&p256.crl),
+    )
+    .expect("adding the DSS");
+    write("pdf_inspect", "signed-p256-dss.pdf", &with_dss);
+}
