@@ -108,7 +108,7 @@ impl Platform {
             .map_err(|e| PlatformError::Io(format!("seal {seal_id} key: {e}")))?;
         let department = self.department(seal.department_code.as_str()).await?;
         let drawing = crate::seal::draw(&department.name, &seal.name)?;
-        let kid = Sha256::digest(&seal.cert_der)[..8].to_vec();
+        let kid = crate::verify::kid_of(&seal.cert_der);
         let ctx = Arc::new(SealContext {
             seal_id: seal.id.clone(),
             signer,
@@ -164,7 +164,8 @@ impl Platform {
             )));
         }
         let licence_type = self.licence_type(&request.type_code)?;
-        let department = self.department(seal.department_code.as_str()).await?;
+        // The department as the seal context keeps it (read once per seal).
+        let department = &self.seal_context(&seal.id).await?.department;
         if !department.may_issue(licence_type.code.as_str()) {
             return Err(PlatformError::Forbidden(format!(
                 "department {} is not authorised to issue licences of type {}",
