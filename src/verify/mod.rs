@@ -1069,21 +1069,7 @@ impl<'a> Engine<'a> {
                 return Report::new(Subject::Pdf, self.mode(), self.now, checks);
             }
         };
-        for (code, zh, en) in [
-            ("input.read", "PDF 文件可读", "a readable PDF"),
-            ("pdf.signature_found", "找到 PAdES 签名", "a PAdES signature (ETSI.CAdES.detached) is present"),
-            (
-                "pdf.byte_range",
-                "签名覆盖除签名值外的整个签名版本",
-                "the signature covers its whole revision but the signature value",
-            ),
-            (
-                "pdf.digest",
-                "文档摘要与签名一致，签名后内容未改",
-                "the document digest matches: nothing signed was changed",
-            ),
-            ("pdf.signature", "签名值有效", "the CMS signature holds"),
-        ] {
+        for (code, zh, en) in PDF_STAGES {
             checks.push(Check::pass(code, zh, en));
         }
         checks.push(match &sig.later_revisions {
@@ -1231,6 +1217,23 @@ fn pdf_token(sig: &pdf::SignatureInfo, kid: &[u8]) -> Result<LicenceClaims, (Str
     Ok(claims)
 }
 
+/// The checks [`pdf::inspect`] makes, in its order, with what each means when it passes.
+const PDF_STAGES: [(&str, &str, &str); 5] = [
+    ("input.read", "PDF 文件可读", "a readable PDF"),
+    ("pdf.signature_found", "找到 PAdES 签名", "a PAdES signature (ETSI.CAdES.detached) is present"),
+    (
+        "pdf.byte_range",
+        "签名覆盖除签名值外的整个签名版本",
+        "the signature covers its whole revision but the signature value",
+    ),
+    (
+        "pdf.digest",
+        "文档摘要与签名一致，签名后内容未改",
+        "the document digest matches: nothing signed was changed",
+    ),
+    ("pdf.signature", "签名值有效", "the CMS signature holds"),
+];
+
 /// Maps why [`pdf::inspect`] stopped to the check that failed, after those that passed.
 fn pdf_failure(e: &PdfError, checks: &mut Vec<Check>) {
     let failed = match e {
@@ -1245,16 +1248,8 @@ fn pdf_failure(e: &PdfError, checks: &mut Vec<Check>) {
         | PdfError::BadSignature => "pdf.signature",
         _ => "input.read",
     };
-    for (code, zh, en) in [
-        ("input.read", "PDF 文件可读", "a readable PDF"),
-        ("pdf.signature_found", "找到 PAdES 签名", "a PAdES signature is present"),
-        ("pdf.byte_range", "签名覆盖范围正确", "the byte ranges are right"),
-        ("pdf.digest", "文档摘要一致", "the digest matches"),
-    ] {
-        if code == failed {
-            break;
-        }
-        checks.push(Check::pass(code, zh, en));
+    for (code, zh, en) in PDF_STAGES.iter().take_while(|(code, _, _)| *code != failed) {
+        checks.push(Check::pass(code, *zh, *en));
     }
     let (zh, en) = match e {
         PdfError::DigestMismatch => {
