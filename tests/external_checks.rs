@@ -9,10 +9,12 @@
 //! the test when `CI` is set and skips it loudly otherwise.
 #![allow(clippy::unwrap_used)] // Test helpers: a failed unwrap is a failed test.
 
+mod common;
+
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Output;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use time::OffsetDateTime;
@@ -25,10 +27,6 @@ use zhengzhao::platform::{IssueRequest, IssuedLicence, Platform};
 const TOOL_TIMEOUT: Duration = Duration::from_secs(60);
 
 // --- tools --------------------------------------------------------------------------------
-
-fn ci() -> bool {
-    std::env::var_os("CI").is_some_and(|v| !v.is_empty())
-}
 
 /// An executable named by environment variable `var`, if it exists.
 fn env_tool(var: &str) -> Result<PathBuf, String> {
@@ -48,17 +46,14 @@ fn path_tool(name: &str) -> Result<PathBuf, String> {
         .ok_or_else(|| format!("{name} is not on PATH (tests/run-all.sh installs it)"))
 }
 
-/// All `tools`, or `None` after a loud warning when one is missing and `CI` is unset.
-/// Panics when one is missing and `CI` is set.
+/// All `tools`, or `None` after a recorded skip ([`common::skip::skip`]) when one is
+/// missing and `CI` is unset. Panics when one is missing and `CI` is set.
 fn require<const N: usize>(test: &str, tools: [Result<PathBuf, String>; N]) -> Option<[PathBuf; N]> {
     let missing: Vec<String> = tools.iter().filter_map(|t| t.as_ref().err().cloned()).collect();
     if missing.is_empty() {
         return Some(tools.map(Result::unwrap));
     }
-    if ci() {
-        panic!("CI is set and {test} lacks its tools: {}", missing.join("; "));
-    }
-    eprintln!("\n!!! SKIPPING {test}: {}\n!!! (allowed only because CI is unset)\n", missing.join("; "));
+    common::skip::skip(test, &missing.join("; "));
     None
 }
 
@@ -110,28 +105,52 @@ impl Licence {
 }
 
 /// A demo platform served on a loopback port, and every shipped type issued with each
-/// demo seal. The server lives as long as the test's runtime.
+/// demo seal. Made once per test binary ([`fixture`]): the checkers only read it.
 struct Fixture {
-    dir: tempfile::TempDir,
+    dir: PathBuf,
     licences: Vec<Licence>,
 }
 
+/// The shared fixture. The platform runs on a thread of its own with its own runtime, so
+/// the server (the CRL distribution points pyHanko fetches) outlives every test's runtime.
+fn fixture() -> &'static Fixture {
+    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime =
+                tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+            runtime.block_on(async move {
+                let served = Fixture::serve_and_issue(tx).await;
+                served.await.unwrap();
+            });
+        });
+        rx.recv().expect("the fixture thread issues the licences")
+    })
+}
+
 impl Fixture {
-    async fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
+    /// Serves a fresh demo platform, issues the licences, sends the fixture on `tx` and
+    /// returns the server's task.
+    async fn serve_and_issue(tx: std::sync::mpsc::Sender<Fixture>) -> tokio::task::JoinHandle<()> {
+        // One folder, emptied at the start of each run (a static is never dropped).
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("external-checks");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let layer = Layer { public_url: Some(format!("http://127.0.0.1:{port}")), ..Layer::default() };
-        let config = Config::from_layer(dir.path().join("data"), layer).unwrap();
+        let config = Config::from_layer(dir.join("data"), layer).unwrap();
         let platform = Arc::new(Platform::create(config, None).await.unwrap());
         let now = OffsetDateTime::now_utc();
         platform.ensure_demo(now).await.unwrap();
         let served = platform.clone();
-        tokio::spawn(async move { axum::serve(listener, zhengzhao::http::app(served)).await.unwrap() });
+        let server =
+            tokio::spawn(async move { axum::serve(listener, zhengzhao::http::app(served)).await.unwrap() });
 
         for alg in Algorithm::ALL {
             let pem = platform.roots_pem(Some(alg)).await.unwrap();
-            std::fs::write(dir.path().join(format!("root-{}.pem", alg.as_str())), pem).unwrap();
+            std::fs::write(dir.join(format!("root-{}.pem", alg.as_str())), pem).unwrap();
         }
         let seals = platform.seals(None).await.unwrap();
         let catalogue = Catalogue::shipped().unwrap();
@@ -152,7 +171,7 @@ impl Fixture {
                     renews: None,
                 };
                 let issued = platform.issue(request, now).await.unwrap();
-                let pdf_path = dir.path().join(format!("licence-{}-{}.pdf", licences.len(), alg.as_str()));
+                let pdf_path = dir.join(format!("licence-{}-{}.pdf", licences.len(), alg.as_str()));
                 std::fs::write(&pdf_path, &issued.pdf).unwrap();
                 licences.push(Licence {
                     algorithm: alg,
@@ -167,15 +186,16 @@ impl Fixture {
         }
         assert_eq!(licences.len(), 2 * catalogue.iter().count());
         assert!(catalogue.iter().count() >= 3, "the shipped catalogue has its three types");
-        Self { dir, licences }
+        tx.send(Self { dir, licences }).unwrap();
+        server
     }
 
     fn root_pem(&self, alg: Algorithm) -> PathBuf {
-        self.dir.path().join(format!("root-{}.pem", alg.as_str()))
+        self.dir.join(format!("root-{}.pem", alg.as_str()))
     }
 
     fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
+        self.dir.join(name)
     }
 }
 
@@ -212,7 +232,7 @@ async fn pyhanko_validates_every_licence_and_rejects_a_tampered_one() {
     let Some([pyhanko]) = require("pyHanko checks", [env_tool("ZHENGZHAO_TEST_PYHANKO")]) else {
         return;
     };
-    let fx = Fixture::new().await;
+    let fx = fixture();
     for l in &fx.licences {
         let root = fx.root_pem(l.algorithm);
         let summary = run(
@@ -338,7 +358,7 @@ async fn pdfsig_and_openssl_verify_p256_licences() {
     else {
         return;
     };
-    let fx = Fixture::new().await;
+    let fx = fixture();
     let root = fx.root_pem(Algorithm::P256);
     let nss = fx.path("nss");
     std::fs::create_dir(&nss).unwrap();
@@ -418,7 +438,7 @@ async fn qpdf_pdftotext_and_pdffonts_accept_every_licence() {
     ) else {
         return;
     };
-    let fx = Fixture::new().await;
+    let fx = fixture();
     for l in &fx.licences {
         let out = run(&qpdf, [OsStr::new("--check"), l.pdf_path.as_os_str()]).await;
         let s = text(&out);
@@ -464,7 +484,7 @@ async fn qr_code_reads_back_as_the_licence_url() {
     else {
         return;
     };
-    let fx = Fixture::new().await;
+    let fx = fixture();
     for (i, l) in fx.licences.iter().enumerate() {
         assert_eq!(
             zhengzhao::token::decode_from_url(&l.issued.url).unwrap(),
@@ -505,7 +525,7 @@ async fn pycose_verifies_every_token_and_rejects_a_flipped_one() {
         return;
     };
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pycose_verify.py");
-    let fx = Fixture::new().await;
+    let fx = fixture();
     for (i, l) in fx.licences.iter().enumerate() {
         let (_, cert) = x509_parser::parse_x509_certificate(&l.seal_cert_der).unwrap();
         let key = fx.path(&format!("seal-{i}.spki.der"));

@@ -67,10 +67,42 @@ else
 fi
 
 # --- The tests ------------------------------------------------------------------------
+# Every test binary runs (--no-fail-fast), and the closing summary is printed whether or
+# not tests failed. A test that skips because a tool or server is missing records itself
+# in target/tmp/test-skips/ (tests/common/skip.rs; under CI it fails instead): skips are
+# listed and counted apart from passes, and any skip fails the run when CI is set.
+skips="${CARGO_TARGET_DIR:-$PWD/target}/tmp/test-skips"
+rm -rf "$skips"
 say "cargo test"
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
-cargo test --locked --all-targets "$@" 2>&1 | tee "$log"
-# One closing line for the whole suite (every test binary prints its own "test result").
-grep -E '^test result' "$log" | awk '{p += $4; f += $6} END {printf "\nsummary: %d passed, %d failed\n", p, f}'
-
+set +e
+cargo test --locked --all-targets --no-fail-fast "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+read -r passed failed ignored < <(grep -E '^test result' "$log" |
+  awk '{p += $4; f += $6; i += $8} END {printf "%d %d %d\n", p, f, i}')
+# A test binary that dies (signal, abort) prints no "test result" line: count it as failed.
+crashed=$(grep -cE '^error: test failed, to rerun pass' "$log" || true)
+died=$(grep -cE 'process didn.t exit successfully' "$log" || true)
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=$(( crashed > died ? crashed : died )); fi
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+skipped=0
+if [ -d "$skips" ]; then
+  skipped=$(cat "$skips"/* 2>/dev/null | wc -l)
+fi
+if [ "$skipped" -gt 0 ]; then
+  printf '\n!!! %d test(s) SKIPPED their checks:\n' "$skipped" >&2
+  cat "$skips"/* | sed 's/^/!!!   /' >&2
+fi
+# A skipped test reports itself to libtest as passed: count it once, as skipped.
+passed=$(( passed > skipped ? passed - skipped : 0 ))
+printf '\nignored (#[ignore]): %d\n' "$ignored"
+printf 'summary: %d passed, %d failed, %d skipped\n' "$passed" "$failed" "$skipped"
+if [ "$status" -ne 0 ]; then
+  exit "$status"
+fi
+if [ "$skipped" -gt 0 ] && [ -n "${CI:-}" ]; then
+  echo "FATAL: CI is set and tests were skipped" >&2
+  exit 1
+fi

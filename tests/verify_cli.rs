@@ -3,6 +3,8 @@
 //! against a running `zhengzhao serve`, with screenshots saved for people to look at.
 #![allow(clippy::unwrap_used)] // Test helpers: a failed unwrap is a failed test.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -160,7 +162,6 @@ fn verify_exits_0_valid_1_invalid_2_cannot_tell() {
 }
 
 fn chromium() -> Option<PathBuf> {
-    let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
     for name in ["chromium", "chromium-browser", "google-chrome"] {
         if let Ok(out) = Command::new("which").arg(name).output()
             && out.status.success()
@@ -168,8 +169,7 @@ fn chromium() -> Option<PathBuf> {
             return Some(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()));
         }
     }
-    assert!(!ci, "CI is set: chromium must be installed (tests/run-all.sh installs it)");
-    eprintln!("!!! SKIPPING the browser test: no chromium (run tests/run-all.sh to install it)");
+    common::skip::skip("the browser test", "no chromium (tests/run-all.sh installs it)");
     None
 }
 
