@@ -3,6 +3,7 @@
 #
 # Usage: benches/compare.sh [criterion filter…]
 #   PYHANKO_ITERATIONS=N  signatures per algorithm for pyHanko (default 50)
+#   RENDER_SIGN_TARGET_MS render+sign Ed25519 median target (default 3); the script exits 1 when missed
 #   CARGO_TARGET_DIR      honoured; criterion results, fixtures and the pyHanko venv live under it
 #
 # Steps: `cargo bench --bench issue` (release) with ZHENGZHAO_BENCH_FIXTURES set, so the
@@ -63,7 +64,12 @@ for group, bench in (("render", "licence_page"), ("render+sign+dss", "ed25519"),
                      ("issue_e2e", "sqlite")):
     print(f"  {group + '/' + bench:<32} {ms(ours_ms(group, bench)):>12}")
 target = ours_ms("render+sign", "ed25519")
-if target is not None:
-    verdict = "meets" if target <= 3.0 else "MISSES"
-    print(f"\nrender+sign ed25519 median {target:.3f} ms {verdict} the 3 ms target")
+target_ms = float(__import__("os").environ.get("RENDER_SIGN_TARGET_MS", "3.0"))
+if target is None:
+    print("\nrender+sign ed25519: no figure (criterion did not run it): MISSES")
+    sys.exit(1)
+verdict = "meets" if target <= target_ms else "MISSES"
+print(f"\nrender+sign ed25519 median {target:.3f} ms {verdict} the {target_ms:g} ms target")
+if verdict == "MISSES":
+    sys.exit(1)
 EOF

@@ -41,3 +41,68 @@ start_fresh_server() {
     for _ in $(seq 100); do grep -q "listening on" "$work/serve.log" && break; sleep 0.1; done
     seal=$(grep -m1 "demo seal:" "$work/serve.log" | awk '{print $3}')
 }
+
+# Lua for wrk that checks every answer: a response with another status than $1, or whose
+# body contains none of the plain strings $2… , counts as bad. At the end wrk prints one
+# line `RESULT rps=… p50_ms=… p99_ms=… requests=… bad=… socket_errors=…` that
+# `check_wrk_result` reads. Define `request` in the calling script after this if needed.
+wrk_check_lua() {
+    local status="$1"; shift
+    local patterns=""
+    for p in "$@"; do patterns+="\"${p//\"/\\\"}\", "; done
+    cat <<LUA
+local threads = {}
+setup = function(thread)
+  thread:set("id", #threads + 1)
+  table.insert(threads, thread)
+end
+bad = 0
+local patterns = { $patterns }
+response = function(status, headers, body)
+  local ok = status == $status
+  if ok and #patterns > 0 then
+    ok = false
+    for _, p in ipairs(patterns) do
+      if body and string.find(body, p, 1, true) then ok = true end
+    end
+  end
+  if not ok then bad = bad + 1 end
+end
+done = function(summary, latency, requests)
+  local total = 0
+  for _, t in ipairs(threads) do total = total + t:get("bad") end
+  local e = summary.errors
+  io.write(string.format("RESULT rps=%.1f p50_ms=%.2f p99_ms=%.2f requests=%d bad=%d socket_errors=%d\n",
+    summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+    summary.requests, total, e.connect + e.read + e.write + e.timeout))
+end
+LUA
+}
+
+# Reads wrk's RESULT line from file $1 and fails (exit 1) unless no answer was bad, no
+# socket error happened, the rate is at least $2 requests/s and p99 at most $3 ms.
+# $4 names the run in the verdict line.
+check_wrk_result() {
+    local file="$1" min_rps="$2" max_p99="$3" what="$4"
+    local line
+    line=$(grep -m1 '^RESULT ' "$file") || { echo "MISSES: $what: wrk printed no RESULT line" >&2; return 1; }
+    python3 - "$line" "$min_rps" "$max_p99" "$what" <<'PY'
+import sys
+line, min_rps, max_p99, what = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+v = dict(kv.split("=") for kv in line.split()[1:])
+rps, p99, bad, errs = float(v["rps"]), float(v["p99_ms"]), int(v["bad"]), int(v["socket_errors"])
+misses = []
+if bad:
+    misses.append(f"{bad} wrong answers")
+if errs:
+    misses.append(f"{errs} socket errors")
+if rps < min_rps:
+    misses.append(f"{rps:.0f} requests/s < {min_rps:g}")
+if p99 > max_p99:
+    misses.append(f"p99 {p99:.2f} ms > {max_p99:g} ms")
+if misses:
+    print(f"MISSES: {what}: " + "; ".join(misses))
+    sys.exit(1)
+print(f"meets: {what}: {rps:.0f} requests/s (>= {min_rps:g}), p99 {p99:.2f} ms (<= {max_p99:g}), {v['requests']} answers all right")
+PY
+}

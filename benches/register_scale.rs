@@ -972,7 +972,11 @@ async fn main() -> Result<()> {
         let _ = std::fs::remove_dir_all(dir.join(format!("data-{backend}")));
         reports.push(result?);
     }
-    println!("\n{}\n{}", table(&reports), verdicts(&reports));
+    let verdicts = verdicts(&reports);
+    println!("\n{}\n{verdicts}", table(&reports));
+    if verdicts.contains(": MISSED") {
+        bail!("register_scale missed a target (see the verdicts above)");
+    }
     Ok(())
 }
 

@@ -5,6 +5,9 @@
 # Usage: benches/verify_compare.sh [criterion filter…]
 #   PYHANKO_ITERATIONS=N  validations per algorithm for pyHanko (default 50)
 #   CARGO_TARGET_DIR      honoured; criterion results, fixtures and the pyHanko venv live under it
+#   TOKEN_SHARE_TARGET    token verify rate as % of the raw verify rate (default 80)
+#   PDF_RATIO_TARGET      pyHanko's PDF validation time / ours offline (default 10)
+# Exits 1 when a target is missed or a figure is missing.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -61,4 +64,27 @@ print("token reports:")
 for alg in ("ed25519", "p256"):
     for mode in ("offline", "online"):
         print(f"  token_report/{mode}_{alg:<10} {ms(ours_ms('token_report', f'{mode}_{alg}'))}")
+
+# Targets: token verification at >= TOKEN_SHARE_TARGET % of the raw verify rate, PDF
+# verification offline >= PDF_RATIO_TARGET x faster than pyHanko, and pyHanko finding
+# the same PDFs intact and trusted. Any miss (or a missing figure) exits 1.
+import os
+share_target = float(os.environ.get("TOKEN_SHARE_TARGET", "80"))
+ratio_target = float(os.environ.get("PDF_RATIO_TARGET", "10"))
+misses = []
+for alg in ("ed25519", "p256"):
+    raw, tok = ours_ms("raw", f"{alg}_verify"), ours_ms("token_verify", alg)
+    if raw is None or tok is None or 100.0 * raw / tok < share_target:
+        misses.append(f"token verify {alg} below {share_target:g} % of the raw verify rate")
+    off = ours_ms("pdf_verify", f"offline_{alg}")
+    if off is None or py[alg]["median_ms"] / off < ratio_target:
+        misses.append(f"PDF verify {alg} less than {ratio_target:g}x pyHanko")
+    if not py[alg]["intact_valid_trusted"]:
+        misses.append(f"pyHanko did not find the {alg} PDF intact and trusted")
+print()
+for m in misses:
+    print(f"MISSES: {m}")
+if misses:
+    sys.exit(1)
+print(f"meets every target (token >= {share_target:g} % of raw, PDF >= {ratio_target:g}x pyHanko)")
 PY

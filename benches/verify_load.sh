@@ -5,11 +5,15 @@
 # page GET /v/{token}. Every response is checked to be a valid verdict (the count of
 # other answers is printed). The per-address rate limit is raised for the run
 # (ZHENGZHAO_RATE_LIMIT): all of wrk's requests come from one address.
+# Exits 1 when an answer was not a valid verdict or a target is missed.
 # Usage: bash benches/verify_load.sh [DURATION] [CONNECTIONS]
+#   VERIFY_TARGET_RPS (default 5000) and VERIFY_TARGET_P99_MS (default 20) are the targets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration="${1:-20}"
 connections="${2:-64}"
+min_rps="${VERIFY_TARGET_RPS:-5000}"
+max_p99="${VERIFY_TARGET_P99_MS:-20}"
 source benches/lib.sh
 ensure_wrk
 start_fresh_server ZHENGZHAO_RATE_LIMIT=1000000 ZHENGZHAO_LOG=warn
@@ -17,29 +21,23 @@ url=$("$bin" --data "$work/data" issue --seal "$seal" --type 11100000000013338W0
     --input templates/examples/food-business-licence.json --out "$work/licence.pdf" --json |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["url"])')
 token="${url##*/}"
-check='
-local threads = {}
-setup = function(thread) table.insert(threads, thread) end
-bad = 0
-response = function(status, headers, body)
-  if status ~= 200 or not (string.find(body, "\"verdict\":\"valid\"", 1, true) or string.find(body, "data-verdict=\"valid\"", 1, true)) then
-    bad = bad + 1
-  end
-end
-done = function(summary, latency, requests)
-  local total = 0
-  for _, t in ipairs(threads) do total = total + t:get("bad") end
-  io.write(string.format("answers that were not a valid verdict: %d\n", total))
-end'
-cat > "$work/post.lua" <<LUA
+{
+  wrk_check_lua 200 '"verdict":"valid"'
+  cat <<LUA
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"token": "$token"}'
-$check
 LUA
-printf '%s\n' "$check" > "$work/get.lua"
+} > "$work/post.lua"
+wrk_check_lua 200 'data-verdict="valid"' > "$work/get.lua"
+status=0
 echo "== POST /api/v1/verify {token} — ${connections} connections, ${duration}s"
-wrk -t 2 -c "$connections" -d "${duration}s" --latency -s "$work/post.lua" "http://127.0.0.1:$port/api/v1/verify"
+wrk -t 2 -c "$connections" -d "${duration}s" --latency -s "$work/post.lua" \
+    "http://127.0.0.1:$port/api/v1/verify" | tee "$work/post.out"
+check_wrk_result "$work/post.out" "$min_rps" "$max_p99" "POST /api/v1/verify {token}" || status=1
 echo
 echo "== GET /v/{token} — ${connections} connections, ${duration}s"
-wrk -t 2 -c "$connections" -d "${duration}s" --latency -s "$work/get.lua" "http://127.0.0.1:$port/v/$token"
+wrk -t 2 -c "$connections" -d "${duration}s" --latency -s "$work/get.lua" \
+    "http://127.0.0.1:$port/v/$token" | tee "$work/get.out"
+check_wrk_result "$work/get.out" "$min_rps" "$max_p99" "GET /v/{token}" || status=1
+exit $status
