@@ -385,6 +385,20 @@ async fn checks_without_a_basis_answer_alike_whether_or_not_the_licence_exists(f
     )
     .await;
     assert_eq!((status, v["result"].as_str()), (StatusCode::OK, Some("not_found")));
+    // Hostile holder fields are refused before anything is looked up or logged.
+    let before = log_len(&f).await;
+    for body in [
+        json!({"holder_code": "9".repeat(100_000), "holder_code_type": "001", "type_code": FOOD}),
+        json!({"holder_code": "", "holder_code_type": "001", "type_code": FOOD}),
+        json!({"holder_code": "9131\u{0}0115", "holder_code_type": "001", "type_code": FOOD}),
+        json!({"holder_code": COMPANY, "holder_code_type": "0'; DROP TABLE licences; --", "type_code": FOOD}),
+        json!({"holder_code": COMPANY, "holder_code_type": "001", "type_code": "类型".repeat(20)}),
+    ] {
+        let (status, v) =
+            call(&f, "POST", "/api/v1/checks", Some("check"), &[PURPOSE, MATTER], Some(body)).await;
+        assert_eq!((status, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_input")), "{v}");
+    }
+    assert_eq!(log_len(&f).await, before, "nothing of a refused body reaches the access log");
     // Checks need a purpose, like reads.
     let (status, v) =
         call(&f, "POST", "/api/v1/checks", Some("check"), &[MATTER], Some(json!({"identifier": f.food})))

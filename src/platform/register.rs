@@ -447,7 +447,15 @@ impl Platform {
     ) -> Result<CheckResult, PlatformError> {
         let by_id = match (&request.identifier, &request.holder_code, &request.type_code) {
             (Some(id), None, None) => Some(id.trim()),
-            (None, Some(_), Some(_)) => None,
+            (None, Some(code), Some(type_code)) => {
+                // What a check by holder names goes into the access log: keep it short and plain.
+                basis::plain_code("holder_code", code, 64)?;
+                basis::plain_code("type_code", type_code, 32)?;
+                if let Some(t) = &request.holder_code_type {
+                    basis::plain_code("holder_code_type", t, 8)?;
+                }
+                None
+            }
             _ => {
                 return Err(PlatformError::InvalidInput {
                     field: "licence",

@@ -67,6 +67,20 @@ pub(super) fn parse_id(id: &str) -> Result<LicenceId, PlatformError> {
     LicenceId::parse(id.trim()).map_err(|_| PlatformError::NotFound("licence".into()))
 }
 
+/// Checks that a code a request names (and the access log will keep) is 1–`max` ASCII
+/// letters, digits or hyphens.
+pub(super) fn plain_code(field: &'static str, value: &str, max: usize) -> Result<(), PlatformError> {
+    let value = value.trim();
+    let plain = value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if value.is_empty() || value.len() > max || !plain {
+        return Err(PlatformError::InvalidInput {
+            field,
+            message: format!("1–{max} ASCII letters, digits or hyphens"),
+        });
+    }
+    Ok(())
+}
+
 /// The access log's licence fields for what a request named, before any lookup.
 pub(super) fn asked(target: &Target<'_>) -> (String, String, String) {
     match target {
