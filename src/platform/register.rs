@@ -317,7 +317,7 @@ impl Platform {
     }
 
     /// Reads one licence for a client, with purpose and basis; logged. The basis is
-    /// decided from the identifier before the register is consulted (see [`basis`]).
+    /// decided from the identifier before the register is consulted (`register/basis.rs`).
     pub async fn read_licence(
         &self,
         access: &Access,
