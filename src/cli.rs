@@ -408,7 +408,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
                     writeln!(out, "{} is now {} ({})", view.identifier, view.status.label, view.status.code)?;
                 }
                 LicenceCommand::History { id } => {
-                    for e in platform.history(None, &id).await? {
+                    for e in platform.history(None, &id, now).await? {
                         let from = e.from_status.map_or("—", |s| s.code());
                         writeln!(
                             out,

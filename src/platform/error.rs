@@ -50,6 +50,13 @@ pub enum PlatformError {
     /// The thing asked for does not exist.
     #[error("{0} not found")]
     NotFound(String),
+    /// The signed original carries the holder's data unmasked: only the issuer and readers
+    /// with the holder's authorisation may have it, not a reader on a duty basis.
+    #[error(
+        "the signed original carries the holder's full data: it goes only to the issuer and to readers with the \
+         holder's X-Authorisation-Code; on a duty basis read the licence as JSON (GET /api/v1/licences/{{id}})"
+    )]
+    OriginalRequiresHolderAuthorisation,
     /// The change conflicts with the current state.
     #[error("{0}")]
     Conflict(String),
@@ -95,6 +102,7 @@ impl PlatformError {
             Self::InvalidField { .. } => "invalid_field",
             Self::Unauthorised(_) => "unauthorised",
             Self::Forbidden(_) => "forbidden",
+            Self::OriginalRequiresHolderAuthorisation => "original_requires_holder_authorisation",
             Self::RateLimited { .. } => "rate_limited",
             Self::Unprocessable(_) => "unprocessable",
             Self::NotFound(_) => "not_found",
@@ -115,6 +123,7 @@ impl PlatformError {
                 | Self::InvalidField { .. }
                 | Self::Unauthorised(_)
                 | Self::Forbidden(_)
+                | Self::OriginalRequiresHolderAuthorisation
                 | Self::RateLimited { .. }
                 | Self::Unprocessable(_)
                 | Self::NotFound(_)

@@ -16,6 +16,8 @@ use crate::audit::AccessEntry;
 use crate::licence::{CATALOGUE_LABELS, LicenceRecord, LicenceStatus};
 use crate::store::{AuthorisationRecord, ClientRecord, LicenceEvent, LicenceFilter, LicenceRow};
 
+mod basis;
+
 /// Longest stated purpose, in characters.
 pub const MAX_PURPOSE: usize = 200;
 /// Largest page of a listing.
@@ -245,99 +247,11 @@ impl Platform {
         Ok(())
     }
 
-    /// Logs the outcome of `result` and passes it on.
-    async fn logged<T>(
-        &self,
-        access: &Access,
-        action: &str,
-        basis: Option<&Basis>,
-        row: Option<&LicenceRow>,
-        now: OffsetDateTime,
-        result: Result<T, PlatformError>,
-    ) -> Result<T, PlatformError> {
-        let outcome = match &result {
-            Ok(_) => "ok",
-            Err(e) => e.code(),
-        };
-        let licence = row.map(|r| {
-            (r.licence.id.as_str(), r.licence.holder_code_type.as_str(), r.licence.holder_code.as_str())
-        });
-        self.log(entry(
-            Some(&access.client),
-            action,
-            access.purpose.as_deref(),
-            basis,
-            licence,
-            outcome,
-            now,
-        ))
-        .await?;
-        result
-    }
-
     pub(super) async fn row(&self, id: &str) -> Result<LicenceRow, PlatformError> {
         self.store
             .licence(id.trim())
             .await?
             .ok_or_else(|| PlatformError::NotFound(format!("licence {}", id.trim())))
-    }
-
-    /// Decides the legal basis for `client` to read `row`; takes one use of a holder
-    /// authorisation.
-    async fn basis_for(
-        &self,
-        access: &Access,
-        row: &LicenceRow,
-        now: OffsetDateTime,
-    ) -> Result<Basis, PlatformError> {
-        let client = &access.client;
-        let reads = has_scope(client, Scope::Query) || has_scope(client, Scope::Check);
-        if let Some(code) = &access.authorisation_code {
-            let hash = code_hash(code);
-            let auth = self.store.authorisation(&hash).await?;
-            let auth = auth.ok_or_else(|| PlatformError::Forbidden("unknown authorisation code".into()))?;
-            if auth.holder_code != row.licence.holder_code || !auth.licence_ids.contains(&row.licence.id) {
-                return Err(PlatformError::Forbidden("the authorisation does not cover this licence".into()));
-            }
-            if auth.relying_department.as_ref().is_some_and(|d| *d != client.department_code) {
-                return Err(PlatformError::Forbidden("the authorisation is for another department".into()));
-            }
-            if !reads {
-                return Err(PlatformError::Forbidden("this client lacks the query or check scope".into()));
-            }
-            self.store.use_authorisation(&hash, now).await.map_err(|_| {
-                PlatformError::Forbidden("the authorisation code is used up, expired or revoked".into())
-            })?;
-            return Ok(Basis::HolderAuthorisation);
-        }
-        if client.department_code == row.licence.issuer_code
-            && (reads || has_scope(client, Scope::Manage) || has_scope(client, Scope::Issue))
-        {
-            return Ok(Basis::Issuer);
-        }
-        if !reads {
-            return Err(PlatformError::Forbidden("this client lacks the query or check scope".into()));
-        }
-        let Some(matter) = access.matter_code.as_deref().map(str::trim).filter(|m| !m.is_empty()) else {
-            return Err(PlatformError::Forbidden(
-                "no legal basis: present the holder's X-Authorisation-Code, or the X-Matter-Code of the matter \
-                 your duty covers"
-                    .into(),
-            ));
-        };
-        if matter.chars().count() > 64 || matter.chars().any(char::is_control) {
-            return Err(PlatformError::InvalidInput {
-                field: "X-Matter-Code",
-                message: "at most 64 characters".into(),
-            });
-        }
-        if !may_use_type(client, &row.licence.type_code) {
-            return Err(PlatformError::Forbidden(format!(
-                "this client's duty does not cover licences of type {}",
-                row.licence.type_code
-            )));
-        }
-        Ok(Basis::Duty(matter.to_owned()))
     }
 
     /// The view of a licence, with the holder code masked unless `basis` allows it.
@@ -402,46 +316,63 @@ impl Platform {
         })
     }
 
-    /// Reads one licence for a client, with purpose and basis; logged.
+    /// Reads one licence for a client, with purpose and basis; logged. The basis is
+    /// decided from the identifier before the register is consulted (`register/basis.rs`).
     pub async fn read_licence(
         &self,
         access: &Access,
         id: &str,
         now: OffsetDateTime,
     ) -> Result<LicenceView, PlatformError> {
-        let row = self.store.licence(id.trim()).await?;
         let mut basis = None;
+        let mut subject = None;
         let result = async {
             check_purpose(access.purpose.as_deref())?;
-            let row =
-                row.as_ref().ok_or_else(|| PlatformError::NotFound(format!("licence {}", id.trim())))?;
-            basis = Some(self.basis_for(access, row, now).await?);
-            self.licence_view(row, basis.as_ref(), now.date())
+            let id = basis::parse_id(id)?;
+            let target = basis::Target::Id(&id);
+            subject = Some(basis::asked(&target));
+            let grant = self.grant(access, &target).await?;
+            let row = self.row(id.as_str()).await?;
+            subject = Some(basis::found(&row));
+            basis = Some(self.confirm(grant, &row, now).await?);
+            self.licence_view(&row, basis.as_ref(), now.date())
         }
         .await;
-        self.logged(access, "read", basis.as_ref(), row.as_ref(), now, result).await
+        let (client, purpose) = (Some(&access.client), access.purpose.as_deref());
+        self.logged_as(client, "read", purpose, basis.as_ref(), subject.as_ref(), now, result).await
     }
 
-    /// The signed PDF for a client with purpose and basis (the issuer needs no matter); logged.
+    /// The signed PDF: it carries the holder's data unmasked and cannot be masked without
+    /// breaking its signature, so it goes only to the issuer (no purpose needed) and to
+    /// readers with the holder's authorisation; a duty is refused with
+    /// `original_requires_holder_authorisation`. Logged.
     pub async fn read_pdf(
         &self,
         access: &Access,
         id: &str,
         now: OffsetDateTime,
     ) -> Result<Vec<u8>, PlatformError> {
-        let row = self.store.licence(id.trim()).await?;
         let mut basis = None;
+        let mut subject = None;
         let result = async {
-            let row =
-                row.as_ref().ok_or_else(|| PlatformError::NotFound(format!("licence {}", id.trim())))?;
-            if access.client.department_code != row.licence.issuer_code {
+            let id = basis::parse_id(id)?;
+            let target = basis::Target::Id(&id);
+            subject = Some(basis::asked(&target));
+            if access.client.department_code != id.issuer().as_str() {
                 check_purpose(access.purpose.as_deref())?;
             }
-            basis = Some(self.basis_for(access, row, now).await?);
+            let grant = self.grant(access, &target).await?;
+            if matches!(grant, basis::Grant::Duty(_)) {
+                return Err(PlatformError::OriginalRequiresHolderAuthorisation);
+            }
+            let row = self.row(id.as_str()).await?;
+            subject = Some(basis::found(&row));
+            basis = Some(self.confirm(grant, &row, now).await?);
             Ok(row.licence.pdf.clone())
         }
         .await;
-        self.logged(access, "pdf", basis.as_ref(), row.as_ref(), now, result).await
+        let (client, purpose) = (Some(&access.client), access.purpose.as_deref());
+        self.logged_as(client, "pdf", purpose, basis.as_ref(), subject.as_ref(), now, result).await
     }
 
     /// Lists licences for a client: by duty (the type must be one the client's duty
@@ -505,25 +436,25 @@ impl Platform {
         result
     }
 
-    /// A yes/no check: compares claims without returning the licence; logged.
+    /// A yes/no check: compares claims without returning the licence; logged. Checks
+    /// follow the purpose and basis rules of reads: without a basis the answer (and its
+    /// log entry) is the same whether or not the licence exists.
     pub async fn check(
         &self,
         access: &Access,
         request: &CheckRequest,
         now: OffsetDateTime,
     ) -> Result<CheckResult, PlatformError> {
-        let row = match (&request.identifier, &request.holder_code, &request.type_code) {
-            (Some(id), None, None) => self.store.licence(id.trim()).await?,
+        let by_id = match (&request.identifier, &request.holder_code, &request.type_code) {
+            (Some(id), None, None) => Some(id.trim()),
             (None, Some(code), Some(type_code)) => {
-                let filter = LicenceFilter {
-                    holder_code: Some(code.trim().to_owned()),
-                    holder_code_type: request.holder_code_type.clone(),
-                    type_code: Some(type_code.trim().to_owned()),
-                    limit: MAX_PAGE,
-                    ..LicenceFilter::default()
-                };
-                let rows = self.store.licences(&filter).await?;
-                rows.into_iter().filter(|r| r.superseded_by.is_none()).max_by_key(|r| r.licence.issued_at)
+                // What a check by holder names goes into the access log: keep it short and plain.
+                basis::plain_code("holder_code", code, 64)?;
+                basis::plain_code("type_code", type_code, 32)?;
+                if let Some(t) = &request.holder_code_type {
+                    basis::plain_code("holder_code_type", t, 8)?;
+                }
+                None
             }
             _ => {
                 return Err(PlatformError::InvalidInput {
@@ -532,20 +463,61 @@ impl Platform {
                 });
             }
         };
+        let not_found = || CheckResult { result: "not_found".into(), mismatches: vec![], identifier: None };
         let mut basis = None;
+        let mut subject = None;
         let result = async {
             check_purpose(access.purpose.as_deref())?;
-            if !has_scope(&access.client, Scope::Check) && !has_scope(&access.client, Scope::Query) {
+            if !basis::reads(&access.client) {
                 return Err(PlatformError::Forbidden("checks need the check or query scope".into()));
             }
-            let Some(row) = &row else {
-                return Ok(CheckResult { result: "not_found".into(), mismatches: vec![], identifier: None });
+            let parsed;
+            let target = match by_id {
+                Some(id) => {
+                    // A malformed identifier names no licence, for every client alike.
+                    let Ok(id) = crate::codes::LicenceId::parse(id) else { return Ok(not_found()) };
+                    parsed = id;
+                    basis::Target::Id(&parsed)
+                }
+                None => basis::Target::Holder {
+                    code: request.holder_code.as_deref().map(str::trim).unwrap_or_default(),
+                    code_type: request.holder_code_type.as_deref().map(str::trim),
+                    type_code: request.type_code.as_deref().map(str::trim).unwrap_or_default(),
+                },
             };
-            basis = Some(self.basis_for(access, row, now).await?);
-            compare(row, &request.claims, now.date())
+            subject = Some(basis::asked(&target));
+            let grant = self.grant(access, &target).await?;
+            let row = match &target {
+                basis::Target::Id(id) => self.store.licence(id.as_str()).await?,
+                basis::Target::Holder { code, code_type, type_code } => {
+                    let own = matches!(grant, basis::Grant::OwnOnly);
+                    let filter = LicenceFilter {
+                        holder_code: Some((*code).to_owned()),
+                        holder_code_type: code_type.map(str::to_owned),
+                        type_code: Some((*type_code).to_owned()),
+                        issuer_code: own.then(|| access.client.department_code.clone()),
+                        limit: MAX_PAGE,
+                        ..LicenceFilter::default()
+                    };
+                    let rows = self.store.licences(&filter).await?;
+                    let current = rows
+                        .into_iter()
+                        .filter(|r| r.superseded_by.is_none())
+                        .max_by_key(|r| r.licence.issued_at);
+                    if own && current.is_none() {
+                        return Err(basis::no_basis());
+                    }
+                    current
+                }
+            };
+            let Some(row) = row else { return Ok(not_found()) };
+            subject = Some(basis::found(&row));
+            basis = Some(self.confirm(grant, &row, now).await?);
+            compare(&row, &request.claims, now.date())
         }
         .await;
-        self.logged(access, "check", basis.as_ref(), row.as_ref(), now, result).await
+        let (client, purpose) = (Some(&access.client), access.purpose.as_deref());
+        self.logged_as(client, "check", purpose, basis.as_ref(), subject.as_ref(), now, result).await
     }
 
     /// Changes a licence's status (suspend, revoke, cancel, reinstate) with a reason.
@@ -559,80 +531,99 @@ impl Platform {
         reason: &str,
         now: OffsetDateTime,
     ) -> Result<LicenceView, PlatformError> {
-        let row = self.row(id).await?;
-        if let Some(c) = client
-            && (!has_scope(c, Scope::Manage) || c.department_code != row.licence.issuer_code)
-        {
-            let e = PlatformError::Forbidden(
-                "only the issuing department's manage client may change the status".into(),
-            );
-            let l = (
-                row.licence.id.as_str(),
-                row.licence.holder_code_type.as_str(),
-                row.licence.holder_code.as_str(),
-            );
-            self.log(entry(client, "status", None, None, Some(l), e.code(), now)).await?;
-            return Err(e);
-        }
         let reason = reason.trim();
-        if reason.is_empty() || reason.chars().count() > 500 {
-            return Err(PlatformError::InvalidInput {
-                field: "reason",
-                message: "give a reason of 1–500 characters".into(),
-            });
+        let mut subject = None;
+        let result = async {
+            // Decided from the identifier alone, so a refusal does not tell whether it exists.
+            let parsed = basis::parse_id(id)?;
+            subject = Some(basis::asked(&basis::Target::Id(&parsed)));
+            if let Some(c) = client
+                && (!has_scope(c, Scope::Manage) || c.department_code != parsed.issuer().as_str())
+            {
+                return Err(PlatformError::Forbidden(
+                    "only the issuing department's manage client may change the status".into(),
+                ));
+            }
+            let row = self.row(parsed.as_str()).await?;
+            subject = Some(basis::found(&row));
+            if reason.is_empty() || reason.chars().count() > 500 {
+                return Err(PlatformError::InvalidInput {
+                    field: "reason",
+                    message: "give a reason of 1–500 characters".into(),
+                });
+            }
+            let from = row.status;
+            let allowed = matches!(
+                (from, to),
+                (
+                    LicenceStatus::Valid,
+                    LicenceStatus::Suspended | LicenceStatus::Revoked | LicenceStatus::Cancelled
+                ) | (
+                    LicenceStatus::Suspended,
+                    LicenceStatus::Valid | LicenceStatus::Revoked | LicenceStatus::Cancelled
+                )
+            );
+            if !allowed {
+                return Err(PlatformError::Conflict(format!(
+                    "a licence that is {} ({}) cannot become {} ({})",
+                    from.label(),
+                    from.code(),
+                    to.label(),
+                    to.code()
+                )));
+            }
+            let event = LicenceEvent {
+                seq: 0,
+                at: now,
+                kind: "status".into(),
+                from_status: Some(from),
+                to_status: to,
+                reason: reason.to_owned(),
+                actor: client.map_or_else(|| "operator".to_owned(), |c| c.id.clone()),
+            };
+            self.store.change_status(&row.licence.id, from, &event).await?;
+            Ok(row.licence.id)
         }
-        let from = row.status;
-        let allowed = matches!(
-            (from, to),
-            (
-                LicenceStatus::Valid,
-                LicenceStatus::Suspended | LicenceStatus::Revoked | LicenceStatus::Cancelled
-            ) | (
-                LicenceStatus::Suspended,
-                LicenceStatus::Valid | LicenceStatus::Revoked | LicenceStatus::Cancelled
-            )
-        );
-        if !allowed {
-            return Err(PlatformError::Conflict(format!(
-                "a licence that is {} ({}) cannot become {} ({})",
-                from.label(),
-                from.code(),
-                to.label(),
-                to.code()
-            )));
-        }
-        let event = LicenceEvent {
-            seq: 0,
-            at: now,
-            kind: "status".into(),
-            from_status: Some(from),
-            to_status: to,
-            reason: reason.to_owned(),
-            actor: client.map_or_else(|| "operator".to_owned(), |c| c.id.clone()),
+        .await;
+        // One entry per attempt, refusals too: a change records its reason and new status code.
+        let (purpose, basis, outcome) = match &result {
+            Ok(_) => (Some(reason), Some(&Basis::Issuer), to.code()),
+            Err(e) => (None, None, e.code()),
         };
-        self.store.change_status(&row.licence.id, from, &event).await?;
-        let l = (
-            row.licence.id.as_str(),
-            row.licence.holder_code_type.as_str(),
-            row.licence.holder_code.as_str(),
-        );
-        self.log(entry(client, "status", Some(reason), Some(&Basis::Issuer), Some(l), to.code(), now))
-            .await?;
-        let row = self.row(&row.licence.id).await?;
+        let licence = subject.as_ref().map(|(i, t, c)| (i.as_str(), t.as_str(), c.as_str()));
+        self.log(entry(client, "status", purpose, basis, licence, outcome, now)).await?;
+        let row = self.row(&result?).await?;
         self.licence_view(&row, Some(&Basis::Issuer), now.date())
     }
 
-    /// A licence's history, for its issuer (or the operator).
+    /// A licence's history, for the issuing department's `manage` and `audit` clients (or
+    /// the operator, `client` `None`). Every read is logged, refusals too; a client of
+    /// another department is refused from the identifier alone, whether or not it exists.
     pub async fn history(
         &self,
         client: Option<&ClientRecord>,
         id: &str,
+        now: OffsetDateTime,
     ) -> Result<Vec<LicenceEvent>, PlatformError> {
-        let row = self.row(id).await?;
-        if client.is_some_and(|c| c.department_code != row.licence.issuer_code) {
-            return Err(PlatformError::NotFound(format!("licence {}", id.trim())));
+        let mut subject = None;
+        let result = async {
+            let id = basis::parse_id(id)?;
+            subject = Some(basis::asked(&basis::Target::Id(&id)));
+            if let Some(c) = client {
+                let role = has_scope(c, Scope::Manage) || has_scope(c, Scope::Audit);
+                if !role || c.department_code != id.issuer().as_str() {
+                    return Err(PlatformError::Forbidden(
+                        "a licence's history is for the issuing department's manage and audit clients".into(),
+                    ));
+                }
+            }
+            let row = self.row(id.as_str()).await?;
+            subject = Some(basis::found(&row));
+            Ok(self.store.licence_events(&row.licence.id).await?)
         }
-        Ok(self.store.licence_events(&row.licence.id).await?)
+        .await;
+        let basis = result.is_ok().then_some(Basis::Issuer);
+        self.logged_as(client, "history", None, basis.as_ref(), subject.as_ref(), now, result).await
     }
 
     fn holder_proxy(client: &ClientRecord) -> Result<(), PlatformError> {

@@ -17,7 +17,9 @@ use crate::licence::LicenceStatus;
 pub struct LicenceEvent {
     /// Position in the licence's history, from 1.
     pub seq: u64,
-    /// When.
+    /// When (RFC 3339).
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub at: OffsetDateTime,
     /// `issued`, `status`, `renewed` (a new version replaced it) or `renewal` (it replaces one).
     pub kind: String,
