@@ -407,11 +407,14 @@ fn footer(c: &mut Content, font: &mut FontUse, page: &LicencePage) -> Result<(),
     centred(c, font, &footer, (PAGE_W / 2.0, 19.5), (fsize, 0.0, false))
 }
 
+/// Lines of text with their baselines: (y in mm, line).
+type PlacedLines = Vec<(f32, String)>;
+
 /// The issuer name at the date's size, wrapped to at most [`ISSUER_HALF_W`] either side of
 /// the seal's centre (inside the text margin), its last line just above the date: where the
 /// [`CAPTION`] ends (right end x, baseline y: 2 mm left of the widest line, on the first
 /// line's baseline) and each (baseline, line), in mm.
-fn issuer_lines(issuer: &str) -> Result<((f32, f32), Vec<(f32, String)>), PdfError> {
+fn issuer_lines(issuer: &str) -> Result<((f32, f32), PlacedLines), PdfError> {
     let lines = wrap(issuer, ISSUER_PT, pt(2.0 * ISSUER_HALF_W))?;
     let step = ISSUER_PT / super::PT_PER_MM * 1.35;
     let n = lines.len();
