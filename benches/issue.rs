@@ -84,7 +84,7 @@ fn licence_claims() -> LicenceClaims {
         expires_at: Some(1_952_956_799),
         licence_id: LICENCE_ID.into(),
         holder_name: "上海浦江美食餐饮管理有限公司".into(),
-        holder_code_masked: "913***********BC2X".into(),
+        holder_code_masked: "91310115MA1H7ABC2X".into(), // a USCC is public: never masked
         valid_from: "2026-11-22".into(),
         valid_until: Some("2031-11-21".into()),
         record_hash: (0u8..32).collect(),

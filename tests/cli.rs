@@ -287,6 +287,18 @@ fn seal_preview_writes_a_visible_png_and_svg() {
     let red = pixmap.pixels().iter().filter(|p| p.alpha() > 128 && p.red() > 150 && p.green() < 80).count();
     let share = red as f64 / (400.0 * 400.0);
     assert!((0.05..0.5).contains(&share), "red share {share}");
+    // A margin around the ring: 2 mm of the 46 mm image, 17 of 400 pixels on each side, is
+    // transparent; the ring starts just inside it.
+    for i in 0..400 {
+        for j in 0..15 {
+            for (x, y) in [(i, j), (i, 399 - j), (j, i), (399 - j, i)] {
+                assert_eq!(pixmap.pixel(x, y).unwrap().alpha(), 0, "margin pixel ({x}, {y})");
+            }
+        }
+    }
+    for (x, y) in [(200, 22), (200, 377), (22, 200), (377, 200)] {
+        assert!(pixmap.pixel(x, y).unwrap().alpha() > 128, "no ring at ({x}, {y})");
+    }
 
     let svg = env.dir.path().join("seal.svg");
     env.ok(&["seal", "preview", id.trim(), "--out", svg.to_str().unwrap()]);

@@ -176,7 +176,7 @@ impl Fixture {
                 licences.push(Licence {
                     algorithm: alg,
                     type_code: t.code.to_string(),
-                    title: t.layout.title.clone(),
+                    title: t.name.clone(),
                     holder_name,
                     seal_cert_der: seal.cert_der.clone(),
                     pdf_path,
@@ -451,6 +451,16 @@ async fn qpdf_pdftotext_and_pdffonts_accept_every_licence() {
         for want in [&l.title, &l.holder_name, &l.issued.identifier] {
             assert!(page.contains(want.as_str()), "pdftotext of the {} lacks {want:?}:\n{page}", l.label());
         }
+        // The title is the type's name exactly (not 教师资格证书 for 教师资格证), and the
+        // issuer name has its 发证机关 caption.
+        let title: String =
+            page.lines().find(|line| !line.trim().is_empty()).unwrap_or("").split_whitespace().collect();
+        assert_eq!(&title, &l.title, "the title of the {}:\n{page}", l.label());
+        assert!(
+            page.contains("发证机关"),
+            "pdftotext of the {} lacks the 发证机关 caption:\n{page}",
+            l.label()
+        );
 
         let out = run(&pdffonts, [l.pdf_path.as_os_str()]).await;
         let s = text(&out);
@@ -476,7 +486,7 @@ async fn qpdf_pdftotext_and_pdffonts_accept_every_licence() {
     }
 }
 
-// --- 4. the QR code -------------------------------------------------------------------------
+// --- 4. the QR code, read from a 100-dpi render (a photo of a licence on a wall) ------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn qr_code_reads_back_as_the_licence_url() {
@@ -492,12 +502,14 @@ async fn qr_code_reads_back_as_the_licence_url() {
             "the URL of the {} carries its token",
             l.label()
         );
+        let module = zhengzhao::pdf::qr_module_mm(&l.issued.url).unwrap();
+        assert!(module >= 0.5, "the QR of the {} has {module} mm modules", l.label());
         let prefix = fx.path(&format!("page-{i}"));
         let out = run(
             &pdftoppm,
             [
                 OsStr::new("-r"),
-                OsStr::new("150"),
+                OsStr::new("100"),
                 OsStr::new("-png"),
                 l.pdf_path.as_os_str(),
                 prefix.as_os_str(),

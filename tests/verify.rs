@@ -151,7 +151,7 @@ async fn a_personal_licence_shows_the_holder_code_masked() {
     let report = f.platform.verify_token_text(&l.url, OffsetDateTime::now_utc()).await.unwrap();
     assert_valid(&report);
     let licence = report.licence.unwrap();
-    assert!(licence.holder_code_masked.contains('*'), "{}", licence.holder_code_masked);
+    assert_eq!(licence.holder_code_masked, "310***********1239");
     let json = serde_json::to_string(&licence.fields).unwrap();
     let input = serde_json::to_value(example("teacher-qualification.json")).unwrap();
     let code = input["holder"]["code"].as_str().unwrap();

@@ -7,12 +7,14 @@
 
 mod area;
 mod citizen;
+mod disclosure;
 mod iso7064;
 mod licence_id;
 mod uscc;
 
 pub use area::AreaCode;
 pub use citizen::{CitizenId, mask};
+pub use disclosure::public_holder_code;
 pub use iso7064::{mod37_36_check, mod37_36_valid};
 pub use licence_id::{Deviation, LicenceId, TypeCode};
 pub use uscc::Uscc;

@@ -2,10 +2,12 @@
 //! record with its deterministic CBOR encoding and hash. No I/O.
 
 mod input;
+mod public;
 mod record;
 mod types;
 
 pub use input::{CheckedInput, FieldError, HolderInput, LicenceInput, MatterInput, parse_date};
+pub use public::{public_fields, reveals_citizen_digits};
 pub use record::{CATALOGUE_LABELS, LicenceRecord, RECORD_FORMAT, RecordError};
 pub use types::{Catalogue, FieldDef, FieldKind, HolderCodeType, LicenceType, SHIPPED_TYPES, TypeError};
 

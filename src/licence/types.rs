@@ -101,6 +101,12 @@ pub struct FieldDef {
     /// Allowed values of a `choice`.
     #[serde(default)]
     pub options: Vec<String>,
+    /// Whether public surfaces (the verification page, `POST /api/v1/verify`) show the
+    /// field. Omitted: public for types held by organisations (`001`), NOT public for types
+    /// held by persons (`111`), whose birth date and sex would fill the masked digits of the
+    /// 公民身份号码. See [`LicenceType::is_public`].
+    #[serde(default)]
+    pub public: Option<bool>,
     #[serde(skip)]
     pub(crate) regex: Option<regex::Regex>,
 }
@@ -132,9 +138,8 @@ struct TypeFile {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Layout {
-    /// Big title.
-    pub title: String,
-    /// Line under the title (defaults to the English name).
+    /// Line under the title (defaults to the English name). The title itself is always
+    /// the type's `name`, so that the page and the register name the licence alike.
     #[serde(default)]
     pub subtitle: Option<String>,
     /// Rows in order: field keys or built-ins (`holder_name`, `holder_code`,
@@ -244,6 +249,12 @@ impl LicenceType {
     /// The field with `key`.
     pub fn field(&self, key: &str) -> Option<&FieldDef> {
         self.fields.iter().find(|f| f.key == key)
+    }
+
+    /// Whether public surfaces may show `field`: as its type file says, else public only
+    /// for organisations' licences (a person's fields are private unless marked public).
+    pub fn is_public(&self, field: &FieldDef) -> bool {
+        field.public.unwrap_or(self.holder_code_type == HolderCodeType::Uscc)
     }
 }
 

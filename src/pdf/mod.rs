@@ -34,7 +34,7 @@ mod tests;
 pub use dss::add_dss;
 pub use error::PdfError;
 pub use inspect::{LaterRevisions, MAX_INSPECT_BYTES, SignatureInfo, inspect};
-pub use render::{DocInfo, LicencePage, RenderedPdf, render};
+pub use render::{DocInfo, LicencePage, RenderedPdf, qr_module_mm, render};
 pub use sign::{Dss, MIN_CONTENTS_RESERVED, SealAppearance, SignParams, sign, sign_rendered};
 
 /// A rectangle on the page in millimetres, origin at the bottom-left corner of the page, y up.

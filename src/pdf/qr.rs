@@ -55,6 +55,13 @@ pub(crate) fn draw(content: &mut Content, text: &str, x: f32, y: f32, size: f32)
     Ok(())
 }
 
+/// The symbol's width in modules (quiet zone excluded) for `text` at ECC M.
+pub(crate) fn width(text: &str) -> Result<usize, PdfError> {
+    let bits = qrcode::bits::encode_auto(text.as_bytes(), EcLevel::M)
+        .map_err(|e| PdfError::QrEncode(e.to_string()))?;
+    usize::try_from(bits.version().width()).map_err(|e| PdfError::QrEncode(e.to_string()))
+}
+
 /// The masks in the order the `qrcode` crate tries them (the first of equal scores wins).
 const MASKS: [MaskPattern; 8] = [
     MaskPattern::Checkerboard,

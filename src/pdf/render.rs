@@ -27,8 +27,20 @@ const ISSUER_CX: f32 = 148.0;
 const SEAL_CY: f32 = 62.0;
 /// Seal diameter.
 const SEAL_D: f32 = 42.0;
-/// QR code square (quiet zone included): left, bottom, side.
-const QR_BOX: (f32, f32, f32) = (27.0, 37.0, 32.0);
+/// QR code square (quiet zone included): left, bottom, side. 50 mm keeps the modules of a
+/// version-13 symbol (the longest shipped licence URL) at 0.65 mm, about 2.5 pixels at
+/// 100 dpi, which `zbarimg` reads from a 100-dpi render of the page (a photo of a licence on a
+/// shop wall); at 32 mm (version 14, 0.39 mm a module) it needed 130 dpi.
+const QR_BOX: (f32, f32, f32) = (25.0, 33.0, 50.0);
+/// Type size of the issue date, and of the issuer name, which wraps rather than shrinks.
+const ISSUER_PT: f32 = 13.0;
+/// Half the width the issuer name may take on either side of [`ISSUER_CX`]: up to the
+/// text block's right edge.
+const ISSUER_HALF_W: f32 = RIGHT - ISSUER_CX;
+/// The caption before the issuer name.
+const CAPTION: &str = "发证机关：";
+/// Type size of the [`CAPTION`], which ends just left of the issuer name's first line.
+const CAPTION_PT: f32 = 10.5;
 /// Type sizes tried for the body, largest first, until the rows fit.
 const BODY_SIZES: [f32; 5] = [12.0, 11.0, 10.5, 10.0, 9.0];
 
@@ -374,13 +386,15 @@ fn footer(c: &mut Content, font: &mut FontUse, page: &LicencePage) -> Result<(),
     c.fill_rgb(INK);
     centred(c, font, "扫码核验", (qx + qs / 2.0, qy - 3.5), (10.0, 1.5, false))?;
 
-    let issuer = page.issuer.trim();
-    let mut size: f32 = 14.0;
-    while size > 9.0 && width_pt(issuer, size)? > pt(2.0 * (RIGHT + 6.0 - ISSUER_CX)) {
-        size -= 0.5;
+    let (caption, lines) = issuer_lines(page.issuer.trim())?;
+    c.fill_rgb(LABEL);
+    let codes = font.encode(CAPTION)?;
+    c.text(pt(caption.0) - width_pt(CAPTION, CAPTION_PT)?, pt(caption.1), CAPTION_PT, 0.0, false, &codes);
+    c.fill_rgb(INK);
+    for (y, line) in &lines {
+        centred(c, font, line, (ISSUER_CX, *y), (ISSUER_PT, 0.0, false))?;
     }
-    centred(c, font, issuer, (ISSUER_CX, SEAL_CY + 3.5), (size, 0.0, false))?;
-    centred(c, font, page.issue_date.trim(), (ISSUER_CX, SEAL_CY - 5.5), (13.0, 0.0, false))?;
+    centred(c, font, page.issue_date.trim(), (ISSUER_CX, SEAL_CY - 5.5), (ISSUER_PT, 0.0, false))?;
 
     c.stroke_rgb(FRAME).op(&[0.35], "w");
     c.op(&[pt(LEFT), pt(25.0)], "m").op(&[pt(RIGHT), pt(25.0)], "l").raw("S\n");
@@ -391,6 +405,32 @@ fn footer(c: &mut Content, font: &mut FontUse, page: &LicencePage) -> Result<(),
         fsize -= 0.5;
     }
     centred(c, font, &footer, (PAGE_W / 2.0, 19.5), (fsize, 0.0, false))
+}
+
+/// Lines of text with their baselines: (y in mm, line).
+type PlacedLines = Vec<(f32, String)>;
+
+/// The issuer name at the date's size, wrapped to at most [`ISSUER_HALF_W`] either side of
+/// the seal's centre (inside the text margin), its last line just above the date: where the
+/// [`CAPTION`] ends (right end x, baseline y: 2 mm left of the widest line, on the first
+/// line's baseline) and each (baseline, line), in mm.
+fn issuer_lines(issuer: &str) -> Result<((f32, f32), PlacedLines), PdfError> {
+    let lines = wrap(issuer, ISSUER_PT, pt(2.0 * ISSUER_HALF_W))?;
+    let step = ISSUER_PT / super::PT_PER_MM * 1.35;
+    let n = lines.len();
+    let mut widest: f32 = 0.0;
+    for l in &lines {
+        widest = widest.max(width_pt(l, ISSUER_PT)? / super::PT_PER_MM);
+    }
+    let placed: Vec<(f32, String)> =
+        lines.into_iter().enumerate().map(|(i, l)| (SEAL_CY + 3.5 + (n - 1 - i) as f32 * step, l)).collect();
+    let top = placed.first().map_or(SEAL_CY + 3.5, |(y, _)| *y);
+    Ok(((ISSUER_CX - widest / 2.0 - 2.0, top), placed))
+}
+
+/// The side of one QR module in mm when `text` is the page's QR code (quiet zone excluded).
+pub fn qr_module_mm(text: &str) -> Result<f32, PdfError> {
+    Ok(QR_BOX.2 / (qr::width(text)? + 2 * qr::QUIET_MODULES) as f32)
 }
 
 /// The `/Info` dictionary.
@@ -523,6 +563,40 @@ pub(crate) mod tests {
         let mut p = sample();
         p.fields = (0..40).map(|i| (format!("项目{i}"), "很长的内容".repeat(20))).collect();
         assert!(matches!(render(&p), Err(PdfError::PageOverflow)));
+    }
+
+    #[test]
+    fn the_longest_department_name_stays_inside_the_margin_at_the_date_size() {
+        let longest = "演".repeat(crate::seal::MAX_DEPARTMENT_CHARS);
+        for name in
+            [longest.as_str(), "演示市市场监督管理局", "上海市浦东新区市场监督管理局张江市场监督管理所"]
+        {
+            let ((caption_end, caption_y), lines) = issuer_lines(name).unwrap();
+            assert_eq!(lines.iter().map(|(_, l)| l.as_str()).collect::<String>(), name);
+            for (y, line) in &lines {
+                let w = width_pt(line, ISSUER_PT).unwrap() / crate::pdf::PT_PER_MM;
+                assert!(ISSUER_CX + w / 2.0 <= RIGHT + 0.01, "{line:?} ends at {}", ISSUER_CX + w / 2.0);
+                assert!(*y > SEAL_CY - 5.5 && *y + 5.0 < BODY_FLOOR, "{line:?} at {y}");
+            }
+            let caption_start = caption_end - width_pt(CAPTION, CAPTION_PT).unwrap() / crate::pdf::PT_PER_MM;
+            assert!(
+                caption_start > QR_BOX.0 + QR_BOX.2 + 2.0,
+                "caption from {caption_start} overlaps the QR"
+            );
+            assert!(caption_y + 4.0 < BODY_FLOOR);
+        }
+        assert_eq!(issuer_lines(&longest).unwrap().1.len(), 3);
+        let mut p = sample();
+        p.issuer = longest;
+        render(&p).unwrap();
+    }
+
+    #[test]
+    fn qr_modules_are_at_least_half_a_millimetre() {
+        // The longest shipped URL today needs version 13; allow for a version-14 one.
+        let url = format!("https://zz.example.gov.cn/v/{}", "A".repeat(480));
+        let m = qr_module_mm(&url).unwrap();
+        assert!(m >= 0.5, "{m} mm per module");
     }
 
     #[test]

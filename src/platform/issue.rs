@@ -449,7 +449,10 @@ impl BuildJob {
                 .map(|d| d.midnight().assume_offset(time::macros::offset!(+8)).unix_timestamp()),
             licence_id: id.to_string(),
             holder_name: checked.holder_name.clone(),
-            holder_code_masked: crate::codes::mask(&checked.holder_code, 3, 4),
+            holder_code_masked: crate::codes::public_holder_code(
+                &checked.holder_code,
+                checked.holder_code_type.code(),
+            ),
             valid_from: checked.valid_from.to_string(),
             valid_until: checked.valid_until.map(|d| d.to_string()),
             record_hash: record_hash.clone(),
@@ -540,7 +543,7 @@ pub fn licence_page(t: &LicenceType, r: &LicenceRecord, url: &str, now: OffsetDa
         ("ValidUntil".into(), r.valid_until.clone().unwrap_or_else(|| "长期".into())),
         ("AreaCode".into(), r.area_code.clone()),
         ("HolderName".into(), r.holder_name.clone()),
-        ("HolderCode".into(), crate::codes::mask(&r.holder_code, 3, 4)),
+        ("HolderCode".into(), crate::codes::public_holder_code(&r.holder_code, &r.holder_code_type)),
         ("HolderCodeType".into(), r.holder_code_type.clone()),
         ("RecordHash".into(), hex::encode(r.hash())),
         // The QR token as in the URL after `/v/` (base32 has no `/`), for verifiers that
@@ -552,7 +555,7 @@ pub fn licence_page(t: &LicenceType, r: &LicenceRecord, url: &str, now: OffsetDa
         custom.push((camel("matter_name"), name.clone()));
     }
     LicencePage {
-        title: t.layout.title.clone(),
+        title: t.name.clone(),
         subtitle: Some(t.layout.subtitle.clone().unwrap_or_else(|| t.name_en.clone())),
         holder_lines: vec![],
         fields,

@@ -264,8 +264,11 @@ impl Platform {
         let record = LicenceRecord::from_cbor(&row.licence.record_cbor)
             .map_err(|e| PlatformError::Store(crate::store::StoreError::Corrupt(e.to_string())))?;
         let full = basis.is_some_and(Basis::full_disclosure);
-        let holder_code =
-            if full { record.holder_code.clone() } else { crate::codes::mask(&record.holder_code, 3, 4) };
+        let holder_code = if full {
+            record.holder_code.clone()
+        } else {
+            crate::codes::public_holder_code(&record.holder_code, &record.holder_code_type)
+        };
         let status = effective_status(row, today);
         let mut metadata = BTreeMap::new();
         let values: [(&'static str, Option<String>); 19] = [
@@ -660,7 +663,9 @@ impl Platform {
             now,
         ))
         .await?;
-        rows.iter().map(|r| self.licence_view(r, Some(&Basis::HolderAuthorisation), now.date())).collect()
+        // The portal knows its holder: the view echoes the code in its public (masked) form,
+        // so that a leaked response does not carry a full 公民身份号码.
+        rows.iter().map(|r| self.licence_view(r, None, now.date())).collect()
     }
 
     /// Creates a holder authorisation through a holder portal; returns the code once.
@@ -778,7 +783,16 @@ impl Platform {
             .store
             .holder_access_log(holder_code_type, holder_code, after, limit.clamp(1, MAX_PAGE))
             .await?;
-        Ok(rows.into_iter().map(|r| r.entry).collect())
+        // Entries keep the full code (the chain hashes it); the view shows its public form.
+        Ok(rows
+            .into_iter()
+            .map(|r| AccessEntry {
+                holder_code: r.entry.holder_code.as_deref().map(|code| {
+                    crate::codes::public_holder_code(code, r.entry.holder_code_type.as_deref().unwrap_or(""))
+                }),
+                ..r.entry
+            })
+            .collect())
     }
 
     /// Recomputes the whole access log chain; answers the number of entries or the first break.

@@ -7,7 +7,7 @@ use std::sync::{Arc, RwLock};
 use time::{Duration, OffsetDateTime};
 
 use super::{Platform, PlatformError};
-use crate::licence::{FieldKind, LicenceRecord};
+use crate::licence::LicenceRecord;
 use crate::pki::Algorithm;
 use crate::seal::SealDrawing;
 use crate::signing::SealSigner;
@@ -61,22 +61,8 @@ impl RegisterLookup for Platform {
         };
         let record = LicenceRecord::from_cbor(&row.licence.record_cbor).map_err(|e| e.to_string())?;
         let licence_type = self.catalogue.get(&row.licence.type_code);
-        let fields = licence_type
-            .map(|t| {
-                t.fields
-                    .iter()
-                    .filter_map(|def| {
-                        let value = record.fields.get(&def.key)?;
-                        let shown = if def.kind == FieldKind::CitizenId {
-                            crate::codes::mask(value, 3, 4)
-                        } else {
-                            value.clone()
-                        };
-                        Some((def.label.clone(), shown))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        // Only what the type marks public: the verification page and API are public.
+        let fields = licence_type.map(|t| crate::licence::public_fields(t, &record)).unwrap_or_default();
         Ok(Some(RegisterEntry {
             identifier: row.licence.id.clone(),
             status: row.status,

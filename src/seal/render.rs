@@ -10,13 +10,20 @@ pub const MIN_PNG_PX: u32 = 16;
 /// Largest PNG side [`SealDrawing::to_png`] accepts, in pixels.
 pub const MAX_PNG_PX: u32 = 8192;
 
+/// Empty space around the ring in the SVG and PNG renderings, in mm of the seal's own scale
+/// (2 mm around a 42 mm seal: about 4.3 % of the image on each side), so that the ring is
+/// not cut by the image edge or glued to whatever the image is placed beside.
+pub const IMAGE_MARGIN_MM: f32 = 2.0;
+
 impl SealDrawing {
-    /// A standalone SVG document: `diameter_mm` wide and high, one `<path>` per [`SealPath`](super::SealPath).
+    /// A standalone SVG document: `diameter_mm` plus [`IMAGE_MARGIN_MM`] on each side wide
+    /// and high, one `<path>` per [`SealPath`](super::SealPath).
     ///
     /// The viewBox is in millimetres centred on the seal; y is flipped to SVG's downward axis.
     pub fn to_svg(&self) -> String {
-        let d = num(self.diameter_mm);
-        let half = num(self.diameter_mm / 2.0);
+        let side = self.diameter_mm + 2.0 * IMAGE_MARGIN_MM;
+        let d = num(side);
+        let half = num(side / 2.0);
         let (r, g, b) = SEAL_RED;
         let mut svg = format!(
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{d}mm\" height=\"{d}mm\" viewBox=\"-{half} -{half} {d} {d}\">\n"
@@ -36,7 +43,8 @@ impl SealDrawing {
         svg
     }
 
-    /// A square PNG `size_px` pixels wide: the seal filling the image, transparent around it, anti-aliased.
+    /// A square PNG `size_px` pixels wide: the seal with [`IMAGE_MARGIN_MM`] of transparent
+    /// margin around the ring, anti-aliased.
     ///
     /// `size_px` must lie between [`MIN_PNG_PX`] and [`MAX_PNG_PX`].
     pub fn to_png(&self, size_px: u32) -> Result<Vec<u8>, SealError> {
@@ -51,7 +59,7 @@ impl SealDrawing {
         let mut paint = tiny_skia::Paint::default();
         paint.set_color_rgba8(r, g, b, 255);
         paint.anti_alias = true;
-        let scale = size_px as f32 / self.diameter_mm;
+        let scale = size_px as f32 / (self.diameter_mm + 2.0 * IMAGE_MARGIN_MM);
         let centre = size_px as f32 / 2.0;
         // Millimetres with y up → pixels with y down, origin at the image centre.
         let transform = tiny_skia::Transform::from_row(scale, 0.0, 0.0, -scale, centre, centre);
@@ -143,9 +151,22 @@ mod tests {
         for (x, y) in [(0, 0), (size - 1, 0), (0, size - 1), (size - 1, size - 1)] {
             assert_eq!(px(x, y).alpha(), 0, "corner ({x}, {y}) is not transparent");
         }
-        // The ring is red at the top, bottom, left and right edge.
-        for (x, y) in [(size / 2, 2), (size / 2, size - 3), (2, size / 2), (size - 3, size / 2)] {
+        // The ring is red at the top, bottom, left and right, just inside the margin; the
+        // margin itself (every pixel within it, on all four sides) is transparent.
+        let margin = (IMAGE_MARGIN_MM / (42.0 + 2.0 * IMAGE_MARGIN_MM) * size as f32) as u32;
+        assert!(margin >= size / 25, "margin {margin} px of {size}");
+        let ring = margin + 3;
+        for (x, y) in
+            [(size / 2, ring), (size / 2, size - 1 - ring), (ring, size / 2), (size - 1 - ring, size / 2)]
+        {
             assert!(is_red(px(x, y)), "ring missing at ({x}, {y})");
+        }
+        for i in 0..size {
+            for j in 0..margin.saturating_sub(1) {
+                for (x, y) in [(i, j), (i, size - 1 - j), (j, i), (size - 1 - j, i)] {
+                    assert_eq!(px(x, y).alpha(), 0, "margin pixel ({x}, {y}) is not transparent");
+                }
+            }
         }
         // The star region (radius 7 of 21 mm) mirrors left to right.
         let (c, r) = (size / 2, size / 6);
@@ -180,7 +201,11 @@ mod tests {
         assert!(svg.starts_with("<svg"), "{}", &svg[..40]);
         assert!(svg.trim_end().ends_with("</svg>"));
         assert_eq!(svg.matches("<path").count(), 2 + 14 + 7);
-        assert!(svg.contains("width=\"42mm\"") && svg.contains("viewBox=\"-21 -21 42 42\""));
+        assert!(
+            svg.contains("width=\"46mm\"") && svg.contains("viewBox=\"-23 -23 46 46\""),
+            "{}",
+            &svg[..120]
+        );
         assert_eq!(svg.matches("fill-rule=\"evenodd\"").count(), 1);
         assert!(svg.contains("fill=\"#e60012\""));
         // The star's top point is at y = 7 mm up, which is −7 in SVG.

@@ -4,7 +4,7 @@
 //!
 //! | key | claim | CBOR type |
 //! |---|---|---|
-//! | 1 (`iss`) | [`LicenceClaims::issuer`] | text |
+//! | 1 (`iss`) | [`LicenceClaims::issuer`], left out when it is the identifier's issuer code | text |
 //! | 4 (`exp`) | [`LicenceClaims::expires_at`], optional | int (seconds) |
 //! | 6 (`iat`) | [`LicenceClaims::issued_at`] | int (seconds) |
 //! | [`CLAIM_LICENCE`] (−65537) | the licence map below | map |
@@ -16,8 +16,10 @@
 //! [`RECORD_HASH`] (6) bytes.
 //!
 //! Size matters (every byte is 1.6 characters of QR code): dropping the constant root saves
-//! 15 bytes, day counts 8 bytes each against `YYYY-MM-DD` text, and a 16-byte record
-//! hash 16 bytes.
+//! 15 bytes, day counts 8 bytes each against `YYYY-MM-DD` text, a 16-byte record
+//! hash 16 bytes, and leaving out `iss` when it equals the issuer code that the identifier
+//! already carries (`<type>.<issuer>.<serial>.<version>.<check>`, as the platform signs)
+//! 20 bytes. A parsed token without `iss` has [`LicenceClaims::issuer`] = that issuer code.
 //!
 //! The licence fields travel together in ONE private claim whose value is a map with small
 //! keys ([`LICENCE_ID`] … [`RECORD_HASH`]). Why not one private claim per field: IANA
@@ -55,7 +57,8 @@ pub const RECORD_HASH_BYTES: usize = 16;
 /// What a licence's QR token states, as an offline verifier shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LicenceClaims {
-    /// `iss`: the platform's public URL or the issuer code.
+    /// `iss`: the issuer code (implied by the identifier, and then not encoded) or another
+    /// issuer name such as the platform's public URL.
     pub issuer: String,
     /// `iat`: seconds since the Unix epoch.
     pub issued_at: i64,
@@ -109,8 +112,9 @@ impl LicenceClaims {
             licence.push((Value::from(VALID_UNTIL), until));
         }
         licence.push((Value::from(RECORD_HASH), Value::Bytes(hash.to_vec())));
+        let issuer = (implied_issuer(short_id) != Some(self.issuer.as_str())).then(|| self.issuer.clone());
         Ok(ClaimsSet {
-            issuer: Some(self.issuer.clone()),
+            issuer,
             expiration_time: self.expires_at.map(Timestamp::WholeSeconds),
             issued_at: Some(Timestamp::WholeSeconds(self.issued_at)),
             rest: vec![(ClaimName::PrivateUse(CLAIM_LICENCE), Value::Map(licence))],
@@ -126,8 +130,6 @@ impl LicenceClaims {
         if subject.is_some() || audience.is_some() || not_before.is_some() || cwt_id.is_some() {
             return Err("unexpected standard claim (sub, aud, nbf or cti)".into());
         }
-        let issuer = issuer.ok_or("missing claim iss")?;
-        check_text("issuer", &issuer)?;
         let issued_at = whole_seconds("iat", issued_at.ok_or("missing claim iat")?)?;
         let expires_at = expiration_time.map(|t| whole_seconds("exp", t)).transpose()?;
 
@@ -156,7 +158,17 @@ impl LicenceClaims {
             }
         }
         let [licence_id, holder_name, holder_code_masked, valid_from, valid_until, record_hash] = fields;
-        let licence_id = format!("{LICENCE_ID_ROOT}{}", text("licence identifier", licence_id)?);
+        let short_id = text("licence identifier", licence_id)?;
+        let issuer = match issuer {
+            Some(issuer) => {
+                check_text("issuer", &issuer)?;
+                issuer
+            }
+            None => implied_issuer(&short_id)
+                .ok_or("missing claim iss and no issuer in the identifier")?
+                .to_owned(),
+        };
+        let licence_id = format!("{LICENCE_ID_ROOT}{short_id}");
         let holder_name = text("holder name", holder_name)?;
         let holder_code_masked = text("masked holder code", holder_code_masked)?;
         let valid_from = date_from_cbor("valid-from date", valid_from.ok_or("missing valid-from date")?)?;
@@ -178,6 +190,11 @@ impl LicenceClaims {
             record_hash,
         })
     }
+}
+
+/// The issuer code inside an identifier without its root: the second dot-separated part.
+fn implied_issuer(short_id: &str) -> Option<&str> {
+    short_id.split('.').nth(1).filter(|s| !s.is_empty())
 }
 
 fn whole_seconds(name: &str, t: Timestamp) -> Result<i64, String> {
@@ -275,6 +292,25 @@ mod tests {
     }
 
     #[test]
+    fn iss_is_left_out_when_the_identifier_names_the_issuer() {
+        use coset::CborSerializable;
+        let c = LicenceClaims { issuer: "11220000013544541J".into(), ..sample() };
+        let set = c.to_claims_set().unwrap();
+        assert_eq!(set.issuer, None);
+        let with_iss = sample().to_claims_set().unwrap();
+        assert!(with_iss.clone().to_vec().unwrap().len() >= set.clone().to_vec().unwrap().len() + 20);
+        assert_eq!(
+            LicenceClaims::from_claims_set(set).unwrap(),
+            LicenceClaims { record_hash: c.record_hash[..RECORD_HASH_BYTES].to_vec(), ..c }
+        );
+        assert_eq!(with_iss.issuer.as_deref(), Some("https://licence.example.gov.cn"));
+        assert_eq!(
+            LicenceClaims::from_claims_set(with_iss).unwrap().issuer,
+            "https://licence.example.gov.cn"
+        );
+    }
+
+    #[test]
     fn dates_are_rfc_8943_day_counts() {
         for (text, days) in
             [("1970-01-01", 0), ("2024-06-01", 19_875), ("2024-02-29", 19_782), ("1000-01-01", -354_285)]
@@ -308,7 +344,7 @@ mod tests {
         set.issued_at = Some(Timestamp::FractionalSeconds(1.5));
         assert!(LicenceClaims::from_claims_set(set).is_err());
         let mut set = good.clone();
-        set.issuer = None;
+        set.issuer = Some(String::new());
         assert!(LicenceClaims::from_claims_set(set).is_err());
         let mut set = good.clone();
         set.subject = Some("x".into());

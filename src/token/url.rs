@@ -10,9 +10,10 @@
 //! 5 per 5.5 for base32, so base32 carries about 21 % more token per QR module.
 //! Measured with the `qrcode` 0.14 crate at ECC level M, public URL of 30 characters,
 //! the realistic licence of the `qr_versions` test (279-byte token with `iss` = the public
-//! URL, 266 bytes with `iss` = the 18-character issuer code), same for Ed25519 and P-256
-//! (64-byte signatures both): base32 URL 480 / 459 characters → version 13; base64url URL
-//! 405 / 388 characters → version 15. Version 12-M holds at most 241 token bytes in base32
+//! URL, 266 bytes with `iss` = the 18-character issuer code, 246 bytes with `iss` left out as
+//! the platform signs it), same for Ed25519 and P-256 (64-byte signatures both): base32 URL
+//! 480 / 459 / 427 characters → version 14 / 14 / 13; base64url URL 405 / 388 / 361
+//! characters → version 15. Version 12-M holds at most 241 token bytes in base32
 //! (190 in base64url) behind that prefix: 25 bytes short of this licence even with the
 //! savings of [`super::claims`] (the 64-byte signature and COSE framing take 85 bytes).
 
