@@ -215,24 +215,32 @@ async fn bad_input_names_the_field_and_leaves_no_trace() {
 
     let mut licence = example("food-business-licence.json");
     licence["fields"]["licence_no"] = json!("AB12");
-    let (_, _, bytes) = post(issue_body(&f.seal_ed, FOOD, licence)).await;
-    assert!(error_code(&bytes).1.contains("fields.licence_no"));
+    let (status, _, bytes) = post(issue_body(&f.seal_ed, FOOD, licence)).await;
+    let (code, message) = error_code(&bytes);
+    assert_eq!((status, code.as_str()), (StatusCode::BAD_REQUEST, "invalid_field"), "{message}");
+    assert!(message.contains("fields.licence_no"), "{message}");
 
     let mut licence = example("food-business-licence.json");
     licence["fields"]["flavour"] = json!("sweet");
-    let (_, _, bytes) = post(issue_body(&f.seal_ed, FOOD, licence)).await;
-    assert!(error_code(&bytes).1.contains("fields.flavour"));
+    let (status, _, bytes) = post(issue_body(&f.seal_ed, FOOD, licence)).await;
+    let (code, message) = error_code(&bytes);
+    assert_eq!((status, code.as_str()), (StatusCode::BAD_REQUEST, "invalid_field"), "{message}");
+    assert!(message.contains("fields.flavour"), "{message}");
 
     let mut licence = example("food-business-licence.json");
     licence["holder"]["code_type"] = json!("111");
-    let (_, _, bytes) = post(issue_body(&f.seal_ed, FOOD, licence)).await;
-    assert!(error_code(&bytes).1.contains("holder.code_type"));
+    let (status, _, bytes) = post(issue_body(&f.seal_ed, FOOD, licence)).await;
+    let (code, message) = error_code(&bytes);
+    assert_eq!((status, code.as_str()), (StatusCode::BAD_REQUEST, "invalid_field"), "{message}");
+    assert!(message.contains("holder.code_type"), "{message}");
 
     let teacher = "11100000000013338W003";
     let mut licence = example("teacher-qualification.json");
     licence["holder"]["code"] = json!("310115199003071238");
-    let (_, _, bytes) = post(issue_body(&f.seal_ed, teacher, licence)).await;
-    assert!(error_code(&bytes).1.contains("holder.code"));
+    let (status, _, bytes) = post(issue_body(&f.seal_ed, teacher, licence)).await;
+    let (code, message) = error_code(&bytes);
+    assert_eq!((status, code.as_str()), (StatusCode::BAD_REQUEST, "invalid_field"), "{message}");
+    assert!(message.contains("holder.code"), "{message}");
 
     let (status, _, bytes) = post(json!({"seal_id": f.seal_ed, "type_code": FOOD})).await;
     assert_eq!((status, error_code(&bytes).0.as_str()), (StatusCode::BAD_REQUEST, "invalid_json"));

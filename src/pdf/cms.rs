@@ -213,8 +213,9 @@ pub(crate) struct Verified {
 
 /// Verifies a detached CMS signature over `parts` (the signed byte ranges).
 ///
-/// Checks, in order: the structure, the signer certificate, the signing-certificate-v2
-/// attribute, the message digest, then the signature over the signed attributes.
+/// Checks, in order: the structure, the signer certificate, the message digest, the
+/// content-type, signing-time and signing-certificate-v2 attributes, then the signature
+/// over the signed attributes.
 pub(crate) fn verify(cms_der: &[u8], parts: &[&[u8]]) -> Result<Verified, PdfError> {
     let ci = ContentInfo::from_der(cms_der).map_err(cms_err)?;
     if ci.content_type != ID_SIGNED_DATA {
@@ -256,6 +257,14 @@ pub(crate) fn verify(cms_der: &[u8], parts: &[&[u8]]) -> Result<Verified, PdfErr
             _ => Err(PdfError::BadAttribute(name)),
         }
     };
+    // The digest first: a report that blames an attribute must be able to say that the
+    // signed bytes themselves are intact.
+    let signed_digest: OctetString = single(ID_MESSAGE_DIGEST, "message-digest")?
+        .decode_as()
+        .map_err(|_| PdfError::BadAttribute("message-digest"))?;
+    if signed_digest.as_bytes() != digest.digest(parts).as_slice() {
+        return Err(PdfError::DigestMismatch);
+    }
     let content_type: ObjectIdentifier = single(ID_CONTENT_TYPE, "content-type")?
         .decode_as()
         .map_err(|_| PdfError::BadAttribute("content-type"))?;
@@ -272,12 +281,6 @@ pub(crate) fn verify(cms_der: &[u8], parts: &[&[u8]]) -> Result<Verified, PdfErr
     let cert_hash = Sha256::digest(&cert_der);
     if ess.certs.first().is_none_or(|id| id.cert_hash.as_bytes() != &cert_hash[..]) {
         return Err(PdfError::SigningCertificateMismatch);
-    }
-    let signed_digest: OctetString = single(ID_MESSAGE_DIGEST, "message-digest")?
-        .decode_as()
-        .map_err(|_| PdfError::BadAttribute("message-digest"))?;
-    if signed_digest.as_bytes() != digest.digest(parts).as_slice() {
-        return Err(PdfError::DigestMismatch);
     }
 
     let spki = cert.tbs_certificate().subject_public_key_info().to_der().map_err(cms_err)?;
