@@ -95,11 +95,28 @@ fn token_of(url: &str) -> &str {
     url.rsplit('/').next().unwrap()
 }
 
-/// The HTML of the verdict banner (`<div class="verdict …">` up to the next section).
+/// The HTML of the verdict banner: the `<div class="verdict …">` element, to its own
+/// closing tag.
 fn banner(html: &str) -> &str {
-    let start = html.find("id=\"verdict\"").unwrap();
-    let end = html[start..].find("<section").map_or(html.len(), |e| start + e);
-    &html[start..end]
+    let start = html.find("<div class=\"verdict").unwrap();
+    let (mut depth, mut at) = (0usize, start);
+    loop {
+        let open = html[at..].find("<div").map(|i| at + i);
+        let close = html[at..].find("</div>").map(|i| at + i).unwrap();
+        match open {
+            Some(o) if o < close => {
+                depth += 1;
+                at = o + 4;
+            }
+            _ => {
+                depth -= 1;
+                at = close + 6;
+                if depth == 0 {
+                    return &html[start..at];
+                }
+            }
+        }
+    }
 }
 
 /// The value cell of the licence table row labelled `zh`.
