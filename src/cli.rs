@@ -786,7 +786,12 @@ async fn serve(config: Config, passphrase: Option<String>) -> Result<()> {
     let listener =
         tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let local = listener.local_addr()?;
-    println!("listening on http://{local} (public URL {})", platform.config.public_url);
+    // A server keeps serving when its stdout has gone (println! would panic on a closed pipe).
+    let _ = writeln!(
+        std::io::stdout(),
+        "listening on http://{local} (public URL {})",
+        platform.config.public_url
+    );
     let platform = std::sync::Arc::new(platform);
     tokio::spawn(refresh_crls(platform.clone()));
     let app = zhengzhao::http::app(platform.clone());

@@ -146,3 +146,36 @@ fn a_closed_stdout_pipe_ends_quietly() {
         assert!(out.status.success(), "{args:?}: {:?}", out.status);
     }
 }
+
+#[test]
+fn serve_keeps_serving_when_its_stdout_is_closed() {
+    use std::io::{Read, Write};
+    let env = Env::new();
+    env.init();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = env
+        .cmd(&["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut answer = String::new();
+    while std::time::Instant::now() < deadline && child.try_wait().unwrap().is_none() {
+        if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+            answer.clear();
+            let _ = stream.read_to_string(&mut answer);
+            if answer.starts_with("HTTP/1.1 200") {
+                break;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(answer.starts_with("HTTP/1.1 200"), "serve stopped answering: {answer:?} {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
