@@ -33,8 +33,12 @@ struct Fixture {
 }
 
 async fn fixture() -> Fixture {
+    fixture_with(Layer::default()).await
+}
+
+async fn fixture_with(layer: Layer) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let layer = Layer { public_url: Some("https://zz.example.gov.cn".into()), ..Layer::default() };
+    let layer = Layer { public_url: Some("https://zz.example.gov.cn".into()), ..layer };
     let platform =
         Platform::create(Config::from_layer(dir.path().join("data"), layer).unwrap(), None).await.unwrap();
     let seals = platform.ensure_demo(OffsetDateTime::now_utc()).await.unwrap();
@@ -373,4 +377,24 @@ async fn the_home_form_answers_bad_input_with_a_page() {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{path}");
         assert!(html.contains("请选择 PDF 文件"), "{path}");
     }
+}
+
+#[tokio::test]
+async fn the_home_form_is_rate_limited_per_address_with_a_page() {
+    let f = fixture_with(Layer { rate_limit: Some(2), ..Layer::default() }).await;
+    let licence = f.issue(None).await;
+    let addr: std::net::SocketAddr = "203.0.113.9:40000".parse().unwrap();
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        let mut request =
+            Request::get(format!("/verify?q={}", token_of(&licence.url))).body(Body::empty()).unwrap();
+        request.extensions_mut().insert(axum::extract::ConnectInfo(addr));
+        let response = app(f.platform.clone()).oneshot(request).await.unwrap();
+        if response.status() == StatusCode::TOO_MANY_REQUESTS {
+            assert!(response.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+        }
+        statuses.push(response.status());
+    }
+    assert!(statuses.contains(&StatusCode::OK), "{statuses:?}");
+    assert!(statuses.contains(&StatusCode::TOO_MANY_REQUESTS), "{statuses:?}");
 }
