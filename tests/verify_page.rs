@@ -303,6 +303,11 @@ async fn the_home_page_has_a_form_and_no_script() {
         html.contains("电子证照核验")
             && html.contains("<span lang=\"en\">Electronic licence verification</span>")
     );
+    // The OpenAPI document describes the home page and the form's target.
+    let (_, _, doc) = f.get("/api/openapi.json").await;
+    let doc: serde_json::Value = serde_json::from_str(&doc).unwrap();
+    assert!(doc["paths"]["/"]["get"].is_object(), "{}", doc["paths"]);
+    assert!(doc["paths"]["/verify"]["get"].is_object() && doc["paths"]["/verify"]["post"].is_object());
 }
 
 #[tokio::test]

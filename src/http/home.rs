@@ -87,7 +87,7 @@ async fn verify_text(
 }
 
 /// The report page for the home page's form: a PDF (field `pdf`) or QR text (field `q`).
-#[utoipa::path(post, path = "/verify", tag = "verify", request_body(content_type = "multipart/form-data", description = "Field `pdf` (a PDF file) or field `q` (QR text: URL, token or licence identifier)"), responses((status = 200, description = "HTML report page", content_type = "text/html"), (status = 400, description = "HTML: nothing given, a malformed form, or unreadable input", content_type = "text/html"), (status = 413, description = "HTML: larger than 32 MB", content_type = "text/html"), (status = 429, description = "HTML: rate limited", content_type = "text/html")))]
+#[utoipa::path(post, path = "/verify", tag = "verify", request_body(content_type = "multipart/form-data", description = "Field `pdf` (a PDF file) or field `q` (QR text: URL, token or licence identifier)"), responses((status = 200, description = "HTML report page", content_type = "text/html"), (status = 400, description = "HTML: nothing given, a malformed form, or unreadable input", content_type = "text/html"), (status = 413, description = "HTML: larger than 32 MB", content_type = "text/html"), (status = 422, description = "HTML: the PDF could not be verified within 10 s", content_type = "text/html"), (status = 429, description = "HTML: rate limited", content_type = "text/html"), (status = 503, description = "HTML: too many PDF verifications at once", content_type = "text/html")))]
 async fn verify_form(State(platform): State<AppState>, addr: ClientAddr, request: Request) -> Response {
     let (pdf, text) = match read_form(&platform, request).await {
         Ok(form) => form,
