@@ -319,7 +319,10 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         Command::Serve { .. } => serve(config, passphrase).await?,
         Command::Config => {
             writeln!(out, "# data directory: {}", config.data_dir.display())?;
-            writeln!(out, "{}", toml::to_string(&config).context("printing the configuration")?)?;
+            // The URL in force (the SQLite default when none is set), password redacted.
+            let mut shown = config.clone();
+            shown.database_url = zhengzhao::config::redact_url(&config.effective_database_url());
+            writeln!(out, "{}", toml::to_string(&shown).context("printing the configuration")?)?;
         }
         Command::Department(cmd) => {
             let platform = Platform::open(config, passphrase).await?;
@@ -358,33 +361,13 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         Command::Types(TypesCommand::List { json }) => {
             let catalogue = zhengzhao::licence::Catalogue::shipped()?;
             if json {
-                let rows: Vec<_> = catalogue
-                    .iter()
-                    .map(|t| {
-                        json!({
-                            "code": t.code.as_str(), "name": t.name, "name_en": t.name_en,
-                            "definer_code": t.definer_code.as_str(), "definer_name": t.definer_name,
-                            "holder_code_type": t.holder_code_type.code(),
-                            "validity_years": t.validity_years, "example": format!("templates/examples/{}", t.example),
-                            "fields": t.fields.iter().map(|f| json!({"key": f.key, "label": f.label, "required": f.required, "max_chars": f.max_chars})).collect::<Vec<_>>(),
-                        })
-                    })
-                    .collect();
-                writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::to_string_pretty(&crate::cli_print::types_json(&catalogue))?
+                )?;
             } else {
-                for t in catalogue.iter() {
-                    let validity = t.validity_years.map_or("长期".to_owned(), |y| format!("{y} years"));
-                    writeln!(
-                        out,
-                        "{}  {}  {}  holder {}  validity {}  example templates/examples/{}",
-                        t.code,
-                        t.name,
-                        t.name_en,
-                        t.holder_code_type.code(),
-                        validity,
-                        t.example
-                    )?;
-                }
+                crate::cli_print::print_types_table(&catalogue, out)?;
             }
         }
         Command::Issue(args) => {
@@ -452,6 +435,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         Command::Verify(args) => {
             return Ok(match verify_command(config, passphrase, args, now, out).await {
                 Ok(code) => code,
+                Err(e) if crate::cli_print::is_broken_pipe(&e) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("error: {e:#}");
                     ExitCode::from(2)
@@ -558,41 +542,9 @@ async fn verify_command(
     if args.json {
         writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
     } else {
-        print_report(&report, out)?;
+        crate::cli_print::print_report(&report, out)?;
     }
     Ok(ExitCode::from(report.verdict.exit_code()))
-}
-
-fn print_report(report: &zhengzhao::verify::Report, out: &mut impl Write) -> Result<()> {
-    use zhengzhao::verify::Outcome;
-    writeln!(
-        out,
-        "{} {} ({:?}, {:?})",
-        report.verdict.label_zh(),
-        report.verdict.label_en(),
-        report.subject,
-        report.mode
-    )?;
-    if let Some(l) = &report.licence {
-        writeln!(out, "licence:  {}", l.identifier)?;
-        writeln!(out, "holder:   {} ({})", l.holder_name, l.holder_code_masked)?;
-        writeln!(out, "validity: {} – {}", l.valid_from, l.valid_until.as_deref().unwrap_or("长期"))?;
-        if let Some(status) = &l.status_label {
-            writeln!(out, "status:   {status}")?;
-        }
-    }
-    if let Some(seal) = &report.seal {
-        writeln!(out, "seal:     {} {} ({})", seal.department_name, seal.name, seal.id)?;
-    }
-    for c in &report.checks {
-        let mark = match c.outcome {
-            Outcome::Passed => "ok  ",
-            Outcome::Failed => "FAIL",
-            Outcome::NotChecked => "??  ",
-        };
-        writeln!(out, "  {mark} {:<20} {}", c.code, c.message_en)?;
-    }
-    Ok(())
 }
 
 async fn seal_command(
@@ -786,6 +738,10 @@ fn print_locations(out: &mut impl Write, platform: &Platform) -> Result<()> {
         if platform.keys.encrypts() { "encrypted with ZHENGZHAO_KEY_PASSPHRASE" } else { "not encrypted" }
     )?;
     writeln!(out, "config:         {}", c.data_dir.join(zhengzhao::config::CONFIG_FILE).display())?;
+    writeln!(out, "home page:      {}/", c.public_url)?;
+    writeln!(out, "health:         {}/healthz", c.public_url)?;
+    writeln!(out, "trust list:     {}/pki/trust-list.json", c.public_url)?;
+    writeln!(out, "OpenAPI:        {}/api/openapi.json", c.public_url)?;
     writeln!(out, "root CAs:       {}/pki/root.pem", c.public_url)?;
     for alg in Algorithm::ALL {
         writeln!(
@@ -830,7 +786,12 @@ async fn serve(config: Config, passphrase: Option<String>) -> Result<()> {
     let listener =
         tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let local = listener.local_addr()?;
-    println!("listening on http://{local} (public URL {})", platform.config.public_url);
+    // A server keeps serving when its stdout has gone (println! would panic on a closed pipe).
+    let _ = writeln!(
+        std::io::stdout(),
+        "listening on http://{local} (public URL {})",
+        platform.config.public_url
+    );
     let platform = std::sync::Arc::new(platform);
     tokio::spawn(refresh_crls(platform.clone()));
     let app = zhengzhao::http::app(platform.clone());

@@ -2,6 +2,7 @@
 //! and turns any failure into one line on stderr and a non-zero exit code.
 
 mod cli;
+mod cli_print;
 
 use std::process::ExitCode;
 
@@ -26,6 +27,8 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(cli::run(args)) {
         Ok(code) => code,
+        // `zhengzhao pki crl | head -1`: the reader has what it wanted; nothing to report.
+        Err(e) if cli_print::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             // One line: the outermost context, then the causes.
             eprintln!("error: {e:#}");

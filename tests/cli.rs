@@ -406,7 +406,7 @@ fn issue_and_clients_from_the_command_line() {
     with_department(&env);
     let seal = env.ok(&["seal", "create", "--department", DEPT, "--name", "行政审批专用章"]);
     let types = env.ok(&["types", "list"]);
-    assert_eq!(types.lines().count(), 3, "{types}");
+    assert_eq!(types.lines().count(), 4, "a header and three types: {types}");
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/examples");
     let pdf = env.dir.path().join("licence.pdf");
     let input = examples.join("food-business-licence.json");

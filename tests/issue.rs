@@ -102,7 +102,8 @@ async fn every_shipped_type_issues_over_http_with_both_algorithms() {
             assert!(id.starts_with(&format!("1.2.156.3005.2.{}.{DEPT}.", t.code)), "{id}");
             zhengzhao::codes::LicenceId::parse(id).unwrap();
             assert!(v["url"].as_str().unwrap().starts_with("https://zz.example.gov.cn/v/"));
-            assert_eq!(headers[header::LOCATION], v["pdf"].as_str().unwrap());
+            // Location names the licence resource, not its PDF.
+            assert_eq!(headers[header::LOCATION], format!("/api/v1/licences/{id}").as_str());
 
             let (status, headers, pdf) =
                 call(&f, "GET", v["pdf"].as_str().unwrap(), Some(&f.key), &[], None).await;

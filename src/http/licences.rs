@@ -117,6 +117,7 @@ async fn issue_or_renew(
     let issued = platform.issue(request, OffsetDateTime::now_utc()).await?;
     let status = if issued.replayed { StatusCode::OK } else { StatusCode::CREATED };
     let pdf = format!("/api/v1/licences/{}/pdf", issued.identifier);
+    let resource = format!("/api/v1/licences/{}", issued.identifier);
     let mut response = (
         status,
         Json(IssuedBody {
@@ -128,7 +129,8 @@ async fn issue_or_renew(
         }),
     )
         .into_response();
-    if let Ok(location) = HeaderValue::from_str(&pdf) {
+    // The licence resource (`GET /api/v1/licences/{id}`), not one of its representations.
+    if let Ok(location) = HeaderValue::from_str(&resource) {
         response.headers_mut().insert(header::LOCATION, location);
     }
     if issued.replayed {

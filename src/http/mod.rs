@@ -3,10 +3,12 @@
 
 mod auth;
 mod error;
+mod home;
 mod licences;
 mod openapi;
 mod pki;
 mod register;
+mod report_page;
 mod verify;
 
 use std::sync::Arc;
@@ -24,7 +26,8 @@ use crate::platform::Platform;
 
 pub use error::{ApiError, ErrorBody};
 pub use openapi::ApiDoc;
-pub use verify::{MAX_UPLOAD_BYTES, PDF_TIME_LIMIT, render_page};
+pub use report_page::render_page;
+pub use verify::{MAX_UPLOAD_BYTES, PDF_TIME_LIMIT};
 
 /// Largest request body accepted anywhere (later endpoints set tighter limits).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -47,6 +50,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .merge(verify::routes())
+        .merge(home::routes())
         .fallback(not_found)
         .with_state(state)
         .layer(axum::middleware::map_response(json_rejections))

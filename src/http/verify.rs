@@ -7,22 +7,22 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use askama::Template;
 use axum::extract::{
     ConnectInfo, DefaultBodyLimit, FromRequest, FromRequestParts, Multipart, Path, Request, State,
 };
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use time::{OffsetDateTime, UtcOffset};
+use time::OffsetDateTime;
 use tokio::sync::Semaphore;
 use tower_http::limit::RequestBodyLimitLayer;
 
+use super::report_page::report_response;
 use super::{ApiError, AppState};
 use crate::platform::PlatformError;
-use crate::verify::{Check, Outcome, Report, Verdict};
+use crate::verify::{Outcome, Report, Verdict};
 
 /// Largest upload `POST /api/v1/verify` accepts (the PDF plus multipart framing).
 pub const MAX_UPLOAD_BYTES: usize = crate::platform::MAX_VERIFY_PDF_BYTES + 64 * 1024;
@@ -42,7 +42,7 @@ pub(super) fn routes() -> Router<AppState> {
 }
 
 /// The client's address, when the server knows it.
-struct ClientAddr(Option<IpAddr>);
+pub(super) struct ClientAddr(Option<IpAddr>);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     type Rejection = std::convert::Infallible;
@@ -52,14 +52,14 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     }
 }
 
-fn rate_limit(platform: &AppState, addr: &ClientAddr) -> Result<(), ApiError> {
+pub(super) fn rate_limit(platform: &AppState, addr: &ClientAddr) -> Result<(), ApiError> {
     match addr.0 {
         Some(ip) => platform.rate_limit_address(ip).map_err(ApiError::from),
         None => Ok(()),
     }
 }
 
-fn log_report(report: &Report, via: &'static str) {
+pub(super) fn log_report(report: &Report, via: &'static str) {
     tracing::info!(
         via,
         subject = ?report.subject,
@@ -205,7 +205,11 @@ fn body_error(status: StatusCode, code: &'static str, text: String) -> ApiError 
 }
 
 /// Verifies a PDF on a blocking thread, with a slot limit and a time limit.
-async fn verify_pdf(platform: &AppState, pdf: Vec<u8>, now: OffsetDateTime) -> Result<Report, ApiError> {
+pub(super) async fn verify_pdf(
+    platform: &AppState,
+    pdf: Vec<u8>,
+    now: OffsetDateTime,
+) -> Result<Report, ApiError> {
     if pdf.is_empty() {
         return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unreadable_input", "the file is empty"));
     }
@@ -236,36 +240,6 @@ async fn verify_pdf(platform: &AppState, pdf: Vec<u8>, now: OffsetDateTime) -> R
     }
 }
 
-/// One row of the licence table.
-struct Row {
-    zh: &'static str,
-    en: &'static str,
-    value: String,
-}
-
-#[derive(Template)]
-#[template(path = "html/verify.html")]
-struct VerifyPage<'a> {
-    report: &'a Report,
-    verdict_class: &'static str,
-    verdict_zh: &'static str,
-    verdict_en: &'static str,
-    headline_zh: String,
-    headline_en: String,
-    rows: Vec<Row>,
-    fields: &'a [(String, String)],
-    seal_svg: Option<String>,
-    checked_at: String,
-    failures: Vec<&'a Check>,
-    checks: &'a [Check],
-}
-
-fn china_time(t: OffsetDateTime) -> String {
-    let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
-    let offset = UtcOffset::from_hms(8, 0, 0).unwrap_or(UtcOffset::UTC);
-    t.to_offset(offset).format(&f).map(|s| format!("{s}（北京时间 / UTC+8）")).unwrap_or_default()
-}
-
 /// The verification page for a QR token.
 #[utoipa::path(get, path = "/v/{token}", tag = "verify", params(("token" = String, Path, description = "The QR token, base32 (any letter case)")), responses((status = 200, description = "HTML page with the verdict", content_type = "text/html"), (status = 400, description = "HTML page: the QR code is not a licence token", content_type = "text/html"), (status = 429, description = "Rate limited", body = crate::http::ErrorBody)))]
 async fn page(
@@ -277,94 +251,15 @@ async fn page(
     let now = OffsetDateTime::now_utc();
     let report = platform.verify_token_text(&token, now).await?;
     log_report(&report, "page");
-    let seal_svg = match (&report.seal, report.verdict) {
+    report_response(&report, seal_svg(&platform, &report).await)
+}
+
+/// The seal's picture for the page, when the seal is the licence's authentic signer.
+pub(super) async fn seal_svg(platform: &AppState, report: &Report) -> Option<String> {
+    match (&report.seal, report.verdict) {
         (Some(seal), Verdict::Valid | Verdict::Indeterminate) => {
             platform.seal_svg(&seal.id).await.ok().map(|s| s.as_str().to_owned())
         }
         _ => None,
-    };
-    let html = render_page(&report, seal_svg)?;
-    let unreadable = report.check("input.read").is_some_and(|c| c.outcome == Outcome::Failed);
-    let status = if unreadable { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-    Ok((
-        status,
-        [
-            (header::CACHE_CONTROL, "no-store"),
-            (
-                header::CONTENT_SECURITY_POLICY,
-                "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
-            ),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-            (header::REFERRER_POLICY, "no-referrer"),
-        ],
-        Html(html),
-    )
-        .into_response())
-}
-
-/// Renders the page for a report.
-pub fn render_page(report: &Report, seal_svg: Option<String>) -> Result<String, ApiError> {
-    let failures: Vec<&Check> = report.checks.iter().filter(|c| c.outcome == Outcome::Failed).collect();
-    let (verdict_class, headline_zh, headline_en) = match report.verdict {
-        Verdict::Valid => {
-            ("valid", "此证照真实有效".to_owned(), "This licence is authentic and valid.".to_owned())
-        }
-        Verdict::Invalid => {
-            let first = failures.first();
-            (
-                "invalid",
-                format!("此证照不可信：{}", first.map_or("", |c| c.message_zh.as_str())),
-                format!("Do not rely on this licence: {}", first.map_or("", |c| c.message_en.as_str())),
-            )
-        }
-        Verdict::Indeterminate => {
-            let open = report.checks.iter().find(|c| c.outcome == Outcome::NotChecked);
-            (
-                "indeterminate",
-                format!("暂时无法确认此证照有效：{}", open.map_or("", |c| c.message_zh.as_str())),
-                format!("Could not confirm this licence: {}", open.map_or("", |c| c.message_en.as_str())),
-            )
-        }
-    };
-    let mut rows = Vec::new();
-    if let Some(l) = &report.licence {
-        let mut push = |zh, en, value: String| {
-            if !value.is_empty() {
-                rows.push(Row { zh, en, value });
-            }
-        };
-        push("证照名称", "Licence", l.type_name.clone().unwrap_or_default());
-        push("持证主体", "Holder", l.holder_name.clone());
-        push("持证主体代码", "Holder code", l.holder_code_masked.clone());
-        push("颁证单位", "Issued by", l.issuer_name.clone().unwrap_or_else(|| l.issuer_code.clone()));
-        let until = l.valid_until.clone().unwrap_or_else(|| "长期 / no end".to_owned());
-        push("有效期", "Valid", format!("{} 至 {}", l.valid_from, until));
-        if let Some(label) = &l.status_label {
-            let status = match &l.superseded_by {
-                Some(newer) => format!("{label}（已被新版本取代 / superseded by {newer}）"),
-                None => label.clone(),
-            };
-            push("证照状态", "Status", status);
-        }
-        push("证照标识", "Identifier", l.identifier.clone());
     }
-    let fields = report.licence.as_ref().map_or(&[][..], |l| l.fields.as_slice());
-    let page = VerifyPage {
-        report,
-        verdict_class,
-        verdict_zh: report.verdict.label_zh(),
-        verdict_en: report.verdict.label_en(),
-        headline_zh,
-        headline_en,
-        rows,
-        fields,
-        seal_svg,
-        checked_at: china_time(report.checked_at),
-        failures,
-        checks: &report.checks,
-    };
-    page.render().map_err(|e| {
-        tracing::error!(error = %e, "rendering the verification page");
-        ApiError::from(PlatformError::Io("the page could not be rendered".into()))
-    })
 }

@@ -63,10 +63,18 @@ impl RegisterLookup for Platform {
         let licence_type = self.catalogue.get(&row.licence.type_code);
         // Only what the type marks public: the verification page and API are public.
         let fields = licence_type.map(|t| crate::licence::public_fields(t, &record)).unwrap_or_default();
+        // When it stopped being in force: the latest event of its history.
+        let status_since =
+            if row.status != crate::licence::LicenceStatus::Valid || row.superseded_by.is_some() {
+                self.store.licence_events(identifier).await.map_err(|e| e.to_string())?.last().map(|e| e.at)
+            } else {
+                None
+            };
         Ok(Some(RegisterEntry {
             identifier: row.licence.id.clone(),
             status: row.status,
             superseded_by: row.superseded_by.clone(),
+            status_since,
             record_hash: row.licence.record_hash.clone(),
             issued_at: row.licence.issued_at,
             seal_id: row.licence.seal_id.clone(),

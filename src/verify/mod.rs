@@ -218,6 +218,9 @@ pub struct LicenceSummary {
     pub status_label: Option<String>,
     /// The newer version that replaced it, online only.
     pub superseded_by: Option<String>,
+    /// When the register last changed its status or replaced it (RFC 3339), online only,
+    /// when it is no longer in force.
+    pub status_since: Option<String>,
     /// The licence's fields as the register has them (label, value), online only; personal
     /// codes masked.
     pub fields: Vec<(String, String)>,
@@ -289,6 +292,8 @@ pub struct RegisterEntry {
     pub status: LicenceStatus,
     /// The version that replaced it.
     pub superseded_by: Option<String>,
+    /// When its status last changed or it was replaced (`None` while it is in force).
+    pub status_since: Option<OffsetDateTime>,
     /// SHA-256 of the record.
     pub record_hash: Vec<u8>,
     /// When the register recorded it (proof that it existed then).
@@ -852,6 +857,9 @@ fn summary(
         status_code: entry.map(|e| e.status.code().to_owned()),
         status_label: entry.map(|e| e.status.label().to_owned()),
         superseded_by: entry.and_then(|e| e.superseded_by.clone()),
+        status_since: entry
+            .and_then(|e| e.status_since)
+            .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok()),
         fields: entry.map(|e| e.fields.clone()).unwrap_or_default(),
     }
 }
@@ -945,12 +953,25 @@ impl<'a> Engine<'a> {
             ));
             return None;
         };
-        checks.push(Check::pass(
-            "token.signer",
-            format!("由 {}「{}」签发", seal.department_name, seal.name),
-            format!("signed by seal {} of {}", seal.id, seal.department_code),
-        ));
         let verified = seal.verifier.as_ref().is_some_and(|v| token::verify(parsed, v).is_ok());
+        checks.push(if verified {
+            Check::pass(
+                "token.signer",
+                format!("由 {}「{}」签发", seal.department_name, seal.name),
+                format!("signed by seal {} of {}", seal.id, seal.department_code),
+            )
+        } else {
+            // The kid only names a seal: without a holding signature the token merely
+            // claims it, and the report must not read as if that seal had signed.
+            Check::not_checked(
+                "token.signer",
+                format!("声称由 {}「{}」签发，但签名不成立", seal.department_name, seal.name),
+                format!(
+                    "claims to be signed by seal {} of {}, but the signature does not hold",
+                    seal.id, seal.department_code
+                ),
+            )
+        });
         checks.push(if verified {
             Check::pass(
                 "token.signature",
