@@ -17,6 +17,15 @@ wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer $key"
 wrk.body = [[$body]]
+-- Issuing requires an Idempotency-Key: a fresh one per request (thread id + counter).
+local threads = 0
+function setup(thread) threads = threads + 1; thread:set("id", threads) end
+function init(args) n = 0 end
+function request()
+  n = n + 1
+  wrk.headers["Idempotency-Key"] = "load-" .. id .. "-" .. n
+  return wrk.format()
+end
 LUA
 wrk -t 2 -c "$connections" -d "${duration}s" --latency -s "$work/post.lua" "http://127.0.0.1:$port/api/v1/licences"
 issued=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from licences").fetchone()[0])' "$work/data/zhengzhao.db")
