@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite, first installing what the tests need when it is missing:
 # Debian packages (OpenSSL, poppler-utils, qpdf, zbar-tools, NSS tools, Chromium), a Python venv with
-# pyHanko and pycose (target/test-venv) and a reachable PostgreSQL.
+# pyHanko, pycose and schemathesis (target/test-venv) and a reachable PostgreSQL.
 # Usage: bash tests/run-all.sh [extra cargo test arguments]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,6 +48,12 @@ if [ ! -x "$VENV/bin/pyhanko" ] || ! "$VENV/bin/python" -c 'import pycose, cbor2
   say "installing pyHanko and pycose into $VENV"
   "$VENV/bin/python" -m pip install --quiet pyhanko pyhanko-cli pycose 'cbor2<6'
 fi
+# schemathesis runs against the live OpenAPI document (tests/openapi_conformance.rs).
+if ! "$VENV/bin/schemathesis" --version 2>/dev/null | grep -q 'version 4\.'; then
+  say "installing schemathesis into $VENV"
+  "$VENV/bin/python" -m pip install --quiet 'schemathesis>=4.3,<5'
+fi
+export ZHENGZHAO_TEST_SCHEMATHESIS="$VENV/bin/schemathesis"
 export ZHENGZHAO_TEST_PYHANKO="$VENV/bin/pyhanko"
 export ZHENGZHAO_TEST_PYTHON="$VENV/bin/python"
 

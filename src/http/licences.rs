@@ -94,17 +94,32 @@ async fn issue_or_renew(
             "send application/json",
         ));
     }
-    let body: IssueBody = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", format!("request body: {e}")))?;
+    let body: IssueBody =
+        super::json_body::parse(&body, &["/licence", "/licence/holder", "/licence/matter"])?;
+    // A licence is a legal document: a blind retry must not issue a second one.
     let idempotency_key = match headers.get("idempotency-key") {
-        None => None,
-        Some(v) => Some(
-            v.to_str()
-                .map_err(|_| {
-                    ApiError::new(StatusCode::BAD_REQUEST, "invalid_input", "Idempotency-Key must be ASCII")
-                })?
-                .to_owned(),
-        ),
+        None => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "idempotency_key_required",
+                "send an Idempotency-Key header (1–128 ASCII characters, unique per licence)",
+            ));
+        }
+        Some(v) => {
+            let key = String::from_utf8_lossy(v.as_bytes());
+            let key = key.trim();
+            if key.is_empty()
+                || key.len() > crate::platform::MAX_IDEMPOTENCY_KEY
+                || !key.bytes().all(|b| (0x20..0x7f).contains(&b))
+            {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_input",
+                    "Idempotency-Key must be 1–128 printable ASCII characters",
+                ));
+            }
+            Some(key.to_owned())
+        }
     };
     let request = IssueRequest {
         seal_id: body.seal_id,

@@ -4,6 +4,7 @@
 mod auth;
 mod error;
 mod home;
+mod json_body;
 mod licences;
 mod openapi;
 mod pki;
@@ -24,7 +25,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::platform::Platform;
 
-pub use error::{ApiError, ErrorBody};
+pub use error::{ApiError, ErrorBody, MAX_HEADER_BYTES, MAX_HEADER_COUNT, MAX_URI_BYTES};
 pub use openapi::ApiDoc;
 pub use report_page::render_page;
 pub use verify::{MAX_UPLOAD_BYTES, PDF_TIME_LIMIT};
@@ -53,7 +54,7 @@ pub fn app(state: AppState) -> Router {
         .merge(home::routes())
         .fallback(not_found)
         .with_state(state)
-        .layer(axum::middleware::map_response(json_rejections))
+        .layer(axum::middleware::from_fn(error::error_form))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
 }
@@ -84,28 +85,6 @@ struct Health {
 async fn healthz(State(platform): State<AppState>) -> Result<Json<Health>, ApiError> {
     platform.store.ping().await.map_err(|e| ApiError::from(crate::platform::PlatformError::from(e)))?;
     Ok(Json(Health { status: "ok", database: "ok" }))
-}
-
-/// Turns the plain-text rejections of extractors and limits (413, 415, 405…) into the
-/// API's JSON error form.
-async fn json_rejections(response: axum::response::Response) -> axum::response::Response {
-    use axum::http::StatusCode;
-    let status = response.status();
-    let is_json = response.headers().get(axum::http::header::CONTENT_TYPE).is_some_and(|v| {
-        v.as_bytes().starts_with(b"application/json") || v.as_bytes().starts_with(b"text/html")
-    });
-    if !(status.is_client_error() || status.is_server_error()) || is_json {
-        return response;
-    }
-    let (code, message) = match status {
-        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "the request body is too large"),
-        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "this method is not allowed here"),
-        StatusCode::REQUEST_TIMEOUT => ("timeout", "the request took too long"),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "unsupported content type"),
-        s if s.is_client_error() => ("bad_request", "the request cannot be processed"),
-        _ => ("internal", "the service cannot answer this request now"),
-    };
-    axum::response::IntoResponse::into_response(ApiError::new(status, code, message))
 }
 
 async fn not_found() -> ApiError {

@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::Router;
 use axum::routing::get;
+use serde_json::{Value, json};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -77,6 +78,177 @@ impl Modify for BearerKeys {
 #[derive(Debug)]
 pub struct ApiDoc;
 
-pub(super) fn routes() -> Router<AppState> {
-    Router::new().route("/api/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
+impl ApiDoc {
+    /// The document as served: the annotations' document with [`conformance`] applied.
+    pub fn document() -> Value {
+        let mut doc = serde_json::to_value(Self::openapi()).unwrap_or_else(|_| json!({}));
+        conformance(&mut doc);
+        doc
+    }
 }
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new().route("/api/openapi.json", get(|| async { Json(ApiDoc::document()) }))
+}
+
+/// Printable ASCII with at least one non-space character. OpenAPI cannot say which bytes
+/// a header carries; the service also takes UTF-8 text (e.g. a purpose in Chinese).
+const HEADER_TEXT: &str = r"^[\x20-\x7E]*[\x21-\x7E][\x20-\x7E]*$";
+
+/// What the annotations cannot say, applied once over the whole document so that it
+/// states every status the service answers and the exact input it accepts:
+/// - the shared layers' answers on every operation: 400 (a parameter or body the
+///   extractors refuse), 414 and 431 (request target or header section too large), 401
+///   and 429 where a key is needed, 413 and 415 where a body is taken; under `/v/` these
+///   are HTML pages;
+/// - the access headers' and `Idempotency-Key`'s limits, as the handlers check them;
+/// - the bodies' constraints (enumerations, lengths, "exactly one of").
+fn conformance(doc: &mut Value) {
+    let error = json!({"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}});
+    let page = json!({"text/html": {"schema": {"type": "string"}}});
+    let header_text =
+        |max: usize| json!({"type": "string", "minLength": 1, "maxLength": max, "pattern": HEADER_TEXT});
+    if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
+        for (path, operations) in paths.iter_mut() {
+            let Some(operations) = operations.as_object_mut() else { continue };
+            for (method, op) in operations.iter_mut() {
+                let html = path.starts_with("/v/");
+                let content = if html { &page } else { &error };
+                let secured = op.get("security").is_some();
+                let has_body = op.get("requestBody").is_some();
+                let mut has_input = has_body;
+                for param in op.get_mut("parameters").and_then(Value::as_array_mut).into_iter().flatten() {
+                    has_input = true;
+                    let name = param["name"].as_str().unwrap_or_default().to_owned();
+                    match name.as_str() {
+                        "X-Purpose" => param["schema"] = header_text(crate::platform::MAX_PURPOSE),
+                        "X-Authorisation-Code" | "X-Matter-Code" => {
+                            param["schema"] = header_text(super::register::MAX_CODE_CHARS);
+                        }
+                        "Idempotency-Key" => {
+                            param["schema"] = header_text(crate::platform::MAX_IDEMPOTENCY_KEY);
+                            param["required"] = json!(true);
+                        }
+                        "status" => param["schema"] = json!({"type": "string", "enum": STATUS_CODES}),
+                        "limit" => param["schema"]["maximum"] = json!(u32::MAX),
+                        "after" => param["schema"]["maximum"] = json!(u64::MAX),
+                        _ => {}
+                    }
+                    if name == "X-Purpose" && path.ends_with("/pdf") {
+                        // The issuing department reads its own PDF without stating a purpose.
+                        param["required"] = json!(false);
+                    }
+                }
+                let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
+                    continue;
+                };
+                let mut add = |status: u16, description: &str| {
+                    responses
+                        .entry(status.to_string())
+                        .or_insert_with(|| json!({"description": description, "content": content}));
+                };
+                add(414, "The request target is longer than 8 KiB (code uri_too_long)");
+                add(431, "More than 64 header fields or 32 KiB of headers (code headers_too_large)");
+                if has_input {
+                    add(400, "Invalid input");
+                }
+                if secured {
+                    add(401, "No or bad API key");
+                    add(429, "Rate limited; see Retry-After");
+                }
+                if has_body {
+                    add(413, "The body is too large (code payload_too_large)");
+                    add(415, "Not the content type documented here (code unsupported_media_type)");
+                }
+                for &(p, m, status, description) in EXTRA_RESPONSES {
+                    if p == path.as_str() && m == method.as_str() {
+                        add(status, description);
+                    }
+                }
+            }
+        }
+    }
+    let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut) else { return };
+    let mut set = |schema: &str, pointer: &str, value: Value| {
+        if let Some(target) = schemas.get_mut(schema).and_then(|s| s.pointer_mut(pointer)) {
+            *target = value;
+        }
+    };
+    set(
+        "AuthorisationRequest",
+        "/properties/holder_code_type",
+        json!({"type": "string", "enum": ["001", "111"]}),
+    );
+    set(
+        "AuthorisationRequest",
+        "/properties/licence_ids",
+        json!({"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 20}),
+    );
+    set(
+        "AuthorisationRequest",
+        "/properties/ttl_seconds",
+        json!({"type": ["integer", "null"], "minimum": 1, "maximum": 30 * 24 * 3600}),
+    );
+    set(
+        "AuthorisationRequest",
+        "/properties/uses",
+        json!({"type": ["integer", "null"], "minimum": 1, "maximum": 100}),
+    );
+    set(
+        "StatusBody",
+        "/properties/status",
+        json!({"type": "string", "enum": ["valid", "suspended", "revoked", "cancelled", "01", "02", "03", "04"]}),
+    );
+    set(
+        "StatusBody",
+        "/properties/reason",
+        json!({"type": "string", "minLength": 1, "maxLength": 500, "pattern": r"\S"}),
+    );
+    set(
+        "HolderInput",
+        "/properties/code_type",
+        json!({"type": ["string", "null"], "enum": ["001", "111", null]}),
+    );
+    set("CheckClaims", "/properties/valid_on", json!({"type": ["string", "null"], "format": "date"}));
+    let exactly_one = |names: &[&str]| {
+        let branches: Vec<Value> = names
+            .iter()
+            .map(|given| {
+                let properties: serde_json::Map<String, Value> = names
+                    .iter()
+                    .map(|n| {
+                        let t = if n == given { json!({"type": "string"}) } else { json!({"type": "null"}) };
+                        ((*n).to_owned(), t)
+                    })
+                    .collect();
+                json!({"required": [given], "properties": properties})
+            })
+            .collect();
+        Value::Array(branches)
+    };
+    if let Some(verify) = schemas.get_mut("VerifyRequest").and_then(Value::as_object_mut) {
+        verify.insert("oneOf".into(), exactly_one(&["token", "url", "identifier"]));
+    }
+    if let Some(check) = schemas.get_mut("CheckRequest").and_then(Value::as_object_mut) {
+        check.insert(
+            "oneOf".into(),
+            json!([
+                {"required": ["identifier"], "properties": {"identifier": {"type": "string"}, "holder_code": {"type": "null"}, "type_code": {"type": "null"}}},
+                {"required": ["holder_code", "type_code"], "properties": {"identifier": {"type": "null"}, "holder_code": {"type": "string"}, "type_code": {"type": "string"}}}
+            ]),
+        );
+    }
+}
+
+/// Licence status codes (证照状态).
+const STATUS_CODES: [&str; 8] = ["01", "02", "03", "04", "05", "06", "07", "99"];
+
+/// Statuses one operation answers besides those its annotation lists.
+const EXTRA_RESPONSES: &[(&str, &str, u16, &str)] = &[
+    ("/api/v1/licences", "post", 404, "Unknown seal or licence type"),
+    ("/api/v1/licences/{id}/versions", "post", 404, "Unknown licence, seal or licence type"),
+    ("/api/v1/licences/{id}/versions", "post", 422, "Valid input that cannot be rendered"),
+    ("/api/v1/licences/{id}/versions", "post", 200, "Replayed for the same Idempotency-Key"),
+    ("/api/v1/licences/{id}/status", "post", 404, "Unknown licence"),
+    ("/api/v1/authorisations", "post", 404, "A licence of this holder is unknown"),
+];

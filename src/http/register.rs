@@ -42,6 +42,26 @@ fn header_text(headers: &HeaderMap, name: &str) -> Result<Option<String>, ApiErr
         .transpose()
 }
 
+/// Longest `X-Authorisation-Code` and `X-Matter-Code`, in characters.
+pub(super) const MAX_CODE_CHARS: usize = 64;
+
+/// An access header as sent: absent, or UTF-8 text of 1–`max` characters (after trimming)
+/// without control characters. A header that is present but empty or blank is refused
+/// (400 `invalid_input`), not taken as absent.
+fn access_header(headers: &HeaderMap, name: &str, max: usize) -> Result<Option<String>, ApiError> {
+    let Some(text) = header_text(headers, name)? else { return Ok(None) };
+    let text = text.trim();
+    let n = text.chars().count();
+    if n == 0 || n > max || text.chars().any(char::is_control) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+            format!("{name} must be 1–{max} characters without control characters"),
+        ));
+    }
+    Ok(Some(text.to_owned()))
+}
+
 /// The client with its stated purpose and basis (`X-Purpose`, `X-Authorisation-Code`,
 /// `X-Matter-Code`).
 pub(super) struct AccessHeaders(pub Access);
@@ -53,15 +73,12 @@ impl FromRequestParts<AppState> for AccessHeaders {
         let Client(client) = Client::from_request_parts(parts, state).await?;
         Ok(Self(Access {
             client,
+            // The platform checks the purpose, and logs a refusal.
             purpose: header_text(&parts.headers, "x-purpose")?,
-            authorisation_code: header_text(&parts.headers, "x-authorisation-code")?,
-            matter_code: header_text(&parts.headers, "x-matter-code")?,
+            authorisation_code: access_header(&parts.headers, "X-Authorisation-Code", MAX_CODE_CHARS)?,
+            matter_code: access_header(&parts.headers, "X-Matter-Code", MAX_CODE_CHARS)?,
         }))
     }
-}
-
-fn bad_json(e: impl std::fmt::Display) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", format!("request body: {e}"))
 }
 
 #[utoipa::path(get, path = "/api/v1/licences/{id}", tag = "register", params(("id" = String, Path, description = "电子证照标识"), ("X-Purpose" = String, Header, description = "Why the licence is read (1–200 characters); required"), ("X-Authorisation-Code" = Option<String>, Header, description = "The holder's authorisation code, as a legal basis"), ("X-Matter-Code" = Option<String>, Header, description = "The matter (事项编码) the client's duty covers, as a legal basis")), responses((status = 200, description = "The licence", body = crate::platform::LicenceView), (status = 400, description = "No or a bad X-Purpose or X-Matter-Code", body = crate::http::ErrorBody), (status = 401, description = "No or bad API key", body = crate::http::ErrorBody), (status = 403, description = "`forbidden`: no legal basis for the licence the identifier names, the same whether or not it exists", body = crate::http::ErrorBody), (status = 404, description = "A malformed identifier, or (to a client with a basis) no such licence", body = crate::http::ErrorBody), (status = 408, description = "The request took too long", body = crate::http::ErrorBody), (status = 429, description = "Rate limited; see Retry-After", body = crate::http::ErrorBody), (status = 503, description = "The register cannot answer now", body = crate::http::ErrorBody)), security(("bearer" = [])))]
@@ -126,7 +143,7 @@ async fn check(
     AccessHeaders(access): AccessHeaders,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let request: CheckRequest = serde_json::from_slice(&body).map_err(bad_json)?;
+    let request: CheckRequest = super::json_body::parse(&body, &["/claims"])?;
     let result = platform.check(&access, &request, OffsetDateTime::now_utc()).await?;
     Ok(Json(json!(result)))
 }
@@ -153,7 +170,7 @@ async fn set_status(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let body: StatusBody = serde_json::from_slice(&body).map_err(bad_json)?;
+    let body: StatusBody = super::json_body::parse(&body, &[])?;
     let to = parse_status(&body.status).ok_or_else(|| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -219,7 +236,7 @@ async fn authorise(
     Client(client): Client,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let request: AuthorisationRequest = serde_json::from_slice(&body).map_err(bad_json)?;
+    let request: AuthorisationRequest = super::json_body::parse(&body, &[])?;
     let view = platform.authorise(&client, &request, OffsetDateTime::now_utc()).await?;
     Ok((StatusCode::CREATED, Json(json!(view))))
 }

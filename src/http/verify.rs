@@ -93,7 +93,7 @@ pub struct VerifyRequest {
     request_body(
         description = "JSON {token} | {url} | {identifier}; or the PDF as multipart/form-data field `pdf` (or `file`); or the raw PDF as application/pdf. At most 32 MB.",
         content(
-            (VerifyRequest = "application/json", example = json!({"url": "https://licence.example.gov.cn/v/2EFDCI..."})),
+            (VerifyRequest = "application/json", example = json!({"identifier": "1.2.156.3005.2.11100000000013338W032.11220000013544541J.2430599.001.F"})),
             (String = "application/pdf"),
         )
     ),
@@ -121,9 +121,10 @@ async fn verify(
         .unwrap_or("")
         .to_ascii_lowercase();
     let report = if content_type.starts_with("application/json") {
-        let Json(body) = Json::<VerifyRequest>::from_request(request, &platform)
+        let bytes = axum::body::Bytes::from_request(request, &platform)
             .await
-            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", e.body_text()))?;
+            .map_err(|e| body_error(e.status(), "invalid_body", e.body_text()))?;
+        let body: VerifyRequest = super::json_body::parse(&bytes, &[])?;
         match (body.token, body.url, body.identifier) {
             (Some(text), None, None) | (None, Some(text), None) => {
                 platform.verify_token_text(&text, now).await?
@@ -241,14 +242,21 @@ pub(super) async fn verify_pdf(
 }
 
 /// The verification page for a QR token.
-#[utoipa::path(get, path = "/v/{token}", tag = "verify", params(("token" = String, Path, description = "The QR token, base32 (any letter case)")), responses((status = 200, description = "HTML page with the verdict", content_type = "text/html"), (status = 400, description = "HTML page: the QR code is not a licence token", content_type = "text/html"), (status = 429, description = "Rate limited", body = crate::http::ErrorBody)))]
+#[utoipa::path(get, path = "/v/{token}", tag = "verify", params(("token" = String, Path, description = "The QR token, base32 (any letter case)")), responses((status = 200, description = "HTML page with the verdict", content_type = "text/html"), (status = 400, description = "HTML page: the QR code is not a licence token", content_type = "text/html"), (status = 429, description = "HTML page: rate limited; see Retry-After", content_type = "text/html")))]
 async fn page(
     State(platform): State<AppState>,
     addr: ClientAddr,
-    Path(token): Path<String>,
+    uri: axum::http::Uri,
+    token: Result<Path<String>, axum::extract::rejection::PathRejection>,
 ) -> Result<Response, ApiError> {
     rate_limit(&platform, &addr)?;
     let now = OffsetDateTime::now_utc();
+    // A path that is not UTF-8 once decoded (`/v/%FF`) is an unreadable token: the page
+    // says so, as for any other text that is not a token.
+    let token = match token {
+        Ok(Path(token)) => token,
+        Err(_) => uri.path().trim_start_matches("/v/").to_owned(),
+    };
     let report = platform.verify_token_text(&token, now).await?;
     log_report(&report, "page");
     report_response(&report, seal_svg(&platform, &report).await)
