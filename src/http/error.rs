@@ -49,8 +49,10 @@ impl From<PlatformError> for ApiError {
             PlatformError::InvalidInput { .. }
             | PlatformError::InvalidField { .. }
             | PlatformError::Seal(_) => StatusCode::BAD_REQUEST,
-            PlatformError::Unauthorised(_) => StatusCode::UNAUTHORIZED,
-            PlatformError::Forbidden(_) => StatusCode::FORBIDDEN,
+            PlatformError::Unauthorised(_) | PlatformError::HolderAssertion { .. } => {
+                StatusCode::UNAUTHORIZED
+            }
+            PlatformError::Forbidden(_) | PlatformError::HolderMismatch(_) => StatusCode::FORBIDDEN,
             PlatformError::RateLimited { retry_after_secs } => {
                 let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, e.code(), e.to_string());
                 e.retry_after = Some(*retry_after_secs);

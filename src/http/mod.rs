@@ -3,6 +3,7 @@
 
 mod auth;
 mod error;
+mod holder;
 mod licences;
 mod openapi;
 mod pki;
@@ -42,6 +43,7 @@ pub fn app(state: AppState) -> Router {
         .merge(pki::routes())
         .merge(licences::routes())
         .merge(register::routes())
+        .merge(holder::routes())
         .merge(openapi::routes())
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES));
     Router::new()
