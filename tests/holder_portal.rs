@@ -600,3 +600,51 @@ async fn the_migration_strips_holder_proxy_from_department_clients() {
         ]
     );
 }
+
+/// The fuzz seeds and regressions of `holder_assertion` fail fast against the fuzz target's
+/// fixed keys; the seeds (made with Python's `cryptography`) get as far as the signature.
+#[test]
+fn holder_assertion_fuzz_files_are_refused_quickly() {
+    use zhengzhao::holder_assertion::{AssertionError, verify};
+    use zhengzhao::signing::SealVerifier;
+    let ed = SealVerifier::from_spki_der(
+        &hex::decode(
+            "302a300506032b6570032100d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let p256 = SealVerifier::from_spki_der(
+        &hex::decode(concat!(
+            "3059301306072a8648ce3d020106082a8648ce3d03010703420004",
+            "6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296",
+            "4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let fuzz = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
+    let mut seeds = 0;
+    for kind in ["seeds", "regressions"] {
+        for entry in std::fs::read_dir(fuzz.join(kind).join("holder_assertion")).unwrap() {
+            let path = entry.unwrap().path();
+            let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+            let start = std::time::Instant::now();
+            let results = [
+                verify(&text, "pt_fuzzport", &ed, 1_790_000_000),
+                verify(&text, "pt_fuzzport", &p256, 1_790_000_000),
+            ];
+            assert!(start.elapsed() < std::time::Duration::from_secs(2), "{}", path.display());
+            assert!(results.iter().all(Result::is_err), "{}", path.display());
+            if kind == "seeds" {
+                assert!(
+                    results.contains(&Err(AssertionError::BadSignature)),
+                    "{}: {results:?}",
+                    path.display()
+                );
+                seeds += 1;
+            }
+        }
+    }
+    assert_eq!(seeds, 2);
+}
