@@ -715,6 +715,8 @@ async fn appends(p: &Platform, secs: u64) -> Result<(f64, f64)> {
         holder_code_type: Some("001".into()),
         holder_code: Some("91310115MA0000000X".into()),
         result: "ok".into(),
+        assertion_id: None,
+        auth_level: None,
     };
     let limit = Duration::from_secs(secs);
     let start = Instant::now();

@@ -32,6 +32,12 @@ pub struct AccessEntry {
     pub holder_code: Option<String>,
     /// `ok`, or the refusal's code.
     pub result: String,
+    /// The holder assertion (`jti`) a holder portal presented for this call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assertion_id: Option<String>,
+    /// The holder's authentication level (`acr`) stated in that assertion.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_level: Option<String>,
 }
 
 fn put(h: &mut Sha256, field: Option<&str>) {
@@ -60,6 +66,13 @@ pub fn entry_hash(prev: &[u8], entry: &AccessEntry) -> [u8; 32] {
     put(&mut h, entry.holder_code_type.as_deref());
     put(&mut h, entry.holder_code.as_deref());
     put(&mut h, Some(&entry.result));
+    // Entries without a holder assertion hash as before the assertion fields existed, so
+    // chains written earlier still verify.
+    if entry.assertion_id.is_some() || entry.auth_level.is_some() {
+        h.update(b"holder-assertion");
+        put(&mut h, entry.assertion_id.as_deref());
+        put(&mut h, entry.auth_level.as_deref());
+    }
     h.finalize().into()
 }
 
@@ -152,6 +165,8 @@ mod tests {
             holder_code_type: Some("001".into()),
             holder_code: Some("91310115MA1H7ABC2D".into()),
             result: "ok".into(),
+            assertion_id: None,
+            auth_level: None,
         }
     }
 
@@ -202,5 +217,27 @@ mod tests {
         b.purpose = Some("a".into());
         b.basis = Some("bc".into());
         assert_ne!(entry_hash(&GENESIS, &a), entry_hash(&GENESIS, &b));
+    }
+
+    #[test]
+    fn the_holder_assertion_fields_are_covered_and_old_entries_keep_their_hash() {
+        // The hash of an entry without assertion fields, as the chain computed it before
+        // they existed (a stored chain must still verify); recomputed independently in
+        // Python from the v1 encoding.
+        assert_eq!(
+            hex::encode(entry_hash(&GENESIS, &entry(1))),
+            "4fed0f143a1e71413e07f4c6482d5b317c2aa4db190b535c3d5cc28c2f234dd2"
+        );
+        let mut a = entry(1);
+        a.assertion_id = Some("0123456789abcdef".into());
+        a.auth_level = Some("L2".into());
+        let hash = entry_hash(&GENESIS, &a);
+        assert_ne!(hash, entry_hash(&GENESIS, &entry(1)));
+        let mut b = a.clone();
+        b.auth_level = Some("L3".into());
+        assert_ne!(hash, entry_hash(&GENESIS, &b));
+        let mut c = a.clone();
+        c.assertion_id = Some("0123456789abcdeF".into());
+        assert_ne!(hash, entry_hash(&GENESIS, &c));
     }
 }

@@ -65,6 +65,10 @@ enum Command {
     /// API clients of departments.
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Holder portals (a province's citizen app), which act for holders with signed holder
+    /// assertions.
+    #[command(subcommand)]
+    Portal(PortalCommand),
     /// Licences in the register.
     #[command(subcommand)]
     Licence(LicenceCommand),
@@ -164,7 +168,8 @@ enum ClientCommand {
         /// A name for the client (e.g. the approval system's).
         #[arg(long)]
         name: String,
-        /// Comma-separated: issue, manage, query, check, holder-proxy, audit.
+        /// Comma-separated: issue, manage, query, check, audit (holder-proxy is only for
+        /// holder portals: `portal add`).
         #[arg(long, value_delimiter = ',', required = true)]
         scopes: Vec<Scope>,
         /// Comma-separated licence type codes it may use (default: all).
@@ -181,6 +186,31 @@ enum ClientCommand {
     Revoke {
         /// The client id.
         client_id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PortalCommand {
+    /// Register a holder portal with the public key that signs its holder assertions;
+    /// prints its id and API key once (only the key's hash is kept).
+    Add {
+        /// A name for the portal (e.g. the province's citizen app).
+        #[arg(long)]
+        name: String,
+        /// Its assertion key: a PEM "PUBLIC KEY" (SubjectPublicKeyInfo), Ed25519 or P-256.
+        #[arg(long = "public-key")]
+        public_key: PathBuf,
+    },
+    /// List portals.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a portal's key.
+    Revoke {
+        /// The portal id (`pt_…`).
+        portal_id: String,
     },
 }
 
@@ -377,6 +407,10 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         Command::Client(cmd) => {
             let platform = Platform::open(config, passphrase).await?;
             client_command(&platform, cmd, now, out).await?;
+        }
+        Command::Portal(cmd) => {
+            let platform = Platform::open(config, passphrase).await?;
+            portal_command(&platform, cmd, now, out).await?;
         }
         Command::Licence(cmd) => {
             let platform = Platform::open(config, passphrase).await?;
@@ -686,6 +720,58 @@ async fn client_command(
         ClientCommand::Revoke { client_id } => {
             platform.revoke_client(&client_id, now).await?;
             writeln!(out, "revoked client {}", client_id.trim())?;
+        }
+    }
+    Ok(())
+}
+
+async fn portal_command(
+    platform: &Platform,
+    cmd: PortalCommand,
+    now: OffsetDateTime,
+    out: &mut impl Write,
+) -> Result<()> {
+    match cmd {
+        PortalCommand::Add { name, public_key } => {
+            let size = std::fs::metadata(&public_key)
+                .with_context(|| format!("cannot read {}", public_key.display()))?
+                .len();
+            anyhow::ensure!(
+                size <= 16 * 1024,
+                "{} is larger than 16 KiB: not a public key",
+                public_key.display()
+            );
+            let pem = std::fs::read_to_string(&public_key)
+                .with_context(|| format!("cannot read {} as PEM text", public_key.display()))?;
+            let (portal, key) = platform.add_portal(&name, &pem, now).await?;
+            writeln!(out, "portal id: {}", portal.id)?;
+            writeln!(out, "key:       {}", key.expose())?;
+            writeln!(out, "algorithm: {}", portal.algorithm)?;
+            writeln!(out, "scopes:    holder-proxy")?;
+            writeln!(out, "The key is shown only now; the platform keeps only its SHA-256.")?;
+            writeln!(
+                out,
+                "Every call also needs an X-Holder-Assertion signed with the portal's private key."
+            )?;
+        }
+        PortalCommand::List { json } => {
+            let portals = platform.portals().await?;
+            if json {
+                let rows: Vec<_> = portals
+                    .iter()
+                    .map(|p| json!({"id": p.id, "name": p.name, "algorithm": p.algorithm, "scopes": ["holder-proxy"], "created_at": rfc3339(p.created_at), "revoked_at": p.revoked_at.map(rfc3339)}))
+                    .collect();
+                writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
+            } else {
+                for p in portals {
+                    let state = if p.revoked_at.is_some() { "revoked" } else { "active" };
+                    writeln!(out, "{}  {:<7}  {:<7}  {}", p.id, state, p.algorithm, p.name)?;
+                }
+            }
+        }
+        PortalCommand::Revoke { portal_id } => {
+            platform.revoke_portal(&portal_id, now).await?;
+            writeln!(out, "revoked portal {}", portal_id.trim())?;
         }
     }
     Ok(())

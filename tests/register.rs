@@ -48,13 +48,12 @@ async fn fixture_on(database_url: Option<String>) -> F {
     let seals = p.ensure_demo(now).await.unwrap();
     p.add_department(RELYING, "演示市教育局", "310115", &[], now).await.unwrap();
     let mut keys = std::collections::HashMap::new();
-    let clients: [(&str, &str, &[Scope], Vec<String>); 8] = [
+    let clients: [(&str, &str, &[Scope], Vec<String>); 7] = [
         ("issuer", ISSUER, &[Scope::Issue], vec![]),
         ("manager", ISSUER, &[Scope::Manage], vec![]),
         ("query", RELYING, &[Scope::Query], vec![FOOD.to_owned()]),
         ("check", RELYING, &[Scope::Check], vec![FOOD.to_owned(), TEACHER.to_owned()]),
         ("no_duty", RELYING, &[Scope::Query, Scope::Check], vec![TEACHER.to_owned()]),
-        ("portal", RELYING, &[Scope::HolderProxy], vec![]),
         ("other_manager", RELYING, &[Scope::Manage], vec![]),
         ("audit", ISSUER, &[Scope::Audit], vec![]),
     ];
@@ -229,7 +228,7 @@ async fn checks_answer_a_result_code_and_no_data(f: F) {
         &f,
         "POST",
         "/api/v1/checks",
-        Some("portal"),
+        Some("audit"),
         &[PURPOSE, MATTER],
         Some(json!({"identifier": f.food})),
     )
@@ -257,7 +256,7 @@ async fn checks_answer_a_result_code_and_no_data(f: F) {
 async fn lifecycle_changes_only_by_the_issuer_with_reasons_and_history(f: F) {
     let uri = format!("/api/v1/licences/{}/status", f.food);
     let body = |s: &str| Some(json!({"status": s, "reason": "经营场所变更未报"}));
-    for wrong in ["other_manager", "issuer", "query", "portal"] {
+    for wrong in ["other_manager", "issuer", "query", "audit"] {
         let (status, _) = call(&f, "POST", &uri, Some(wrong), &[], body("suspended")).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{wrong}");
     }
@@ -290,93 +289,6 @@ async fn lifecycle_changes_only_by_the_issuer_with_reasons_and_history(f: F) {
     let (status, _) =
         call(&f, "GET", &format!("/api/v1/licences/{}/history", f.food), Some("query"), &[], None).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "another department: 403, decided from the identifier");
-}
-
-async fn holder_authorisations_are_bound_counted_and_revocable(f: F) {
-    let list = format!("/api/v1/holders/{PERSON}/licences?code_type=111");
-    let (status, v) = call(&f, "GET", &list, Some("portal"), &[], None).await;
-    assert_eq!(status, StatusCode::OK, "{v}");
-    assert_eq!(v["items"][0]["identifier"], f.teacher.as_str());
-    let (status, _) = call(&f, "GET", &list, Some("query"), &[], None).await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
-
-    let grant = |body: Value| {
-        let f = &f;
-        async move { call(f, "POST", "/api/v1/authorisations", Some("portal"), &[], Some(body)).await }
-    };
-    let (status, v) =
-        grant(json!({"holder_code_type": "111", "holder_code": PERSON, "licence_ids": [f.teacher],
-        "relying_department": RELYING, "uses": 1}))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{v}");
-    let code = v["code"].as_str().unwrap().to_owned();
-    assert_eq!(code.len(), 16);
-
-    let uri = format!("/api/v1/licences/{}", f.teacher);
-    // The check client's duty does not include this read without the code…
-    let (status, _) = call(&f, "GET", &uri, Some("query"), &[PURPOSE], None).await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
-    // …with it, once, in full.
-    let auth = ("x-authorisation-code", code.as_str());
-    let (status, v) = call(&f, "GET", &uri, Some("query"), &[PURPOSE, auth], None).await;
-    assert_eq!(status, StatusCode::OK, "{v}");
-    assert_eq!(v["metadata"]["holder_code"], PERSON);
-    let (status, _) = call(&f, "GET", &uri, Some("query"), &[PURPOSE, auth], None).await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "used up");
-
-    // Bound to one department; not for other licences; revocable.
-    let (_, v) = grant(json!({"holder_code_type": "111", "holder_code": PERSON, "licence_ids": [f.teacher],
-        "relying_department": ISSUER, "uses": 5}))
-    .await;
-    let code2 = v["code"].as_str().unwrap().to_owned();
-    let (status, _) =
-        call(&f, "GET", &uri, Some("query"), &[PURPOSE, ("x-authorisation-code", &code2)], None).await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) =
-        grant(json!({"holder_code_type": "001", "holder_code": COMPANY, "licence_ids": [f.teacher]})).await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "not the holder's licence");
-    let (_, v) = grant(
-        json!({"holder_code_type": "111", "holder_code": PERSON, "licence_ids": [f.teacher], "uses": 5}),
-    )
-    .await;
-    let code3 = v["code"].as_str().unwrap().to_owned();
-    let (status, _) =
-        call(&f, "DELETE", &format!("/api/v1/authorisations/{code3}"), Some("portal"), &[], None).await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
-    let (status, _) =
-        call(&f, "GET", &uri, Some("query"), &[PURPOSE, ("x-authorisation-code", &code3)], None).await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) = grant(json!({"holder_code_type": "111", "holder_code": PERSON, "licence_ids": [f.teacher], "ttl_seconds": 0})).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-
-    // The holder sees who looked, when and why.
-    let (status, v) = call(
-        &f,
-        "GET",
-        &format!("/api/v1/holders/{PERSON}/access-log?code_type=111"),
-        Some("portal"),
-        &[],
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{v}");
-    let entries = v["entries"].as_array().unwrap();
-    assert!(entries.iter().any(|e| e["action"] == "read"
-        && e["result"] == "ok"
-        && e["purpose"] == PURPOSE.1
-        && e["department_code"] == RELYING
-        && e["basis"] == "holder-authorisation"));
-    assert!(entries.iter().any(|e| e["action"] == "read" && e["result"] == "forbidden"));
-    let (status, _) = call(
-        &f,
-        "GET",
-        &format!("/api/v1/holders/{PERSON}/access-log?code_type=111"),
-        Some("query"),
-        &[],
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
 async fn every_endpoint_refuses_missing_or_bad_keys_and_changes_nothing(f: F) {
@@ -535,11 +447,12 @@ async fn every_endpoint_with_every_wrong_client_is_refused_without_side_effects(
         ("GET", format!("/api/v1/licences/{}/pdf", f.food), None, no_basis, &["issuer", "manager"]),
         ("GET", format!("/api/v1/licences/{}/history", f.food), None, &[], &["manager", "audit"]),
         ("POST", "/api/v1/checks".into(), Some(json!({"identifier": f.food})), no_basis, &[]),
-        ("POST", "/api/v1/authorisations".into(), Some(grant), &[], &["portal"]),
-        ("GET", format!("/api/v1/holders/{COMPANY}/licences?code_type=001"), None, &[], &["portal"]),
-        ("GET", format!("/api/v1/holders/{COMPANY}/access-log?code_type=001"), None, &[], &["portal"]),
+        // Holder endpoints: no department client acts for holders (tests/holder_portal.rs).
+        ("POST", "/api/v1/authorisations".into(), Some(grant), &[], &[]),
+        ("GET", format!("/api/v1/holders/{COMPANY}/licences?code_type=001"), None, &[], &[]),
+        ("GET", format!("/api/v1/holders/{COMPANY}/access-log?code_type=001"), None, &[], &[]),
     ];
-    let clients = ["issuer", "manager", "query", "check", "no_duty", "portal", "other_manager", "audit"];
+    let clients = ["issuer", "manager", "query", "check", "no_duty", "other_manager", "audit"];
     let licences_before =
         f.p.store
             .licences(&zhengzhao::store::LicenceFilter { limit: 100, ..Default::default() })
@@ -639,7 +552,6 @@ on_both_backends!(
     listings_page_with_a_cursor_and_bounded_size,
     checks_answer_a_result_code_and_no_data,
     lifecycle_changes_only_by_the_issuer_with_reasons_and_history,
-    holder_authorisations_are_bound_counted_and_revocable,
     every_endpoint_refuses_missing_or_bad_keys_and_changes_nothing,
     renewal_issues_a_new_version_that_replaces_the_current_one,
     every_endpoint_with_every_wrong_client_is_refused_without_side_effects,

@@ -296,6 +296,10 @@ fn access(i: u64) -> AccessEntry {
         holder_code_type: Some("001".into()),
         holder_code: Some(if i.is_multiple_of(2) { DEPT } else { OTHER }.into()),
         result: "ok".into(),
+        // Every third entry as a holder portal's call: the assertion fields must round-trip
+        // (the chain check below recomputes each hash from the stored row).
+        assertion_id: i.is_multiple_of(3).then(|| format!("jti-{i:016}")),
+        auth_level: i.is_multiple_of(3).then(|| "L2".to_owned()),
     }
 }
 
@@ -315,6 +319,8 @@ async fn access_log_chains_under_concurrency(store: Arc<dyn Store>) {
     let checked =
         zhengzhao::audit::verify(rows.iter().map(|r| (&r.entry, r.prev_hash.as_slice(), r.hash.as_slice())));
     assert_eq!(checked, Ok(30));
+    assert_eq!(rows.iter().filter(|r| r.entry.auth_level.as_deref() == Some("L2")).count(), 10);
+    assert!(rows.iter().all(|r| r.entry.assertion_id.is_some() == r.entry.auth_level.is_some()));
     assert_eq!(store.access_log(25, 1000).await.unwrap().len(), 5);
     let mine = store.holder_access_log("001", DEPT, 0, 100).await.unwrap();
     assert_eq!(mine.len(), 15);

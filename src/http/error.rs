@@ -59,10 +59,12 @@ impl From<PlatformError> for ApiError {
             PlatformError::InvalidInput { .. }
             | PlatformError::InvalidField { .. }
             | PlatformError::Seal(_) => StatusCode::BAD_REQUEST,
-            PlatformError::Unauthorised(_) => StatusCode::UNAUTHORIZED,
-            PlatformError::Forbidden(_) | PlatformError::OriginalRequiresHolderAuthorisation => {
-                StatusCode::FORBIDDEN
+            PlatformError::Unauthorised(_) | PlatformError::HolderAssertion { .. } => {
+                StatusCode::UNAUTHORIZED
             }
+            PlatformError::Forbidden(_)
+            | PlatformError::HolderMismatch(_)
+            | PlatformError::OriginalRequiresHolderAuthorisation => StatusCode::FORBIDDEN,
             PlatformError::RateLimited { retry_after_secs } => {
                 let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, e.code(), e.to_string());
                 e.retry_after = Some(*retry_after_secs);

@@ -3,6 +3,7 @@
 
 mod auth;
 mod error;
+mod holder;
 mod home;
 mod json_body;
 mod licences;
@@ -46,6 +47,7 @@ pub fn app(state: AppState) -> Router {
         .merge(pki::routes())
         .merge(licences::routes())
         .merge(register::routes())
+        .merge(holder::routes())
         .merge(openapi::routes())
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES));
     Router::new()

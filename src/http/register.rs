@@ -1,13 +1,13 @@
 //! The register API: reads, listings and checks by relying departments (purpose and legal
-//! basis in headers), status changes and history for issuers, holder portals' listings,
-//! authorisations and access log.
+//! basis in headers), status changes and history for issuers. (The holder portals'
+//! endpoints are in `holder.rs`.)
 
 use axum::Json;
 use axum::Router;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{delete, get, post};
+use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use super::auth::Client;
 use super::{ApiError, AppState};
 use crate::licence::LicenceStatus;
-use crate::platform::{Access, AuthorisationRequest, CheckRequest};
+use crate::platform::{Access, CheckRequest};
 use crate::store::LicenceFilter;
 
 pub(super) fn routes() -> Router<AppState> {
@@ -25,10 +25,6 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/api/v1/licences/{id}/status", post(set_status))
         .route("/api/v1/licences/{id}/history", get(history))
         .route("/api/v1/checks", post(check))
-        .route("/api/v1/holders/{code}/licences", get(holder_licences))
-        .route("/api/v1/holders/{code}/access-log", get(holder_access_log))
-        .route("/api/v1/authorisations", post(authorise))
-        .route("/api/v1/authorisations/{code}", delete(revoke_authorisation))
 }
 
 fn header_text(headers: &HeaderMap, name: &str) -> Result<Option<String>, ApiError> {
@@ -190,63 +186,4 @@ async fn history(
 ) -> Result<Json<Value>, ApiError> {
     let events = platform.history(Some(&client), &id, OffsetDateTime::now_utc()).await?;
     Ok(Json(json!({ "identifier": id, "events": events })))
-}
-
-/// Which holder.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct HolderQuery {
-    code_type: String,
-    after: Option<u64>,
-    limit: Option<u32>,
-}
-
-#[utoipa::path(get, path = "/api/v1/holders/{code}/licences", tag = "holder", params(("code" = String, Path, description = "The holder's code"), ("code_type" = String, Query, description = "001 or 111")), responses((status = 200, description = "{items}: the holder's licences"), (status = 400, description = "Invalid input", body = crate::http::ErrorBody), (status = 401, description = "No or bad API key", body = crate::http::ErrorBody), (status = 403, description = "Not allowed for this client", body = crate::http::ErrorBody), (status = 429, description = "Rate limited; see Retry-After", body = crate::http::ErrorBody)), security(("bearer" = [])))]
-async fn holder_licences(
-    State(platform): State<AppState>,
-    Client(client): Client,
-    Path(code): Path<String>,
-    query: Result<Query<HolderQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let Query(q) =
-        query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))?;
-    let items = platform.holder_licences(&client, &q.code_type, &code, OffsetDateTime::now_utc()).await?;
-    Ok(Json(json!({ "items": items })))
-}
-
-#[utoipa::path(get, path = "/api/v1/holders/{code}/access-log", tag = "holder", params(("code" = String, Path), ("code_type" = String, Query), ("after" = Option<u64>, Query), ("limit" = Option<u32>, Query)), responses((status = 200, description = "{entries, next_after}: who accessed the holder's licences, when and why"), (status = 400, description = "Invalid input", body = crate::http::ErrorBody), (status = 401, description = "No or bad API key", body = crate::http::ErrorBody), (status = 403, description = "Not allowed for this client", body = crate::http::ErrorBody), (status = 429, description = "Rate limited; see Retry-After", body = crate::http::ErrorBody)), security(("bearer" = [])))]
-async fn holder_access_log(
-    State(platform): State<AppState>,
-    Client(client): Client,
-    Path(code): Path<String>,
-    query: Result<Query<HolderQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let Query(q) =
-        query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))?;
-    let entries = platform
-        .holder_access_log(&client, &q.code_type, &code, q.after.unwrap_or(0), q.limit.unwrap_or(50))
-        .await?;
-    let next = entries.last().map(|e| e.seq);
-    Ok(Json(json!({ "entries": entries, "next_after": next })))
-}
-
-#[utoipa::path(post, path = "/api/v1/authorisations", tag = "holder", request_body(content = crate::platform::AuthorisationRequest, example = json!({"holder_code_type": "111", "holder_code": "310115199003071239", "licence_ids": ["1.2.156.3005.2.11100000000013338W003.11310115MB2C90510L.20260000001.001.I"], "relying_department": "11310115MB2C90512T", "ttl_seconds": 600, "uses": 1})), responses((status = 201, description = "The code, shown once", body = crate::platform::AuthorisationView), (status = 400, description = "Invalid input", body = crate::http::ErrorBody), (status = 401, description = "No or bad API key", body = crate::http::ErrorBody), (status = 403, description = "Not allowed for this client", body = crate::http::ErrorBody), (status = 429, description = "Rate limited; see Retry-After", body = crate::http::ErrorBody)), security(("bearer" = [])))]
-async fn authorise(
-    State(platform): State<AppState>,
-    Client(client): Client,
-    body: axum::body::Bytes,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let request: AuthorisationRequest = super::json_body::parse(&body, &[])?;
-    let view = platform.authorise(&client, &request, OffsetDateTime::now_utc()).await?;
-    Ok((StatusCode::CREATED, Json(json!(view))))
-}
-
-#[utoipa::path(delete, path = "/api/v1/authorisations/{code}", tag = "holder", params(("code" = String, Path)), responses((status = 204, description = "Revoked"), (status = 404, description = "Unknown or revoked already", body = crate::http::ErrorBody), (status = 400, description = "Invalid input", body = crate::http::ErrorBody), (status = 401, description = "No or bad API key", body = crate::http::ErrorBody), (status = 403, description = "Not allowed for this client", body = crate::http::ErrorBody), (status = 429, description = "Rate limited; see Retry-After", body = crate::http::ErrorBody)), security(("bearer" = [])))]
-async fn revoke_authorisation(
-    State(platform): State<AppState>,
-    Client(client): Client,
-    Path(code): Path<String>,
-) -> Result<StatusCode, ApiError> {
-    platform.revoke_authorisation(&client, &code, OffsetDateTime::now_utc()).await?;
-    Ok(StatusCode::NO_CONTENT)
 }

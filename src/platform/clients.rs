@@ -23,7 +23,8 @@ pub enum Scope {
     Query,
     /// Yes/no checks only.
     Check,
-    /// A holder portal acting for an authenticated holder.
+    /// A holder portal acting for an authenticated holder: held only by portals (`zhengzhao
+    /// portal add`), never given to a department client.
     HolderProxy,
     /// Read the access log.
     Audit,
@@ -67,6 +68,10 @@ impl FromStr for Scope {
 pub struct ClientKey(String);
 
 impl ClientKey {
+    pub(super) fn new(key: String) -> Self {
+        Self(key)
+    }
+
     /// The key, to show once.
     pub fn expose(&self) -> &str {
         &self.0
@@ -112,6 +117,15 @@ impl Platform {
                 message: "at least one scope is needed".into(),
             });
         }
+        if scopes.contains(&Scope::HolderProxy) {
+            return Err(PlatformError::InvalidInput {
+                field: "scopes",
+                message:
+                    "holder-proxy is not for department clients: only a holder portal, registered by the \
+                          operator with `zhengzhao portal add`, acts for holders"
+                        .into(),
+            });
+        }
         let type_codes = self.checked_type_codes(type_codes)?;
         let mut random = [0u8; 40];
         self.rng.fill(&mut random).map_err(|_| PlatformError::Io("no randomness available".into()))?;
@@ -155,6 +169,13 @@ impl Platform {
     /// The active client a bearer key belongs to.
     pub async fn authenticate(&self, key: &str) -> Result<ClientRecord, PlatformError> {
         let key = key.trim();
+        if key.starts_with(super::portals::PORTAL_KEY_PREFIX) {
+            return Err(PlatformError::Forbidden(
+                "a holder portal's key may call only the holder endpoints (/api/v1/holders/…, \
+                 /api/v1/authorisations)"
+                    .into(),
+            ));
+        }
         if !key.starts_with("zz_") || key.len() > 128 {
             return Err(PlatformError::Unauthorised("malformed API key".into()));
         }

@@ -47,6 +47,19 @@ pub enum PlatformError {
         /// Seconds to wait.
         retry_after_secs: u64,
     },
+    /// A holder-proxy call without a usable holder assertion (401): its code is
+    /// `holder_assertion_required`, `holder_assertion_invalid`, `holder_assertion_expired`
+    /// or `holder_assertion_replayed`.
+    #[error("{message}")]
+    HolderAssertion {
+        /// The stable code.
+        code: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// The holder assertion is for another holder than the one the call is about (403).
+    #[error("{0}")]
+    HolderMismatch(String),
     /// The thing asked for does not exist.
     #[error("{0} not found")]
     NotFound(String),
@@ -103,6 +116,8 @@ impl PlatformError {
             Self::Unauthorised(_) => "unauthorised",
             Self::Forbidden(_) => "forbidden",
             Self::OriginalRequiresHolderAuthorisation => "original_requires_holder_authorisation",
+            Self::HolderAssertion { code, .. } => code,
+            Self::HolderMismatch(_) => "holder_mismatch",
             Self::RateLimited { .. } => "rate_limited",
             Self::Unprocessable(_) => "unprocessable",
             Self::NotFound(_) => "not_found",
@@ -124,6 +139,8 @@ impl PlatformError {
                 | Self::Unauthorised(_)
                 | Self::Forbidden(_)
                 | Self::OriginalRequiresHolderAuthorisation
+                | Self::HolderAssertion { .. }
+                | Self::HolderMismatch(_)
                 | Self::RateLimited { .. }
                 | Self::Unprocessable(_)
                 | Self::NotFound(_)

@@ -6,7 +6,9 @@
 mod accesslog;
 mod clients;
 mod error;
+mod holder;
 mod issue;
+mod portals;
 mod ratelimit;
 mod register;
 mod verify;
@@ -30,7 +32,9 @@ use crate::store::{
 
 pub use clients::{ClientKey, Scope, has_scope, key_hash, may_use_type};
 pub use error::PlatformError;
+pub use holder::{HOLDER_ASSERTION_BASIS, HolderCall, HolderCaller};
 pub use issue::{IssueRequest, IssuedLicence, MAX_IDEMPOTENCY_KEY, licence_page};
+pub use portals::{PORTAL_KEY_PREFIX, parse_portal_public_key};
 pub use ratelimit::RateLimiter;
 pub use register::{
     Access, AuthorisationRequest, AuthorisationView, Basis, CheckClaims, CheckRequest, CheckResult,

@@ -4,8 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use data_encoding::BASE32_NOPAD;
-use ring::rand::SecureRandom;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use time::{Date, Duration, OffsetDateTime};
@@ -14,7 +12,7 @@ use super::clients::{Scope, has_scope, may_use_type};
 use super::{Platform, PlatformError};
 use crate::audit::AccessEntry;
 use crate::licence::{CATALOGUE_LABELS, LicenceRecord, LicenceStatus};
-use crate::store::{AuthorisationRecord, ClientRecord, LicenceEvent, LicenceFilter, LicenceRow};
+use crate::store::{ClientRecord, LicenceEvent, LicenceFilter, LicenceRow};
 
 mod basis;
 
@@ -213,11 +211,11 @@ pub struct AuthorisationRequest {
     pub uses: Option<u32>,
 }
 
-fn code_hash(code: &str) -> String {
+pub(super) fn code_hash(code: &str) -> String {
     hex::encode(Sha256::digest(code.trim().to_ascii_uppercase().as_bytes()))
 }
 
-fn rfc3339(t: OffsetDateTime) -> String {
+pub(super) fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
@@ -630,172 +628,6 @@ impl Platform {
         self.logged_as(client, "history", None, basis.as_ref(), subject.as_ref(), now, result).await
     }
 
-    fn holder_proxy(client: &ClientRecord) -> Result<(), PlatformError> {
-        if has_scope(client, Scope::HolderProxy) {
-            Ok(())
-        } else {
-            Err(PlatformError::Forbidden("this needs a holder-proxy client".into()))
-        }
-    }
-
-    /// The holder's own licences, through a holder portal (logged).
-    pub async fn holder_licences(
-        &self,
-        proxy: &ClientRecord,
-        holder_code_type: &str,
-        holder_code: &str,
-        now: OffsetDateTime,
-    ) -> Result<Vec<LicenceView>, PlatformError> {
-        Self::holder_proxy(proxy)?;
-        let filter = LicenceFilter {
-            holder_code_type: Some(holder_code_type.to_owned()),
-            holder_code: Some(holder_code.to_owned()),
-            limit: MAX_PAGE,
-            ..LicenceFilter::default()
-        };
-        let rows = self.store.licences(&filter).await?;
-        self.log(entry(
-            Some(proxy),
-            "holder-list",
-            Some("持证主体查看本人证照"),
-            Some(&Basis::HolderAuthorisation),
-            Some(("", holder_code_type, holder_code)),
-            "ok",
-            now,
-        ))
-        .await?;
-        // The portal knows its holder: the view echoes the code in its public (masked) form,
-        // so that a leaked response does not carry a full 公民身份号码.
-        rows.iter().map(|r| self.licence_view(r, None, now.date())).collect()
-    }
-
-    /// Creates a holder authorisation through a holder portal; returns the code once.
-    pub async fn authorise(
-        &self,
-        proxy: &ClientRecord,
-        request: &AuthorisationRequest,
-        now: OffsetDateTime,
-    ) -> Result<AuthorisationView, PlatformError> {
-        Self::holder_proxy(proxy)?;
-        if request.licence_ids.is_empty() || request.licence_ids.len() > 20 {
-            return Err(PlatformError::InvalidInput {
-                field: "licence_ids",
-                message: "name 1–20 licences".into(),
-            });
-        }
-        for id in &request.licence_ids {
-            let row = self.store.licence(id.trim()).await?;
-            let theirs = row.is_some_and(|r| {
-                r.licence.holder_code == request.holder_code
-                    && r.licence.holder_code_type == request.holder_code_type
-            });
-            if !theirs {
-                return Err(PlatformError::NotFound(format!("licence {} of this holder", id.trim())));
-            }
-        }
-        if let Some(d) = &request.relying_department {
-            crate::codes::Uscc::parse(d).map_err(|e| PlatformError::invalid("relying_department", e))?;
-        }
-        let ttl = request.ttl_seconds.map_or(DEFAULT_AUTHORISATION_TTL, |s| Duration::seconds(i64::from(s)));
-        if ttl <= Duration::ZERO || ttl > MAX_AUTHORISATION_TTL {
-            return Err(PlatformError::InvalidInput {
-                field: "ttl_seconds",
-                message: "between 1 second and 30 days".into(),
-            });
-        }
-        let uses = request.uses.unwrap_or(1);
-        if !(1..=100).contains(&uses) {
-            return Err(PlatformError::InvalidInput { field: "uses", message: "between 1 and 100".into() });
-        }
-        // 80 random bits as 16 base32 characters: short enough to read out, too many to guess.
-        let mut random = [0u8; 10];
-        self.rng.fill(&mut random).map_err(|_| PlatformError::Io("no randomness available".into()))?;
-        let code = BASE32_NOPAD.encode(&random);
-        let record = AuthorisationRecord {
-            code_hash: code_hash(&code),
-            holder_code_type: request.holder_code_type.clone(),
-            holder_code: request.holder_code.clone(),
-            licence_ids: request.licence_ids.iter().map(|s| s.trim().to_owned()).collect(),
-            relying_department: request.relying_department.clone(),
-            created_by: proxy.id.clone(),
-            created_at: now,
-            expires_at: now + ttl,
-            uses_left: uses,
-            revoked_at: None,
-        };
-        self.store.insert_authorisation(&record).await?;
-        self.log(entry(
-            Some(proxy),
-            "authorise",
-            Some("持证主体授权用证"),
-            Some(&Basis::HolderAuthorisation),
-            Some((&record.licence_ids.join(","), &record.holder_code_type, &record.holder_code)),
-            "ok",
-            now,
-        ))
-        .await?;
-        Ok(AuthorisationView {
-            code,
-            licence_ids: record.licence_ids,
-            relying_department: record.relying_department,
-            expires_at: rfc3339(record.expires_at),
-            uses,
-        })
-    }
-
-    /// Revokes a holder authorisation through a holder portal.
-    pub async fn revoke_authorisation(
-        &self,
-        proxy: &ClientRecord,
-        code: &str,
-        now: OffsetDateTime,
-    ) -> Result<(), PlatformError> {
-        Self::holder_proxy(proxy)?;
-        let hash = code_hash(code);
-        let auth = self
-            .store
-            .authorisation(&hash)
-            .await?
-            .ok_or_else(|| PlatformError::NotFound("authorisation".into()))?;
-        self.store.revoke_authorisation(&hash, now).await?;
-        self.log(entry(
-            Some(proxy),
-            "revoke-authorisation",
-            None,
-            None,
-            Some(("", &auth.holder_code_type, &auth.holder_code)),
-            "ok",
-            now,
-        ))
-        .await
-    }
-
-    /// Who accessed a holder's licences, when and why (through a holder portal).
-    pub async fn holder_access_log(
-        &self,
-        proxy: &ClientRecord,
-        holder_code_type: &str,
-        holder_code: &str,
-        after: u64,
-        limit: u32,
-    ) -> Result<Vec<AccessEntry>, PlatformError> {
-        Self::holder_proxy(proxy)?;
-        let rows = self
-            .store
-            .holder_access_log(holder_code_type, holder_code, after, limit.clamp(1, MAX_PAGE))
-            .await?;
-        // Entries keep the full code (the chain hashes it); the view shows its public form.
-        Ok(rows
-            .into_iter()
-            .map(|r| AccessEntry {
-                holder_code: r.entry.holder_code.as_deref().map(|code| {
-                    crate::codes::public_holder_code(code, r.entry.holder_code_type.as_deref().unwrap_or(""))
-                }),
-                ..r.entry
-            })
-            .collect())
-    }
-
     /// Recomputes the whole access log chain; answers the number of entries or the first break.
     pub async fn audit_verify(&self) -> Result<Result<u64, crate::audit::ChainBreak>, PlatformError> {
         let mut verifier = crate::audit::ChainVerifier::default();
@@ -835,6 +667,8 @@ fn entry(
         holder_code_type: licence.map(|l| l.1.to_owned()),
         holder_code: licence.map(|l| l.2.to_owned()),
         result: result.to_owned(),
+        assertion_id: None,
+        auth_level: None,
     }
 }
 

@@ -4,6 +4,7 @@
 //! database is behind it.
 
 pub(crate) mod licences;
+mod portals;
 mod register;
 mod sql;
 
@@ -19,6 +20,7 @@ pub use licences::{
     BuildError, ClientRecord, IdempotencyClaim, IssueOutcome, LicenceRow, NewLicence, SERIAL_LEASE,
     SerialReservation,
 };
+pub use portals::PortalRecord;
 pub use register::{AccessLogRow, AuthorisationRecord, LicenceEvent, LicenceFilter};
 pub use sql::{Backend, SqlStore};
 
@@ -290,4 +292,23 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn use_authorisation(&self, code_hash: &str, now: OffsetDateTime) -> Result<(), StoreError>;
     /// Revokes an authorisation.
     async fn revoke_authorisation(&self, code_hash: &str, now: OffsetDateTime) -> Result<(), StoreError>;
+
+    /// Registers a holder portal; conflict if the id or key hash is taken.
+    async fn insert_portal(&self, portal: &PortalRecord) -> Result<(), StoreError>;
+    /// The portal whose API key hashes to `key_hash` (revoked ones included).
+    async fn portal_by_key_hash(&self, key_hash: &str) -> Result<Option<PortalRecord>, StoreError>;
+    /// All portals, by id.
+    async fn portals(&self) -> Result<Vec<PortalRecord>, StoreError>;
+    /// Marks a portal revoked; not found if unknown, conflict if revoked already.
+    async fn revoke_portal(&self, id: &str, at: OffsetDateTime) -> Result<(), StoreError>;
+    /// Records that portal `portal_id` used holder assertion `jti`, remembered until
+    /// `expires_at` (Unix seconds); conflict if it was used before. Forgets ids that
+    /// expired before `now`. The database decides, so a replay to another node fails too.
+    async fn use_holder_assertion(
+        &self,
+        portal_id: &str,
+        jti: &str,
+        expires_at: i64,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
 }

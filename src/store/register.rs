@@ -140,6 +140,8 @@ fn access_from_row(row: &AnyRow) -> Result<AccessLogRow, StoreError> {
             holder_code_type: row.try_get("holder_code_type")?,
             holder_code: row.try_get("holder_code")?,
             result: row.try_get("result")?,
+            assertion_id: row.try_get("assertion_id")?,
+            auth_level: row.try_get("auth_level")?,
         },
         prev_hash: row.try_get("prev_hash")?,
         hash: row.try_get("hash")?,
@@ -147,7 +149,7 @@ fn access_from_row(row: &AnyRow) -> Result<AccessLogRow, StoreError> {
 }
 
 const ACCESS_COLUMNS: &str = "seq, at, client_id, department_code, action, purpose, basis, licence_id, \
-                              holder_code_type, holder_code, result, prev_hash, hash";
+                              holder_code_type, holder_code, result, prev_hash, hash, assertion_id, auth_level";
 
 /// Appends an event to a licence's history inside `tx`.
 pub(super) async fn insert_event(
@@ -196,8 +198,8 @@ pub(super) async fn append_access_in(
         let hash = audit::entry_hash(&prev, &entry).to_vec();
         sqlx::query(
             "INSERT INTO access_log (seq, at, client_id, department_code, action, purpose, basis, licence_id, \
-             holder_code_type, holder_code, result, prev_hash, hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+             holder_code_type, holder_code, result, prev_hash, hash, assertion_id, auth_level) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         )
         .bind(entry.seq as i64)
         .bind(entry.at)
@@ -212,6 +214,8 @@ pub(super) async fn append_access_in(
         .bind(entry.result)
         .bind(prev)
         .bind(hash.clone())
+        .bind(entry.assertion_id)
+        .bind(entry.auth_level)
         .execute(&mut **tx)
         .await?;
         seqs.push(entry.seq);

@@ -15,6 +15,7 @@ use super::licences::{
     BuildError, ClientRecord, IdempotencyClaim, IssueOutcome, LicenceRow, LicenceSql, NewLicence,
     SerialReservation,
 };
+use super::portals::{PortalRecord, PortalSql};
 use super::register::{AccessLogRow, AuthorisationRecord, LicenceEvent, LicenceFilter, RegisterSql};
 use super::{CrlRecord, Department, PlatformRecord, RootRecord, SealRecord, SealStatus, Store, StoreError};
 use crate::audit::AccessEntry;
@@ -233,6 +234,16 @@ where
 }
 
 impl LicenceSql for SqlStore {
+    fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    fn gate(&self) -> &WriteGate {
+        &self.writer
+    }
+}
+
+impl PortalSql for SqlStore {
     fn pool(&self) -> &AnyPool {
         &self.pool
     }
@@ -584,5 +595,31 @@ impl Store for SqlStore {
 
     async fn revoke_authorisation(&self, code_hash: &str, now: OffsetDateTime) -> Result<(), StoreError> {
         self.revoke_authorisation_sql(code_hash, now).await
+    }
+
+    async fn insert_portal(&self, portal: &PortalRecord) -> Result<(), StoreError> {
+        self.insert_portal_sql(portal).await
+    }
+
+    async fn portal_by_key_hash(&self, key_hash: &str) -> Result<Option<PortalRecord>, StoreError> {
+        self.portal_by_key_hash_sql(key_hash).await
+    }
+
+    async fn portals(&self) -> Result<Vec<PortalRecord>, StoreError> {
+        self.portals_sql().await
+    }
+
+    async fn revoke_portal(&self, id: &str, at: OffsetDateTime) -> Result<(), StoreError> {
+        self.revoke_portal_sql(id, at).await
+    }
+
+    async fn use_holder_assertion(
+        &self,
+        portal_id: &str,
+        jti: &str,
+        expires_at: i64,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.use_assertion_sql(portal_id, jti, expires_at, now).await
     }
 }

@@ -173,8 +173,7 @@ pub fn sign_trust_list(
     let header = ProtectedHeader { alg: "EdDSA".into(), typ: JWS_TYP.into(), x5c: vec![b64(root_cert)] };
     let protected = b64_json(&header)?;
     let payload = b64_json(body)?;
-    let signing_input = format!("{protected}.{payload}");
-    let signature = BASE64URL_NOPAD.encode(&root_key.sign_raw(signing_input.as_bytes()));
+    let signature = crate::jws::sign(root_key, &protected, &payload);
     let jws = FlattenedJws { payload, protected, signature };
     serde_json::to_string_pretty(&jws).map_err(|e| TrustListError::Malformed(e.to_string()))
 }
@@ -230,11 +229,12 @@ pub fn verify_trust_list(
     if verifier.algorithm() != crate::signing::ALG_ED25519 {
         return Err(TrustListError::BadSignature("the signer is not an Ed25519 root".into()));
     }
-    let signature = unb64(&jws.signature, "signature")?;
-    let signing_input = format!("{}.{}", jws.protected, jws.payload);
-    verifier
-        .verify_raw(signing_input.as_bytes(), &signature)
-        .map_err(|_| TrustListError::BadSignature("Ed25519 signature does not hold".into()))?;
+    crate::jws::verify(&verifier, &jws.protected, &jws.payload, &jws.signature).map_err(|e| match e {
+        crate::jws::JwsError::Base64(what) => TrustListError::Malformed(format!("{what}: not base64url")),
+        crate::jws::JwsError::BadSignature => {
+            TrustListError::BadSignature("Ed25519 signature does not hold".into())
+        }
+    })?;
     let body: TrustListBody = serde_json::from_slice(&unb64(&jws.payload, "payload")?)
         .map_err(|e| TrustListError::Malformed(format!("payload: {e}")))?;
     if body.version != TRUST_LIST_VERSION {
