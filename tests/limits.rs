@@ -485,3 +485,32 @@ async fn listings_are_capped_at_100_rows() {
         assert!(body["next_cursor"].is_string(), "limit={limit}: a next page exists");
     }
 }
+
+#[tokio::test]
+async fn a_slow_upload_holds_no_public_slot_and_the_api_has_its_own() {
+    let s = start(Layer { public_concurrency: Some(1), ..Layer::default() }).await;
+    // Two uploads whose bodies never finish.
+    let mut stalled = Vec::new();
+    for source in ["127.0.0.51", "127.0.0.52"] {
+        let mut c = connect_from(source, s.addr).await;
+        c.write_all(b"POST /api/v1/verify HTTP/1.1\r\nHost: x\r\nContent-Type: application/pdf\r\nContent-Length: 100000\r\n\r\n%PDF-")
+            .await
+            .unwrap();
+        stalled.push(c);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = Instant::now();
+    let page = client_from("127.0.0.53").get(format!("http://{}{}", s.addr, s.page)).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(started.elapsed() < Duration::from_secs(2), "the page waited {:?}", started.elapsed());
+    let now = OffsetDateTime::now_utc();
+    let (_, key) = s.platform.add_client(ISSUER, "api", &[Scope::Query], &[], now).await.unwrap();
+    let listed = client_from("127.0.0.54")
+        .get(format!("http://{}/api/v1/licences?limit=1", s.addr))
+        .bearer_auth(key.expose())
+        .header("x-purpose", "统计")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.status(), 200);
+}

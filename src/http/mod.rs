@@ -53,9 +53,11 @@ pub fn app(state: AppState) -> Router {
         .merge(licences::routes())
         .merge(register::routes())
         .route_layer(axum::middleware::from_fn_with_state(authenticated, capacity::gated));
-    // Verification is rate limited per client address before it queues for the gate.
+    // Verification is rate limited per client address and its body read before it queues
+    // for the gate (a slow upload holds no slot).
     let verify_routes = verify::routes()
         .route_layer(axum::middleware::from_fn_with_state(public, capacity::gated))
+        .route_layer(axum::middleware::from_fn_with_state(MAX_UPLOAD_BYTES, capacity::read_body_first))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), client_ip::limit_by_address));
     // Every endpoint takes at most MAX_BODY_BYTES, but verification, which takes PDFs.
     let api = Router::new()
