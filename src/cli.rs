@@ -879,46 +879,11 @@ async fn serve(config: Config, passphrase: Option<String>) -> Result<()> {
         platform.config.public_url
     );
     let platform = std::sync::Arc::new(platform);
-    tokio::spawn(refresh_crls(platform.clone()));
-    let app = zhengzhao::http::app(platform.clone());
-    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
+    zhengzhao::server::serve(listener, platform, zhengzhao::server::shutdown_signal())
         .await
         .context("serving HTTP")?;
     tracing::info!("shut down");
     Ok(())
-}
-
-/// Keeps every root's CRL fresh, so that verifiers never see an expired one.
-async fn refresh_crls(platform: std::sync::Arc<Platform>) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
-    loop {
-        tick.tick().await;
-        for alg in Algorithm::ALL {
-            if let Err(e) = platform.current_crl(alg, OffsetDateTime::now_utc()).await {
-                tracing::error!(algorithm = %alg, error = %e, "cannot refresh the CRL");
-            }
-        }
-    }
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    tokio::select! { () = ctrl_c => {}, () = term => {} }
-    tracing::info!("shutdown signal received; finishing requests in flight");
 }
 
 fn init_tracing(config: &Config) {

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::netrange::AddrRange;
+
 /// Name of the configuration file inside the data directory.
 pub const CONFIG_FILE: &str = "config.toml";
 /// Environment variables the service reads (besides `ZHENGZHAO_DATA`, a global flag).
@@ -21,6 +23,14 @@ const ENV_KEYS: &[&str] = &[
     "ZHENGZHAO_CRL_DAYS",
     "ZHENGZHAO_SEAL_CERT_DAYS",
     "ZHENGZHAO_RATE_LIMIT",
+    "ZHENGZHAO_TRUSTED_PROXIES",
+    "ZHENGZHAO_HEADER_TIMEOUT",
+    "ZHENGZHAO_IDLE_TIMEOUT",
+    "ZHENGZHAO_REQUEST_TIMEOUT",
+    "ZHENGZHAO_MAX_CONNECTIONS",
+    "ZHENGZHAO_MAX_CONNECTIONS_PER_ADDRESS",
+    "ZHENGZHAO_PUBLIC_CONCURRENCY",
+    "ZHENGZHAO_API_CONCURRENCY",
 ];
 /// Environment variables that are known but not configuration keys.
 const ENV_OTHER: &[&str] = &["ZHENGZHAO_DATA", "ZHENGZHAO_KEY_PASSPHRASE"];
@@ -48,6 +58,25 @@ pub struct Config {
     pub seal_cert_days: u32,
     /// Requests a second per API client (bursts of twice that); more get 429.
     pub rate_limit: u32,
+    /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` headers name the client;
+    /// from any other peer those headers are ignored.
+    pub trusted_proxies: Vec<AddrRange>,
+    /// Seconds a client has to send a request's headers once it has started them.
+    pub header_timeout: u32,
+    /// Seconds an open connection may sit without a request before it is closed.
+    pub idle_timeout: u32,
+    /// Seconds one request may take (reading its body included); then 408.
+    pub request_timeout: u32,
+    /// Open connections in all; more are closed at once.
+    pub max_connections: u32,
+    /// Open connections from one client address (trusted proxies exempt).
+    pub max_connections_per_address: u32,
+    /// Public requests (`/v/`, `POST /api/v1/verify`, `/pki/*`, the OpenAPI document)
+    /// served at once; the next ones queue briefly, then get 503.
+    pub public_concurrency: u32,
+    /// Authenticated `/api/v1/*` requests served at once; capacity of their own that
+    /// public traffic cannot take.
+    pub api_concurrency: u32,
 }
 
 /// How log lines are written.
@@ -88,6 +117,30 @@ pub struct Layer {
     /// See [`Config::rate_limit`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rate_limit: Option<u32>,
+    /// See [`Config::trusted_proxies`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trusted_proxies: Option<Vec<AddrRange>>,
+    /// See [`Config::header_timeout`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub header_timeout: Option<u32>,
+    /// See [`Config::idle_timeout`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idle_timeout: Option<u32>,
+    /// See [`Config::request_timeout`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_timeout: Option<u32>,
+    /// See [`Config::max_connections`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_connections: Option<u32>,
+    /// See [`Config::max_connections_per_address`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_connections_per_address: Option<u32>,
+    /// See [`Config::public_concurrency`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_concurrency: Option<u32>,
+    /// See [`Config::api_concurrency`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_concurrency: Option<u32>,
 }
 
 /// Why the configuration could not be assembled.
@@ -187,6 +240,28 @@ impl Layer {
             crl_days: parsed("ZHENGZHAO_CRL_DAYS", get("ZHENGZHAO_CRL_DAYS"))?,
             seal_cert_days: parsed("ZHENGZHAO_SEAL_CERT_DAYS", get("ZHENGZHAO_SEAL_CERT_DAYS"))?,
             rate_limit: parsed("ZHENGZHAO_RATE_LIMIT", get("ZHENGZHAO_RATE_LIMIT"))?,
+            trusted_proxies: get("ZHENGZHAO_TRUSTED_PROXIES")
+                .map(|v| {
+                    v.split(',')
+                        .filter(|r| !r.trim().is_empty())
+                        .map(str::parse)
+                        .collect::<Result<Vec<AddrRange>, _>>()
+                })
+                .transpose()
+                .map_err(|e| ConfigError::Env {
+                    name: "ZHENGZHAO_TRUSTED_PROXIES",
+                    message: e.to_string(),
+                })?,
+            header_timeout: parsed("ZHENGZHAO_HEADER_TIMEOUT", get("ZHENGZHAO_HEADER_TIMEOUT"))?,
+            idle_timeout: parsed("ZHENGZHAO_IDLE_TIMEOUT", get("ZHENGZHAO_IDLE_TIMEOUT"))?,
+            request_timeout: parsed("ZHENGZHAO_REQUEST_TIMEOUT", get("ZHENGZHAO_REQUEST_TIMEOUT"))?,
+            max_connections: parsed("ZHENGZHAO_MAX_CONNECTIONS", get("ZHENGZHAO_MAX_CONNECTIONS"))?,
+            max_connections_per_address: parsed(
+                "ZHENGZHAO_MAX_CONNECTIONS_PER_ADDRESS",
+                get("ZHENGZHAO_MAX_CONNECTIONS_PER_ADDRESS"),
+            )?,
+            public_concurrency: parsed("ZHENGZHAO_PUBLIC_CONCURRENCY", get("ZHENGZHAO_PUBLIC_CONCURRENCY"))?,
+            api_concurrency: parsed("ZHENGZHAO_API_CONCURRENCY", get("ZHENGZHAO_API_CONCURRENCY"))?,
         };
         Ok((layer, unknown))
     }
@@ -202,6 +277,16 @@ impl Layer {
             crl_days: over.crl_days.or(self.crl_days),
             seal_cert_days: over.seal_cert_days.or(self.seal_cert_days),
             rate_limit: over.rate_limit.or(self.rate_limit),
+            trusted_proxies: over.trusted_proxies.or(self.trusted_proxies),
+            header_timeout: over.header_timeout.or(self.header_timeout),
+            idle_timeout: over.idle_timeout.or(self.idle_timeout),
+            request_timeout: over.request_timeout.or(self.request_timeout),
+            max_connections: over.max_connections.or(self.max_connections),
+            max_connections_per_address: over
+                .max_connections_per_address
+                .or(self.max_connections_per_address),
+            public_concurrency: over.public_concurrency.or(self.public_concurrency),
+            api_concurrency: over.api_concurrency.or(self.api_concurrency),
         }
     }
 }
@@ -241,8 +326,40 @@ impl Config {
                 message: format!("{rate_limit} is not between 1 and 1000000"),
             });
         }
+        let within = |key: &'static str, value: u32, range: std::ops::RangeInclusive<u32>| {
+            if range.contains(&value) {
+                Ok(value)
+            } else {
+                Err(ConfigError::Invalid {
+                    key,
+                    message: format!("{value} is not between {} and {}", range.start(), range.end()),
+                })
+            }
+        };
+        let header_timeout = within("header_timeout", layer.header_timeout.unwrap_or(10), 1..=3600)?;
+        let idle_timeout = within("idle_timeout", layer.idle_timeout.unwrap_or(60), 1..=3600)?;
+        let request_timeout = within("request_timeout", layer.request_timeout.unwrap_or(30), 1..=3600)?;
+        let max_connections = within("max_connections", layer.max_connections.unwrap_or(768), 1..=1_000_000)?;
+        let max_connections_per_address = within(
+            "max_connections_per_address",
+            layer.max_connections_per_address.unwrap_or(64),
+            1..=max_connections,
+        )?;
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let default_public = u32::try_from(cores / 2).unwrap_or(1).max(1);
+        let public_concurrency =
+            within("public_concurrency", layer.public_concurrency.unwrap_or(default_public), 1..=10_000)?;
+        let api_concurrency = within("api_concurrency", layer.api_concurrency.unwrap_or(64), 1..=10_000)?;
         Ok(Self {
             rate_limit,
+            trusted_proxies: layer.trusted_proxies.unwrap_or_default(),
+            header_timeout,
+            idle_timeout,
+            request_timeout,
+            max_connections,
+            max_connections_per_address,
+            public_concurrency,
+            api_concurrency,
             listen,
             public_url,
             database_url: layer.database_url.unwrap_or_default(),
@@ -299,6 +416,14 @@ impl fmt::Debug for Config {
             .field("crl_days", &self.crl_days)
             .field("seal_cert_days", &self.seal_cert_days)
             .field("rate_limit", &self.rate_limit)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("header_timeout", &self.header_timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .field("max_connections", &self.max_connections)
+            .field("max_connections_per_address", &self.max_connections_per_address)
+            .field("public_concurrency", &self.public_concurrency)
+            .field("api_concurrency", &self.api_concurrency)
             .finish()
     }
 }
@@ -376,6 +501,44 @@ mod tests {
             Config::load("/x".into(), env(&[("ZHENGZHAO_LISTEN", "nope")]), Layer::default()).unwrap_err();
         assert!(err.to_string().contains("ZHENGZHAO_LISTEN"), "{err}");
         let flags = Layer { public_url: Some("ftp://x".into()), ..Layer::default() };
+        assert!(Config::load("/x".into(), env(&[]), flags).is_err());
+    }
+
+    #[test]
+    fn server_limits_layer_and_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(CONFIG_FILE),
+            "trusted_proxies = [\"10.0.0.0/8\", \"::1\"]\nheader_timeout = 5\nmax_connections = 100\n",
+        )
+        .unwrap();
+        let (c, _) = Config::load(dir.path().into(), env(&[]), Layer::default()).unwrap();
+        assert_eq!(c.trusted_proxies.len(), 2);
+        assert!(c.trusted_proxies[0].contains("10.9.9.9".parse().unwrap()));
+        assert_eq!((c.header_timeout, c.idle_timeout, c.request_timeout), (5, 60, 30));
+        assert_eq!((c.max_connections, c.max_connections_per_address), (100, 64));
+        let e = env(&[
+            ("ZHENGZHAO_TRUSTED_PROXIES", "192.0.2.1, 198.51.100.0/24"),
+            ("ZHENGZHAO_IDLE_TIMEOUT", "7"),
+        ]);
+        let (c, _) = Config::load(dir.path().into(), e, Layer::default()).unwrap();
+        assert_eq!(
+            c.trusted_proxies.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            ["192.0.2.1/32", "198.51.100.0/24"]
+        );
+        assert_eq!(c.idle_timeout, 7);
+        let err =
+            Config::load("/x".into(), env(&[("ZHENGZHAO_TRUSTED_PROXIES", "10.0.0.0/40")]), Layer::default())
+                .unwrap_err();
+        assert!(err.to_string().contains("ZHENGZHAO_TRUSTED_PROXIES"), "{err}");
+        std::fs::write(
+            dir.path().join(CONFIG_FILE),
+            "max_connections = 10\nmax_connections_per_address = 11\n",
+        )
+        .unwrap();
+        let err = Config::load(dir.path().into(), env(&[]), Layer::default()).unwrap_err();
+        assert!(err.to_string().contains("max_connections_per_address"), "{err}");
+        let flags = Layer { header_timeout: Some(0), ..Layer::default() };
         assert!(Config::load("/x".into(), env(&[]), flags).is_err());
     }
 

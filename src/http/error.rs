@@ -51,6 +51,12 @@ impl ApiError {
     pub fn message(&self) -> &str {
         &self.message
     }
+
+    /// The same error with a `Retry-After` of `secs` seconds.
+    pub fn with_retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs);
+        self
+    }
 }
 
 impl From<PlatformError> for ApiError {
@@ -109,7 +115,7 @@ const MAX_ERROR_BODY: usize = 64 * 1024;
 
 /// Whether `path` is the public verification page (`/v/…`), whose errors are HTML.
 fn is_page(path: &str) -> bool {
-    path == "/v" || path.starts_with("/v/")
+    path == "/v" || path.starts_with("/v/") || path == "/" || path == "/verify"
 }
 
 /// Middleware: refuses an overlong request target (414) or header section (431), and

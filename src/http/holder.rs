@@ -61,7 +61,6 @@ impl FromRequestParts<AppState> for Holder {
     }
 }
 
-
 /// Which holder.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

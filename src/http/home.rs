@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 use tower_http::limit::RequestBodyLimitLayer;
 
 use super::report_page::{html_response, report_response};
-use super::verify::{ClientAddr, MAX_UPLOAD_BYTES, log_report, rate_limit, seal_svg, verify_pdf};
+use super::verify::{MAX_UPLOAD_BYTES, log_report, seal_svg, verify_pdf};
 use super::{ApiError, AppState};
 use crate::verify::Report;
 
@@ -76,11 +76,10 @@ struct TextQuery {
 #[utoipa::path(get, path = "/verify", tag = "verify", params(("q" = String, Query, description = "The QR text: URL, token or licence identifier")), responses((status = 200, description = "HTML report page", content_type = "text/html"), (status = 400, description = "HTML: nothing given, or not a licence QR code", content_type = "text/html"), (status = 429, description = "HTML: rate limited", content_type = "text/html")))]
 async fn verify_text(
     State(platform): State<AppState>,
-    addr: ClientAddr,
     query: Result<Query<TextQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let text = query.map(|Query(q)| q.q).unwrap_or_default();
-    match report_for_text(&platform, &addr, &text).await {
+    match report_for_text(&platform, &text).await {
         Ok(report) => page_for(&platform, &report, &text).await,
         Err(e) => form_error(&e, &text),
     }
@@ -88,17 +87,14 @@ async fn verify_text(
 
 /// The report page for the home page's form: a PDF (field `pdf`) or QR text (field `q`).
 #[utoipa::path(post, path = "/verify", tag = "verify", request_body(content_type = "multipart/form-data", description = "Field `pdf` (a PDF file) or field `q` (QR text: URL, token or licence identifier)"), responses((status = 200, description = "HTML report page", content_type = "text/html"), (status = 400, description = "HTML: nothing given, a malformed form, or unreadable input", content_type = "text/html"), (status = 413, description = "HTML: larger than 32 MB", content_type = "text/html"), (status = 422, description = "HTML: the PDF could not be verified within 10 s", content_type = "text/html"), (status = 429, description = "HTML: rate limited", content_type = "text/html"), (status = 503, description = "HTML: too many PDF verifications at once", content_type = "text/html")))]
-async fn verify_form(State(platform): State<AppState>, addr: ClientAddr, request: Request) -> Response {
+async fn verify_form(State(platform): State<AppState>, request: Request) -> Response {
     let (pdf, text) = match read_form(&platform, request).await {
         Ok(form) => form,
         Err(e) => return form_error(&e, ""),
     };
     let result = match pdf {
-        Some(pdf) => match rate_limit(&platform, &addr) {
-            Ok(()) => verify_pdf(&platform, pdf, OffsetDateTime::now_utc()).await,
-            Err(e) => Err(e),
-        },
-        None => report_for_text(&platform, &addr, &text).await,
+        Some(pdf) => verify_pdf(&platform, pdf, OffsetDateTime::now_utc()).await,
+        None => report_for_text(&platform, &text).await,
     };
     match result {
         Ok(report) => page_for(&platform, &report, &text).await,
@@ -160,7 +156,7 @@ fn too_large_error(e: &axum::extract::multipart::MultipartError) -> bool {
 }
 
 /// Verifies pasted text: a licence identifier against the register, else a QR URL or token.
-async fn report_for_text(platform: &AppState, addr: &ClientAddr, text: &str) -> Result<Report, ApiError> {
+async fn report_for_text(platform: &AppState, text: &str) -> Result<Report, ApiError> {
     let text = text.trim();
     if text.is_empty() {
         return Err(ApiError::new(
@@ -178,7 +174,6 @@ async fn report_for_text(platform: &AppState, addr: &ClientAddr, text: &str) -> 
             ),
         ));
     }
-    rate_limit(platform, addr)?;
     let now = OffsetDateTime::now_utc();
     let report = if text.starts_with(crate::token::LICENCE_ID_ROOT) {
         platform.verify_identifier(text, now).await?

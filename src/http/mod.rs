@@ -2,6 +2,8 @@
 //! platform service, `?`; [`ApiError`] decides what a client sees.
 
 mod auth;
+mod capacity;
+mod client_ip;
 mod error;
 mod holder;
 mod home;
@@ -26,6 +28,8 @@ use tower_http::trace::TraceLayer;
 
 use crate::platform::Platform;
 
+pub use capacity::Gate;
+pub use client_ip::{ClientIp, client_ip};
 pub use error::{ApiError, ErrorBody, MAX_HEADER_BYTES, MAX_HEADER_COUNT, MAX_URI_BYTES};
 pub use openapi::ApiDoc;
 pub use report_page::render_page;
@@ -33,31 +37,50 @@ pub use verify::{MAX_UPLOAD_BYTES, PDF_TIME_LIMIT};
 
 /// Largest request body accepted anywhere (later endpoints set tighter limits).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
-/// Time limit for one request.
+/// Time limit for one request by default (`request_timeout` sets it).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest a request waits at a full gate (public or API capacity) before 503 `busy`.
+pub const GATE_WAIT: Duration = Duration::from_secs(2);
 
 /// Shared state of the handlers.
 pub type AppState = Arc<Platform>;
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
-    // Every endpoint takes at most MAX_BODY_BYTES, but verification, which takes PDFs.
-    let api = Router::new()
-        .route("/healthz", get(healthz))
+    // Public and authenticated traffic each pass their own gate; `/healthz` passes none.
+    let public = Gate::new("public", state.config.public_concurrency, GATE_WAIT);
+    let authenticated = Gate::new("api", state.config.api_concurrency, GATE_WAIT);
+    let public_routes = Router::new()
         .merge(pki::routes())
+        .merge(openapi::routes())
+        .route_layer(axum::middleware::from_fn_with_state(public.clone(), capacity::gated));
+    let api_routes = Router::new()
         .merge(licences::routes())
         .merge(register::routes())
         .merge(holder::routes())
-        .merge(openapi::routes())
+        .route_layer(axum::middleware::from_fn_with_state(authenticated, capacity::gated));
+    // Verification is rate limited per client address and its body read before it queues
+    // for the gate (a slow upload holds no slot).
+    let verify_routes = verify::routes()
+        .merge(home::routes())
+        .route_layer(axum::middleware::from_fn_with_state(public, capacity::gated))
+        .route_layer(axum::middleware::from_fn_with_state(MAX_UPLOAD_BYTES, capacity::read_body_first))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), client_ip::limit_by_address));
+    // Every endpoint takes at most MAX_BODY_BYTES, but verification, which takes PDFs.
+    let api = Router::new()
+        .route("/healthz", get(healthz))
+        .merge(public_routes)
+        .merge(api_routes)
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES));
+    let request_timeout = Duration::from_secs(u64::from(state.config.request_timeout));
     Router::new()
         .merge(api)
-        .merge(verify::routes())
-        .merge(home::routes())
+        .merge(verify_routes)
         .fallback(not_found)
         .with_state(state)
+        // The timeout's 408 is turned into JSON too: it sits inside error_form.
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, request_timeout))
         .layer(axum::middleware::from_fn(error::error_form))
-        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
 }
 

@@ -3,14 +3,10 @@
 //! else. No key is needed; requests are rate-limited per client address, and nothing
 //! personal is logged (only the verdict and the failed check's code).
 
-use std::net::{IpAddr, SocketAddr};
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use axum::extract::{
-    ConnectInfo, DefaultBodyLimit, FromRequest, FromRequestParts, Multipart, Path, Request, State,
-};
-use axum::http::request::Parts;
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -39,24 +35,6 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/api/v1/verify", post(verify))
         .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
         .layer(RequestBodyLimitLayer::new(MAX_UPLOAD_BYTES))
-}
-
-/// The client's address, when the server knows it.
-pub(super) struct ClientAddr(Option<IpAddr>);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())))
-    }
-}
-
-pub(super) fn rate_limit(platform: &AppState, addr: &ClientAddr) -> Result<(), ApiError> {
-    match addr.0 {
-        Some(ip) => platform.rate_limit_address(ip).map_err(ApiError::from),
-        None => Ok(()),
-    }
 }
 
 pub(super) fn log_report(report: &Report, via: &'static str) {
@@ -107,12 +85,7 @@ pub struct VerifyRequest {
         (status = 503, description = "Too many PDF verifications at once (busy)", body = crate::http::ErrorBody)
     )
 )]
-async fn verify(
-    State(platform): State<AppState>,
-    addr: ClientAddr,
-    request: Request,
-) -> Result<Response, ApiError> {
-    rate_limit(&platform, &addr)?;
+async fn verify(State(platform): State<AppState>, request: Request) -> Result<Response, ApiError> {
     let now = OffsetDateTime::now_utc();
     let content_type = request
         .headers()
@@ -214,6 +187,14 @@ pub(super) async fn verify_pdf(
     if pdf.is_empty() {
         return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unreadable_input", "the file is empty"));
     }
+    if pdf.len() > crate::platform::MAX_VERIFY_PDF_BYTES {
+        // The body limit leaves room for multipart framing; the PDF itself has its own.
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the PDF is larger than {} bytes", crate::platform::MAX_VERIFY_PDF_BYTES),
+        ));
+    }
     let _slot = tokio::time::timeout(PDF_SLOT_WAIT, PDF_SLOTS.acquire())
         .await
         .map_err(|_| {
@@ -245,11 +226,9 @@ pub(super) async fn verify_pdf(
 #[utoipa::path(get, path = "/v/{token}", tag = "verify", params(("token" = String, Path, description = "The QR token, base32 (any letter case)")), responses((status = 200, description = "HTML page with the verdict", content_type = "text/html"), (status = 400, description = "HTML page: the QR code is not a licence token", content_type = "text/html"), (status = 429, description = "HTML page: rate limited; see Retry-After", content_type = "text/html")))]
 async fn page(
     State(platform): State<AppState>,
-    addr: ClientAddr,
     uri: axum::http::Uri,
     token: Result<Path<String>, axum::extract::rejection::PathRejection>,
 ) -> Result<Response, ApiError> {
-    rate_limit(&platform, &addr)?;
     let now = OffsetDateTime::now_utc();
     // A path that is not UTF-8 once decoded (`/v/%FF`) is an unreadable token: the page
     // says so, as for any other text that is not a token.

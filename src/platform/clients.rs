@@ -159,10 +159,18 @@ impl Platform {
     }
 
     /// Takes one request from the public rate budget of a client address (the public
-    /// verification endpoints, which need no key).
+    /// verification endpoints, which need no key). IPv6 clients share one budget per
+    /// /64 network, the block one subscriber usually holds.
     pub fn rate_limit_address(&self, address: std::net::IpAddr) -> Result<(), PlatformError> {
+        let key = match crate::netrange::canonical(address) {
+            std::net::IpAddr::V6(v6) => {
+                let network = u128::from(v6) & !((1u128 << 64) - 1);
+                format!("ip:{}/64", std::net::Ipv6Addr::from(network))
+            }
+            v4 => format!("ip:{v4}"),
+        };
         self.rate
-            .take(&format!("ip:{address}"), std::time::Instant::now())
+            .take(&key)
             .map_err(|wait| PlatformError::RateLimited { retry_after_secs: wait.as_secs() + 1 })
     }
 
@@ -181,7 +189,7 @@ impl Platform {
         }
         match self.store.client_by_key_hash(&key_hash(key)).await? {
             Some(c) if c.revoked_at.is_none() => {
-                if let Err(wait) = self.rate.take(&c.id, std::time::Instant::now()) {
+                if let Err(wait) = self.rate.take(&c.id) {
                     return Err(PlatformError::RateLimited { retry_after_secs: wait.as_secs() + 1 });
                 }
                 Ok(c)

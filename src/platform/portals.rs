@@ -83,7 +83,7 @@ impl Platform {
         }
         match self.store.portal_by_key_hash(&key_hash(key)).await? {
             Some(p) if p.revoked_at.is_none() => {
-                if let Err(wait) = self.rate.take(&p.id, std::time::Instant::now()) {
+                if let Err(wait) = self.rate.take(&p.id) {
                     return Err(PlatformError::RateLimited { retry_after_secs: wait.as_secs() + 1 });
                 }
                 Ok(p)
