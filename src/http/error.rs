@@ -48,6 +48,7 @@ impl From<PlatformError> for ApiError {
         let status = match &e {
             PlatformError::InvalidInput { .. }
             | PlatformError::InvalidField { .. }
+            | PlatformError::IdempotencyKeyRequired
             | PlatformError::Seal(_) => StatusCode::BAD_REQUEST,
             PlatformError::Unauthorised(_) => StatusCode::UNAUTHORIZED,
             PlatformError::Forbidden(_) => StatusCode::FORBIDDEN,
