@@ -1,6 +1,7 @@
 //! The HTTP service: `pub fn app(state) -> Router`. Handlers are thin: extract, call a
 //! platform service, `?`; [`ApiError`] decides what a client sees.
 
+mod audit;
 mod auth;
 mod error;
 mod licences;
@@ -43,6 +44,7 @@ pub fn app(state: AppState) -> Router {
         .merge(licences::routes())
         .merge(register::routes())
         .merge(openapi::routes())
+        .merge(audit::routes())
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES));
     Router::new()
         .merge(api)

@@ -47,6 +47,7 @@ impl Modify for BearerKeys {
         super::register::holder_access_log,
         super::register::authorise,
         super::register::revoke_authorisation,
+        super::audit::checkpoint,
     ),
     components(schemas(
         super::ErrorBody,
@@ -68,6 +69,7 @@ impl Modify for BearerKeys {
         crate::platform::AuthorisationView,
         crate::store::LicenceEvent,
         crate::audit::AccessEntry,
+        crate::audit_checkpoint::Checkpoint,
     )),
     modifiers(&BearerKeys)
 )]
