@@ -130,6 +130,17 @@ impl ChainVerifier {
         Ok(())
     }
 
+    /// Continues a chain known good up to entry `seq` with hash `hash` (e.g. a signed
+    /// checkpoint's head): the next entry must be `seq + 1` and point at `hash`.
+    pub fn resume(seq: u64, hash: &[u8]) -> Self {
+        Self { prev: hash.to_vec(), next: seq + 1 }
+    }
+
+    /// The hash of the last entry that passed (the genesis hash before any).
+    pub fn head(&self) -> &[u8] {
+        &self.prev
+    }
+
     /// How many entries passed.
     pub fn verified(&self) -> u64 {
         self.next - 1

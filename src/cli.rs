@@ -121,9 +121,19 @@ enum LicenceCommand {
 }
 
 #[derive(Debug, Subcommand)]
-enum AuditCommand {
-    /// Recompute the access log's hash chain; exit 1 naming the first broken entry.
-    Verify,
+pub(crate) enum AuditCommand {
+    /// Recompute the access log's hash chain and compare it with the newest signed
+    /// checkpoint; exit 1 naming the first broken entry, the missing range or the
+    /// rewritten head.
+    Verify {
+        /// A checkpoint file (as `GET /api/v1/audit/checkpoint` answers); default: the data
+        /// directory's `audit/checkpoint-latest.json`.
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+    },
+    /// Sign a checkpoint of the log's head now (`serve` does it every 30 s while entries
+    /// arrive) and write it to the data directory's `audit/`.
+    Checkpoint,
 }
 
 #[derive(Debug, Subcommand)]
@@ -442,12 +452,9 @@ pub async fn run(args: Args) -> Result<ExitCode> {
                 }
             }
         }
-        Command::Audit(AuditCommand::Verify) => {
+        Command::Audit(cmd) => {
             let platform = Platform::open(config, passphrase).await?;
-            match platform.audit_verify().await? {
-                Ok(n) => writeln!(out, "access log intact: {n} entries")?,
-                Err(broken) => bail!("{broken}"),
-            }
+            crate::audit_cli::run(&platform, cmd, now, out).await?;
         }
         Command::Pki(cmd) => {
             let platform = Platform::open(config, passphrase).await?;
@@ -651,19 +658,22 @@ async fn issue_command(
         .with_context(|| format!("cannot read {}", args.input.display()))?;
     let input = serde_json::from_str(&text)
         .with_context(|| format!("{} is not valid licence input", args.input.display()))?;
+    // Everything that can fail is tried before the register is touched: the output is
+    // opened now (beside the target, renamed at the end, so that a failure never leaves
+    // half a PDF); seal, input and renewal are checked by `issue` before it stores.
+    let pdf_out = crate::pending_output::PendingOutput::open(&args.out)?;
     let request = IssueRequest {
         seal_id: args.seal,
         type_code: args.type_code,
         input,
         client: None,
         idempotency_key: None,
-        renews: None,
+        renews: args.renews,
     };
     let issued = platform.issue(request, now).await?;
-    // Write beside the target and rename, so a failure never leaves half a PDF.
-    let tmp = args.out.with_extension("pdf.partial");
-    std::fs::write(&tmp, &issued.pdf).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, &args.out).with_context(|| format!("cannot write {}", args.out.display()))?;
+    pdf_out
+        .finish(&issued.pdf)
+        .with_context(|| format!("licence {} was issued and stored, but its PDF", issued.identifier))?;
     if args.json {
         let value = json!({
             "identifier": issued.identifier,
@@ -868,6 +878,8 @@ async fn serve(config: Config, passphrase: Option<String>) -> Result<()> {
     // Fail now, not at the first CRL refresh or signature, if a key cannot be used.
     let keys = platform.check_keys().await.context("checking the signing keys")?;
     tracing::info!(keys, "signing keys readable");
+    let audit_signer =
+        platform.audit_signer(now).await.context("preparing the access log checkpoint signer")?;
     let listen = platform.config.listen;
     let listener =
         tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
@@ -879,6 +891,7 @@ async fn serve(config: Config, passphrase: Option<String>) -> Result<()> {
         platform.config.public_url
     );
     let platform = std::sync::Arc::new(platform);
+    tokio::spawn(platform.clone().run_checkpoints(audit_signer, platform::CHECKPOINT_INTERVAL));
     zhengzhao::server::serve(listener, platform, zhengzhao::server::shutdown_signal())
         .await
         .context("serving HTTP")?;

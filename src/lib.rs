@@ -5,6 +5,7 @@
 //! Domain modules take time and randomness as arguments and do no I/O.
 
 pub mod audit;
+pub mod audit_checkpoint;
 pub mod codes;
 pub mod config;
 pub mod font;

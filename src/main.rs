@@ -1,8 +1,10 @@
 //! The `zhengzhao` binary: parses the command line, sets up logging, runs one command,
 //! and turns any failure into one line on stderr and a non-zero exit code.
 
+mod audit_cli;
 mod cli;
 mod cli_print;
+mod pending_output;
 
 use std::process::ExitCode;
 

@@ -89,14 +89,12 @@ async fn call(
     for (k, v) in headers {
         req = req.header(*k, axum::http::HeaderValue::from_bytes(v.as_bytes()).unwrap());
     }
-    // Issuing requires an Idempotency-Key: a call that names none gets a fresh one.
-    static FRESH: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    if method == "POST"
-        && uri.starts_with("/api/v1/licences")
-        && !headers.iter().any(|(k, _)| *k == "idempotency-key")
-    {
-        let n = FRESH.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        req = req.header("idempotency-key", format!("test-fresh-{n}"));
+    // Issuing requires an Idempotency-Key: requests that do not test keys get a fresh one.
+    let issuing = method == "POST" && (uri == "/api/v1/licences" || uri.ends_with("/versions"));
+    if issuing && !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("idempotency-key")) {
+        static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        req = req.header("idempotency-key", format!("test-{n}"));
     }
     let req = match body {
         Some(b) => req.header(header::CONTENT_TYPE, "application/json").body(Body::from(b.to_string())),

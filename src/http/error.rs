@@ -64,6 +64,7 @@ impl From<PlatformError> for ApiError {
         let status = match &e {
             PlatformError::InvalidInput { .. }
             | PlatformError::InvalidField { .. }
+            | PlatformError::IdempotencyKeyRequired
             | PlatformError::Seal(_) => StatusCode::BAD_REQUEST,
             PlatformError::Unauthorised(_) | PlatformError::HolderAssertion { .. } => {
                 StatusCode::UNAUTHORIZED

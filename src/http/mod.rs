@@ -1,6 +1,7 @@
 //! The HTTP service: `pub fn app(state) -> Router`. Handlers are thin: extract, call a
 //! platform service, `?`; [`ApiError`] decides what a client sees.
 
+mod audit;
 mod auth;
 mod capacity;
 mod client_ip;
@@ -53,6 +54,7 @@ pub fn app(state: AppState) -> Router {
     let public_routes = Router::new()
         .merge(pki::routes())
         .merge(openapi::routes())
+        .merge(audit::routes())
         .route_layer(axum::middleware::from_fn_with_state(public.clone(), capacity::gated));
     let api_routes = Router::new()
         .merge(licences::routes())

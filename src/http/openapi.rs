@@ -51,6 +51,7 @@ impl Modify for BearerKeys {
         super::holder::holder_access_log,
         super::holder::authorise,
         super::holder::revoke_authorisation,
+        super::audit::checkpoint,
     ),
     components(schemas(
         super::ErrorBody,
@@ -72,6 +73,7 @@ impl Modify for BearerKeys {
         crate::platform::AuthorisationView,
         crate::store::LicenceEvent,
         crate::audit::AccessEntry,
+        crate::audit_checkpoint::Checkpoint,
     )),
     modifiers(&BearerKeys)
 )]

@@ -216,6 +216,14 @@ impl LicenceType {
         {
             return Err(field_err("valid_until", format!("{until} is before valid_from {valid_from}")));
         }
+        if let Some(until) = valid_until
+            && until < today
+        {
+            return Err(field_err(
+                "valid_until",
+                format!("{until} is already past (today is {today}): a licence cannot be issued expired"),
+            ));
+        }
         let matter = match &input.matter {
             None => None,
             Some(m) => Some(MatterInput {
@@ -332,6 +340,21 @@ mod tests {
         i.valid_until = None;
         i.holder.code = "11010519491231002Y".into();
         assert_eq!(t.check(&i, today()).unwrap_err().field, "holder.code");
+    }
+
+    #[test]
+    fn a_validity_that_ended_before_today_is_refused() {
+        let c = Catalogue::shipped().unwrap();
+        let t = c.iter().find(|t| t.validity_years.is_some()).unwrap();
+        let mut i = example(&t.example);
+        i.valid_from = Some("2019-01-01".into());
+        i.valid_until = Some("2020-01-01".into());
+        let e = t.check(&i, today()).unwrap_err();
+        assert_eq!(e.field, "valid_until");
+        assert!(e.message.contains("already past"), "{e}");
+        // Ending today is still valid today.
+        i.valid_until = Some(today().to_string());
+        assert!(t.check(&i, today()).is_ok());
     }
 
     #[test]

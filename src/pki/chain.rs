@@ -258,7 +258,7 @@ fn validate_chain(
     Ok(ValidatedChain { leaf: leaf_info, path: infos })
 }
 
-fn parse_all<'a>(ders: &'a [Vec<u8>], what: &str) -> Result<Vec<X509Certificate<'a>>, ChainError> {
+pub(super) fn parse_all<'a>(ders: &'a [Vec<u8>], what: &str) -> Result<Vec<X509Certificate<'a>>, ChainError> {
     ders.iter()
         .enumerate()
         .map(|(i, d)| parse_cert(d).map_err(|e| ChainError::Malformed(format!("{what} {i}: {e}"))))
@@ -267,7 +267,7 @@ fn parse_all<'a>(ders: &'a [Vec<u8>], what: &str) -> Result<Vec<X509Certificate<
 
 /// Builds leaf → … → trusted root. Returns clones of the parsed certificates (cheap: they
 /// borrow the caller's DER).
-fn build_path<'a>(
+pub(super) fn build_path<'a>(
     leaf: &X509Certificate<'a>,
     inters: &[X509Certificate<'a>],
     roots: &[X509Certificate<'a>],
@@ -313,7 +313,7 @@ fn build_path<'a>(
     }
 }
 
-fn check_critical_extensions(cert: &X509Certificate<'_>) -> Result<(), ChainError> {
+pub(super) fn check_critical_extensions(cert: &X509Certificate<'_>) -> Result<(), ChainError> {
     for ext in cert.extensions() {
         let oid = ext.oid.to_id_string();
         if ext.critical && !KNOWN_CRITICAL_EXTENSIONS.contains(&oid.as_str()) {
@@ -328,7 +328,7 @@ fn check_critical_extensions(cert: &X509Certificate<'_>) -> Result<(), ChainErro
 }
 
 /// Issuers are CAs with keyCertSign; pathLenConstraint bounds the intermediates below.
-fn check_ca_constraints(path: &[X509Certificate<'_>]) -> Result<(), ChainError> {
+pub(super) fn check_ca_constraints(path: &[X509Certificate<'_>]) -> Result<(), ChainError> {
     for (i, cert) in path.iter().enumerate().skip(1) {
         if !can_sign_certs(cert) {
             return Err(ChainError::NotCa);
@@ -345,7 +345,7 @@ fn check_ca_constraints(path: &[X509Certificate<'_>]) -> Result<(), ChainError> 
     Ok(())
 }
 
-fn check_validity(cert: &X509Certificate<'_>, at: OffsetDateTime) -> Result<(), ChainError> {
+pub(super) fn check_validity(cert: &X509Certificate<'_>, at: OffsetDateTime) -> Result<(), ChainError> {
     let not_before = cert.validity().not_before.to_datetime();
     let not_after = cert.validity().not_after.to_datetime();
     if at < not_before {

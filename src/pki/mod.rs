@@ -15,6 +15,7 @@
 //! - the root's CRL ([`make_crl`]),
 //! - validation of a seal certificate up to a trusted root ([`validate_seal_chain`]).
 
+mod audit_cert;
 mod cert;
 mod chain;
 mod crl;
@@ -24,6 +25,7 @@ mod pem;
 #[cfg(test)]
 mod test_support;
 
+pub use audit_cert::{AUDIT_SIGNER_CN, TIME_STAMPING_EKU, issue_audit_cert, validate_audit_signer};
 pub use cert::{CertInfo, DOCUMENT_SIGNING_EKU, SealSubject, cert_info, issue_seal_cert, make_root};
 pub use chain::{
     ChainError, MAX_PATH_CERTS, RevocationPolicy, RevocationStatus, ValidatedChain, revocation_applies,

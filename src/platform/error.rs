@@ -31,6 +31,10 @@ pub enum PlatformError {
         /// What is wrong.
         message: String,
     },
+    /// An API client issued without an `Idempotency-Key`: a blind retry would issue a
+    /// second licence.
+    #[error("send an Idempotency-Key header (1–{max} ASCII characters) with every issuing request, and the same key when retrying it", max = super::MAX_IDEMPOTENCY_KEY)]
+    IdempotencyKeyRequired,
     /// No or a bad credential.
     #[error("{0}")]
     Unauthorised(String),
@@ -113,6 +117,7 @@ impl PlatformError {
             Self::NotInitialised(_) => "not_initialised",
             Self::InvalidInput { .. } => "invalid_input",
             Self::InvalidField { .. } => "invalid_field",
+            Self::IdempotencyKeyRequired => "idempotency_key_required",
             Self::Unauthorised(_) => "unauthorised",
             Self::Forbidden(_) => "forbidden",
             Self::OriginalRequiresHolderAuthorisation => "original_requires_holder_authorisation",
@@ -136,6 +141,7 @@ impl PlatformError {
             self,
             Self::InvalidInput { .. }
                 | Self::InvalidField { .. }
+                | Self::IdempotencyKeyRequired
                 | Self::Unauthorised(_)
                 | Self::Forbidden(_)
                 | Self::OriginalRequiresHolderAuthorisation

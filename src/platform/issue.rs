@@ -157,6 +157,12 @@ impl Platform {
                 )));
             }
         }
+        // An API client must make its request repeatable: a blind retry without a key
+        // would issue a second licence (a legal document). Checked after the client's
+        // rights, so that a client that may not issue learns that first.
+        if request.client.is_some() && request.idempotency_key.is_none() {
+            return Err(PlatformError::IdempotencyKeyRequired);
+        }
         if seal.status != SealStatus::Active {
             return Err(PlatformError::Conflict(format!(
                 "seal {} is revoked and signs nothing more",
@@ -172,6 +178,41 @@ impl Platform {
                 department.code,
                 licence_type.code.as_str()
             )));
+        }
+        // A retry is answered before the renewal is judged: after a renewal succeeded, the
+        // old version is superseded, and its retry must still get the new version back.
+        let idempotency = match (&request.client, &request.idempotency_key) {
+            (Some(client), Some(key)) => {
+                let key = key.trim();
+                if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY || !key.is_ascii() {
+                    return Err(PlatformError::InvalidInput {
+                        field: "Idempotency-Key",
+                        message: format!("must be 1–{MAX_IDEMPOTENCY_KEY} ASCII characters"),
+                    });
+                }
+                let mut h = Sha256::new();
+                h.update(seal.id.as_bytes());
+                h.update([0]);
+                h.update(licence_type.code.as_str().as_bytes());
+                h.update([0]);
+                h.update(serde_json::to_vec(&request.input).unwrap_or_default());
+                // A renewal of a licence and a new licence are different requests.
+                if let Some(old) = &request.renews {
+                    h.update([1]);
+                    h.update(old.trim().as_bytes());
+                }
+                Some(IdempotencyClaim {
+                    client_id: client.id.clone(),
+                    key: key.to_owned(),
+                    request_hash: h.finalize().to_vec(),
+                })
+            }
+            _ => None,
+        };
+        if let Some(claim) = &idempotency
+            && let Some(row) = self.store.replay_issue(claim).await?
+        {
+            return Ok(issued(&self.config.public_url, row.licence, true));
         }
         let today = now.date();
         let renewal = match &request.renews {
@@ -219,34 +260,6 @@ impl Platform {
                 field: "holder.code".into(),
                 message: "a new version keeps the holder; issue a new licence for another holder".into(),
             });
-        }
-        let idempotency = match (&request.client, &request.idempotency_key) {
-            (Some(client), Some(key)) => {
-                let key = key.trim();
-                if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY || !key.is_ascii() {
-                    return Err(PlatformError::InvalidInput {
-                        field: "Idempotency-Key",
-                        message: format!("must be 1–{MAX_IDEMPOTENCY_KEY} ASCII characters"),
-                    });
-                }
-                let mut h = Sha256::new();
-                h.update(seal.id.as_bytes());
-                h.update([0]);
-                h.update(licence_type.code.as_str().as_bytes());
-                h.update([0]);
-                h.update(serde_json::to_vec(&request.input).unwrap_or_default());
-                Some(IdempotencyClaim {
-                    client_id: client.id.clone(),
-                    key: key.to_owned(),
-                    request_hash: h.finalize().to_vec(),
-                })
-            }
-            _ => None,
-        };
-        if let Some(claim) = &idempotency
-            && let Some(row) = self.store.replay_issue(claim).await?
-        {
-            return Ok(issued(&self.config.public_url, row.licence, true));
         }
         let ctx = self.seal_context(&seal.id).await?;
         let crl = self.dss_crl(seal.algorithm, now).await?;

@@ -4,6 +4,7 @@
 //! modules it calls do none.
 
 mod accesslog;
+mod checkpoint;
 mod clients;
 mod error;
 mod holder;
@@ -30,6 +31,7 @@ use crate::store::{
     CrlRecord, Department, PlatformRecord, RootRecord, SealRecord, SealStatus, SqlStore, Store, StoreError,
 };
 
+pub use checkpoint::{AUDIT_KEY, AuditOutcome, AuditSigner, CHECKPOINT_INTERVAL, audit_dir, read_checkpoint};
 pub use clients::{ClientKey, Scope, has_scope, key_hash, may_use_type};
 pub use error::PlatformError;
 pub use holder::{HOLDER_ASSERTION_BASIS, HolderCall, HolderCaller};

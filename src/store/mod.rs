@@ -7,6 +7,7 @@ pub(crate) mod licences;
 mod portals;
 mod register;
 mod sql;
+pub mod sqlite_file;
 
 use async_trait::async_trait;
 use time::OffsetDateTime;

@@ -80,6 +80,9 @@ impl SqlStore {
             )));
         };
         let memory = url.contains(":memory:");
+        if backend == Backend::Sqlite {
+            super::sqlite_file::prepare(url)?;
+        }
         let options = AnyPoolOptions::new()
             .acquire_timeout(Duration::from_secs(10))
             // Each connection to an in-memory SQLite database is a database of its own.
@@ -87,11 +90,7 @@ impl SqlStore {
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
-                        conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
-                        )
-                        .await?;
+                        conn.execute(super::sqlite_file::SQLITE_PRAGMAS).await?;
                     }
                     Ok(())
                 })
