@@ -8,6 +8,9 @@
 
 #![allow(clippy::unwrap_used)] // Test helpers: a failed unwrap is a failed test.
 
+mod common;
+use common::app;
+
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -17,7 +20,6 @@ use serde_json::{Value, json};
 use time::{Date, OffsetDateTime};
 use tower::ServiceExt;
 use zhengzhao::config::{Config, Layer};
-use zhengzhao::http::app;
 use zhengzhao::licence::{Catalogue, LicenceInput};
 use zhengzhao::platform::{IssueRequest, IssuedLicence, Platform, Scope};
 

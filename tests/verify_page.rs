@@ -6,6 +6,9 @@
 //! English carries `lang="en"`, the seal picture has a name; and the home page's form.
 #![allow(clippy::unwrap_used)] // Test helpers: a failed unwrap is a failed test.
 
+mod common;
+use common::app;
+
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -15,7 +18,7 @@ use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 use tower::ServiceExt;
 use zhengzhao::config::{Config, Layer};
-use zhengzhao::http::{app, render_page};
+use zhengzhao::http::render_page;
 use zhengzhao::licence::{LicenceInput, LicenceStatus};
 use zhengzhao::pki::Algorithm;
 use zhengzhao::platform::{IssueRequest, IssuedLicence, Platform};

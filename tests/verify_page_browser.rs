@@ -8,6 +8,9 @@
 //! Content-Security-Policy header, which a file does not carry).
 #![allow(clippy::unwrap_used)] // Test helpers: a failed unwrap is a failed test.
 
+mod common;
+use common::app;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -19,7 +22,7 @@ use http_body_util::BodyExt;
 use time::OffsetDateTime;
 use tower::ServiceExt;
 use zhengzhao::config::{Config, Layer};
-use zhengzhao::http::{app, render_page};
+use zhengzhao::http::render_page;
 use zhengzhao::licence::{LicenceInput, LicenceStatus};
 use zhengzhao::pki::Algorithm;
 use zhengzhao::platform::{IssueRequest, IssuedLicence, Platform};

@@ -96,15 +96,11 @@ async fn issue_or_renew(
     }
     let body: IssueBody =
         super::json_body::parse(&body, &["/licence", "/licence/holder", "/licence/matter"])?;
-    // A licence is a legal document: a blind retry must not issue a second one.
+    // A licence is a legal document: a blind retry must not issue a second one. A missing
+    // key is refused by the platform (400 idempotency_key_required) after the client's
+    // rights, so that a client that may not issue learns that first.
     let idempotency_key = match headers.get("idempotency-key") {
-        None => {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "idempotency_key_required",
-                "send an Idempotency-Key header (1–128 ASCII characters, unique per licence)",
-            ));
-        }
+        None => None,
         Some(v) => {
             let key = String::from_utf8_lossy(v.as_bytes());
             let key = key.trim();

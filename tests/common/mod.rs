@@ -66,3 +66,17 @@ pub async fn drop_schema(schema: &str) {
         admin.close().await;
     }
 }
+
+/// The HTTP app as the server wires it: every request carries its peer's address (the
+/// public endpoints refuse one without, failing closed); a request that names none comes
+/// from 192.0.2.1 (TEST-NET-1).
+pub fn app(platform: std::sync::Arc<zhengzhao::platform::Platform>) -> axum::Router {
+    use axum::extract::{ConnectInfo, Request};
+    use std::net::SocketAddr;
+    zhengzhao::http::app(platform).layer(axum::middleware::map_request(|mut req: Request| async move {
+        if req.extensions().get::<ConnectInfo<SocketAddr>>().is_none() {
+            req.extensions_mut().insert(ConnectInfo(SocketAddr::from(([192, 0, 2, 1], 40000))));
+        }
+        req
+    }))
+}
