@@ -873,7 +873,10 @@ async fn serve(config: Config, passphrase: Option<String>) -> Result<()> {
         }
         platform
     } else {
-        Platform::open(config, passphrase).await?
+        let platform = Platform::open(config, passphrase).await?;
+        // A later start says where everything is too (a closed stdout does not stop it).
+        let _ = print_locations(&mut std::io::stdout().lock(), &platform);
+        platform
     };
     // Fail now, not at the first CRL refresh or signature, if a key cannot be used.
     let keys = platform.check_keys().await.context("checking the signing keys")?;

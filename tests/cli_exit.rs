@@ -271,6 +271,17 @@ fn second_serve_keeps_the_data_directory_and_a_taken_address_is_refused() {
     // The second start opens what is there: no new platform, the same roots, seals and keys.
     let second = start(&env, free_port());
     assert!(!second.printed.contains("initialised a new demo platform"), "{}", second.printed);
+    for url in [
+        "home page:",
+        "health:",
+        "trust list:",
+        "OpenAPI:",
+        "/healthz",
+        "/pki/trust-list.json",
+        "/api/openapi.json",
+    ] {
+        assert!(second.printed.contains(url), "a later start prints {url:?} too: {}", second.printed);
+    }
     assert_eq!(snapshot_of(&env.run(&["seal", "list", "--json"])), seals);
     assert_eq!(snapshot_of(&env.run(&["pki", "root"])), roots);
     let keys_after: Vec<(PathBuf, Vec<u8>)> =

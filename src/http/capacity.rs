@@ -85,7 +85,10 @@ pub async fn read_body_first(State(limit): State<usize>, request: Request, next:
         Err(_) => ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
-            format!("the request body is larger than {limit} bytes or could not be read"),
+            format!(
+                "the request body is larger than {limit} bytes (PDFs at most {} MB) or could not be read",
+                crate::platform::MAX_VERIFY_PDF_BYTES / (1024 * 1024)
+            ),
         )
         .into_response(),
     }
