@@ -31,6 +31,9 @@ const ENV_KEYS: &[&str] = &[
     "ZHENGZHAO_MAX_CONNECTIONS_PER_ADDRESS",
     "ZHENGZHAO_PUBLIC_CONCURRENCY",
     "ZHENGZHAO_API_CONCURRENCY",
+    "ZHENGZHAO_PDF_VERIFY_TIMEOUT",
+    "ZHENGZHAO_PDF_VERIFY_CONCURRENCY",
+    "ZHENGZHAO_PDF_VERIFY_WAIT",
 ];
 /// Environment variables that are known but not configuration keys.
 const ENV_OTHER: &[&str] = &["ZHENGZHAO_DATA", "ZHENGZHAO_KEY_PASSPHRASE"];
@@ -77,6 +80,13 @@ pub struct Config {
     /// Authenticated `/api/v1/*` requests served at once; capacity of their own that
     /// public traffic cannot take.
     pub api_concurrency: u32,
+    /// Seconds one uploaded PDF may take to verify; then 422 `verification_timeout`.
+    pub pdf_verify_timeout: u32,
+    /// Uploaded PDFs verified at once (each may hold a 32 MB file); the next wait
+    /// `pdf_verify_wait` for a slot, then get 503 `busy`.
+    pub pdf_verify_concurrency: u32,
+    /// Seconds an uploaded PDF waits for a verification slot before 503 `busy`.
+    pub pdf_verify_wait: u32,
 }
 
 /// How log lines are written.
@@ -141,6 +151,15 @@ pub struct Layer {
     /// See [`Config::api_concurrency`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub api_concurrency: Option<u32>,
+    /// See [`Config::pdf_verify_timeout`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pdf_verify_timeout: Option<u32>,
+    /// See [`Config::pdf_verify_concurrency`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pdf_verify_concurrency: Option<u32>,
+    /// See [`Config::pdf_verify_wait`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pdf_verify_wait: Option<u32>,
 }
 
 /// Why the configuration could not be assembled.
@@ -262,6 +281,12 @@ impl Layer {
             )?,
             public_concurrency: parsed("ZHENGZHAO_PUBLIC_CONCURRENCY", get("ZHENGZHAO_PUBLIC_CONCURRENCY"))?,
             api_concurrency: parsed("ZHENGZHAO_API_CONCURRENCY", get("ZHENGZHAO_API_CONCURRENCY"))?,
+            pdf_verify_timeout: parsed("ZHENGZHAO_PDF_VERIFY_TIMEOUT", get("ZHENGZHAO_PDF_VERIFY_TIMEOUT"))?,
+            pdf_verify_concurrency: parsed(
+                "ZHENGZHAO_PDF_VERIFY_CONCURRENCY",
+                get("ZHENGZHAO_PDF_VERIFY_CONCURRENCY"),
+            )?,
+            pdf_verify_wait: parsed("ZHENGZHAO_PDF_VERIFY_WAIT", get("ZHENGZHAO_PDF_VERIFY_WAIT"))?,
         };
         Ok((layer, unknown))
     }
@@ -287,6 +312,9 @@ impl Layer {
                 .or(self.max_connections_per_address),
             public_concurrency: over.public_concurrency.or(self.public_concurrency),
             api_concurrency: over.api_concurrency.or(self.api_concurrency),
+            pdf_verify_timeout: over.pdf_verify_timeout.or(self.pdf_verify_timeout),
+            pdf_verify_concurrency: over.pdf_verify_concurrency.or(self.pdf_verify_concurrency),
+            pdf_verify_wait: over.pdf_verify_wait.or(self.pdf_verify_wait),
         }
     }
 }
@@ -350,6 +378,11 @@ impl Config {
         let public_concurrency =
             within("public_concurrency", layer.public_concurrency.unwrap_or(default_public), 1..=10_000)?;
         let api_concurrency = within("api_concurrency", layer.api_concurrency.unwrap_or(64), 1..=10_000)?;
+        let pdf_verify_timeout =
+            within("pdf_verify_timeout", layer.pdf_verify_timeout.unwrap_or(10), 1..=3600)?;
+        let pdf_verify_concurrency =
+            within("pdf_verify_concurrency", layer.pdf_verify_concurrency.unwrap_or(4), 1..=1024)?;
+        let pdf_verify_wait = within("pdf_verify_wait", layer.pdf_verify_wait.unwrap_or(5), 0..=600)?;
         Ok(Self {
             rate_limit,
             trusted_proxies: layer.trusted_proxies.unwrap_or_default(),
@@ -360,6 +393,9 @@ impl Config {
             max_connections_per_address,
             public_concurrency,
             api_concurrency,
+            pdf_verify_timeout,
+            pdf_verify_concurrency,
+            pdf_verify_wait,
             listen,
             public_url,
             database_url: layer.database_url.unwrap_or_default(),
@@ -424,6 +460,9 @@ impl fmt::Debug for Config {
             .field("max_connections_per_address", &self.max_connections_per_address)
             .field("public_concurrency", &self.public_concurrency)
             .field("api_concurrency", &self.api_concurrency)
+            .field("pdf_verify_timeout", &self.pdf_verify_timeout)
+            .field("pdf_verify_concurrency", &self.pdf_verify_concurrency)
+            .field("pdf_verify_wait", &self.pdf_verify_wait)
             .finish()
     }
 }
@@ -540,6 +579,39 @@ mod tests {
         assert!(err.to_string().contains("max_connections_per_address"), "{err}");
         let flags = Layer { header_timeout: Some(0), ..Layer::default() };
         assert!(Config::load("/x".into(), env(&[]), flags).is_err());
+    }
+
+    #[test]
+    fn pdf_verify_limits_default_layer_and_are_checked() {
+        let c = Config::from_layer("/x".into(), Layer::default()).unwrap();
+        assert_eq!((c.pdf_verify_timeout, c.pdf_verify_concurrency, c.pdf_verify_wait), (10, 4, 5));
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(CONFIG_FILE), "pdf_verify_timeout = 3\npdf_verify_concurrency = 2\n")
+            .unwrap();
+        let (c, _) = Config::load(dir.path().into(), env(&[]), Layer::default()).unwrap();
+        assert_eq!((c.pdf_verify_timeout, c.pdf_verify_concurrency), (3, 2));
+        let e = env(&[
+            ("ZHENGZHAO_PDF_VERIFY_TIMEOUT", "5"),
+            ("ZHENGZHAO_PDF_VERIFY_CONCURRENCY", "7"),
+            ("ZHENGZHAO_PDF_VERIFY_WAIT", "0"),
+        ]);
+        let (c, w) = Config::load(dir.path().into(), e, Layer::default()).unwrap();
+        assert_eq!(
+            (c.pdf_verify_timeout, c.pdf_verify_concurrency, c.pdf_verify_wait, w.len()),
+            (5, 7, 0, 0)
+        );
+        for (name, value) in [
+            ("ZHENGZHAO_PDF_VERIFY_TIMEOUT", "0"),
+            ("ZHENGZHAO_PDF_VERIFY_CONCURRENCY", "0"),
+            ("ZHENGZHAO_PDF_VERIFY_WAIT", "601"),
+        ] {
+            let err = Config::load("/x".into(), env(&[(name, value)]), Layer::default()).unwrap_err();
+            assert!(err.to_string().contains(&name["ZHENGZHAO_".len()..].to_ascii_lowercase()), "{err}");
+        }
+        let err =
+            Config::load("/x".into(), env(&[("ZHENGZHAO_PDF_VERIFY_TIMEOUT", "ten")]), Layer::default())
+                .unwrap_err();
+        assert!(err.to_string().contains("ZHENGZHAO_PDF_VERIFY_TIMEOUT"), "{err}");
     }
 
     #[test]

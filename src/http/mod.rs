@@ -34,7 +34,7 @@ pub use client_ip::{ClientIp, client_ip};
 pub use error::{ApiError, ErrorBody, MAX_HEADER_BYTES, MAX_HEADER_COUNT, MAX_URI_BYTES};
 pub use openapi::ApiDoc;
 pub use report_page::render_page;
-pub use verify::{MAX_UPLOAD_BYTES, PDF_TIME_LIMIT};
+pub use verify::MAX_UPLOAD_BYTES;
 
 /// Largest request body accepted anywhere (later endpoints set tighter limits).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;

@@ -3,7 +3,6 @@
 //! else. No key is needed; requests are rate-limited per client address, and nothing
 //! personal is logged (only the verdict and the failed check's code).
 
-use std::sync::LazyLock;
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Request, State};
@@ -12,7 +11,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use time::OffsetDateTime;
-use tokio::sync::Semaphore;
 use tower_http::limit::RequestBodyLimitLayer;
 
 use super::report_page::report_response;
@@ -22,12 +20,6 @@ use crate::verify::{Outcome, Report, Verdict};
 
 /// Largest upload `POST /api/v1/verify` accepts (the PDF plus multipart framing).
 pub const MAX_UPLOAD_BYTES: usize = crate::platform::MAX_VERIFY_PDF_BYTES + 64 * 1024;
-/// Time limit for verifying one PDF.
-pub const PDF_TIME_LIMIT: Duration = Duration::from_secs(10);
-/// How long a PDF upload waits for a free verification slot before 503.
-const PDF_SLOT_WAIT: Duration = Duration::from_secs(5);
-/// PDFs verified at once; more wait (bounded memory: each may hold a 32 MB file).
-static PDF_SLOTS: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(4));
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -195,7 +187,11 @@ pub(super) async fn verify_pdf(
             format!("the PDF is larger than {} bytes", crate::platform::MAX_VERIFY_PDF_BYTES),
         ));
     }
-    let _slot = tokio::time::timeout(PDF_SLOT_WAIT, PDF_SLOTS.acquire())
+    // `pdf_verify_concurrency` PDFs at once (bounded memory: each may hold a 32 MB file);
+    // the slot goes with the work, so a verification past its time limit keeps it until
+    // it really ends.
+    let wait = Duration::from_secs(u64::from(platform.config.pdf_verify_wait));
+    let slot = tokio::time::timeout(wait, platform.pdf_slots().acquire_owned())
         .await
         .map_err(|_| {
             ApiError::new(
@@ -207,12 +203,16 @@ pub(super) async fn verify_pdf(
         .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "shutting down"))?;
     let platform = platform.clone();
     let runtime = tokio::runtime::Handle::current();
-    let task = tokio::task::spawn_blocking(move || runtime.block_on(platform.verify_pdf(pdf, now)));
-    match tokio::time::timeout(PDF_TIME_LIMIT, task).await {
+    let limit = platform.config.pdf_verify_timeout;
+    let task = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        runtime.block_on(platform.verify_pdf(pdf, now))
+    });
+    match tokio::time::timeout(Duration::from_secs(u64::from(limit)), task).await {
         Err(_) => Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "verification_timeout",
-            format!("the PDF could not be verified within {} s", PDF_TIME_LIMIT.as_secs()),
+            format!("the PDF could not be verified within {limit} s"),
         )),
         Ok(Err(join)) => {
             tracing::error!(error = %join, "PDF verification task failed");

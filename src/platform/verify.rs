@@ -180,6 +180,11 @@ impl Platform {
         Ok(Engine::new(&trust, Some(self), now).verify_pdf(&pdf).await)
     }
 
+    /// The slots for uploaded PDFs verified at once (`pdf_verify_concurrency` of them).
+    pub fn pdf_slots(&self) -> Arc<tokio::sync::Semaphore> {
+        self.pdf_slots.clone()
+    }
+
     /// The seal image as SVG, cached per seal.
     pub async fn seal_svg(&self, seal_id: &str) -> Result<Arc<String>, PlatformError> {
         if let Some(svg) = self.trust_cache.seal_images.read().ok().and_then(|m| m.get(seal_id).cloned()) {
