@@ -6,7 +6,6 @@ use axum::Json;
 use axum::Router;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::StatusCode;
-use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::routing::{delete, get, post};
 use serde::Deserialize;
@@ -33,18 +32,7 @@ impl FromRequestParts<AppState> for Holder {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, platform: &AppState) -> Result<Self, Self::Rejection> {
-        let unauthorised = |m: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorised", m);
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .ok_or_else(|| unauthorised("send Authorization: Bearer <API key>"))?
-            .to_str()
-            .map_err(|_| unauthorised("malformed Authorization header"))?;
-        let key = header
-            .strip_prefix("Bearer ")
-            .or_else(|| header.strip_prefix("bearer "))
-            .ok_or_else(|| unauthorised("the Authorization scheme must be Bearer"))?
-            .trim();
+        let key = super::auth::bearer_key(parts)?;
         let caller = if key.starts_with(PORTAL_KEY_PREFIX) {
             HolderCaller::Portal(platform.authenticate_portal(key).await?)
         } else {
