@@ -29,6 +29,11 @@ fn main() {
     let ok = match args.first().map(String::as_str) {
         Some("issue") if args.len() == 8 => runtime.block_on(issue_under_flood(&args[1..])),
         Some("keys") if args.len() == 5 => runtime.block_on(many_keys(&args[1..])),
+        // `cargo test --all-targets` and a bare `cargo bench` run it without a job.
+        None => {
+            println!("flood: skipped. Run benches/flood_load.sh, which starts a server and gives the job.");
+            return;
+        }
         _ => {
             eprintln!("usage: flood issue BASE KEY BODY_FILE PAGE_PATH SECONDS FLOOD_CONNECTIONS SOURCES");
             eprintln!("       flood keys BASE PAGE_PATH KEYS CONNECTIONS");
