@@ -524,9 +524,6 @@ impl Platform {
             match self.store.insert_crl(&crl).await {
                 Ok(()) => {
                     cache.insert(algorithm, crl.clone());
-                    // Online verification must see it at once: a licence signed now is
-                    // judged against a CRL issued at or after its signing time.
-                    self.trust_cache.invalidate();
                     return Ok(crl);
                 }
                 // A revocation, another request's re-signing or another node took the
