@@ -20,6 +20,7 @@ use zhengzhao::config::{Config, Layer};
 use zhengzhao::http::app;
 use zhengzhao::platform::{IssueRequest, Platform, Scope};
 
+#[macro_use]
 mod common;
 
 const ISSUER: &str = "11310115MB2C90510L";
@@ -517,29 +518,6 @@ async fn authorisations_belong_to_the_asserted_holder(f: F) {
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "not the holder's licence");
     assert_eq!(last_entry(&f).await.result, "not_found");
-}
-
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(super::fixture_on(None).await).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let Some((url, schema)) = super::common::postgres_schema_url().await else { return };
-                    super::$name(super::fixture_on(Some(url)).await).await;
-                    super::common::drop_schema(&schema).await;
-                }
-            )*
-        }
-    };
 }
 
 on_both_backends!(

@@ -18,6 +18,7 @@ use zhengzhao::http::app;
 use zhengzhao::platform::{Platform, Scope};
 use zhengzhao::store::LicenceFilter;
 
+#[macro_use]
 mod common;
 
 const DEPT: &str = "11310115MB2C90510L";
@@ -203,29 +204,6 @@ async fn a_request_without_a_key_is_refused_and_stores_nothing(f: F) {
     let (status, _) = post(&f.p, "/api/v1/licences", reader.expose(), None, &body(&f, "甲公司")).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(next_serial(&f, "order-2").await, 2);
-}
-
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(super::fixture_on(None).await).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let Some((url, schema)) = super::common::postgres_schema_url().await else { return };
-                    super::$name(super::fixture_on(Some(url)).await).await;
-                    super::common::drop_schema(&schema).await;
-                }
-            )*
-        }
-    };
 }
 
 on_both_backends!(

@@ -15,6 +15,7 @@ use zhengzhao::config::{Config, Layer};
 use zhengzhao::http::app;
 use zhengzhao::platform::{IssueRequest, Platform, Scope};
 
+#[macro_use]
 mod common;
 
 const ISSUER: &str = "11310115MB2C90510L";
@@ -520,29 +521,6 @@ async fn concurrent_checks_are_each_logged_once_in_an_intact_chain(f: F) {
         t.await.unwrap();
     }
     assert_eq!(log_len(&f).await, before + 40);
-}
-
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(super::fixture_on(None).await).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let Some((url, schema)) = super::common::postgres_schema_url().await else { return };
-                    super::$name(super::fixture_on(Some(url)).await).await;
-                    super::common::drop_schema(&schema).await;
-                }
-            )*
-        }
-    };
 }
 
 on_both_backends!(

@@ -22,6 +22,7 @@ use zhengzhao::http::app;
 use zhengzhao::platform::{IssueRequest, Platform, Scope};
 use zhengzhao::store::AuthorisationRecord;
 
+#[macro_use]
 mod common;
 
 const ISSUER: &str = "11310115MB2C90510L";
@@ -849,29 +850,6 @@ async fn every_kind_of_access_adds_exactly_the_expected_entries(f: F) {
             "ok".to_owned(),
         )]
     );
-}
-
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(super::fixture_on(None).await).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let Some((url, schema)) = super::common::postgres_schema_url().await else { return };
-                    super::$name(super::fixture_on(Some(url)).await).await;
-                    super::common::drop_schema(&schema).await;
-                }
-            )*
-        }
-    };
 }
 
 on_both_backends!(

@@ -80,3 +80,29 @@ pub fn app(platform: std::sync::Arc<zhengzhao::platform::Platform>) -> axum::Rou
         req
     }))
 }
+
+/// Runs each named test, `async fn name(f: F)`, on SQLite and on PostgreSQL (in a schema of
+/// its own, dropped afterwards); the test file provides `fixture_on(Option<url>) -> F`.
+#[allow(unused_macros)] // Only the register, portal and idempotency suites use it.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(super::fixture_on(None).await).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let Some((url, schema)) = super::common::postgres_schema_url().await else { return };
+                    super::$name(super::fixture_on(Some(url)).await).await;
+                    super::common::drop_schema(&schema).await;
+                }
+            )*
+        }
+    };
+}
