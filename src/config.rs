@@ -34,6 +34,9 @@ const ENV_KEYS: &[&str] = &[
     "ZHENGZHAO_PDF_VERIFY_TIMEOUT",
     "ZHENGZHAO_PDF_VERIFY_CONCURRENCY",
     "ZHENGZHAO_PDF_VERIFY_WAIT",
+    "ZHENGZHAO_PUBLIC_NICE",
+    "ZHENGZHAO_REFUSAL_DELAY_MS",
+    "ZHENGZHAO_API_RESERVED_CONNECTIONS",
 ];
 /// Environment variables that are known but not configuration keys.
 const ENV_OTHER: &[&str] = &["ZHENGZHAO_DATA", "ZHENGZHAO_KEY_PASSPHRASE"];
@@ -87,6 +90,15 @@ pub struct Config {
     pub pdf_verify_concurrency: u32,
     /// Seconds an uploaded PDF waits for a verification slot before 503 `busy`.
     pub pdf_verify_wait: u32,
+    /// Scheduling priority (`nice`, 0–19) of the threads that do public work; above 0 the
+    /// kernel gives the CPU to authenticated work first when both want it.
+    pub public_nice: u32,
+    /// Milliseconds a public request refused as `busy` (503) or `rate_limited` (429) waits
+    /// before its answer is sent, so that a client retrying at once floods at a walk.
+    pub refusal_delay_ms: u32,
+    /// Connections held back for addresses from which an API client has authenticated
+    /// recently: others are closed once `max_connections` minus these are open.
+    pub api_reserved_connections: u32,
 }
 
 /// How log lines are written.
@@ -160,6 +172,15 @@ pub struct Layer {
     /// See [`Config::pdf_verify_wait`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pdf_verify_wait: Option<u32>,
+    /// See [`Config::public_nice`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_nice: Option<u32>,
+    /// See [`Config::refusal_delay_ms`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refusal_delay_ms: Option<u32>,
+    /// See [`Config::api_reserved_connections`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_reserved_connections: Option<u32>,
 }
 
 /// Why the configuration could not be assembled.
@@ -287,6 +308,12 @@ impl Layer {
                 get("ZHENGZHAO_PDF_VERIFY_CONCURRENCY"),
             )?,
             pdf_verify_wait: parsed("ZHENGZHAO_PDF_VERIFY_WAIT", get("ZHENGZHAO_PDF_VERIFY_WAIT"))?,
+            public_nice: parsed("ZHENGZHAO_PUBLIC_NICE", get("ZHENGZHAO_PUBLIC_NICE"))?,
+            refusal_delay_ms: parsed("ZHENGZHAO_REFUSAL_DELAY_MS", get("ZHENGZHAO_REFUSAL_DELAY_MS"))?,
+            api_reserved_connections: parsed(
+                "ZHENGZHAO_API_RESERVED_CONNECTIONS",
+                get("ZHENGZHAO_API_RESERVED_CONNECTIONS"),
+            )?,
         };
         Ok((layer, unknown))
     }
@@ -315,6 +342,9 @@ impl Layer {
             pdf_verify_timeout: over.pdf_verify_timeout.or(self.pdf_verify_timeout),
             pdf_verify_concurrency: over.pdf_verify_concurrency.or(self.pdf_verify_concurrency),
             pdf_verify_wait: over.pdf_verify_wait.or(self.pdf_verify_wait),
+            public_nice: over.public_nice.or(self.public_nice),
+            refusal_delay_ms: over.refusal_delay_ms.or(self.refusal_delay_ms),
+            api_reserved_connections: over.api_reserved_connections.or(self.api_reserved_connections),
         }
     }
 }
@@ -383,6 +413,13 @@ impl Config {
         let pdf_verify_concurrency =
             within("pdf_verify_concurrency", layer.pdf_verify_concurrency.unwrap_or(4), 1..=1024)?;
         let pdf_verify_wait = within("pdf_verify_wait", layer.pdf_verify_wait.unwrap_or(5), 0..=600)?;
+        let public_nice = within("public_nice", layer.public_nice.unwrap_or(10), 0..=19)?;
+        let refusal_delay_ms = within("refusal_delay_ms", layer.refusal_delay_ms.unwrap_or(1000), 0..=10_000)?;
+        let api_reserved_connections = within(
+            "api_reserved_connections",
+            layer.api_reserved_connections.unwrap_or(max_connections / 8),
+            0..=max_connections - 1,
+        )?;
         Ok(Self {
             rate_limit,
             trusted_proxies: layer.trusted_proxies.unwrap_or_default(),
@@ -396,6 +433,9 @@ impl Config {
             pdf_verify_timeout,
             pdf_verify_concurrency,
             pdf_verify_wait,
+            public_nice,
+            refusal_delay_ms,
+            api_reserved_connections,
             listen,
             public_url,
             database_url: layer.database_url.unwrap_or_default(),

@@ -43,6 +43,9 @@ pub struct Limits {
     pub max_connections: usize,
     /// Open connections per client address.
     pub max_per_address: usize,
+    /// Of `max_connections`, those held back for addresses from which an API client has
+    /// authenticated recently.
+    pub api_reserved: usize,
     /// Peers exempt from the per-address cap (reverse proxies).
     pub trusted_proxies: Vec<AddrRange>,
     /// How long shutdown waits for requests in flight.
@@ -58,6 +61,7 @@ impl Limits {
             idle_timeout: Duration::from_secs(u64::from(config.idle_timeout)),
             max_connections: n(config.max_connections),
             max_per_address: n(config.max_connections_per_address),
+            api_reserved: n(config.api_reserved_connections),
             trusted_proxies: config.trusted_proxies.clone(),
             shutdown_wait: Duration::from_secs(u64::from(config.request_timeout)) + SHUTDOWN_GRACE,
         }
@@ -112,6 +116,7 @@ pub async fn serve_app(
         };
         let _ = stream.set_nodelay(true);
         tokio::spawn(connection(stream, peer, app.clone(), limits.clone(), graceful.watcher(), slot));
+        counts.forget_stale_api_peers();
     }
     drop(listener);
     if tokio::time::timeout(limits.shutdown_wait, graceful.shutdown()).await.is_err() {
@@ -127,23 +132,27 @@ async fn connection(
     app: Router,
     limits: Arc<Limits>,
     watcher: hyper_util::server::graceful::Watcher,
-    _slot: Slot,
+    slot: Slot,
 ) {
     let activity = Arc::new(Activity::new());
     let io = TokioIo::new(Watched { inner: stream, activity: activity.clone() });
     let service_activity = activity.clone();
+    let counts = slot.counts.clone();
     let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
         request.extensions_mut().insert(ConnectInfo(peer));
         let activity = service_activity.clone();
         activity.begin_request();
-        let app = app.clone();
+        let (app, counts) = (app.clone(), counts.clone());
         async move {
-            let response = app.oneshot(request.map(axum::body::Body::new)).await;
-            activity.end_request();
-            Ok::<_, Infallible>(match response {
+            let response = match app.oneshot(request.map(axum::body::Body::new)).await {
                 Ok(response) => response,
                 Err(never) => match never {},
-            })
+            };
+            if response.extensions().get::<crate::http::Authenticated>().is_some() {
+                counts.remember_api_peer(canonical(peer.ip()));
+            }
+            activity.end_request();
+            Ok::<_, Infallible>(response)
         }
     });
     let mut builder = hyper::server::conn::http1::Builder::new();
@@ -294,22 +303,35 @@ impl AsyncWrite for Watched {
     }
 }
 
-/// Open connections, in all and by client address.
+/// How long an address counts as an API client's after its last authenticated request.
+const API_PEER_TTL: Duration = Duration::from_secs(3600);
+/// API client addresses remembered at most (the oldest is forgotten first).
+const MAX_API_PEERS: usize = 4096;
+
+/// Open connections, in all and by client address, and the addresses API clients
+/// authenticated from recently.
 #[derive(Debug, Default)]
 struct Counts {
     by_address: Mutex<HashMap<IpAddr, usize>>,
     total: AtomicUsize,
+    api_peers: Mutex<HashMap<IpAddr, Instant>>,
 }
 
 impl Counts {
-    /// A slot for a connection from `address`, or `None` when a cap is reached.
+    /// A slot for a connection from `address`, or `None` when a cap is reached. The last
+    /// `api_reserved` slots are only for addresses API clients authenticated from.
     fn admit(self: &Arc<Self>, address: IpAddr, limits: &Limits) -> Option<Slot> {
+        let ceiling = if self.is_api_peer(address) {
+            limits.max_connections
+        } else {
+            limits.max_connections.saturating_sub(limits.api_reserved)
+        };
         let Ok(mut by_address) = self.by_address.lock() else {
             // Poisoned: a panic elsewhere while holding the lock. Refuse rather than
             // count wrongly.
             return None;
         };
-        if self.total.load(Ordering::Acquire) >= limits.max_connections {
+        if self.total.load(Ordering::Acquire) >= ceiling {
             return None;
         }
         let exempt = limits.trusted_proxies.iter().any(|r| r.contains(address));
@@ -320,6 +342,33 @@ impl Counts {
         *open += 1;
         self.total.fetch_add(1, Ordering::AcqRel);
         Some(Slot { counts: self.clone(), address })
+    }
+
+    fn is_api_peer(&self, address: IpAddr) -> bool {
+        self.api_peers
+            .lock()
+            .is_ok_and(|peers| peers.get(&address).is_some_and(|seen| seen.elapsed() < API_PEER_TTL))
+    }
+
+    /// Remembers that an API client authenticated from `address`.
+    fn remember_api_peer(&self, address: IpAddr) {
+        let Ok(mut peers) = self.api_peers.lock() else { return };
+        if peers.len() >= MAX_API_PEERS && !peers.contains_key(&address) {
+            let oldest = peers.iter().min_by_key(|(_, seen)| **seen).map(|(a, _)| *a);
+            if let Some(oldest) = oldest {
+                peers.remove(&oldest);
+            }
+        }
+        peers.insert(address, Instant::now());
+    }
+
+    /// Forgets addresses not seen within [`API_PEER_TTL`] (cheap: only when many are held).
+    fn forget_stale_api_peers(&self) {
+        if let Ok(mut peers) = self.api_peers.lock()
+            && peers.len() >= MAX_API_PEERS / 2
+        {
+            peers.retain(|_, seen| seen.elapsed() < API_PEER_TTL);
+        }
     }
 }
 

@@ -194,6 +194,93 @@ async fn half_open_connections_beyond_the_caps_leave_healthz_answering() {
 }
 
 #[tokio::test]
+async fn a_public_flood_cannot_lock_api_clients_out() {
+    let layer = Layer {
+        max_connections: Some(12),
+        max_connections_per_address: Some(12),
+        api_reserved_connections: Some(4),
+        header_timeout: Some(30),
+        idle_timeout: Some(30),
+        ..Layer::default()
+    };
+    let s = start(layer).await;
+    let now = OffsetDateTime::now_utc();
+    let (_, key) = s.platform.add_client(ISSUER, "approvals", &[Scope::Query], &[], now).await.unwrap();
+    let list = |source: &'static str| {
+        let c = client_from(source);
+        let (url, key) = (format!("http://{}/api/v1/licences?limit=1", s.addr), key.expose().to_owned());
+        async move { c.get(url).bearer_auth(key).header("x-purpose", "统计").send().await.map(|r| r.status()) }
+    };
+    // The approval system authenticates from 127.0.0.1 once; a wrong key from elsewhere
+    // earns its address nothing.
+    assert_eq!(list("127.0.0.1").await.unwrap(), 200);
+    let forged = client_from("127.0.5.1")
+        .get(format!("http://{}/api/v1/licences?limit=1", s.addr))
+        .bearer_auth("zz_not_a_key")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 401);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // A flood from many addresses fills every slot it may: 12 − 4 held back.
+    let mut flood = Vec::new();
+    for i in 0..12 {
+        let mut c = connect_from(&format!("127.0.3.{}", i + 1), s.addr).await;
+        c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ").await.unwrap();
+        flood.push(c);
+    }
+    let mut open = 0;
+    for c in &mut flood {
+        if closed_within(c, Duration::from_millis(300)).await.is_none() {
+            open += 1;
+        }
+    }
+    assert_eq!(open, 8, "the flood gets all but the reserved slots");
+    // The approval system still connects and is served; neither a new public client nor
+    // the address of the forged key gets in.
+    assert_eq!(list("127.0.0.1").await.unwrap(), 200);
+    for source in ["127.0.4.1", "127.0.5.1"] {
+        let mut c = connect_from(source, s.addr).await;
+        c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+        let mut answer = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(2), c.read_to_end(&mut answer)).await;
+        assert!(answer.is_empty(), "{source} got {:?}", String::from_utf8_lossy(&answer));
+    }
+}
+
+#[tokio::test]
+async fn public_refusals_are_answered_late_and_api_refusals_at_once() {
+    let layer = Layer { rate_limit: Some(1), refusal_delay_ms: Some(600), ..Layer::default() };
+    let s = start(layer).await;
+    let c = client_from("127.0.0.31");
+    let page = format!("http://{}{}", s.addr, s.page);
+    // The burst of two passes; the third is refused, 600 ms late.
+    for _ in 0..2 {
+        assert_eq!(c.get(&page).send().await.unwrap().status(), 200);
+    }
+    let started = Instant::now();
+    let (status, headers, body) = json_of(c.get(&page).send().await.unwrap()).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited")));
+    assert!(headers.contains_key("retry-after"));
+    assert!(started.elapsed() >= Duration::from_millis(600), "{:?}", started.elapsed());
+    // An API client's own rate limit is not paced: it is a known system, told at once.
+    let now = OffsetDateTime::now_utc();
+    let (_, key) = s.platform.add_client(ISSUER, "calm", &[Scope::Query], &[], now).await.unwrap();
+    let url = format!("http://{}/api/v1/licences?limit=1", s.addr);
+    let mut refused_after = None;
+    for _ in 0..4 {
+        let started = Instant::now();
+        let r = c.get(&url).bearer_auth(key.expose()).header("x-purpose", "统计").send().await.unwrap();
+        if r.status() == 429 {
+            refused_after = Some(started.elapsed());
+            break;
+        }
+    }
+    let refused_after = refused_after.expect("the API client's burst of two runs out");
+    assert!(refused_after < Duration::from_millis(500), "{refused_after:?}");
+}
+
+#[tokio::test]
 async fn slow_headers_are_cut_off_and_idle_connections_closed() {
     let layer = Layer { header_timeout: Some(1), idle_timeout: Some(3), ..Layer::default() };
     let s = start(layer).await;
@@ -335,6 +422,8 @@ async fn forwarded_headers_count_only_from_trusted_proxies() {
     let layer = Layer {
         rate_limit: Some(1),
         trusted_proxies: Some(vec!["127.0.0.9".parse().unwrap()]),
+        // Refusals at once: the buckets must not refill while the test waits for them.
+        refusal_delay_ms: Some(0),
         ..Layer::default()
     };
     let s = start(layer).await;

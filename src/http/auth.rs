@@ -1,9 +1,15 @@
-//! Bearer-key authentication of API clients.
+//! Bearer-key authentication of API clients, and the mark a response carries when its
+//! request was authenticated (the server holds connections back for such addresses).
 
-use axum::extract::FromRequestParts;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::extract::{FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::Response;
 
 use super::{ApiError, AppState};
 use crate::store::ClientRecord;
@@ -16,8 +22,39 @@ impl FromRequestParts<AppState> for Client {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, platform: &AppState) -> Result<Self, Self::Rejection> {
-        Ok(Self(platform.authenticate(bearer_key(parts)?).await?))
+        let client = platform.authenticate(bearer_key(parts)?).await?;
+        note_authenticated(parts);
+        Ok(Self(client))
     }
+}
+
+/// Carried by a response whose request presented a valid API key (a department client or
+/// a holder portal): [`crate::server`] then holds connections back for the peer address
+/// (`api_reserved_connections`), so that a public flood cannot lock API clients out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Authenticated;
+
+/// Set by the extractors when a key is valid; read by [`mark_authenticated`].
+#[derive(Debug, Clone, Default)]
+struct KeyAccepted(Arc<AtomicBool>);
+
+/// Records, for [`mark_authenticated`], that this request's key was valid.
+pub(super) fn note_authenticated(parts: &Parts) {
+    if let Some(KeyAccepted(accepted)) = parts.extensions.get::<KeyAccepted>() {
+        accepted.store(true, Ordering::Release);
+    }
+}
+
+/// Middleware for the authenticated routes: marks the response [`Authenticated`] when the
+/// request's key was accepted.
+pub(super) async fn mark_authenticated(mut request: Request, next: Next) -> Response {
+    let accepted = KeyAccepted::default();
+    request.extensions_mut().insert(accepted.clone());
+    let mut response = next.run(request).await;
+    if accepted.0.load(Ordering::Acquire) {
+        response.extensions_mut().insert(Authenticated);
+    }
+    response
 }
 
 /// The key of `Authorization: Bearer KEY` (the scheme in either letter case), or 401.

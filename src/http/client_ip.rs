@@ -4,6 +4,7 @@
 //! whose peer address is unknown is refused (fail closed), never let through unlimited.
 
 use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -92,6 +93,8 @@ pub async fn limit_by_address(
     };
     let ip = client_ip(peer.ip(), request.headers(), &platform.config.trusted_proxies);
     if let Err(e) = platform.rate_limit_address(ip) {
+        // Paced: a client that retries at once waits instead of spinning the service.
+        tokio::time::sleep(Duration::from_millis(u64::from(platform.config.refusal_delay_ms))).await;
         return ApiError::from(e).into_response();
     }
     request.extensions_mut().insert(ClientIp(ip));

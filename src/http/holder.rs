@@ -38,6 +38,7 @@ impl FromRequestParts<AppState> for Holder {
         } else {
             HolderCaller::Department(platform.authenticate(key).await?)
         };
+        super::auth::note_authenticated(parts);
         let assertion = match parts.headers.get(ASSERTION_HEADER) {
             None => None,
             // Too long or not text: passed on as is (over-long), so that the refusal is

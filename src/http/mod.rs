@@ -29,7 +29,8 @@ use tower_http::trace::TraceLayer;
 
 use crate::platform::Platform;
 
-pub use capacity::Gate;
+pub use auth::Authenticated;
+pub use capacity::{Gate, LowPriorityPool};
 pub use client_ip::{ClientIp, client_ip};
 pub use error::{ApiError, ErrorBody, MAX_HEADER_BYTES, MAX_HEADER_COUNT, MAX_URI_BYTES};
 pub use openapi::ApiDoc;
@@ -49,7 +50,15 @@ pub type AppState = Arc<Platform>;
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
     // Public and authenticated traffic each pass their own gate; `/healthz` passes none.
-    let public = Gate::new("public", state.config.public_concurrency, GATE_WAIT);
+    // Public work runs at a lower priority, and its refusals are paced (see capacity.rs).
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let public = Gate::paced(
+        "public",
+        state.config.public_concurrency,
+        GATE_WAIT,
+        Duration::from_millis(u64::from(state.config.refusal_delay_ms)),
+        capacity::LowPriorityPool::shared(cores, state.config.public_nice),
+    );
     let authenticated = Gate::new("api", state.config.api_concurrency, GATE_WAIT);
     let public_routes = Router::new()
         .merge(pki::routes())
@@ -60,7 +69,8 @@ pub fn app(state: AppState) -> Router {
         .merge(licences::routes())
         .merge(register::routes())
         .merge(holder::routes())
-        .route_layer(axum::middleware::from_fn_with_state(authenticated, capacity::gated));
+        .route_layer(axum::middleware::from_fn_with_state(authenticated, capacity::gated))
+        .route_layer(axum::middleware::from_fn(auth::mark_authenticated));
     // Verification is rate limited per client address and its body read before it queues
     // for the gate (a slow upload holds no slot).
     let verify_routes = verify::routes()
