@@ -414,7 +414,8 @@ impl Config {
             within("pdf_verify_concurrency", layer.pdf_verify_concurrency.unwrap_or(4), 1..=1024)?;
         let pdf_verify_wait = within("pdf_verify_wait", layer.pdf_verify_wait.unwrap_or(5), 0..=600)?;
         let public_nice = within("public_nice", layer.public_nice.unwrap_or(10), 0..=19)?;
-        let refusal_delay_ms = within("refusal_delay_ms", layer.refusal_delay_ms.unwrap_or(1000), 0..=10_000)?;
+        let refusal_delay_ms =
+            within("refusal_delay_ms", layer.refusal_delay_ms.unwrap_or(1000), 0..=10_000)?;
         let api_reserved_connections = within(
             "api_reserved_connections",
             layer.api_reserved_connections.unwrap_or(max_connections / 8),
