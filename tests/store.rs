@@ -11,9 +11,10 @@ use zhengzhao::audit::AccessEntry;
 use zhengzhao::codes::{AreaCode, Uscc};
 use zhengzhao::licence::LicenceStatus;
 use zhengzhao::pki::{Algorithm, RevocationReason};
+use zhengzhao::store::prelude::*;
 use zhengzhao::store::{
-    AuthorisationRecord, CrlRecord, Department, LicenceEvent, LicenceFilter, NewLicence, PkiStore,
-    PlatformRecord, RootRecord, SealRecord, SealStatus, Store, StoreError,
+    AuthorisationRecord, CrlRecord, Department, LicenceEvent, LicenceFilter, NewLicence, PlatformRecord,
+    RootRecord, SealRecord, SealStatus, StoreError,
 };
 
 fn t(secs: i64) -> OffsetDateTime {
