@@ -347,7 +347,7 @@ const POSTGRES_EVENTS: &str = "INSERT INTO licence_events (licence_id, seq, at, 
 const LISTING_FIXED: &str = "SELECT * FROM licences WHERE holder_code_type = $1 AND holder_code = $2 \
      ORDER BY id LIMIT 20";
 
-/// The listing statement of `src/store/register.rs` (`licences_sql`), for query plans.
+/// The listing statement of `src/store/licences.rs` (`LicenceStore::licences`), for query plans.
 const LISTING: &str = "SELECT id FROM licences WHERE ($1 IS NULL OR holder_code_type = $1) \
      AND ($2 IS NULL OR holder_code = $2) AND ($3 IS NULL OR type_code = $3) AND ($4 IS NULL OR status = $4) \
      AND ($5 IS NULL OR issuer_code = $5) AND ($6 IS NULL OR id > $6) ORDER BY id LIMIT $7";

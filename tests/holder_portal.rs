@@ -566,7 +566,7 @@ async fn the_migration_strips_holder_proxy_from_department_clients() {
     }
     pool.close().await;
     let store = zhengzhao::store::SqlStore::connect(&url).await.unwrap();
-    let clients = zhengzhao::store::Store::clients(&store).await.unwrap();
+    let clients = zhengzhao::store::ClientStore::clients(&store).await.unwrap();
     let got: Vec<(&str, Vec<String>, bool)> =
         clients.iter().map(|c| (c.id.as_str(), c.scopes.clone(), c.revoked_at.is_some())).collect();
     assert_eq!(

@@ -11,9 +11,10 @@ use zhengzhao::audit::AccessEntry;
 use zhengzhao::codes::{AreaCode, Uscc};
 use zhengzhao::licence::LicenceStatus;
 use zhengzhao::pki::{Algorithm, RevocationReason};
+use zhengzhao::store::prelude::*;
 use zhengzhao::store::{
     AuthorisationRecord, CrlRecord, Department, LicenceEvent, LicenceFilter, NewLicence, PlatformRecord,
-    RootRecord, SealRecord, SealStatus, Store, StoreError,
+    RootRecord, SealRecord, SealStatus, StoreError,
 };
 
 fn t(secs: i64) -> OffsetDateTime {
@@ -209,15 +210,10 @@ async fn with_licences(store: &dyn Store, n: u64) -> Vec<String> {
     store.insert_seal(&seal("31011500000001", DEPT, Algorithm::Ed25519, "0a01")).await.unwrap();
     let mut ids = vec![];
     for _ in 0..n {
-        let outcome = store
-            .issue_licence(
-                Some("licence:test"),
-                None,
-                &|k| Ok(new_licence(k, if k.is_multiple_of(2) { OTHER } else { DEPT })),
-                t(1_800_000_000),
-            )
-            .await
-            .unwrap();
+        let r = store.reserve_serial("licence:test", t(1_800_000_000)).await.unwrap();
+        let k = r.value;
+        let licence = new_licence(k, if k.is_multiple_of(2) { OTHER } else { DEPT });
+        let outcome = store.store_licence(Some(&r), None, licence).await.unwrap();
         ids.push(outcome.row().licence.id.clone());
     }
     ids
@@ -410,10 +406,12 @@ async fn serials_are_reserved_given_back_and_reused(store: Arc<dyn Store>) {
     assert_eq!(store.reserve_serial("licence:r", later).await.unwrap().value, 11);
     store.store_licence(Some(&lapsed), None, new_licence(7, DEPT)).await.unwrap();
 
-    // A failed build through issue_licence gives its serial back.
-    let failed = store.issue_licence(Some("licence:f"), None, &|_| Err("cannot render".into()), now).await;
-    assert!(matches!(failed, Err(StoreError::Build(_))));
-    let first = store.issue_licence(Some("licence:f"), None, &|k| Ok(new_licence(100 + k, OTHER)), now).await;
+    // The serial of a licence that failed to build is given back and taken by the next one
+    // (the issuing service releases it; there is no second issuing path in the store).
+    let failed = store.reserve_serial("licence:f", now).await.unwrap();
+    store.release_serial(&failed).await.unwrap();
+    let next = store.reserve_serial("licence:f", now).await.unwrap();
+    let first = store.store_licence(Some(&next), None, new_licence(100 + next.value, OTHER)).await;
     assert_eq!(first.unwrap().row().licence.serial, format!("2026{:07}", 101));
 }
 

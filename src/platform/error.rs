@@ -99,7 +99,6 @@ impl From<StoreError> for PlatformError {
         match e {
             StoreError::NotFound(what) => Self::NotFound(what),
             StoreError::Conflict(what) => Self::Conflict(what),
-            StoreError::Build(e) => Self::Unprocessable(e.to_string()),
             other => Self::Store(other),
         }
     }

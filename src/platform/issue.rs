@@ -18,7 +18,7 @@ use crate::seal::SealDrawing;
 use crate::signing::SealSigner;
 use crate::store::{
     ClientRecord, Department, IdempotencyClaim, IssueOutcome, NewLicence, SealStatus, SerialReservation,
-    Store, StoreError,
+    Store,
 };
 use crate::token::{self, LicenceClaims};
 
@@ -299,7 +299,7 @@ impl Platform {
                 .store_licence(reservation.as_ref().map(|r| &r.reservation), idempotency.as_ref(), licence)
                 .await
                 .map_err(PlatformError::from),
-            Ok(Err(e)) => Err(StoreError::Build(e).into()),
+            Ok(Err(e)) => Err(PlatformError::Unprocessable(e.to_string())),
             Err(e) => Err(e),
         };
         match (stored, reservation) {
@@ -383,6 +383,10 @@ impl Drop for Reserved {
     }
 }
 
+/// Why building a licence failed (a rendering, signing or identifier error); nothing
+/// was stored.
+type BuildError = Box<dyn std::error::Error + Send + Sync>;
+
 /// Everything building one licence needs, owned, so that it runs on a blocking thread.
 #[derive(Debug)]
 struct BuildJob {
@@ -403,7 +407,7 @@ struct BuildJob {
 
 impl BuildJob {
     /// Builds record, token and signed PDF (with DSS) for serial number `n`.
-    fn build(self, n: u64) -> Result<NewLicence, crate::store::BuildError> {
+    fn build(self, n: u64) -> Result<NewLicence, BuildError> {
         let Self {
             licence_type,
             checked,

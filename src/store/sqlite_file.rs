@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use super::StoreError;
+use super::error::StoreError;
 
 /// Run on every SQLite connection. With `journal_mode = WAL`, `synchronous = NORMAL` syncs
 /// the WAL only at checkpoints, so an OS crash or power cut can roll back transactions that
@@ -70,11 +70,7 @@ fn restrict(_path: &std::path::Path) -> Result<(), StoreError> {
 mod tests {
     #![allow(clippy::unwrap_used)] // Tests: a failed unwrap is a failed test.
 
-    use std::os::unix::fs::PermissionsExt;
-
     use super::*;
-    use crate::store::SqlStore;
-    use crate::store::licences::LicenceSql;
 
     #[test]
     fn paths_of_sqlite_urls() {
@@ -83,45 +79,5 @@ mod tests {
         assert_eq!(sqlite_path("sqlite::memory:"), None);
         assert_eq!(sqlite_path("sqlite://x?mode=memory"), None);
         assert_eq!(sqlite_path("postgres://u@h/db"), None);
-    }
-
-    fn mode(p: &std::path::Path) -> u32 {
-        std::fs::metadata(p).unwrap().permissions().mode() & 0o777
-    }
-
-    #[tokio::test]
-    async fn database_wal_and_shm_are_0600_and_every_connection_syncs_fully() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("zhengzhao.db");
-        let store = SqlStore::connect(&format!("sqlite://{}?mode=rwc", db.display())).await.unwrap();
-        // Several connections at once: each one ran the pragmas.
-        let mut conns = vec![];
-        for _ in 0..3 {
-            conns.push(LicenceSql::pool(&store).acquire().await.unwrap());
-        }
-        for conn in &mut conns {
-            let (sync,): (i64,) = sqlx::query_as("PRAGMA synchronous").fetch_one(&mut **conn).await.unwrap();
-            assert_eq!(sync, 2, "synchronous = FULL");
-            let (journal,): (String,) =
-                sqlx::query_as("PRAGMA journal_mode").fetch_one(&mut **conn).await.unwrap();
-            assert_eq!(journal, "wal");
-        }
-        drop(conns);
-        for file in ["zhengzhao.db", "zhengzhao.db-wal", "zhengzhao.db-shm"] {
-            assert_eq!(mode(&dir.path().join(file)), 0o600, "{file}");
-        }
-        store.close().await;
-    }
-
-    #[tokio::test]
-    async fn an_existing_database_readable_by_others_is_narrowed_to_0600() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("zhengzhao.db");
-        let url = format!("sqlite://{}?mode=rwc", db.display());
-        SqlStore::connect(&url).await.unwrap().close().await;
-        std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let store = SqlStore::connect(&url).await.unwrap();
-        assert_eq!(mode(&db), 0o600);
-        store.close().await;
     }
 }
