@@ -3,6 +3,8 @@
 //! Data flows one way: [`http`] and the command line call the services in [`platform`],
 //! which use the domain modules ([`codes`], [`pki`], [`seal`]) and the [`store`].
 //! Domain modules take time and randomness as arguments and do no I/O.
+//! [`verify`] is one of them: a synchronous engine that reads a token, PDF or identifier
+//! into a pending report, which the platform finishes with what it looked up in the store.
 
 pub mod audit;
 pub mod audit_checkpoint;

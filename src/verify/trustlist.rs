@@ -152,7 +152,7 @@ impl TrustedSealEntry {
     ) -> Self {
         Self {
             id: id.to_owned(),
-            kid: hex::encode(super::kid_of(cert_der)),
+            kid: hex::encode(crate::token::kid_of(cert_der)),
             department_code: department_code.to_owned(),
             department_name: department_name.to_owned(),
             name: name.to_owned(),
@@ -223,9 +223,10 @@ pub fn verify_trust_list(
         return Err(TrustListError::UnexpectedSigner);
     }
     let signer = cert_info(&signer_der).map_err(|e| TrustListError::Malformed(format!("x5c: {e}")))?;
-    let verifier =
-        SealVerifier::from_spki_der(&super::spki_of_cert(&signer_der).map_err(TrustListError::Malformed)?)
-            .map_err(|e| TrustListError::BadSignature(e.to_string()))?;
+    let verifier = SealVerifier::from_spki_der(
+        &super::trust::spki_of_cert(&signer_der).map_err(TrustListError::Malformed)?,
+    )
+    .map_err(|e| TrustListError::BadSignature(e.to_string()))?;
     if verifier.algorithm() != crate::signing::ALG_ED25519 {
         return Err(TrustListError::BadSignature("the signer is not an Ed25519 root".into()));
     }
@@ -252,7 +253,7 @@ pub fn verify_trust_list(
     for seal in &body.seals {
         let der = der_of(&seal.certificate)?;
         cert_info(&der).map_err(|e| TrustListError::Malformed(format!("seal {}: {e}", seal.id)))?;
-        if seal.kid != hex::encode(super::kid_of(&der)) {
+        if seal.kid != hex::encode(crate::token::kid_of(&der)) {
             return Err(TrustListError::Malformed(format!(
                 "seal {}: kid does not match its certificate",
                 seal.id
