@@ -17,7 +17,7 @@ use zhengzhao::platform::{IssueRequest, IssuedLicence, Platform};
 use zhengzhao::signing::SealSigner;
 use zhengzhao::token::{self, LicenceClaims};
 use zhengzhao::verify::trustlist::{TrustListError, verify_trust_list};
-use zhengzhao::verify::{Engine, Outcome, Report, TrustSet, Verdict};
+use zhengzhao::verify::{Engine, Input, Lookup, Mode, Outcome, Report, Step, TrustSet, Verdict};
 
 const FOOD: &str = "11100000000013338W002";
 const TEACHER: &str = "11100000000013338W003";
@@ -524,4 +524,33 @@ async fn offline_the_pdfs_own_dss_crl_answers_revocation() {
     let pdf = engine.verify_pdf(&l.pdf);
     assert_eq!(outcome(&pdf, "seal.revocation"), Outcome::Passed, "{:#?}", pdf.checks);
     assert_eq!(pdf.verdict, Verdict::Indeterminate, "offline: the status is still not checked");
+}
+
+/// The engine does no I/O: online, reading stops at what it needs from the register
+/// (guarded by the `Step::Lookup` arm of `Engine::read`), and the caller's answer decides
+/// the register checks (guarded by `Engine::conclude` and `finish_identifier`).
+#[tokio::test]
+async fn the_engine_names_what_it_needs_and_finishes_with_the_callers_answer() {
+    let f = fixture().await;
+    let l = food(&f, &f.seal_ed).await;
+    let now = OffsetDateTime::now_utc();
+    let online = f.platform.trust_set(now).await.unwrap();
+    let engine = Engine::new(&online, now);
+    for input in [Input::TokenText(&l.url), Input::Pdf(&l.pdf), Input::Identifier(&l.identifier)] {
+        let read = |engine: &Engine<'_>| match engine.read(input) {
+            Step::Lookup(pending) => pending,
+            Step::Done(report) => panic!("{input:?} needs the register: {report:#?}"),
+        };
+        assert_eq!(read(&engine).identifier(), l.identifier, "{input:?}");
+        let down = engine.finish(read(&engine), Lookup::Unavailable);
+        assert_eq!((down.mode, down.verdict), (Mode::Online, Verdict::Indeterminate), "{input:?}");
+        assert_eq!(outcome(&down, "register.record"), Outcome::NotChecked, "{input:?}");
+        let missing = engine.finish(read(&engine), Lookup::Missing);
+        assert_fails(&missing, "register.record");
+        let offline = engine.finish(read(&engine), Lookup::Offline);
+        assert_eq!((offline.mode, offline.verdict), (Mode::Offline, Verdict::Indeterminate), "{input:?}");
+    }
+    // Offline, nothing is left to look up.
+    let trust = offline_trust(&f, now).await;
+    assert!(matches!(Engine::new(&trust, now).read(Input::TokenText(&l.url)), Step::Done(_)));
 }

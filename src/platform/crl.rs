@@ -14,7 +14,7 @@ const CRL_ATTEMPTS: usize = 5;
 
 /// What a new CRL publishes.
 #[derive(Debug)]
-pub(super) enum CrlChange<'a> {
+enum CrlChange<'a> {
     /// The same entries, signed anew.
     Renewal,
     /// The entries and a seal revoked now, stored together with the revocation.
@@ -43,6 +43,16 @@ impl Platform {
         self.store.latest_crl(algorithm).await?.ok_or_else(|| {
             PlatformError::NotFound(format!("no CRL of the {algorithm} root; run `zhengzhao init`"))
         })
+    }
+
+    /// Publishes the CRL that lists `seal` as revoked `now`, stored with the revocation.
+    pub(super) async fn publish_revocation(
+        &self,
+        seal: &SealRecord,
+        reason: RevocationReason,
+        now: OffsetDateTime,
+    ) -> Result<CrlRecord, PlatformError> {
+        self.publish_crl(seal.algorithm, now, CrlChange::Revocation { seal, reason }, |_| false).await
     }
 
     /// The refresher's work: the newest CRL of a root, re-signed first (same entries,
@@ -86,7 +96,7 @@ impl Platform {
     /// `change` — unless the newest stored CRL passes `keep`, which then serves. When a
     /// revocation, another request's re-signing or another node takes the number first,
     /// it looks at the newest again and signs the next number.
-    pub(super) async fn publish_crl(
+    async fn publish_crl(
         &self,
         algorithm: Algorithm,
         this_update: OffsetDateTime,

@@ -402,8 +402,7 @@ impl Platform {
         if seal.status == SealStatus::Revoked {
             return Err(PlatformError::Conflict(format!("seal {} is revoked already", seal.id)));
         }
-        let change = crl::CrlChange::Revocation { seal: &seal, reason };
-        let crl = self.publish_crl(seal.algorithm, now, change, |_| false).await?;
+        let crl = self.publish_revocation(&seal, reason, now).await?;
         if let Ok(mut cache) = self.seal_cache.lock() {
             cache.remove(&seal.id);
         }

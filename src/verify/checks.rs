@@ -74,7 +74,17 @@ pub(crate) fn seal_checks(
         Some(revoked) => Ok(RevocationStatus { revoked, known_until: now }),
         None => assessment.revocation.clone(),
     };
-    checks.push(match status {
+    checks.push(revocation_check(status, signing_time, proven));
+    checks
+}
+
+/// `seal.revocation`: what the register or the CRLs say of the seal at `signing_time`.
+fn revocation_check(
+    status: Result<RevocationStatus, pki::ChainError>,
+    signing_time: OffsetDateTime,
+    proven: bool,
+) -> Check {
+    match status {
         Err(e) => Check::not_checked(
             "seal.revocation",
             format!("没有可用的吊销列表，无法确认印章证书未被吊销：{e}"),
@@ -99,15 +109,18 @@ pub(crate) fn seal_checks(
         ),
         Ok(RevocationStatus { revoked: Some((at, reason)), .. }) => Check::pass(
             "seal.revocation",
-            format!("签名时印章有效；印章其后于 {} 吊销（{}），不影响此前出具的证照", fmt_time(at), reason_zh(reason)),
+            format!(
+                "签名时印章有效；印章其后于 {} 吊销（{}），不影响此前出具的证照",
+                fmt_time(at),
+                reason_zh(reason)
+            ),
             format!(
                 "the seal was valid when it signed; it was revoked later, at {} ({reason}), which does not affect earlier licences",
                 fmt_time(at)
             ),
         ),
         Ok(_) => Check::pass("seal.revocation", "印章证书未被吊销", "the seal certificate is not revoked"),
-    });
-    checks
+    }
 }
 
 /// Parses a licence date `YYYY-MM-DD`.

@@ -26,6 +26,17 @@ pub enum Input<'i> {
     Identifier(&'i str),
 }
 
+impl Input<'_> {
+    /// What the report says was verified.
+    pub fn subject(&self) -> Subject {
+        match self {
+            Self::TokenText(_) | Self::Token(_) => Subject::Token,
+            Self::Pdf(_) => Subject::Pdf,
+            Self::Identifier(_) => Subject::Identifier,
+        }
+    }
+}
+
 /// What [`Engine::read`] came to.
 #[derive(Debug)]
 pub enum Step {
@@ -82,20 +93,16 @@ impl<'a> Engine<'a> {
         let mode = self.trust.mode();
         let read = match input {
             Input::TokenText(text) => match token::decode_from_url(text) {
-                Ok(bytes) => format::token::read(self.trust, &bytes, Subject::Token),
+                Ok(bytes) => format::token::read(self.trust, &bytes, input.subject()),
                 Err(e) => Read::Stopped(vec![Check::unreadable(&e.to_string())]),
             },
-            Input::Token(bytes) => format::token::read(self.trust, bytes, Subject::Token),
+            Input::Token(bytes) => format::token::read(self.trust, bytes, input.subject()),
             Input::Pdf(bytes) => format::pdf::read(self.trust, bytes, self.now),
             Input::Identifier(identifier) => return self.read_identifier(identifier.trim()),
         };
-        let subject = match input {
-            Input::Pdf(_) => Subject::Pdf,
-            _ => Subject::Token,
-        };
         let evidence = match read {
             Read::Stopped(checks) => {
-                return Step::Done(Box::new(Report::new(subject, mode, self.now, checks)));
+                return Step::Done(Box::new(Report::new(input.subject(), mode, self.now, checks)));
             }
             Read::Evidence(evidence) => evidence,
         };

@@ -8,7 +8,6 @@ use std::sync::{Arc, OnceLock};
 use time::OffsetDateTime;
 
 use super::report::{Mode, SealSummary};
-use super::trustlist;
 use crate::pki::{
     self, Algorithm, CertInfo, ChainError, RevocationPolicy, RevocationReason, RevocationStatus,
     ValidatedChain,
@@ -127,41 +126,6 @@ impl TrustSet {
             })
             .collect();
         Self { mode, roots, crls, seals, built_at: now }
-    }
-
-    /// Builds an offline set from a verified trust list, plus extra CRLs (DER) such as a
-    /// cached newer CRL.
-    pub fn from_trust_list(
-        list: &trustlist::TrustListBody,
-        extra_crls: Vec<Vec<u8>>,
-        now: OffsetDateTime,
-    ) -> Result<Self, trustlist::TrustListError> {
-        let roots = list.roots.iter().map(|r| trustlist::der_of(&r.certificate)).collect::<Result<_, _>>()?;
-        let mut crls: Vec<Vec<u8>> =
-            list.crls.iter().map(|c| trustlist::der_of(&c.crl)).collect::<Result<_, _>>()?;
-        crls.extend(extra_crls);
-        let seals = list
-            .seals
-            .iter()
-            .map(|s| {
-                Ok(SealSource {
-                    id: s.id.clone(),
-                    name: s.name.clone(),
-                    department_code: s.department_code.clone(),
-                    department_name: s.department_name.clone(),
-                    type_codes: s.type_codes.clone(),
-                    algorithm: s.algorithm.parse().map_err(|_| {
-                        trustlist::TrustListError::Malformed(format!(
-                            "seal {}: algorithm {}",
-                            s.id, s.algorithm
-                        ))
-                    })?,
-                    cert_der: trustlist::der_of(&s.certificate)?,
-                    register_revocation: None,
-                })
-            })
-            .collect::<Result<_, trustlist::TrustListError>>()?;
-        Ok(Self::new(Mode::Offline, roots, crls, seals, now))
     }
 
     /// Online or offline.

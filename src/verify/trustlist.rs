@@ -11,6 +11,8 @@ use data_encoding::{BASE64, BASE64URL_NOPAD};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use super::report::Mode;
+use super::trust::{SealSource, TrustSet, spki_of_cert};
 use crate::pki::{Algorithm, CertInfo, cert_info, crl_info};
 use crate::signing::{SealSigner, SealVerifier};
 
@@ -223,10 +225,9 @@ pub fn verify_trust_list(
         return Err(TrustListError::UnexpectedSigner);
     }
     let signer = cert_info(&signer_der).map_err(|e| TrustListError::Malformed(format!("x5c: {e}")))?;
-    let verifier = SealVerifier::from_spki_der(
-        &super::trust::spki_of_cert(&signer_der).map_err(TrustListError::Malformed)?,
-    )
-    .map_err(|e| TrustListError::BadSignature(e.to_string()))?;
+    let verifier =
+        SealVerifier::from_spki_der(&spki_of_cert(&signer_der).map_err(TrustListError::Malformed)?)
+            .map_err(|e| TrustListError::BadSignature(e.to_string()))?;
     if verifier.algorithm() != crate::signing::ALG_ED25519 {
         return Err(TrustListError::BadSignature("the signer is not an Ed25519 root".into()));
     }
@@ -264,4 +265,37 @@ pub fn verify_trust_list(
         crl_info(&der_of(&crl.crl)?).map_err(|e| TrustListError::Malformed(format!("CRL: {e}")))?;
     }
     Ok(VerifiedTrustList { body, signer })
+}
+
+impl TrustSet {
+    /// Builds an offline set from a verified trust list, plus extra CRLs (DER) such as a
+    /// cached newer CRL.
+    pub fn from_trust_list(
+        list: &TrustListBody,
+        extra_crls: Vec<Vec<u8>>,
+        now: OffsetDateTime,
+    ) -> Result<Self, TrustListError> {
+        let roots = list.roots.iter().map(|r| der_of(&r.certificate)).collect::<Result<_, _>>()?;
+        let mut crls: Vec<Vec<u8>> = list.crls.iter().map(|c| der_of(&c.crl)).collect::<Result<_, _>>()?;
+        crls.extend(extra_crls);
+        let seals = list
+            .seals
+            .iter()
+            .map(|s| {
+                Ok(SealSource {
+                    id: s.id.clone(),
+                    name: s.name.clone(),
+                    department_code: s.department_code.clone(),
+                    department_name: s.department_name.clone(),
+                    type_codes: s.type_codes.clone(),
+                    algorithm: s.algorithm.parse().map_err(|_| {
+                        TrustListError::Malformed(format!("seal {}: algorithm {}", s.id, s.algorithm))
+                    })?,
+                    cert_der: der_of(&s.certificate)?,
+                    register_revocation: None,
+                })
+            })
+            .collect::<Result<_, TrustListError>>()?;
+        Ok(Self::new(Mode::Offline, roots, crls, seals, now))
+    }
 }
