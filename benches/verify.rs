@@ -69,7 +69,7 @@ fn write_fixtures(s: &Setup, dir: &std::path::Path) {
     let roots = s.runtime.block_on(s.platform.roots_pem(None)).expect("roots");
     std::fs::write(dir.join("roots.pem"), roots).expect("write roots");
     for alg in [Algorithm::Ed25519, Algorithm::P256] {
-        let crl = s.runtime.block_on(s.platform.current_crl(alg, OffsetDateTime::now_utc())).expect("crl");
+        let crl = s.runtime.block_on(s.platform.current_crl(alg)).expect("crl");
         std::fs::write(dir.join(format!("crl-{alg}.crl")), &crl.der).expect("write crl");
     }
     for (name, l) in &s.licences {
@@ -117,10 +117,10 @@ fn benches(c: &mut Criterion) {
 
     let mut report = c.benchmark_group("token_report");
     for (name, l) in &s.licences {
-        let engine = Engine::new(&offline, None, now);
+        let engine = Engine::new(&offline, now);
         report.bench_function(format!("offline_{name}"), |b| {
             b.iter(|| {
-                let r = s.runtime.block_on(engine.verify_token_text(black_box(&l.url)));
+                let r = engine.verify_token_text(black_box(&l.url));
                 assert_eq!(r.verdict, Verdict::Indeterminate);
             })
         });
@@ -140,10 +140,10 @@ fn benches(c: &mut Criterion) {
         pdf.bench_function(format!("inspect_{name}"), |b| {
             b.iter(|| zhengzhao::pdf::inspect(black_box(&l.pdf)).expect("inspects"))
         });
-        let engine = Engine::new(&offline, None, now);
+        let engine = Engine::new(&offline, now);
         pdf.bench_function(format!("offline_{name}"), |b| {
             b.iter(|| {
-                let r = s.runtime.block_on(engine.verify_pdf(black_box(&l.pdf)));
+                let r = engine.verify_pdf(black_box(&l.pdf));
                 assert_eq!(r.verdict, Verdict::Indeterminate);
             })
         });

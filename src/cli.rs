@@ -462,7 +462,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
                 PkiCommand::Root { algorithm } => write!(out, "{}", platform.roots_pem(algorithm).await?)?,
                 PkiCommand::Crl { algorithm } => {
                     for alg in algorithm.map_or(Algorithm::ALL.to_vec(), |a| vec![a]) {
-                        let crl = platform.current_crl(alg, now).await?;
+                        let crl = platform.current_crl(alg).await?;
                         write!(out, "{}", pki::pem_encode("X509 CRL", &crl.der))?;
                     }
                 }
@@ -566,11 +566,11 @@ async fn verify_command(
                 .map_or_else(|| "the local trust list".to_owned(), |p| p.display().to_string());
             let list = trustlist::verify_trust_list(&list, None).with_context(|| what.clone())?;
             let trust = TrustSet::from_trust_list(&list.body, extra_crls, now).with_context(|| what)?;
-            let engine = Engine::new(&trust, None, now);
+            let engine = Engine::new(&trust, now);
             match input {
-                VerifyInput::Pdf(pdf) => engine.verify_pdf(&pdf).await,
-                VerifyInput::Text(text) => engine.verify_token_text(&text).await,
-                VerifyInput::Identifier(id) => engine.verify_identifier(&id).await,
+                VerifyInput::Pdf(pdf) => engine.verify_pdf(&pdf),
+                VerifyInput::Text(text) => engine.verify_token_text(&text),
+                VerifyInput::Identifier(id) => engine.verify_identifier(&id),
             }
         }
         (None, Some(platform)) => match input {

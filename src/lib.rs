@@ -5,6 +5,8 @@
 //! Domain modules take time and randomness as arguments and do no I/O.
 //! The [`store`] has one trait per role (PKI, licences, issuing, clients, access log,
 //! authorisations, portals), combined into [`store::Store`], with one SQL file per role.
+//! [`verify`] is one of them: a synchronous engine that reads a token, PDF or identifier
+//! into a pending report, which the platform finishes with what it looked up in the store.
 
 pub mod audit;
 pub mod audit_checkpoint;

@@ -49,21 +49,21 @@ fn dss_crl(pdf: &[u8]) -> Vec<u8> {
     crls.remove(0)
 }
 
-/// Guarded by `if now < latest.this_update + half_life` in `Platform::current_crl`.
+/// Guarded by the `young` test (`now < this_update + half of its validity`) in `Platform::refresh_crl`.
 #[tokio::test]
 async fn the_published_crl_is_re_signed_at_half_life_and_not_before() {
     let dir = tempfile::tempdir().unwrap();
     let (p, _) = platform(dir.path()).await;
     for alg in Algorithm::ALL {
-        let first = p.current_crl(alg, OffsetDateTime::now_utc()).await.unwrap();
+        let first = p.refresh_crl(alg, OffsetDateTime::now_utc()).await.unwrap();
         let half = (first.next_update - first.this_update) / 2;
         assert!(half >= Duration::days(1), "crl_days is days: {half}");
         // Just before half-life: the same CRL, byte for byte.
-        let before = p.current_crl(alg, first.this_update + half - Duration::seconds(1)).await.unwrap();
+        let before = p.refresh_crl(alg, first.this_update + half - Duration::seconds(1)).await.unwrap();
         assert_eq!((before.number, &before.der), (first.number, &first.der), "{alg}: re-signed too early");
         // At half-life: a new CRL, numbered next, issued at that moment, valid as long again.
         let at = first.this_update + half;
-        let renewed = p.current_crl(alg, at).await.unwrap();
+        let renewed = p.refresh_crl(alg, at).await.unwrap();
         assert_eq!(renewed.number, first.number + 1, "{alg}");
         assert_eq!(renewed.this_update, at, "{alg}");
         assert_eq!(renewed.next_update - renewed.this_update, first.next_update - first.this_update, "{alg}");
@@ -74,7 +74,7 @@ async fn the_published_crl_is_re_signed_at_half_life_and_not_before() {
             "{alg}: the DER says so too"
         );
         // Asked again a second later, the renewed CRL is young: it serves as it is.
-        let again = p.current_crl(alg, at + Duration::seconds(1)).await.unwrap();
+        let again = p.refresh_crl(alg, at + Duration::seconds(1)).await.unwrap();
         assert_eq!((again.number, &again.der), (renewed.number, &renewed.der), "{alg}");
     }
 }
@@ -100,8 +100,33 @@ async fn licences_signed_in_the_same_second_share_one_dss_crl_and_the_next_secon
         assert_eq!(next.this_update, second + Duration::seconds(1), "{alg}");
         assert_eq!(next.crl_number, info.crl_number.map(|n| n + 1), "{alg}: the next number");
         // The published CRL is the newest one.
-        let published = p.current_crl(*alg, second + Duration::seconds(1)).await.unwrap();
+        let published = p.current_crl(*alg).await.unwrap();
         assert_eq!(published.der, crl_c, "{alg}");
+    }
+}
+
+/// Reads do not write: verifying online (token, PDF, identifier), the trust list and the
+/// published CRL at a time past the CRLs' half-life and expiry sign no CRL (guarded by
+/// `trust_material` reading `current_crl`, which only reads; before, it re-signed).
+#[tokio::test]
+async fn verification_and_the_trust_list_sign_no_crl_even_past_half_life() {
+    let dir = tempfile::tempdir().unwrap();
+    let (p, seals) = platform(dir.path()).await;
+    let l = issue_at(&p, &seals[0].1, OffsetDateTime::now_utc()).await;
+    let mut numbers = Vec::new();
+    for alg in Algorithm::ALL {
+        numbers.push(p.current_crl(alg).await.unwrap().number);
+    }
+    let later = OffsetDateTime::now_utc() + Duration::days(30);
+    let report = p.verify_token_text(&l.url, later).await.unwrap();
+    assert!(report.check("seal.revocation").is_some(), "{report:?}");
+    p.verify_pdf(l.pdf.clone(), later).await.unwrap();
+    p.verify_identifier(&l.identifier, later).await.unwrap();
+    p.trust_list(later).await.unwrap();
+    for (alg, number) in Algorithm::ALL.into_iter().zip(numbers) {
+        let crl = p.current_crl(alg).await.unwrap();
+        assert_eq!(crl.number, number, "{alg}: a read signed a CRL");
+        assert!(crl.next_update < later, "{alg}: the stored CRL is the old one");
     }
 }
 

@@ -17,7 +17,7 @@ use zhengzhao::platform::{IssueRequest, IssuedLicence, Platform};
 use zhengzhao::signing::SealSigner;
 use zhengzhao::token::{self, LicenceClaims};
 use zhengzhao::verify::trustlist::{TrustListError, verify_trust_list};
-use zhengzhao::verify::{Engine, Outcome, Report, TrustSet, Verdict};
+use zhengzhao::verify::{Engine, Input, Lookup, Mode, Outcome, Report, Step, TrustSet, Verdict};
 
 const FOOD: &str = "11100000000013338W002";
 const TEACHER: &str = "11100000000013338W003";
@@ -172,8 +172,8 @@ async fn offline_never_says_valid_but_checks_everything_else() {
     let l = food(&f, &f.seal_ed).await;
     let now = OffsetDateTime::now_utc() + Duration::seconds(2);
     let trust = offline_trust(&f, now).await;
-    let engine = Engine::new(&trust, None, now);
-    for report in [engine.verify_token_text(&l.url).await, engine.verify_pdf(&l.pdf).await] {
+    let engine = Engine::new(&trust, now);
+    for report in [engine.verify_token_text(&l.url), engine.verify_pdf(&l.pdf)] {
         assert_eq!(report.verdict, Verdict::Indeterminate, "{:#?}", report.checks);
         assert_eq!(outcome(&report, "licence.status"), Outcome::NotChecked);
         assert_eq!(outcome(&report, "register.record"), Outcome::NotChecked);
@@ -184,11 +184,11 @@ async fn offline_never_says_valid_but_checks_everything_else() {
         }
     }
     // An identifier alone cannot be verified offline.
-    let report = engine.verify_identifier(&l.identifier).await;
+    let report = engine.verify_identifier(&l.identifier);
     assert_eq!(report.verdict, Verdict::Indeterminate);
     // Offline still catches what the signed data show: an expired licence.
-    let later = Engine::new(&trust, None, now + Duration::days(365 * 6));
-    assert_fails(&later.verify_token_text(&l.url).await, "licence.validity");
+    let later = Engine::new(&trust, now + Duration::days(365 * 6));
+    assert_fails(&later.verify_token_text(&l.url), "licence.validity");
 }
 
 #[tokio::test]
@@ -397,7 +397,7 @@ async fn a_revoked_seal_fails_later_signatures_and_offline_compromise() {
     assert!(report.check("seal.revocation").unwrap().message_en.contains("revoked later"));
     // Offline, a compromised key could have backdated it: it fails.
     let trust = offline_trust(&f, later).await;
-    let offline = Engine::new(&trust, None, later).verify_token_text(&before.url).await;
+    let offline = Engine::new(&trust, later).verify_token_text(&before.url);
     assert_fails(&offline, "seal.revocation");
     // A token signed with the compromised key after the revocation fails online too.
     let key = f.platform.keys.read(&f.platform.seal(&f.seal_p256).await.unwrap().key_name).unwrap();
@@ -517,11 +517,40 @@ async fn offline_the_pdfs_own_dss_crl_answers_revocation() {
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let l = food(&f, &f.seal_ed).await;
     let now = OffsetDateTime::now_utc();
-    let engine = Engine::new(&trust, None, now);
-    let token = engine.verify_token_text(&l.url).await;
+    let engine = Engine::new(&trust, now);
+    let token = engine.verify_token_text(&l.url);
     assert_eq!(outcome(&token, "seal.revocation"), Outcome::NotChecked, "{:#?}", token.checks);
     // The PDF carries a CRL issued at or after its signing time (PAdES B-LT structure).
-    let pdf = engine.verify_pdf(&l.pdf).await;
+    let pdf = engine.verify_pdf(&l.pdf);
     assert_eq!(outcome(&pdf, "seal.revocation"), Outcome::Passed, "{:#?}", pdf.checks);
     assert_eq!(pdf.verdict, Verdict::Indeterminate, "offline: the status is still not checked");
+}
+
+/// The engine does no I/O: online, reading stops at what it needs from the register
+/// (guarded by the `Step::Lookup` arm of `Engine::read`), and the caller's answer decides
+/// the register checks (guarded by `Engine::conclude` and `finish_identifier`).
+#[tokio::test]
+async fn the_engine_names_what_it_needs_and_finishes_with_the_callers_answer() {
+    let f = fixture().await;
+    let l = food(&f, &f.seal_ed).await;
+    let now = OffsetDateTime::now_utc();
+    let online = f.platform.trust_set(now).await.unwrap();
+    let engine = Engine::new(&online, now);
+    for input in [Input::TokenText(&l.url), Input::Pdf(&l.pdf), Input::Identifier(&l.identifier)] {
+        let read = |engine: &Engine<'_>| match engine.read(input) {
+            Step::Lookup(pending) => pending,
+            Step::Done(report) => panic!("{input:?} needs the register: {report:#?}"),
+        };
+        assert_eq!(read(&engine).identifier(), l.identifier, "{input:?}");
+        let down = engine.finish(read(&engine), Lookup::Unavailable);
+        assert_eq!((down.mode, down.verdict), (Mode::Online, Verdict::Indeterminate), "{input:?}");
+        assert_eq!(outcome(&down, "register.record"), Outcome::NotChecked, "{input:?}");
+        let missing = engine.finish(read(&engine), Lookup::Missing);
+        assert_fails(&missing, "register.record");
+        let offline = engine.finish(read(&engine), Lookup::Offline);
+        assert_eq!((offline.mode, offline.verdict), (Mode::Offline, Verdict::Indeterminate), "{input:?}");
+    }
+    // Offline, nothing is left to look up.
+    let trust = offline_trust(&f, now).await;
+    assert!(matches!(Engine::new(&trust, now).read(Input::TokenText(&l.url)), Step::Done(_)));
 }

@@ -46,7 +46,7 @@ async fn pki_file(
         || ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", format!("no PKI file {file:?}"));
     if let Some(alg) = file.strip_prefix("crl-").and_then(|f| f.strip_suffix(".crl")) {
         let algorithm: Algorithm = alg.parse().map_err(|_| not_found())?;
-        let crl = platform.current_crl(algorithm, OffsetDateTime::now_utc()).await?;
+        let crl = platform.current_crl(algorithm).await?;
         let max_age = (crl.next_update - OffsetDateTime::now_utc()).whole_seconds().clamp(0, 3600);
         return Ok((
             [

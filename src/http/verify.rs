@@ -170,7 +170,7 @@ fn body_error(status: StatusCode, code: &'static str, text: String) -> ApiError 
     }
 }
 
-/// Verifies a PDF on a blocking thread, with a slot limit and a time limit.
+/// Verifies a PDF (read on a blocking thread), with a slot limit and a time limit.
 pub(super) async fn verify_pdf(
     platform: &AppState,
     pdf: Vec<u8>,
@@ -202,11 +202,12 @@ pub(super) async fn verify_pdf(
         })?
         .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "shutting down"))?;
     let platform = platform.clone();
-    let runtime = tokio::runtime::Handle::current();
     let limit = platform.config.pdf_verify_timeout;
-    let task = tokio::task::spawn_blocking(move || {
+    // Its own task (the PDF is read on a blocking thread inside), so that the slot goes
+    // with the work and is not freed when the time limit stops waiting for it.
+    let task = tokio::spawn(async move {
         let _slot = slot;
-        runtime.block_on(platform.verify_pdf(pdf, now))
+        platform.verify_pdf(pdf, now).await
     });
     match tokio::time::timeout(Duration::from_secs(u64::from(limit)), task).await {
         Err(_) => Err(ApiError::new(

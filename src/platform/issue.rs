@@ -108,7 +108,7 @@ impl Platform {
             .map_err(|e| PlatformError::Io(format!("seal {seal_id} key: {e}")))?;
         let department = self.department(seal.department_code.as_str()).await?;
         let drawing = crate::seal::draw(&department.name, &seal.name)?;
-        let kid = crate::verify::kid_of(&seal.cert_der);
+        let kid = crate::token::kid_of(&seal.cert_der);
         let ctx = Arc::new(SealContext {
             seal_id: seal.id.clone(),
             signer,

@@ -6,6 +6,7 @@
 mod accesslog;
 mod checkpoint;
 mod clients;
+mod crl;
 mod error;
 mod holder;
 mod issue;
@@ -25,7 +26,7 @@ use crate::codes::{AreaCode, Uscc};
 use crate::config::{CONFIG_FILE, Config};
 use crate::keystore::KeyStore;
 use crate::licence::Catalogue;
-use crate::pki::{self, Algorithm, PrivateKey, RevocationReason, RevokedCert};
+use crate::pki::{self, Algorithm, PrivateKey, RevocationReason};
 use crate::seal::{self, SealDrawing};
 use crate::store::{
     CrlRecord, Department, PlatformRecord, RootRecord, SealRecord, SealStatus, SqlStore, Store, StoreError,
@@ -211,20 +212,6 @@ impl Platform {
             self.keys.discard(&key_name);
         }
         result
-    }
-
-    fn sign_crl(
-        &self,
-        algorithm: Algorithm,
-        root_der: &[u8],
-        root_key: &PrivateKey,
-        number: u64,
-        now: OffsetDateTime,
-        revoked: &[RevokedCert],
-    ) -> Result<CrlRecord, PlatformError> {
-        let next_update = now + Duration::days(i64::from(self.config.crl_days));
-        let der = pki::make_crl(root_der, root_key, number, now, next_update, revoked)?;
-        Ok(CrlRecord { algorithm, number, this_update: now, next_update, der })
     }
 
     /// The platform row.
@@ -415,28 +402,7 @@ impl Platform {
         if seal.status == SealStatus::Revoked {
             return Err(PlatformError::Conflict(format!("seal {} is revoked already", seal.id)));
         }
-        let root = self.root_with_key(seal.algorithm).await?;
-        let (root, root_key) = (&root.0, &root.1);
-        let serial = serial_bytes(&seal.serial_hex)?;
-        // A CRL signed concurrently (for a licence's DSS, or by another node) may take the
-        // number first: sign again with the next one.
-        let mut attempt = 0;
-        let crl = loop {
-            attempt += 1;
-            let number = self.next_crl_number(seal.algorithm).await?;
-            let mut revoked = self.revoked_list(seal.algorithm).await?;
-            revoked.push(RevokedCert { serial: serial.clone(), revoked_at: now, reason });
-            let crl = self.sign_crl(seal.algorithm, &root.cert_der, root_key, number, now, &revoked)?;
-            match self.store.revoke_seal(&seal.id, now, reason, &crl).await {
-                Ok(()) => break crl,
-                Err(StoreError::Conflict(_))
-                    if attempt < 5 && self.seal(&seal.id).await?.status == SealStatus::Active =>
-                {
-                    continue;
-                }
-                Err(e) => return Err(e.into()),
-            }
-        };
+        let crl = self.publish_revocation(&seal, reason, now).await?;
         if let Ok(mut cache) = self.seal_cache.lock() {
             cache.remove(&seal.id);
         }
@@ -448,22 +414,6 @@ impl Platform {
         }
         drop(dss);
         Ok((self.seal(&seal.id).await?, crl))
-    }
-
-    async fn revoked_list(&self, algorithm: Algorithm) -> Result<Vec<RevokedCert>, PlatformError> {
-        self.store
-            .revoked_seals(algorithm)
-            .await?
-            .into_iter()
-            .filter_map(|s| s.revocation.map(|(at, reason)| (s.serial_hex, at, reason)))
-            .map(|(serial, revoked_at, reason)| {
-                Ok(RevokedCert { serial: serial_bytes(&serial)?, revoked_at, reason })
-            })
-            .collect()
-    }
-
-    async fn next_crl_number(&self, algorithm: Algorithm) -> Result<u64, PlatformError> {
-        Ok(self.store.latest_crl(algorithm).await?.map_or(1, |c| c.number + 1))
     }
 
     /// A root's certificate and key, read from the store and key store once.
@@ -478,90 +428,6 @@ impl Platform {
             cache.insert(algorithm, r.clone());
         }
         Ok(r)
-    }
-
-    /// The CRL a licence signed at `now` carries in its DSS (PAdES B-LT): a CRL of the
-    /// root issued at or after the signing time (thisUpdate ≥ `/M`, both to the second).
-    ///
-    /// The newest stored CRL serves if it is that recent; otherwise a fresh one is signed
-    /// with the same entries and the next CRL number, and stored, so that the published
-    /// CRL (the newest number) is always the newest one. All licences signed within the
-    /// same second share it: under load that is one CRL per second and root. A seal
-    /// revocation replaces it at once ([`Platform::revoke_seal`]).
-    pub async fn dss_crl(
-        &self,
-        algorithm: Algorithm,
-        now: OffsetDateTime,
-    ) -> Result<CrlRecord, PlatformError> {
-        let second = now.unix_timestamp();
-        let fresh = |c: &CrlRecord| c.this_update.unix_timestamp() >= second && c.next_update > now;
-        let mut cache = self.dss_crls.lock().await;
-        if let Some(c) = cache.get(&algorithm).filter(|c| fresh(c)) {
-            return Ok(c.clone());
-        }
-        for _ in 0..5 {
-            // The number is read before the revoked seals: a revocation committed in
-            // between takes this number, and this insert then fails and looks again.
-            let latest = self.store.latest_crl(algorithm).await?.ok_or_else(|| {
-                PlatformError::NotFound(format!("no CRL of the {algorithm} root; run `zhengzhao init`"))
-            })?;
-            if fresh(&latest) {
-                cache.insert(algorithm, latest.clone());
-                return Ok(latest);
-            }
-            let root = self.root_with_key(algorithm).await?;
-            let revoked = self.revoked_list(algorithm).await?;
-            let this_update = OffsetDateTime::from_unix_timestamp(second)
-                .map_err(|e| PlatformError::Io(format!("signing time: {e}")))?;
-            let crl = self.sign_crl(
-                algorithm,
-                &root.0.cert_der,
-                &root.1,
-                latest.number + 1,
-                this_update,
-                &revoked,
-            )?;
-            match self.store.insert_crl(&crl).await {
-                Ok(()) => {
-                    cache.insert(algorithm, crl.clone());
-                    return Ok(crl);
-                }
-                // A revocation, another request's re-signing or another node took the
-                // number first: look at the newest again.
-                Err(StoreError::Conflict(_)) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(PlatformError::Conflict(format!("the {algorithm} root's CRL keeps changing; try again")))
-    }
-
-    /// The CRL of a root as verifiers should see it now: the latest one, re-signed
-    /// first when it has passed half of its validity.
-    pub async fn current_crl(
-        &self,
-        algorithm: Algorithm,
-        now: OffsetDateTime,
-    ) -> Result<CrlRecord, PlatformError> {
-        let latest = self.store.latest_crl(algorithm).await?.ok_or_else(|| {
-            PlatformError::NotFound(format!("no CRL of the {algorithm} root; run `zhengzhao init`"))
-        })?;
-        let half_life = (latest.next_update - latest.this_update) / 2;
-        if now < latest.this_update + half_life {
-            return Ok(latest);
-        }
-        let root = self.root_with_key(algorithm).await?;
-        let revoked = self.revoked_list(algorithm).await?;
-        let crl = self.sign_crl(algorithm, &root.0.cert_der, &root.1, latest.number + 1, now, &revoked)?;
-        match self.store.insert_crl(&crl).await {
-            Ok(()) => Ok(crl),
-            // Another node or request re-signed it first: theirs is as good.
-            Err(StoreError::Conflict(_)) => self
-                .store
-                .latest_crl(algorithm)
-                .await?
-                .ok_or_else(|| PlatformError::NotFound(format!("CRL of the {algorithm} root"))),
-            Err(e) => Err(e.into()),
-        }
     }
 
     /// Reads every root key and the key of every active seal, so that a missing file,

@@ -1,6 +1,8 @@
 //! Verification as the platform offers it: the engine of [`crate::verify`] online, over
-//! this platform's roots, seals, CRLs and register; and the signed trust list that offline
-//! verifiers and peer platforms use.
+//! this platform's roots, seals, CRLs and register (the engine reads, this service looks
+//! the licence up, the engine finishes); and the signed trust list that offline verifiers
+//! and peer platforms use. Reading never writes: the CRLs are the stored ones, re-signed
+//! by the refresher alone ([`Platform::refresh_crl`]).
 
 use std::sync::{Arc, RwLock};
 
@@ -15,7 +17,7 @@ use crate::store::{CrlRecord, RootRecord, SealStatus};
 use crate::verify::trustlist::{
     TRUST_LIST_VERSION, TrustListBody, TrustedCrl, TrustedRoot, TrustedSealEntry, sign_trust_list,
 };
-use crate::verify::{Engine, Mode, RegisterEntry, RegisterLookup, Report, SealSource, TrustSet};
+use crate::verify::{Engine, Input, Lookup, Mode, RegisterEntry, Report, SealSource, Step, TrustSet};
 
 /// How long the online trust set (seals, departments, CRLs) is reused before it is read
 /// from the store again. A seal revoked on this node is seen at once; on another node
@@ -53,9 +55,21 @@ impl TrustCache {
     }
 }
 
-#[async_trait::async_trait]
-impl RegisterLookup for Platform {
-    async fn entry(&self, identifier: &str) -> Result<Option<RegisterEntry>, String> {
+impl Platform {
+    /// The register's answer for a pending verification.
+    async fn lookup(&self, identifier: &str) -> Lookup {
+        match self.register_entry(identifier).await {
+            Ok(Some(entry)) => Lookup::Found(Box::new(entry)),
+            Ok(None) => Lookup::Missing,
+            Err(e) => {
+                tracing::warn!(error = %e, "register lookup failed during verification");
+                Lookup::Unavailable
+            }
+        }
+    }
+
+    /// The register entry of `identifier`, or `None` if the register has none.
+    async fn register_entry(&self, identifier: &str) -> Result<Option<RegisterEntry>, String> {
         let Some(row) = self.store.licence(identifier).await.map_err(|e| e.to_string())? else {
             return Ok(None);
         };
@@ -97,12 +111,12 @@ struct Material {
 
 impl Platform {
     /// The roots, their current CRLs, and every seal with its department's name and
-    /// licence types and its revocation as the store has it.
-    async fn trust_material(&self, now: OffsetDateTime) -> Result<Material, PlatformError> {
+    /// licence types and its revocation as the store has it. Only reads.
+    async fn trust_material(&self) -> Result<Material, PlatformError> {
         let roots = self.store.roots().await?;
         let mut crls = Vec::new();
         for root in &roots {
-            crls.push(self.current_crl(root.algorithm, now).await?);
+            crls.push(self.current_crl(root.algorithm).await?);
         }
         let departments = self.store.departments().await?;
         let seals = self
@@ -141,7 +155,7 @@ impl Platform {
         {
             return Ok(set.clone());
         }
-        let material = self.trust_material(now).await?;
+        let material = self.trust_material().await?;
         let roots = material.roots.into_iter().map(|r| r.cert_der).collect();
         let crls = material.crls.into_iter().map(|c| c.der).collect();
         let seals = material.seals;
@@ -155,7 +169,19 @@ impl Platform {
     /// Verifies a QR token or its URL, online.
     pub async fn verify_token_text(&self, text: &str, now: OffsetDateTime) -> Result<Report, PlatformError> {
         let trust = self.trust_set(now).await?;
-        Ok(Engine::new(&trust, Some(self), now).verify_token_text(text).await)
+        let engine = Engine::new(&trust, now);
+        Ok(self.complete(&engine, engine.read(Input::TokenText(text))).await)
+    }
+
+    /// Ends a verification the engine has read: looks up what it waits for.
+    async fn complete(&self, engine: &Engine<'_>, step: Step) -> Report {
+        match step {
+            Step::Done(report) => *report,
+            Step::Lookup(pending) => {
+                let lookup = self.lookup(pending.identifier()).await;
+                engine.finish(pending, lookup)
+            }
+        }
     }
 
     /// Verifies a licence identifier against the register.
@@ -165,10 +191,12 @@ impl Platform {
         now: OffsetDateTime,
     ) -> Result<Report, PlatformError> {
         let trust = self.trust_set(now).await?;
-        Ok(Engine::new(&trust, Some(self), now).verify_identifier(identifier).await)
+        let engine = Engine::new(&trust, now);
+        Ok(self.complete(&engine, engine.read(Input::Identifier(identifier))).await)
     }
 
-    /// Verifies a signed licence PDF, online. The PDF work runs on a blocking thread.
+    /// Verifies a signed licence PDF, online. Reading the PDF (the CPU work) runs on a
+    /// blocking thread; the register lookup after it does not.
     pub async fn verify_pdf(&self, pdf: Vec<u8>, now: OffsetDateTime) -> Result<Report, PlatformError> {
         if pdf.len() > MAX_VERIFY_PDF_BYTES {
             return Err(PlatformError::InvalidInput {
@@ -177,7 +205,11 @@ impl Platform {
             });
         }
         let trust = self.trust_set(now).await?;
-        Ok(Engine::new(&trust, Some(self), now).verify_pdf(&pdf).await)
+        let reader = trust.clone();
+        let step = tokio::task::spawn_blocking(move || Engine::new(&reader, now).read(Input::Pdf(&pdf)))
+            .await
+            .map_err(|e| PlatformError::Io(format!("the PDF could not be verified: {e}")))?;
+        Ok(self.complete(&Engine::new(&trust, now), step).await)
     }
 
     /// The slots for uploaded PDFs verified at once (`pdf_verify_concurrency` of them).
@@ -217,7 +249,7 @@ impl Platform {
 
     async fn make_trust_list(&self, now: OffsetDateTime) -> Result<String, PlatformError> {
         let platform = self.platform().await?;
-        let Material { roots, crls, seals } = self.trust_material(now).await?;
+        let Material { roots, crls, seals } = self.trust_material().await?;
         let signer_root = roots
             .iter()
             .find(|r| r.algorithm == Algorithm::Ed25519)

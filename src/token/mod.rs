@@ -25,6 +25,16 @@ pub const MAX_TOKEN_BYTES: usize = 1024;
 /// Longest `kid` accepted (the seal certificate identifier; 8 bytes is typical).
 pub const MAX_KID_BYTES: usize = 32;
 
+/// Bytes of the `kid` this platform puts in its tokens.
+pub const KID_BYTES: usize = 8;
+
+/// The token `kid` of a seal certificate: the first [`KID_BYTES`] of its SHA-256. Issuing
+/// writes it; verification finds the seal by it.
+pub fn kid_of(cert_der: &[u8]) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(cert_der)[..KID_BYTES].to_vec()
+}
+
 /// A token's structure, read but NOT verified: nothing in it is to be trusted until
 /// [`verify`] succeeds with the key of the seal that `kid` names.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -11,6 +11,8 @@ use data_encoding::{BASE64, BASE64URL_NOPAD};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use super::report::Mode;
+use super::trust::{SealSource, TrustSet, spki_of_cert};
 use crate::pki::{Algorithm, CertInfo, cert_info, crl_info};
 use crate::signing::{SealSigner, SealVerifier};
 
@@ -152,7 +154,7 @@ impl TrustedSealEntry {
     ) -> Self {
         Self {
             id: id.to_owned(),
-            kid: hex::encode(super::kid_of(cert_der)),
+            kid: hex::encode(crate::token::kid_of(cert_der)),
             department_code: department_code.to_owned(),
             department_name: department_name.to_owned(),
             name: name.to_owned(),
@@ -224,7 +226,7 @@ pub fn verify_trust_list(
     }
     let signer = cert_info(&signer_der).map_err(|e| TrustListError::Malformed(format!("x5c: {e}")))?;
     let verifier =
-        SealVerifier::from_spki_der(&super::spki_of_cert(&signer_der).map_err(TrustListError::Malformed)?)
+        SealVerifier::from_spki_der(&spki_of_cert(&signer_der).map_err(TrustListError::Malformed)?)
             .map_err(|e| TrustListError::BadSignature(e.to_string()))?;
     if verifier.algorithm() != crate::signing::ALG_ED25519 {
         return Err(TrustListError::BadSignature("the signer is not an Ed25519 root".into()));
@@ -252,7 +254,7 @@ pub fn verify_trust_list(
     for seal in &body.seals {
         let der = der_of(&seal.certificate)?;
         cert_info(&der).map_err(|e| TrustListError::Malformed(format!("seal {}: {e}", seal.id)))?;
-        if seal.kid != hex::encode(super::kid_of(&der)) {
+        if seal.kid != hex::encode(crate::token::kid_of(&der)) {
             return Err(TrustListError::Malformed(format!(
                 "seal {}: kid does not match its certificate",
                 seal.id
@@ -263,4 +265,37 @@ pub fn verify_trust_list(
         crl_info(&der_of(&crl.crl)?).map_err(|e| TrustListError::Malformed(format!("CRL: {e}")))?;
     }
     Ok(VerifiedTrustList { body, signer })
+}
+
+impl TrustSet {
+    /// Builds an offline set from a verified trust list, plus extra CRLs (DER) such as a
+    /// cached newer CRL.
+    pub fn from_trust_list(
+        list: &TrustListBody,
+        extra_crls: Vec<Vec<u8>>,
+        now: OffsetDateTime,
+    ) -> Result<Self, TrustListError> {
+        let roots = list.roots.iter().map(|r| der_of(&r.certificate)).collect::<Result<_, _>>()?;
+        let mut crls: Vec<Vec<u8>> = list.crls.iter().map(|c| der_of(&c.crl)).collect::<Result<_, _>>()?;
+        crls.extend(extra_crls);
+        let seals = list
+            .seals
+            .iter()
+            .map(|s| {
+                Ok(SealSource {
+                    id: s.id.clone(),
+                    name: s.name.clone(),
+                    department_code: s.department_code.clone(),
+                    department_name: s.department_name.clone(),
+                    type_codes: s.type_codes.clone(),
+                    algorithm: s.algorithm.parse().map_err(|_| {
+                        TrustListError::Malformed(format!("seal {}: algorithm {}", s.id, s.algorithm))
+                    })?,
+                    cert_der: der_of(&s.certificate)?,
+                    register_revocation: None,
+                })
+            })
+            .collect::<Result<_, TrustListError>>()?;
+        Ok(Self::new(Mode::Offline, roots, crls, seals, now))
+    }
 }
