@@ -3,10 +3,10 @@
 //! Data flows one way: [`http`] and the command line call the services in [`platform`],
 //! which use the domain modules ([`codes`], [`pki`], [`seal`]) and the [`store`].
 //! Domain modules take time and randomness as arguments and do no I/O.
-//! The [`store`] has one trait per role (PKI, licences, issuing, clients, access log,
-//! authorisations, portals), combined into [`store::Store`], with one SQL file per role.
 //! [`verify`] is one of them: a synchronous engine that reads a token, PDF or identifier
 //! into a pending report, which the platform finishes with what it looked up in the store.
+//! The [`store`] has one trait per role (PKI, licences, issuing, clients, access log,
+//! authorisations, portals), combined into [`store::Store`], with one SQL file per role.
 
 pub mod audit;
 pub mod audit_checkpoint;
