@@ -13,10 +13,10 @@ use axum::{Json, Router};
 use time::OffsetDateTime;
 use tower_http::limit::RequestBodyLimitLayer;
 
-use super::report_page::report_response;
+use super::report_page::{report_response, unreadable_sentence};
 use super::{ApiError, AppState};
 use crate::platform::PlatformError;
-use crate::verify::{Outcome, Report, Verdict};
+use crate::verify::{Check, Outcome, Report, Subject, Verdict};
 
 /// Largest upload `POST /api/v1/verify` accepts (the PDF plus multipart framing).
 pub const MAX_UPLOAD_BYTES: usize = crate::platform::MAX_VERIFY_PDF_BYTES + 64 * 1024;
@@ -72,7 +72,7 @@ pub struct VerifyRequest {
         (status = 400, description = "Neither token, url nor identifier; or a malformed upload", body = crate::http::ErrorBody),
         (status = 413, description = "Larger than 32 MB", body = crate::http::ErrorBody),
         (status = 415, description = "Not JSON, multipart or PDF", body = crate::http::ErrorBody),
-        (status = 422, description = "Not a token or not a PDF (code unreadable_input), or the PDF took too long (verification_timeout)", body = crate::http::ErrorBody),
+        (status = 422, description = "Not a token or not a PDF (code unreadable_input), a PDF with more structure than a licence could have (pdf_too_complex), or the PDF took too long (verification_timeout)", body = crate::http::ErrorBody),
         (status = 429, description = "Rate limited; see Retry-After", body = crate::http::ErrorBody),
         (status = 503, description = "Too many PDF verifications at once (busy)", body = crate::http::ErrorBody)
     )
@@ -127,13 +127,26 @@ async fn verify(State(platform): State<AppState>, request: Request) -> Result<Re
     };
     log_report(&report, "api");
     if let Some(unreadable) = report.check("input.read").filter(|c| c.outcome == Outcome::Failed) {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "unreadable_input",
-            unreadable.message_en.clone(),
-        ));
+        return Err(unreadable_error(report.subject, unreadable));
     }
     Ok(Json(report).into_response())
+}
+
+/// The 422 for an input that could not be read: a plain sentence in both languages, not
+/// the decoder's words; a PDF refused by a limit on its structure says so, with its code.
+fn unreadable_error(subject: Subject, check: &Check) -> ApiError {
+    // A PDF check's English message ends with the PDF error's code in parentheses.
+    let pdf_code = check.message_en.rsplit_once('(').and_then(|(_, code)| code.strip_suffix(')'));
+    if subject == Subject::Pdf && pdf_code == Some("pdf_too_complex") {
+        return ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "pdf_too_complex",
+            "PDF 结构过于复杂（对象、嵌套或数据流过多），不可能是电子证照，未予核验。The PDF has more \
+             structure (objects, nesting, streams) than a licence PDF could have; it was not verified.",
+        );
+    }
+    let (zh, en) = unreadable_sentence(subject);
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unreadable_input", format!("{zh} {en}"))
 }
 
 /// The first file field named `pdf` or `file`.
@@ -206,6 +219,7 @@ pub(super) async fn verify_pdf(
     let limit = platform.config.pdf_verify_timeout;
     let task = tokio::task::spawn_blocking(move || {
         let _slot = slot;
+        std::thread::sleep(platform.pdf_verification_hold());
         runtime.block_on(platform.verify_pdf(pdf, now))
     });
     match tokio::time::timeout(Duration::from_secs(u64::from(limit)), task).await {
