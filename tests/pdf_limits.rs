@@ -258,6 +258,29 @@ async fn hostile_pdfs_are_refused_as_too_complex() {
     // Under the limits, a PDF of many small objects still reads.
     let (status, body, _) = post_pdf(s.addr, "127.0.0.1", numbers_pdf(1000)).await;
     assert_unsigned_report(status, &body);
+    // The home page's form says the same in words, not a parser's message.
+    let (_, pdf) = hostile_pdfs().swap_remove(4);
+    let boundary = "zz-boundary-7f3a";
+    let form = [
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"pdf\"; filename=\"x.pdf\"\r\n\
+             Content-Type: application/pdf\r\n\r\n"
+        )
+        .into_bytes(),
+        pdf,
+        format!("\r\n--{boundary}--\r\n").into_bytes(),
+    ]
+    .concat();
+    let response = reqwest::Client::new()
+        .post(format!("http://{}/verify", s.addr))
+        .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+        .body(form)
+        .send()
+        .await
+        .unwrap();
+    let page = response.text().await.unwrap();
+    assert!(page.contains("PDF 结构过于复杂") && page.contains("more structure"), "{page}");
+    assert!(!page.contains("tokens, at most"), "the parser's words: {page}");
 }
 
 /// Peak memory of `zhengzhao verify` on every hostile PDF, measured with `/usr/bin/time`:

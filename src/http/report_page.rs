@@ -137,7 +137,7 @@ fn status_en(code: &str) -> &'static str {
 /// plain sentence, not a decoder message.
 fn check_line(check: &Check, subject: Subject) -> CheckLine<'_> {
     let (zh, en) = if check.code == "input.read" && check.outcome == Outcome::Failed {
-        let (zh, en) = unreadable_sentence(subject);
+        let (_, zh, en) = unreadable_sentence(subject, check);
         (zh.to_owned(), en.to_owned())
     } else {
         (check.message_zh.clone(), check.message_en.clone())
@@ -145,9 +145,23 @@ fn check_line(check: &Check, subject: Subject) -> CheckLine<'_> {
     CheckLine { check, message_zh: whole_dates(&zh), message_en: whole_dates(&en) }
 }
 
-/// The plain sentence (Chinese, English) for an input that could not be read at all.
-pub(super) fn unreadable_sentence(subject: Subject) -> (&'static str, &'static str) {
-    match subject {
+/// The code and plain sentence (Chinese, English) for an input that could not be read
+/// at all (`check`, the failed `input.read`): `unreadable_input`, or `pdf_too_complex` for
+/// a PDF refused by the limits on its structure.
+pub(super) fn unreadable_sentence(
+    subject: Subject,
+    check: &Check,
+) -> (&'static str, &'static str, &'static str) {
+    // A PDF check's English message ends with the PDF error's code in parentheses.
+    let pdf_code = check.message_en.rsplit_once('(').and_then(|(_, code)| code.strip_suffix(')'));
+    if subject == Subject::Pdf && pdf_code == Some("pdf_too_complex") {
+        return (
+            "pdf_too_complex",
+            "PDF 结构过于复杂（对象、嵌套或数据流过多），不可能是电子证照，未予核验。",
+            "The PDF has more structure (objects, nesting, streams) than a licence PDF could have; it was not verified.",
+        );
+    }
+    let (zh, en) = match subject {
         Subject::Token => (
             "无法识别：这不是本平台的电子证照二维码，或二维码内容不完整。请重新扫描证照上的二维码。",
             "Not recognised: this is not a licence QR code of this platform, or it is incomplete. Scan the QR code on the licence again.",
@@ -160,7 +174,8 @@ pub(super) fn unreadable_sentence(subject: Subject) -> (&'static str, &'static s
             "无法识别：这不是有效的电子证照标识。",
             "Not recognised: this is not a valid licence identifier.",
         ),
-    }
+    };
+    ("unreadable_input", zh, en)
 }
 
 /// The status row: the register's status, in words that agree with the verdict.

@@ -135,18 +135,8 @@ async fn verify(State(platform): State<AppState>, request: Request) -> Result<Re
 /// The 422 for an input that could not be read: a plain sentence in both languages, not
 /// the decoder's words; a PDF refused by a limit on its structure says so, with its code.
 fn unreadable_error(subject: Subject, check: &Check) -> ApiError {
-    // A PDF check's English message ends with the PDF error's code in parentheses.
-    let pdf_code = check.message_en.rsplit_once('(').and_then(|(_, code)| code.strip_suffix(')'));
-    if subject == Subject::Pdf && pdf_code == Some("pdf_too_complex") {
-        return ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "pdf_too_complex",
-            "PDF 结构过于复杂（对象、嵌套或数据流过多），不可能是电子证照，未予核验。The PDF has more \
-             structure (objects, nesting, streams) than a licence PDF could have; it was not verified.",
-        );
-    }
-    let (zh, en) = unreadable_sentence(subject);
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unreadable_input", format!("{zh} {en}"))
+    let (code, zh, en) = unreadable_sentence(subject, check);
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, format!("{zh} {en}"))
 }
 
 /// The first file field named `pdf` or `file`.
