@@ -210,6 +210,7 @@ impl Platform {
 
     /// How long each PDF verification waits before its work (see
     /// [`Platform::hold_pdf_verifications`]).
+    #[doc(hidden)]
     pub fn pdf_verification_hold(&self) -> std::time::Duration {
         std::time::Duration::from_millis(self.pdf_slots.hold_ms.load(std::sync::atomic::Ordering::Relaxed))
     }
