@@ -29,6 +29,11 @@ use crate::netrange::{AddrRange, canonical};
 use crate::pki::Algorithm;
 use crate::platform::Platform;
 
+/// Most header fields hyper parses (16 times the service's own limit).
+pub const HYPER_MAX_HEADERS: usize = 16 * crate::http::MAX_HEADER_COUNT;
+/// Largest request head hyper buffers, in bytes (16 times the service's own limit).
+pub const HYPER_MAX_BUF: usize = 16 * crate::http::MAX_HEADER_BYTES;
+
 /// How long a graceful shutdown waits for requests in flight beyond the request timeout.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
@@ -159,6 +164,10 @@ async fn connection(
     // The watchdog below enforces the header and idle timeouts; hyper's own header timer
     // would start while a keep-alive connection is merely idle.
     builder.timer(TokioTimer::new()).header_read_timeout(None::<Duration>);
+    // hyper answers past its own limits itself, with an empty body; they sit far above the
+    // service's (`crate::http::MAX_HEADER_COUNT`, `MAX_HEADER_BYTES`), which answer in the
+    // API's error form. Its 64 KiB limit on the request target cannot be raised.
+    builder.max_headers(HYPER_MAX_HEADERS).max_buf_size(HYPER_MAX_BUF);
     let conn = watcher.watch(builder.serve_connection(io, service));
     tokio::select! {
         result = conn => {

@@ -426,8 +426,21 @@ async fn department_clients_cannot_act_for_holders(f: F) {
     }
     // A portal's key is for the holder endpoints only; a revoked portal is out.
     let uri = format!("/api/v1/licences/{}", f.teacher);
+    let before = log_len(&f).await;
     let (status, v) = call(&f, "GET", &uri, &f.a.api_key, &[PURPOSE], None).await;
     assert_eq!((status, v["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")), "{v}");
+    // Refused and logged as a department client's refusal is: who, what, why, which licence.
+    assert_eq!(log_len(&f).await, before + 1, "the portal's refusal is logged");
+    let e = last_entry(&f).await;
+    assert_eq!(
+        (e.client_id.as_deref(), e.department_code.as_deref(), e.action.as_str(), e.result.as_str()),
+        (Some(f.a.id.as_str()), None, "read", "forbidden")
+    );
+    assert_eq!((e.licence_id.as_deref(), e.purpose.as_deref()), (Some(f.teacher.as_str()), Some(PURPOSE.1)));
+    // An unknown portal key names nobody: 401, not logged (as for department keys).
+    let (status, v) = call(&f, "GET", &uri, "zzp_not-a-registered-key", &[PURPOSE], None).await;
+    assert_eq!((status, v["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthorised")), "{v}");
+    assert_eq!(log_len(&f).await, before + 1);
     f.p.revoke_portal(&f.b.id, now).await.unwrap();
     let (status, v) =
         call(&f, "GET", &list_uri(P), &f.b.api_key, &[("x-holder-assertion", &f.b.assert(P))], None).await;

@@ -615,3 +615,79 @@ async fn a_slow_upload_holds_no_public_slot_and_the_api_has_its_own() {
         .unwrap();
     assert_eq!(listed.status(), 200);
 }
+
+/// Sends `head` (a whole request head, `Connection: close`) on a raw connection and reads
+/// the answer to its end: the status and the body.
+async fn raw_request(addr: SocketAddr, head: &[u8]) -> (u16, Vec<u8>) {
+    let mut stream = connect_from("127.0.0.1", addr).await;
+    stream.write_all(head).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(20), stream.read_to_end(&mut answer)).await.unwrap().unwrap();
+    let text = String::from_utf8_lossy(&answer);
+    let status = text.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = match answer.windows(4).position(|w| w == b"\r\n\r\n") {
+        Some(at) => answer[at + 4..].to_vec(),
+        None => Vec::new(),
+    };
+    (status, body)
+}
+
+/// A request head for `target` with `fields` extra header fields of `value`.
+fn head(target: &str, fields: usize, value: &str) -> Vec<u8> {
+    let mut head = format!("GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n");
+    for i in 0..fields {
+        head.push_str(&format!("X-Field-{i}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    head.into_bytes()
+}
+
+#[tokio::test]
+async fn overlong_targets_and_headers_answer_in_the_error_form_through_the_port() {
+    use zhengzhao::http::{MAX_HEADER_BYTES, MAX_HEADER_COUNT, MAX_URI_BYTES};
+    use zhengzhao::server::{HYPER_MAX_BUF, HYPER_MAX_HEADERS};
+    let s = start(Layer::default()).await;
+    let json = |body: &[u8]| serde_json::from_slice::<Value>(body).unwrap_or(Value::Null);
+
+    // At the service's limits: served.
+    let (status, _) = raw_request(s.addr, &head("/healthz", MAX_HEADER_COUNT - 3, "a")).await;
+    assert_eq!(status, 200);
+    // Past them, up to far past hyper's default of 100 fields: 431 in the API's form.
+    for fields in [MAX_HEADER_COUNT, 101, 500, HYPER_MAX_HEADERS - 3] {
+        let (status, body) = raw_request(s.addr, &head("/healthz", fields, "a")).await;
+        assert_eq!(
+            (status, json(&body)["code"].as_str()),
+            (431, Some("headers_too_large")),
+            "{fields} fields"
+        );
+    }
+    let big = "b".repeat(MAX_HEADER_BYTES);
+    let (status, body) = raw_request(s.addr, &head("/healthz", 8, &big)).await;
+    assert_eq!((status, json(&body)["code"].as_str()), (431, Some("headers_too_large")));
+    assert!(json(&body)["message"].as_str().is_some_and(|m| !m.is_empty()));
+    // Past hyper's default buffer (about 400 KiB), within the raised one.
+    let (status, body) = raw_request(s.addr, &head("/healthz", 14, &big)).await;
+    const { assert!(14 * MAX_HEADER_BYTES > 408 * 1024 && 15 * MAX_HEADER_BYTES < HYPER_MAX_BUF) };
+    assert_eq!((status, json(&body)["code"].as_str()), (431, Some("headers_too_large")));
+
+    // A request target past the service's 8 KiB, up to hyper's own 64 KiB: 414 as JSON, and
+    // as the HTML page under /v/.
+    for len in [MAX_URI_BYTES + 1, 60 * 1024] {
+        let (status, body) = raw_request(s.addr, &head(&format!("/pki/{}", "a".repeat(len)), 0, "")).await;
+        assert_eq!((status, json(&body)["code"].as_str()), (414, Some("uri_too_long")), "{len}");
+        let (status, body) = raw_request(s.addr, &head(&format!("/v/{}", "A".repeat(len)), 0, "")).await;
+        let page = String::from_utf8_lossy(&body);
+        assert_eq!(status, 414);
+        assert!(page.starts_with("<!doctype html>") && page.contains("<code>uri_too_long</code>"), "{page}");
+    }
+
+    // Beyond hyper's absolute ceilings hyper answers itself, without a body (README,
+    // "Limits"): more than HYPER_MAX_HEADERS fields, or a target past 64 KiB.
+    let (status, body) = raw_request(s.addr, &head("/healthz", HYPER_MAX_HEADERS + 1, "a")).await;
+    assert_eq!((status, body.len()), (431, 0));
+    let (status, body) = raw_request(s.addr, &head(&format!("/pki/{}", "a".repeat(70 * 1024)), 0, "")).await;
+    assert_eq!((status, body.len()), (414, 0));
+    // The service still answers.
+    let (status, _) = raw_request(s.addr, &head("/healthz", 0, "")).await;
+    assert_eq!(status, 200);
+}

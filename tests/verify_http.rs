@@ -108,6 +108,18 @@ async fn json_requests_verify_tokens_urls_and_identifiers() {
     let (status, error) = post_json(&f, json!({"token": "NOT-A-TOKEN!!"})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
     assert_eq!(error["code"], "unreadable_input");
+    // A plain sentence in both languages, as on the page, not the decoder's words.
+    let plain = "无法识别：这不是本平台的电子证照二维码，或二维码内容不完整。请重新扫描证照上的二维码。 \
+                 Not recognised: this is not a licence QR code of this platform, or it is incomplete. \
+                 Scan the QR code on the licence again.";
+    for text in ["NOT-A-TOKEN!!", "https://zz.example.gov.cn/v/AAAA", "ABCDEFGH2345"] {
+        let (status, error) = post_json(&f, json!({"token": text})).await;
+        assert_eq!(
+            (status, error["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("unreadable_input"))
+        );
+        assert_eq!(error["message"], plain, "{text}");
+    }
 }
 
 #[tokio::test]
@@ -168,6 +180,11 @@ async fn bad_uploads_get_clear_errors_in_bounded_time() {
             (StatusCode::UNPROCESSABLE_ENTITY, Some("unreadable_input")),
             "{what}: {v}"
         );
+        if what == "not a PDF" {
+            let plain = "无法读取：这不是 PDF 文件，或文件已损坏。 \
+                         Not readable: this is not a PDF file, or the file is damaged.";
+            assert_eq!(v["message"], plain, "{what}: {v}");
+        }
         assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()), "{what}: {v}");
     }
     // A PDF whose one object nests too deep to read, and a licence cut after two thirds

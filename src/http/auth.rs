@@ -4,14 +4,18 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use axum::extract::{FromRequestParts, Request};
+use axum::extract::{FromRequestParts, MatchedPath, RawPathParams, Request};
 use axum::http::StatusCode;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::Response;
 
+use time::OffsetDateTime;
+
+use super::register::access_header;
 use super::{ApiError, AppState};
+use crate::platform::{MAX_PURPOSE, PORTAL_KEY_PREFIX};
 use crate::store::ClientRecord;
 
 /// The API client that sent the request (`Authorization: Bearer KEY`).
@@ -22,9 +26,37 @@ impl FromRequestParts<AppState> for Client {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, platform: &AppState) -> Result<Self, Self::Rejection> {
-        let client = platform.authenticate(bearer_key(parts)?).await?;
+        let key = bearer_key(parts)?.to_owned();
+        if key.starts_with(PORTAL_KEY_PREFIX) {
+            // Refused, and logged as a department client's refusal is, with the licence named.
+            let id = RawPathParams::from_request_parts(parts, platform)
+                .await
+                .ok()
+                .and_then(|p| p.iter().find(|(name, _)| *name == "id").map(|(_, v)| v.to_owned()));
+            let purpose = access_header(&parts.headers, "x-purpose", MAX_PURPOSE).ok().flatten();
+            let (action, now) = (action_of(parts), OffsetDateTime::now_utc());
+            let refusal = platform.refuse_portal_key(&key, action, id.as_deref(), purpose.as_deref(), now);
+            return Err(refusal.await.into());
+        }
+        let client = platform.authenticate(&key).await?;
         note_authenticated(parts);
         Ok(Self(client))
+    }
+}
+
+/// The access log's name for what a department endpoint does.
+fn action_of(parts: &Parts) -> &'static str {
+    let path = parts.extensions.get::<MatchedPath>().map_or("", MatchedPath::as_str);
+    match (parts.method.as_str(), path) {
+        ("GET", "/api/v1/licences") => "list",
+        ("POST", "/api/v1/licences") => "issue",
+        ("GET", "/api/v1/licences/{id}") => "read",
+        ("GET", "/api/v1/licences/{id}/pdf") => "pdf",
+        ("POST", "/api/v1/licences/{id}/status") => "status",
+        ("GET", "/api/v1/licences/{id}/history") => "history",
+        ("POST", "/api/v1/licences/{id}/versions") => "renew",
+        ("POST", "/api/v1/checks") => "check",
+        _ => "api",
     }
 }
 

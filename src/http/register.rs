@@ -44,7 +44,7 @@ pub(super) const MAX_CODE_CHARS: usize = 64;
 /// An access header as sent: absent, or UTF-8 text of 1–`max` characters (after trimming)
 /// without control characters. A header that is present but empty or blank is refused
 /// (400 `invalid_input`), not taken as absent.
-fn access_header(headers: &HeaderMap, name: &str, max: usize) -> Result<Option<String>, ApiError> {
+pub(super) fn access_header(headers: &HeaderMap, name: &str, max: usize) -> Result<Option<String>, ApiError> {
     let Some(text) = header_text(headers, name)? else { return Ok(None) };
     let text = text.trim();
     let n = text.chars().count();

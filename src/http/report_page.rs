@@ -11,7 +11,7 @@ use time::{Date, OffsetDateTime, UtcOffset};
 
 use super::ApiError;
 use crate::platform::PlatformError;
-use crate::verify::{Check, Mode, Outcome, Report, Verdict};
+use crate::verify::{Check, Mode, Outcome, Report, Subject, Verdict};
 
 /// The Content-Security-Policy of the report page: no script, no outside resource, no form.
 pub const REPORT_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
@@ -135,17 +135,47 @@ fn status_en(code: &str) -> &'static str {
 
 /// What the page says where a check's own words would confuse: an unreadable input is a
 /// plain sentence, not a decoder message.
-fn check_line(check: &Check) -> CheckLine<'_> {
+fn check_line(check: &Check, subject: Subject) -> CheckLine<'_> {
     let (zh, en) = if check.code == "input.read" && check.outcome == Outcome::Failed {
-        (
-            "无法识别：这不是本平台的电子证照二维码，或二维码内容不完整。请重新扫描证照上的二维码。".to_owned(),
-            "Not recognised: this is not a licence QR code of this platform, or it is incomplete. Scan the QR code on the licence again."
-                .to_owned(),
-        )
+        let (_, zh, en) = unreadable_sentence(subject, check);
+        (zh.to_owned(), en.to_owned())
     } else {
         (check.message_zh.clone(), check.message_en.clone())
     };
     CheckLine { check, message_zh: whole_dates(&zh), message_en: whole_dates(&en) }
+}
+
+/// The code and plain sentence (Chinese, English) for an input that could not be read
+/// at all (`check`, the failed `input.read`): `unreadable_input`, or `pdf_too_complex` for
+/// a PDF refused by the limits on its structure.
+pub(super) fn unreadable_sentence(
+    subject: Subject,
+    check: &Check,
+) -> (&'static str, &'static str, &'static str) {
+    // A PDF check's English message ends with the PDF error's code in parentheses.
+    let pdf_code = check.message_en.rsplit_once('(').and_then(|(_, code)| code.strip_suffix(')'));
+    if subject == Subject::Pdf && pdf_code == Some("pdf_too_complex") {
+        return (
+            "pdf_too_complex",
+            "PDF 结构过于复杂（对象、嵌套或数据流过多），不可能是电子证照，未予核验。",
+            "The PDF has more structure (objects, nesting, streams) than a licence PDF could have; it was not verified.",
+        );
+    }
+    let (zh, en) = match subject {
+        Subject::Token => (
+            "无法识别：这不是本平台的电子证照二维码，或二维码内容不完整。请重新扫描证照上的二维码。",
+            "Not recognised: this is not a licence QR code of this platform, or it is incomplete. Scan the QR code on the licence again.",
+        ),
+        Subject::Pdf => (
+            "无法读取：这不是 PDF 文件，或文件已损坏。",
+            "Not readable: this is not a PDF file, or the file is damaged.",
+        ),
+        Subject::Identifier => (
+            "无法识别：这不是有效的电子证照标识。",
+            "Not recognised: this is not a valid licence identifier.",
+        ),
+    };
+    ("unreadable_input", zh, en)
 }
 
 /// The status row: the register's status, in words that agree with the verdict.
@@ -215,8 +245,12 @@ fn register_note(report: &Report) -> (&'static str, &'static str) {
 
 /// Renders the page for a report.
 pub fn render_page(report: &Report, seal_svg: Option<String>) -> Result<String, ApiError> {
-    let failures: Vec<CheckLine<'_>> =
-        report.checks.iter().filter(|c| c.outcome == Outcome::Failed).map(check_line).collect();
+    let failures: Vec<CheckLine<'_>> = report
+        .checks
+        .iter()
+        .filter(|c| c.outcome == Outcome::Failed)
+        .map(|c| check_line(c, report.subject))
+        .collect();
     let unreadable = report.check("input.read").is_some_and(|c| c.outcome == Outcome::Failed);
     let (verdict_class, headline_zh, headline_en) = match report.verdict {
         Verdict::Valid => {
@@ -291,7 +325,7 @@ pub fn render_page(report: &Report, seal_svg: Option<String>) -> Result<String, 
         register_zh,
         register_en,
         failures,
-        checks: report.checks.iter().map(check_line).collect(),
+        checks: report.checks.iter().map(|c| check_line(c, report.subject)).collect(),
     };
     page.render().map_err(|e| {
         tracing::error!(error = %e, "rendering the verification page");

@@ -13,10 +13,10 @@ use axum::{Json, Router};
 use time::OffsetDateTime;
 use tower_http::limit::RequestBodyLimitLayer;
 
-use super::report_page::report_response;
+use super::report_page::{report_response, unreadable_sentence};
 use super::{ApiError, AppState};
 use crate::platform::PlatformError;
-use crate::verify::{Outcome, Report, Verdict};
+use crate::verify::{Check, Outcome, Report, Subject, Verdict};
 
 /// Largest upload `POST /api/v1/verify` accepts (the PDF plus multipart framing).
 pub const MAX_UPLOAD_BYTES: usize = crate::platform::MAX_VERIFY_PDF_BYTES + 64 * 1024;
@@ -72,7 +72,7 @@ pub struct VerifyRequest {
         (status = 400, description = "Neither token, url nor identifier; or a malformed upload", body = crate::http::ErrorBody),
         (status = 413, description = "Larger than 32 MB", body = crate::http::ErrorBody),
         (status = 415, description = "Not JSON, multipart or PDF", body = crate::http::ErrorBody),
-        (status = 422, description = "Not a token or not a PDF (code unreadable_input), or the PDF took too long (verification_timeout)", body = crate::http::ErrorBody),
+        (status = 422, description = "Not a token or not a PDF (code unreadable_input), a PDF with more structure than a licence could have (pdf_too_complex), or the PDF took too long (verification_timeout)", body = crate::http::ErrorBody),
         (status = 429, description = "Rate limited; see Retry-After", body = crate::http::ErrorBody),
         (status = 503, description = "Too many PDF verifications at once (busy)", body = crate::http::ErrorBody)
     )
@@ -127,13 +127,16 @@ async fn verify(State(platform): State<AppState>, request: Request) -> Result<Re
     };
     log_report(&report, "api");
     if let Some(unreadable) = report.check("input.read").filter(|c| c.outcome == Outcome::Failed) {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "unreadable_input",
-            unreadable.message_en.clone(),
-        ));
+        return Err(unreadable_error(report.subject, unreadable));
     }
     Ok(Json(report).into_response())
+}
+
+/// The 422 for an input that could not be read: a plain sentence in both languages, not
+/// the decoder's words; a PDF refused by a limit on its structure says so, with its code.
+fn unreadable_error(subject: Subject, check: &Check) -> ApiError {
+    let (code, zh, en) = unreadable_sentence(subject, check);
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, format!("{zh} {en}"))
 }
 
 /// The first file field named `pdf` or `file`.
@@ -207,6 +210,7 @@ pub(super) async fn verify_pdf(
     // with the work and is not freed when the time limit stops waiting for it.
     let task = tokio::spawn(async move {
         let _slot = slot;
+        tokio::time::sleep(platform.pdf_verification_hold()).await;
         platform.verify_pdf(pdf, now).await
     });
     match tokio::time::timeout(Duration::from_secs(u64::from(limit)), task).await {

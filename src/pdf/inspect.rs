@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use lopdf::{Dictionary, Document, LoadOptions, Object, ObjectId};
+use lopdf::{Dictionary, Document, Object, ObjectId};
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 
 use super::PdfError;
@@ -26,6 +26,9 @@ const MAX_FIELD_DEPTH: usize = 8;
 
 /// Most objects followed when collecting what the `/DSS` references.
 const MAX_DSS_OBJECTS: usize = 10_000;
+
+/// Most bytes the `/DSS` certificates and CRLs may decode to, together.
+const MAX_DSS_BYTES: usize = 8 * 1024 * 1024;
 
 /// What revisions appended after the signed revision changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,16 +86,9 @@ pub const MAX_INFO_ENTRIES: usize = 64;
 /// Longest document information value [`inspect`] reads, in bytes.
 pub const MAX_INFO_VALUE: usize = 4096;
 
-fn parse_err(e: lopdf::Error) -> PdfError {
-    PdfError::Parse(e.to_string())
-}
-
-/// Loads a PDF with a bound on how much its streams may decompress to, together
-/// ([`limits::decompression_limit`]).
+/// Loads a PDF within the bounds of [`limits::load`] (streams, objects, decompressed bytes).
 pub(crate) fn load(bytes: &[u8]) -> Result<Document, PdfError> {
-    let limit = limits::decompression_limit(bytes)?;
-    let options = LoadOptions { max_decompressed_size: Some(limit), ..LoadOptions::default() };
-    Document::load_mem_with_options(bytes, options).map_err(parse_err)
+    limits::load(bytes)
 }
 
 /// Finds the first signature of `pdf`, checks that its byte ranges cover the whole signed
@@ -381,27 +377,24 @@ fn dss_contents(doc: &Document) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
     else {
         return (Vec::new(), Vec::new());
     };
-    let list = |key: &[u8]| -> Vec<Vec<u8>> {
-        dss.get(key)
-            .ok()
-            .and_then(|o| deref(doc, o))
-            .and_then(|o| o.as_array().ok())
-            .map(|items| {
-                items
-                    .iter()
-                    .take(MAX_DSS_OBJECTS)
-                    .filter_map(|i| {
-                        deref(doc, i)?
-                            .as_stream()
-                            .ok()?
-                            .decompressed_content_with_limit(MAX_CMS_BYTES * 8)
-                            .ok()
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
+    // Decoded bytes left for both lists: many streams each under the per-stream limit
+    // would otherwise add up without bound.
+    let mut left = MAX_DSS_BYTES;
+    let mut list = |key: &[u8]| -> Vec<Vec<u8>> {
+        let items = dss.get(key).ok().and_then(|o| deref(doc, o)).and_then(|o| o.as_array().ok());
+        let mut out = Vec::new();
+        for item in items.into_iter().flatten().take(MAX_DSS_OBJECTS) {
+            let Some(stream) = deref(doc, item).and_then(|o| o.as_stream().ok()) else { continue };
+            let Ok(bytes) = stream.decompressed_content_with_limit(left.min(MAX_CMS_BYTES * 8)) else {
+                continue;
+            };
+            left -= bytes.len();
+            out.push(bytes);
+        }
+        out
     };
-    (list(b"Certs"), list(b"CRLs"))
+    let certs = list(b"Certs");
+    (certs, list(b"CRLs"))
 }
 
 /// Parses a PDF date `D:YYYYMMDDHHmmSS+HH'mm'` (trailing parts optional, `Z` for UTC).

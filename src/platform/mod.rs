@@ -77,7 +77,7 @@ pub struct Platform {
     rate: Arc<RateLimiter>,
     access_log: accesslog::AccessLogWriter,
     /// Slots for uploaded PDFs verified at once (`pdf_verify_concurrency`).
-    pdf_slots: Arc<tokio::sync::Semaphore>,
+    pdf_slots: Arc<verify::PdfSlots>,
 }
 
 /// A root certificate with its private key.
@@ -134,7 +134,7 @@ impl Platform {
             dss_crls: Default::default(),
             root_keys: Default::default(),
             rate: Arc::new(RateLimiter::new(config.rate_limit, config.rate_limit.saturating_mul(2))),
-            pdf_slots: Arc::new(tokio::sync::Semaphore::new(config.pdf_verify_concurrency as usize)),
+            pdf_slots: Arc::new(verify::PdfSlots::new(config.pdf_verify_concurrency as usize)),
             config,
         })
     }

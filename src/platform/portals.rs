@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 
 use super::clients::{ClientKey, key_hash};
 use super::{Platform, PlatformError};
+use crate::audit::AccessEntry;
 use crate::signing::SealVerifier;
 use crate::store::PortalRecord;
 
@@ -90,6 +91,50 @@ impl Platform {
             }
             Some(_) => Err(PlatformError::Unauthorised("this API key has been revoked".into())),
             None => Err(PlatformError::Unauthorised("unknown API key".into())),
+        }
+    }
+
+    /// The refusal of a portal's key on a department endpoint (`action`, naming licence
+    /// `licence_id` if any), logged as a department client's refusal is: the portal, the
+    /// action, the purpose stated, the licence asked for and the outcome. An unknown or
+    /// revoked key is 401 and, as for department keys, not logged (nobody to name).
+    pub async fn refuse_portal_key(
+        &self,
+        key: &str,
+        action: &str,
+        licence_id: Option<&str>,
+        purpose: Option<&str>,
+        now: OffsetDateTime,
+    ) -> PlatformError {
+        let portal = match self.authenticate_portal(key).await {
+            Ok(portal) => portal,
+            Err(e) => return e,
+        };
+        let refusal = PlatformError::Forbidden(
+            "a holder portal's key may call only the holder endpoints (/api/v1/holders/…, \
+             /api/v1/authorisations)"
+                .into(),
+        );
+        // A well-formed identifier is logged as asked; anything else names no licence.
+        let asked = licence_id.and_then(|id| crate::codes::LicenceId::parse(id.trim()).ok());
+        let entry = AccessEntry {
+            seq: 0,
+            at: now.unix_timestamp(),
+            client_id: Some(portal.id),
+            department_code: None,
+            action: action.to_owned(),
+            purpose: purpose.map(str::to_owned),
+            basis: None,
+            licence_id: asked.as_ref().map(|id| id.as_str().to_owned()),
+            holder_code_type: asked.as_ref().map(|_| String::new()),
+            holder_code: asked.as_ref().map(|_| String::new()),
+            result: refusal.code().to_owned(),
+            assertion_id: None,
+            auth_level: None,
+        };
+        match self.access_log.append(entry).await {
+            Ok(_) => refusal,
+            Err(e) => e,
         }
     }
 }

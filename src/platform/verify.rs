@@ -30,6 +30,20 @@ pub const TRUST_LIST_VALIDITY: Duration = Duration::days(1);
 /// Largest PDF accepted for verification, in bytes.
 pub const MAX_VERIFY_PDF_BYTES: usize = crate::pdf::MAX_INSPECT_BYTES;
 
+/// The slots for uploaded PDFs verified at once.
+#[derive(Debug)]
+pub(super) struct PdfSlots {
+    permits: Arc<tokio::sync::Semaphore>,
+    /// See [`Platform::hold_pdf_verifications`].
+    hold_ms: std::sync::atomic::AtomicU64,
+}
+
+impl PdfSlots {
+    pub(super) fn new(slots: usize) -> Self {
+        Self { permits: Arc::new(tokio::sync::Semaphore::new(slots)), hold_ms: Default::default() }
+    }
+}
+
 /// The cached online trust set.
 #[derive(Debug, Default)]
 pub(super) struct TrustCache {
@@ -214,7 +228,23 @@ impl Platform {
 
     /// The slots for uploaded PDFs verified at once (`pdf_verify_concurrency` of them).
     pub fn pdf_slots(&self) -> Arc<tokio::sync::Semaphore> {
-        self.pdf_slots.clone()
+        self.pdf_slots.permits.clone()
+    }
+
+    /// Test support: from now on every PDF verification keeps its slot `hold` longer (it
+    /// waits before its work). The PDF limits keep any real input fast, so this is how the
+    /// tests reach `pdf_verify_concurrency` and `pdf_verify_timeout`. Zero by default.
+    #[doc(hidden)]
+    pub fn hold_pdf_verifications(&self, hold: std::time::Duration) {
+        let ms = u64::try_from(hold.as_millis()).unwrap_or(u64::MAX);
+        self.pdf_slots.hold_ms.store(ms, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// How long each PDF verification waits before its work (see
+    /// [`Platform::hold_pdf_verifications`]).
+    #[doc(hidden)]
+    pub fn pdf_verification_hold(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.pdf_slots.hold_ms.load(std::sync::atomic::Ordering::Relaxed))
     }
 
     /// The seal image as SVG, cached per seal.
