@@ -1,0 +1,251 @@
+//! One layer of settings (every field optional), read from `DATA/config.toml` or from the
+//! `ZHENGZHAO_*` environment, and merged over the layers below it.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::error::ConfigError;
+use crate::netrange::AddrRange;
+
+/// Environment variables the service reads (besides `ZHENGZHAO_DATA`, a global flag).
+const ENV_KEYS: &[&str] = &[
+    "ZHENGZHAO_LISTEN",
+    "ZHENGZHAO_PUBLIC_URL",
+    "ZHENGZHAO_DATABASE_URL",
+    "ZHENGZHAO_LOG",
+    "ZHENGZHAO_LOG_FORMAT",
+    "ZHENGZHAO_CRL_DAYS",
+    "ZHENGZHAO_SEAL_CERT_DAYS",
+    "ZHENGZHAO_RATE_LIMIT",
+    "ZHENGZHAO_TRUSTED_PROXIES",
+    "ZHENGZHAO_HEADER_TIMEOUT",
+    "ZHENGZHAO_IDLE_TIMEOUT",
+    "ZHENGZHAO_REQUEST_TIMEOUT",
+    "ZHENGZHAO_MAX_CONNECTIONS",
+    "ZHENGZHAO_MAX_CONNECTIONS_PER_ADDRESS",
+    "ZHENGZHAO_PUBLIC_CONCURRENCY",
+    "ZHENGZHAO_API_CONCURRENCY",
+    "ZHENGZHAO_PDF_VERIFY_TIMEOUT",
+    "ZHENGZHAO_PDF_VERIFY_CONCURRENCY",
+    "ZHENGZHAO_PDF_VERIFY_WAIT",
+    "ZHENGZHAO_PUBLIC_NICE",
+    "ZHENGZHAO_REFUSAL_DELAY_MS",
+    "ZHENGZHAO_API_RESERVED_CONNECTIONS",
+];
+/// Environment variables that are known but not configuration keys.
+const ENV_OTHER: &[&str] = &["ZHENGZHAO_DATA", "ZHENGZHAO_KEY_PASSPHRASE"];
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// One layer of settings; every field optional.
+#[derive(Debug, Default, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Layer {
+    /// See [`super::Config::listen`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    /// See [`super::Config::public_url`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
+    /// See [`super::Config::database_url`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    /// See [`super::Config::log`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log: Option<String>,
+    /// See [`super::Config::log_format`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_format: Option<LogFormat>,
+    /// See [`super::Config::crl_days`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crl_days: Option<u32>,
+    /// See [`super::Config::seal_cert_days`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seal_cert_days: Option<u32>,
+    /// See [`super::Config::rate_limit`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<u32>,
+    /// See [`super::Config::trusted_proxies`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trusted_proxies: Option<Vec<AddrRange>>,
+    /// See [`super::Config::header_timeout`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub header_timeout: Option<u32>,
+    /// See [`super::Config::idle_timeout`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idle_timeout: Option<u32>,
+    /// See [`super::Config::request_timeout`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_timeout: Option<u32>,
+    /// See [`super::Config::max_connections`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_connections: Option<u32>,
+    /// See [`super::Config::max_connections_per_address`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_connections_per_address: Option<u32>,
+    /// See [`super::Config::public_concurrency`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_concurrency: Option<u32>,
+    /// See [`super::Config::api_concurrency`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_concurrency: Option<u32>,
+    /// See [`super::Config::pdf_verify_timeout`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pdf_verify_timeout: Option<u32>,
+    /// See [`super::Config::pdf_verify_concurrency`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pdf_verify_concurrency: Option<u32>,
+    /// See [`super::Config::pdf_verify_wait`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pdf_verify_wait: Option<u32>,
+    /// See [`super::Config::public_nice`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_nice: Option<u32>,
+    /// See [`super::Config::refusal_delay_ms`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refusal_delay_ms: Option<u32>,
+    /// See [`super::Config::api_reserved_connections`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_reserved_connections: Option<u32>,
+}
+
+impl Layer {
+    /// Reads `DATA/config.toml`; a missing file is an empty layer.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(source) => return Err(ConfigError::Read { path: path.to_owned(), source }),
+        };
+        toml::from_str(&text)
+            .map_err(|e| ConfigError::Parse { path: path.to_owned(), message: e.message().to_owned() })
+    }
+
+    /// Reads the `ZHENGZHAO_*` variables from `env` (pass `std::env::vars()` in).
+    /// Returns the layer and the names of unknown `ZHENGZHAO_*` variables.
+    pub fn from_env(
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<(Self, Vec<String>), ConfigError> {
+        let vars: BTreeMap<String, String> =
+            env.into_iter().filter(|(k, _)| k.starts_with("ZHENGZHAO_")).collect();
+        let unknown = vars
+            .keys()
+            .filter(|k| {
+                !ENV_KEYS.contains(&k.as_str())
+                    && !ENV_OTHER.contains(&k.as_str())
+                    && !k.starts_with("ZHENGZHAO_TEST_")
+            })
+            .cloned()
+            .collect();
+        let get = |name: &'static str| vars.get(name).filter(|v| !v.is_empty()).cloned();
+        fn parsed<T: std::str::FromStr>(
+            name: &'static str,
+            v: Option<String>,
+        ) -> Result<Option<T>, ConfigError>
+        where
+            T::Err: fmt::Display,
+        {
+            v.map(|v| v.parse::<T>())
+                .transpose()
+                .map_err(|e| ConfigError::Env { name, message: e.to_string() })
+        }
+        let log_format = match get("ZHENGZHAO_LOG_FORMAT").as_deref() {
+            None => None,
+            Some("text") => Some(LogFormat::Text),
+            Some("json") => Some(LogFormat::Json),
+            Some(other) => {
+                return Err(ConfigError::Env {
+                    name: "ZHENGZHAO_LOG_FORMAT",
+                    message: format!("{other:?} is neither \"text\" nor \"json\""),
+                });
+            }
+        };
+        let layer = Self {
+            listen: parsed("ZHENGZHAO_LISTEN", get("ZHENGZHAO_LISTEN"))?,
+            public_url: get("ZHENGZHAO_PUBLIC_URL"),
+            database_url: get("ZHENGZHAO_DATABASE_URL"),
+            log: get("ZHENGZHAO_LOG"),
+            log_format,
+            crl_days: parsed("ZHENGZHAO_CRL_DAYS", get("ZHENGZHAO_CRL_DAYS"))?,
+            seal_cert_days: parsed("ZHENGZHAO_SEAL_CERT_DAYS", get("ZHENGZHAO_SEAL_CERT_DAYS"))?,
+            rate_limit: parsed("ZHENGZHAO_RATE_LIMIT", get("ZHENGZHAO_RATE_LIMIT"))?,
+            trusted_proxies: get("ZHENGZHAO_TRUSTED_PROXIES")
+                .map(|v| {
+                    v.split(',')
+                        .filter(|r| !r.trim().is_empty())
+                        .map(str::parse)
+                        .collect::<Result<Vec<AddrRange>, _>>()
+                })
+                .transpose()
+                .map_err(|e| ConfigError::Env {
+                    name: "ZHENGZHAO_TRUSTED_PROXIES",
+                    message: e.to_string(),
+                })?,
+            header_timeout: parsed("ZHENGZHAO_HEADER_TIMEOUT", get("ZHENGZHAO_HEADER_TIMEOUT"))?,
+            idle_timeout: parsed("ZHENGZHAO_IDLE_TIMEOUT", get("ZHENGZHAO_IDLE_TIMEOUT"))?,
+            request_timeout: parsed("ZHENGZHAO_REQUEST_TIMEOUT", get("ZHENGZHAO_REQUEST_TIMEOUT"))?,
+            max_connections: parsed("ZHENGZHAO_MAX_CONNECTIONS", get("ZHENGZHAO_MAX_CONNECTIONS"))?,
+            max_connections_per_address: parsed(
+                "ZHENGZHAO_MAX_CONNECTIONS_PER_ADDRESS",
+                get("ZHENGZHAO_MAX_CONNECTIONS_PER_ADDRESS"),
+            )?,
+            public_concurrency: parsed("ZHENGZHAO_PUBLIC_CONCURRENCY", get("ZHENGZHAO_PUBLIC_CONCURRENCY"))?,
+            api_concurrency: parsed("ZHENGZHAO_API_CONCURRENCY", get("ZHENGZHAO_API_CONCURRENCY"))?,
+            pdf_verify_timeout: parsed("ZHENGZHAO_PDF_VERIFY_TIMEOUT", get("ZHENGZHAO_PDF_VERIFY_TIMEOUT"))?,
+            pdf_verify_concurrency: parsed(
+                "ZHENGZHAO_PDF_VERIFY_CONCURRENCY",
+                get("ZHENGZHAO_PDF_VERIFY_CONCURRENCY"),
+            )?,
+            pdf_verify_wait: parsed("ZHENGZHAO_PDF_VERIFY_WAIT", get("ZHENGZHAO_PDF_VERIFY_WAIT"))?,
+            public_nice: parsed("ZHENGZHAO_PUBLIC_NICE", get("ZHENGZHAO_PUBLIC_NICE"))?,
+            refusal_delay_ms: parsed("ZHENGZHAO_REFUSAL_DELAY_MS", get("ZHENGZHAO_REFUSAL_DELAY_MS"))?,
+            api_reserved_connections: parsed(
+                "ZHENGZHAO_API_RESERVED_CONNECTIONS",
+                get("ZHENGZHAO_API_RESERVED_CONNECTIONS"),
+            )?,
+        };
+        Ok((layer, unknown))
+    }
+
+    /// Values of `over` win over `self`.
+    pub fn merged(self, over: Layer) -> Layer {
+        Layer {
+            listen: over.listen.or(self.listen),
+            public_url: over.public_url.or(self.public_url),
+            database_url: over.database_url.or(self.database_url),
+            log: over.log.or(self.log),
+            log_format: over.log_format.or(self.log_format),
+            crl_days: over.crl_days.or(self.crl_days),
+            seal_cert_days: over.seal_cert_days.or(self.seal_cert_days),
+            rate_limit: over.rate_limit.or(self.rate_limit),
+            trusted_proxies: over.trusted_proxies.or(self.trusted_proxies),
+            header_timeout: over.header_timeout.or(self.header_timeout),
+            idle_timeout: over.idle_timeout.or(self.idle_timeout),
+            request_timeout: over.request_timeout.or(self.request_timeout),
+            max_connections: over.max_connections.or(self.max_connections),
+            max_connections_per_address: over
+                .max_connections_per_address
+                .or(self.max_connections_per_address),
+            public_concurrency: over.public_concurrency.or(self.public_concurrency),
+            api_concurrency: over.api_concurrency.or(self.api_concurrency),
+            pdf_verify_timeout: over.pdf_verify_timeout.or(self.pdf_verify_timeout),
+            pdf_verify_concurrency: over.pdf_verify_concurrency.or(self.pdf_verify_concurrency),
+            pdf_verify_wait: over.pdf_verify_wait.or(self.pdf_verify_wait),
+            public_nice: over.public_nice.or(self.public_nice),
+            refusal_delay_ms: over.refusal_delay_ms.or(self.refusal_delay_ms),
+            api_reserved_connections: over.api_reserved_connections.or(self.api_reserved_connections),
+        }
+    }
+}
