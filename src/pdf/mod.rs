@@ -18,6 +18,7 @@ mod cms;
 mod dss;
 mod error;
 mod fontstrip;
+mod info;
 mod inspect;
 mod layout;
 mod limits;
@@ -33,8 +34,9 @@ mod tests;
 
 pub use dss::add_dss;
 pub use error::PdfError;
+pub use info::DocInfo;
 pub use inspect::{LaterRevisions, MAX_INSPECT_BYTES, SignatureInfo, inspect};
-pub use render::{DocInfo, LicencePage, RenderedPdf, qr_module_mm, render};
+pub use render::{LicencePage, RenderedPdf, qr_module_mm, render};
 pub use sign::{Dss, MIN_CONTENTS_RESERVED, SealAppearance, SignParams, sign, sign_rendered};
 
 /// A rectangle on the page in millimetres, origin at the bottom-left corner of the page, y up.

@@ -4,7 +4,7 @@
 use lopdf::{Dictionary, Document, IncrementalDocument, Object, ObjectId, Stream, StringFormat};
 use time::OffsetDateTime;
 
-use super::render::pdf_date;
+use super::info::pdf_date;
 use super::skeleton::Skeleton;
 use super::writer::{Content, text_string};
 use super::{PdfError, RectMm, cms, pt};
