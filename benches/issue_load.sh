@@ -7,12 +7,15 @@
 # Prints wrk's requests/s and latency percentiles, then a verdict; exits 1 when a target
 # is missed or an answer was wrong.
 # Usage: bash benches/issue_load.sh [DURATION] [CONNECTIONS]
-#   ISSUE_TARGET_RPS (default 300) and ISSUE_TARGET_P99_MS (default 50) are the targets.
+#   ISSUE_TARGET_RPS (default 200) and ISSUE_TARGET_P99_MS (default 50) are the targets.
+#   200/s, not the 300/s of `synchronous = NORMAL`: every licence now waits for two
+#   fsyncs (its serial reservation and its record), so an acknowledged licence survives
+#   a power loss; on this 2-core machine that measured 226–277/s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration="${1:-15}"
 connections="${2:-2}"
-min_rps="${ISSUE_TARGET_RPS:-300}"
+min_rps="${ISSUE_TARGET_RPS:-200}"
 max_p99="${ISSUE_TARGET_P99_MS:-50}"
 source benches/lib.sh
 ensure_wrk
