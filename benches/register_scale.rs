@@ -42,6 +42,7 @@ use zhengzhao::audit::AccessEntry;
 use zhengzhao::codes::{LicenceId, TypeCode, Uscc};
 use zhengzhao::config::{Config, Layer};
 use zhengzhao::platform::{DEMO_DEPARTMENT, IssueRequest, Platform, Scope};
+use zhengzhao::server::{Limits, serve_app};
 use zhengzhao::store::{LicenceFilter, LicenceRow};
 
 /// 食品经营许可证: held by companies (`001`).
@@ -581,14 +582,13 @@ async fn http_checks(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let served = p.clone();
-    let server = tokio::spawn(async move {
-        axum::serve(listener, zhengzhao::http::app(served))
-            .with_graceful_shutdown(async {
-                let _ = stopped.await;
-            })
-            .await
-    });
+    // The production server, but with no per-address cap: every wrk connection (and the
+    // check by hand) comes from 127.0.0.1.
+    let limits = Limits { max_per_address: usize::MAX, ..Limits::from_config(&p.config) };
+    let app = zhengzhao::http::app(p.clone());
+    let server = tokio::spawn(serve_app(listener, app, limits, async {
+        let _ = stopped.await;
+    }));
 
     // One check by hand, to know the load is made of successful checks.
     let body = serde_json::json!({"identifier": layout.id(0)?,

@@ -2,6 +2,9 @@
 //!
 //! Data flows one way: [`http`] and the command line call the services in [`platform`],
 //! which use the domain modules ([`codes`], [`pki`], [`seal`]) and the [`store`].
+//! [`server`] serves [`http`]'s app (`server::run(platform, listener, shutdown)`) and
+//! starts what `zhengzhao serve` runs; the command line (`src/cli/`, in the binary) only
+//! parses, calls the library and prints, one file per command group.
 //! Domain modules take time and randomness as arguments and do no I/O.
 //! [`verify`] is one of them: a synchronous engine that reads a token, PDF or identifier
 //! into a pending report, which the platform finishes with what it looked up in the store.

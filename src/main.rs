@@ -1,10 +1,7 @@
-//! The `zhengzhao` binary: parses the command line, sets up logging, runs one command,
-//! and turns any failure into one line on stderr and a non-zero exit code.
+//! The `zhengzhao` binary: parses the command line ([`cli`]), runs one command on a tokio
+//! runtime, and turns any failure into one line on stderr and a non-zero exit code.
 
-mod audit_cli;
 mod cli;
-mod cli_print;
-mod pending_output;
 
 use std::process::ExitCode;
 
@@ -30,7 +27,7 @@ fn main() -> ExitCode {
     match runtime.block_on(cli::run(args)) {
         Ok(code) => code,
         // `zhengzhao pki crl | head -1`: the reader has what it wanted; nothing to report.
-        Err(e) if cli_print::is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) if cli::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             // One line: the outermost context, then the causes.
             eprintln!("error: {e:#}");

@@ -2,6 +2,10 @@
 //! connections (in total and per client address), closes connections that are slow to
 //! send their headers or sit idle, records each peer address for the rate limits, keeps
 //! CRLs fresh, and shuts down gracefully (requests in flight finish).
+//!
+//! [`run`] serves a platform on a listener; [`Service`] is what `zhengzhao serve` starts:
+//! the platform opened (a demo one on an empty data directory), its keys checked, the
+//! access log's checkpoints signed while it serves.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -27,7 +31,8 @@ use tower::ServiceExt;
 use crate::config::Config;
 use crate::netrange::{AddrRange, canonical};
 use crate::pki::Algorithm;
-use crate::platform::Platform;
+use crate::platform::{self, AuditSigner, Platform, PlatformError};
+use crate::store::SealRecord;
 
 /// Most header fields hyper parses (16 times the service's own limit).
 pub const HYPER_MAX_HEADERS: usize = 16 * crate::http::MAX_HEADER_COUNT;
@@ -73,11 +78,12 @@ impl Limits {
     }
 }
 
-/// Serves `platform` on `listener` until `shutdown` completes, then lets requests in flight
-/// finish. Keeps the CRLs fresh meanwhile.
-pub async fn serve(
-    listener: TcpListener,
+/// Serves `platform` on `listener` with the limits its configuration sets until
+/// `shutdown` completes, then lets requests in flight finish. Keeps the CRLs fresh
+/// meanwhile.
+pub async fn run(
     platform: Arc<Platform>,
+    listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
     let limits = Limits::from_config(&platform.config);
@@ -433,4 +439,90 @@ pub async fn shutdown_signal() {
     };
     tokio::select! { () = ctrl_c => {}, () = term => {} }
     tracing::info!("shutdown signal received; finishing requests in flight");
+}
+
+/// Why `zhengzhao serve` could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The platform could not be opened or created.
+    #[error(transparent)]
+    Platform(#[from] PlatformError),
+    /// The demo platform of an empty data directory could not be set up.
+    #[error("initialising the demo platform")]
+    Demo(#[source] PlatformError),
+    /// A root or seal key cannot be read.
+    #[error("checking the signing keys")]
+    Keys(#[source] PlatformError),
+    /// The access log's checkpoint signer cannot be prepared.
+    #[error("preparing the access log checkpoint signer")]
+    CheckpointSigner(#[source] PlatformError),
+    /// The listen address cannot be bound.
+    #[error("cannot listen on {0}")]
+    Listen(SocketAddr, #[source] io::Error),
+}
+
+/// The platform `zhengzhao serve` serves, and whether it was just made.
+#[derive(Debug)]
+pub struct Opened {
+    /// The platform.
+    pub platform: Platform,
+    /// On an empty data directory: the demo seals of the demo platform made there
+    /// (empty when the demo department existed already). `None` for an existing platform.
+    pub demo_seals: Option<Vec<SealRecord>>,
+}
+
+/// Opens the platform of `config`; on an empty data directory without a database URL,
+/// creates a demo platform with a demo department and seals first.
+pub async fn open(
+    config: Config,
+    passphrase: Option<String>,
+    now: OffsetDateTime,
+) -> Result<Opened, StartError> {
+    if platform::is_fresh(&config.data_dir) && config.database_url.is_empty() {
+        let platform = Platform::create(config, passphrase).await?;
+        let seals = platform.ensure_demo(now).await.map_err(StartError::Demo)?;
+        Ok(Opened { platform, demo_seals: Some(seals) })
+    } else {
+        Ok(Opened { platform: Platform::open(config, passphrase).await?, demo_seals: None })
+    }
+}
+
+/// A platform ready to serve: its signing keys readable and the access log's checkpoint
+/// signer prepared, so that a broken key fails the start, not the first signature.
+#[derive(Debug)]
+pub struct Service {
+    platform: Arc<Platform>,
+    checkpoints: AuditSigner,
+}
+
+impl Service {
+    /// Checks the platform's keys and prepares its checkpoint signer.
+    pub async fn prepare(platform: Platform, now: OffsetDateTime) -> Result<Self, StartError> {
+        let keys = platform.check_keys().await.map_err(StartError::Keys)?;
+        tracing::info!(keys, "signing keys readable");
+        let checkpoints = platform.audit_signer(now).await.map_err(StartError::CheckpointSigner)?;
+        Ok(Self { platform: Arc::new(platform), checkpoints })
+    }
+
+    /// The platform served.
+    pub fn platform(&self) -> &Platform {
+        &self.platform
+    }
+
+    /// Binds the configured listen address.
+    pub async fn bind(&self) -> Result<TcpListener, StartError> {
+        let listen = self.platform.config.listen;
+        TcpListener::bind(listen).await.map_err(|e| StartError::Listen(listen, e))
+    }
+
+    /// Serves on `listener` as [`run`] does, signing a checkpoint of the access log every
+    /// [`platform::CHECKPOINT_INTERVAL`] while entries arrive, until `shutdown` completes.
+    pub async fn run(self, listener: TcpListener, shutdown: impl Future<Output = ()>) -> io::Result<()> {
+        let checkpoints = tokio::spawn(
+            self.platform.clone().run_checkpoints(self.checkpoints, platform::CHECKPOINT_INTERVAL),
+        );
+        let result = run(self.platform, listener, shutdown).await;
+        checkpoints.abort();
+        result
+    }
 }

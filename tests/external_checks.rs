@@ -145,8 +145,9 @@ impl Fixture {
         let now = OffsetDateTime::now_utc();
         platform.ensure_demo(now).await.unwrap();
         let served = platform.clone();
-        let server =
-            tokio::spawn(async move { axum::serve(listener, zhengzhao::http::app(served)).await.unwrap() });
+        let server = tokio::spawn(async move {
+            zhengzhao::server::run(served, listener, std::future::pending()).await.unwrap();
+        });
 
         for alg in Algorithm::ALL {
             let pem = platform.roots_pem(Some(alg)).await.unwrap();

@@ -103,12 +103,11 @@ async fn serves_over_a_real_port() {
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {
-        axum::serve(listener, app(platform))
-            .with_graceful_shutdown(async {
-                let _ = stopped.await;
-            })
-            .await
-            .unwrap();
+        zhengzhao::server::run(platform, listener, async {
+            let _ = stopped.await;
+        })
+        .await
+        .unwrap();
     });
     let client = reqwest::Client::new();
     let health = client.get(format!("http://{addr}/healthz")).send().await.unwrap();

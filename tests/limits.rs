@@ -1,5 +1,5 @@
 //! The limits as production wires them, tested through a real bound port with the
-//! library's server (`zhengzhao::server::serve`): connection caps, header and idle
+//! library's server (`zhengzhao::server::run`): connection caps, header and idle
 //! timeouts, per-address and per-client rate limits, trusted proxies, body limits, the
 //! request timeout and the page size.
 #![allow(clippy::unwrap_used)] // Test helpers: a failed unwrap is a failed test.
@@ -80,7 +80,7 @@ async fn start(layer: Layer) -> Server {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let served = platform.clone();
     let task = tokio::spawn(async move {
-        zhengzhao::server::serve(listener, served, async {
+        zhengzhao::server::run(served, listener, async {
             let _ = stopped.await;
         })
         .await

@@ -7,7 +7,6 @@
 mod common;
 use common::app;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -79,9 +78,7 @@ async fn schemathesis_finds_nothing_with_a_key_of_each_scope() {
         keys.push((scope, key.expose().to_owned()));
     }
     let server = tokio::spawn(async move {
-        axum::serve(listener, app(platform).into_make_service_with_connect_info::<SocketAddr>())
-            .await
-            .unwrap();
+        zhengzhao::server::run(platform, listener, std::future::pending()).await.unwrap();
     });
     // Two schemathesis processes at a time, each with one worker: its threads trip a
     // CPython 3.11 `ast` bug ("AST constructor recursion depth mismatch") in hypothesis.

@@ -44,7 +44,7 @@ async fn start(layer: Layer) -> Server {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let served = platform.clone();
     let task = tokio::spawn(async move {
-        zhengzhao::server::serve(listener, served, async {
+        zhengzhao::server::run(served, listener, async {
             let _ = stopped.await;
         })
         .await

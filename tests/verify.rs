@@ -167,6 +167,25 @@ async fn offline_trust(f: &Fixture, now: OffsetDateTime) -> TrustSet {
 }
 
 #[tokio::test]
+async fn a_signed_trust_list_alone_sets_up_offline_verification() {
+    let f = fixture().await;
+    let l = food(&f, &f.seal_ed).await;
+    let now = OffsetDateTime::now_utc() + Duration::seconds(2);
+    let list = f.platform.trust_list(now).await.unwrap();
+    let trust = TrustSet::from_signed_trust_list(list.as_bytes(), vec![], now).unwrap();
+    assert_eq!(trust.mode(), Mode::Offline);
+    assert_eq!(trust.seal_count(), offline_trust(&f, now).await.seal_count());
+    let report = Engine::new(&trust, now).verify_pdf(&l.pdf);
+    assert_eq!((report.mode, report.verdict), (Mode::Offline, Verdict::Indeterminate));
+    // The list's signature is checked before anything in it is trusted.
+    let mut jws: Value = serde_json::from_str(&list).unwrap();
+    jws["signature"] = Value::String(data_encoding::BASE64URL_NOPAD.encode(&[0u8; 64]));
+    let forged = jws.to_string();
+    let refused = TrustSet::from_signed_trust_list(forged.as_bytes(), vec![], now);
+    assert!(matches!(refused, Err(TrustListError::BadSignature(_))));
+}
+
+#[tokio::test]
 async fn offline_never_says_valid_but_checks_everything_else() {
     let f = fixture().await;
     let l = food(&f, &f.seal_ed).await;

@@ -35,7 +35,8 @@ mod tests {
 
     #[test]
     fn real_licence_identifiers() {
-        // Type code + issuer code + serial + version of the DESIGN.md test vectors.
+        // Type code + issuer code + serial + version of real identifiers whose check
+        // character is known good.
         for (data, check) in [
             ("11100000000013338W03211220000013544541J2430599001", 'F'),
             ("11100000000013338W01111430000006122244L20230000403001", 'U'),

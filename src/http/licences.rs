@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 use super::auth::Client;
 use super::{ApiError, AppState};
 use crate::licence::LicenceInput;
-use crate::platform::IssueRequest;
+use crate::platform::{IssueRequest, IssuedLicence};
 
 /// Largest issuing request body.
 pub const MAX_ISSUE_BODY: usize = 256 * 1024;
@@ -49,8 +49,21 @@ pub struct IssuedBody {
     pub url: String,
     /// SHA-256 of the licence record, hex.
     pub record_hash: String,
-    /// Where to fetch the signed PDF.
+    /// Where to fetch the signed PDF (the command line: where it wrote it).
     pub pdf: String,
+}
+
+impl IssuedBody {
+    /// The answer for `issued`, whose PDF is at `pdf`.
+    pub fn new(issued: &IssuedLicence, pdf: String) -> Self {
+        Self {
+            identifier: issued.identifier.clone(),
+            token: crate::token::encode_for_url(&issued.token),
+            url: issued.url.clone(),
+            record_hash: hex::encode(&issued.record_hash),
+            pdf,
+        }
+    }
 }
 
 #[utoipa::path(post, path = "/api/v1/licences", tag = "issue", request_body(content = IssueBody, example = json!(issue_example())), params(("Idempotency-Key" = String, Header, description = "Required (1–128 ASCII characters; 400 idempotency_key_required without it): retries with the same key and body return the same licence, the same key with another body answers 409")), responses((status = 201, description = "Issued", body = IssuedBody), (status = 200, description = "Replayed for the same Idempotency-Key", body = IssuedBody), (status = 409, description = "Idempotency-Key reused with another body, or the seal is revoked", body = crate::http::ErrorBody), (status = 422, description = "Valid input that cannot be rendered (e.g. does not fit the page)", body = crate::http::ErrorBody), (status = 400, description = "Invalid input, or no Idempotency-Key (idempotency_key_required)", body = crate::http::ErrorBody), (status = 401, description = "No or bad API key", body = crate::http::ErrorBody), (status = 403, description = "Not allowed for this client", body = crate::http::ErrorBody), (status = 429, description = "Rate limited; see Retry-After", body = crate::http::ErrorBody)), security(("bearer" = [])))]
@@ -129,17 +142,7 @@ async fn issue_or_renew(
     let status = if issued.replayed { StatusCode::OK } else { StatusCode::CREATED };
     let pdf = format!("/api/v1/licences/{}/pdf", issued.identifier);
     let resource = format!("/api/v1/licences/{}", issued.identifier);
-    let mut response = (
-        status,
-        Json(IssuedBody {
-            token: crate::token::encode_for_url(&issued.token),
-            url: issued.url,
-            record_hash: hex::encode(&issued.record_hash),
-            pdf: pdf.clone(),
-            identifier: issued.identifier,
-        }),
-    )
-        .into_response();
+    let mut response = (status, Json(IssuedBody::new(&issued, pdf))).into_response();
     // The licence resource (`GET /api/v1/licences/{id}`), not one of its representations.
     if let Ok(location) = HeaderValue::from_str(&resource) {
         response.headers_mut().insert(header::LOCATION, location);

@@ -33,6 +33,7 @@ pub use auth::Authenticated;
 pub use capacity::{Gate, LowPriorityPool};
 pub use client_ip::{ClientIp, client_ip};
 pub use error::{ApiError, ErrorBody, MAX_HEADER_BYTES, MAX_HEADER_COUNT, MAX_URI_BYTES};
+pub use licences::IssuedBody;
 pub use openapi::ApiDoc;
 pub use report_page::render_page;
 pub use verify::MAX_UPLOAD_BYTES;

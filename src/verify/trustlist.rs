@@ -268,6 +268,18 @@ pub fn verify_trust_list(
 }
 
 impl TrustSet {
+    /// The offline set of a signed trust list (`text`, as `/pki/trust-list.json` serves
+    /// it) once [`verify_trust_list`] accepts it, plus extra CRLs (DER) such as a cached
+    /// newer CRL: what an offline verifier holds.
+    pub fn from_signed_trust_list(
+        text: &[u8],
+        extra_crls: Vec<Vec<u8>>,
+        now: OffsetDateTime,
+    ) -> Result<Self, TrustListError> {
+        let list = verify_trust_list(text, None)?;
+        Self::from_trust_list(&list.body, extra_crls, now)
+    }
+
     /// Builds an offline set from a verified trust list, plus extra CRLs (DER) such as a
     /// cached newer CRL.
     pub fn from_trust_list(

@@ -1,12 +1,29 @@
 //! `zhengzhao audit verify [--checkpoint FILE]` and `zhengzhao audit checkpoint`.
 
 use std::io::Write;
+use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
+use clap::Subcommand;
 use time::OffsetDateTime;
 use zhengzhao::platform::{AuditOutcome, Platform, read_checkpoint};
 
-use crate::cli::AuditCommand;
+/// The access log.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the access log's hash chain and compare it with the newest signed
+    /// checkpoint; exit 1 naming the first broken entry, the missing range or the
+    /// rewritten head.
+    Verify {
+        /// A checkpoint file (as `GET /api/v1/audit/checkpoint` answers); default: the data
+        /// directory's `audit/checkpoint-latest.json`.
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+    },
+    /// Sign a checkpoint of the log's head now (`serve` does it every 30 s while entries
+    /// arrive) and write it to the data directory's `audit/`.
+    Checkpoint,
+}
 
 /// Runs an `audit` subcommand.
 pub async fn run(

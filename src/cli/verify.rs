@@ -1,0 +1,240 @@
+//! `zhengzhao verify`: a signed PDF, a QR token or URL, or an identifier, online against
+//! the local platform or offline with a trust list. Exit code 0 valid, 1 invalid, 2 cannot
+//! tell; the report printed in the same bilingual words as the verification page, or as
+//! the JSON `POST /api/v1/verify` answers.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::Args as ClapArgs;
+use time::OffsetDateTime;
+use zhengzhao::config::Config;
+use zhengzhao::pki;
+use zhengzhao::platform::{self, Platform};
+use zhengzhao::verify::{Engine, Input, Mode, Outcome, Report, Subject, TrustSet};
+
+use super::output::is_broken_pipe;
+
+/// `verify`.
+#[derive(Debug, ClapArgs)]
+pub struct VerifyArgs {
+    /// A PDF file, a QR URL or token, or a licence identifier.
+    input: String,
+    /// The trust list (trust-list.json from /pki/trust-list.json or `pki trust-list`);
+    /// verifies offline with it. Without it, the local data directory's platform is the
+    /// trust anchor.
+    #[arg(long)]
+    trust: Option<PathBuf>,
+    /// A cached CRL (DER or PEM) newer than the trust list's.
+    #[arg(long)]
+    crl: Option<PathBuf>,
+    /// Do not consult the register: check signatures, certificates and validity only.
+    #[arg(long)]
+    offline: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Verifies; any error that keeps it from a verdict exits 2, after one line on stderr.
+pub async fn run(
+    config: Config,
+    passphrase: Option<String>,
+    args: VerifyArgs,
+    now: OffsetDateTime,
+    out: &mut impl Write,
+) -> ExitCode {
+    match verify(config, passphrase, args, now, out).await {
+        Ok(code) => code,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// What `verify` was given.
+enum VerifyInput {
+    Pdf(Vec<u8>),
+    Text(String),
+    Identifier(String),
+}
+
+impl VerifyInput {
+    fn as_input(&self) -> Input<'_> {
+        match self {
+            Self::Pdf(pdf) => Input::Pdf(pdf),
+            Self::Text(text) => Input::TokenText(text),
+            Self::Identifier(id) => Input::Identifier(id),
+        }
+    }
+}
+
+fn verify_input(input: &str) -> Result<VerifyInput> {
+    let path = Path::new(input);
+    if path.is_file() {
+        let max = platform::MAX_VERIFY_PDF_BYTES as u64;
+        let len = std::fs::metadata(path).with_context(|| format!("reading {input}"))?.len();
+        if len > max {
+            bail!("{input} is {len} bytes; PDFs of at most {max} bytes are verified");
+        }
+        let bytes = std::fs::read(path).with_context(|| format!("reading {input}"))?;
+        if bytes.is_empty() {
+            bail!("{input} is empty");
+        }
+        if !bytes.starts_with(b"%PDF-") {
+            bail!("{input} is not a PDF (it does not start with %PDF-)");
+        }
+        return Ok(VerifyInput::Pdf(bytes));
+    }
+    let text = input.trim();
+    if text.starts_with(zhengzhao::token::LICENCE_ID_ROOT) {
+        return Ok(VerifyInput::Identifier(text.to_owned()));
+    }
+    if text.ends_with(".pdf") {
+        bail!("{input}: no such file");
+    }
+    Ok(VerifyInput::Text(text.to_owned()))
+}
+
+/// A CRL file, DER or PEM (the last `X509 CRL` block).
+fn read_crl(path: &Path) -> Result<Vec<u8>> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    if bytes.starts_with(b"-----BEGIN") {
+        let text = String::from_utf8_lossy(&bytes);
+        let mut ders =
+            pki::pem_decode_all(&text, "X509 CRL").with_context(|| format!("{}", path.display()))?;
+        return ders.pop().with_context(|| format!("{}: no X509 CRL block", path.display()));
+    }
+    Ok(bytes)
+}
+
+/// What `verify` checks against.
+enum Anchor {
+    /// A signed trust list (given, or made by the local platform for `--offline`).
+    TrustList(Vec<u8>),
+    /// The local platform and its register.
+    Platform(Box<Platform>),
+}
+
+async fn anchor(
+    config: Config,
+    passphrase: Option<String>,
+    args: &VerifyArgs,
+    now: OffsetDateTime,
+) -> Result<Anchor> {
+    if let Some(path) = &args.trust {
+        return Ok(Anchor::TrustList(
+            std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
+        ));
+    }
+    let platform = Platform::open(config, passphrase)
+        .await
+        .context("no --trust given and no usable local platform to verify against")?;
+    if args.offline {
+        Ok(Anchor::TrustList(platform.trust_list(now).await?.as_bytes().to_vec()))
+    } else {
+        Ok(Anchor::Platform(Box::new(platform)))
+    }
+}
+
+async fn verify(
+    config: Config,
+    passphrase: Option<String>,
+    args: VerifyArgs,
+    now: OffsetDateTime,
+    out: &mut impl Write,
+) -> Result<ExitCode> {
+    let input = verify_input(&args.input)?;
+    let extra_crls = args.crl.as_deref().map(read_crl).transpose()?.into_iter().collect::<Vec<_>>();
+    let report = match anchor(config, passphrase, &args, now).await? {
+        Anchor::TrustList(list) => {
+            let what = args
+                .trust
+                .as_ref()
+                .map_or_else(|| "the local trust list".to_owned(), |p| p.display().to_string());
+            let trust = TrustSet::from_signed_trust_list(&list, extra_crls, now).with_context(|| what)?;
+            Engine::new(&trust, now).verify_offline(input.as_input())
+        }
+        Anchor::Platform(platform) => match input {
+            VerifyInput::Pdf(pdf) => platform.verify_pdf(pdf, now).await?,
+            VerifyInput::Text(text) => platform.verify_token_text(&text, now).await?,
+            VerifyInput::Identifier(id) => platform.verify_identifier(&id, now).await?,
+        },
+    };
+    if args.json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
+    } else {
+        print_report(&report, out)?;
+    }
+    Ok(ExitCode::from(report.verdict.exit_code()))
+}
+
+fn subject_words(subject: Subject) -> &'static str {
+    match subject {
+        Subject::Token => "二维码 QR token",
+        Subject::Pdf => "PDF 文件 PDF file",
+        Subject::Identifier => "证照标识 identifier",
+    }
+}
+
+fn mode_words(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Online => "在线核验 online",
+        Mode::Offline => "离线核验 offline",
+    }
+}
+
+/// The report: verdict, licence, seal, then one line per check with the page's mark,
+/// Chinese and English title and message, and the stable code.
+pub fn print_report(report: &Report, out: &mut impl Write) -> Result<()> {
+    writeln!(
+        out,
+        "{} {} · {} · {}",
+        report.verdict.label_zh(),
+        report.verdict.label_en(),
+        subject_words(report.subject),
+        mode_words(report.mode)
+    )?;
+    if let Some(l) = &report.licence {
+        if let Some(name) = &l.type_name {
+            writeln!(out, "证照名称 Licence:      {name}")?;
+        }
+        writeln!(out, "证照标识 Identifier:   {}", l.identifier)?;
+        writeln!(out, "持证主体 Holder:       {} ({})", l.holder_name, l.holder_code_masked)?;
+        writeln!(
+            out,
+            "有效期 Valid:          {} 至 to {}",
+            l.valid_from,
+            l.valid_until.as_deref().unwrap_or("长期 no end date")
+        )?;
+        if let Some(status) = &l.status_label {
+            let since = l.status_since.as_deref().map_or_else(String::new, |t| format!(" (since {t})"));
+            let newer = l
+                .superseded_by
+                .as_deref()
+                .map_or_else(String::new, |n| format!("; 已被取代 superseded by {n}"));
+            writeln!(out, "证照状态 Status:       {status}{since}{newer}")?;
+        }
+    }
+    if let Some(seal) = &report.seal {
+        writeln!(out, "签章 Seal:             {} 「{}」 ({})", seal.department_name, seal.name, seal.id)?;
+    }
+    writeln!(out, "核验项目 Checks:")?;
+    for c in &report.checks {
+        let mark = match c.outcome {
+            Outcome::Passed => "✓",
+            Outcome::Failed => "✗",
+            Outcome::NotChecked => "?",
+        };
+        writeln!(
+            out,
+            "  {mark} {} {}: {} / {}  [{}]",
+            c.title_zh, c.title_en, c.message_zh, c.message_en, c.code
+        )?;
+    }
+    Ok(())
+}
