@@ -347,7 +347,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     match args.command {
         Command::Init { platform_name, .. } => {
             let platform = Platform::create(config, passphrase).await?;
-            let report = platform.init(&platform_name, now).await?;
+            let report = platform.pki.init(&platform_name, now).await?;
             for alg in &report.created {
                 writeln!(out, "created {alg} root CA")?;
             }
@@ -368,7 +368,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             let platform = Platform::open(config, passphrase).await?;
             match cmd {
                 DepartmentCommand::Add { code, name, area, types } => {
-                    let d = platform.add_department(&code, &name, &area, &types, now).await?;
+                    let d = platform.pki.add_department(&code, &name, &area, &types, now).await?;
                     writeln!(
                         out,
                         "added department {} {} (area {}, may issue {})",
@@ -379,7 +379,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
                     )?;
                 }
                 DepartmentCommand::List { json } => {
-                    let list = platform.departments().await?;
+                    let list = platform.pki.departments().await?;
                     if json {
                         let rows: Vec<_> = list
                             .iter()
@@ -431,11 +431,11 @@ pub async fn run(args: Args) -> Result<ExitCode> {
                         .with_context(|| {
                             format!("--set {status:?}: use valid, suspended, revoked or cancelled")
                         })?;
-                    let view = platform.set_status(None, &id, to, &reason, now).await?;
+                    let view = platform.register.set_status(None, &id, to, &reason, now).await?;
                     writeln!(out, "{} is now {} ({})", view.identifier, view.status.label, view.status.code)?;
                 }
                 LicenceCommand::History { id } => {
-                    for e in platform.history(None, &id, now).await? {
+                    for e in platform.register.history(None, &id, now).await? {
                         let from = e.from_status.map_or("—", |s| s.code());
                         writeln!(
                             out,
@@ -459,16 +459,20 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         Command::Pki(cmd) => {
             let platform = Platform::open(config, passphrase).await?;
             match cmd {
-                PkiCommand::Root { algorithm } => write!(out, "{}", platform.roots_pem(algorithm).await?)?,
+                PkiCommand::Root { algorithm } => {
+                    write!(out, "{}", platform.pki.roots_pem(algorithm).await?)?
+                }
                 PkiCommand::Crl { algorithm } => {
                     for alg in algorithm.map_or(Algorithm::ALL.to_vec(), |a| vec![a]) {
-                        let crl = platform.current_crl(alg).await?;
+                        let crl = platform.pki.current_crl(alg).await?;
                         write!(out, "{}", pki::pem_encode("X509 CRL", &crl.der))?;
                     }
                 }
-                PkiCommand::TrustList { out: None } => writeln!(out, "{}", platform.trust_list(now).await?)?,
+                PkiCommand::TrustList { out: None } => {
+                    writeln!(out, "{}", platform.verification.trust_list(now).await?)?
+                }
                 PkiCommand::TrustList { out: Some(path) } => {
-                    std::fs::write(&path, platform.trust_list(now).await?.as_bytes())
+                    std::fs::write(&path, platform.verification.trust_list(now).await?.as_bytes())
                         .with_context(|| format!("writing {}", path.display()))?;
                 }
             }
@@ -552,7 +556,7 @@ async fn verify_command(
                 .await
                 .context("no --trust given and no usable local platform to verify against")?;
             if args.offline {
-                (Some(platform.trust_list(now).await?.as_bytes().to_vec()), None)
+                (Some(platform.verification.trust_list(now).await?.as_bytes().to_vec()), None)
             } else {
                 (None, Some(platform))
             }
@@ -574,9 +578,9 @@ async fn verify_command(
             }
         }
         (None, Some(platform)) => match input {
-            VerifyInput::Pdf(pdf) => platform.verify_pdf(pdf, now).await?,
-            VerifyInput::Text(text) => platform.verify_token_text(&text, now).await?,
-            VerifyInput::Identifier(id) => platform.verify_identifier(&id, now).await?,
+            VerifyInput::Pdf(pdf) => platform.verification.verify_pdf(pdf, now).await?,
+            VerifyInput::Text(text) => platform.verification.verify_token_text(&text, now).await?,
+            VerifyInput::Identifier(id) => platform.verification.verify_identifier(&id, now).await?,
         },
         (None, None) => bail!("nothing to verify against"),
     };
@@ -596,11 +600,11 @@ async fn seal_command(
 ) -> Result<()> {
     match cmd {
         SealCommand::Create { department, name, algorithm } => {
-            let seal = platform.create_seal(&department, &name, algorithm, now).await?;
+            let seal = platform.pki.create_seal(&department, &name, algorithm, now).await?;
             writeln!(out, "{}", seal.id)?;
         }
         SealCommand::List { department, json } => {
-            let seals = platform.seals(department.as_deref()).await?;
+            let seals = platform.pki.seals(department.as_deref()).await?;
             if json {
                 let rows: Vec<_> = seals.iter().map(seal_json).collect::<Result<_>>()?;
                 writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
@@ -619,16 +623,16 @@ async fn seal_command(
             }
         }
         SealCommand::Revoke { seal_id, reason } => {
-            let (seal, crl) = platform.revoke_seal(&seal_id, reason, now).await?;
+            let (seal, crl) = platform.pki.revoke_seal(&seal_id, reason, now).await?;
             writeln!(
                 out,
                 "revoked seal {} ({reason}); {} CRL number {} published",
                 seal.id, seal.algorithm, crl.number
             )?;
         }
-        SealCommand::Cert { seal_id } => write!(out, "{}", platform.seal_chain_pem(&seal_id).await?)?,
+        SealCommand::Cert { seal_id } => write!(out, "{}", platform.pki.seal_chain_pem(&seal_id).await?)?,
         SealCommand::Preview(args) => {
-            let drawing = platform.seal_drawing(&args.seal_id).await?;
+            let drawing = platform.pki.seal_drawing(&args.seal_id).await?;
             let bytes = match extension(&args.out).as_deref() {
                 Some("png") => drawing.to_png(args.size)?,
                 Some("svg") => drawing.to_svg().into_bytes(),
@@ -670,7 +674,7 @@ async fn issue_command(
         idempotency_key: None,
         renews: args.renews,
     };
-    let issued = platform.issue(request, now).await?;
+    let issued = platform.issuing.issue(request, now).await?;
     pdf_out
         .finish(&issued.pdf)
         .with_context(|| format!("licence {} was issued and stored, but its PDF", issued.identifier))?;
@@ -697,7 +701,7 @@ async fn client_command(
 ) -> Result<()> {
     match cmd {
         ClientCommand::Add { department, name, scopes, types } => {
-            let (client, key) = platform.add_client(&department, &name, &scopes, &types, now).await?;
+            let (client, key) = platform.clients.add_client(&department, &name, &scopes, &types, now).await?;
             writeln!(out, "client id: {}", client.id)?;
             writeln!(out, "key:       {}", key.expose())?;
             writeln!(out, "scopes:    {}", client.scopes.join(","))?;
@@ -705,7 +709,7 @@ async fn client_command(
             writeln!(out, "The key is shown only now; the platform keeps only its SHA-256.")?;
         }
         ClientCommand::List { json } => {
-            let clients = platform.clients().await?;
+            let clients = platform.clients.clients().await?;
             if json {
                 let rows: Vec<_> = clients
                     .iter()
@@ -728,7 +732,7 @@ async fn client_command(
             }
         }
         ClientCommand::Revoke { client_id } => {
-            platform.revoke_client(&client_id, now).await?;
+            platform.clients.revoke_client(&client_id, now).await?;
             writeln!(out, "revoked client {}", client_id.trim())?;
         }
     }
@@ -753,7 +757,7 @@ async fn portal_command(
             );
             let pem = std::fs::read_to_string(&public_key)
                 .with_context(|| format!("cannot read {} as PEM text", public_key.display()))?;
-            let (portal, key) = platform.add_portal(&name, &pem, now).await?;
+            let (portal, key) = platform.clients.add_portal(&name, &pem, now).await?;
             writeln!(out, "portal id: {}", portal.id)?;
             writeln!(out, "key:       {}", key.expose())?;
             writeln!(out, "algorithm: {}", portal.algorithm)?;
@@ -765,7 +769,7 @@ async fn portal_command(
             )?;
         }
         PortalCommand::List { json } => {
-            let portals = platform.portals().await?;
+            let portals = platform.clients.portals().await?;
             if json {
                 let rows: Vec<_> = portals
                     .iter()
@@ -780,7 +784,7 @@ async fn portal_command(
             }
         }
         PortalCommand::Revoke { portal_id } => {
-            platform.revoke_portal(&portal_id, now).await?;
+            platform.clients.revoke_portal(&portal_id, now).await?;
             writeln!(out, "revoked portal {}", portal_id.trim())?;
         }
     }
@@ -879,10 +883,10 @@ async fn serve(config: Config, passphrase: Option<String>) -> Result<()> {
         platform
     };
     // Fail now, not at the first CRL refresh or signature, if a key cannot be used.
-    let keys = platform.check_keys().await.context("checking the signing keys")?;
+    let keys = platform.pki.check_keys().await.context("checking the signing keys")?;
     tracing::info!(keys, "signing keys readable");
     let audit_signer =
-        platform.audit_signer(now).await.context("preparing the access log checkpoint signer")?;
+        platform.audit.audit_signer(now).await.context("preparing the access log checkpoint signer")?;
     let listen = platform.config.listen;
     let listener =
         tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
@@ -894,7 +898,7 @@ async fn serve(config: Config, passphrase: Option<String>) -> Result<()> {
         platform.config.public_url
     );
     let platform = std::sync::Arc::new(platform);
-    tokio::spawn(platform.clone().run_checkpoints(audit_signer, platform::CHECKPOINT_INTERVAL));
+    tokio::spawn(platform.audit.clone().run_checkpoints(audit_signer, platform::CHECKPOINT_INTERVAL));
     zhengzhao::server::serve(listener, platform, zhengzhao::server::shutdown_signal())
         .await
         .context("serving HTTP")?;

@@ -399,7 +399,7 @@ pub async fn refresh_crls(platform: Arc<Platform>) {
     loop {
         tick.tick().await;
         for alg in Algorithm::ALL {
-            if let Err(e) = platform.refresh_crl(alg, OffsetDateTime::now_utc()).await {
+            if let Err(e) = platform.pki.refresh_crl(alg, OffsetDateTime::now_utc()).await {
                 tracing::error!(algorithm = %alg, error = %e, "cannot refresh the CRL");
             }
         }

@@ -22,7 +22,7 @@ impl FromRequestParts<AppState> for Client {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, platform: &AppState) -> Result<Self, Self::Rejection> {
-        let client = platform.authenticate(bearer_key(parts)?).await?;
+        let client = platform.clients.authenticate(bearer_key(parts)?).await?;
         note_authenticated(parts);
         Ok(Self(client))
     }

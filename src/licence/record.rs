@@ -156,6 +156,12 @@ impl LicenceRecord {
         out
     }
 
+    /// The holder's code as anyone may see it: a citizen's ID number masked, an
+    /// organisation's code in full ([`crate::codes::public_holder_code`]).
+    pub fn public_holder_code(&self) -> String {
+        crate::codes::public_holder_code(&self.holder_code, &self.holder_code_type)
+    }
+
     /// SHA-256 of [`Self::to_cbor`].
     pub fn hash(&self) -> [u8; 32] {
         Sha256::digest(self.to_cbor()).into()
@@ -235,10 +241,11 @@ impl LicenceRecord {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn record() -> LicenceRecord {
+    /// A record for tests.
+    pub(crate) fn record() -> LicenceRecord {
         LicenceRecord {
             identifier: "1.2.156.3005.2.11100000000013338W032.11220000013544541J.2430599.001.F".into(),
             licence_name: "食品经营许可证".into(),

@@ -2,16 +2,52 @@
 //! identifier alone (its issuer and type) before the register is consulted, so that a
 //! client without a basis gets the same refusal whether or not the licence exists.
 
+use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use super::{Access, Basis, code_hash};
 use crate::codes::LicenceId;
-use crate::platform::clients::{Scope, has_scope, may_use_type};
-use crate::platform::{Platform, PlatformError};
+use crate::licence::TypeScope;
 use crate::store::{AuthorisationRecord, ClientRecord, LicenceRow, StoreError};
+
+use super::super::clients::{Scope, has_scope};
+use super::super::error::PlatformError;
+use super::Register;
+use super::access::{Access, Subject};
 
 /// Longest `X-Matter-Code`, in characters.
 const MAX_MATTER: usize = 64;
+
+/// The basis a read was allowed on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Basis {
+    /// The department that issued the licence.
+    Issuer,
+    /// The holder authorised it.
+    HolderAuthorisation,
+    /// The client's duty for this licence type, in a matter.
+    Duty(String),
+}
+
+impl Basis {
+    /// The access log's name of the basis.
+    pub(super) fn label(&self) -> String {
+        match self {
+            Self::Issuer => "issuer".into(),
+            Self::HolderAuthorisation => "holder-authorisation".into(),
+            Self::Duty(matter) => format!("duty:{matter}"),
+        }
+    }
+
+    /// Whether the holder's code may be shown unmasked.
+    pub(super) fn full_disclosure(&self) -> bool {
+        matches!(self, Self::Issuer | Self::HolderAuthorisation)
+    }
+}
+
+/// The stored hash of a holder authorisation code.
+pub(in crate::platform) fn code_hash(code: &str) -> String {
+    hex::encode(Sha256::digest(code.trim().to_ascii_uppercase().as_bytes()))
+}
 
 /// What a licence is asked for by.
 pub(super) enum Target<'a> {
@@ -28,7 +64,7 @@ pub(super) enum Target<'a> {
     },
 }
 
-/// A basis granted before the register is consulted; [`Platform::confirm`] turns it into
+/// A basis granted before the register is consulted; [`Register::confirm`] turns it into
 /// a [`Basis`] once the licence is found.
 pub(super) enum Grant {
     /// The holder's authorisation (used once the licence is found).
@@ -82,7 +118,7 @@ pub(super) fn plain_code(field: &'static str, value: &str, max: usize) -> Result
 }
 
 /// The access log's licence fields for what a request named, before any lookup.
-pub(super) fn asked(target: &Target<'_>) -> (String, String, String) {
+pub(super) fn asked(target: &Target<'_>) -> Subject {
     match target {
         Target::Id(id) => (id.as_str().to_owned(), String::new(), String::new()),
         Target::Holder { code, code_type, .. } => {
@@ -92,11 +128,11 @@ pub(super) fn asked(target: &Target<'_>) -> (String, String, String) {
 }
 
 /// The access log's licence fields for a licence found.
-pub(super) fn found(row: &LicenceRow) -> (String, String, String) {
+pub(super) fn found(row: &LicenceRow) -> Subject {
     (row.licence.id.clone(), row.licence.holder_code_type.clone(), row.licence.holder_code.clone())
 }
 
-impl Platform {
+impl Register {
     /// Decides the basis for `access` to read or check `target` without looking the
     /// licence up: a refusal here is the same whether or not the licence exists.
     pub(super) async fn grant(&self, access: &Access, target: &Target<'_>) -> Result<Grant, PlatformError> {
@@ -148,7 +184,7 @@ impl Platform {
                 message: format!("at most {MAX_MATTER} characters without control characters"),
             });
         }
-        if may_use_type(client, type_code) {
+        if TypeScope::new(&client.type_codes).covers(type_code) {
             Ok(Grant::Duty(matter.to_owned()))
         } else if by_holder {
             Ok(Grant::OwnOnly)
@@ -188,29 +224,5 @@ impl Platform {
             Grant::Issuer | Grant::OwnOnly => Ok(Basis::Issuer),
             Grant::Duty(matter) => Ok(Basis::Duty(matter)),
         }
-    }
-}
-
-impl Platform {
-    /// Appends the access log entry for `result` (its outcome code, or `ok`) about
-    /// `subject` — what the request named, or the licence found — and passes it on.
-    #[allow(clippy::too_many_arguments)] // One entry's fields; a struct would only rename them.
-    pub(super) async fn logged_as<T>(
-        &self,
-        client: Option<&ClientRecord>,
-        action: &str,
-        purpose: Option<&str>,
-        basis: Option<&Basis>,
-        subject: Option<&(String, String, String)>,
-        now: OffsetDateTime,
-        result: Result<T, PlatformError>,
-    ) -> Result<T, PlatformError> {
-        let outcome = match &result {
-            Ok(_) => "ok",
-            Err(e) => e.code(),
-        };
-        let licence = subject.map(|(id, t, c)| (id.as_str(), t.as_str(), c.as_str()));
-        self.log(super::entry(client, action, purpose, basis, licence, outcome, now)).await?;
-        result
     }
 }

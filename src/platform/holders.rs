@@ -4,19 +4,25 @@
 //! issuer, times, holder, and that its `jti` was never used) and writes its id, holder and
 //! authentication level into the access log entry of the call; refusals are logged too.
 
+use std::sync::Arc;
+
 use data_encoding::BASE32_NOPAD;
-use ring::rand::SecureRandom;
+use ring::rand::{SecureRandom, SystemRandom};
 use time::{Duration, OffsetDateTime};
 
-use super::register::{
-    AuthorisationRequest, AuthorisationView, DEFAULT_AUTHORISATION_TTL, MAX_AUTHORISATION_TTL, MAX_PAGE,
-    code_hash, rfc3339,
-};
-use super::{Basis, LicenceView, Platform, PlatformError};
 use crate::audit::AccessEntry;
+use crate::config::Config;
 use crate::holder_assertion::HolderAssertion;
+use crate::licence::Catalogue;
 use crate::signing::SealVerifier;
-use crate::store::{AuthorisationRecord, ClientRecord, LicenceFilter, PortalRecord, StoreError};
+use crate::store::{AuthorisationRecord, ClientRecord, LicenceFilter, PortalRecord, Store, StoreError};
+
+use super::accesslog::AccessLogWriter;
+use super::error::PlatformError;
+use super::register::{
+    AuthorisationRequest, AuthorisationView, DEFAULT_AUTHORISATION_TTL, LicenceView, MAX_AUTHORISATION_TTL,
+    MAX_PAGE, code_hash, licence_view,
+};
 
 /// The access log's basis label of a call made with a holder assertion.
 pub const HOLDER_ASSERTION_BASIS: &str = "holder-assertion";
@@ -43,6 +49,20 @@ fn assertion_error(code: &'static str, message: impl Into<String>) -> PlatformEr
     PlatformError::HolderAssertion { code, message: message.into() }
 }
 
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+/// What holders do through their portals, each call checked and logged.
+#[derive(Debug, Clone)]
+pub struct Holders {
+    store: Arc<dyn Store>,
+    config: Arc<Config>,
+    catalogue: Arc<Catalogue>,
+    access_log: AccessLogWriter,
+    rng: SystemRandom,
+}
+
 /// One access log entry of a holder call.
 struct HolderEntry<'a> {
     action: &'a str,
@@ -53,7 +73,16 @@ struct HolderEntry<'a> {
     result: &'a str,
 }
 
-impl Platform {
+impl Holders {
+    pub(super) fn new(
+        store: Arc<dyn Store>,
+        config: Arc<Config>,
+        catalogue: Arc<Catalogue>,
+        access_log: AccessLogWriter,
+    ) -> Self {
+        Self { store, config, catalogue, access_log, rng: SystemRandom::new() }
+    }
+
     async fn log_holder(
         &self,
         call: &HolderCall,
@@ -203,7 +232,7 @@ impl Platform {
                 // Unmasked only for the asserted holder's own licences.
                 let own = r.licence.holder_code_type == a.claims.holder_code_type
                     && r.licence.holder_code == a.claims.holder_code;
-                self.licence_view(r, own.then_some(&Basis::HolderAuthorisation), now.date())
+                licence_view(&self.catalogue, &self.config.public_url, r, own, now.date())
             })
             .collect()
     }
