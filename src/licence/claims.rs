@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use time::Date;
 
-use super::{FieldError, LicenceRecord, parse_date};
+use super::input::{FieldError, parse_date};
+use super::record::LicenceRecord;
 
 /// Claims a relying department wants confirmed.
 #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]

@@ -19,9 +19,10 @@ use crate::store::{AuthorisationRecord, ClientRecord, LicenceFilter, PortalRecor
 
 use super::accesslog::AccessLogWriter;
 use super::error::PlatformError;
+use super::limits::MAX_PAGE;
 use super::register::{
     AuthorisationRequest, AuthorisationView, DEFAULT_AUTHORISATION_TTL, LicenceView, MAX_AUTHORISATION_TTL,
-    MAX_PAGE, code_hash, licence_view,
+    code_hash, licence_view,
 };
 
 /// The access log's basis label of a call made with a holder assertion.

@@ -22,6 +22,7 @@ mod clients;
 mod error;
 mod holders;
 mod issuing;
+mod limits;
 mod lookup;
 mod pki;
 mod portals;
@@ -47,13 +48,14 @@ pub use audit::{
 pub use clients::{ClientKey, Clients, PORTAL_KEY_PREFIX, Scope, has_scope, key_hash};
 pub use error::PlatformError;
 pub use holders::{HOLDER_ASSERTION_BASIS, HolderCall, HolderCaller, Holders};
-pub use issuing::{IssueRequest, IssuedLicence, Issuing, MAX_IDEMPOTENCY_KEY, licence_page};
+pub use issuing::{IssueRequest, IssuedLicence, Issuing, licence_page};
+pub use limits::{MAX_IDEMPOTENCY_KEY, MAX_PAGE, MAX_PURPOSE};
 pub use pki::{InitReport, Pki};
 pub use portals::parse_portal_public_key;
 pub use ratelimit::RateLimiter;
 pub use register::{
-    Access, AuthorisationRequest, AuthorisationView, Basis, CheckRequest, CheckResult, LicenceView, MAX_PAGE,
-    MAX_PURPOSE, Register, StatusView, effective_status,
+    Access, AuthorisationRequest, AuthorisationView, Basis, CheckRequest, CheckResult, LicenceView, Register,
+    StatusView, effective_status,
 };
 pub use verification::{MAX_VERIFY_PDF_BYTES, TRUST_LIST_VALIDITY, TRUST_SET_TTL, Verification};
 

@@ -8,7 +8,8 @@ use crate::store::{ClientRecord, Department, IdempotencyClaim, LicenceRow, SealR
 
 use super::super::clients::{Scope, has_scope};
 use super::super::error::PlatformError;
-use super::{IssueRequest, MAX_IDEMPOTENCY_KEY};
+use super::super::limits::MAX_IDEMPOTENCY_KEY;
+use super::IssueRequest;
 
 /// An API client may issue with `seal` licences of `type_code`: it has the `issue` scope,
 /// belongs to the seal's department and may use the type.

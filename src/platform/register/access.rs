@@ -7,8 +7,7 @@ use crate::audit::AccessEntry;
 use crate::store::ClientRecord;
 
 use super::super::error::PlatformError;
-use super::basis::Basis;
-use super::{MAX_PURPOSE, Register};
+use super::super::limits::MAX_PURPOSE;
 
 /// Who is asking, why, and on what legal basis.
 #[derive(Debug, Clone)]
@@ -21,6 +20,33 @@ pub struct Access {
     pub authorisation_code: Option<String>,
     /// `X-Matter-Code`: the matter (事项) handled, for a duty-based read.
     pub matter_code: Option<String>,
+}
+
+/// The basis a read was allowed on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Basis {
+    /// The department that issued the licence.
+    Issuer,
+    /// The holder authorised it.
+    HolderAuthorisation,
+    /// The client's duty for this licence type, in a matter.
+    Duty(String),
+}
+
+impl Basis {
+    /// The access log's name of the basis.
+    pub(super) fn label(&self) -> String {
+        match self {
+            Self::Issuer => "issuer".into(),
+            Self::HolderAuthorisation => "holder-authorisation".into(),
+            Self::Duty(matter) => format!("duty:{matter}"),
+        }
+    }
+
+    /// Whether the holder's code may be shown unmasked.
+    pub(super) fn full_disclosure(&self) -> bool {
+        matches!(self, Self::Issuer | Self::HolderAuthorisation)
+    }
 }
 
 /// The licence fields of an access log entry: identifier, holder code type, holder code
@@ -45,7 +71,7 @@ pub(super) struct Attempt<'a> {
 impl Attempt<'_> {
     /// The entry for `result` (an outcome code or a status code); its sequence number is
     /// given when it is appended.
-    fn entry(&self, result: &str, now: OffsetDateTime) -> AccessEntry {
+    pub(super) fn entry(&self, result: &str, now: OffsetDateTime) -> AccessEntry {
         AccessEntry {
             seq: 0,
             at: now.unix_timestamp(),
@@ -81,31 +107,4 @@ pub(super) fn check_purpose(purpose: Option<&str>) -> Result<String, PlatformErr
         });
     }
     Ok(p.to_owned())
-}
-
-impl Register {
-    /// Appends the entry of `attempt` with `result`. A failure to log fails the request:
-    /// nothing is read that is not logged.
-    pub(super) async fn log(
-        &self,
-        attempt: Attempt<'_>,
-        result: &str,
-        now: OffsetDateTime,
-    ) -> Result<(), PlatformError> {
-        self.access_log.append(attempt.entry(result, now)).await?;
-        Ok(())
-    }
-
-    /// Appends the access log entry for `result` (its outcome code, or `ok`) and passes
-    /// it on.
-    pub(super) async fn logged<T>(
-        &self,
-        attempt: Attempt<'_>,
-        now: OffsetDateTime,
-        result: Result<T, PlatformError>,
-    ) -> Result<T, PlatformError> {
-        let outcome = result.as_ref().map_or_else(PlatformError::code, |_| "ok");
-        self.log(attempt, outcome, now).await?;
-        result
-    }
 }

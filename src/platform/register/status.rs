@@ -10,8 +10,9 @@ use crate::store::{ClientRecord, LicenceEvent};
 use super::super::clients::{Scope, has_scope};
 use super::super::error::PlatformError;
 use super::super::lookup;
-use super::access::Attempt;
-use super::{Basis, LicenceView, Register, basis};
+use super::access::{Attempt, Basis};
+use super::views::LicenceView;
+use super::{Register, basis};
 
 impl Register {
     /// Changes a licence's status (suspend, revoke, cancel, reinstate) with a reason.
