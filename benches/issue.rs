@@ -281,7 +281,7 @@ fn bench_token(c: &mut Criterion, fx: &Fixtures) {
     group.finish();
 }
 
-/// Issues a 食品经营许可证 through [`Platform::issue`] on a demo platform with its SQLite
+/// Issues a 食品经营许可证 through [`Issuing::issue`](zhengzhao::platform::Issuing::issue) on a demo platform with its SQLite
 /// database in a temporary directory: checks, token, render, sign, DSS and the stored row.
 fn bench_issue_e2e(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime");

@@ -49,7 +49,7 @@ fn dss_crl(pdf: &[u8]) -> Vec<u8> {
     crls.remove(0)
 }
 
-/// Guarded by the `young` test (`now < this_update + half of its validity`) in `Platform::refresh_crl`.
+/// Guarded by the `young` test (`now < this_update + half of its validity`) in `Pki::refresh_crl`.
 #[tokio::test]
 async fn the_published_crl_is_re_signed_at_half_life_and_not_before() {
     let dir = tempfile::tempdir().unwrap();
@@ -79,7 +79,7 @@ async fn the_published_crl_is_re_signed_at_half_life_and_not_before() {
     }
 }
 
-/// Guarded by the `fresh` test of `Platform::dss_crl` (thisUpdate ≥ the signing second).
+/// Guarded by the `fresh` test of `Pki::dss_crl` (thisUpdate ≥ the signing second).
 #[tokio::test]
 async fn licences_signed_in_the_same_second_share_one_dss_crl_and_the_next_second_gets_a_newer_one() {
     let dir = tempfile::tempdir().unwrap();

@@ -11,18 +11,15 @@ use ring::rand::{SecureRandom, SystemRandom};
 use time::{Duration, OffsetDateTime};
 
 use crate::audit::AccessEntry;
-use crate::config::Config;
 use crate::holder_assertion::HolderAssertion;
-use crate::licence::Catalogue;
 use crate::signing::SealVerifier;
 use crate::store::{AuthorisationRecord, ClientRecord, LicenceFilter, PortalRecord, Store, StoreError};
 
-use super::accesslog::AccessLogWriter;
 use super::error::PlatformError;
 use super::limits::MAX_PAGE;
 use super::register::{
-    AuthorisationRequest, AuthorisationView, DEFAULT_AUTHORISATION_TTL, LicenceView, MAX_AUTHORISATION_TTL,
-    code_hash, licence_view,
+    AuthorisationRequest, AuthorisationView, Basis, DEFAULT_AUTHORISATION_TTL, LicenceView,
+    MAX_AUTHORISATION_TTL, Register, code_hash,
 };
 
 /// The access log's basis label of a call made with a holder assertion.
@@ -58,9 +55,8 @@ fn rfc3339(t: OffsetDateTime) -> String {
 #[derive(Debug, Clone)]
 pub struct Holders {
     store: Arc<dyn Store>,
-    config: Arc<Config>,
-    catalogue: Arc<Catalogue>,
-    access_log: AccessLogWriter,
+    /// The register's views and access log.
+    register: Register,
     rng: SystemRandom,
 }
 
@@ -75,13 +71,8 @@ struct HolderEntry<'a> {
 }
 
 impl Holders {
-    pub(super) fn new(
-        store: Arc<dyn Store>,
-        config: Arc<Config>,
-        catalogue: Arc<Catalogue>,
-        access_log: AccessLogWriter,
-    ) -> Self {
-        Self { store, config, catalogue, access_log, rng: SystemRandom::new() }
+    pub(super) fn new(store: Arc<dyn Store>, register: Register) -> Self {
+        Self { store, register, rng: SystemRandom::new() }
     }
 
     async fn log_holder(
@@ -95,8 +86,8 @@ impl Holders {
             HolderCaller::Department(c) => (c.id.clone(), Some(c.department_code.clone())),
         };
         let (holder_code_type, holder_code) = e.holder.unzip();
-        self.access_log
-            .append(AccessEntry {
+        self.register
+            .append_entry(AccessEntry {
                 seq: 0,
                 at: now.unix_timestamp(),
                 client_id: Some(client_id),
@@ -233,7 +224,7 @@ impl Holders {
                 // Unmasked only for the asserted holder's own licences.
                 let own = r.licence.holder_code_type == a.claims.holder_code_type
                     && r.licence.holder_code == a.claims.holder_code;
-                licence_view(&self.catalogue, &self.config.public_url, r, own, now.date())
+                self.register.licence_view(r, own.then_some(&Basis::HolderAuthorisation), now.date())
             })
             .collect()
     }

@@ -126,10 +126,11 @@ impl Platform {
         let rate = Arc::new(RateLimiter::new(config.rate_limit, config.rate_limit.saturating_mul(2)));
         let (s, c) = (&store, &config);
         let pki = Pki::new(s.clone(), keys.clone(), c.clone(), catalogue.clone(), trust.clone());
+        let register = Register::new(s.clone(), c.clone(), catalogue.clone(), access_log);
         Ok(Self {
             issuing: Issuing::new(s.clone(), c.clone(), catalogue.clone(), pki.clone()),
-            register: Register::new(s.clone(), c.clone(), catalogue.clone(), access_log.clone()),
-            holders: Holders::new(s.clone(), c.clone(), catalogue.clone(), access_log),
+            holders: Holders::new(s.clone(), register.clone()),
+            register,
             verification: Verification::new(
                 s.clone(),
                 c.clone(),

@@ -21,7 +21,6 @@ use crate::store::Store;
 use super::accesslog::AccessLogWriter;
 pub use access::{Access, Basis};
 pub(super) use basis::code_hash;
-pub(super) use views::licence_view;
 pub use views::{
     AuthorisationRequest, AuthorisationView, CheckRequest, CheckResult, LicenceView, StatusView,
     effective_status,

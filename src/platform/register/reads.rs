@@ -3,6 +3,7 @@
 
 use time::{Date, OffsetDateTime};
 
+use crate::audit::AccessEntry;
 use crate::licence::TypeScope;
 use crate::store::{ClientRecord, LicenceEvent, LicenceFilter, LicenceRow};
 
@@ -27,7 +28,7 @@ impl Register {
     }
 
     /// Reads one licence for a client, with purpose and basis; logged. The basis is
-    /// decided from the identifier before the register is consulted (`register/basis.rs`).
+    /// decided from the identifier before the register is consulted (`basis.rs`, `grants.rs`).
     pub async fn read_licence(
         &self,
         access: &Access,
@@ -279,6 +280,13 @@ impl Register {
             result,
         )
         .await
+    }
+
+    /// Appends an access log entry made elsewhere (a holder's call); returns once it is
+    /// committed.
+    pub(in crate::platform) async fn append_entry(&self, entry: AccessEntry) -> Result<(), PlatformError> {
+        self.access_log.append(entry).await?;
+        Ok(())
     }
 
     /// Appends the entry of `attempt` with `result`. A failure to log fails the request:
