@@ -151,29 +151,9 @@ pub(in crate::platform) fn licence_view(
     let record = record_of(row)?;
     let holder_code = if full_disclosure { record.holder_code.clone() } else { record.public_holder_code() };
     let status = effective_status(row, today);
-    let mut metadata = BTreeMap::new();
-    let values: [(&'static str, Option<String>); 19] = [
-        ("licence_name", Some(record.licence_name.clone())),
-        ("licence_number", Some(record.licence_number.clone())),
-        ("identifier", Some(record.identifier.clone())),
-        ("type_name", Some(record.type_name.clone())),
-        ("type_code", Some(record.type_code.clone())),
-        ("issuer_name", Some(record.issuer_name.clone())),
-        ("issuer_code", Some(record.issuer_code.clone())),
-        ("definer_name", Some(record.definer_name.clone())),
-        ("definer_code", Some(record.definer_code.clone())),
-        ("issue_date", Some(record.issue_date.clone())),
-        ("valid_from", Some(record.valid_from.clone())),
-        ("valid_until", record.valid_until.clone()),
-        ("area_code", Some(record.area_code.clone())),
-        ("holder_name", Some(record.holder_name.clone())),
-        ("holder_code", Some(holder_code)),
-        ("holder_code_type", Some(record.holder_code_type.clone())),
-        ("matter_name", record.matter_name.clone()),
-        ("matter_code", record.matter_code.clone()),
-        ("status", Some(status.code().to_owned())),
-    ];
-    metadata.extend(values);
+    let mut metadata: BTreeMap<_, _> = record.metadata().into_iter().collect();
+    metadata.insert("holder_code", Some(holder_code));
+    metadata.insert("status", Some(status.code().to_owned()));
     let labels = CATALOGUE_LABELS.iter().copied().filter(|(k, _)| *k != "fields").collect();
     let field_labels = catalogue
         .get(&record.type_code)
