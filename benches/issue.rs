@@ -281,7 +281,7 @@ fn bench_token(c: &mut Criterion, fx: &Fixtures) {
     group.finish();
 }
 
-/// Issues a 食品经营许可证 through [`Platform::issue`] on a demo platform with its SQLite
+/// Issues a 食品经营许可证 through [`Issuing::issue`](zhengzhao::platform::Issuing::issue) on a demo platform with its SQLite
 /// database in a temporary directory: checks, token, render, sign, DSS and the stored row.
 fn bench_issue_e2e(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime");
@@ -291,12 +291,13 @@ fn bench_issue_e2e(c: &mut Criterion) {
     let (platform, seal_id) = rt.block_on(async {
         let platform = Platform::create(config, None).await.expect("creating the platform");
         platform.ensure_demo(OffsetDateTime::now_utc()).await.expect("the demo department and seals");
-        let seals = platform.seals(None).await.expect("listing the seals");
+        let seals = platform.pki.seals(None).await.expect("listing the seals");
         let seal = seals.iter().find(|s| s.algorithm == Algorithm::Ed25519).expect("an Ed25519 demo seal");
         let seal_id = seal.id.clone();
         (platform, seal_id)
     });
-    let example = platform.licence_type(FOOD_TYPE).expect("the shipped food licence type").example.clone();
+    let example =
+        platform.issuing.licence_type(FOOD_TYPE).expect("the shipped food licence type").example.clone();
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/examples").join(example);
     let json = std::fs::read_to_string(&path).expect("reading the example licence");
     let input: LicenceInput = serde_json::from_str(&json).expect("parsing the example licence");
@@ -311,7 +312,9 @@ fn bench_issue_e2e(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("issue_e2e");
     group.bench_function("sqlite", |b| {
-        b.iter(|| rt.block_on(platform.issue(request.clone(), OffsetDateTime::now_utc())).expect("issuing"))
+        b.iter(|| {
+            rt.block_on(platform.issuing.issue(request.clone(), OffsetDateTime::now_utc())).expect("issuing")
+        })
     });
     group.finish();
 }

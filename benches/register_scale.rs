@@ -290,9 +290,11 @@ async fn platform(
     let now = OffsetDateTime::now_utc();
     let seals = p.ensure_demo(now).await?;
     let seal = seals.first().ok_or_else(|| anyhow!("ensure_demo made no seal"))?;
-    p.add_department(RELYING.0, RELYING.1, RELYING.2, &[], now).await?;
-    let (_, key) =
-        p.add_client(RELYING.0, "scale-check", &[Scope::Check], &[FOOD.into(), TEACHER.into()], now).await?;
+    p.pki.add_department(RELYING.0, RELYING.1, RELYING.2, &[], now).await?;
+    let (_, key) = p
+        .clients
+        .add_client(RELYING.0, "scale-check", &[Scope::Check], &[FOOD.into(), TEACHER.into()], now)
+        .await?;
     let mut templates = vec![];
     for (type_code, file) in [(FOOD, "food-business-licence.json"), (TEACHER, "teacher-qualification.json")] {
         let request = IssueRequest {
@@ -303,7 +305,7 @@ async fn platform(
             idempotency_key: None,
             renews: None,
         };
-        let id = p.issue(request, now).await?.identifier;
+        let id = p.issuing.issue(request, now).await?.identifier;
         let row = p.store.licence(&id).await?.ok_or_else(|| anyhow!("issued licence {id} is missing"))?;
         let pdf = row.licence.pdf[..row.licence.pdf.len().min(pdf_bytes)].to_vec();
         templates.push(Template { row, type_code: TypeCode::parse(type_code)?, pdf });
@@ -610,7 +612,7 @@ async fn http_checks(
 
     let script = dir.join("checks.lua");
     std::fs::write(&script, wrk_script(layout, s.rows, key)?)?;
-    let before = p.audit_verify().await?.map_err(|b| anyhow!("access log chain broken: {b:?}"))?;
+    let before = p.audit.audit_verify().await?.map_err(|b| anyhow!("access log chain broken: {b:?}"))?;
     eprintln!(
         "  wrk: 2 threads, {} connections, {} s (load average {})",
         s.connections,
@@ -634,7 +636,7 @@ async fn http_checks(
     }
     let _ = stop.send(());
     server.await??;
-    let after = p.audit_verify().await?.map_err(|b| anyhow!("access log chain broken: {b:?}"))?;
+    let after = p.audit.audit_verify().await?.map_err(|b| anyhow!("access log chain broken: {b:?}"))?;
 
     let field = |tag: &str| -> Result<Vec<u64>> {
         let line =

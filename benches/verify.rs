@@ -55,7 +55,7 @@ fn setup() -> Setup {
                 idempotency_key: None,
                 renews: None,
             };
-            licences.push((name, platform.issue(request, now).await.expect("issue")));
+            licences.push((name, platform.issuing.issue(request, now).await.expect("issue")));
             let key = platform.keys.read(&seal.key_name).expect("seal key");
             signers.push((name, SealSigner::from_pkcs8_der(key.pkcs8_der()).expect("signer")));
         }
@@ -66,10 +66,10 @@ fn setup() -> Setup {
 
 fn write_fixtures(s: &Setup, dir: &std::path::Path) {
     std::fs::create_dir_all(dir).expect("fixtures directory");
-    let roots = s.runtime.block_on(s.platform.roots_pem(None)).expect("roots");
+    let roots = s.runtime.block_on(s.platform.pki.roots_pem(None)).expect("roots");
     std::fs::write(dir.join("roots.pem"), roots).expect("write roots");
     for alg in [Algorithm::Ed25519, Algorithm::P256] {
-        let crl = s.runtime.block_on(s.platform.current_crl(alg)).expect("crl");
+        let crl = s.runtime.block_on(s.platform.pki.current_crl(alg)).expect("crl");
         std::fs::write(dir.join(format!("crl-{alg}.crl")), &crl.der).expect("write crl");
     }
     for (name, l) in &s.licences {
@@ -83,7 +83,7 @@ fn benches(c: &mut Criterion) {
         write_fixtures(&s, std::path::Path::new(&dir));
     }
     let now = OffsetDateTime::now_utc();
-    let list = s.runtime.block_on(s.platform.trust_list(now)).expect("trust list");
+    let list = s.runtime.block_on(s.platform.verification.trust_list(now)).expect("trust list");
     let list = verify_trust_list(list.as_bytes(), None).expect("verified trust list");
     let offline = TrustSet::from_trust_list(&list.body, vec![], now).expect("trust set");
 
@@ -126,8 +126,10 @@ fn benches(c: &mut Criterion) {
         });
         report.bench_function(format!("online_{name}"), |b| {
             b.iter(|| {
-                let r =
-                    s.runtime.block_on(s.platform.verify_token_text(black_box(&l.url), now)).expect("report");
+                let r = s
+                    .runtime
+                    .block_on(s.platform.verification.verify_token_text(black_box(&l.url), now))
+                    .expect("report");
                 assert_eq!(r.verdict, Verdict::Valid);
             })
         });
@@ -149,7 +151,10 @@ fn benches(c: &mut Criterion) {
         });
         pdf.bench_function(format!("online_{name}"), |b| {
             b.iter(|| {
-                let r = s.runtime.block_on(s.platform.verify_pdf(l.pdf.clone(), now)).expect("report");
+                let r = s
+                    .runtime
+                    .block_on(s.platform.verification.verify_pdf(l.pdf.clone(), now))
+                    .expect("report");
                 assert_eq!(r.verdict, Verdict::Valid);
             })
         });

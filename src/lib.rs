@@ -5,6 +5,11 @@
 //! [`server`] serves [`http`]'s app (`server::run(platform, listener, shutdown)`) and
 //! starts what `zhengzhao serve` runs; the command line (`src/cli/`, in the binary) only
 //! parses, calls the library and prints, one file per command group.
+//! [`platform::Platform`] is built in one place and holds one small service per concern as
+//! a public field: `pki` (roots, departments, seals, CRLs), `issuing`, `register` (reads,
+//! checks, status, access log), `holders`, `verification`, `clients` (and portals), `audit`.
+//! Policy they apply lives with the domain types it judges ([`licence::LicenceStatus::can_become`],
+//! [`licence::TypeScope`], [`licence::CheckClaims`]).
 //! Domain modules take time and randomness as arguments and do no I/O.
 //! [`verify`] is one of them: a synchronous engine that reads a token, PDF or identifier
 //! into a pending report, which the platform finishes with what it looked up in the store.

@@ -414,7 +414,7 @@ pub async fn refresh_crls(platform: Arc<Platform>) {
     loop {
         tick.tick().await;
         for alg in Algorithm::ALL {
-            if let Err(e) = platform.refresh_crl(alg, OffsetDateTime::now_utc()).await {
+            if let Err(e) = platform.pki.refresh_crl(alg, OffsetDateTime::now_utc()).await {
                 tracing::error!(algorithm = %alg, error = %e, "cannot refresh the CRL");
             }
         }
@@ -498,9 +498,9 @@ pub struct Service {
 impl Service {
     /// Checks the platform's keys and prepares its checkpoint signer.
     pub async fn prepare(platform: Platform, now: OffsetDateTime) -> Result<Self, StartError> {
-        let keys = platform.check_keys().await.map_err(StartError::Keys)?;
+        let keys = platform.pki.check_keys().await.map_err(StartError::Keys)?;
         tracing::info!(keys, "signing keys readable");
-        let checkpoints = platform.audit_signer(now).await.map_err(StartError::CheckpointSigner)?;
+        let checkpoints = platform.audit.audit_signer(now).await.map_err(StartError::CheckpointSigner)?;
         Ok(Self { platform: Arc::new(platform), checkpoints })
     }
 
@@ -519,7 +519,7 @@ impl Service {
     /// [`platform::CHECKPOINT_INTERVAL`] while entries arrive, until `shutdown` completes.
     pub async fn run(self, listener: TcpListener, shutdown: impl Future<Output = ()>) -> io::Result<()> {
         let checkpoints = tokio::spawn(
-            self.platform.clone().run_checkpoints(self.checkpoints, platform::CHECKPOINT_INTERVAL),
+            self.platform.audit.clone().run_checkpoints(self.checkpoints, platform::CHECKPOINT_INTERVAL),
         );
         let result = run(self.platform, listener, shutdown).await;
         checkpoints.abort();

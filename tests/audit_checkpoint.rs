@@ -97,8 +97,8 @@ async fn append(f: &F, range: std::ops::RangeInclusive<u64>) {
 }
 
 async fn checkpoint_now(f: &F) -> Checkpoint {
-    let signer = f.p.audit_signer(OffsetDateTime::now_utc()).await.unwrap();
-    f.p.write_checkpoint(&signer, OffsetDateTime::now_utc()).await.unwrap().unwrap()
+    let signer = f.p.audit.audit_signer(OffsetDateTime::now_utc()).await.unwrap();
+    f.p.audit.write_checkpoint(&signer, OffsetDateTime::now_utc()).await.unwrap().unwrap()
 }
 
 async fn sql(f: &F, statement: &str) {
@@ -124,15 +124,15 @@ async fn a_deleted_tail_is_caught_with_the_missing_range() {
     sql(&f, "DELETE FROM access_log WHERE seq > 3").await;
     sql(&f, "UPDATE access_log_head SET seq = 3, hash = (SELECT hash FROM access_log WHERE seq = 3)").await;
     // The chain alone is still consistent …
-    assert_eq!(f.p.audit_verify().await.unwrap(), Ok(3));
+    assert_eq!(f.p.audit.audit_verify().await.unwrap(), Ok(3));
     // … but not with the checkpoint, in the data directory or kept elsewhere.
     for args in [vec![], vec!["--checkpoint", copy.to_str().unwrap()]] {
         let line = f.verify_fails(&args);
         assert!(line.contains("entries 4–6 are missing"), "{line}");
     }
     // The service signs no checkpoint over the shortened log.
-    let signer = f.p.audit_signer(OffsetDateTime::now_utc()).await.unwrap();
-    let e = f.p.write_checkpoint(&signer, OffsetDateTime::now_utc()).await.unwrap_err();
+    let signer = f.p.audit.audit_signer(OffsetDateTime::now_utc()).await.unwrap();
+    let e = f.p.audit.write_checkpoint(&signer, OffsetDateTime::now_utc()).await.unwrap_err();
     assert!(e.to_string().contains("no longer holds entry 6"), "{e}");
 }
 
@@ -167,7 +167,7 @@ async fn a_chain_rewritten_with_recomputed_hashes_is_caught() {
     checkpoint_now(&f).await;
     append(&f, 6..=8).await;
     rewrite_chain(&f).await;
-    assert_eq!(f.p.audit_verify().await.unwrap(), Ok(8), "the rewritten chain is consistent in itself");
+    assert_eq!(f.p.audit.audit_verify().await.unwrap(), Ok(8), "the rewritten chain is consistent in itself");
     let line = f.verify_fails(&[]);
     assert!(line.contains("entry 5 does not match the checkpoint"), "{line}");
     assert!(line.contains("rewritten"), "{line}");
@@ -192,7 +192,7 @@ async fn altered_forged_and_unreadable_checkpoints_are_refused() {
     assert!(line.contains("signature does not verify"), "{line}");
 
     // Signed by a seal key with its certificate: not the checkpoint signer.
-    let seal = &f.p.seals(None).await.unwrap()[0];
+    let seal = &f.p.pki.seals(None).await.unwrap()[0];
     let key = f.p.keys.read(&seal.key_name).unwrap();
     let signer = zhengzhao::signing::SealSigner::from_pkcs8_der(key.pkcs8_der()).unwrap();
     let head: [u8; 32] = hex::decode(&cp.head).unwrap().try_into().unwrap();
@@ -234,13 +234,13 @@ async fn serve_signs_new_heads_publishes_them_and_keeps_a_history() {
     let (status, v) = get_checkpoint(&f.p).await;
     assert_eq!((status, v["code"].as_str()), (StatusCode::NOT_FOUND, Some("no_checkpoint")));
 
-    let signer = f.p.audit_signer(OffsetDateTime::now_utc()).await.unwrap();
-    let task = tokio::spawn(f.p.clone().run_checkpoints(signer, Duration::from_millis(50)));
+    let signer = f.p.audit.audit_signer(OffsetDateTime::now_utc()).await.unwrap();
+    let task = tokio::spawn(f.p.audit.clone().run_checkpoints(signer, Duration::from_millis(50)));
     let wait_for = |seq: u64| {
         let p = f.p.clone();
         async move {
             for _ in 0..200 {
-                if p.latest_checkpoint().unwrap().is_some_and(|c| c.seq == seq) {
+                if p.audit.latest_checkpoint().unwrap().is_some_and(|c| c.seq == seq) {
                     return;
                 }
                 tokio::time::sleep(Duration::from_millis(25)).await;
@@ -258,12 +258,12 @@ async fn serve_signs_new_heads_publishes_them_and_keeps_a_history() {
     let (status, v) = get_checkpoint(&f.p).await;
     assert_eq!(status, StatusCode::OK);
     let published: Checkpoint = serde_json::from_value(v).unwrap();
-    assert_eq!(Some(&published), f.p.latest_checkpoint().unwrap().as_ref());
+    assert_eq!(Some(&published), f.p.audit.latest_checkpoint().unwrap().as_ref());
     let roots: Vec<Vec<u8>> = f.p.store.roots().await.unwrap().into_iter().map(|r| r.cert_der).collect();
     assert_eq!(published.verify(&roots).unwrap().seq, 9);
 
     // The history has one line per new head (none while the head stood still), each valid.
-    let history = std::fs::read_to_string(f.p.checkpoint_history_path()).unwrap();
+    let history = std::fs::read_to_string(f.p.audit.checkpoint_history_path()).unwrap();
     let seqs: Vec<u64> = history
         .lines()
         .map(|l| serde_json::from_str::<Checkpoint>(l).unwrap().verify(&roots).unwrap().seq)
@@ -280,7 +280,7 @@ fn mode(path: &Path) -> u32 {
 #[tokio::test]
 async fn the_checkpoint_key_is_a_0600_key_of_its_own_encrypted_with_the_passphrase() {
     let f = fixture(Some("口令 for tests")).await;
-    let signer = f.p.audit_signer(OffsetDateTime::now_utc()).await.unwrap();
+    let signer = f.p.audit.audit_signer(OffsetDateTime::now_utc()).await.unwrap();
     let key_file = f.data().join("keys").join(format!("{}.key", zhengzhao::platform::AUDIT_KEY));
     assert_eq!(mode(&key_file), 0o600);
     assert!(std::fs::read_to_string(&key_file).unwrap().contains("ENCRYPTED PRIVATE KEY"));
@@ -297,6 +297,6 @@ async fn the_checkpoint_key_is_a_0600_key_of_its_own_encrypted_with_the_passphra
     )
     .unwrap();
     // The same key and certificate next time.
-    let again = f.p.audit_signer(OffsetDateTime::now_utc()).await.unwrap();
+    let again = f.p.audit.audit_signer(OffsetDateTime::now_utc()).await.unwrap();
     assert_eq!(again.cert_der, signer.cert_der);
 }

@@ -39,7 +39,7 @@ async fn issue_at(p: &Platform, seal: &str, now: OffsetDateTime) -> IssuedLicenc
         idempotency_key: None,
         renews: None,
     };
-    p.issue(request, now).await.unwrap()
+    p.issuing.issue(request, now).await.unwrap()
 }
 
 /// The one CRL a licence PDF carries in its DSS.
@@ -49,21 +49,21 @@ fn dss_crl(pdf: &[u8]) -> Vec<u8> {
     crls.remove(0)
 }
 
-/// Guarded by the `young` test (`now < this_update + half of its validity`) in `Platform::refresh_crl`.
+/// Guarded by the `young` test (`now < this_update + half of its validity`) in `Pki::refresh_crl`.
 #[tokio::test]
 async fn the_published_crl_is_re_signed_at_half_life_and_not_before() {
     let dir = tempfile::tempdir().unwrap();
     let (p, _) = platform(dir.path()).await;
     for alg in Algorithm::ALL {
-        let first = p.refresh_crl(alg, OffsetDateTime::now_utc()).await.unwrap();
+        let first = p.pki.refresh_crl(alg, OffsetDateTime::now_utc()).await.unwrap();
         let half = (first.next_update - first.this_update) / 2;
         assert!(half >= Duration::days(1), "crl_days is days: {half}");
         // Just before half-life: the same CRL, byte for byte.
-        let before = p.refresh_crl(alg, first.this_update + half - Duration::seconds(1)).await.unwrap();
+        let before = p.pki.refresh_crl(alg, first.this_update + half - Duration::seconds(1)).await.unwrap();
         assert_eq!((before.number, &before.der), (first.number, &first.der), "{alg}: re-signed too early");
         // At half-life: a new CRL, numbered next, issued at that moment, valid as long again.
         let at = first.this_update + half;
-        let renewed = p.refresh_crl(alg, at).await.unwrap();
+        let renewed = p.pki.refresh_crl(alg, at).await.unwrap();
         assert_eq!(renewed.number, first.number + 1, "{alg}");
         assert_eq!(renewed.this_update, at, "{alg}");
         assert_eq!(renewed.next_update - renewed.this_update, first.next_update - first.this_update, "{alg}");
@@ -74,12 +74,12 @@ async fn the_published_crl_is_re_signed_at_half_life_and_not_before() {
             "{alg}: the DER says so too"
         );
         // Asked again a second later, the renewed CRL is young: it serves as it is.
-        let again = p.refresh_crl(alg, at + Duration::seconds(1)).await.unwrap();
+        let again = p.pki.refresh_crl(alg, at + Duration::seconds(1)).await.unwrap();
         assert_eq!((again.number, &again.der), (renewed.number, &renewed.der), "{alg}");
     }
 }
 
-/// Guarded by the `fresh` test of `Platform::dss_crl` (thisUpdate ≥ the signing second).
+/// Guarded by the `fresh` test of `Pki::dss_crl` (thisUpdate ≥ the signing second).
 #[tokio::test]
 async fn licences_signed_in_the_same_second_share_one_dss_crl_and_the_next_second_gets_a_newer_one() {
     let dir = tempfile::tempdir().unwrap();
@@ -100,7 +100,7 @@ async fn licences_signed_in_the_same_second_share_one_dss_crl_and_the_next_secon
         assert_eq!(next.this_update, second + Duration::seconds(1), "{alg}");
         assert_eq!(next.crl_number, info.crl_number.map(|n| n + 1), "{alg}: the next number");
         // The published CRL is the newest one.
-        let published = p.current_crl(*alg).await.unwrap();
+        let published = p.pki.current_crl(*alg).await.unwrap();
         assert_eq!(published.der, crl_c, "{alg}");
     }
 }
@@ -115,16 +115,16 @@ async fn verification_and_the_trust_list_sign_no_crl_even_past_half_life() {
     let l = issue_at(&p, &seals[0].1, OffsetDateTime::now_utc()).await;
     let mut numbers = Vec::new();
     for alg in Algorithm::ALL {
-        numbers.push(p.current_crl(alg).await.unwrap().number);
+        numbers.push(p.pki.current_crl(alg).await.unwrap().number);
     }
     let later = OffsetDateTime::now_utc() + Duration::days(30);
-    let report = p.verify_token_text(&l.url, later).await.unwrap();
+    let report = p.verification.verify_token_text(&l.url, later).await.unwrap();
     assert!(report.check("seal.revocation").is_some(), "{report:?}");
-    p.verify_pdf(l.pdf.clone(), later).await.unwrap();
-    p.verify_identifier(&l.identifier, later).await.unwrap();
-    p.trust_list(later).await.unwrap();
+    p.verification.verify_pdf(l.pdf.clone(), later).await.unwrap();
+    p.verification.verify_identifier(&l.identifier, later).await.unwrap();
+    p.verification.trust_list(later).await.unwrap();
     for (alg, number) in Algorithm::ALL.into_iter().zip(numbers) {
-        let crl = p.current_crl(alg).await.unwrap();
+        let crl = p.pki.current_crl(alg).await.unwrap();
         assert_eq!(crl.number, number, "{alg}: a read signed a CRL");
         assert!(crl.next_update < later, "{alg}: the stored CRL is the old one");
     }
@@ -164,7 +164,8 @@ async fn offline_verification_takes_a_newer_crl_and_goes_offline_with_trust_alon
     let l = issue_at(&p, &seal, OffsetDateTime::now_utc()).await;
     let data = dir.path().join("data");
     let trust = dir.path().join("trust-list.json");
-    std::fs::write(&trust, p.trust_list(OffsetDateTime::now_utc()).await.unwrap().as_bytes()).unwrap();
+    std::fs::write(&trust, p.verification.trust_list(OffsetDateTime::now_utc()).await.unwrap().as_bytes())
+        .unwrap();
     drop(p);
     let (trust, url) = (trust.to_str().unwrap(), l.url.as_str());
 

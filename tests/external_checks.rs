@@ -150,10 +150,10 @@ impl Fixture {
         });
 
         for alg in Algorithm::ALL {
-            let pem = platform.roots_pem(Some(alg)).await.unwrap();
+            let pem = platform.pki.roots_pem(Some(alg)).await.unwrap();
             std::fs::write(dir.join(format!("root-{}.pem", alg.as_str())), pem).unwrap();
         }
-        let seals = platform.seals(None).await.unwrap();
+        let seals = platform.pki.seals(None).await.unwrap();
         let catalogue = Catalogue::shipped().unwrap();
         let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/examples");
         let mut licences = Vec::new();
@@ -171,7 +171,7 @@ impl Fixture {
                     idempotency_key: None,
                     renews: None,
                 };
-                let issued = platform.issue(request, now).await.unwrap();
+                let issued = platform.issuing.issue(request, now).await.unwrap();
                 let pdf_path = dir.join(format!("licence-{}-{}.pdf", licences.len(), alg.as_str()));
                 std::fs::write(&pdf_path, &issued.pdf).unwrap();
                 licences.push(Licence {

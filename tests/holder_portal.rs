@@ -148,17 +148,17 @@ async fn fixture_on(database_url: Option<String>) -> F {
     let p = Platform::create(config.clone(), None).await.unwrap();
     let now = OffsetDateTime::now_utc();
     let seals = p.ensure_demo(now).await.unwrap();
-    p.add_department(RELYING, "演示市教育局", "310115", &[], now).await.unwrap();
+    p.pki.add_department(RELYING, "演示市教育局", "310115", &[], now).await.unwrap();
     let mut keys = std::collections::HashMap::new();
     for (name, dept, scopes) in
         [("query", RELYING, &[Scope::Query][..]), ("issuer", ISSUER, &[Scope::Issue, Scope::Manage][..])]
     {
-        let (_, key) = p.add_client(dept, name, scopes, &[], now).await.unwrap();
+        let (_, key) = p.clients.add_client(dept, name, scopes, &[], now).await.unwrap();
         keys.insert(name, key.expose().to_owned());
     }
     let mut portals = vec![];
     for (name, key) in [("随申办", Key::ed25519()), ("浙里办", Key::p256())] {
-        let (portal, api_key) = p.add_portal(name, &key.public_pem(), now).await.unwrap();
+        let (portal, api_key) = p.clients.add_portal(name, &key.public_pem(), now).await.unwrap();
         portals.push(Portal { id: portal.id, api_key: api_key.expose().to_owned(), key });
     }
     let b = portals.pop().unwrap();
@@ -171,8 +171,9 @@ async fn fixture_on(database_url: Option<String>) -> F {
         idempotency_key: None,
         renews: None,
     };
-    let food = p.issue(issue(FOOD, "food-business-licence.json"), now).await.unwrap().identifier;
-    let teacher = p.issue(issue(TEACHER, "teacher-qualification.json"), now).await.unwrap().identifier;
+    let food = p.issuing.issue(issue(FOOD, "food-business-licence.json"), now).await.unwrap().identifier;
+    let teacher =
+        p.issuing.issue(issue(TEACHER, "teacher-qualification.json"), now).await.unwrap().identifier;
     F { _dir: dir, config, p: Arc::new(p), food, teacher, a, b, keys }
 }
 
@@ -222,12 +223,12 @@ const P: (&str, &str) = ("111", PERSON);
 const C: (&str, &str) = ("001", COMPANY);
 
 async fn last_entry(f: &F) -> zhengzhao::audit::AccessEntry {
-    let n = f.p.audit_verify().await.unwrap().unwrap();
+    let n = f.p.audit.audit_verify().await.unwrap().unwrap();
     f.p.store.access_log(n - 1, 1).await.unwrap().remove(0).entry
 }
 
 async fn log_len(f: &F) -> u64 {
-    f.p.audit_verify().await.unwrap().unwrap()
+    f.p.audit.audit_verify().await.unwrap().unwrap()
 }
 
 /// The holder's own licences, unmasked, through either portal; the log entry carries the
@@ -389,14 +390,17 @@ async fn used_assertion_ids_are_pruned_after_expiry(f: F) {
 /// Department clients never act for holders, whatever scopes they hold.
 async fn department_clients_cannot_act_for_holders(f: F) {
     let now = OffsetDateTime::now_utc();
-    let e = f.p.add_client(RELYING, "旧门户", &[Scope::HolderProxy], &[], now).await.unwrap_err();
+    let e = f.p.clients.add_client(RELYING, "旧门户", &[Scope::HolderProxy], &[], now).await.unwrap_err();
     assert_eq!(e.code(), "invalid_input");
     assert!(e.to_string().contains("portal add"), "{e}");
     let e =
-        f.p.add_client(RELYING, "旧门户", &[Scope::Query, Scope::HolderProxy], &[], now).await.unwrap_err();
+        f.p.clients
+            .add_client(RELYING, "旧门户", &[Scope::Query, Scope::HolderProxy], &[], now)
+            .await
+            .unwrap_err();
     assert_eq!(e.code(), "invalid_input");
     // A client that holds the scope from before (stored directly, as an old database has it).
-    let (mut old, _) = f.p.add_client(RELYING, "old", &[Scope::Query], &[], now).await.unwrap();
+    let (mut old, _) = f.p.clients.add_client(RELYING, "old", &[Scope::Query], &[], now).await.unwrap();
     let key = "zz_legacyholderproxyclientkey0000000000000000000000000000";
     old.id = "cl_legacy".into();
     old.scopes = vec!["holder-proxy".into()];
@@ -441,11 +445,11 @@ async fn department_clients_cannot_act_for_holders(f: F) {
     let (status, v) = call(&f, "GET", &uri, "zzp_not-a-registered-key", &[PURPOSE], None).await;
     assert_eq!((status, v["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthorised")), "{v}");
     assert_eq!(log_len(&f).await, before + 1);
-    f.p.revoke_portal(&f.b.id, now).await.unwrap();
+    f.p.clients.revoke_portal(&f.b.id, now).await.unwrap();
     let (status, v) =
         call(&f, "GET", &list_uri(P), &f.b.api_key, &[("x-holder-assertion", &f.b.assert(P))], None).await;
     assert_eq!((status, v["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthorised")), "{v}");
-    assert_eq!(f.p.portals().await.unwrap().iter().filter(|p| p.revoked_at.is_some()).count(), 1);
+    assert_eq!(f.p.clients.portals().await.unwrap().iter().filter(|p| p.revoked_at.is_some()).count(), 1);
 }
 
 /// Authorisations: created only for the asserted holder, usable by the relying

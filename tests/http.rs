@@ -54,7 +54,7 @@ async fn health_and_roots() {
 async fn crls_are_served_where_seal_certificates_point() {
     let dir = tempfile::tempdir().unwrap();
     let platform = demo_platform(dir.path()).await;
-    for seal in platform.seals(None).await.unwrap() {
+    for seal in platform.pki.seals(None).await.unwrap() {
         let info = pki::cert_info(&seal.cert_der).unwrap();
         let url = &info.crl_urls[0];
         let path = url.strip_prefix("http://127.0.0.1:9").unwrap();
@@ -68,8 +68,9 @@ async fn crls_are_served_where_seal_certificates_point() {
         assert!(chain.is_ok(), "{chain:?}");
     }
     // Revocation shows on the next fetch.
-    let seal = &platform.seals(None).await.unwrap()[0];
+    let seal = &platform.pki.seals(None).await.unwrap()[0];
     platform
+        .pki
         .revoke_seal(&seal.id, "key-compromise".parse().unwrap(), OffsetDateTime::now_utc())
         .await
         .unwrap();

@@ -41,8 +41,9 @@ async fn fixture_on(database_url: Option<String>) -> F {
         Platform::create(Config::from_layer(dir.path().join("data"), layer).unwrap(), None).await.unwrap();
     let now = OffsetDateTime::now_utc();
     let seal = p.ensure_demo(now).await.unwrap()[0].id.clone();
-    let (_, a) = p.add_client(DEPT, "审批系统甲", &[Scope::Issue, Scope::Manage], &[], now).await.unwrap();
-    let (_, b) = p.add_client(DEPT, "审批系统乙", &[Scope::Issue], &[], now).await.unwrap();
+    let (_, a) =
+        p.clients.add_client(DEPT, "审批系统甲", &[Scope::Issue, Scope::Manage], &[], now).await.unwrap();
+    let (_, b) = p.clients.add_client(DEPT, "审批系统乙", &[Scope::Issue], &[], now).await.unwrap();
     F { _dir: dir, p: Arc::new(p), seal, a: a.expose().to_owned(), b: b.expose().to_owned() }
 }
 
@@ -200,7 +201,7 @@ async fn a_request_without_a_key_is_refused_and_stores_nothing(f: F) {
     assert!(f.p.store.licence(&id).await.unwrap().unwrap().superseded_by.is_none());
     // A client that may not issue learns that first.
     let now = OffsetDateTime::now_utc();
-    let (_, reader) = f.p.add_client(DEPT, "只读", &[Scope::Query], &[], now).await.unwrap();
+    let (_, reader) = f.p.clients.add_client(DEPT, "只读", &[Scope::Query], &[], now).await.unwrap();
     let (status, _) = post(&f.p, "/api/v1/licences", reader.expose(), None, &body(&f, "甲公司")).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(next_serial(&f, "order-2").await, 2);

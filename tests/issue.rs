@@ -43,7 +43,7 @@ async fn fixture() -> Fixture {
     let now = OffsetDateTime::now_utc();
     let seals = platform.ensure_demo(now).await.unwrap();
     let seal = |alg| seals.iter().find(|s| s.algorithm == alg).unwrap().id.clone();
-    let (_, key) = platform.add_client(DEPT, "审批系统", &[Scope::Issue], &[], now).await.unwrap();
+    let (_, key) = platform.clients.add_client(DEPT, "审批系统", &[Scope::Issue], &[], now).await.unwrap();
     Fixture {
         seal_ed: seal(Algorithm::Ed25519),
         seal_p256: seal(Algorithm::P256),
@@ -170,22 +170,24 @@ async fn wrong_clients_are_refused_and_change_nothing() {
     let (status, _, _) = post(Some("zz_not_a_real_key".into())).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
-    f.platform.add_department(OTHER_DEPT, "演示市教育局", "310115", &[], now).await.unwrap();
-    let (_, other) = f.platform.add_client(OTHER_DEPT, "教育审批", &[Scope::Issue], &[], now).await.unwrap();
+    f.platform.pki.add_department(OTHER_DEPT, "演示市教育局", "310115", &[], now).await.unwrap();
+    let (_, other) =
+        f.platform.clients.add_client(OTHER_DEPT, "教育审批", &[Scope::Issue], &[], now).await.unwrap();
     let (status, _, bytes) = post(Some(other.expose().into())).await;
     assert_eq!((status, error_code(&bytes).0.as_str()), (StatusCode::FORBIDDEN, "forbidden"));
 
-    let (_, query_only) = f.platform.add_client(DEPT, "查询", &[Scope::Query], &[], now).await.unwrap();
+    let (_, query_only) =
+        f.platform.clients.add_client(DEPT, "查询", &[Scope::Query], &[], now).await.unwrap();
     assert_eq!(post(Some(query_only.expose().into())).await.0, StatusCode::FORBIDDEN);
 
     let teacher = "11100000000013338W003".to_owned();
     let (_, teachers_only) =
-        f.platform.add_client(DEPT, "教师", &[Scope::Issue], &[teacher], now).await.unwrap();
+        f.platform.clients.add_client(DEPT, "教师", &[Scope::Issue], &[teacher], now).await.unwrap();
     assert_eq!(post(Some(teachers_only.expose().into())).await.0, StatusCode::FORBIDDEN);
 
     let (revoked, revoked_key) =
-        f.platform.add_client(DEPT, "旧系统", &[Scope::Issue], &[], now).await.unwrap();
-    f.platform.revoke_client(&revoked.id, now).await.unwrap();
+        f.platform.clients.add_client(DEPT, "旧系统", &[Scope::Issue], &[], now).await.unwrap();
+    f.platform.clients.revoke_client(&revoked.id, now).await.unwrap();
     let (status, _, bytes) = post(Some(revoked_key.expose().into())).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(error_code(&bytes).1.contains("revoked"));
@@ -280,6 +282,7 @@ async fn bad_input_names_the_field_and_leaves_no_trace() {
 
     // A revoked seal signs nothing more.
     f.platform
+        .pki
         .revoke_seal(&f.seal_p256, "superseded".parse().unwrap(), OffsetDateTime::now_utc())
         .await
         .unwrap();
@@ -368,7 +371,7 @@ async fn issue_pdf(f: &Fixture, seal: &str) -> (Vec<u8>, String) {
 async fn the_dss_crl_is_issued_at_or_after_the_signing_time_and_lists_revocations() {
     let f = fixture().await;
     for (seal, alg) in [(&f.seal_ed, Algorithm::Ed25519), (&f.seal_p256, Algorithm::P256)] {
-        let root_pem = f.platform.roots_pem(Some(alg)).await.unwrap();
+        let root_pem = f.platform.pki.roots_pem(Some(alg)).await.unwrap();
         let root = zhengzhao::pki::pem_decode_all(&root_pem, "CERTIFICATE").unwrap().remove(0);
         let (_, root_cert) = x509_parser::parse_x509_certificate(&root).unwrap();
         let mut numbers = vec![];
@@ -384,7 +387,7 @@ async fn the_dss_crl_is_issued_at_or_after_the_signing_time_and_lists_revocation
             parsed.verify_signature(root_cert.public_key()).unwrap();
             numbers.push(crl.crl_number.unwrap());
             // The published CRL is the newest one: never older than a DSS CRL.
-            let published = f.platform.current_crl(alg).await.unwrap();
+            let published = f.platform.pki.current_crl(alg).await.unwrap();
             assert!(published.number >= crl.crl_number.unwrap());
 
             // The token is in the signed revision's document information, as in the URL.
@@ -398,9 +401,10 @@ async fn the_dss_crl_is_issued_at_or_after_the_signing_time_and_lists_revocation
 
         // A revoked seal appears at once in the CRL of the next licence.
         let now = OffsetDateTime::now_utc();
-        let other = f.platform.create_seal(DEPT, "合同专用章", alg, now).await.unwrap();
+        let other = f.platform.pki.create_seal(DEPT, "合同专用章", alg, now).await.unwrap();
         let (_, revocation) = f
             .platform
+            .pki
             .revoke_seal(&other.id, zhengzhao::pki::RevocationReason::KeyCompromise, now)
             .await
             .unwrap();

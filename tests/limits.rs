@@ -71,7 +71,7 @@ async fn start(layer: Layer) -> Server {
         Platform::create(Config::from_layer(dir.path().join("data"), layer).unwrap(), None).await.unwrap();
     let seals = platform.ensure_demo(OffsetDateTime::now_utc()).await.unwrap();
     let seal = seals.iter().find(|s| s.algorithm == Algorithm::Ed25519).unwrap().id.clone();
-    let licence = platform.issue(issue_request(&seal), OffsetDateTime::now_utc()).await.unwrap();
+    let licence = platform.issuing.issue(issue_request(&seal), OffsetDateTime::now_utc()).await.unwrap();
     let url = licence.url.clone();
     let page = url.strip_prefix("https://zz.example.gov.cn").unwrap().to_owned();
     let platform = Arc::new(platform);
@@ -205,7 +205,8 @@ async fn a_public_flood_cannot_lock_api_clients_out() {
     };
     let s = start(layer).await;
     let now = OffsetDateTime::now_utc();
-    let (_, key) = s.platform.add_client(ISSUER, "approvals", &[Scope::Query], &[], now).await.unwrap();
+    let (_, key) =
+        s.platform.clients.add_client(ISSUER, "approvals", &[Scope::Query], &[], now).await.unwrap();
     let list = |source: &'static str| {
         let c = client_from(source);
         let (url, key) = (format!("http://{}/api/v1/licences?limit=1", s.addr), key.expose().to_owned());
@@ -265,7 +266,7 @@ async fn public_refusals_are_answered_late_and_api_refusals_at_once() {
     assert!(started.elapsed() >= Duration::from_millis(600), "{:?}", started.elapsed());
     // An API client's own rate limit is not paced: it is a known system, told at once.
     let now = OffsetDateTime::now_utc();
-    let (_, key) = s.platform.add_client(ISSUER, "calm", &[Scope::Query], &[], now).await.unwrap();
+    let (_, key) = s.platform.clients.add_client(ISSUER, "calm", &[Scope::Query], &[], now).await.unwrap();
     let url = format!("http://{}/api/v1/licences?limit=1", s.addr);
     let mut refused_after = None;
     for _ in 0..4 {
@@ -475,8 +476,8 @@ async fn a_missing_peer_address_fails_closed() {
 async fn api_clients_are_limited_per_client_through_the_port() {
     let s = start(Layer { rate_limit: Some(2), ..Layer::default() }).await;
     let now = OffsetDateTime::now_utc();
-    let (_, busy) = s.platform.add_client(ISSUER, "busy", &[Scope::Query], &[], now).await.unwrap();
-    let (_, calm) = s.platform.add_client(ISSUER, "calm", &[Scope::Query], &[], now).await.unwrap();
+    let (_, busy) = s.platform.clients.add_client(ISSUER, "busy", &[Scope::Query], &[], now).await.unwrap();
+    let (_, calm) = s.platform.clients.add_client(ISSUER, "calm", &[Scope::Query], &[], now).await.unwrap();
     let list = |key: String, source: &'static str| {
         let c = client_from(source);
         let url = format!("http://{}/api/v1/licences?limit=1", s.addr);
@@ -504,8 +505,10 @@ async fn api_clients_are_limited_per_client_through_the_port() {
 async fn body_limits_hold_at_and_past_their_boundaries() {
     let s = start(Layer::default()).await;
     let now = OffsetDateTime::now_utc();
-    let (_, issuer) = s.platform.add_client(ISSUER, "issuer", &[Scope::Issue], &[], now).await.unwrap();
-    let (_, checker) = s.platform.add_client(ISSUER, "checker", &[Scope::Check], &[], now).await.unwrap();
+    let (_, issuer) =
+        s.platform.clients.add_client(ISSUER, "issuer", &[Scope::Issue], &[], now).await.unwrap();
+    let (_, checker) =
+        s.platform.clients.add_client(ISSUER, "checker", &[Scope::Check], &[], now).await.unwrap();
     let c = client_from("127.0.0.31");
     let post = |path: &str, key: &str, size: usize, content_type: &str| {
         c.post(format!("http://{}{path}", s.addr))
@@ -562,6 +565,7 @@ async fn listings_are_capped_at_100_rows() {
     let now = OffsetDateTime::now_utc();
     let seal = s
         .platform
+        .pki
         .seals(None)
         .await
         .unwrap()
@@ -569,9 +573,9 @@ async fn listings_are_capped_at_100_rows() {
         .find(|x| x.algorithm == Algorithm::Ed25519)
         .unwrap();
     for _ in 0..101 {
-        s.platform.issue(issue_request(&seal.id), now).await.unwrap();
+        s.platform.issuing.issue(issue_request(&seal.id), now).await.unwrap();
     }
-    let (_, key) = s.platform.add_client(ISSUER, "lister", &[Scope::Query], &[], now).await.unwrap();
+    let (_, key) = s.platform.clients.add_client(ISSUER, "lister", &[Scope::Query], &[], now).await.unwrap();
     let c = client_from("127.0.0.41");
     let get = |limit: &str| {
         c.get(format!("http://{}/api/v1/licences?limit={limit}", s.addr))
@@ -605,7 +609,7 @@ async fn a_slow_upload_holds_no_public_slot_and_the_api_has_its_own() {
     assert_eq!(page.status(), 200);
     assert!(started.elapsed() < Duration::from_secs(2), "the page waited {:?}", started.elapsed());
     let now = OffsetDateTime::now_utc();
-    let (_, key) = s.platform.add_client(ISSUER, "api", &[Scope::Query], &[], now).await.unwrap();
+    let (_, key) = s.platform.clients.add_client(ISSUER, "api", &[Scope::Query], &[], now).await.unwrap();
     let listed = client_from("127.0.0.54")
         .get(format!("http://{}/api/v1/licences?limit=1", s.addr))
         .bearer_auth(key.expose())

@@ -67,9 +67,10 @@ async fn schemathesis_finds_nothing_with_a_key_of_each_scope() {
                 "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
                 data_encoding::BASE64.encode(&spki)
             );
-            platform.add_portal("st-portal", &pem, now).await.unwrap().1
+            platform.clients.add_portal("st-portal", &pem, now).await.unwrap().1
         } else {
             platform
+                .clients
                 .add_client(DEMO_DEPARTMENT.0, &format!("st-{scope}"), &[scope], &[], now)
                 .await
                 .unwrap()
@@ -240,7 +241,7 @@ async fn bodies_and_headers_are_read_as_documented() {
     let platform = demo_platform(dir.path(), "http://127.0.0.1:9").await;
     let now = OffsetDateTime::now_utc();
     let scopes = [Scope::Issue, Scope::Query, Scope::Check, Scope::Manage];
-    let (_, key) = platform.add_client(DEMO_DEPARTMENT.0, "doc", &scopes, &[], now).await.unwrap();
+    let (_, key) = platform.clients.add_client(DEMO_DEPARTMENT.0, "doc", &scopes, &[], now).await.unwrap();
     let key = format!("Bearer {}", key.expose());
     let post = |uri: &str, body: &str| {
         Request::post(uri)

@@ -145,9 +145,9 @@ async fn pdf_verifications_at_once_are_capped_at_pdf_verify_concurrency() {
     let s = start(layer).await;
     let slots = s.platform.config.pdf_verify_concurrency as usize;
     assert_eq!(slots, 4);
-    assert_eq!(s.platform.pdf_slots().available_permits(), slots);
+    assert_eq!(s.platform.verification.pdf_slots().available_permits(), slots);
     let heavy = numbers_pdf(10);
-    s.platform.hold_pdf_verifications(HOLD);
+    s.platform.verification.hold_pdf_verifications(HOLD);
 
     // Exactly `slots` heavy PDFs at once: every one is served.
     let holders =
@@ -155,7 +155,7 @@ async fn pdf_verifications_at_once_are_capped_at_pdf_verify_concurrency() {
     // Once all slots are taken (every holder is being verified), one more small PDF waits
     // its second for a slot, finds none and gets 503 `busy`.
     let started = Instant::now();
-    while s.platform.pdf_slots().available_permits() > 0 {
+    while s.platform.verification.pdf_slots().available_permits() > 0 {
         assert!(started.elapsed() < Duration::from_secs(60), "the heavy PDFs never took all slots");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -167,8 +167,8 @@ async fn pdf_verifications_at_once_are_capped_at_pdf_verify_concurrency() {
         assert_unsigned_report(status, &body);
     }
     // The slots are all given back: a PDF is served again at once.
-    assert_eq!(s.platform.pdf_slots().available_permits(), slots);
-    s.platform.hold_pdf_verifications(Duration::ZERO);
+    assert_eq!(s.platform.verification.pdf_slots().available_permits(), slots);
+    s.platform.verification.hold_pdf_verifications(Duration::ZERO);
     let (status, body, _) = post_pdf(s.addr, "127.0.0.2", numbers_pdf(0)).await;
     assert_unsigned_report(status, &body);
 }
@@ -181,7 +181,7 @@ async fn a_pdf_past_pdf_verify_timeout_gets_422_and_one_within_it_200() {
     let (status, body, _) = post_pdf(s.addr, "127.0.0.1", numbers_pdf(10)).await;
     assert_unsigned_report(status, &body);
     // One that holds its slot for three times the limit.
-    s.platform.hold_pdf_verifications(HOLD);
+    s.platform.verification.hold_pdf_verifications(HOLD);
     let (status, body, took) = post_pdf(s.addr, "127.0.0.1", numbers_pdf(10)).await;
     assert_eq!((status, body["code"].as_str()), (422, Some("verification_timeout")), "{body}");
     assert_eq!(body["message"], "the PDF could not be verified within 1 s", "{body}");
@@ -189,9 +189,15 @@ async fn a_pdf_past_pdf_verify_timeout_gets_422_and_one_within_it_200() {
     // The verification past its limit keeps its slot until it really ends (about two
     // seconds later), then gives it back.
     let slots = s.platform.config.pdf_verify_concurrency as usize;
-    assert_eq!(s.platform.pdf_slots().available_permits(), slots - 1, "the slot went before the work");
+    assert_eq!(
+        s.platform.verification.pdf_slots().available_permits(),
+        slots - 1,
+        "the slot went before the work"
+    );
     let started = Instant::now();
-    while s.platform.pdf_slots().available_permits() < s.platform.config.pdf_verify_concurrency as usize {
+    while s.platform.verification.pdf_slots().available_permits()
+        < s.platform.config.pdf_verify_concurrency as usize
+    {
         assert!(started.elapsed() < Duration::from_secs(60), "the slot was never given back");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

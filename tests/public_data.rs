@@ -53,10 +53,10 @@ async fn fixture() -> F {
         Platform::create(Config::from_layer(dir.path().join("data"), layer).unwrap(), None).await.unwrap();
     let now = OffsetDateTime::now_utc();
     let seals = p.ensure_demo(now).await.unwrap();
-    p.add_department(RELYING, "演示市教育局", "310115", &[], now).await.unwrap();
+    p.pki.add_department(RELYING, "演示市教育局", "310115", &[], now).await.unwrap();
     let catalogue = Catalogue::shipped().unwrap();
     let all_types: Vec<String> = catalogue.iter().map(|t| t.code.as_str().to_owned()).collect();
-    let (_, query) = p.add_client(RELYING, "query", &[Scope::Query], &all_types, now).await.unwrap();
+    let (_, query) = p.clients.add_client(RELYING, "query", &[Scope::Query], &all_types, now).await.unwrap();
     // A holder portal registered by the operator, with an Ed25519 key of its own.
     let portal_signing_key = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]);
     let spki = [
@@ -68,7 +68,7 @@ async fn fixture() -> F {
         "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
         data_encoding::BASE64.encode(&spki)
     );
-    let (portal_record, portal) = p.add_portal("随申办", &pem, now).await.unwrap();
+    let (portal_record, portal) = p.clients.add_portal("随申办", &pem, now).await.unwrap();
     let mut issued = Vec::new();
     for t in catalogue.iter() {
         let path = format!("{}/templates/examples/{}", env!("CARGO_MANIFEST_DIR"), t.example);
@@ -82,7 +82,7 @@ async fn fixture() -> F {
             idempotency_key: None,
             renews: None,
         };
-        let licence = p.issue(request, now).await.unwrap();
+        let licence = p.issuing.issue(request, now).await.unwrap();
         issued.push(Issued {
             type_code: t.code.as_str().to_owned(),
             holder_code: raw["holder"]["code"].as_str().unwrap().to_owned(),

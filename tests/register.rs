@@ -47,7 +47,7 @@ async fn fixture_on(database_url: Option<String>) -> F {
         Platform::create(Config::from_layer(dir.path().join("data"), layer).unwrap(), None).await.unwrap();
     let now = OffsetDateTime::now_utc();
     let seals = p.ensure_demo(now).await.unwrap();
-    p.add_department(RELYING, "演示市教育局", "310115", &[], now).await.unwrap();
+    p.pki.add_department(RELYING, "演示市教育局", "310115", &[], now).await.unwrap();
     let mut keys = std::collections::HashMap::new();
     let clients: [(&str, &str, &[Scope], Vec<String>); 7] = [
         ("issuer", ISSUER, &[Scope::Issue], vec![]),
@@ -59,7 +59,7 @@ async fn fixture_on(database_url: Option<String>) -> F {
         ("audit", ISSUER, &[Scope::Audit], vec![]),
     ];
     for (name, dept, scopes, types) in clients {
-        let (_, key) = p.add_client(dept, name, scopes, &types, now).await.unwrap();
+        let (_, key) = p.clients.add_client(dept, name, scopes, &types, now).await.unwrap();
         keys.insert(name, key.expose().to_owned());
     }
     let issue = |type_code: &str, file: &str| IssueRequest {
@@ -70,8 +70,9 @@ async fn fixture_on(database_url: Option<String>) -> F {
         idempotency_key: None,
         renews: None,
     };
-    let food = p.issue(issue(FOOD, "food-business-licence.json"), now).await.unwrap().identifier;
-    let teacher = p.issue(issue(TEACHER, "teacher-qualification.json"), now).await.unwrap().identifier;
+    let food = p.issuing.issue(issue(FOOD, "food-business-licence.json"), now).await.unwrap().identifier;
+    let teacher =
+        p.issuing.issue(issue(TEACHER, "teacher-qualification.json"), now).await.unwrap().identifier;
     F { _dir: dir, p: Arc::new(p), food, teacher, keys }
 }
 
@@ -111,7 +112,7 @@ const PURPOSE: (&str, &str) = ("x-purpose", "办理食品经营许可延续，�
 const MATTER: (&str, &str) = ("x-matter-code", "310115-SCJG-017");
 
 async fn log_len(f: &F) -> u64 {
-    f.p.audit_verify().await.unwrap().unwrap()
+    f.p.audit.audit_verify().await.unwrap().unwrap()
 }
 
 async fn duty_based_reads_need_purpose_matter_and_type(f: F) {
@@ -154,7 +155,7 @@ async fn duty_based_reads_need_purpose_matter_and_type(f: F) {
 
 async fn listings_page_with_a_cursor_and_bounded_size(f: F) {
     let now = OffsetDateTime::now_utc();
-    let seal = f.p.seals(None).await.unwrap()[0].id.clone();
+    let seal = f.p.pki.seals(None).await.unwrap()[0].id.clone();
     for _ in 0..4 {
         let req = IssueRequest {
             seal_id: seal.clone(),
@@ -164,7 +165,7 @@ async fn listings_page_with_a_cursor_and_bounded_size(f: F) {
             idempotency_key: None,
             renews: None,
         };
-        f.p.issue(req, now).await.unwrap();
+        f.p.issuing.issue(req, now).await.unwrap();
     }
     let mut cursor: Option<String> = None;
     let mut seen = vec![];
@@ -323,7 +324,7 @@ async fn every_endpoint_refuses_missing_or_bad_keys_and_changes_nothing(f: F) {
 }
 
 async fn renewal_issues_a_new_version_that_replaces_the_current_one(f: F) {
-    let seal = f.p.seals(None).await.unwrap()[0].id.clone();
+    let seal = f.p.pki.seals(None).await.unwrap()[0].id.clone();
     let mut licence = example("food-business-licence.json");
     licence["fields"]["premises"] = json!("上海市浦东新区张江路456号");
     let body = json!({"seal_id": seal, "type_code": FOOD, "licence": licence});
@@ -393,8 +394,8 @@ async fn clients_over_their_rate_get_429_with_retry_after() {
         Platform::create(Config::from_layer(dir.path().join("data"), layer).unwrap(), None).await.unwrap();
     let now = OffsetDateTime::now_utc();
     p.ensure_demo(now).await.unwrap();
-    let (_, key) = p.add_client(ISSUER, "busy", &[Scope::Query], &[], now).await.unwrap();
-    let (_, other) = p.add_client(ISSUER, "calm", &[Scope::Query], &[], now).await.unwrap();
+    let (_, key) = p.clients.add_client(ISSUER, "busy", &[Scope::Query], &[], now).await.unwrap();
+    let (_, other) = p.clients.add_client(ISSUER, "calm", &[Scope::Query], &[], now).await.unwrap();
     let p = Arc::new(p);
     let get = |key: String| {
         let p = p.clone();
@@ -426,7 +427,7 @@ async fn clients_over_their_rate_get_429_with_retry_after() {
 type Endpoint<'a> = (&'a str, String, Option<Value>, &'a [(&'a str, &'a str)], &'a [&'a str]);
 
 async fn every_endpoint_with_every_wrong_client_is_refused_without_side_effects(f: F) {
-    let seal = f.p.seals(None).await.unwrap()[0].id.clone();
+    let seal = f.p.pki.seals(None).await.unwrap()[0].id.clone();
     let issue_body =
         json!({"seal_id": seal, "type_code": FOOD, "licence": example("food-business-licence.json")});
     let grant = json!({"holder_code_type": "001", "holder_code": COMPANY, "licence_ids": [f.food]});

@@ -77,7 +77,7 @@ async fn fixture_on(database_url: Option<String>) -> F {
         Platform::create(Config::from_layer(dir.path().join("data"), layer).unwrap(), None).await.unwrap();
     let now = OffsetDateTime::now_utc();
     let seals = p.ensure_demo(now).await.unwrap();
-    p.add_department(RELYING, "演示市教育局", "310115", &[], now).await.unwrap();
+    p.pki.add_department(RELYING, "演示市教育局", "310115", &[], now).await.unwrap();
     let (mut keys, mut ids) = (HashMap::new(), HashMap::new());
     let clients: [(&str, &str, &[Scope], Vec<String>); 7] = [
         ("issuer", ISSUER, &[Scope::Issue], vec![]),
@@ -89,7 +89,7 @@ async fn fixture_on(database_url: Option<String>) -> F {
         ("audit", ISSUER, &[Scope::Audit], vec![]),
     ];
     for (name, dept, scopes, types) in clients {
-        let (record, key) = p.add_client(dept, name, scopes, &types, now).await.unwrap();
+        let (record, key) = p.clients.add_client(dept, name, scopes, &types, now).await.unwrap();
         keys.insert(name, key.expose().to_owned());
         ids.insert(name, record.id);
     }
@@ -102,7 +102,7 @@ async fn fixture_on(database_url: Option<String>) -> F {
         "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
         data_encoding::BASE64.encode(&spki)
     );
-    let (portal, key) = p.add_portal("随申办", &pem, now).await.unwrap();
+    let (portal, key) = p.clients.add_portal("随申办", &pem, now).await.unwrap();
     keys.insert("portal", key.expose().to_owned());
     ids.insert("portal", portal.id);
     let issue = |type_code: &str, file: &str| IssueRequest {
@@ -113,8 +113,9 @@ async fn fixture_on(database_url: Option<String>) -> F {
         idempotency_key: None,
         renews: None,
     };
-    let food = p.issue(issue(FOOD, "food-business-licence.json"), now).await.unwrap().identifier;
-    let teacher = p.issue(issue(TEACHER, "teacher-qualification.json"), now).await.unwrap().identifier;
+    let food = p.issuing.issue(issue(FOOD, "food-business-licence.json"), now).await.unwrap().identifier;
+    let teacher =
+        p.issuing.issue(issue(TEACHER, "teacher-qualification.json"), now).await.unwrap().identifier;
     let unknown =
         LicenceId::new(&TypeCode::parse(FOOD).unwrap(), &Uscc::parse(ISSUER).unwrap(), "20269999999", 1)
             .unwrap()
@@ -169,7 +170,7 @@ async fn call(
 
 /// The number of entries in the access log (the chain is checked on the way).
 async fn log_len(f: &F) -> u64 {
-    f.p.audit_verify().await.unwrap().unwrap()
+    f.p.audit.audit_verify().await.unwrap().unwrap()
 }
 
 /// The entries appended after `after`.

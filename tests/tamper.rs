@@ -80,12 +80,12 @@ async fn issue(f: &Fixture, seal: &str) -> IssuedLicence {
         idempotency_key: None,
         renews: None,
     };
-    f.platform.issue(request, OffsetDateTime::now_utc()).await.unwrap()
+    f.platform.issuing.issue(request, OffsetDateTime::now_utc()).await.unwrap()
 }
 
 /// The seal's own signer, read from the key store.
 async fn seal_signer(f: &Fixture, seal: &str) -> SealSigner {
-    let key = f.platform.keys.read(&f.platform.seal(seal).await.unwrap().key_name).unwrap();
+    let key = f.platform.keys.read(&f.platform.pki.seal(seal).await.unwrap().key_name).unwrap();
     SealSigner::from_pkcs8_der(key.pkcs8_der()).unwrap()
 }
 
@@ -289,7 +289,7 @@ async fn re_signing_untouched_bytes_with_the_seal_key_stays_valid() {
     for c in cases(&f).await {
         let mut pdf = c.pdf.clone();
         resign_pdf(&mut pdf, c.alg, &c.signer, c.ranges(), |_| {});
-        let report = f.platform.verify_pdf(pdf, now).await.unwrap();
+        let report = f.platform.verification.verify_pdf(pdf, now).await.unwrap();
         assert_eq!(report.verdict, Verdict::Valid, "{:?} {}: {:#?}", c.alg, c.seal, report.checks);
     }
 }
@@ -329,7 +329,7 @@ async fn content_edited_with_a_recomputed_message_digest_fails_the_cms_signature
                 .unwrap()
         };
         put_cms(&mut pdf, l, &edited);
-        let report = f.platform.verify_pdf(pdf, now).await.unwrap();
+        let report = f.platform.verification.verify_pdf(pdf, now).await.unwrap();
         assert_stops_at(&report, &PDF_ORDER, "pdf.signature", "bad_signature", &format!("{:?}", c.alg));
     }
 }
@@ -343,7 +343,7 @@ async fn a_signature_by_another_key_under_the_same_certificate_fails() {
     for c in cases(&f).await {
         let mut pdf = c.pdf.clone();
         resign_pdf(&mut pdf, c.alg, &stranger(c.alg), c.ranges(), |_| {});
-        let report = f.platform.verify_pdf(pdf, now).await.unwrap();
+        let report = f.platform.verification.verify_pdf(pdf, now).await.unwrap();
         assert_stops_at(&report, &PDF_ORDER, "pdf.signature", "bad_signature", &format!("{:?}", c.alg));
     }
 }
@@ -361,7 +361,7 @@ async fn a_signing_time_attribute_is_refused_even_when_the_seal_signed_it() {
             let any = Any::encode_from(&at).unwrap();
             attrs.push(Attribute { oid: ID_SIGNING_TIME, values: SetOfVec::try_from(vec![any]).unwrap() });
         });
-        let report = f.platform.verify_pdf(pdf, now).await.unwrap();
+        let report = f.platform.verification.verify_pdf(pdf, now).await.unwrap();
         assert_stops_at(
             &report,
             &PDF_ORDER,
@@ -392,7 +392,7 @@ async fn an_ess_signing_certificate_of_another_certificate_is_refused() {
             der[at..at + 32].copy_from_slice(&theirs);
             ess.values = SetOfVec::try_from(vec![Any::from_der(&der).unwrap()]).unwrap();
         });
-        let report = f.platform.verify_pdf(pdf, now).await.unwrap();
+        let report = f.platform.verification.verify_pdf(pdf, now).await.unwrap();
         assert_stops_at(
             &report,
             &PDF_ORDER,
@@ -414,7 +414,7 @@ async fn an_unsupported_sub_filter_is_refused_even_when_the_seal_signed_it() {
         let at = find(&pdf, b"/ETSI.CAdES.detached") + 1;
         pdf[at..at + 19].copy_from_slice(b"adbe.pkcs7.detached");
         resign_pdf(&mut pdf, c.alg, &c.signer, c.ranges(), |_| {});
-        let report = f.platform.verify_pdf(pdf, now).await.unwrap();
+        let report = f.platform.verification.verify_pdf(pdf, now).await.unwrap();
         assert_stops_at(
             &report,
             &PDF_ORDER,
@@ -459,7 +459,7 @@ async fn every_malformed_byte_range_fails_the_byte_range_check() {
             if let Some(ranges) = signed {
                 resign_pdf(&mut pdf, c.alg, &c.signer, ranges, |_| {});
             }
-            let report = f.platform.verify_pdf(pdf, now).await.unwrap();
+            let report = f.platform.verification.verify_pdf(pdf, now).await.unwrap();
             if let Err(why) = stops_at(&report, &PDF_ORDER, "pdf.byte_range", "bad_byte_range") {
                 wrong.push(format!("{:?} {what}: {why}", c.alg));
             }
@@ -489,7 +489,7 @@ async fn contents_other_than_the_excluded_string_fails_the_byte_range_check() {
         sig.set("Contents", Object::String(vec![0x30, 0x00], lopdf::StringFormat::Hexadecimal));
         let mut pdf = Vec::new();
         inc.save_to(&mut pdf).unwrap();
-        let report = f.platform.verify_pdf(pdf, now).await.unwrap();
+        let report = f.platform.verification.verify_pdf(pdf, now).await.unwrap();
         assert_stops_at(&report, &PDF_ORDER, "pdf.byte_range", "bad_byte_range", &format!("{:?}", c.alg));
         assert!(report.checks.last().unwrap().message_en.contains("/Contents"), "{report:#?}");
     }
@@ -519,11 +519,12 @@ async fn a_token_payload_edited_under_the_old_signature_fails_the_token_signatur
         let forged = sign1.to_tagged_vec().unwrap();
         let reparsed = token::parse(&forged).unwrap();
         assert_eq!((reparsed.kid, reparsed.claims), (parsed.kid.clone(), claims), "a well-formed token");
-        let report = f.platform.verify_token_text(&token::encode_for_url(&forged), now).await.unwrap();
+        let report =
+            f.platform.verification.verify_token_text(&token::encode_for_url(&forged), now).await.unwrap();
         assert_token_signature_fails(&report, &format!("{alg:?}"));
         assert!(report.licence.is_none() && report.seal.is_none(), "nothing unauthenticated is shown");
         // The untouched token passes the same checks.
-        let genuine = f.platform.verify_token_text(&l.url, now).await.unwrap();
+        let genuine = f.platform.verification.verify_token_text(&l.url, now).await.unwrap();
         assert_eq!(genuine.verdict, Verdict::Valid, "{:#?}", genuine.checks);
     }
 }
@@ -540,7 +541,8 @@ async fn a_token_re_signed_by_another_key_under_the_same_kid_fails_the_token_sig
         let mut claims = parsed.claims.clone();
         claims.issued_at -= 86_400;
         let forged = token::sign(&claims, &parsed.kid, &stranger(*alg)).unwrap();
-        let report = f.platform.verify_token_text(&token::encode_for_url(&forged), now).await.unwrap();
+        let report =
+            f.platform.verification.verify_token_text(&token::encode_for_url(&forged), now).await.unwrap();
         assert_token_signature_fails(&report, &format!("{alg:?}"));
         assert!(report.licence.is_none(), "unauthenticated claims are never shown");
     }
@@ -562,7 +564,7 @@ async fn an_edit_with_a_broken_attribute_fails_the_digest_first() {
         });
         assert_eq!(&pdf[..7], b"%PDF-1.");
         pdf[7] = if pdf[7] == b'7' { b'6' } else { b'7' };
-        let report = f.platform.verify_pdf(pdf, now).await.unwrap();
+        let report = f.platform.verification.verify_pdf(pdf, now).await.unwrap();
         assert_stops_at(&report, &PDF_ORDER, "pdf.digest", "digest_mismatch", &format!("{:?}", c.alg));
     }
 }

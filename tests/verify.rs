@@ -64,7 +64,7 @@ async fn issue(
         idempotency_key: None,
         renews,
     };
-    f.platform.issue(request, OffsetDateTime::now_utc()).await.unwrap()
+    f.platform.issuing.issue(request, OffsetDateTime::now_utc()).await.unwrap()
 }
 
 async fn food(f: &Fixture, seal: &str) -> IssuedLicence {
@@ -126,7 +126,7 @@ async fn a_licence_verifies_as_token_url_pdf_and_identifier_with_both_algorithms
         // Judged as of after its issuing: a moment taken before it (in an earlier second)
         // predates its registered signing time, and online revocation is known only until then.
         let now = OffsetDateTime::now_utc();
-        let by_url = f.platform.verify_token_text(&l.url, now).await.unwrap();
+        let by_url = f.platform.verification.verify_token_text(&l.url, now).await.unwrap();
         assert_valid(&by_url);
         let licence = by_url.licence.as_ref().unwrap();
         assert_eq!(licence.identifier, l.identifier);
@@ -134,15 +134,15 @@ async fn a_licence_verifies_as_token_url_pdf_and_identifier_with_both_algorithms
         assert!(!licence.fields.is_empty(), "the register's fields are shown");
         assert_eq!(by_url.seal.as_ref().unwrap().id, *seal);
         let token_text = l.url.rsplit('/').next().unwrap().to_ascii_lowercase();
-        assert_valid(&f.platform.verify_token_text(&token_text, now).await.unwrap());
-        let by_pdf = f.platform.verify_pdf(l.pdf.clone(), now).await.unwrap();
+        assert_valid(&f.platform.verification.verify_token_text(&token_text, now).await.unwrap());
+        let by_pdf = f.platform.verification.verify_pdf(l.pdf.clone(), now).await.unwrap();
         assert_valid(&by_pdf);
         for code in
             ["pdf.byte_range", "pdf.digest", "pdf.signature", "pdf.changes", "pdf.token", "seal.revocation"]
         {
             assert_eq!(outcome(&by_pdf, code), Outcome::Passed, "{code}");
         }
-        assert_valid(&f.platform.verify_identifier(&l.identifier, now).await.unwrap());
+        assert_valid(&f.platform.verification.verify_identifier(&l.identifier, now).await.unwrap());
     }
 }
 
@@ -150,7 +150,7 @@ async fn a_licence_verifies_as_token_url_pdf_and_identifier_with_both_algorithms
 async fn a_personal_licence_shows_the_holder_code_masked() {
     let f = fixture().await;
     let l = issue(&f, &f.seal_ed, TEACHER, "teacher-qualification.json", None).await;
-    let report = f.platform.verify_token_text(&l.url, OffsetDateTime::now_utc()).await.unwrap();
+    let report = f.platform.verification.verify_token_text(&l.url, OffsetDateTime::now_utc()).await.unwrap();
     assert_valid(&report);
     let licence = report.licence.unwrap();
     assert_eq!(licence.holder_code_masked, "310***********1239");
@@ -161,7 +161,7 @@ async fn a_personal_licence_shows_the_holder_code_masked() {
 }
 
 async fn offline_trust(f: &Fixture, now: OffsetDateTime) -> TrustSet {
-    let list = f.platform.trust_list(now).await.unwrap();
+    let list = f.platform.verification.trust_list(now).await.unwrap();
     let verified = verify_trust_list(list.as_bytes(), None).unwrap();
     TrustSet::from_trust_list(&verified.body, vec![], now).unwrap()
 }
@@ -171,7 +171,7 @@ async fn a_signed_trust_list_alone_sets_up_offline_verification() {
     let f = fixture().await;
     let l = food(&f, &f.seal_ed).await;
     let now = OffsetDateTime::now_utc() + Duration::seconds(2);
-    let list = f.platform.trust_list(now).await.unwrap();
+    let list = f.platform.verification.trust_list(now).await.unwrap();
     let trust = TrustSet::from_signed_trust_list(list.as_bytes(), vec![], now).unwrap();
     assert_eq!(trust.mode(), Mode::Offline);
     assert_eq!(trust.seal_count(), offline_trust(&f, now).await.seal_count());
@@ -214,17 +214,17 @@ async fn offline_never_says_valid_but_checks_everything_else() {
 async fn the_trust_list_is_signed_by_the_ed25519_root_and_tampering_shows() {
     let f = fixture().await;
     let now = OffsetDateTime::now_utc();
-    let list = f.platform.trust_list(now).await.unwrap();
+    let list = f.platform.verification.trust_list(now).await.unwrap();
     let verified = verify_trust_list(list.as_bytes(), None).unwrap();
     assert_eq!(verified.body.roots.len(), 2);
     assert_eq!(verified.body.seals.len(), 2);
     assert_eq!(verified.body.crls.len(), 2);
     assert!(verified.signer.subject.contains("Ed25519"), "{}", verified.signer.subject);
     // Pinned to the platform's own root it verifies; to another root it does not.
-    let root_pem = f.platform.roots_pem(Some(Algorithm::Ed25519)).await.unwrap();
+    let root_pem = f.platform.pki.roots_pem(Some(Algorithm::Ed25519)).await.unwrap();
     let root = pki::pem_decode_all(&root_pem, "CERTIFICATE").unwrap().remove(0);
     verify_trust_list(list.as_bytes(), Some(&root)).unwrap();
-    let p256_pem = f.platform.roots_pem(Some(Algorithm::P256)).await.unwrap();
+    let p256_pem = f.platform.pki.roots_pem(Some(Algorithm::P256)).await.unwrap();
     let p256 = pki::pem_decode_all(&p256_pem, "CERTIFICATE").unwrap().remove(0);
     assert!(matches!(verify_trust_list(list.as_bytes(), Some(&p256)), Err(TrustListError::UnexpectedSigner)));
     // A changed payload (one more seal type allowed) breaks the signature.
@@ -248,7 +248,7 @@ async fn a_byte_flipped_in_the_signed_range_fails_the_digest() {
     // and the file still reads, so the digest is what must catch it.
     assert_eq!(&pdf[..7], b"%PDF-1.");
     pdf[7] = if pdf[7] == b'7' { b'6' } else { b'7' };
-    let report = f.platform.verify_pdf(pdf, OffsetDateTime::now_utc()).await.unwrap();
+    let report = f.platform.verification.verify_pdf(pdf, OffsetDateTime::now_utc()).await.unwrap();
     assert_eq!(report.verdict, Verdict::Invalid);
     let seen: Vec<(&str, Outcome)> = report.checks.iter().map(|c| (c.code, c.outcome)).collect();
     assert_eq!(
@@ -279,7 +279,7 @@ async fn text_changed_or_a_page_added_after_signing_is_caught() {
         let dict = inc.new_document.get_object_mut(page).unwrap().as_dict_mut().unwrap();
         dict.set("Contents", Object::Reference(content_id));
     });
-    let report = f.platform.verify_pdf(changed, now).await.unwrap();
+    let report = f.platform.verification.verify_pdf(changed, now).await.unwrap();
     assert_fails(&report, "pdf.changes");
     // A page added.
     let added = incremental(&l.pdf, |inc| {
@@ -295,7 +295,7 @@ async fn text_changed_or_a_page_added_after_signing_is_caught() {
         pages.get_mut(b"Kids").unwrap().as_array_mut().unwrap().push(Object::Reference(page_id));
         pages.set("Count", 2);
     });
-    let report = f.platform.verify_pdf(added, now).await.unwrap();
+    let report = f.platform.verification.verify_pdf(added, now).await.unwrap();
     assert_fails(&report, "pdf.changes");
 }
 
@@ -306,7 +306,7 @@ async fn another_licences_token_pasted_into_a_pdf_is_caught() {
     let b = food(&f, &f.seal_ed).await;
     let b_token = b.url.rsplit('/').next().unwrap();
     let pasted = change_info(&a.pdf, &[("Token", b_token)]);
-    let report = f.platform.verify_pdf(pasted, OffsetDateTime::now_utc()).await.unwrap();
+    let report = f.platform.verification.verify_pdf(pasted, OffsetDateTime::now_utc()).await.unwrap();
     assert_fails(&report, "pdf.changes");
     assert_fails(&report, "pdf.token");
 }
@@ -351,7 +351,7 @@ async fn a_pdf_signed_by_a_key_our_root_never_certified_is_caught() {
     let page = zhengzhao::platform::licence_page(t, &record, &l.url, now);
     let rendered = zhengzhao::pdf::render(&page).unwrap();
     let (root, cert, signer) = foreign_seal(&record.issuer_code);
-    let drawing = f.platform.seal_drawing(&f.seal_ed).await.unwrap();
+    let drawing = f.platform.pki.seal_drawing(&f.seal_ed).await.unwrap();
     let params = zhengzhao::pdf::SignParams {
         signer: &signer,
         cert_chain_der: vec![cert, root],
@@ -364,7 +364,7 @@ async fn a_pdf_signed_by_a_key_our_root_never_certified_is_caught() {
         name: None,
     };
     let forged = zhengzhao::pdf::sign(&rendered.pdf, &params).unwrap();
-    let report = f.platform.verify_pdf(forged, now).await.unwrap();
+    let report = f.platform.verification.verify_pdf(forged, now).await.unwrap();
     assert_fails(&report, "seal.chain");
     assert!(report.check("seal.chain").unwrap().message_en.contains("unknown_issuer"), "{report:#?}");
     // Its embedded token is genuine but was signed by another key than the PDF.
@@ -393,12 +393,12 @@ async fn tokens_resigned_by_unknown_keys_are_caught() {
     let parsed = token::parse(&l.token).unwrap();
     // Same kid as the real seal, another key: the signature fails.
     let same_kid = resign(&l.token, &parsed.kid, &stranger, |c| c.holder_name = "冒名公司".into());
-    let report = f.platform.verify_token_text(&same_kid, now).await.unwrap();
+    let report = f.platform.verification.verify_token_text(&same_kid, now).await.unwrap();
     assert_fails(&report, "token.signature");
     assert!(report.licence.is_none(), "unauthenticated claims are never shown");
     // A kid no trusted seal has: the signer is unknown.
     let other_kid = resign(&l.token, b"\x01\x02\x03\x04\x05\x06\x07\x08", &stranger, |_| {});
-    assert_fails(&f.platform.verify_token_text(&other_kid, now).await.unwrap(), "token.signer");
+    assert_fails(&f.platform.verification.verify_token_text(&other_kid, now).await.unwrap(), "token.signer");
 }
 
 #[tokio::test]
@@ -408,10 +408,10 @@ async fn a_revoked_seal_fails_later_signatures_and_offline_compromise() {
     // Revoked two seconds after issuing (the register keeps seconds: in the same second
     // the revocation would count as before the licence).
     let now = OffsetDateTime::now_utc() + Duration::seconds(2);
-    f.platform.revoke_seal(&f.seal_p256, RevocationReason::KeyCompromise, now).await.unwrap();
+    f.platform.pki.revoke_seal(&f.seal_p256, RevocationReason::KeyCompromise, now).await.unwrap();
     let later = now + Duration::seconds(5);
     // Online, the register proves the licence was issued before the revocation.
-    let report = f.platform.verify_token_text(&before.url, later).await.unwrap();
+    let report = f.platform.verification.verify_token_text(&before.url, later).await.unwrap();
     assert_valid(&report);
     assert!(report.check("seal.revocation").unwrap().message_en.contains("revoked later"));
     // Offline, a compromised key could have backdated it: it fails.
@@ -419,14 +419,15 @@ async fn a_revoked_seal_fails_later_signatures_and_offline_compromise() {
     let offline = Engine::new(&trust, later).verify_token_text(&before.url);
     assert_fails(&offline, "seal.revocation");
     // A token signed with the compromised key after the revocation fails online too.
-    let key = f.platform.keys.read(&f.platform.seal(&f.seal_p256).await.unwrap().key_name).unwrap();
+    let key = f.platform.keys.read(&f.platform.pki.seal(&f.seal_p256).await.unwrap().key_name).unwrap();
     let signer = SealSigner::from_pkcs8_der(key.pkcs8_der()).unwrap();
     let kid = token::parse(&before.token).unwrap().kid;
     let forged = resign(&before.token, &kid, &signer, |c| {
         c.issued_at = (later + Duration::seconds(1)).unix_timestamp();
         c.holder_name = "冒名公司".into();
     });
-    let report = f.platform.verify_token_text(&forged, later + Duration::seconds(2)).await.unwrap();
+    let report =
+        f.platform.verification.verify_token_text(&forged, later + Duration::seconds(2)).await.unwrap();
     assert_fails(&report, "seal.revocation");
     assert_fails(&report, "register.record");
 }
@@ -440,23 +441,30 @@ async fn expired_suspended_revoked_and_superseded_licences_are_not_valid() {
     let until = token::parse(&l.token).unwrap().claims.valid_until.unwrap();
     let until = zhengzhao::licence::parse_date("", &until).unwrap();
     let after = until.next_day().unwrap().midnight().assume_utc() + Duration::hours(12);
-    assert_fails(&f.platform.verify_token_text(&l.url, after).await.unwrap(), "licence.validity");
+    assert_fails(
+        &f.platform.verification.verify_token_text(&l.url, after).await.unwrap(),
+        "licence.validity",
+    );
     // Suspended, then revoked.
-    f.platform.set_status(None, &l.identifier, LicenceStatus::Suspended, "抽检不合格", now).await.unwrap();
-    let report = f.platform.verify_token_text(&l.url, now).await.unwrap();
+    f.platform
+        .register
+        .set_status(None, &l.identifier, LicenceStatus::Suspended, "抽检不合格", now)
+        .await
+        .unwrap();
+    let report = f.platform.verification.verify_token_text(&l.url, now).await.unwrap();
     assert_fails(&report, "licence.status");
     assert!(report.check("licence.status").unwrap().message_en.contains("suspended"));
-    f.platform.set_status(None, &l.identifier, LicenceStatus::Revoked, "吊销", now).await.unwrap();
-    let report = f.platform.verify_pdf(l.pdf.clone(), now).await.unwrap();
+    f.platform.register.set_status(None, &l.identifier, LicenceStatus::Revoked, "吊销", now).await.unwrap();
+    let report = f.platform.verification.verify_pdf(l.pdf.clone(), now).await.unwrap();
     assert_fails(&report, "licence.status");
     assert!(report.check("licence.status").unwrap().message_en.contains("revoked"));
     // A renewed licence's old version is superseded; the new one is valid.
     let old = food(&f, &f.seal_ed).await;
     let new = issue(&f, &f.seal_ed, FOOD, "food-business-licence.json", Some(old.identifier.clone())).await;
-    let report = f.platform.verify_token_text(&old.url, now).await.unwrap();
+    let report = f.platform.verification.verify_token_text(&old.url, now).await.unwrap();
     assert_fails(&report, "licence.status");
     assert!(report.check("licence.status").unwrap().message_en.contains(&new.identifier));
-    assert_valid(&f.platform.verify_token_text(&new.url, now).await.unwrap());
+    assert_valid(&f.platform.verification.verify_token_text(&new.url, now).await.unwrap());
 }
 
 #[tokio::test]
@@ -469,20 +477,22 @@ async fn bad_input_gets_a_clear_answer() {
         assert_eq!(r.first_failure().unwrap().code, "input.read", "{r:#?}");
     };
     for text in ["", "hello", "https://zz.example.gov.cn/v/", "AAAA", &"Z".repeat(100_000)] {
-        unreadable(&f.platform.verify_token_text(text, now).await.unwrap());
+        unreadable(&f.platform.verification.verify_token_text(text, now).await.unwrap());
     }
     let random: Vec<u8> = (0..400u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
-    unreadable(&f.platform.verify_token_text(&token::encode_for_url(&random), now).await.unwrap());
+    unreadable(
+        &f.platform.verification.verify_token_text(&token::encode_for_url(&random), now).await.unwrap(),
+    );
     for pdf in
         [vec![], b"not a pdf at all".to_vec(), l.pdf[..l.pdf.len() / 2].to_vec(), l.pdf[..100].to_vec()]
     {
-        let report = f.platform.verify_pdf(pdf, now).await.unwrap();
+        let report = f.platform.verification.verify_pdf(pdf, now).await.unwrap();
         assert_eq!(report.verdict, Verdict::Invalid, "{report:#?}");
     }
-    let report = f.platform.verify_identifier("1.2.156.3005.2.bogus", now).await.unwrap();
+    let report = f.platform.verification.verify_identifier("1.2.156.3005.2.bogus", now).await.unwrap();
     assert_fails(&report, "licence.identifier");
     let unknown = l.identifier.replace(".001.", ".009.");
-    let report = f.platform.verify_identifier(&unknown, now).await.unwrap();
+    let report = f.platform.verification.verify_identifier(&unknown, now).await.unwrap();
     assert_eq!(report.verdict, Verdict::Invalid);
 }
 
@@ -491,10 +501,11 @@ async fn a_department_may_only_issue_the_types_it_is_authorised_for() {
     let f = fixture().await;
     let now = OffsetDateTime::now_utc();
     let dept = "11310115MB2C90512T";
-    f.platform.add_department(dept, "演示市教育局", "310115", &[TEACHER.to_owned()], now).await.unwrap();
-    let seal = f.platform.create_seal(dept, "行政审批专用章", Algorithm::Ed25519, now).await.unwrap();
+    f.platform.pki.add_department(dept, "演示市教育局", "310115", &[TEACHER.to_owned()], now).await.unwrap();
+    let seal = f.platform.pki.create_seal(dept, "行政审批专用章", Algorithm::Ed25519, now).await.unwrap();
     let refused = f
         .platform
+        .issuing
         .issue(
             IssueRequest {
                 seal_id: seal.id.clone(),
@@ -510,7 +521,7 @@ async fn a_department_may_only_issue_the_types_it_is_authorised_for() {
         .unwrap_err();
     assert_eq!(refused.code(), "forbidden", "{refused}");
     let l = issue(&f, &seal.id, TEACHER, "teacher-qualification.json", None).await;
-    assert_valid(&f.platform.verify_token_text(&l.url, now).await.unwrap());
+    assert_valid(&f.platform.verification.verify_token_text(&l.url, now).await.unwrap());
     // A token for a type the department may not issue, signed with its real key, fails.
     let key = f.platform.keys.read(&seal.key_name).unwrap();
     let signer = SealSigner::from_pkcs8_der(key.pkcs8_der()).unwrap();
@@ -523,7 +534,7 @@ async fn a_department_may_only_issue_the_types_it_is_authorised_for() {
                 .unwrap()
                 .to_string();
     });
-    let report = f.platform.verify_token_text(&forged, now).await.unwrap();
+    let report = f.platform.verification.verify_token_text(&forged, now).await.unwrap();
     assert_fails(&report, "issuer.authorised");
 }
 
@@ -553,7 +564,7 @@ async fn the_engine_names_what_it_needs_and_finishes_with_the_callers_answer() {
     let f = fixture().await;
     let l = food(&f, &f.seal_ed).await;
     let now = OffsetDateTime::now_utc();
-    let online = f.platform.trust_set(now).await.unwrap();
+    let online = f.platform.verification.trust_set(now).await.unwrap();
     let engine = Engine::new(&online, now);
     for input in [Input::TokenText(&l.url), Input::Pdf(&l.pdf), Input::Identifier(&l.identifier)] {
         let read = |engine: &Engine<'_>| match engine.read(input) {

@@ -45,7 +45,7 @@ async fn fixture_with(layer: Layer) -> Fixture {
         idempotency_key: None,
         renews: None,
     };
-    let licence = platform.issue(request, OffsetDateTime::now_utc()).await.unwrap();
+    let licence = platform.issuing.issue(request, OffsetDateTime::now_utc()).await.unwrap();
     Fixture { _dir: dir, platform: Arc::new(platform), licence }
 }
 
@@ -245,6 +245,7 @@ async fn the_page_shows_the_verdict_without_javascript() {
 
     // Revoked: the page says invalid and why.
     f.platform
+        .register
         .set_status(
             None,
             &f.licence.identifier,

@@ -61,7 +61,7 @@ impl Fixture {
             idempotency_key: Some(format!("page-test-{}", OffsetDateTime::now_utc().unix_timestamp_nanos())),
             renews: renews.map(str::to_owned),
         };
-        self.platform.issue(request, OffsetDateTime::now_utc()).await.unwrap()
+        self.platform.issuing.issue(request, OffsetDateTime::now_utc()).await.unwrap()
     }
 
     async fn get(&self, path: &str) -> (StatusCode, axum::http::HeaderMap, String) {
@@ -172,7 +172,8 @@ async fn a_valid_licence_page_names_its_seal_and_keeps_dates_whole() {
     let (status, headers, html) = f.get(&format!("/v/{}", token_of(&licence.url))).await;
     assert_eq!(status, StatusCode::OK);
     assert!(headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap().contains("form-action 'none'"));
-    let report = f.platform.verify_token_text(&licence.url, OffsetDateTime::now_utc()).await.unwrap();
+    let report =
+        f.platform.verification.verify_token_text(&licence.url, OffsetDateTime::now_utc()).await.unwrap();
     assert_common(&html, Some(&report));
     assert!(html.contains("data-verdict=\"valid\""));
     let l = report.licence.as_ref().unwrap();
@@ -203,7 +204,7 @@ async fn an_expired_licence_is_not_shown_as_valid() {
     let f = fixture().await;
     let licence = f.issue(None).await;
     let later = OffsetDateTime::now_utc() + Duration::days(366 * 6);
-    let report = f.platform.verify_token_text(&licence.url, later).await.unwrap();
+    let report = f.platform.verification.verify_token_text(&licence.url, later).await.unwrap();
     assert_eq!(report.verdict.label_zh(), "无效");
     let html = render_page(&report, None).unwrap();
     assert_common(&html, Some(&report));
@@ -223,7 +224,8 @@ async fn a_superseded_licence_links_to_its_successor() {
     let (status, _, html) = f.get(&format!("/v/{}", token_of(&old.url))).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("data-verdict=\"invalid\""));
-    let report = f.platform.verify_token_text(&old.url, OffsetDateTime::now_utc()).await.unwrap();
+    let report =
+        f.platform.verification.verify_token_text(&old.url, OffsetDateTime::now_utc()).await.unwrap();
     assert_common(&html, Some(&report));
     let status_row = row(&html, "证照状态");
     assert!(status_row.starts_with("已被新版本取代"), "{status_row}");
@@ -243,6 +245,7 @@ async fn a_revoked_licence_says_when() {
     let licence = f.issue(None).await;
     let at = OffsetDateTime::now_utc();
     f.platform
+        .register
         .set_status(None, &licence.identifier, LicenceStatus::Revoked, "以欺骗手段取得", at)
         .await
         .unwrap();
@@ -272,7 +275,7 @@ async fn a_forged_token_only_claims_its_seal_and_the_register_note_is_true() {
     assert!(html.contains("声称由"), "{html}");
     assert!(!html.contains("已查询证照库"), "the register was not consulted for a forged token");
     assert!(html.contains("未查询证照库"));
-    let report = f.platform.verify_token_text(&forged, OffsetDateTime::now_utc()).await.unwrap();
+    let report = f.platform.verification.verify_token_text(&forged, OffsetDateTime::now_utc()).await.unwrap();
     assert_common(&html, Some(&report));
 }
 
@@ -282,7 +285,8 @@ async fn an_unreadable_qr_gets_a_plain_sentence() {
     let (status, headers, html) = f.get("/v/NOT-A-TOKEN").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
-    let report = f.platform.verify_token_text("NOT-A-TOKEN", OffsetDateTime::now_utc()).await.unwrap();
+    let report =
+        f.platform.verification.verify_token_text("NOT-A-TOKEN", OffsetDateTime::now_utc()).await.unwrap();
     let decoder = &report.check("input.read").unwrap().message_en;
     assert!(!html.contains(decoder.as_str()), "decoder message shown: {decoder}");
     assert!(!html.contains("无法读取："), "decoder message shown");

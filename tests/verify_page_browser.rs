@@ -149,7 +149,7 @@ impl Fixture {
             idempotency_key: Some(format!("browser-{}", OffsetDateTime::now_utc().unix_timestamp_nanos())),
             renews: renews.map(str::to_owned),
         };
-        self.platform.issue(request, OffsetDateTime::now_utc()).await.unwrap()
+        self.platform.issuing.issue(request, OffsetDateTime::now_utc()).await.unwrap()
     }
 
     async fn get(&self, path: &str) -> String {
@@ -220,6 +220,7 @@ async fn pages_fit_a_390_px_phone_with_readable_contrast() {
     f.issue(Some(&old.identifier)).await;
     let revoked = f.issue(None).await;
     f.platform
+        .register
         .set_status(
             None,
             &revoked.identifier,
@@ -233,7 +234,9 @@ async fn pages_fit_a_390_px_phone_with_readable_contrast() {
     let last = forged.len() - 3;
     forged[last] ^= 0x01;
     let later = OffsetDateTime::now_utc() + time::Duration::days(366 * 6);
-    let expired = render_page(&f.platform.verify_token_text(&valid.url, later).await.unwrap(), None).unwrap();
+    let expired =
+        render_page(&f.platform.verification.verify_token_text(&valid.url, later).await.unwrap(), None)
+            .unwrap();
 
     let pages = vec![
         ("home", f.get("/").await),

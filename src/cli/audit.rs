@@ -34,12 +34,12 @@ pub async fn run(
 ) -> Result<()> {
     match cmd {
         AuditCommand::Verify { checkpoint } => {
-            let path = checkpoint.clone().unwrap_or_else(|| platform.checkpoint_path());
+            let path = checkpoint.clone().unwrap_or_else(|| platform.audit.checkpoint_path());
             let cp = read_checkpoint(&path)?;
             if cp.is_none() && checkpoint.is_some() {
                 bail!("cannot read {}: no such file", path.display());
             }
-            match platform.audit_verify_with(cp.as_ref()).await? {
+            match platform.audit.audit_verify_with(cp.as_ref()).await? {
                 AuditOutcome::Intact { entries, checkpoint: None } => writeln!(
                     out,
                     "access log intact: {entries} entries (no checkpoint at {}: a deleted tail or a \
@@ -56,12 +56,12 @@ pub async fn run(
             }
         }
         AuditCommand::Checkpoint => {
-            let signer = platform.audit_signer(now).await.context("preparing the checkpoint signer")?;
-            match platform.write_checkpoint(&signer, now).await? {
+            let signer = platform.audit.audit_signer(now).await.context("preparing the checkpoint signer")?;
+            match platform.audit.write_checkpoint(&signer, now).await? {
                 Some(cp) => writeln!(out, "signed checkpoint: entry {} at {}", cp.seq, cp.at)?,
                 None => writeln!(out, "the newest checkpoint is current")?,
             }
-            writeln!(out, "{}", platform.checkpoint_path().display())?;
+            writeln!(out, "{}", platform.audit.checkpoint_path().display())?;
         }
     }
     Ok(())

@@ -78,7 +78,7 @@ pub async fn run(
 ) -> Result<()> {
     match cmd {
         ClientCommand::Add { department, name, scopes, types } => {
-            let (client, key) = platform.add_client(&department, &name, &scopes, &types, now).await?;
+            let (client, key) = platform.clients.add_client(&department, &name, &scopes, &types, now).await?;
             writeln!(out, "client id: {}", client.id)?;
             writeln!(out, "key:       {}", key.expose())?;
             writeln!(out, "scopes:    {}", client.scopes.join(","))?;
@@ -86,7 +86,7 @@ pub async fn run(
             writeln!(out, "The key is shown only now; the platform keeps only its SHA-256.")?;
         }
         ClientCommand::List { json } => {
-            let clients = platform.clients().await?;
+            let clients = platform.clients.clients().await?;
             if json {
                 write_json(out, &clients.iter().map(ClientView::from).collect::<Vec<_>>())?;
             } else {
@@ -105,7 +105,7 @@ pub async fn run(
             }
         }
         ClientCommand::Revoke { client_id } => {
-            platform.revoke_client(&client_id, now).await?;
+            platform.clients.revoke_client(&client_id, now).await?;
             writeln!(out, "revoked client {}", client_id.trim())?;
         }
     }

@@ -68,7 +68,7 @@ pub async fn run(
 ) -> Result<()> {
     match cmd {
         DepartmentCommand::Add { code, name, area, types } => {
-            let d = platform.add_department(&code, &name, &area, &types, now).await?;
+            let d = platform.pki.add_department(&code, &name, &area, &types, now).await?;
             writeln!(
                 out,
                 "added department {} {} (area {}, may issue {})",
@@ -79,7 +79,7 @@ pub async fn run(
             )?;
         }
         DepartmentCommand::List { json } => {
-            let list = platform.departments().await?;
+            let list = platform.pki.departments().await?;
             if json {
                 write_json(out, &list.iter().map(DepartmentView::from).collect::<Vec<_>>())?;
             } else {

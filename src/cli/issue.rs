@@ -60,7 +60,7 @@ pub async fn run(
         idempotency_key: None,
         renews: args.renews,
     };
-    let issued = platform.issue(request, now).await?;
+    let issued = platform.issuing.issue(request, now).await?;
     pdf_out
         .finish(&issued.pdf)
         .with_context(|| format!("licence {} was issued and stored, but its PDF", issued.identifier))?;

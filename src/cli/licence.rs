@@ -43,11 +43,11 @@ pub async fn run(
             let to = LicenceStatus::from_code(&status)
                 .or_else(|| serde_json::from_value(serde_json::Value::String(status.clone())).ok())
                 .with_context(|| format!("--set {status:?}: use valid, suspended, revoked or cancelled"))?;
-            let view = platform.set_status(None, &id, to, &reason, now).await?;
+            let view = platform.register.set_status(None, &id, to, &reason, now).await?;
             writeln!(out, "{} is now {} ({})", view.identifier, view.status.label, view.status.code)?;
         }
         LicenceCommand::History { id } => {
-            for e in platform.history(None, &id, now).await? {
+            for e in platform.register.history(None, &id, now).await? {
                 let from = e.from_status.map_or("—", |s| s.code());
                 writeln!(
                     out,

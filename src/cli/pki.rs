@@ -40,16 +40,18 @@ pub async fn run(
     out: &mut impl Write,
 ) -> Result<()> {
     match cmd {
-        PkiCommand::Root { algorithm } => write!(out, "{}", platform.roots_pem(algorithm).await?)?,
+        PkiCommand::Root { algorithm } => write!(out, "{}", platform.pki.roots_pem(algorithm).await?)?,
         PkiCommand::Crl { algorithm } => {
             for alg in algorithm.map_or(Algorithm::ALL.to_vec(), |a| vec![a]) {
-                let crl = platform.current_crl(alg).await?;
+                let crl = platform.pki.current_crl(alg).await?;
                 write!(out, "{}", pki::pem_encode("X509 CRL", &crl.der))?;
             }
         }
-        PkiCommand::TrustList { out: None } => writeln!(out, "{}", platform.trust_list(now).await?)?,
+        PkiCommand::TrustList { out: None } => {
+            writeln!(out, "{}", platform.verification.trust_list(now).await?)?
+        }
         PkiCommand::TrustList { out: Some(path) } => {
-            std::fs::write(&path, platform.trust_list(now).await?.as_bytes())
+            std::fs::write(&path, platform.verification.trust_list(now).await?.as_bytes())
                 .with_context(|| format!("writing {}", path.display()))?;
         }
     }

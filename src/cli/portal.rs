@@ -77,7 +77,7 @@ pub async fn run(
     match cmd {
         PortalCommand::Add { name, public_key } => {
             let pem = read_public_key(&public_key)?;
-            let (portal, key) = platform.add_portal(&name, &pem, now).await?;
+            let (portal, key) = platform.clients.add_portal(&name, &pem, now).await?;
             writeln!(out, "portal id: {}", portal.id)?;
             writeln!(out, "key:       {}", key.expose())?;
             writeln!(out, "algorithm: {}", portal.algorithm)?;
@@ -89,7 +89,7 @@ pub async fn run(
             )?;
         }
         PortalCommand::List { json } => {
-            let portals = platform.portals().await?;
+            let portals = platform.clients.portals().await?;
             if json {
                 write_json(out, &portals.iter().map(PortalView::from).collect::<Vec<_>>())?;
             } else {
@@ -100,7 +100,7 @@ pub async fn run(
             }
         }
         PortalCommand::Revoke { portal_id } => {
-            platform.revoke_portal(&portal_id, now).await?;
+            platform.clients.revoke_portal(&portal_id, now).await?;
             writeln!(out, "revoked portal {}", portal_id.trim())?;
         }
     }

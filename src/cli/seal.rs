@@ -123,11 +123,11 @@ pub async fn run(
 ) -> Result<()> {
     match cmd {
         SealCommand::Create { department, name, algorithm } => {
-            let seal = platform.create_seal(&department, &name, algorithm, now).await?;
+            let seal = platform.pki.create_seal(&department, &name, algorithm, now).await?;
             writeln!(out, "{}", seal.id)?;
         }
         SealCommand::List { department, json } => {
-            let seals = platform.seals(department.as_deref()).await?;
+            let seals = platform.pki.seals(department.as_deref()).await?;
             if json {
                 write_json(out, &seals.iter().map(SealView::new).collect::<Result<Vec<_>>>()?)?;
             } else {
@@ -145,14 +145,14 @@ pub async fn run(
             }
         }
         SealCommand::Revoke { seal_id, reason } => {
-            let (seal, crl) = platform.revoke_seal(&seal_id, reason, now).await?;
+            let (seal, crl) = platform.pki.revoke_seal(&seal_id, reason, now).await?;
             writeln!(
                 out,
                 "revoked seal {} ({reason}); {} CRL number {} published",
                 seal.id, seal.algorithm, crl.number
             )?;
         }
-        SealCommand::Cert { seal_id } => write!(out, "{}", platform.seal_chain_pem(&seal_id).await?)?,
+        SealCommand::Cert { seal_id } => write!(out, "{}", platform.pki.seal_chain_pem(&seal_id).await?)?,
         SealCommand::Preview(args) => preview(platform, args, out).await?,
     }
     Ok(())
@@ -160,7 +160,7 @@ pub async fn run(
 
 /// Writes the seal image as PNG or SVG, by the extension of `--out`.
 async fn preview(platform: &Platform, args: PreviewArgs, out: &mut impl Write) -> Result<()> {
-    let drawing = platform.seal_drawing(&args.seal_id).await?;
+    let drawing = platform.pki.seal_drawing(&args.seal_id).await?;
     let bytes = match extension(&args.out).as_deref() {
         Some("png") => drawing.to_png(args.size)?,
         Some("svg") => drawing.to_svg().into_bytes(),

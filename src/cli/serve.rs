@@ -20,7 +20,7 @@ pub async fn init(
     out: &mut impl Write,
 ) -> Result<()> {
     let platform = Platform::create(config, passphrase).await?;
-    let report = platform.init(platform_name, now).await?;
+    let report = platform.pki.init(platform_name, now).await?;
     for alg in &report.created {
         writeln!(out, "created {alg} root CA")?;
     }

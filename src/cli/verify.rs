@@ -135,7 +135,7 @@ async fn anchor(
         .await
         .context("no --trust given and no usable local platform to verify against")?;
     if args.offline {
-        Ok(Anchor::TrustList(platform.trust_list(now).await?.as_bytes().to_vec()))
+        Ok(Anchor::TrustList(platform.verification.trust_list(now).await?.as_bytes().to_vec()))
     } else {
         Ok(Anchor::Platform(Box::new(platform)))
     }
@@ -160,9 +160,9 @@ async fn verify(
             Engine::new(&trust, now).verify_offline(input.as_input())
         }
         Anchor::Platform(platform) => match input {
-            VerifyInput::Pdf(pdf) => platform.verify_pdf(pdf, now).await?,
-            VerifyInput::Text(text) => platform.verify_token_text(&text, now).await?,
-            VerifyInput::Identifier(id) => platform.verify_identifier(&id, now).await?,
+            VerifyInput::Pdf(pdf) => platform.verification.verify_pdf(pdf, now).await?,
+            VerifyInput::Text(text) => platform.verification.verify_token_text(&text, now).await?,
+            VerifyInput::Identifier(id) => platform.verification.verify_identifier(&id, now).await?,
         },
     };
     if args.json {

@@ -20,7 +20,7 @@ pub(super) fn routes() -> Router<AppState> {
 /// it with `zhengzhao audit verify --checkpoint FILE`.
 #[utoipa::path(get, path = "/api/v1/audit/checkpoint", tag = "audit", responses((status = 200, description = "The newest signed checkpoint", body = crate::audit_checkpoint::Checkpoint), (status = 404, description = "No checkpoint signed yet (no_checkpoint)", body = crate::http::ErrorBody)))]
 async fn checkpoint(State(platform): State<AppState>) -> Result<impl IntoResponse, ApiError> {
-    let checkpoint = platform.latest_checkpoint()?.ok_or_else(|| {
+    let checkpoint = platform.audit.latest_checkpoint()?.ok_or_else(|| {
         ApiError::new(StatusCode::NOT_FOUND, "no_checkpoint", "no access log checkpoint has been signed yet")
     })?;
     Ok(([(header::CACHE_CONTROL, "no-cache")], Json(checkpoint)))

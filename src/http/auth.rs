@@ -35,10 +35,11 @@ impl FromRequestParts<AppState> for Client {
                 .and_then(|p| p.iter().find(|(name, _)| *name == "id").map(|(_, v)| v.to_owned()));
             let purpose = access_header(&parts.headers, "x-purpose", MAX_PURPOSE).ok().flatten();
             let (action, now) = (action_of(parts), OffsetDateTime::now_utc());
-            let refusal = platform.refuse_portal_key(&key, action, id.as_deref(), purpose.as_deref(), now);
+            let refusal =
+                platform.clients.refuse_portal_key(&key, action, id.as_deref(), purpose.as_deref(), now);
             return Err(refusal.await.into());
         }
-        let client = platform.authenticate(&key).await?;
+        let client = platform.clients.authenticate(&key).await?;
         note_authenticated(parts);
         Ok(Self(client))
     }

@@ -92,7 +92,7 @@ pub async fn limit_by_address(
         .into_response();
     };
     let ip = client_ip(peer.ip(), request.headers(), &platform.config.trusted_proxies);
-    if let Err(e) = platform.rate_limit_address(ip) {
+    if let Err(e) = platform.clients.rate_limit_address(ip) {
         // Paced: a client that retries at once waits instead of spinning the service.
         tokio::time::sleep(Duration::from_millis(u64::from(platform.config.refusal_delay_ms))).await;
         return ApiError::from(e).into_response();

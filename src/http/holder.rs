@@ -34,9 +34,9 @@ impl FromRequestParts<AppState> for Holder {
     async fn from_request_parts(parts: &mut Parts, platform: &AppState) -> Result<Self, Self::Rejection> {
         let key = super::auth::bearer_key(parts)?;
         let caller = if key.starts_with(PORTAL_KEY_PREFIX) {
-            HolderCaller::Portal(platform.authenticate_portal(key).await?)
+            HolderCaller::Portal(platform.clients.authenticate_portal(key).await?)
         } else {
-            HolderCaller::Department(platform.authenticate(key).await?)
+            HolderCaller::Department(platform.clients.authenticate(key).await?)
         };
         super::auth::note_authenticated(parts);
         let assertion = match parts.headers.get(ASSERTION_HEADER) {
@@ -68,7 +68,8 @@ async fn holder_licences(
 ) -> Result<Json<Value>, ApiError> {
     let Query(q) =
         query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))?;
-    let items = platform.holder_licences(&call, &q.code_type, &code, OffsetDateTime::now_utc()).await?;
+    let items =
+        platform.holders.holder_licences(&call, &q.code_type, &code, OffsetDateTime::now_utc()).await?;
     Ok(Json(json!({ "items": items })))
 }
 
@@ -82,6 +83,7 @@ async fn holder_access_log(
     let Query(q) =
         query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))?;
     let entries = platform
+        .holders
         .holder_access_log(
             &call,
             &q.code_type,
@@ -102,7 +104,7 @@ async fn authorise(
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let request: AuthorisationRequest = super::json_body::parse(&body, &[])?;
-    let view = platform.authorise(&call, &request, OffsetDateTime::now_utc()).await?;
+    let view = platform.holders.authorise(&call, &request, OffsetDateTime::now_utc()).await?;
     Ok((StatusCode::CREATED, Json(json!(view))))
 }
 
@@ -112,6 +114,6 @@ async fn revoke_authorisation(
     Holder(call): Holder,
     Path(code): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    platform.revoke_authorisation(&call, &code, OffsetDateTime::now_utc()).await?;
+    platform.holders.revoke_authorisation(&call, &code, OffsetDateTime::now_utc()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

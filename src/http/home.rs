@@ -176,9 +176,9 @@ async fn report_for_text(platform: &AppState, text: &str) -> Result<Report, ApiE
     }
     let now = OffsetDateTime::now_utc();
     let report = if text.starts_with(crate::token::LICENCE_ID_ROOT) {
-        platform.verify_identifier(text, now).await?
+        platform.verification.verify_identifier(text, now).await?
     } else {
-        platform.verify_token_text(text, now).await?
+        platform.verification.verify_token_text(text, now).await?
     };
     Ok(report)
 }

@@ -138,7 +138,7 @@ async fn issue_or_renew(
         idempotency_key,
         renews,
     };
-    let issued = platform.issue(request, OffsetDateTime::now_utc()).await?;
+    let issued = platform.issuing.issue(request, OffsetDateTime::now_utc()).await?;
     let status = if issued.replayed { StatusCode::OK } else { StatusCode::CREATED };
     let pdf = format!("/api/v1/licences/{}/pdf", issued.identifier);
     let resource = format!("/api/v1/licences/{}", issued.identifier);
@@ -167,6 +167,6 @@ async fn pdf(
     super::register::AccessHeaders(access): super::register::AccessHeaders,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let bytes = platform.read_pdf(&access, &id, OffsetDateTime::now_utc()).await?;
+    let bytes = platform.register.read_pdf(&access, &id, OffsetDateTime::now_utc()).await?;
     Ok(([(header::CONTENT_TYPE, "application/pdf")], bytes).into_response())
 }

@@ -20,7 +20,7 @@ pub(super) fn routes() -> Router<AppState> {
 
 #[utoipa::path(get, path = "/pki/root.pem", tag = "pki", responses((status = 200, description = "All root certificates, PEM", content_type = "application/x-pem-file")))]
 async fn roots(State(platform): State<AppState>) -> Result<impl IntoResponse, ApiError> {
-    let pem = platform.roots_pem(None).await?;
+    let pem = platform.pki.roots_pem(None).await?;
     Ok(([(header::CONTENT_TYPE, "application/x-pem-file")], pem))
 }
 
@@ -29,7 +29,7 @@ async fn roots(State(platform): State<AppState>) -> Result<impl IntoResponse, Ap
 /// department may issue, and the current CRLs.
 #[utoipa::path(get, path = "/pki/trust-list.json", tag = "pki", responses((status = 200, description = "The signed trust list (JWS, flattened JSON serialisation)", content_type = "application/json")))]
 async fn trust_list(State(platform): State<AppState>) -> Result<impl IntoResponse, ApiError> {
-    let list = platform.trust_list(OffsetDateTime::now_utc()).await?;
+    let list = platform.verification.trust_list(OffsetDateTime::now_utc()).await?;
     Ok((
         [(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "public, max-age=60")],
         list.as_str().to_owned(),
@@ -46,7 +46,7 @@ async fn pki_file(
         || ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", format!("no PKI file {file:?}"));
     if let Some(alg) = file.strip_prefix("crl-").and_then(|f| f.strip_suffix(".crl")) {
         let algorithm: Algorithm = alg.parse().map_err(|_| not_found())?;
-        let crl = platform.current_crl(algorithm).await?;
+        let crl = platform.pki.current_crl(algorithm).await?;
         let max_age = (crl.next_update - OffsetDateTime::now_utc()).whole_seconds().clamp(0, 3600);
         return Ok((
             [
@@ -59,7 +59,7 @@ async fn pki_file(
     }
     if let Some(alg) = file.strip_prefix("root-").and_then(|f| f.strip_suffix(".pem")) {
         let algorithm: Algorithm = alg.parse().map_err(|_| not_found())?;
-        let pem = platform.roots_pem(Some(algorithm)).await?;
+        let pem = platform.pki.roots_pem(Some(algorithm)).await?;
         return Ok(([(header::CONTENT_TYPE, "application/x-pem-file")], pem).into_response());
     }
     Err(not_found())

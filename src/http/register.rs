@@ -83,7 +83,7 @@ async fn read(
     AccessHeaders(access): AccessHeaders,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let view = platform.read_licence(&access, &id, OffsetDateTime::now_utc()).await?;
+    let view = platform.register.read_licence(&access, &id, OffsetDateTime::now_utc()).await?;
     Ok(Json(json!(view)))
 }
 
@@ -129,7 +129,7 @@ async fn list(
         after: q.cursor,
         limit: q.limit.unwrap_or(20),
     };
-    let (items, next) = platform.list_licences(&access, filter, OffsetDateTime::now_utc()).await?;
+    let (items, next) = platform.register.list_licences(&access, filter, OffsetDateTime::now_utc()).await?;
     Ok(Json(json!({ "items": items, "next_cursor": next })))
 }
 
@@ -140,7 +140,7 @@ async fn check(
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let request: CheckRequest = super::json_body::parse(&body, &["/claims"])?;
-    let result = platform.check(&access, &request, OffsetDateTime::now_utc()).await?;
+    let result = platform.register.check(&access, &request, OffsetDateTime::now_utc()).await?;
     Ok(Json(json!(result)))
 }
 
@@ -174,7 +174,8 @@ async fn set_status(
             "status must be valid, suspended, revoked or cancelled",
         )
     })?;
-    let view = platform.set_status(Some(&client), &id, to, &body.reason, OffsetDateTime::now_utc()).await?;
+    let view =
+        platform.register.set_status(Some(&client), &id, to, &body.reason, OffsetDateTime::now_utc()).await?;
     Ok(Json(json!(view)))
 }
 
@@ -184,6 +185,6 @@ async fn history(
     Client(client): Client,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let events = platform.history(Some(&client), &id, OffsetDateTime::now_utc()).await?;
+    let events = platform.register.history(Some(&client), &id, OffsetDateTime::now_utc()).await?;
     Ok(Json(json!({ "identifier": id, "events": events })))
 }

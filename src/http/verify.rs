@@ -92,9 +92,9 @@ async fn verify(State(platform): State<AppState>, request: Request) -> Result<Re
         let body: VerifyRequest = super::json_body::parse(&bytes, &[])?;
         match (body.token, body.url, body.identifier) {
             (Some(text), None, None) | (None, Some(text), None) => {
-                platform.verify_token_text(&text, now).await?
+                platform.verification.verify_token_text(&text, now).await?
             }
-            (None, None, Some(id)) => platform.verify_identifier(&id, now).await?,
+            (None, None, Some(id)) => platform.verification.verify_identifier(&id, now).await?,
             _ => {
                 return Err(ApiError::new(
                     StatusCode::BAD_REQUEST,
@@ -194,7 +194,7 @@ pub(super) async fn verify_pdf(
     // the slot goes with the work, so a verification past its time limit keeps it until
     // it really ends.
     let wait = Duration::from_secs(u64::from(platform.config.pdf_verify_wait));
-    let slot = tokio::time::timeout(wait, platform.pdf_slots().acquire_owned())
+    let slot = tokio::time::timeout(wait, platform.verification.pdf_slots().acquire_owned())
         .await
         .map_err(|_| {
             ApiError::new(
@@ -210,8 +210,8 @@ pub(super) async fn verify_pdf(
     // with the work and is not freed when the time limit stops waiting for it.
     let task = tokio::spawn(async move {
         let _slot = slot;
-        tokio::time::sleep(platform.pdf_verification_hold()).await;
-        platform.verify_pdf(pdf, now).await
+        tokio::time::sleep(platform.verification.pdf_verification_hold()).await;
+        platform.verification.verify_pdf(pdf, now).await
     });
     match tokio::time::timeout(Duration::from_secs(u64::from(limit)), task).await {
         Err(_) => Err(ApiError::new(
@@ -241,7 +241,7 @@ async fn page(
         Ok(Path(token)) => token,
         Err(_) => uri.path().trim_start_matches("/v/").to_owned(),
     };
-    let report = platform.verify_token_text(&token, now).await?;
+    let report = platform.verification.verify_token_text(&token, now).await?;
     log_report(&report, "page");
     report_response(&report, seal_svg(&platform, &report).await)
 }
@@ -250,7 +250,7 @@ async fn page(
 pub(super) async fn seal_svg(platform: &AppState, report: &Report) -> Option<String> {
     match (&report.seal, report.verdict) {
         (Some(seal), Verdict::Valid | Verdict::Indeterminate) => {
-            platform.seal_svg(&seal.id).await.ok().map(|s| s.as_str().to_owned())
+            platform.verification.seal_svg(&seal.id).await.ok().map(|s| s.as_str().to_owned())
         }
         _ => None,
     }

@@ -119,33 +119,45 @@ fn canonical(value: Value) -> Value {
 }
 
 impl LicenceRecord {
+    /// The catalogue metadata under the keys of [`CATALOGUE_LABELS`] (all but `fields`
+    /// and `status`, which the register adds): the one list of them that the CBOR
+    /// encoding and the register's view share.
+    pub fn metadata(&self) -> [(&'static str, Option<String>); 18] {
+        let some = |s: &String| Some(s.clone());
+        [
+            ("licence_name", some(&self.licence_name)),
+            ("licence_number", some(&self.licence_number)),
+            ("identifier", some(&self.identifier)),
+            ("type_name", some(&self.type_name)),
+            ("type_code", some(&self.type_code)),
+            ("issuer_name", some(&self.issuer_name)),
+            ("issuer_code", some(&self.issuer_code)),
+            ("definer_name", some(&self.definer_name)),
+            ("definer_code", some(&self.definer_code)),
+            ("issue_date", some(&self.issue_date)),
+            ("valid_from", some(&self.valid_from)),
+            ("valid_until", self.valid_until.clone()),
+            ("area_code", some(&self.area_code)),
+            ("holder_name", some(&self.holder_name)),
+            ("holder_code", some(&self.holder_code)),
+            ("holder_code_type", some(&self.holder_code_type)),
+            ("matter_name", self.matter_name.clone()),
+            ("matter_code", self.matter_code.clone()),
+        ]
+    }
+
     fn to_value(&self) -> Value {
         let fields = self.fields.iter().map(|(k, v)| (text(k), text(v))).collect();
-        Value::Map(vec![
-            (text("format"), Value::Integer(RECORD_FORMAT.into())),
-            (text("identifier"), text(&self.identifier)),
-            (text("licence_name"), text(&self.licence_name)),
-            (text("licence_number"), text(&self.licence_number)),
-            (text("type_code"), text(&self.type_code)),
-            (text("type_name"), text(&self.type_name)),
-            (text("issuer_code"), text(&self.issuer_code)),
-            (text("issuer_name"), text(&self.issuer_name)),
-            (text("definer_code"), text(&self.definer_code)),
-            (text("definer_name"), text(&self.definer_name)),
-            (text("area_code"), text(&self.area_code)),
-            (text("issue_date"), text(&self.issue_date)),
-            (text("valid_from"), text(&self.valid_from)),
-            (text("valid_until"), opt(&self.valid_until)),
-            (text("holder_name"), text(&self.holder_name)),
-            (text("holder_code"), text(&self.holder_code)),
-            (text("holder_code_type"), text(&self.holder_code_type)),
-            (text("matter_code"), opt(&self.matter_code)),
-            (text("matter_name"), opt(&self.matter_name)),
+        let mut map = vec![(text("format"), Value::Integer(RECORD_FORMAT.into()))];
+        map.extend(self.metadata().iter().map(|(k, v)| (text(k), opt(v))));
+        map.extend([
             (text("fields"), Value::Map(fields)),
             (text("seal_id"), text(&self.seal_id)),
             (text("version"), Value::Integer(self.version.into())),
             (text("replaces"), opt(&self.replaces)),
-        ])
+        ]);
+        // The map's order does not matter: `canonical` sorts it.
+        Value::Map(map)
     }
 
     /// The deterministic CBOR encoding.
@@ -154,6 +166,12 @@ impl LicenceRecord {
         // Writing a Value of text, integers, null and maps into a Vec cannot fail.
         let _ = ciborium::into_writer(&canonical(self.to_value()), &mut out);
         out
+    }
+
+    /// The holder's code as anyone may see it: a citizen's ID number masked, an
+    /// organisation's code in full ([`crate::codes::public_holder_code`]).
+    pub fn public_holder_code(&self) -> String {
+        crate::codes::public_holder_code(&self.holder_code, &self.holder_code_type)
     }
 
     /// SHA-256 of [`Self::to_cbor`].
@@ -235,10 +253,11 @@ impl LicenceRecord {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn record() -> LicenceRecord {
+    /// A record for tests.
+    pub(crate) fn record() -> LicenceRecord {
         LicenceRecord {
             identifier: "1.2.156.3005.2.11100000000013338W032.11220000013544541J.2430599.001.F".into(),
             licence_name: "食品经营许可证".into(),
@@ -263,6 +282,14 @@ mod tests {
             version: 1,
             replaces: None,
         }
+    }
+
+    #[test]
+    fn metadata_has_every_catalogue_key_but_fields_and_status() {
+        let keys: Vec<&str> = record().metadata().iter().map(|(k, _)| *k).collect();
+        let labelled: Vec<&str> =
+            CATALOGUE_LABELS.iter().map(|(k, _)| *k).filter(|k| !["fields", "status"].contains(k)).collect();
+        assert_eq!(keys, labelled);
     }
 
     #[test]

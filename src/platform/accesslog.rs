@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::PlatformError;
+use super::error::PlatformError;
 use crate::audit::AccessEntry;
 use crate::store::Store;
 

@@ -1,5 +1,6 @@
-//! API clients: a department's systems, each with scopes, allowed licence types and a
-//! bearer key that is shown once and stored only as its SHA-256.
+//! The clients service: API clients (a department's systems, each with scopes, allowed
+//! licence types and a bearer key that is shown once and stored only as its SHA-256),
+//! holder portals (`portals.rs`), authentication and rate limits.
 
 use std::fmt;
 use std::str::FromStr;
@@ -7,10 +8,22 @@ use std::str::FromStr;
 use data_encoding::BASE32_NOPAD;
 use ring::rand::SecureRandom;
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
+
+use ring::rand::SystemRandom;
 use time::OffsetDateTime;
 
-use super::{Platform, PlatformError};
-use crate::store::ClientRecord;
+use crate::licence::Catalogue;
+use crate::store::{ClientRecord, Store};
+
+use super::accesslog::AccessLogWriter;
+use super::checks::{checked_name, checked_type_codes};
+use super::error::PlatformError;
+use super::lookup;
+use super::ratelimit::RateLimiter;
+
+/// Prefix of a portal's API key (a department client's key starts `zz_`).
+pub const PORTAL_KEY_PREFIX: &str = "zzp_";
 
 /// What a client may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -94,12 +107,27 @@ pub fn has_scope(client: &ClientRecord, scope: Scope) -> bool {
     client.revoked_at.is_none() && client.scopes.iter().any(|s| s == scope.as_str())
 }
 
-/// Whether the client may use licence type `type_code`.
-pub fn may_use_type(client: &ClientRecord, type_code: &str) -> bool {
-    client.type_codes.iter().any(|t| t == "*" || t == type_code)
+/// API clients and holder portals: registering, revoking, authenticating them.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    pub(super) store: Arc<dyn Store>,
+    catalogue: Arc<Catalogue>,
+    pub(super) rng: SystemRandom,
+    pub(super) rate: Arc<RateLimiter>,
+    /// Where refusals of portal keys on department endpoints are logged.
+    pub(super) access_log: AccessLogWriter,
 }
 
-impl Platform {
+impl Clients {
+    pub(super) fn new(
+        store: Arc<dyn Store>,
+        catalogue: Arc<Catalogue>,
+        rate: Arc<RateLimiter>,
+        access_log: AccessLogWriter,
+    ) -> Self {
+        Self { store, catalogue, rng: SystemRandom::new(), rate, access_log }
+    }
+
     /// Adds a client of a department; returns it and its key (shown once, never stored).
     pub async fn add_client(
         &self,
@@ -109,8 +137,8 @@ impl Platform {
         type_codes: &[String],
         now: OffsetDateTime,
     ) -> Result<(ClientRecord, ClientKey), PlatformError> {
-        let department = self.department(department).await?;
-        let name = super::checked_name("name", name, 60)?;
+        let department = lookup::department(self.store.as_ref(), department).await?;
+        let name = checked_name("name", name, 60)?;
         if scopes.is_empty() {
             return Err(PlatformError::InvalidInput {
                 field: "scopes",
@@ -126,7 +154,7 @@ impl Platform {
                         .into(),
             });
         }
-        let type_codes = self.checked_type_codes(type_codes)?;
+        let type_codes = checked_type_codes(&self.catalogue, type_codes)?;
         let mut random = [0u8; 40];
         self.rng.fill(&mut random).map_err(|_| PlatformError::Io("no randomness available".into()))?;
         let id = format!("cl_{}", BASE32_NOPAD.encode(&random[..5]).to_ascii_lowercase());
@@ -177,7 +205,7 @@ impl Platform {
     /// The active client a bearer key belongs to.
     pub async fn authenticate(&self, key: &str) -> Result<ClientRecord, PlatformError> {
         let key = key.trim();
-        if key.starts_with(super::portals::PORTAL_KEY_PREFIX) {
+        if key.starts_with(PORTAL_KEY_PREFIX) {
             return Err(PlatformError::Forbidden(
                 "a holder portal's key may call only the holder endpoints (/api/v1/holders/…, \
                  /api/v1/authorisations)"

@@ -33,7 +33,7 @@ pub enum PlatformError {
     },
     /// An API client issued without an `Idempotency-Key`: a blind retry would issue a
     /// second licence.
-    #[error("send an Idempotency-Key header (1–{max} ASCII characters) with every issuing request, and the same key when retrying it", max = super::MAX_IDEMPOTENCY_KEY)]
+    #[error("send an Idempotency-Key header (1–{max} ASCII characters) with every issuing request, and the same key when retrying it", max = super::limits::MAX_IDEMPOTENCY_KEY)]
     IdempotencyKeyRequired,
     /// No or a bad credential.
     #[error("{0}")]

@@ -6,14 +6,14 @@ use data_encoding::BASE32_NOPAD;
 use ring::rand::SecureRandom;
 use time::OffsetDateTime;
 
-use super::clients::{ClientKey, key_hash};
-use super::{Platform, PlatformError};
 use crate::audit::AccessEntry;
 use crate::signing::SealVerifier;
 use crate::store::PortalRecord;
 
-/// Prefix of a portal's API key (a department client's key starts `zz_`).
-pub const PORTAL_KEY_PREFIX: &str = "zzp_";
+use super::checks::checked_name;
+use super::clients::{ClientKey, Clients, PORTAL_KEY_PREFIX, key_hash};
+use super::error::PlatformError;
+
 /// Largest public key file accepted, in bytes.
 const MAX_PUBLIC_KEY_PEM: usize = 16 * 1024;
 
@@ -35,7 +35,7 @@ pub fn parse_portal_public_key(pem: &str) -> Result<SealVerifier, PlatformError>
     SealVerifier::from_spki_der(der).map_err(|e| invalid(format!("{e} (use an Ed25519 or P-256 key)")))
 }
 
-impl Platform {
+impl Clients {
     /// Registers a holder portal with its assertion key (PEM SPKI); returns it and its API
     /// key (shown once, never stored).
     pub async fn add_portal(
@@ -44,7 +44,7 @@ impl Platform {
         public_key_pem: &str,
         now: OffsetDateTime,
     ) -> Result<(PortalRecord, ClientKey), PlatformError> {
-        let name = super::checked_name("name", name, 60)?;
+        let name = checked_name("name", name, 60)?;
         let verifier = parse_portal_public_key(public_key_pem)?;
         let mut random = [0u8; 40];
         self.rng.fill(&mut random).map_err(|_| PlatformError::Io("no randomness available".into()))?;

@@ -1,5 +1,5 @@
 //! The access-log role: the hash-chained log of register reads and changes (its
-//! checkpoints are files, written by `platform/checkpoint.rs` from what this returns).
+//! checkpoints are files, written by `platform/audit.rs` from what this returns).
 
 use async_trait::async_trait;
 use sqlx::any::AnyRow;

@@ -1,6 +1,6 @@
 //! The issuing role: serial reservations, idempotency keys, and the one short
 //! transaction that stores a built licence. Building it is the platform's
-//! (`platform/issue.rs`), outside any transaction.
+//! (`platform/issuing/`), outside any transaction.
 
 use async_trait::async_trait;
 use sqlx::{Any, Row, Transaction};

@@ -70,7 +70,7 @@ pub struct Department {
 impl Department {
     /// Whether the department may issue licences of `type_code`.
     pub fn may_issue(&self, type_code: &str) -> bool {
-        self.type_codes.iter().any(|t| t == "*" || t == type_code)
+        crate::licence::TypeScope::new(&self.type_codes).covers(type_code)
     }
 }
 

@@ -62,7 +62,7 @@ impl TrustedSeal {
     }
 
     pub(crate) fn may_issue(&self, type_code: &str) -> bool {
-        self.type_codes.iter().any(|t| t == "*" || t == type_code)
+        crate::licence::TypeScope::new(&self.type_codes).covers(type_code)
     }
 }
 

@@ -2,22 +2,27 @@
 //! this platform's roots, seals, CRLs and register (the engine reads, this service looks
 //! the licence up, the engine finishes); and the signed trust list that offline verifiers
 //! and peer platforms use. Reading never writes: the CRLs are the stored ones, re-signed
-//! by the refresher alone ([`Platform::refresh_crl`]).
+//! by the refresher alone ([`Pki::refresh_crl`]).
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use time::{Duration, OffsetDateTime};
 
-use super::{Platform, PlatformError};
-use crate::licence::LicenceRecord;
+use crate::config::Config;
+use crate::keystore::KeyStore;
+use crate::licence::{Catalogue, LicenceRecord};
 use crate::pki::Algorithm;
 use crate::seal::SealDrawing;
 use crate::signing::SealSigner;
-use crate::store::{CrlRecord, RootRecord, SealStatus};
+use crate::store::{CrlRecord, RootRecord, SealStatus, Store};
 use crate::verify::trustlist::{
     TRUST_LIST_VERSION, TrustListBody, TrustedCrl, TrustedRoot, TrustedSealEntry, sign_trust_list,
 };
 use crate::verify::{Engine, Input, Lookup, Mode, RegisterEntry, Report, SealSource, Step, TrustSet};
+
+use super::error::PlatformError;
+use super::pki::Pki;
+use super::trust_cache::TrustCache;
 
 /// How long the online trust set (seals, departments, CRLs) is reused before it is read
 /// from the store again. A seal revoked on this node is seen at once; on another node
@@ -32,44 +37,44 @@ pub const MAX_VERIFY_PDF_BYTES: usize = crate::pdf::MAX_INSPECT_BYTES;
 
 /// The slots for uploaded PDFs verified at once.
 #[derive(Debug)]
-pub(super) struct PdfSlots {
+struct PdfSlots {
     permits: Arc<tokio::sync::Semaphore>,
-    /// See [`Platform::hold_pdf_verifications`].
+    /// See [`Verification::hold_pdf_verifications`].
     hold_ms: std::sync::atomic::AtomicU64,
-}
-
-impl PdfSlots {
-    pub(super) fn new(slots: usize) -> Self {
-        Self { permits: Arc::new(tokio::sync::Semaphore::new(slots)), hold_ms: Default::default() }
-    }
-}
-
-/// The cached online trust set.
-#[derive(Debug, Default)]
-pub(super) struct TrustCache {
-    set: RwLock<Option<Arc<TrustSet>>>,
-    seal_images: RwLock<std::collections::HashMap<String, Arc<String>>>,
-    trust_list: RwLock<Option<(OffsetDateTime, Arc<String>)>>,
 }
 
 /// How long a signed trust list is served before it is made again.
 const TRUST_LIST_REUSE: Duration = Duration::minutes(1);
 
-pub(super) type SharedTrustCache = Arc<TrustCache>;
-
-impl TrustCache {
-    /// Forgets the set, so the next verification reads seals and CRLs again.
-    pub(super) fn invalidate(&self) {
-        if let Ok(mut set) = self.set.write() {
-            *set = None;
-        }
-        if let Ok(mut list) = self.trust_list.write() {
-            *list = None;
-        }
-    }
+/// Verification online and the signed trust list.
+#[derive(Debug, Clone)]
+pub struct Verification {
+    store: Arc<dyn Store>,
+    config: Arc<Config>,
+    catalogue: Arc<Catalogue>,
+    keys: KeyStore,
+    pki: Pki,
+    trust: Arc<TrustCache>,
+    /// Slots for uploaded PDFs verified at once (`pdf_verify_concurrency`).
+    pdf_slots: Arc<PdfSlots>,
 }
 
-impl Platform {
+impl Verification {
+    pub(super) fn new(
+        store: Arc<dyn Store>,
+        config: Arc<Config>,
+        catalogue: Arc<Catalogue>,
+        keys: KeyStore,
+        pki: Pki,
+        trust: Arc<TrustCache>,
+    ) -> Self {
+        let pdf_slots = Arc::new(PdfSlots {
+            permits: Arc::new(tokio::sync::Semaphore::new(config.pdf_verify_concurrency as usize)),
+            hold_ms: Default::default(),
+        });
+        Self { store, config, catalogue, keys, pki, trust, pdf_slots }
+    }
+
     /// The register's answer for a pending verification.
     async fn lookup(&self, identifier: &str) -> Lookup {
         match self.register_entry(identifier).await {
@@ -123,14 +128,14 @@ struct Material {
     seals: Vec<SealSource>,
 }
 
-impl Platform {
+impl Verification {
     /// The roots, their current CRLs, and every seal with its department's name and
     /// licence types and its revocation as the store has it. Only reads.
     async fn trust_material(&self) -> Result<Material, PlatformError> {
         let roots = self.store.roots().await?;
         let mut crls = Vec::new();
         for root in &roots {
-            crls.push(self.current_crl(root.algorithm).await?);
+            crls.push(self.pki.current_crl(root.algorithm).await?);
         }
         let departments = self.store.departments().await?;
         let seals = self
@@ -162,7 +167,7 @@ impl Platform {
     /// department's licence types and its revocation as the store has it. Cached for
     /// [`TRUST_SET_TTL`].
     pub async fn trust_set(&self, now: OffsetDateTime) -> Result<Arc<TrustSet>, PlatformError> {
-        if let Ok(guard) = self.trust_cache.set.read()
+        if let Ok(guard) = self.trust.set.read()
             && let Some(set) = guard.as_ref()
             && now - set.built_at < TRUST_SET_TTL
             && now >= set.built_at
@@ -174,7 +179,7 @@ impl Platform {
         let crls = material.crls.into_iter().map(|c| c.der).collect();
         let seals = material.seals;
         let set = Arc::new(TrustSet::new(Mode::Online, roots, crls, seals, now));
-        if let Ok(mut guard) = self.trust_cache.set.write() {
+        if let Ok(mut guard) = self.trust.set.write() {
             *guard = Some(set.clone());
         }
         Ok(set)
@@ -241,7 +246,7 @@ impl Platform {
     }
 
     /// How long each PDF verification waits before its work (see
-    /// [`Platform::hold_pdf_verifications`]).
+    /// [`Verification::hold_pdf_verifications`]).
     #[doc(hidden)]
     pub fn pdf_verification_hold(&self) -> std::time::Duration {
         std::time::Duration::from_millis(self.pdf_slots.hold_ms.load(std::sync::atomic::Ordering::Relaxed))
@@ -249,12 +254,12 @@ impl Platform {
 
     /// The seal image as SVG, cached per seal.
     pub async fn seal_svg(&self, seal_id: &str) -> Result<Arc<String>, PlatformError> {
-        if let Some(svg) = self.trust_cache.seal_images.read().ok().and_then(|m| m.get(seal_id).cloned()) {
+        if let Some(svg) = self.trust.seal_images.read().ok().and_then(|m| m.get(seal_id).cloned()) {
             return Ok(svg);
         }
-        let drawing: SealDrawing = self.seal_drawing(seal_id).await?;
+        let drawing: SealDrawing = self.pki.seal_drawing(seal_id).await?;
         let svg = Arc::new(drawing.to_svg());
-        if let Ok(mut map) = self.trust_cache.seal_images.write() {
+        if let Ok(mut map) = self.trust.seal_images.write() {
             map.insert(seal_id.to_owned(), svg.clone());
         }
         Ok(svg)
@@ -263,7 +268,7 @@ impl Platform {
     /// The trust list, signed by the Ed25519 root: roots, every active seal (and revoked
     /// ones, which the CRLs list), the departments' licence types and the current CRLs.
     pub async fn trust_list(&self, now: OffsetDateTime) -> Result<Arc<String>, PlatformError> {
-        if let Ok(guard) = self.trust_cache.trust_list.read()
+        if let Ok(guard) = self.trust.trust_list.read()
             && let Some((made, list)) = guard.as_ref()
             && now >= *made
             && now - *made < TRUST_LIST_REUSE
@@ -271,14 +276,14 @@ impl Platform {
             return Ok(list.clone());
         }
         let list = Arc::new(self.make_trust_list(now).await?);
-        if let Ok(mut guard) = self.trust_cache.trust_list.write() {
+        if let Ok(mut guard) = self.trust.trust_list.write() {
             *guard = Some((now, list.clone()));
         }
         Ok(list)
     }
 
     async fn make_trust_list(&self, now: OffsetDateTime) -> Result<String, PlatformError> {
-        let platform = self.platform().await?;
+        let platform = self.pki.platform().await?;
         let Material { roots, crls, seals } = self.trust_material().await?;
         let signer_root = roots
             .iter()

@@ -10,11 +10,17 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use super::{Platform, PlatformError};
+use ring::rand::SystemRandom;
+
 use crate::audit::{ChainBreak, ChainVerifier, GENESIS};
 use crate::audit_checkpoint::{Checkpoint, CheckpointError, CheckpointMismatch};
+use crate::keystore::KeyStore;
 use crate::pki::{self, Algorithm, PrivateKey};
 use crate::signing::SealSigner;
+use crate::store::Store;
+
+use super::error::PlatformError;
+use super::pki::{BACKDATE, Pki};
 
 /// How often the checkpoint task looks for new entries: a new head is signed within this
 /// time (so at least every minute while entries arrive).
@@ -60,19 +66,33 @@ pub enum AuditOutcome {
     Mismatch(CheckpointMismatch),
 }
 
-impl Platform {
+/// The access log's checkpoints and chain checks.
+#[derive(Debug, Clone)]
+pub struct Audit {
+    store: Arc<dyn Store>,
+    keys: KeyStore,
+    data_dir: PathBuf,
+    rng: SystemRandom,
+    pki: Pki,
+}
+
+impl Audit {
+    pub(super) fn new(store: Arc<dyn Store>, keys: KeyStore, data_dir: PathBuf, pki: Pki) -> Self {
+        Self { store, keys, data_dir, rng: SystemRandom::new(), pki }
+    }
+
     fn audit_cert_path(&self) -> PathBuf {
-        audit_dir(&self.config.data_dir).join("signer.pem")
+        audit_dir(&self.data_dir).join("signer.pem")
     }
 
     /// The file with the newest checkpoint.
     pub fn checkpoint_path(&self) -> PathBuf {
-        audit_dir(&self.config.data_dir).join("checkpoint-latest.json")
+        audit_dir(&self.data_dir).join("checkpoint-latest.json")
     }
 
     /// The append-only file with every checkpoint, one JSON object a line.
     pub fn checkpoint_history_path(&self) -> PathBuf {
-        audit_dir(&self.config.data_dir).join("checkpoints.jsonl")
+        audit_dir(&self.data_dir).join("checkpoints.jsonl")
     }
 
     /// The checkpoint signer, made on first use: a new Ed25519 key in the key store (0600,
@@ -89,7 +109,7 @@ impl Platform {
         let signer = SealSigner::from_pkcs8_der(key.pkcs8_der())
             .map_err(|e| PlatformError::Io(format!("checkpoint signer key: {e}")))?;
         let path = self.audit_cert_path();
-        let root = self.root_with_key(Algorithm::Ed25519).await?;
+        let root = self.pki.root_with_key(Algorithm::Ed25519).await?;
         let existing = std::fs::read_to_string(&path).ok().and_then(|pem| {
             let der = pki::pem_decode_all(&pem, "CERTIFICATE").ok()?.into_iter().next()?;
             let info = pki::cert_info(&der).ok()?;
@@ -108,7 +128,7 @@ impl Platform {
             &signer.public_key_spki_der(),
             &root.0.cert_der,
             &root.1,
-            now - super::BACKDATE,
+            now - BACKDATE,
             now + time::Duration::days(AUDIT_CERT_DAYS),
             pki::random_serial(&self.rng)?,
         )?;
@@ -176,8 +196,8 @@ impl Platform {
     }
 
     /// Signs a checkpoint every [`CHECKPOINT_INTERVAL`] while entries arrive, until the
-    /// process ends. `serve` spawns it after [`Platform::audit_signer`] succeeded.
-    pub async fn run_checkpoints(self: Arc<Self>, signer: AuditSigner, every: Duration) {
+    /// process ends. `serve` spawns it after [`Audit::audit_signer`] succeeded.
+    pub async fn run_checkpoints(self, signer: AuditSigner, every: Duration) {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -186,6 +206,22 @@ impl Platform {
                 Ok(Some(cp)) => tracing::debug!(seq = cp.seq, "access log checkpoint signed"),
                 Ok(None) => {}
                 Err(e) => tracing::error!(error = %e, "cannot sign an access log checkpoint"),
+            }
+        }
+    }
+
+    /// Recomputes the whole access log chain; answers the number of entries or the first break.
+    pub async fn audit_verify(&self) -> Result<Result<u64, crate::audit::ChainBreak>, PlatformError> {
+        let mut verifier = crate::audit::ChainVerifier::default();
+        loop {
+            let rows = self.store.access_log(verifier.verified(), 5000).await?;
+            if rows.is_empty() {
+                return Ok(Ok(verifier.verified()));
+            }
+            for r in &rows {
+                if let Err(broken) = verifier.push(&r.entry, &r.prev_hash, &r.hash) {
+                    return Ok(Err(broken));
+                }
             }
         }
     }

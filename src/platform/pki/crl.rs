@@ -1,13 +1,15 @@
-//! The roots' CRLs. Reading ([`Platform::current_crl`]) never writes; a CRL is signed
+//! The roots' CRLs. Reading ([`Pki::current_crl`]) never writes; a CRL is signed
 //! only by a write that needs one — `init` (the first), a seal's revocation, a licence's
-//! DSS ([`Platform::dss_crl`]) and the refresher ([`Platform::refresh_crl`]) — all through
+//! DSS ([`Pki::dss_crl`]) and the refresher ([`Pki::refresh_crl`]) — all through
 //! one path, `publish_crl`, which owns the retry when another writer takes the number.
 
 use time::{Duration, OffsetDateTime};
 
-use super::{Platform, PlatformError, serial_bytes};
 use crate::pki::{self, Algorithm, PrivateKey, RevocationReason, RevokedCert};
 use crate::store::{CrlRecord, SealRecord, SealStatus, StoreError};
+
+use super::super::error::PlatformError;
+use super::Pki;
 
 /// How often a CRL is signed again when another writer keeps taking its number.
 const CRL_ATTEMPTS: usize = 5;
@@ -21,7 +23,7 @@ enum CrlChange<'a> {
     Revocation { seal: &'a SealRecord, reason: RevocationReason },
 }
 
-impl Platform {
+impl Pki {
     /// Signs a CRL of a root with `root_key`, valid for `crl_days` from `now`.
     pub(super) fn sign_crl(
         &self,
@@ -38,7 +40,7 @@ impl Platform {
     }
 
     /// The CRL of a root as verifiers see it: the newest stored one. Only reads: when it
-    /// has aged, the refresher signs the next ([`Platform::refresh_crl`]).
+    /// has aged, the refresher signs the next ([`Pki::refresh_crl`]).
     pub async fn current_crl(&self, algorithm: Algorithm) -> Result<CrlRecord, PlatformError> {
         self.store.latest_crl(algorithm).await?.ok_or_else(|| {
             PlatformError::NotFound(format!("no CRL of the {algorithm} root; run `zhengzhao init`"))
@@ -73,7 +75,7 @@ impl Platform {
     /// with the same entries and the next CRL number, and stored, so that the published
     /// CRL (the newest number) is always the newest one. All licences signed within the
     /// same second share it: under load that is one CRL per second and root. A seal
-    /// revocation replaces it at once ([`Platform::revoke_seal`]).
+    /// revocation replaces it at once ([`Pki::revoke_seal`]).
     pub async fn dss_crl(
         &self,
         algorithm: Algorithm,
@@ -152,4 +154,9 @@ impl Platform {
             })
             .collect()
     }
+}
+
+fn serial_bytes(hex_serial: &str) -> Result<Vec<u8>, PlatformError> {
+    hex::decode(hex_serial)
+        .map_err(|e| StoreError::Corrupt(format!("seal serial {hex_serial:?}: {e}")).into())
 }

@@ -4,19 +4,23 @@
 //! issuer, times, holder, and that its `jti` was never used) and writes its id, holder and
 //! authentication level into the access log entry of the call; refusals are logged too.
 
+use std::sync::Arc;
+
 use data_encoding::BASE32_NOPAD;
-use ring::rand::SecureRandom;
+use ring::rand::{SecureRandom, SystemRandom};
 use time::{Duration, OffsetDateTime};
 
-use super::register::{
-    AuthorisationRequest, AuthorisationView, DEFAULT_AUTHORISATION_TTL, MAX_AUTHORISATION_TTL, MAX_PAGE,
-    code_hash, rfc3339,
-};
-use super::{Basis, LicenceView, Platform, PlatformError};
 use crate::audit::AccessEntry;
 use crate::holder_assertion::HolderAssertion;
 use crate::signing::SealVerifier;
-use crate::store::{AuthorisationRecord, ClientRecord, LicenceFilter, PortalRecord, StoreError};
+use crate::store::{AuthorisationRecord, ClientRecord, LicenceFilter, PortalRecord, Store, StoreError};
+
+use super::error::PlatformError;
+use super::limits::MAX_PAGE;
+use super::register::{
+    AuthorisationRequest, AuthorisationView, Basis, DEFAULT_AUTHORISATION_TTL, LicenceView,
+    MAX_AUTHORISATION_TTL, Register, code_hash,
+};
 
 /// The access log's basis label of a call made with a holder assertion.
 pub const HOLDER_ASSERTION_BASIS: &str = "holder-assertion";
@@ -43,6 +47,19 @@ fn assertion_error(code: &'static str, message: impl Into<String>) -> PlatformEr
     PlatformError::HolderAssertion { code, message: message.into() }
 }
 
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+/// What holders do through their portals, each call checked and logged.
+#[derive(Debug, Clone)]
+pub struct Holders {
+    store: Arc<dyn Store>,
+    /// The register's views and access log.
+    register: Register,
+    rng: SystemRandom,
+}
+
 /// One access log entry of a holder call.
 struct HolderEntry<'a> {
     action: &'a str,
@@ -53,7 +70,11 @@ struct HolderEntry<'a> {
     result: &'a str,
 }
 
-impl Platform {
+impl Holders {
+    pub(super) fn new(store: Arc<dyn Store>, register: Register) -> Self {
+        Self { store, register, rng: SystemRandom::new() }
+    }
+
     async fn log_holder(
         &self,
         call: &HolderCall,
@@ -65,8 +86,8 @@ impl Platform {
             HolderCaller::Department(c) => (c.id.clone(), Some(c.department_code.clone())),
         };
         let (holder_code_type, holder_code) = e.holder.unzip();
-        self.access_log
-            .append(AccessEntry {
+        self.register
+            .append_entry(AccessEntry {
                 seq: 0,
                 at: now.unix_timestamp(),
                 client_id: Some(client_id),
@@ -203,7 +224,7 @@ impl Platform {
                 // Unmasked only for the asserted holder's own licences.
                 let own = r.licence.holder_code_type == a.claims.holder_code_type
                     && r.licence.holder_code == a.claims.holder_code;
-                self.licence_view(r, own.then_some(&Basis::HolderAuthorisation), now.date())
+                self.register.licence_view(r, own.then_some(&Basis::HolderAuthorisation), now.date())
             })
             .collect()
     }

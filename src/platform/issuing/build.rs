@@ -1,0 +1,151 @@
+//! Building one licence from checked input: the record, the QR token, the page, and the
+//! PDF signed with the seal and carrying the root's CRL in its DSS. CPU work only (no
+//! store, no clock): it runs on a blocking thread.
+
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+use crate::codes::{LicenceId, Uscc};
+use crate::licence::{CheckedInput, LicenceRecord, LicenceType};
+use crate::pdf;
+use crate::store::NewLicence;
+use crate::token::{self, LicenceClaims};
+
+use super::super::pki::SealContext;
+use super::page::licence_page;
+
+/// Why building a licence failed (a rendering, signing or identifier error); nothing
+/// was stored.
+pub(super) type BuildError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Everything building one licence needs, owned, so that it runs on a blocking thread.
+#[derive(Debug)]
+pub(super) struct BuildJob {
+    pub(super) licence_type: LicenceType,
+    pub(super) checked: CheckedInput,
+    pub(super) ctx: Arc<SealContext>,
+    /// The root's CRL with thisUpdate at or after the signing time, for the DSS.
+    pub(super) crl_der: Vec<u8>,
+    pub(super) issuer: Uscc,
+    pub(super) public_url: String,
+    pub(super) client_id: Option<String>,
+    pub(super) version: u16,
+    pub(super) replaces: Option<String>,
+    /// The serial a renewal keeps.
+    pub(super) renewal_serial: Option<String>,
+    pub(super) now: OffsetDateTime,
+}
+
+impl BuildJob {
+    /// Builds record, token and signed PDF (with DSS) for serial number `n`.
+    pub(super) fn build(self, n: u64) -> Result<NewLicence, BuildError> {
+        let serial = match &self.renewal_serial {
+            Some(serial) => serial.clone(),
+            None => format!("{}{n:07}", self.now.date().year()),
+        };
+        let id = LicenceId::new(&self.licence_type.code, &self.issuer, &serial, self.version)?;
+        let record = self.record(&id, &serial);
+        let record_cbor = record.to_cbor();
+        let record_hash = Sha256::digest(&record_cbor).to_vec();
+        let token = token::sign(&self.claims(&record, &record_hash), &self.ctx.kid, &self.ctx.signer)?;
+        let pdf = self.signed_pdf(&record, &token)?;
+        Ok(NewLicence {
+            id: id.to_string(),
+            type_code: record.type_code,
+            issuer_code: record.issuer_code,
+            serial,
+            version: self.version,
+            holder_code: record.holder_code,
+            holder_code_type: record.holder_code_type,
+            holder_name: record.holder_name,
+            seal_id: self.ctx.seal_id.clone(),
+            issued_at: self.now,
+            valid_from: record.valid_from,
+            valid_until: record.valid_until,
+            record_cbor,
+            record_hash,
+            token,
+            pdf,
+            replaces: record.replaces,
+            client_id: self.client_id,
+        })
+    }
+
+    /// The record of licence `id`.
+    fn record(&self, id: &LicenceId, serial: &str) -> LicenceRecord {
+        let (t, checked, department) = (&self.licence_type, &self.checked, &self.ctx.department);
+        let licence_number = match &t.number_field {
+            Some(key) => checked.fields.get(key).cloned().unwrap_or_else(|| serial.to_owned()),
+            None => serial.to_owned(),
+        };
+        LicenceRecord {
+            identifier: id.to_string(),
+            licence_name: t.name.clone(),
+            licence_number,
+            type_code: t.code.to_string(),
+            type_name: t.name.clone(),
+            issuer_code: self.issuer.to_string(),
+            issuer_name: department.name.clone(),
+            definer_code: t.definer_code.to_string(),
+            definer_name: t.definer_name.clone(),
+            area_code: department.area.to_string(),
+            issue_date: self.now.date().to_string(),
+            valid_from: checked.valid_from.to_string(),
+            valid_until: checked.valid_until.map(|d| d.to_string()),
+            holder_name: checked.holder_name.clone(),
+            holder_code: checked.holder_code.clone(),
+            holder_code_type: checked.holder_code_type.code().to_owned(),
+            matter_code: checked.matter.as_ref().map(|m| m.code.clone()),
+            matter_name: checked.matter.as_ref().map(|m| m.name.clone()),
+            fields: checked.fields.clone(),
+            seal_id: self.ctx.seal_id.clone(),
+            version: self.version,
+            replaces: self.replaces.clone(),
+        }
+    }
+
+    /// What the QR token says about `record`.
+    fn claims(&self, record: &LicenceRecord, record_hash: &[u8]) -> LicenceClaims {
+        let checked = &self.checked;
+        LicenceClaims {
+            issuer: self.issuer.to_string(),
+            issued_at: self.now.unix_timestamp(),
+            expires_at: checked
+                .valid_until
+                .and_then(|d| d.next_day())
+                .map(|d| d.midnight().assume_offset(time::macros::offset!(+8)).unix_timestamp()),
+            licence_id: record.identifier.clone(),
+            holder_name: checked.holder_name.clone(),
+            holder_code_masked: record.public_holder_code(),
+            valid_from: checked.valid_from.to_string(),
+            valid_until: checked.valid_until.map(|d| d.to_string()),
+            record_hash: record_hash.to_vec(),
+        }
+    }
+
+    /// The licence's page, rendered and signed with the seal, the chain and the CRL in
+    /// its DSS.
+    fn signed_pdf(&self, record: &LicenceRecord, token: &[u8]) -> Result<Vec<u8>, BuildError> {
+        let ctx = &self.ctx;
+        let url = token::qr_url(&self.public_url, token);
+        let page = licence_page(&self.licence_type, record, &url, self.now);
+        let rendered = pdf::render(&page)?;
+        let params = pdf::SignParams {
+            signer: &ctx.signer,
+            cert_chain_der: ctx.chain.clone(),
+            signing_time: self.now,
+            seal: &ctx.drawing,
+            appearance: Some(
+                ctx.appearance.get_or_init(|| pdf::SealAppearance::new(&ctx.drawing, rendered.seal_rect_mm)),
+            ),
+            seal_rect_mm: rendered.seal_rect_mm,
+            reason: Some(format!("{}电子证照签发", self.licence_type.name)),
+            location: None,
+            name: Some(ctx.department.name.clone()),
+        };
+        let dss = pdf::Dss { certs: ctx.chain.as_slice(), crls: std::slice::from_ref(&self.crl_der) };
+        Ok(pdf::sign_rendered(&rendered, &params, Some(dss))?)
+    }
+}

@@ -1,0 +1,151 @@
+//! Issuing one licence: the checks in order (`policy.rs`), then the build on a blocking
+//! thread (`build.rs`) with a serial reserved before (`serial.rs`), then one short
+//! transaction that stores it.
+
+use time::OffsetDateTime;
+
+use crate::codes::Uscc;
+use crate::store::{IdempotencyClaim, IssueOutcome, LicenceRow, NewLicence, SealStatus};
+use crate::token;
+
+use super::super::error::PlatformError;
+use super::super::lookup;
+use super::build::BuildJob;
+use super::serial::Reserved;
+use super::{IssueRequest, IssuedLicence, Issuing, policy};
+
+impl Issuing {
+    /// Issues a licence. Checks, in order: the seal exists and is active; an API client
+    /// has the `issue` scope, belongs to the seal's department and may use the type; the
+    /// input fits the type. Then builds, signs and stores everything atomically.
+    pub async fn issue(
+        &self,
+        request: IssueRequest,
+        now: OffsetDateTime,
+    ) -> Result<IssuedLicence, PlatformError> {
+        let seal = lookup::seal(self.store.as_ref(), &request.seal_id).await?;
+        if let Some(client) = &request.client {
+            policy::client_may_issue(client, &seal, &request.type_code)?;
+        }
+        // An API client must make its request repeatable: a blind retry without a key
+        // would issue a second licence (a legal document). Checked after the client's
+        // rights, so that a client that may not issue learns that first.
+        if request.client.is_some() && request.idempotency_key.is_none() {
+            return Err(PlatformError::IdempotencyKeyRequired);
+        }
+        if seal.status != SealStatus::Active {
+            return Err(PlatformError::Conflict(format!(
+                "seal {} is revoked and signs nothing more",
+                seal.id
+            )));
+        }
+        let licence_type = self.licence_type(&request.type_code)?;
+        // The department as the seal context keeps it (read once per seal).
+        let ctx = self.pki.seal_context(&seal.id).await?;
+        policy::department_may_issue(&ctx.department, licence_type)?;
+        // A retry is answered before the renewal is judged: after a renewal succeeded, the
+        // old version is superseded, and its retry must still get the new version back.
+        let idempotency = policy::idempotency_claim(&request, &seal.id, licence_type)?;
+        if let Some(claim) = &idempotency
+            && let Some(row) = self.store.replay_issue(claim).await?
+        {
+            return Ok(issued(&self.config.public_url, row.licence, true));
+        }
+        let renewal = match &request.renews {
+            None => None,
+            Some(old_id) => {
+                let old = lookup::licence(self.store.as_ref(), old_id).await?;
+                policy::may_renew(&old, old_id, seal.department_code.as_str(), licence_type)?;
+                Some(old)
+            }
+        };
+        let checked = licence_type
+            .check(&request.input, now.date())
+            .map_err(|e| PlatformError::InvalidField { field: e.field, message: e.message })?;
+        if let Some(old) = &renewal {
+            policy::keeps_holder(old, &checked)?;
+        }
+        let crl = self.pki.dss_crl(seal.algorithm, now).await?;
+        let issuer =
+            Uscc::parse(ctx.department.code.as_str()).map_err(|e| PlatformError::invalid("issuer", e))?;
+        let job = BuildJob {
+            licence_type: licence_type.clone(),
+            checked,
+            ctx,
+            crl_der: crl.der,
+            issuer,
+            public_url: self.config.public_url.clone(),
+            client_id: request.client.as_ref().map(|c| c.id.clone()),
+            version: renewal.as_ref().map_or(1, |old| old.licence.version + 1),
+            replaces: renewal.as_ref().map(|old| old.licence.id.clone()),
+            renewal_serial: renewal.as_ref().map(|old| old.licence.serial.clone()),
+            now,
+        };
+        self.build_and_store(job, renewal.as_ref(), idempotency, now).await
+    }
+
+    /// The serial is reserved by the database in a short transaction of its own; the
+    /// licence is built outside any transaction, on a blocking thread (render and sign
+    /// take milliseconds of CPU), so concurrent requests build in parallel; then one short
+    /// transaction stores it. A failure gives the serial back.
+    async fn build_and_store(
+        &self,
+        job: BuildJob,
+        renewal: Option<&LicenceRow>,
+        idempotency: Option<IdempotencyClaim>,
+        now: OffsetDateTime,
+    ) -> Result<IssuedLicence, PlatformError> {
+        let reservation = match renewal {
+            None => {
+                let counter = format!("licence:{}:{}", job.issuer, job.licence_type.code);
+                Some(Reserved::new(self.store.clone(), self.store.reserve_serial(&counter, now).await?))
+            }
+            Some(_) => None,
+        };
+        let serial = reservation.as_ref().map_or(0, |r| r.reservation.value);
+        let built = tokio::task::spawn_blocking(move || job.build(serial))
+            .await
+            .map_err(|e| PlatformError::Io(format!("building the licence: {e}")));
+        let stored = match built {
+            Ok(Ok(licence)) => self
+                .store
+                .store_licence(reservation.as_ref().map(|r| &r.reservation), idempotency.as_ref(), licence)
+                .await
+                .map_err(PlatformError::from),
+            Ok(Err(e)) => Err(PlatformError::Unprocessable(e.to_string())),
+            Err(e) => Err(e),
+        };
+        match (stored, reservation) {
+            (Ok(IssueOutcome::Issued(row)), r) => {
+                if let Some(r) = r {
+                    r.keep();
+                }
+                Ok(issued(&self.config.public_url, row.licence, false))
+            }
+            (Ok(IssueOutcome::Replayed(row)), r) => {
+                if let Some(r) = r {
+                    r.release().await;
+                }
+                Ok(issued(&self.config.public_url, row.licence, true))
+            }
+            (Err(e), r) => {
+                if let Some(r) = r {
+                    r.release().await;
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+/// The answer for a stored licence.
+fn issued(public_url: &str, l: NewLicence, replayed: bool) -> IssuedLicence {
+    IssuedLicence {
+        url: token::qr_url(public_url, &l.token),
+        identifier: l.id,
+        token: l.token,
+        pdf: l.pdf,
+        record_hash: l.record_hash,
+        replayed,
+    }
+}

@@ -1,0 +1,83 @@
+//! The issuing service: check a request against the client's rights, the seal and the
+//! licence type (`policy.rs`), build the record, token and signed PDF (`build.rs`,
+//! `page.rs`) on a blocking thread, and store it in one short transaction with a serial
+//! reserved before (`serial.rs`).
+
+mod build;
+mod issue;
+mod page;
+mod policy;
+mod serial;
+
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::licence::{Catalogue, LicenceInput, LicenceType};
+use crate::store::{ClientRecord, Store};
+
+use super::error::PlatformError;
+use super::pki::Pki;
+pub use page::licence_page;
+
+/// What an issuing request names.
+#[derive(Debug, Clone)]
+pub struct IssueRequest {
+    /// The seal to sign with.
+    pub seal_id: String,
+    /// The licence type code.
+    pub type_code: String,
+    /// The licence content.
+    pub input: LicenceInput,
+    /// The API client asking, or `None` for the operator's command line.
+    pub client: Option<ClientRecord>,
+    /// `Idempotency-Key` of the request, if any.
+    pub idempotency_key: Option<String>,
+    /// For a renewal or change: the identifier of the current version it replaces. The
+    /// new version keeps type, issuer, serial and holder code, with the version number
+    /// one higher.
+    pub renews: Option<String>,
+}
+
+/// A licence as issued (or as issued before, for a replayed idempotent request).
+#[derive(Debug, Clone)]
+pub struct IssuedLicence {
+    /// 电子证照标识.
+    pub identifier: String,
+    /// The COSE token.
+    pub token: Vec<u8>,
+    /// The QR URL.
+    pub url: String,
+    /// The signed PDF.
+    pub pdf: Vec<u8>,
+    /// SHA-256 of the record.
+    pub record_hash: Vec<u8>,
+    /// Whether an earlier request with the same idempotency key issued it.
+    pub replayed: bool,
+}
+
+/// Issues licences and their new versions.
+#[derive(Debug, Clone)]
+pub struct Issuing {
+    store: Arc<dyn Store>,
+    config: Arc<Config>,
+    catalogue: Arc<Catalogue>,
+    pki: Pki,
+}
+
+impl Issuing {
+    pub(super) fn new(
+        store: Arc<dyn Store>,
+        config: Arc<Config>,
+        catalogue: Arc<Catalogue>,
+        pki: Pki,
+    ) -> Self {
+        Self { store, config, catalogue, pki }
+    }
+
+    /// The licence type with `code`.
+    pub fn licence_type(&self, code: &str) -> Result<&LicenceType, PlatformError> {
+        self.catalogue
+            .get(code.trim())
+            .ok_or_else(|| PlatformError::NotFound(format!("licence type {}", code.trim())))
+    }
+}

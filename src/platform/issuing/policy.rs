@@ -1,0 +1,131 @@
+//! Who may issue what, and when a licence may get a new version: pure judgements over
+//! the request, the seal, the department and the old version.
+
+use sha2::{Digest, Sha256};
+
+use crate::licence::{CheckedInput, LicenceStatus, LicenceType, TypeScope};
+use crate::store::{ClientRecord, Department, IdempotencyClaim, LicenceRow, SealRecord};
+
+use super::super::clients::{Scope, has_scope};
+use super::super::error::PlatformError;
+use super::super::limits::MAX_IDEMPOTENCY_KEY;
+use super::IssueRequest;
+
+/// An API client may issue with `seal` licences of `type_code`: it has the `issue` scope,
+/// belongs to the seal's department and may use the type.
+pub(super) fn client_may_issue(
+    client: &ClientRecord,
+    seal: &SealRecord,
+    type_code: &str,
+) -> Result<(), PlatformError> {
+    if !has_scope(client, Scope::Issue) {
+        return Err(PlatformError::Forbidden("this client lacks the issue scope".into()));
+    }
+    if client.department_code != seal.department_code.as_str() {
+        return Err(PlatformError::Forbidden(format!(
+            "seal {} belongs to another department than this client's",
+            seal.id
+        )));
+    }
+    if !TypeScope::new(&client.type_codes).covers(type_code.trim()) {
+        return Err(PlatformError::Forbidden(format!(
+            "this client may not issue licences of type {}",
+            type_code.trim()
+        )));
+    }
+    Ok(())
+}
+
+/// The department is authorised for the licence type.
+pub(super) fn department_may_issue(
+    department: &Department,
+    licence_type: &LicenceType,
+) -> Result<(), PlatformError> {
+    if department.may_issue(licence_type.code.as_str()) {
+        return Ok(());
+    }
+    Err(PlatformError::Forbidden(format!(
+        "department {} is not authorised to issue licences of type {}",
+        department.code,
+        licence_type.code.as_str()
+    )))
+}
+
+/// The claim an API client's request makes on its `Idempotency-Key`: the key and a hash
+/// of what the request asks for. `None` for the operator.
+pub(super) fn idempotency_claim(
+    request: &IssueRequest,
+    seal_id: &str,
+    licence_type: &LicenceType,
+) -> Result<Option<IdempotencyClaim>, PlatformError> {
+    let (Some(client), Some(key)) = (&request.client, &request.idempotency_key) else {
+        return Ok(None);
+    };
+    let key = key.trim();
+    if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY || !key.is_ascii() {
+        return Err(PlatformError::InvalidInput {
+            field: "Idempotency-Key",
+            message: format!("must be 1–{MAX_IDEMPOTENCY_KEY} ASCII characters"),
+        });
+    }
+    let mut h = Sha256::new();
+    h.update(seal_id.as_bytes());
+    h.update([0]);
+    h.update(licence_type.code.as_str().as_bytes());
+    h.update([0]);
+    h.update(serde_json::to_vec(&request.input).unwrap_or_default());
+    // A renewal of a licence and a new licence are different requests.
+    if let Some(old) = &request.renews {
+        h.update([1]);
+        h.update(old.trim().as_bytes());
+    }
+    Ok(Some(IdempotencyClaim {
+        client_id: client.id.clone(),
+        key: key.to_owned(),
+        request_hash: h.finalize().to_vec(),
+    }))
+}
+
+/// `old` (asked for as `old_id`) may get a new version from department `issuer` of
+/// `licence_type`: it is the department's, of the same type, current, in force or
+/// suspended, and has version numbers left.
+pub(super) fn may_renew(
+    old: &LicenceRow,
+    old_id: &str,
+    issuer: &str,
+    licence_type: &LicenceType,
+) -> Result<(), PlatformError> {
+    if old.licence.issuer_code != issuer {
+        return Err(PlatformError::NotFound(format!("licence {}", old_id.trim())));
+    }
+    if old.licence.type_code != licence_type.code.as_str() {
+        return Err(PlatformError::InvalidInput {
+            field: "type_code",
+            message: format!("a new version keeps the type {}", old.licence.type_code),
+        });
+    }
+    if let Some(newer) = &old.superseded_by {
+        return Err(PlatformError::Conflict(format!("licence {old_id} was replaced by {newer} already")));
+    }
+    if matches!(old.status, LicenceStatus::Revoked | LicenceStatus::Cancelled | LicenceStatus::Withdrawn) {
+        return Err(PlatformError::Conflict(format!(
+            "licence {old_id} is {} and cannot be renewed",
+            old.status.label()
+        )));
+    }
+    if old.licence.version >= 999 {
+        return Err(PlatformError::Conflict(format!("licence {old_id} has no version numbers left")));
+    }
+    Ok(())
+}
+
+/// A new version keeps the holder.
+pub(super) fn keeps_holder(old: &LicenceRow, checked: &CheckedInput) -> Result<(), PlatformError> {
+    if old.licence.holder_code == checked.holder_code {
+        return Ok(());
+    }
+    Err(PlatformError::InvalidField {
+        field: "holder.code".into(),
+        message: "a new version keeps the holder; issue a new licence for another holder".into(),
+    })
+}
