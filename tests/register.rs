@@ -224,6 +224,15 @@ async fn checks_answer_a_result_code_and_no_data(f: F) {
     assert_eq!(v["result"], "expired");
     let (status, _) = check(json!({"claims": {}})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    // A malformed claim is refused whether or not the licence exists.
+    for id in [f.food.as_str(), "1.2.156.3005.2.11100000000013338W002.11310115MB2C90510L.1.001.Z", "x"] {
+        let (status, v) = check(json!({"identifier": id, "claims": {"valid_on": "2024-13-01"}})).await;
+        assert_eq!(
+            (status, v["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_field")),
+            "{id}: {v}"
+        );
+    }
     let (status, _) = call(
         &f,
         "POST",

@@ -174,6 +174,11 @@ impl Register {
             if !basis::reads(&access.client) {
                 return Err(PlatformError::Forbidden("checks need the check or query scope".into()));
             }
+            // Malformed claims are refused whether or not the licence exists.
+            request
+                .claims
+                .day(now.date())
+                .map_err(|e| PlatformError::InvalidField { field: e.field, message: e.message })?;
             let parsed;
             let target = match by_id {
                 Some(id) => {
