@@ -4,15 +4,11 @@
 
 use data_encoding::BASE64URL_NOPAD;
 
-use crate::signing::{ALG_ED25519, SealSigner, SealVerifier};
+use crate::signing::{Algorithm, SealSigner, SealVerifier};
 
-/// The JWS `alg` a key of `algorithm` (`ed25519` or `p256`) signs with.
-pub fn alg_for(algorithm: &str) -> Option<&'static str> {
-    match algorithm {
-        ALG_ED25519 => Some("EdDSA"),
-        crate::signing::ALG_P256 => Some("ES256"),
-        _ => None,
-    }
+/// The JWS `alg` a key of `algorithm` signs with (see [`Algorithm::jose`]).
+pub fn alg_for(algorithm: Algorithm) -> Option<&'static str> {
+    algorithm.jose()
 }
 
 /// Why a JWS signature does not hold.

@@ -14,8 +14,9 @@ use super::cert::{
     can_sign_certs, cert_info_parsed, check_issuer_key, check_validity, issuer_for, parse_cert,
 };
 use super::chain::{ChainError, ValidatedChain};
-use super::keys::{PrivateKey, SubjectKey};
+use super::keys::PrivateKey;
 use super::name::{self, check_text};
+use super::rcgen_key::{Signer, SubjectKey};
 
 /// OID of the extended key usage timeStamping (RFC 5280 id-kp-timeStamping).
 pub const TIME_STAMPING_EKU: &str = "1.3.6.1.5.5.7.3.8";
@@ -74,7 +75,7 @@ pub fn issue_audit_cert(
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::TimeStamping];
     params.use_authority_key_identifier_extension = true;
     params.key_identifier_method = KeyIdMethod::Sha256;
-    let issuer = issuer_for(&issuer_cert, issuer_key.signer()?)?;
+    let issuer = issuer_for(&issuer_cert, Signer::new(issuer_key)?)?;
     Ok(params.signed_by(&subject_key, &issuer)?.der().to_vec())
 }
 

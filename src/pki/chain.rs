@@ -541,8 +541,10 @@ mod tests {
         params.key_identifier_method = KeyIdMethod::Sha256;
         edit(&mut params);
         let issuer_cert = parse_cert(issuer_der).unwrap();
-        let issuer = issuer_for(&issuer_cert, issuer_key.signer().unwrap()).unwrap();
-        let subject_key = crate::pki::keys::SubjectKey::from_spki_der(&key.public_key_spki_der()).unwrap();
+        let issuer =
+            issuer_for(&issuer_cert, crate::pki::rcgen_key::Signer::new(issuer_key).unwrap()).unwrap();
+        let subject_key =
+            crate::pki::rcgen_key::SubjectKey::from_spki_der(&key.public_key_spki_der()).unwrap();
         let der = params.signed_by(&subject_key, &issuer).unwrap().der().to_vec();
         Issued { key, der }
     }
@@ -736,7 +738,7 @@ mod tests {
         // Same issuer name and key identifier as the root, signed by another key.
         let impostor = PrivateKey::generate(Algorithm::Ed25519, &rng()).unwrap();
         let root_cert = parse_cert(&root.der).unwrap();
-        let issuer = issuer_for(&root_cert, impostor.signer().unwrap()).unwrap();
+        let issuer = issuer_for(&root_cert, crate::pki::rcgen_key::Signer::new(&impostor).unwrap()).unwrap();
         let forged = rcgen::CertificateRevocationListParams {
             this_update: date(2026, 5, 1),
             next_update: date(2026, 5, 8),

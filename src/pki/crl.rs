@@ -9,6 +9,7 @@ use x509_parser::revocation_list::CertificateRevocationList;
 
 use super::cert::{check_issuer_key, check_validity, issuer_for, parse_cert, subject_key_id, utc_in_range};
 use super::keys::PrivateKey;
+use super::rcgen_key::Signer;
 use super::{ParseEnumError, PkiError, name};
 
 /// Why a certificate was revoked (the RFC 5280 CRLReason values the platform uses).
@@ -176,7 +177,7 @@ pub fn make_crl(
         revoked_certs,
         key_identifier_method,
     };
-    let issuer = issuer_for(&issuer_cert, issuer_key.signer()?)?;
+    let issuer = issuer_for(&issuer_cert, Signer::new(issuer_key)?)?;
     Ok(params.signed_by(&issuer)?.der().to_vec())
 }
 

@@ -4,8 +4,9 @@
 //! time, serial numbers and randomness come in as arguments. Storing keys in files is the
 //! caller's job ([`PrivateKey::to_pem`] / [`PrivateKey::from_pem`] give it the bytes).
 //!
-//! Crates doing the work: `rcgen` makes certificates and CRLs, `x509-parser` (with its
-//! `verify` feature, backed by `ring`) reads and checks them, `ring` makes and uses keys,
+//! Crates doing the work: `rcgen` encodes certificates and CRLs and signs them through
+//! [`crate::signing`] (the one signing path per algorithm), `x509-parser` (with its `verify`
+//! feature, backed by `ring`) reads them and checks their signatures, `ring` generates keys,
 //! and `pkcs8` encrypts keys at rest (PBES2: scrypt + AES-256-CBC).
 //!
 //! Profiles (see `DESIGN.md`, trust model):
@@ -22,9 +23,11 @@ mod crl;
 mod keys;
 mod name;
 mod pem;
+mod rcgen_key;
 #[cfg(test)]
 mod test_support;
 
+pub use crate::signing::{Algorithm, ParseEnumError};
 pub use audit_cert::{AUDIT_SIGNER_CN, TIME_STAMPING_EKU, issue_audit_cert, validate_audit_signer};
 pub use cert::{CertInfo, DOCUMENT_SIGNING_EKU, SealSubject, cert_info, issue_seal_cert, make_root};
 pub use chain::{
@@ -32,7 +35,7 @@ pub use chain::{
     revocation_status, validate_seal_chain, validate_signature_chain,
 };
 pub use crl::{CrlInfo, RevocationReason, RevokedCert, crl_info, make_crl};
-pub use keys::{Algorithm, PrivateKey, key_id, random_serial};
+pub use keys::{PrivateKey, key_id, random_serial};
 pub use pem::{pem_decode_all, pem_encode};
 
 /// Errors of the PKI functions other than chain validation (which has [`ChainError`]).
@@ -114,19 +117,6 @@ impl From<rcgen::Error> for PkiError {
     fn from(e: rcgen::Error) -> Self {
         PkiError::Signing(e.to_string())
     }
-}
-
-/// Error of the `FromStr` implementations of [`Algorithm`] and [`RevocationReason`]:
-/// names the value given and the values allowed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown {what} {value:?}; allowed values: {allowed}")]
-pub struct ParseEnumError {
-    /// What was being parsed ("algorithm", "revocation reason").
-    pub what: &'static str,
-    /// The text given.
-    pub value: String,
-    /// The allowed values, comma separated.
-    pub allowed: &'static str,
 }
 
 /// Formats a time as RFC 3339 for messages (falls back to `time`'s own format).

@@ -55,7 +55,7 @@ impl Platform {
         let portal = PortalRecord {
             id,
             name: name.to_owned(),
-            algorithm: verifier.algorithm().to_owned(),
+            algorithm: verifier.algorithm().to_string(),
             public_key: verifier.to_spki_der(),
             key_hash: key_hash(key.expose()),
             created_at: now,
