@@ -13,7 +13,7 @@ use super::PkiError;
 use super::cert::{
     can_sign_certs, cert_info_parsed, check_issuer_key, check_validity, issuer_for, parse_cert,
 };
-use super::chain::{ChainError, ValidatedChain};
+use super::chain_error::{ChainError, ValidatedChain};
 use super::keys::PrivateKey;
 use super::name::{self, check_text};
 use super::rcgen_key::{Signer, SubjectKey};
@@ -90,14 +90,14 @@ pub fn validate_audit_signer(
     at: OffsetDateTime,
 ) -> Result<ValidatedChain, ChainError> {
     let leaf = parse_cert(leaf_der).map_err(|e| ChainError::Malformed(format!("signer: {e}")))?;
-    let roots = super::chain::parse_all(trusted_roots, "trusted root")?;
-    let path = super::chain::build_path(&leaf, &[], &roots)?;
+    let roots = super::path::parse_all(trusted_roots, "trusted root")?;
+    let path = super::path::build_path(&leaf, &[], &roots)?;
     for cert in &path {
-        super::chain::check_critical_extensions(cert)?;
+        super::path::check_critical_extensions(cert)?;
     }
-    super::chain::check_ca_constraints(&path)?;
+    super::path::check_ca_constraints(&path)?;
     for cert in &path {
-        super::chain::check_validity(cert, at)?;
+        super::path::check_validity(cert, at)?;
     }
     check_signer_usage(&leaf)?;
     let infos = path

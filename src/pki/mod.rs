@@ -19,24 +19,27 @@
 mod audit_cert;
 mod cert;
 mod chain;
+mod chain_error;
 mod crl;
 mod keys;
 mod name;
+mod path;
 mod pem;
 mod rcgen_key;
+mod revocation;
 #[cfg(test)]
 mod test_support;
 
 pub use crate::signing::{Algorithm, ParseEnumError};
 pub use audit_cert::{AUDIT_SIGNER_CN, TIME_STAMPING_EKU, issue_audit_cert, validate_audit_signer};
 pub use cert::{CertInfo, DOCUMENT_SIGNING_EKU, SealSubject, cert_info, issue_seal_cert, make_root};
-pub use chain::{
-    ChainError, MAX_PATH_CERTS, RevocationPolicy, RevocationStatus, ValidatedChain, revocation_applies,
-    revocation_status, validate_seal_chain, validate_signature_chain,
-};
+pub use chain::{validate_seal_chain, validate_signature_chain};
+pub use chain_error::{ChainError, ValidatedChain};
 pub use crl::{CrlInfo, RevocationReason, RevokedCert, crl_info, make_crl};
 pub use keys::{PrivateKey, key_id, random_serial};
+pub use path::MAX_PATH_CERTS;
 pub use pem::{pem_decode_all, pem_encode};
+pub use revocation::{RevocationPolicy, RevocationStatus, revocation_applies, revocation_status};
 
 /// Errors of the PKI functions other than chain validation (which has [`ChainError`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
