@@ -105,7 +105,7 @@ impl Platform {
         let root = self.root(seal.algorithm).await?;
         let key = self.keys.read(&seal.key_name)?;
         let signer = SealSigner::from_pkcs8_der(key.pkcs8_der())
-            .map_err(|e| PlatformError::Io(format!("seal {seal_id} key: {e}")))?;
+            .map_err(|error| PlatformError::Signing { key: format!("seal {seal_id}"), error })?;
         let department = self.department(seal.department_code.as_str()).await?;
         let drawing = crate::seal::draw(&department.name, &seal.name)?;
         let kid = crate::token::kid_of(&seal.cert_der);
@@ -292,7 +292,7 @@ impl Platform {
         let serial = reservation.as_ref().map_or(0, |r| r.reservation.value);
         let built = tokio::task::spawn_blocking(move || job.build(serial))
             .await
-            .map_err(|e| PlatformError::Io(format!("building the licence: {e}")));
+            .map_err(|e| PlatformError::Task(format!("building the licence: {e}")));
         let stored = match built {
             Ok(Ok(licence)) => self
                 .store

@@ -46,7 +46,7 @@ impl Platform {
         let name = super::checked_name("name", name, 60)?;
         let verifier = parse_portal_public_key(public_key_pem)?;
         let mut random = [0u8; 40];
-        self.rng.fill(&mut random).map_err(|_| PlatformError::Io("no randomness available".into()))?;
+        self.rng.fill(&mut random).map_err(|_| PlatformError::Rng)?;
         let id = format!("pt_{}", BASE32_NOPAD.encode(&random[..5]).to_ascii_lowercase());
         let key = ClientKey::new(format!(
             "{PORTAL_KEY_PREFIX}{}",
