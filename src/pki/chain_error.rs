@@ -49,7 +49,7 @@ pub enum ChainError {
         "an issuing certificate is not a certificate authority (needs basicConstraints cA=TRUE and keyUsage keyCertSign)"
     )]
     NotCa,
-    /// The chain is longer than a CA's pathLenConstraint (or [`MAX_PATH_CERTS`]) allows.
+    /// The chain is longer than a CA's pathLenConstraint (or [`super::MAX_PATH_CERTS`]) allows.
     #[error("the chain has more intermediate CAs than a pathLenConstraint allows")]
     PathTooLong,
     /// No CRL issued by the issuer of a non-root certificate was supplied.

@@ -4,7 +4,7 @@
 //! certificates and CRLs that `pki` makes through rcgen.
 //!
 //! Layout: [`alg`] names the algorithms (the enum, OIDs, COSE and JOSE identifiers); one
-//! file per algorithm does the work ([`ed25519`] with `ed25519-dalek`, [`p256`] with
+//! file per algorithm does the work (`ed25519.rs` with `ed25519-dalek`, [`p256`] with
 //! `ring`); this file dispatches. A new algorithm is a variant in [`alg`], one here in
 //! [`SealSigner`] and [`SealVerifier`], and its own file.
 
