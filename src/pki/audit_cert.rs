@@ -9,11 +9,11 @@ use rcgen::{
 use time::OffsetDateTime;
 use x509_parser::certificate::X509Certificate;
 
-use super::PkiError;
 use super::cert::{
     can_sign_certs, cert_info_parsed, check_issuer_key, check_validity, issuer_for, parse_cert,
 };
 use super::chain_error::{ChainError, ValidatedChain};
+use super::error::PkiError;
 use super::keys::PrivateKey;
 use super::name::{self, check_text};
 use super::rcgen_key::{Signer, SubjectKey};

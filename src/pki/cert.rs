@@ -8,10 +8,10 @@ use time::{OffsetDateTime, UtcOffset};
 use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::{DistributionPointName, GeneralName, ParsedExtension};
 
+use super::error::{PkiError, fmt_time};
 use super::keys::PrivateKey;
 use super::name::{self, check_text};
 use super::rcgen_key::{Signer, SubjectKey, spki_algorithm};
-use super::{PkiError, fmt_time};
 use crate::signing::Algorithm;
 
 /// OID of the extended key usage "document signing" (id-kp-documentSigning, RFC 9336).
@@ -224,7 +224,7 @@ pub(crate) fn cert_info_parsed(cert: &X509Certificate<'_>) -> Result<CertInfo, P
         not_before: cert.validity().not_before.to_datetime(),
         not_after: cert.validity().not_after.to_datetime(),
         algorithm: spki_algorithm(spki)?,
-        key_id: super::key_id(spki.raw),
+        key_id: super::keys::key_id(spki.raw),
         is_ca,
         seal_id: name::attribute(subject, name::OID_SERIAL_NUMBER),
         department_code: name::attribute(subject, name::OID_ORGANIZATION_IDENTIFIER)

@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 
 use super::cert::CertInfo;
 use super::crl::RevocationReason;
-use super::fmt_time;
+use super::error::fmt_time;
 
 /// Why a seal certificate chain does not validate. [`ChainError::code`] gives a stable
 /// machine code for APIs and reports.

@@ -8,7 +8,7 @@ use ring::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, Ed25519KeyPa
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use super::PkiError;
+use super::error::PkiError;
 use crate::signing::{Algorithm, SealSigner, SigningError};
 
 /// DER prefix of an Ed25519 PKCS#8 v1 private key (RFC 8410 §7); the 32-byte seed follows.
@@ -116,7 +116,7 @@ impl PrivateKey {
     /// [`PrivateKey::to_encrypted_pem_with_rng`] to supply them.
     pub fn to_pem(&self, passphrase: Option<&[u8]>) -> Result<Zeroizing<String>, PkiError> {
         match passphrase {
-            None => Ok(Zeroizing::new(super::pem_encode(PEM_PRIVATE_KEY, &self.pkcs8))),
+            None => Ok(Zeroizing::new(super::pem::pem_encode(PEM_PRIVATE_KEY, &self.pkcs8))),
             Some(pass) => self.to_encrypted_pem_with_rng(pass, &SystemRandom::new()),
         }
     }

@@ -4,7 +4,7 @@
 
 use x509_parser::x509::SubjectPublicKeyInfo;
 
-use super::PkiError;
+use super::error::PkiError;
 use super::keys::PrivateKey;
 use crate::signing::{Algorithm, SealSigner};
 

@@ -8,7 +8,7 @@ use x509_parser::revocation_list::CertificateRevocationList;
 use super::cert::{parse_cert, subject_key_id};
 use super::chain_error::ChainError;
 use super::crl::{RevocationReason, parse_crl};
-use super::fmt_time;
+use super::error::fmt_time;
 
 /// CRL extensions the validator understands (CRL number, authority key id).
 const KNOWN_CRITICAL_CRL_EXTENSIONS: [&str; 2] = ["2.5.29.20", "2.5.29.35"];

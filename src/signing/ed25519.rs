@@ -3,7 +3,7 @@
 
 use pkcs8::{PrivateKeyInfoRef, SubjectPublicKeyInfoRef};
 
-use super::SigningError;
+use super::error::SigningError;
 
 /// Reads the key of a PKCS#8 structure whose algorithm is id-Ed25519.
 pub(super) fn signing_key(info: PrivateKeyInfoRef<'_>) -> Result<ed25519_dalek::SigningKey, SigningError> {

@@ -10,12 +10,14 @@
 
 pub mod alg;
 mod ed25519;
+mod error;
 pub mod p256;
 
 use pkcs8::der::Decode as _;
 use pkcs8::{PrivateKeyInfoRef, SubjectPublicKeyInfoRef};
 
 pub use alg::{Algorithm, ParseEnumError, oid};
+pub use error::SigningError;
 
 /// A seal's private key, able to sign. Its `Debug` shows the algorithm, never key bytes.
 pub enum SealSigner {
@@ -140,20 +142,6 @@ impl SealVerifier {
             Self::P256(key) => key.spki(),
         }
     }
-}
-
-/// Why a seal key could not be loaded or a signature did not verify.
-#[derive(Debug, thiserror::Error)]
-pub enum SigningError {
-    /// The key is well-formed but of an algorithm or curve we do not support.
-    #[error("unsupported seal key: {0}")]
-    UnsupportedKey(String),
-    /// The key bytes are not a valid key.
-    #[error("malformed seal key: {0}")]
-    MalformedKey(String),
-    /// The signature does not verify (or is not a signature at all).
-    #[error("bad signature")]
-    BadSignature,
 }
 
 #[cfg(test)]

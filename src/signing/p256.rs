@@ -12,7 +12,7 @@ use ring::signature::{
     KeyPair as _, UnparsedPublicKey,
 };
 
-use super::SigningError;
+use super::error::SigningError;
 
 /// DER prefix of a P-256 SubjectPublicKeyInfo; the 65-byte uncompressed point follows.
 const SPKI_PREFIX: [u8; 26] = [
