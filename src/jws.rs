@@ -4,12 +4,7 @@
 
 use data_encoding::BASE64URL_NOPAD;
 
-use crate::signing::{Algorithm, SealSigner, SealVerifier};
-
-/// The JWS `alg` a key of `algorithm` signs with (see [`Algorithm::jose`]).
-pub fn alg_for(algorithm: Algorithm) -> Option<&'static str> {
-    algorithm.jose()
-}
+use crate::signing::{SealSigner, SealVerifier};
 
 /// Why a JWS signature does not hold.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
