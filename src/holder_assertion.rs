@@ -168,7 +168,7 @@ pub fn verify(
     let header = crate::jws::decode_part(protected, "header").map_err(|e| malformed(e.to_string()))?;
     let header: Header =
         serde_json::from_slice(&header).map_err(|e| malformed(format!("protected header: {e}")))?;
-    let expected = crate::jws::alg_for(key.algorithm()).unwrap_or("EdDSA");
+    let expected = key.algorithm().jose().unwrap_or("EdDSA");
     match header.alg.as_str() {
         a if a.eq_ignore_ascii_case("none") => return Err(AssertionError::Algorithm("alg none".into())),
         a if a == expected => {}
@@ -213,7 +213,7 @@ pub fn verify(
 /// Signs `claims` as a portal would (for portals written in Rust, tests and examples).
 pub fn sign(claims: &HolderClaims, key: &SealSigner) -> String {
     let header = Header {
-        alg: crate::jws::alg_for(key.algorithm()).unwrap_or("EdDSA").to_owned(),
+        alg: key.algorithm().jose().unwrap_or("EdDSA").to_owned(),
         typ: Some(ASSERTION_TYP.to_owned()),
         kid: None,
     };

@@ -4,16 +4,7 @@
 
 use data_encoding::BASE64URL_NOPAD;
 
-use crate::signing::{ALG_ED25519, SealSigner, SealVerifier};
-
-/// The JWS `alg` a key of `algorithm` (`ed25519` or `p256`) signs with.
-pub fn alg_for(algorithm: &str) -> Option<&'static str> {
-    match algorithm {
-        ALG_ED25519 => Some("EdDSA"),
-        crate::signing::ALG_P256 => Some("ES256"),
-        _ => None,
-    }
-}
+use crate::signing::{SealSigner, SealVerifier};
 
 /// Why a JWS signature does not hold.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

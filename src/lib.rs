@@ -13,6 +13,10 @@
 //! Domain modules take time and randomness as arguments and do no I/O.
 //! [`verify`] is one of them: a synchronous engine that reads a token, PDF or identifier
 //! into a pending report, which the platform finishes with what it looked up in the store.
+//! [`signing`] is the crypto layer the others sign and verify through: the one
+//! [`signing::Algorithm`] enum (with its OIDs and COSE/JOSE names) and one signing path per
+//! algorithm, which [`pki`] (certificates, CRLs, chain validation), [`token`], [`pdf`] and
+//! [`jws`] share.
 //! The [`store`] has one trait per role (PKI, licences, issuing, clients, access log,
 //! authorisations, portals), combined into [`store::Store`], with one SQL file per role.
 

@@ -329,7 +329,7 @@ pub fn render_page(report: &Report, seal_svg: Option<String>) -> Result<String, 
     };
     page.render().map_err(|e| {
         tracing::error!(error = %e, "rendering the verification page");
-        ApiError::from(PlatformError::Io("the page could not be rendered".into()))
+        ApiError::from(PlatformError::Render("the page could not be rendered".into()))
     })
 }
 

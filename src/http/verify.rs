@@ -221,7 +221,7 @@ pub(super) async fn verify_pdf(
         )),
         Ok(Err(join)) => {
             tracing::error!(error = %join, "PDF verification task failed");
-            Err(ApiError::from(PlatformError::Io("the PDF could not be verified".into())))
+            Err(ApiError::from(PlatformError::Task("the PDF could not be verified".into())))
         }
         Ok(Ok(result)) => Ok(result?),
     }

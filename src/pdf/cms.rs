@@ -21,7 +21,7 @@ use x509_cert::serial_number::SerialNumber;
 use x509_cert::spki::AlgorithmIdentifierOwned;
 
 use super::PdfError;
-use crate::signing::{SealSigner, SealVerifier};
+use crate::signing::{Algorithm, SealSigner, SealVerifier};
 
 const ID_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.1");
 const ID_SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
@@ -31,8 +31,6 @@ const ID_SIGNING_TIME: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.
 const ID_SIGNING_CERT_V2: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.47");
 const ID_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
 const ID_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.3");
-const ID_ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
-const ID_ECDSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
 
 /// ESS `IssuerSerial` (RFC 5035).
 #[derive(Clone, Debug, Eq, PartialEq, Sequence)]
@@ -64,9 +62,12 @@ pub(crate) enum DigestAlg {
 }
 
 impl DigestAlg {
-    /// The digest a seal of `algorithm` ("ed25519" / "p256") uses.
-    pub(crate) fn for_algorithm(algorithm: &str) -> Self {
-        if algorithm == crate::signing::ALG_ED25519 { Self::Sha512 } else { Self::Sha256 }
+    /// The digest a seal of `algorithm` uses.
+    pub(crate) fn for_algorithm(algorithm: Algorithm) -> Self {
+        match algorithm {
+            Algorithm::Ed25519 => Self::Sha512,
+            Algorithm::P256 => Self::Sha256,
+        }
     }
 
     /// Name for reports.
@@ -142,10 +143,7 @@ pub(crate) fn sign(
         return Err(PdfError::KeyMismatch);
     }
     let digest_alg = DigestAlg::for_algorithm(signer.algorithm());
-    let sig_alg = match signer {
-        SealSigner::Ed25519(_) => ID_ED25519,
-        SealSigner::P256(_) => ID_ECDSA_SHA256,
-    };
+    let sig_alg = signer.algorithm().signature_oid();
 
     let ess = SigningCertificateV2 {
         certs: vec![EssCertIdV2 {
@@ -205,8 +203,8 @@ pub(crate) struct Verified {
     pub signer_cert_der: Vec<u8>,
     /// DER of every certificate in the CMS.
     pub certificates: Vec<Vec<u8>>,
-    /// "ed25519" or "p256".
-    pub algorithm: &'static str,
+    /// The seal key's algorithm.
+    pub algorithm: Algorithm,
     /// The message digest algorithm.
     pub digest: DigestAlg,
 }
@@ -286,10 +284,7 @@ pub(crate) fn verify(cms_der: &[u8], parts: &[&[u8]]) -> Result<Verified, PdfErr
     let spki = cert.tbs_certificate().subject_public_key_info().to_der().map_err(cms_err)?;
     let verifier =
         SealVerifier::from_spki_der(&spki).map_err(|e| PdfError::UnsupportedAlgorithm(e.to_string()))?;
-    let expected = match verifier {
-        SealVerifier::Ed25519(_) => (ID_ED25519, DigestAlg::Sha512),
-        SealVerifier::P256(_) => (ID_ECDSA_SHA256, DigestAlg::Sha256),
-    };
+    let expected = (verifier.algorithm().signature_oid(), DigestAlg::for_algorithm(verifier.algorithm()));
     if si.signature_algorithm.oid != expected.0 || digest != expected.1 {
         return Err(PdfError::UnsupportedAlgorithm(format!(
             "signature {} with digest {} for a {} key",

@@ -60,8 +60,8 @@ pub struct SignatureInfo {
     pub location: Option<String>,
     /// `/Name`, if any.
     pub name: Option<String>,
-    /// Signature algorithm: `"ed25519"` or `"p256"`.
-    pub algorithm: &'static str,
+    /// The seal key's signature algorithm.
+    pub algorithm: crate::signing::Algorithm,
     /// Message digest algorithm: `"sha512"` or `"sha256"`.
     pub digest_algorithm: &'static str,
     /// DER of the signer (seal) certificate.

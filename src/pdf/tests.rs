@@ -9,7 +9,7 @@ use time::macros::datetime;
 
 use super::render::tests::sample;
 use super::*;
-use crate::signing::SealSigner;
+use crate::signing::{Algorithm, SealSigner};
 
 /// A root, a seal certificate with its PKCS#8 key, and an empty CRL.
 struct Pki {
@@ -75,9 +75,10 @@ fn signed(p: &Pki) -> (RenderedPdf, Vec<u8>) {
 
 #[test]
 fn sign_then_inspect_both_algorithms() {
-    for (alg, name, digest) in
-        [(&rcgen::PKCS_ED25519, "ed25519", "sha512"), (&rcgen::PKCS_ECDSA_P256_SHA256, "p256", "sha256")]
-    {
+    for (alg, name, digest) in [
+        (&rcgen::PKCS_ED25519, Algorithm::Ed25519, "sha512"),
+        (&rcgen::PKCS_ECDSA_P256_SHA256, Algorithm::P256, "sha256"),
+    ] {
         let p = pki(alg);
         let (rendered, pdf) = signed(&p);
         assert!(pdf.starts_with(&rendered.pdf), "an incremental update keeps the original bytes");

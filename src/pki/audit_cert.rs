@@ -9,13 +9,14 @@ use rcgen::{
 use time::OffsetDateTime;
 use x509_parser::certificate::X509Certificate;
 
-use super::PkiError;
 use super::cert::{
     can_sign_certs, cert_info_parsed, check_issuer_key, check_validity, issuer_for, parse_cert,
 };
-use super::chain::{ChainError, ValidatedChain};
-use super::keys::{PrivateKey, SubjectKey};
+use super::chain_error::{ChainError, ValidatedChain};
+use super::error::PkiError;
+use super::keys::PrivateKey;
 use super::name::{self, check_text};
+use super::rcgen_key::{Signer, SubjectKey};
 
 /// OID of the extended key usage timeStamping (RFC 5280 id-kp-timeStamping).
 pub const TIME_STAMPING_EKU: &str = "1.3.6.1.5.5.7.3.8";
@@ -74,7 +75,7 @@ pub fn issue_audit_cert(
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::TimeStamping];
     params.use_authority_key_identifier_extension = true;
     params.key_identifier_method = KeyIdMethod::Sha256;
-    let issuer = issuer_for(&issuer_cert, issuer_key.signer()?)?;
+    let issuer = issuer_for(&issuer_cert, Signer::new(issuer_key)?)?;
     Ok(params.signed_by(&subject_key, &issuer)?.der().to_vec())
 }
 
@@ -89,14 +90,14 @@ pub fn validate_audit_signer(
     at: OffsetDateTime,
 ) -> Result<ValidatedChain, ChainError> {
     let leaf = parse_cert(leaf_der).map_err(|e| ChainError::Malformed(format!("signer: {e}")))?;
-    let roots = super::chain::parse_all(trusted_roots, "trusted root")?;
-    let path = super::chain::build_path(&leaf, &[], &roots)?;
+    let roots = super::path::parse_all(trusted_roots, "trusted root")?;
+    let path = super::path::build_path(&leaf, &[], &roots)?;
     for cert in &path {
-        super::chain::check_critical_extensions(cert)?;
+        super::path::check_critical_extensions(cert)?;
     }
-    super::chain::check_ca_constraints(&path)?;
+    super::path::check_ca_constraints(&path)?;
     for cert in &path {
-        super::chain::check_validity(cert, at)?;
+        super::path::check_validity(cert, at)?;
     }
     check_signer_usage(&leaf)?;
     let infos = path

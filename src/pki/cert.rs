@@ -7,11 +7,12 @@ use rcgen::{
 use time::{OffsetDateTime, UtcOffset};
 use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::{DistributionPointName, GeneralName, ParsedExtension};
-use x509_parser::x509::SubjectPublicKeyInfo;
 
-use super::keys::{Algorithm, PrivateKey, Signer, SubjectKey};
+use super::error::{PkiError, fmt_time};
+use super::keys::PrivateKey;
 use super::name::{self, check_text};
-use super::{PkiError, fmt_time};
+use super::rcgen_key::{Signer, SubjectKey, spki_algorithm};
+use crate::signing::Algorithm;
 
 /// OID of the extended key usage "document signing" (id-kp-documentSigning, RFC 9336).
 pub const DOCUMENT_SIGNING_EKU: &str = "1.3.6.1.5.5.7.3.36";
@@ -98,7 +99,7 @@ pub fn make_root(
     params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
     params.key_identifier_method = KeyIdMethod::Sha256;
 
-    let signer = key.signer()?;
+    let signer = Signer::new(key)?;
     Ok(params.self_signed(&signer)?.der().to_vec())
 }
 
@@ -134,7 +135,7 @@ pub fn issue_seal_cert(
 
     let seal_key = SubjectKey::from_spki_der(seal_public_key_spki_der)?;
     let issuer_cert = parse_cert(issuer_cert_der).map_err(PkiError::MalformedCertificate)?;
-    let signer = issuer_key.signer()?;
+    let signer = Signer::new(issuer_key)?;
     check_issuer_key(&issuer_cert, issuer_key)?;
     if seal_key.algorithm() != issuer_key.algorithm() {
         return Err(PkiError::AlgorithmMismatch {
@@ -223,7 +224,7 @@ pub(crate) fn cert_info_parsed(cert: &X509Certificate<'_>) -> Result<CertInfo, P
         not_before: cert.validity().not_before.to_datetime(),
         not_after: cert.validity().not_after.to_datetime(),
         algorithm: spki_algorithm(spki)?,
-        key_id: super::key_id(spki.raw),
+        key_id: super::keys::key_id(spki.raw),
         is_ca,
         seal_id: name::attribute(subject, name::OID_SERIAL_NUMBER),
         department_code: name::attribute(subject, name::OID_ORGANIZATION_IDENTIFIER)
@@ -239,14 +240,6 @@ pub(crate) fn parse_cert(der: &[u8]) -> Result<X509Certificate<'_>, String> {
         return Err("trailing bytes after the certificate".to_owned());
     }
     Ok(cert)
-}
-
-/// The platform algorithm of a SubjectPublicKeyInfo.
-pub(crate) fn spki_algorithm(spki: &SubjectPublicKeyInfo<'_>) -> Result<Algorithm, PkiError> {
-    let key_oid = spki.algorithm.algorithm.to_id_string();
-    let params_oid =
-        spki.algorithm.parameters.as_ref().and_then(|p| p.as_oid().ok()).map(|o| o.to_id_string());
-    Algorithm::from_oids(&key_oid, params_oid.as_deref())
 }
 
 /// Whether a certificate is a CA allowed to sign certificates (cA=TRUE and keyCertSign).

@@ -8,8 +8,11 @@ use time::OffsetDateTime;
 use x509_parser::revocation_list::CertificateRevocationList;
 
 use super::cert::{check_issuer_key, check_validity, issuer_for, parse_cert, subject_key_id, utc_in_range};
+use super::error::PkiError;
 use super::keys::PrivateKey;
-use super::{ParseEnumError, PkiError, name};
+use super::name;
+use super::rcgen_key::Signer;
+use crate::signing::ParseEnumError;
 
 /// Why a certificate was revoked (the RFC 5280 CRLReason values the platform uses).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
@@ -176,7 +179,7 @@ pub fn make_crl(
         revoked_certs,
         key_identifier_method,
     };
-    let issuer = issuer_for(&issuer_cert, issuer_key.signer()?)?;
+    let issuer = issuer_for(&issuer_cert, Signer::new(issuer_key)?)?;
     Ok(params.signed_by(&issuer)?.der().to_vec())
 }
 

@@ -1,34 +1,19 @@
 //! Seal and root private keys: generation, PKCS#8 (plain or encrypted PEM), signing.
 
 use std::fmt;
-use std::str::FromStr;
 
 use pkcs8::der::pem::LineEnding;
 use ring::rand::{SecureRandom, SystemRandom};
-use ring::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _};
+use ring::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, Ed25519KeyPair};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use super::{ParseEnumError, PkiError};
+use super::error::PkiError;
+use crate::signing::{Algorithm, SealSigner, SigningError};
 
-/// OID id-Ed25519 (RFC 8410).
-pub(crate) const OID_ED25519: &str = "1.3.101.112";
-/// OID id-ecPublicKey (RFC 5480).
-pub(crate) const OID_EC_PUBLIC_KEY: &str = "1.2.840.10045.2.1";
-/// OID secp256r1 / prime256v1 (RFC 5480).
-pub(crate) const OID_P256: &str = "1.2.840.10045.3.1.7";
-
-/// DER prefix of an Ed25519 SubjectPublicKeyInfo; the 32-byte key follows.
-const ED25519_SPKI_PREFIX: [u8; 12] =
-    [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
 /// DER prefix of an Ed25519 PKCS#8 v1 private key (RFC 8410 §7); the 32-byte seed follows.
 const ED25519_PKCS8_V1_PREFIX: [u8; 16] =
     [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
-/// DER prefix of a P-256 SubjectPublicKeyInfo; the 65-byte uncompressed point follows.
-const P256_SPKI_PREFIX: [u8; 26] = [
-    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86,
-    0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
-];
 
 /// PEM label of a plain PKCS#8 key.
 const PEM_PRIVATE_KEY: &str = "PRIVATE KEY";
@@ -39,84 +24,6 @@ const PEM_ENCRYPTED_PRIVATE_KEY: &str = "ENCRYPTED PRIVATE KEY";
 const SCRYPT_LOG_N: u8 = 14;
 const SCRYPT_R: u32 = 8;
 const SCRYPT_P: u32 = 1;
-
-/// A signature algorithm of the platform's keys and certificates.
-///
-/// Chains are homogeneous: an Ed25519 seal is issued by the Ed25519 root, a P-256 seal by
-/// the P-256 root.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Algorithm {
-    /// Ed25519 (RFC 8032, RFC 8410): the default.
-    #[default]
-    Ed25519,
-    /// ECDSA over NIST P-256 with SHA-256: for validators without Ed25519 (NSS, Adobe).
-    P256,
-}
-
-impl Algorithm {
-    /// Every supported algorithm, default first.
-    pub const ALL: [Algorithm; 2] = [Algorithm::Ed25519, Algorithm::P256];
-
-    /// The short machine name: `"ed25519"` or `"p256"` (as in `Display`, `FromStr`, serde).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Algorithm::Ed25519 => "ed25519",
-            Algorithm::P256 => "p256",
-        }
-    }
-
-    /// The human name used in certificate names: `"Ed25519"` or `"P-256"`.
-    pub fn label(self) -> &'static str {
-        match self {
-            Algorithm::Ed25519 => "Ed25519",
-            Algorithm::P256 => "P-256",
-        }
-    }
-
-    /// The rcgen signature algorithm for certificates signed with this key type.
-    pub(crate) fn rcgen(self) -> &'static rcgen::SignatureAlgorithm {
-        match self {
-            Algorithm::Ed25519 => &rcgen::PKCS_ED25519,
-            Algorithm::P256 => &rcgen::PKCS_ECDSA_P256_SHA256,
-        }
-    }
-
-    /// Detects the algorithm of a public key from its `AlgorithmIdentifier` OIDs
-    /// (`params_oid` is the named curve for EC keys).
-    pub(crate) fn from_oids(key_oid: &str, params_oid: Option<&str>) -> Result<Self, PkiError> {
-        match (key_oid, params_oid) {
-            (OID_ED25519, _) => Ok(Algorithm::Ed25519),
-            (OID_EC_PUBLIC_KEY, Some(OID_P256)) => Ok(Algorithm::P256),
-            (OID_EC_PUBLIC_KEY, Some(curve)) => {
-                Err(PkiError::UnsupportedAlgorithm(format!("EC curve {curve}")))
-            }
-            (OID_EC_PUBLIC_KEY, None) => {
-                Err(PkiError::UnsupportedAlgorithm("EC key without a named curve".to_owned()))
-            }
-            (other, _) => Err(PkiError::UnsupportedAlgorithm(format!("key OID {other}"))),
-        }
-    }
-}
-
-impl fmt::Display for Algorithm {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Algorithm {
-    type Err = ParseEnumError;
-
-    /// Parses `"ed25519"` or `"p256"` (case-insensitive; `"p-256"` is also accepted).
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "ed25519" => Ok(Algorithm::Ed25519),
-            "p256" | "p-256" => Ok(Algorithm::P256),
-            _ => Err(ParseEnumError { what: "algorithm", value: s.to_owned(), allowed: "ed25519, p256" }),
-        }
-    }
-}
 
 /// A private key (Ed25519 or P-256) held as PKCS#8 DER that is wiped from memory on drop.
 ///
@@ -152,10 +59,11 @@ impl PrivateKey {
     pub fn from_pkcs8_der(der: &[u8]) -> Result<Self, PkiError> {
         let info = pkcs8::PrivateKeyInfoRef::try_from(der)
             .map_err(|e| PkiError::MalformedKey(format!("not an unencrypted PKCS#8 private key: {e}")))?;
-        let key_oid = info.algorithm.oid.to_string();
-        let params_oid = info.algorithm.parameters_oid().ok().map(|oid| oid.to_string());
-        let alg = Algorithm::from_oids(&key_oid, params_oid.as_deref())?;
-        let signer = Signer::from_pkcs8(alg, der)?;
+        let signer = SealSigner::from_pkcs8_der(der).map_err(|e| match e {
+            SigningError::UnsupportedKey(what) => PkiError::UnsupportedAlgorithm(what),
+            other => PkiError::MalformedKey(other.to_string()),
+        })?;
+        let alg = signer.algorithm();
         let pkcs8 = match alg {
             // ring writes Ed25519 keys as PKCS#8 v2 (with the public key), which OpenSSL 3.0
             // cannot read; keep the RFC 8410 v1 form that every tool reads.
@@ -175,7 +83,7 @@ impl PrivateKey {
             }
             Algorithm::P256 => Zeroizing::new(der.to_vec()),
         };
-        Ok(PrivateKey { alg, pkcs8, spki: signer.spki() })
+        Ok(PrivateKey { alg, pkcs8, spki: signer.public_key_spki_der() })
     }
 
     /// The key's algorithm.
@@ -208,7 +116,7 @@ impl PrivateKey {
     /// [`PrivateKey::to_encrypted_pem_with_rng`] to supply them.
     pub fn to_pem(&self, passphrase: Option<&[u8]>) -> Result<Zeroizing<String>, PkiError> {
         match passphrase {
-            None => Ok(Zeroizing::new(super::pem_encode(PEM_PRIVATE_KEY, &self.pkcs8))),
+            None => Ok(Zeroizing::new(super::pem::pem_encode(PEM_PRIVATE_KEY, &self.pkcs8))),
             Some(pass) => self.to_encrypted_pem_with_rng(pass, &SystemRandom::new()),
         }
     }
@@ -272,11 +180,6 @@ impl PrivateKey {
             ))),
         }
     }
-
-    /// A signer for rcgen (and anything else that signs X.509 structures).
-    pub(crate) fn signer(&self) -> Result<Signer, PkiError> {
-        Signer::from_pkcs8(self.alg, &self.pkcs8)
-    }
 }
 
 /// The key id of a public key: lowercase hex SHA-256 of its SubjectPublicKeyInfo DER.
@@ -296,164 +199,10 @@ pub fn random_serial(rng: &dyn SecureRandom) -> Result<[u8; 16], PkiError> {
     Ok(serial)
 }
 
-/// A loaded `ring` key pair that signs X.509 structures (ECDSA signatures in DER form).
-pub(crate) struct Signer {
-    alg: Algorithm,
-    kind: SignerKind,
-}
-
-enum SignerKind {
-    Ed25519(Ed25519KeyPair),
-    /// ECDSA signing in `ring` needs randomness for its nonces; it comes from the OS.
-    P256(EcdsaKeyPair, SystemRandom),
-}
-
-impl Signer {
-    fn from_pkcs8(alg: Algorithm, der: &[u8]) -> Result<Self, PkiError> {
-        let kind = match alg {
-            Algorithm::Ed25519 => SignerKind::Ed25519(
-                Ed25519KeyPair::from_pkcs8_maybe_unchecked(der)
-                    .map_err(|e| PkiError::MalformedKey(format!("Ed25519 key rejected: {e}")))?,
-            ),
-            Algorithm::P256 => {
-                let rng = SystemRandom::new();
-                let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, der, &rng)
-                    .map_err(|e| PkiError::MalformedKey(format!("P-256 key rejected: {e}")))?;
-                SignerKind::P256(pair, rng)
-            }
-        };
-        Ok(Signer { alg, kind })
-    }
-
-    /// The raw public key (the BIT STRING content of the SubjectPublicKeyInfo).
-    fn public_bits(&self) -> &[u8] {
-        match &self.kind {
-            SignerKind::Ed25519(k) => k.public_key().as_ref(),
-            SignerKind::P256(k, _) => k.public_key().as_ref(),
-        }
-    }
-
-    /// The public key as DER SubjectPublicKeyInfo.
-    pub(crate) fn spki(&self) -> Vec<u8> {
-        let prefix: &[u8] = match self.alg {
-            Algorithm::Ed25519 => &ED25519_SPKI_PREFIX,
-            Algorithm::P256 => &P256_SPKI_PREFIX,
-        };
-        [prefix, self.public_bits()].concat()
-    }
-}
-
-impl rcgen::PublicKeyData for Signer {
-    fn der_bytes(&self) -> &[u8] {
-        self.public_bits()
-    }
-
-    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
-        self.alg.rcgen()
-    }
-}
-
-impl rcgen::SigningKey for Signer {
-    fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, rcgen::Error> {
-        match &self.kind {
-            SignerKind::Ed25519(k) => Ok(k.sign(msg).as_ref().to_vec()),
-            SignerKind::P256(k, rng) => {
-                k.sign(rng, msg).map(|s| s.as_ref().to_vec()).map_err(|_| rcgen::Error::RingUnspecified)
-            }
-        }
-    }
-}
-
-/// A subject public key given as SubjectPublicKeyInfo DER, for rcgen.
-pub(crate) struct SubjectKey {
-    alg: Algorithm,
-    bits: Vec<u8>,
-}
-
-impl SubjectKey {
-    /// Parses an Ed25519 or P-256 SubjectPublicKeyInfo.
-    pub(crate) fn from_spki_der(spki_der: &[u8]) -> Result<Self, PkiError> {
-        use x509_parser::prelude::FromDer as _;
-        let (rest, spki) = x509_parser::x509::SubjectPublicKeyInfo::from_der(spki_der)
-            .map_err(|e| PkiError::MalformedPublicKey(e.to_string()))?;
-        if !rest.is_empty() {
-            return Err(PkiError::MalformedPublicKey("trailing bytes after SubjectPublicKeyInfo".to_owned()));
-        }
-        let alg = super::cert::spki_algorithm(&spki)?;
-        let bits = spki.subject_public_key.data.to_vec();
-        let expected_len = match alg {
-            Algorithm::Ed25519 => 32,
-            Algorithm::P256 => 65,
-        };
-        if bits.len() != expected_len {
-            return Err(PkiError::MalformedPublicKey(format!(
-                "{} public key must be {expected_len} bytes, got {}",
-                alg.label(),
-                bits.len()
-            )));
-        }
-        Ok(SubjectKey { alg, bits })
-    }
-
-    /// The key's algorithm.
-    pub(crate) fn algorithm(&self) -> Algorithm {
-        self.alg
-    }
-}
-
-impl rcgen::PublicKeyData for SubjectKey {
-    fn der_bytes(&self) -> &[u8] {
-        &self.bits
-    }
-
-    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
-        self.alg.rcgen()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::pki::test_support::rng;
-
-    #[test]
-    fn algorithm_names_round_trip() {
-        for alg in Algorithm::ALL {
-            assert_eq!(alg.to_string().parse::<Algorithm>().unwrap(), alg);
-            assert_eq!(serde_name_parses(alg.as_str()), alg);
-        }
-        assert_eq!("P-256".parse::<Algorithm>().unwrap(), Algorithm::P256);
-        assert_eq!(Algorithm::default(), Algorithm::Ed25519);
-        let err = "rsa".parse::<Algorithm>().unwrap_err();
-        assert!(err.to_string().contains("ed25519, p256"), "{err}");
-        assert!(err.to_string().contains("\"rsa\""), "{err}");
-    }
-
-    /// serde's derived names, read back through serde's own string deserializer.
-    fn serde_name_parses(name: &str) -> Algorithm {
-        use serde::Deserialize as _;
-        use serde::de::value::{Error, StrDeserializer};
-        Algorithm::deserialize(StrDeserializer::<Error>::new(name)).unwrap()
-    }
-
-    #[test]
-    fn generated_keys_reload_and_redact() {
-        for alg in Algorithm::ALL {
-            let key = PrivateKey::generate(alg, &rng()).unwrap();
-            assert_eq!(key.algorithm(), alg);
-            let again = PrivateKey::from_pkcs8_der(key.pkcs8_der()).unwrap();
-            assert_eq!(again.algorithm(), alg);
-            assert_eq!(again.public_key_spki_der(), key.public_key_spki_der());
-            assert_eq!(key.key_id().len(), 64);
-            let dbg = format!("{key:?}");
-            assert!(dbg.contains("<redacted>") && dbg.contains(&format!("{alg:?}")), "{dbg}");
-            let hex_key = hex::encode(key.pkcs8_der());
-            assert!(!dbg.contains(&hex_key[hex_key.len() - 16..]));
-            // The SPKI is valid DER that x509-parser and our own parser accept.
-            let sk = SubjectKey::from_spki_der(&key.public_key_spki_der()).unwrap();
-            assert_eq!(sk.algorithm(), alg);
-        }
-    }
 
     #[test]
     fn pem_round_trip_plain_and_encrypted() {

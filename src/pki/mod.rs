@@ -4,8 +4,9 @@
 //! time, serial numbers and randomness come in as arguments. Storing keys in files is the
 //! caller's job ([`PrivateKey::to_pem`] / [`PrivateKey::from_pem`] give it the bytes).
 //!
-//! Crates doing the work: `rcgen` makes certificates and CRLs, `x509-parser` (with its
-//! `verify` feature, backed by `ring`) reads and checks them, `ring` makes and uses keys,
+//! Crates doing the work: `rcgen` encodes certificates and CRLs and signs them through
+//! [`crate::signing`] (the one signing path per algorithm), `x509-parser` (with its `verify`
+//! feature, backed by `ring`) reads them and checks their signatures, `ring` generates keys,
 //! and `pkcs8` encrypts keys at rest (PBES2: scrypt + AES-256-CBC).
 //!
 //! Profiles (see `DESIGN.md`, trust model):
@@ -18,118 +19,26 @@
 mod audit_cert;
 mod cert;
 mod chain;
+mod chain_error;
 mod crl;
+mod error;
 mod keys;
 mod name;
+mod path;
 mod pem;
+mod rcgen_key;
+mod revocation;
 #[cfg(test)]
 mod test_support;
 
+pub use crate::signing::{Algorithm, ParseEnumError};
 pub use audit_cert::{AUDIT_SIGNER_CN, TIME_STAMPING_EKU, issue_audit_cert, validate_audit_signer};
 pub use cert::{CertInfo, DOCUMENT_SIGNING_EKU, SealSubject, cert_info, issue_seal_cert, make_root};
-pub use chain::{
-    ChainError, MAX_PATH_CERTS, RevocationPolicy, RevocationStatus, ValidatedChain, revocation_applies,
-    revocation_status, validate_seal_chain, validate_signature_chain,
-};
+pub use chain::{validate_seal_chain, validate_signature_chain};
+pub use chain_error::{ChainError, ValidatedChain};
 pub use crl::{CrlInfo, RevocationReason, RevokedCert, crl_info, make_crl};
-pub use keys::{Algorithm, PrivateKey, key_id, random_serial};
+pub use error::PkiError;
+pub use keys::{PrivateKey, key_id, random_serial};
+pub use path::MAX_PATH_CERTS;
 pub use pem::{pem_decode_all, pem_encode};
-
-/// Errors of the PKI functions other than chain validation (which has [`ChainError`]).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum PkiError {
-    /// The key or certificate uses an algorithm this platform does not support.
-    #[error("unsupported algorithm: {0} (supported: Ed25519, ECDSA P-256)")]
-    UnsupportedAlgorithm(String),
-    /// Two things that must share an algorithm do not (for example a P-256 seal key under
-    /// the Ed25519 root: chains are homogeneous).
-    #[error("algorithm mismatch: expected {expected}, found {found}")]
-    AlgorithmMismatch {
-        /// The algorithm required (the issuer's, or the one asked for).
-        expected: Algorithm,
-        /// The algorithm actually given.
-        found: Algorithm,
-    },
-    /// The private key bytes or PEM are not a usable PKCS#8 key.
-    #[error("malformed private key: {0}")]
-    MalformedKey(String),
-    /// The PEM holds an encrypted key and no passphrase was given.
-    #[error("the private key is encrypted: a passphrase is required")]
-    PassphraseRequired,
-    /// The passphrase does not decrypt the key.
-    #[error("wrong passphrase for the encrypted private key")]
-    WrongPassphrase,
-    /// An empty passphrase was given for encryption.
-    #[error("the passphrase must not be empty")]
-    EmptyPassphrase,
-    /// The private key does not belong to the certificate it should sign for.
-    #[error("the private key does not match the issuer certificate's public key")]
-    KeyMismatch,
-    /// The issuer certificate may not issue certificates (no cA, no keyCertSign).
-    #[error("the issuer certificate is not a CA allowed to sign certificates")]
-    IssuerNotCa,
-    /// The issuer certificate may not sign CRLs (no cRLSign).
-    #[error("the issuer certificate is not allowed to sign CRLs")]
-    IssuerNotCrlSigner,
-    /// A certificate or CRL could not be parsed.
-    #[error("malformed certificate: {0}")]
-    MalformedCertificate(String),
-    /// A CRL could not be parsed.
-    #[error("malformed CRL: {0}")]
-    MalformedCrl(String),
-    /// The subject public key (SubjectPublicKeyInfo) could not be parsed.
-    #[error("malformed public key: {0}")]
-    MalformedPublicKey(String),
-    /// A name or other text field is unusable (empty, or not encodable).
-    #[error("invalid {field}: {reason}")]
-    InvalidField {
-        /// Which input was wrong.
-        field: &'static str,
-        /// Why.
-        reason: String,
-    },
-    /// A validity period is empty, reversed, outside years 1950–9999, or outside the
-    /// issuer's own validity.
-    #[error("invalid validity period: {0}")]
-    InvalidValidity(String),
-    /// A serial number is zero or empty.
-    #[error("invalid serial number: must be positive and non-zero")]
-    InvalidSerial,
-    /// The random number generator failed.
-    #[error("the random number generator failed")]
-    Rng,
-    /// PEM text could not be decoded.
-    #[error("PEM: {0}")]
-    Pem(String),
-    /// Encrypting a key failed.
-    #[error("key encryption failed: {0}")]
-    Encryption(String),
-    /// The certificate/CRL encoder or signer failed.
-    #[error("signing failed: {0}")]
-    Signing(String),
-}
-
-impl From<rcgen::Error> for PkiError {
-    fn from(e: rcgen::Error) -> Self {
-        PkiError::Signing(e.to_string())
-    }
-}
-
-/// Error of the `FromStr` implementations of [`Algorithm`] and [`RevocationReason`]:
-/// names the value given and the values allowed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown {what} {value:?}; allowed values: {allowed}")]
-pub struct ParseEnumError {
-    /// What was being parsed ("algorithm", "revocation reason").
-    pub what: &'static str,
-    /// The text given.
-    pub value: String,
-    /// The allowed values, comma separated.
-    pub allowed: &'static str,
-}
-
-/// Formats a time as RFC 3339 for messages (falls back to `time`'s own format).
-pub(crate) fn fmt_time(t: &time::OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_else(|_| t.to_string())
-}
+pub use revocation::{RevocationPolicy, RevocationStatus, revocation_applies, revocation_status};

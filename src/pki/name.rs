@@ -4,7 +4,7 @@ use rcgen::{DistinguishedName, DnType, DnValue};
 use x509_parser::der_parser::asn1_rs::Tag;
 use x509_parser::x509::X509Name;
 
-use super::PkiError;
+use super::error::PkiError;
 
 /// OID countryName.
 pub(crate) const OID_COUNTRY: &str = "2.5.4.6";

@@ -1,6 +1,6 @@
 //! PEM (RFC 7468) encoding and decoding of certificates and CRLs.
 
-use super::PkiError;
+use super::error::PkiError;
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 

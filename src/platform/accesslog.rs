@@ -61,7 +61,7 @@ impl AccessLogWriter {
 
     /// Appends an entry; returns once it is committed, with its sequence number.
     pub async fn append(&self, entry: AccessEntry) -> Result<u64, PlatformError> {
-        let stopped = || PlatformError::Io("the access log writer has stopped".into());
+        let stopped = || PlatformError::Task("the access log writer has stopped".into());
         let (reply, answer) = oneshot::channel();
         self.queue.send((entry, reply)).await.map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?.map_err(|e| PlatformError::Io(format!("access log: {e}")))

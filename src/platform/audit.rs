@@ -107,7 +107,7 @@ impl Audit {
             key
         };
         let signer = SealSigner::from_pkcs8_der(key.pkcs8_der())
-            .map_err(|e| PlatformError::Io(format!("checkpoint signer key: {e}")))?;
+            .map_err(|error| PlatformError::Signing { key: "checkpoint signer".into(), error })?;
         let path = self.audit_cert_path();
         let root = self.pki.root_with_key(Algorithm::Ed25519).await?;
         let existing = std::fs::read_to_string(&path).ok().and_then(|pem| {

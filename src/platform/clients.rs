@@ -156,7 +156,7 @@ impl Clients {
         }
         let type_codes = checked_type_codes(&self.catalogue, type_codes)?;
         let mut random = [0u8; 40];
-        self.rng.fill(&mut random).map_err(|_| PlatformError::Io("no randomness available".into()))?;
+        self.rng.fill(&mut random).map_err(|_| PlatformError::Rng)?;
         let id = format!("cl_{}", BASE32_NOPAD.encode(&random[..5]).to_ascii_lowercase());
         let key = ClientKey(format!("zz_{}", BASE32_NOPAD.encode(&random[8..]).to_ascii_lowercase()));
         let mut scopes: Vec<String> = scopes.iter().map(|s| s.as_str().to_owned()).collect();

@@ -7,6 +7,7 @@ use crate::codes::CodeError;
 use crate::keystore::KeyStoreError;
 use crate::pki::PkiError;
 use crate::seal::SealError;
+use crate::signing::SigningError;
 use crate::store::StoreError;
 
 /// Why a platform operation failed.
@@ -89,6 +90,24 @@ pub enum PlatformError {
     /// The seal image.
     #[error(transparent)]
     Seal(#[from] SealError),
+    /// A seal, root or checkpoint key that does not load as a signer.
+    #[error("{key} key: {error}")]
+    Signing {
+        /// Which key ("seal S-…", "checkpoint signer", a root's key name).
+        key: String,
+        /// Why it does not load.
+        #[source]
+        error: SigningError,
+    },
+    /// The operating system's random number generator failed.
+    #[error("no randomness available")]
+    Rng,
+    /// A background task (a blocking job, the access-log writer) stopped or panicked.
+    #[error("{0}")]
+    Task(String),
+    /// A page template could not be rendered.
+    #[error("{0}")]
+    Render(String),
     /// The file system.
     #[error("{0}")]
     Io(String),
@@ -130,6 +149,10 @@ impl PlatformError {
             Self::Key(_) => "key_unavailable",
             Self::Pki(_) => "pki_error",
             Self::Seal(_) => "invalid_seal_name",
+            Self::Signing { .. } => "key_unusable",
+            Self::Rng => "rng_unavailable",
+            Self::Task(_) => "task_failed",
+            Self::Render(_) => "render_failed",
             Self::Io(_) => "io_error",
         }
     }
@@ -152,5 +175,25 @@ impl PlatformError {
                 | Self::Conflict(_)
                 | Self::Seal(_)
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_failures_have_their_own_codes() {
+        let errors = [
+            PlatformError::Signing { key: "seal S-1".into(), error: SigningError::BadSignature },
+            PlatformError::Rng,
+            PlatformError::Task("building the licence: panicked".into()),
+            PlatformError::Render("the page could not be rendered".into()),
+            PlatformError::Io("cannot write x".into()),
+        ];
+        let codes: Vec<&str> = errors.iter().map(PlatformError::code).collect();
+        assert_eq!(codes, ["key_unusable", "rng_unavailable", "task_failed", "render_failed", "io_error"]);
+        assert!(errors.iter().all(|e| !e.is_client_error()));
+        assert_eq!(errors[0].to_string(), "seal S-1 key: bad signature");
     }
 }

@@ -322,7 +322,7 @@ impl Holders {
         }
         // 80 random bits as 16 base32 characters: short enough to read out, too many to guess.
         let mut random = [0u8; 10];
-        self.rng.fill(&mut random).map_err(|_| PlatformError::Io("no randomness available".into()))?;
+        self.rng.fill(&mut random).map_err(|_| PlatformError::Rng)?;
         let code = BASE32_NOPAD.encode(&random);
         let created_by = match &call.caller {
             HolderCaller::Portal(p) => p.id.clone(),

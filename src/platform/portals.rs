@@ -47,7 +47,7 @@ impl Clients {
         let name = checked_name("name", name, 60)?;
         let verifier = parse_portal_public_key(public_key_pem)?;
         let mut random = [0u8; 40];
-        self.rng.fill(&mut random).map_err(|_| PlatformError::Io("no randomness available".into()))?;
+        self.rng.fill(&mut random).map_err(|_| PlatformError::Rng)?;
         let id = format!("pt_{}", BASE32_NOPAD.encode(&random[..5]).to_ascii_lowercase());
         let key = ClientKey::new(format!(
             "{PORTAL_KEY_PREFIX}{}",
@@ -56,7 +56,7 @@ impl Clients {
         let portal = PortalRecord {
             id,
             name: name.to_owned(),
-            algorithm: verifier.algorithm().to_owned(),
+            algorithm: verifier.algorithm().to_string(),
             public_key: verifier.to_spki_der(),
             key_hash: key_hash(key.expose()),
             created_at: now,

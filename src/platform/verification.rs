@@ -227,7 +227,7 @@ impl Verification {
         let reader = trust.clone();
         let step = tokio::task::spawn_blocking(move || Engine::new(&reader, now).read(Input::Pdf(&pdf)))
             .await
-            .map_err(|e| PlatformError::Io(format!("the PDF could not be verified: {e}")))?;
+            .map_err(|e| PlatformError::Task(format!("the PDF could not be verified: {e}")))?;
         Ok(self.complete(&Engine::new(&trust, now), step).await)
     }
 
@@ -315,8 +315,8 @@ impl Verification {
             crls,
         };
         let key = self.keys.read(&signer_root.key_name)?;
-        let signer =
-            SealSigner::from_pkcs8_der(key.pkcs8_der()).map_err(|e| PlatformError::Io(e.to_string()))?;
+        let signer = SealSigner::from_pkcs8_der(key.pkcs8_der())
+            .map_err(|error| PlatformError::Signing { key: signer_root.key_name.clone(), error })?;
         sign_trust_list(&body, &signer_root.cert_der, &signer).map_err(|e| PlatformError::Io(e.to_string()))
     }
 }

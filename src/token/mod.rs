@@ -10,14 +10,12 @@
 pub mod claims;
 pub mod url;
 
-use coset::{
-    CborSerializable as _, CoseSign1, CoseSign1Builder, HeaderBuilder, TaggedCborSerializable as _, iana,
-};
+use coset::{CborSerializable as _, CoseSign1, CoseSign1Builder, HeaderBuilder, TaggedCborSerializable as _};
 
 pub use claims::{LICENCE_ID_ROOT, LicenceClaims, RECORD_HASH_BYTES};
 pub use url::{decode_from_url, encode_for_url, qr_url};
 
-use crate::signing::{SealSigner, SealVerifier};
+use crate::signing::{Algorithm, SealSigner, SealVerifier};
 
 /// Largest token (COSE bytes) accepted; bigger input is refused before parsing.
 pub const MAX_TOKEN_BYTES: usize = 1024;
@@ -41,8 +39,8 @@ pub fn kid_of(cert_der: &[u8]) -> Vec<u8> {
 pub struct ParsedToken {
     /// The seal certificate identifier from the protected header.
     pub kid: Vec<u8>,
-    /// `"ed25519"` (COSE EdDSA) or `"p256"` (COSE ES256), as [`SealVerifier::algorithm`] names them.
-    pub algorithm: &'static str,
+    /// The seal algorithm the COSE `alg` names (EdDSA: Ed25519, ES256: P-256).
+    pub algorithm: Algorithm,
     /// The claims, as stated (unverified).
     pub claims: LicenceClaims,
     /// The bytes the signature covers (the COSE `Sig_structure`).
@@ -62,8 +60,8 @@ pub fn sign(claims: &LicenceClaims, kid: &[u8], signer: &SealSigner) -> Result<V
         .map_err(TokenError::Signing)?
         .to_vec()
         .map_err(|e| TokenError::Signing(format!("encoding the claims: {e}")))?;
-    let protected =
-        HeaderBuilder::new().algorithm(cose_algorithm(signer.algorithm())).key_id(kid.to_vec()).build();
+    let mut protected = HeaderBuilder::new().key_id(kid.to_vec()).build();
+    protected.alg = Some(signer.algorithm().cose());
     let token = CoseSign1Builder::new()
         .protected(protected)
         .payload(payload)
@@ -91,9 +89,9 @@ pub fn parse(token: &[u8]) -> Result<ParsedToken, TokenError> {
         CoseSign1::from_tagged_slice(token).map_err(|e| TokenError::Malformed(format!("COSE_Sign1: {e}")))?;
     let header = &sign1.protected.header;
     let algorithm = match &header.alg {
-        Some(coset::Algorithm::Assigned(iana::Algorithm::EdDSA)) => crate::signing::ALG_ED25519,
-        Some(coset::Algorithm::Assigned(iana::Algorithm::ES256)) => crate::signing::ALG_P256,
-        Some(other) => return Err(TokenError::UnsupportedAlgorithm(format!("{other:?}"))),
+        Some(alg) => {
+            Algorithm::from_cose(alg).ok_or_else(|| TokenError::UnsupportedAlgorithm(format!("{alg:?}")))?
+        }
         None => return Err(TokenError::Malformed("no alg in the protected header".into())),
     };
     if header.key_id.is_empty() || header.key_id.len() > MAX_KID_BYTES {
@@ -138,10 +136,6 @@ pub fn parse_and_verify(token: &[u8], verifier: &SealVerifier) -> Result<Licence
     let parsed = parse(token)?;
     verify(&parsed, verifier)?;
     Ok(parsed.claims)
-}
-
-fn cose_algorithm(seal_algorithm: &str) -> iana::Algorithm {
-    if seal_algorithm == crate::signing::ALG_P256 { iana::Algorithm::ES256 } else { iana::Algorithm::EdDSA }
 }
 
 /// Why a token could not be made, read or trusted.
@@ -193,6 +187,7 @@ impl TokenError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use coset::iana;
 
     fn ed25519() -> SealSigner {
         let rng = ring::rand::SystemRandom::new();
@@ -226,7 +221,7 @@ mod tests {
 
     #[test]
     fn round_trip_both_algorithms() {
-        for (signer, alg) in [(ed25519(), "ed25519"), (p256(), "p256")] {
+        for (signer, alg) in [(ed25519(), Algorithm::Ed25519), (p256(), Algorithm::P256)] {
             let token = sign(&claims(), KID, &signer).unwrap();
             let parsed = parse(&token).unwrap();
             assert_eq!((parsed.kid.as_slice(), parsed.algorithm), (KID, alg));

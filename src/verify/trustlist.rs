@@ -228,7 +228,7 @@ pub fn verify_trust_list(
     let verifier =
         SealVerifier::from_spki_der(&spki_of_cert(&signer_der).map_err(TrustListError::Malformed)?)
             .map_err(|e| TrustListError::BadSignature(e.to_string()))?;
-    if verifier.algorithm() != crate::signing::ALG_ED25519 {
+    if verifier.algorithm() != crate::signing::Algorithm::Ed25519 {
         return Err(TrustListError::BadSignature("the signer is not an Ed25519 root".into()));
     }
     crate::jws::verify(&verifier, &jws.protected, &jws.payload, &jws.signature).map_err(|e| match e {

@@ -105,7 +105,7 @@ impl Issuing {
         let serial = reservation.as_ref().map_or(0, |r| r.reservation.value);
         let built = tokio::task::spawn_blocking(move || job.build(serial))
             .await
-            .map_err(|e| PlatformError::Io(format!("building the licence: {e}")));
+            .map_err(|e| PlatformError::Task(format!("building the licence: {e}")));
         let stored = match built {
             Ok(Ok(licence)) => self
                 .store

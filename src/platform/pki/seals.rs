@@ -176,7 +176,7 @@ impl Pki {
         let root = lookup::root(self.store.as_ref(), seal.algorithm).await?;
         let key = self.keys.read(&seal.key_name)?;
         let signer = SealSigner::from_pkcs8_der(key.pkcs8_der())
-            .map_err(|e| PlatformError::Io(format!("seal {seal_id} key: {e}")))?;
+            .map_err(|error| PlatformError::Signing { key: format!("seal {seal_id}"), error })?;
         let department = lookup::department(self.store.as_ref(), seal.department_code.as_str()).await?;
         let drawing = seal::draw(&department.name, &seal.name)?;
         let kid = crate::token::kid_of(&seal.cert_der);

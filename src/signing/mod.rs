@@ -1,27 +1,30 @@
-//! Signing and verifying with a seal key (Ed25519 or ECDSA P-256), from PKCS#8 / SPKI DER.
+//! Signing and verifying with a seal key, from PKCS#8 / SPKI DER: the one signing path of
+//! each [`Algorithm`], shared by the QR token (COSE, raw signatures), the PDF signature
+//! (CMS, DER signatures), JWS (trust list, holder assertions, audit checkpoints) and the
+//! certificates and CRLs that `pki` makes through rcgen.
 //!
-//! One place decides how a seal key signs, so that the QR token (COSE, raw signatures) and
-//! the PDF signature (CMS, DER signatures) agree. ECDSA signatures are deterministic
-//! (RFC 6979) and Ed25519 is deterministic by construction: no randomness is needed here.
+//! Layout: [`alg`] names the algorithms (the enum, OIDs, COSE and JOSE identifiers); one
+//! file per algorithm does the work (`ed25519.rs` with `ed25519-dalek`, [`p256`] with
+//! `ring`); this file dispatches. A new algorithm is a variant in [`alg`], one here in
+//! [`SealSigner`] and [`SealVerifier`], and its own file.
 
-use p256::ecdsa::signature::{Signer as _, Verifier as _};
-use p256::pkcs8::der::Decode as _;
-use p256::pkcs8::{
-    DecodePrivateKey as _, DecodePublicKey as _, EncodePublicKey as _, ObjectIdentifier, PrivateKeyInfoRef,
-    SubjectPublicKeyInfoRef,
-};
+pub mod alg;
+mod ed25519;
+mod error;
+pub mod p256;
 
-/// OID of Ed25519 keys (RFC 8410).
-const OID_ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
-/// OID of elliptic-curve public keys (RFC 5480); the curve is in the parameters.
-const OID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+use pkcs8::der::Decode as _;
+use pkcs8::{PrivateKeyInfoRef, SubjectPublicKeyInfoRef};
+
+pub use alg::{Algorithm, ParseEnumError, oid};
+pub use error::SigningError;
 
 /// A seal's private key, able to sign. Its `Debug` shows the algorithm, never key bytes.
 pub enum SealSigner {
     /// Ed25519 (PureEdDSA, RFC 8032).
     Ed25519(ed25519_dalek::SigningKey),
     /// ECDSA over P-256 with SHA-256.
-    P256(p256::ecdsa::SigningKey),
+    P256(p256::P256Signer),
 }
 
 impl std::fmt::Debug for SealSigner {
@@ -30,32 +33,28 @@ impl std::fmt::Debug for SealSigner {
     }
 }
 
+/// The algorithm of a PKCS#8 or SPKI `AlgorithmIdentifier`, as a signing error.
+fn key_algorithm(id: &pkcs8::spki::AlgorithmIdentifierRef<'_>) -> Result<Algorithm, SigningError> {
+    let curve = id.parameters_oid().ok();
+    Algorithm::from_key_oids(&id.oid, curve.as_ref()).map_err(SigningError::UnsupportedKey)
+}
+
 impl SealSigner {
     /// Reads an unencrypted PKCS#8 private key (v1 or v2, as ring, rcgen and OpenSSL write them).
     pub fn from_pkcs8_der(der: &[u8]) -> Result<Self, SigningError> {
         let info = PrivateKeyInfoRef::from_der(der)
             .map_err(|e| SigningError::MalformedKey(format!("not a PKCS#8 private key: {e}")))?;
-        let oid = info.algorithm.oid;
-        if oid == OID_ED25519 {
-            let key = ed25519_dalek::SigningKey::try_from(info)
-                .map_err(|e| SigningError::MalformedKey(format!("Ed25519 PKCS#8: {e}")))?;
-            Ok(Self::Ed25519(key))
-        } else if oid == OID_EC_PUBLIC_KEY {
-            // Checks the curve parameter itself and reports other curves as an error.
-            let key = p256::ecdsa::SigningKey::from_pkcs8_der(der).map_err(|e| {
-                SigningError::UnsupportedKey(format!("EC key is not a usable P-256 key: {e}"))
-            })?;
-            Ok(Self::P256(key))
-        } else {
-            Err(SigningError::UnsupportedKey(format!("key algorithm {oid}")))
+        match key_algorithm(&info.algorithm)? {
+            Algorithm::Ed25519 => Ok(Self::Ed25519(ed25519::signing_key(info)?)),
+            Algorithm::P256 => Ok(Self::P256(p256::P256Signer::from_pkcs8_der(der)?)),
         }
     }
 
-    /// `"ed25519"` or `"p256"`.
-    pub fn algorithm(&self) -> &'static str {
+    /// The key's algorithm.
+    pub fn algorithm(&self) -> Algorithm {
         match self {
-            Self::Ed25519(_) => ALG_ED25519,
-            Self::P256(_) => ALG_P256,
+            Self::Ed25519(_) => Algorithm::Ed25519,
+            Self::P256(_) => Algorithm::P256,
         }
     }
 
@@ -63,11 +62,8 @@ impl SealSigner {
     /// `r || s`, 64 bytes (the COSE / JWS form).
     pub fn sign_raw(&self, msg: &[u8]) -> Vec<u8> {
         match self {
-            Self::Ed25519(key) => ed25519_dalek::Signer::sign(key, msg).to_bytes().to_vec(),
-            Self::P256(key) => {
-                let sig: p256::ecdsa::Signature = key.sign(msg);
-                sig.to_bytes().to_vec()
-            }
+            Self::Ed25519(key) => ed25519::sign(key, msg),
+            Self::P256(key) => key.sign_raw(msg),
         }
     }
 
@@ -75,11 +71,8 @@ impl SealSigner {
     /// 64 bytes as [`Self::sign_raw`] (RFC 8410/8419 carry them as is).
     pub fn sign_der(&self, msg: &[u8]) -> Vec<u8> {
         match self {
-            Self::Ed25519(_) => self.sign_raw(msg),
-            Self::P256(key) => {
-                let sig: p256::ecdsa::Signature = key.sign(msg);
-                sig.to_der().as_bytes().to_vec()
-            }
+            Self::Ed25519(key) => ed25519::sign(key, msg),
+            Self::P256(key) => key.sign_der(msg),
         }
     }
 
@@ -92,15 +85,10 @@ impl SealSigner {
     pub fn verifier(&self) -> SealVerifier {
         match self {
             Self::Ed25519(key) => SealVerifier::Ed25519(key.verifying_key()),
-            Self::P256(key) => SealVerifier::P256(*key.verifying_key()),
+            Self::P256(key) => SealVerifier::P256(key.verifier()),
         }
     }
 }
-
-/// Algorithm name of Ed25519 seals.
-pub const ALG_ED25519: &str = "ed25519";
-/// Algorithm name of ECDSA P-256 seals.
-pub const ALG_P256: &str = "p256";
 
 /// A seal's public key, able to verify.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,7 +97,7 @@ pub enum SealVerifier {
     /// canonical signatures only).
     Ed25519(ed25519_dalek::VerifyingKey),
     /// ECDSA over P-256 with SHA-256.
-    P256(p256::ecdsa::VerifyingKey),
+    P256(p256::P256Verifier),
 }
 
 impl SealVerifier {
@@ -117,80 +105,43 @@ impl SealVerifier {
     pub fn from_spki_der(der: &[u8]) -> Result<Self, SigningError> {
         let info = SubjectPublicKeyInfoRef::from_der(der)
             .map_err(|e| SigningError::MalformedKey(format!("not a SubjectPublicKeyInfo: {e}")))?;
-        let oid = info.algorithm.oid;
-        if oid == OID_ED25519 {
-            let key = ed25519_dalek::VerifyingKey::try_from(info)
-                .map_err(|e| SigningError::MalformedKey(format!("Ed25519 public key: {e}")))?;
-            Ok(Self::Ed25519(key))
-        } else if oid == OID_EC_PUBLIC_KEY {
-            let key = p256::ecdsa::VerifyingKey::from_public_key_der(der).map_err(|e| {
-                SigningError::UnsupportedKey(format!("EC key is not a usable P-256 key: {e}"))
-            })?;
-            Ok(Self::P256(key))
-        } else {
-            Err(SigningError::UnsupportedKey(format!("key algorithm {oid}")))
+        match key_algorithm(&info.algorithm)? {
+            Algorithm::Ed25519 => Ok(Self::Ed25519(ed25519::verifying_key(info)?)),
+            Algorithm::P256 => Ok(Self::P256(p256::P256Verifier::from_spki_der(der)?)),
         }
     }
 
-    /// `"ed25519"` or `"p256"`.
-    pub fn algorithm(&self) -> &'static str {
+    /// The key's algorithm.
+    pub fn algorithm(&self) -> Algorithm {
         match self {
-            Self::Ed25519(_) => ALG_ED25519,
-            Self::P256(_) => ALG_P256,
+            Self::Ed25519(_) => Algorithm::Ed25519,
+            Self::P256(_) => Algorithm::P256,
         }
     }
 
     /// Verifies a signature in the form [`SealSigner::sign_raw`] makes (64 bytes for both).
     pub fn verify_raw(&self, msg: &[u8], sig: &[u8]) -> Result<(), SigningError> {
         match self {
-            Self::Ed25519(key) => verify_ed25519(key, msg, sig),
-            Self::P256(key) => {
-                let sig = p256::ecdsa::Signature::from_slice(sig).map_err(|_| SigningError::BadSignature)?;
-                key.verify(msg, &sig).map_err(|_| SigningError::BadSignature)
-            }
+            Self::Ed25519(key) => ed25519::verify(key, msg, sig),
+            Self::P256(key) => key.verify_raw(msg, sig),
         }
     }
 
     /// Verifies a signature in the form [`SealSigner::sign_der`] makes (DER for P-256).
     pub fn verify_der(&self, msg: &[u8], sig: &[u8]) -> Result<(), SigningError> {
         match self {
-            Self::Ed25519(key) => verify_ed25519(key, msg, sig),
-            Self::P256(key) => {
-                let sig = p256::ecdsa::Signature::from_der(sig).map_err(|_| SigningError::BadSignature)?;
-                key.verify(msg, &sig).map_err(|_| SigningError::BadSignature)
-            }
+            Self::Ed25519(key) => ed25519::verify(key, msg, sig),
+            Self::P256(key) => key.verify_der(msg, sig),
         }
     }
 
     /// The public key as DER `SubjectPublicKeyInfo`.
     pub fn to_spki_der(&self) -> Vec<u8> {
-        let doc = match self {
-            Self::Ed25519(key) => key.to_public_key_der(),
-            Self::P256(key) => key.to_public_key_der(),
-        };
-        // Invariant: encoding a valid fixed-size public key into a growable buffer cannot
-        // fail (the key types check their points on construction).
-        doc.expect("encoding a valid public key as SPKI cannot fail").into_vec()
+        match self {
+            Self::Ed25519(key) => ed25519::spki(key),
+            Self::P256(key) => key.spki(),
+        }
     }
-}
-
-fn verify_ed25519(key: &ed25519_dalek::VerifyingKey, msg: &[u8], sig: &[u8]) -> Result<(), SigningError> {
-    let sig = ed25519_dalek::Signature::from_slice(sig).map_err(|_| SigningError::BadSignature)?;
-    key.verify_strict(msg, &sig).map_err(|_| SigningError::BadSignature)
-}
-
-/// Why a seal key could not be loaded or a signature did not verify.
-#[derive(Debug, thiserror::Error)]
-pub enum SigningError {
-    /// The key is well-formed but of an algorithm or curve we do not support.
-    #[error("unsupported seal key: {0}")]
-    UnsupportedKey(String),
-    /// The key bytes are not a valid key.
-    #[error("malformed seal key: {0}")]
-    MalformedKey(String),
-    /// The signature does not verify (or is not a signature at all).
-    #[error("bad signature")]
-    BadSignature,
 }
 
 #[cfg(test)]
@@ -212,7 +163,7 @@ mod tests {
 
     #[test]
     fn ring_keys_load_and_round_trip() {
-        for (der, alg) in [(ed25519_pkcs8(), "ed25519"), (p256_pkcs8(), "p256")] {
+        for (der, alg) in [(ed25519_pkcs8(), Algorithm::Ed25519), (p256_pkcs8(), Algorithm::P256)] {
             let signer = SealSigner::from_pkcs8_der(&der).unwrap();
             assert_eq!(signer.algorithm(), alg);
             assert!(!format!("{signer:?}").contains(&format!("{:?}", &der[der.len() - 8..])));
