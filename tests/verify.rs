@@ -435,9 +435,10 @@ async fn a_revoked_seal_fails_later_signatures_and_offline_compromise() {
 #[tokio::test]
 async fn expired_suspended_revoked_and_superseded_licences_are_not_valid() {
     let f = fixture().await;
-    let now = OffsetDateTime::now_utc();
     // Expired: verified after its last day.
     let l = food(&f, &f.seal_ed).await;
+    // Moments taken after the issuing they judge (see the test above).
+    let now = OffsetDateTime::now_utc();
     let until = token::parse(&l.token).unwrap().claims.valid_until.unwrap();
     let until = zhengzhao::licence::parse_date("", &until).unwrap();
     let after = until.next_day().unwrap().midnight().assume_utc() + Duration::hours(12);
@@ -461,6 +462,7 @@ async fn expired_suspended_revoked_and_superseded_licences_are_not_valid() {
     // A renewed licence's old version is superseded; the new one is valid.
     let old = food(&f, &f.seal_ed).await;
     let new = issue(&f, &f.seal_ed, FOOD, "food-business-licence.json", Some(old.identifier.clone())).await;
+    let now = OffsetDateTime::now_utc();
     let report = f.platform.verification.verify_token_text(&old.url, now).await.unwrap();
     assert_fails(&report, "licence.status");
     assert!(report.check("licence.status").unwrap().message_en.contains(&new.identifier));
