@@ -39,6 +39,66 @@ const ENV_KEYS: &[&str] = &[
 /// Environment variables that are known but not configuration keys.
 const ENV_OTHER: &[&str] = &["ZHENGZHAO_DATA", "ZHENGZHAO_KEY_PASSPHRASE"];
 
+/// The `ZHENGZHAO_*` environment variables by name; an empty value counts as unset.
+struct EnvVars(BTreeMap<String, String>);
+
+impl EnvVars {
+    /// Names that are neither configuration keys, nor known otherwise, nor test settings.
+    fn unknown(&self) -> Vec<String> {
+        self.0
+            .keys()
+            .filter(|k| {
+                !ENV_KEYS.contains(&k.as_str())
+                    && !ENV_OTHER.contains(&k.as_str())
+                    && !k.starts_with("ZHENGZHAO_TEST_")
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// The value of `name`, if set and not empty.
+    fn text(&self, name: &'static str) -> Option<String> {
+        self.0.get(name).filter(|v| !v.is_empty()).cloned()
+    }
+
+    /// The value of `name` parsed; an unparsable value is an error naming the variable.
+    fn parsed<T: std::str::FromStr>(&self, name: &'static str) -> Result<Option<T>, ConfigError>
+    where
+        T::Err: fmt::Display,
+    {
+        self.text(name)
+            .map(|v| v.parse::<T>())
+            .transpose()
+            .map_err(|e| ConfigError::Env { name, message: e.to_string() })
+    }
+
+    /// `ZHENGZHAO_LOG_FORMAT`: `text` or `json`.
+    fn log_format(&self) -> Result<Option<LogFormat>, ConfigError> {
+        match self.text("ZHENGZHAO_LOG_FORMAT").as_deref() {
+            None => Ok(None),
+            Some("text") => Ok(Some(LogFormat::Text)),
+            Some("json") => Ok(Some(LogFormat::Json)),
+            Some(other) => Err(ConfigError::Env {
+                name: "ZHENGZHAO_LOG_FORMAT",
+                message: format!("{other:?} is neither \"text\" nor \"json\""),
+            }),
+        }
+    }
+
+    /// `ZHENGZHAO_TRUSTED_PROXIES`: address ranges separated by commas (empty items skipped).
+    fn trusted_proxies(&self) -> Result<Option<Vec<AddrRange>>, ConfigError> {
+        self.text("ZHENGZHAO_TRUSTED_PROXIES")
+            .map(|v| {
+                v.split(',')
+                    .filter(|r| !r.trim().is_empty())
+                    .map(str::parse)
+                    .collect::<Result<Vec<AddrRange>, _>>()
+            })
+            .transpose()
+            .map_err(|e| ConfigError::Env { name: "ZHENGZHAO_TRUSTED_PROXIES", message: e.to_string() })
+    }
+}
+
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -138,83 +198,32 @@ impl Layer {
     pub fn from_env(
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<(Self, Vec<String>), ConfigError> {
-        let vars: BTreeMap<String, String> =
-            env.into_iter().filter(|(k, _)| k.starts_with("ZHENGZHAO_")).collect();
-        let unknown = vars
-            .keys()
-            .filter(|k| {
-                !ENV_KEYS.contains(&k.as_str())
-                    && !ENV_OTHER.contains(&k.as_str())
-                    && !k.starts_with("ZHENGZHAO_TEST_")
-            })
-            .cloned()
-            .collect();
-        let get = |name: &'static str| vars.get(name).filter(|v| !v.is_empty()).cloned();
-        fn parsed<T: std::str::FromStr>(
-            name: &'static str,
-            v: Option<String>,
-        ) -> Result<Option<T>, ConfigError>
-        where
-            T::Err: fmt::Display,
-        {
-            v.map(|v| v.parse::<T>())
-                .transpose()
-                .map_err(|e| ConfigError::Env { name, message: e.to_string() })
-        }
-        let log_format = match get("ZHENGZHAO_LOG_FORMAT").as_deref() {
-            None => None,
-            Some("text") => Some(LogFormat::Text),
-            Some("json") => Some(LogFormat::Json),
-            Some(other) => {
-                return Err(ConfigError::Env {
-                    name: "ZHENGZHAO_LOG_FORMAT",
-                    message: format!("{other:?} is neither \"text\" nor \"json\""),
-                });
-            }
-        };
+        let env = EnvVars(env.into_iter().filter(|(k, _)| k.starts_with("ZHENGZHAO_")).collect());
+        let unknown = env.unknown();
+        let log_format = env.log_format()?;
         let layer = Self {
-            listen: parsed("ZHENGZHAO_LISTEN", get("ZHENGZHAO_LISTEN"))?,
-            public_url: get("ZHENGZHAO_PUBLIC_URL"),
-            database_url: get("ZHENGZHAO_DATABASE_URL"),
-            log: get("ZHENGZHAO_LOG"),
+            listen: env.parsed("ZHENGZHAO_LISTEN")?,
+            public_url: env.text("ZHENGZHAO_PUBLIC_URL"),
+            database_url: env.text("ZHENGZHAO_DATABASE_URL"),
+            log: env.text("ZHENGZHAO_LOG"),
             log_format,
-            crl_days: parsed("ZHENGZHAO_CRL_DAYS", get("ZHENGZHAO_CRL_DAYS"))?,
-            seal_cert_days: parsed("ZHENGZHAO_SEAL_CERT_DAYS", get("ZHENGZHAO_SEAL_CERT_DAYS"))?,
-            rate_limit: parsed("ZHENGZHAO_RATE_LIMIT", get("ZHENGZHAO_RATE_LIMIT"))?,
-            trusted_proxies: get("ZHENGZHAO_TRUSTED_PROXIES")
-                .map(|v| {
-                    v.split(',')
-                        .filter(|r| !r.trim().is_empty())
-                        .map(str::parse)
-                        .collect::<Result<Vec<AddrRange>, _>>()
-                })
-                .transpose()
-                .map_err(|e| ConfigError::Env {
-                    name: "ZHENGZHAO_TRUSTED_PROXIES",
-                    message: e.to_string(),
-                })?,
-            header_timeout: parsed("ZHENGZHAO_HEADER_TIMEOUT", get("ZHENGZHAO_HEADER_TIMEOUT"))?,
-            idle_timeout: parsed("ZHENGZHAO_IDLE_TIMEOUT", get("ZHENGZHAO_IDLE_TIMEOUT"))?,
-            request_timeout: parsed("ZHENGZHAO_REQUEST_TIMEOUT", get("ZHENGZHAO_REQUEST_TIMEOUT"))?,
-            max_connections: parsed("ZHENGZHAO_MAX_CONNECTIONS", get("ZHENGZHAO_MAX_CONNECTIONS"))?,
-            max_connections_per_address: parsed(
-                "ZHENGZHAO_MAX_CONNECTIONS_PER_ADDRESS",
-                get("ZHENGZHAO_MAX_CONNECTIONS_PER_ADDRESS"),
-            )?,
-            public_concurrency: parsed("ZHENGZHAO_PUBLIC_CONCURRENCY", get("ZHENGZHAO_PUBLIC_CONCURRENCY"))?,
-            api_concurrency: parsed("ZHENGZHAO_API_CONCURRENCY", get("ZHENGZHAO_API_CONCURRENCY"))?,
-            pdf_verify_timeout: parsed("ZHENGZHAO_PDF_VERIFY_TIMEOUT", get("ZHENGZHAO_PDF_VERIFY_TIMEOUT"))?,
-            pdf_verify_concurrency: parsed(
-                "ZHENGZHAO_PDF_VERIFY_CONCURRENCY",
-                get("ZHENGZHAO_PDF_VERIFY_CONCURRENCY"),
-            )?,
-            pdf_verify_wait: parsed("ZHENGZHAO_PDF_VERIFY_WAIT", get("ZHENGZHAO_PDF_VERIFY_WAIT"))?,
-            public_nice: parsed("ZHENGZHAO_PUBLIC_NICE", get("ZHENGZHAO_PUBLIC_NICE"))?,
-            refusal_delay_ms: parsed("ZHENGZHAO_REFUSAL_DELAY_MS", get("ZHENGZHAO_REFUSAL_DELAY_MS"))?,
-            api_reserved_connections: parsed(
-                "ZHENGZHAO_API_RESERVED_CONNECTIONS",
-                get("ZHENGZHAO_API_RESERVED_CONNECTIONS"),
-            )?,
+            crl_days: env.parsed("ZHENGZHAO_CRL_DAYS")?,
+            seal_cert_days: env.parsed("ZHENGZHAO_SEAL_CERT_DAYS")?,
+            rate_limit: env.parsed("ZHENGZHAO_RATE_LIMIT")?,
+            trusted_proxies: env.trusted_proxies()?,
+            header_timeout: env.parsed("ZHENGZHAO_HEADER_TIMEOUT")?,
+            idle_timeout: env.parsed("ZHENGZHAO_IDLE_TIMEOUT")?,
+            request_timeout: env.parsed("ZHENGZHAO_REQUEST_TIMEOUT")?,
+            max_connections: env.parsed("ZHENGZHAO_MAX_CONNECTIONS")?,
+            max_connections_per_address: env.parsed("ZHENGZHAO_MAX_CONNECTIONS_PER_ADDRESS")?,
+            public_concurrency: env.parsed("ZHENGZHAO_PUBLIC_CONCURRENCY")?,
+            api_concurrency: env.parsed("ZHENGZHAO_API_CONCURRENCY")?,
+            pdf_verify_timeout: env.parsed("ZHENGZHAO_PDF_VERIFY_TIMEOUT")?,
+            pdf_verify_concurrency: env.parsed("ZHENGZHAO_PDF_VERIFY_CONCURRENCY")?,
+            pdf_verify_wait: env.parsed("ZHENGZHAO_PDF_VERIFY_WAIT")?,
+            public_nice: env.parsed("ZHENGZHAO_PUBLIC_NICE")?,
+            refusal_delay_ms: env.parsed("ZHENGZHAO_REFUSAL_DELAY_MS")?,
+            api_reserved_connections: env.parsed("ZHENGZHAO_API_RESERVED_CONNECTIONS")?,
         };
         Ok((layer, unknown))
     }

@@ -79,51 +79,41 @@ pub struct Config {
     pub api_reserved_connections: u32,
 }
 
+/// The public URL given, or `http://LISTEN`, without trailing slashes; it must be http(s).
+fn checked_public_url(given: Option<String>, listen: SocketAddr) -> Result<String, ConfigError> {
+    let public_url = given.unwrap_or_else(|| format!("http://{listen}"));
+    let public_url = public_url.trim_end_matches('/').to_owned();
+    if !(public_url.starts_with("http://") || public_url.starts_with("https://"))
+        || public_url.contains(char::is_whitespace)
+    {
+        return Err(ConfigError::Invalid {
+            key: "public_url",
+            message: format!("{public_url:?} is not an http(s) URL"),
+        });
+    }
+    Ok(public_url)
+}
+
+/// `value` if it lies in `range`, else an error naming `key`.
+fn within(key: &'static str, value: u32, range: std::ops::RangeInclusive<u32>) -> Result<u32, ConfigError> {
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        Err(ConfigError::Invalid {
+            key,
+            message: format!("{value} is not between {} and {}", range.start(), range.end()),
+        })
+    }
+}
+
 impl Config {
     /// Defaults for `data_dir`, overlaid by `layer`, then checked.
     pub fn from_layer(data_dir: PathBuf, layer: Layer) -> Result<Self, ConfigError> {
         let listen = layer.listen.unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080)));
-        let public_url = layer.public_url.unwrap_or_else(|| format!("http://{listen}"));
-        let public_url = public_url.trim_end_matches('/').to_owned();
-        if !(public_url.starts_with("http://") || public_url.starts_with("https://"))
-            || public_url.contains(char::is_whitespace)
-        {
-            return Err(ConfigError::Invalid {
-                key: "public_url",
-                message: format!("{public_url:?} is not an http(s) URL"),
-            });
-        }
-        let crl_days = layer.crl_days.unwrap_or(7);
-        if !(1..=365).contains(&crl_days) {
-            return Err(ConfigError::Invalid {
-                key: "crl_days",
-                message: format!("{crl_days} is not between 1 and 365"),
-            });
-        }
-        let seal_cert_days = layer.seal_cert_days.unwrap_or(3 * 365);
-        if !(1..=10 * 365).contains(&seal_cert_days) {
-            return Err(ConfigError::Invalid {
-                key: "seal_cert_days",
-                message: format!("{seal_cert_days} is not between 1 and 3650"),
-            });
-        }
-        let rate_limit = layer.rate_limit.unwrap_or(1000);
-        if !(1..=1_000_000).contains(&rate_limit) {
-            return Err(ConfigError::Invalid {
-                key: "rate_limit",
-                message: format!("{rate_limit} is not between 1 and 1000000"),
-            });
-        }
-        let within = |key: &'static str, value: u32, range: std::ops::RangeInclusive<u32>| {
-            if range.contains(&value) {
-                Ok(value)
-            } else {
-                Err(ConfigError::Invalid {
-                    key,
-                    message: format!("{value} is not between {} and {}", range.start(), range.end()),
-                })
-            }
-        };
+        let public_url = checked_public_url(layer.public_url, listen)?;
+        let crl_days = within("crl_days", layer.crl_days.unwrap_or(7), 1..=365)?;
+        let seal_cert_days = within("seal_cert_days", layer.seal_cert_days.unwrap_or(3 * 365), 1..=10 * 365)?;
+        let rate_limit = within("rate_limit", layer.rate_limit.unwrap_or(1000), 1..=1_000_000)?;
         let header_timeout = within("header_timeout", layer.header_timeout.unwrap_or(10), 1..=3600)?;
         let idle_timeout = within("idle_timeout", layer.idle_timeout.unwrap_or(60), 1..=3600)?;
         let request_timeout = within("request_timeout", layer.request_timeout.unwrap_or(30), 1..=3600)?;

@@ -106,128 +106,97 @@ const HEADER_TEXT: &str = r"^[\x20-\x7E]*[\x21-\x7E][\x20-\x7E]*$";
 /// - the access headers' and `Idempotency-Key`'s limits, as the handlers check them;
 /// - the bodies' constraints (enumerations, lengths, "exactly one of").
 fn conformance(doc: &mut Value) {
-    let error = json!({"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}});
-    let page = json!({"text/html": {"schema": {"type": "string"}}});
-    let header_text =
-        |max: usize| json!({"type": "string", "minLength": 1, "maxLength": max, "pattern": HEADER_TEXT});
     if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
         for (path, operations) in paths.iter_mut() {
             let Some(operations) = operations.as_object_mut() else { continue };
             for (method, op) in operations.iter_mut() {
-                let html = path.starts_with("/v/");
-                let content = if html { &page } else { &error };
-                let secured = op.get("security").is_some();
-                let has_body = op.get("requestBody").is_some();
-                let mut has_input = has_body;
-                for param in op.get_mut("parameters").and_then(Value::as_array_mut).into_iter().flatten() {
-                    has_input = true;
-                    let name = param["name"].as_str().unwrap_or_default().to_owned();
-                    match name.as_str() {
-                        "X-Purpose" => param["schema"] = header_text(crate::platform::MAX_PURPOSE),
-                        "X-Authorisation-Code" | "X-Matter-Code" => {
-                            param["schema"] = header_text(super::register::MAX_CODE_CHARS);
-                        }
-                        "Idempotency-Key" => {
-                            param["schema"] = header_text(crate::platform::MAX_IDEMPOTENCY_KEY);
-                            param["required"] = json!(true);
-                        }
-                        "status" => param["schema"] = json!({"type": "string", "enum": STATUS_CODES}),
-                        "limit" => param["schema"]["maximum"] = json!(u32::MAX),
-                        "after" => param["schema"]["maximum"] = json!(u64::MAX),
-                        _ => {}
-                    }
-                    if name == "X-Purpose" && path.ends_with("/pdf") {
-                        // The issuing department reads its own PDF without stating a purpose.
-                        param["required"] = json!(false);
-                    }
-                }
-                let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
-                    continue;
-                };
-                let mut add = |status: u16, description: &str| {
-                    responses
-                        .entry(status.to_string())
-                        .or_insert_with(|| json!({"description": description, "content": content}));
-                };
-                add(414, "The request target is longer than 8 KiB (code uri_too_long)");
-                add(431, "More than 64 header fields or 32 KiB of headers (code headers_too_large)");
-                if has_input {
-                    add(400, "Invalid input");
-                }
-                if secured {
-                    add(401, "No or bad API key");
-                    add(429, "Rate limited; see Retry-After");
-                }
-                if has_body {
-                    add(413, "The body is too large (code payload_too_large)");
-                    add(415, "Not the content type documented here (code unsupported_media_type)");
-                }
-                for &(p, m, status, description) in EXTRA_RESPONSES {
-                    if p == path.as_str() && m == method.as_str() {
-                        add(status, description);
-                    }
-                }
+                let has_parameters = constrain_parameters(path, op);
+                add_responses(path, method, op, has_parameters);
             }
         }
     }
-    let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut) else { return };
-    let mut set = |schema: &str, pointer: &str, value: Value| {
+    if let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut) {
+        constrain_schemas(schemas);
+    }
+}
+
+/// A header's schema: printable text of 1 to `max` characters.
+fn header_text(max: usize) -> Value {
+    json!({"type": "string", "minLength": 1, "maxLength": max, "pattern": HEADER_TEXT})
+}
+
+/// States the limits of the operation's parameters as the handlers check them; true if it
+/// has any.
+fn constrain_parameters(path: &str, op: &mut Value) -> bool {
+    let mut any = false;
+    for param in op.get_mut("parameters").and_then(Value::as_array_mut).into_iter().flatten() {
+        any = true;
+        let name = param["name"].as_str().unwrap_or_default().to_owned();
+        match name.as_str() {
+            "X-Purpose" => param["schema"] = header_text(crate::platform::MAX_PURPOSE),
+            "X-Authorisation-Code" | "X-Matter-Code" => {
+                param["schema"] = header_text(super::register::MAX_CODE_CHARS);
+            }
+            "Idempotency-Key" => {
+                param["schema"] = header_text(crate::platform::MAX_IDEMPOTENCY_KEY);
+                param["required"] = json!(true);
+            }
+            "status" => param["schema"] = json!({"type": "string", "enum": STATUS_CODES}),
+            "limit" => param["schema"]["maximum"] = json!(u32::MAX),
+            "after" => param["schema"]["maximum"] = json!(u64::MAX),
+            _ => {}
+        }
+        if name == "X-Purpose" && path.ends_with("/pdf") {
+            // The issuing department reads its own PDF without stating a purpose.
+            param["required"] = json!(false);
+        }
+    }
+    any
+}
+
+/// Adds the shared layers' answers and [`EXTRA_RESPONSES`] to the operation's responses,
+/// keeping those its annotation states; under `/v/` they are HTML pages.
+fn add_responses(path: &str, method: &str, op: &mut Value, has_parameters: bool) {
+    let content = if path.starts_with("/v/") {
+        json!({"text/html": {"schema": {"type": "string"}}})
+    } else {
+        json!({"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}})
+    };
+    let secured = op.get("security").is_some();
+    let has_body = op.get("requestBody").is_some();
+    let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else { return };
+    let mut add = |status: u16, description: &str| {
+        responses
+            .entry(status.to_string())
+            .or_insert_with(|| json!({"description": description, "content": content}));
+    };
+    add(414, "The request target is longer than 8 KiB (code uri_too_long)");
+    add(431, "More than 64 header fields or 32 KiB of headers (code headers_too_large)");
+    if has_body || has_parameters {
+        add(400, "Invalid input");
+    }
+    if secured {
+        add(401, "No or bad API key");
+        add(429, "Rate limited; see Retry-After");
+    }
+    if has_body {
+        add(413, "The body is too large (code payload_too_large)");
+        add(415, "Not the content type documented here (code unsupported_media_type)");
+    }
+    for &(p, m, status, description) in EXTRA_RESPONSES {
+        if p == path && m == method {
+            add(status, description);
+        }
+    }
+}
+
+/// States the bodies' constraints: enumerations, lengths, "exactly one of".
+fn constrain_schemas(schemas: &mut serde_json::Map<String, Value>) {
+    for (schema, pointer, value) in schema_constraints() {
         if let Some(target) = schemas.get_mut(schema).and_then(|s| s.pointer_mut(pointer)) {
             *target = value;
         }
-    };
-    set(
-        "AuthorisationRequest",
-        "/properties/holder_code_type",
-        json!({"type": "string", "enum": ["001", "111"]}),
-    );
-    set(
-        "AuthorisationRequest",
-        "/properties/licence_ids",
-        json!({"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 20}),
-    );
-    set(
-        "AuthorisationRequest",
-        "/properties/ttl_seconds",
-        json!({"type": ["integer", "null"], "minimum": 1, "maximum": 30 * 24 * 3600}),
-    );
-    set(
-        "AuthorisationRequest",
-        "/properties/uses",
-        json!({"type": ["integer", "null"], "minimum": 1, "maximum": 100}),
-    );
-    set(
-        "StatusBody",
-        "/properties/status",
-        json!({"type": "string", "enum": ["valid", "suspended", "revoked", "cancelled", "01", "02", "03", "04"]}),
-    );
-    set(
-        "StatusBody",
-        "/properties/reason",
-        json!({"type": "string", "minLength": 1, "maxLength": 500, "pattern": r"\S"}),
-    );
-    set(
-        "HolderInput",
-        "/properties/code_type",
-        json!({"type": ["string", "null"], "enum": ["001", "111", null]}),
-    );
-    set("CheckClaims", "/properties/valid_on", json!({"type": ["string", "null"], "format": "date"}));
-    let exactly_one = |names: &[&str]| {
-        let branches: Vec<Value> = names
-            .iter()
-            .map(|given| {
-                let properties: serde_json::Map<String, Value> = names
-                    .iter()
-                    .map(|n| {
-                        let t = if n == given { json!({"type": "string"}) } else { json!({"type": "null"}) };
-                        ((*n).to_owned(), t)
-                    })
-                    .collect();
-                json!({"required": [given], "properties": properties})
-            })
-            .collect();
-        Value::Array(branches)
-    };
+    }
     if let Some(verify) = schemas.get_mut("VerifyRequest").and_then(Value::as_object_mut) {
         verify.insert("oneOf".into(), exactly_one(&["token", "url", "identifier"]));
     }
@@ -240,6 +209,66 @@ fn conformance(doc: &mut Value) {
             ]),
         );
     }
+}
+
+/// Schema, JSON pointer into it, and the property schema that replaces the generated one.
+fn schema_constraints() -> [(&'static str, &'static str, Value); 8] {
+    [
+        (
+            "AuthorisationRequest",
+            "/properties/holder_code_type",
+            json!({"type": "string", "enum": ["001", "111"]}),
+        ),
+        (
+            "AuthorisationRequest",
+            "/properties/licence_ids",
+            json!({"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 20}),
+        ),
+        (
+            "AuthorisationRequest",
+            "/properties/ttl_seconds",
+            json!({"type": ["integer", "null"], "minimum": 1, "maximum": 30 * 24 * 3600}),
+        ),
+        (
+            "AuthorisationRequest",
+            "/properties/uses",
+            json!({"type": ["integer", "null"], "minimum": 1, "maximum": 100}),
+        ),
+        (
+            "StatusBody",
+            "/properties/status",
+            json!({"type": "string", "enum": ["valid", "suspended", "revoked", "cancelled", "01", "02", "03", "04"]}),
+        ),
+        (
+            "StatusBody",
+            "/properties/reason",
+            json!({"type": "string", "minLength": 1, "maxLength": 500, "pattern": r"\S"}),
+        ),
+        (
+            "HolderInput",
+            "/properties/code_type",
+            json!({"type": ["string", "null"], "enum": ["001", "111", null]}),
+        ),
+        ("CheckClaims", "/properties/valid_on", json!({"type": ["string", "null"], "format": "date"})),
+    ]
+}
+
+/// `oneOf` branches: exactly one of `names` is a string, the others null.
+fn exactly_one(names: &[&str]) -> Value {
+    let branches: Vec<Value> = names
+        .iter()
+        .map(|given| {
+            let properties: serde_json::Map<String, Value> = names
+                .iter()
+                .map(|n| {
+                    let t = if n == given { json!({"type": "string"}) } else { json!({"type": "null"}) };
+                    ((*n).to_owned(), t)
+                })
+                .collect();
+            json!({"required": [given], "properties": properties})
+        })
+        .collect();
+    Value::Array(branches)
 }
 
 /// Licence status codes (证照状态).

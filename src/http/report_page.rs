@@ -243,16 +243,10 @@ fn register_note(report: &Report) -> (&'static str, &'static str) {
     }
 }
 
-/// Renders the page for a report.
-pub fn render_page(report: &Report, seal_svg: Option<String>) -> Result<String, ApiError> {
-    let failures: Vec<CheckLine<'_>> = report
-        .checks
-        .iter()
-        .filter(|c| c.outcome == Outcome::Failed)
-        .map(|c| check_line(c, report.subject))
-        .collect();
+/// The verdict's CSS class and the headline in Chinese and English (unescaped).
+fn headline(report: &Report) -> (&'static str, String, String) {
     let unreadable = report.check("input.read").is_some_and(|c| c.outcome == Outcome::Failed);
-    let (verdict_class, headline_zh, headline_en) = match report.verdict {
+    match report.verdict {
         Verdict::Valid => {
             ("valid", "此证照真实有效。".to_owned(), "This licence is authentic and valid.".to_owned())
         }
@@ -277,35 +271,48 @@ pub fn render_page(report: &Report, seal_svg: Option<String>) -> Result<String, 
                 format!("Could not confirm this licence: {}", open.map_or("", |c| c.message_en.as_str())),
             )
         }
-    };
-    let mut rows = Vec::new();
-    if let Some(l) = &report.licence {
-        let mut push = |zh, en, value: String| {
-            if !value.is_empty() {
-                rows.push(Row { zh, en, value });
-            }
-        };
-        push("证照名称", "Licence", esc(l.type_name.as_deref().unwrap_or_default()));
-        push("持证主体", "Holder", esc(&l.holder_name));
-        push("持证主体代码", "Holder code", esc(&l.holder_code_masked));
-        push("颁证单位", "Issued by", esc(l.issuer_name.as_deref().unwrap_or(&l.issuer_code)));
-        let until = l.valid_until.as_deref().map_or_else(
-            || "长期 <span lang=\"en\">no end date</span>".to_owned(),
-            |u| format!("<span class=\"nw\">{}</span>", esc(u)),
-        );
-        push(
-            "有效期",
-            "Valid",
-            format!(
-                "<span class=\"nw\">{}</span> 至 <span lang=\"en\">to</span> {until}",
-                esc(&l.valid_from)
-            ),
-        );
-        if let Some(status) = status_row(report) {
-            push("证照状态", "Status", status);
-        }
-        push("证照标识", "Identifier", format!("<span class=\"id\">{}</span>", esc(&l.identifier)));
     }
+}
+
+/// The licence table: the rows that have a value, in the page's order.
+fn licence_rows(report: &Report) -> Vec<Row> {
+    let mut rows = Vec::new();
+    let Some(l) = &report.licence else { return rows };
+    let mut push = |zh, en, value: String| {
+        if !value.is_empty() {
+            rows.push(Row { zh, en, value });
+        }
+    };
+    push("证照名称", "Licence", esc(l.type_name.as_deref().unwrap_or_default()));
+    push("持证主体", "Holder", esc(&l.holder_name));
+    push("持证主体代码", "Holder code", esc(&l.holder_code_masked));
+    push("颁证单位", "Issued by", esc(l.issuer_name.as_deref().unwrap_or(&l.issuer_code)));
+    let until = l.valid_until.as_deref().map_or_else(
+        || "长期 <span lang=\"en\">no end date</span>".to_owned(),
+        |u| format!("<span class=\"nw\">{}</span>", esc(u)),
+    );
+    push(
+        "有效期",
+        "Valid",
+        format!("<span class=\"nw\">{}</span> 至 <span lang=\"en\">to</span> {until}", esc(&l.valid_from)),
+    );
+    if let Some(status) = status_row(report) {
+        push("证照状态", "Status", status);
+    }
+    push("证照标识", "Identifier", format!("<span class=\"id\">{}</span>", esc(&l.identifier)));
+    rows
+}
+
+/// Renders the page for a report.
+pub fn render_page(report: &Report, seal_svg: Option<String>) -> Result<String, ApiError> {
+    let failures: Vec<CheckLine<'_>> = report
+        .checks
+        .iter()
+        .filter(|c| c.outcome == Outcome::Failed)
+        .map(|c| check_line(c, report.subject))
+        .collect();
+    let (verdict_class, headline_zh, headline_en) = headline(report);
+    let rows = licence_rows(report);
     let fields = report.licence.as_ref().map_or_else(Vec::new, |l| {
         l.fields.iter().map(|(label, value)| (label.clone(), whole_dates(value))).collect()
     });

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use time::{Date, Duration};
 
-use super::types::{FieldKind, HolderCodeType, LicenceType};
+use super::types::{FieldDef, FieldKind, HolderCodeType, LicenceType};
 use crate::codes::{CitizenId, Uscc};
 
 /// Longest holder name, in characters.
@@ -134,7 +134,30 @@ impl LicenceType {
     /// Checks `input` against this type; `today` is the issue date.
     pub fn check(&self, input: &LicenceInput, today: Date) -> Result<CheckedInput, FieldError> {
         let holder_name = check_text("holder.name", &input.holder.name, 1, MAX_HOLDER_NAME, false)?;
-        if let Some(ct) = &input.holder.code_type
+        let holder_code = self.check_holder_code(&input.holder)?;
+        let fields = self.check_fields(&input.fields)?;
+        let (valid_from, valid_until) = self.check_validity(input, today)?;
+        let matter = match &input.matter {
+            None => None,
+            Some(m) => Some(MatterInput {
+                code: check_text("matter.code", &m.code, 1, 64, false)?,
+                name: check_text("matter.name", &m.name, 1, 100, false)?,
+            }),
+        };
+        Ok(CheckedInput {
+            holder_name,
+            holder_code,
+            holder_code_type: self.holder_code_type,
+            valid_from,
+            valid_until,
+            matter,
+            fields,
+        })
+    }
+
+    /// The holder's code, normalised, after its code type (if given) and check character.
+    fn check_holder_code(&self, holder: &HolderInput) -> Result<String, FieldError> {
+        if let Some(ct) = &holder.code_type
             && ct != self.holder_code_type.code()
         {
             return Err(field_err(
@@ -147,14 +170,17 @@ impl LicenceType {
                 ),
             ));
         }
-        let code = input.holder.code.trim();
-        let holder_code = match self.holder_code_type {
+        let code = holder.code.trim();
+        match self.holder_code_type {
             HolderCodeType::Uscc => Uscc::parse(code).map(|c| c.as_str().to_owned()),
             HolderCodeType::CitizenId => CitizenId::parse(code).map(|c| c.expose().to_owned()),
         }
-        .map_err(|e| field_err("holder.code", e.to_string()))?;
+        .map_err(|e| field_err("holder.code", e.to_string()))
+    }
 
-        for key in input.fields.keys() {
+    /// The type's fields, checked and normalised: none unknown, every required one given.
+    fn check_fields(&self, given: &BTreeMap<String, String>) -> Result<BTreeMap<String, String>, FieldError> {
+        for key in given.keys() {
             if self.field(key).is_none() {
                 return Err(field_err(format!("fields.{key}"), format!("is not a field of {}", self.name)));
             }
@@ -162,40 +188,19 @@ impl LicenceType {
         let mut fields = BTreeMap::new();
         for def in &self.fields {
             let name = format!("fields.{}", def.key);
-            let Some(raw) = input.fields.get(&def.key).filter(|v| !v.trim().is_empty()) else {
+            let Some(raw) = given.get(&def.key).filter(|v| !v.trim().is_empty()) else {
                 if def.required {
                     return Err(field_err(name, format!("{} is required", def.label)));
                 }
                 continue;
             };
-            let multiline = def.kind == FieldKind::Multiline;
-            let value = check_text(&name, raw, def.min_chars, def.max_chars, multiline)?;
-            let value = match def.kind {
-                FieldKind::Text | FieldKind::Multiline => value,
-                FieldKind::Date => parse_date(&name, &value)?.to_string(),
-                FieldKind::Uscc => {
-                    Uscc::parse(&value).map_err(|e| field_err(&name, e.to_string()))?.to_string()
-                }
-                FieldKind::CitizenId => {
-                    CitizenId::parse(&value).map_err(|e| field_err(&name, e.to_string()))?.expose().to_owned()
-                }
-                FieldKind::Choice => {
-                    if !def.options.contains(&value) {
-                        return Err(field_err(name, format!("must be one of: {}", def.options.join("、"))));
-                    }
-                    value
-                }
-            };
-            if let Some(re) = &def.regex
-                && !re.is_match(&value)
-            {
-                let hint =
-                    def.pattern_hint.clone().unwrap_or_else(|| format!("must match {:?}", def.pattern));
-                return Err(field_err(name, hint));
-            }
-            fields.insert(def.key.clone(), value);
+            fields.insert(def.key.clone(), check_field(def, &name, raw)?);
         }
+        Ok(fields)
+    }
 
+    /// First and last day of validity: the given or default ones, in order, not already past.
+    fn check_validity(&self, input: &LicenceInput, today: Date) -> Result<(Date, Option<Date>), FieldError> {
         let valid_from = match &input.valid_from {
             Some(s) => parse_date("valid_from", s)?,
             None => today,
@@ -224,23 +229,36 @@ impl LicenceType {
                 format!("{until} is already past (today is {today}): a licence cannot be issued expired"),
             ));
         }
-        let matter = match &input.matter {
-            None => None,
-            Some(m) => Some(MatterInput {
-                code: check_text("matter.code", &m.code, 1, 64, false)?,
-                name: check_text("matter.name", &m.name, 1, 100, false)?,
-            }),
-        };
-        Ok(CheckedInput {
-            holder_name,
-            holder_code,
-            holder_code_type: self.holder_code_type,
-            valid_from,
-            valid_until,
-            matter,
-            fields,
-        })
+        Ok((valid_from, valid_until))
     }
+}
+
+/// One field's value (`raw`, not blank), checked against its definition and normalised;
+/// `name` is the field as errors name it.
+fn check_field(def: &FieldDef, name: &str, raw: &str) -> Result<String, FieldError> {
+    let multiline = def.kind == FieldKind::Multiline;
+    let value = check_text(name, raw, def.min_chars, def.max_chars, multiline)?;
+    let value = match def.kind {
+        FieldKind::Text | FieldKind::Multiline => value,
+        FieldKind::Date => parse_date(name, &value)?.to_string(),
+        FieldKind::Uscc => Uscc::parse(&value).map_err(|e| field_err(name, e.to_string()))?.to_string(),
+        FieldKind::CitizenId => {
+            CitizenId::parse(&value).map_err(|e| field_err(name, e.to_string()))?.expose().to_owned()
+        }
+        FieldKind::Choice => {
+            if !def.options.contains(&value) {
+                return Err(field_err(name, format!("must be one of: {}", def.options.join("、"))));
+            }
+            value
+        }
+    };
+    if let Some(re) = &def.regex
+        && !re.is_match(&value)
+    {
+        let hint = def.pattern_hint.clone().unwrap_or_else(|| format!("must match {:?}", def.pattern));
+        return Err(field_err(name, hint));
+    }
+    Ok(value)
 }
 
 /// The same day `years` later (29 February becomes 28 February).
