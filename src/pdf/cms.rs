@@ -209,24 +209,12 @@ pub(crate) struct Verified {
     pub digest: DigestAlg,
 }
 
-/// Verifies a detached CMS signature over `parts` (the signed byte ranges).
-///
-/// Checks, in order: the structure, the signer certificate, the message digest, the
-/// content-type, signing-time and signing-certificate-v2 attributes, then the signature
-/// over the signed attributes.
-pub(crate) fn verify(cms_der: &[u8], parts: &[&[u8]]) -> Result<Verified, PdfError> {
-    let ci = ContentInfo::from_der(cms_der).map_err(cms_err)?;
-    if ci.content_type != ID_SIGNED_DATA {
-        return Err(PdfError::BadCms(format!("content type {} is not signedData", ci.content_type)));
-    }
-    let sd: SignedData = ci.content.decode_as().map_err(cms_err)?;
-    if sd.encap_content_info.econtent.is_some() {
-        return Err(PdfError::BadCms("the signature is not detached".into()));
-    }
-    let mut signers = sd.signer_infos.0.iter();
-    let (Some(si), None) = (signers.next(), signers.next()) else {
-        return Err(PdfError::BadCms("expected exactly one SignerInfo".into()));
-    };
+/// The DER of every certificate in `sd`, and the signer's (named by issuer and serial
+/// number in `si`) parsed with its DER, if present.
+fn certificates_of(
+    sd: &SignedData,
+    si: &cms::signed_data::SignerInfo,
+) -> Result<(Vec<Vec<u8>>, Option<(Certificate, Vec<u8>)>), PdfError> {
     let mut certificates = Vec::new();
     let mut signer_cert: Option<(Certificate, Vec<u8>)> = None;
     for choice in sd.certificates.iter().flat_map(|s| s.0.iter()) {
@@ -245,6 +233,28 @@ pub(crate) fn verify(cms_der: &[u8], parts: &[&[u8]]) -> Result<Verified, PdfErr
             certificates.push(der);
         }
     }
+    Ok((certificates, signer_cert))
+}
+
+/// Verifies a detached CMS signature over `parts` (the signed byte ranges).
+///
+/// Checks, in order: the structure, the signer certificate, the message digest, the
+/// content-type, signing-time and signing-certificate-v2 attributes, then the signature
+/// over the signed attributes.
+pub(crate) fn verify(cms_der: &[u8], parts: &[&[u8]]) -> Result<Verified, PdfError> {
+    let ci = ContentInfo::from_der(cms_der).map_err(cms_err)?;
+    if ci.content_type != ID_SIGNED_DATA {
+        return Err(PdfError::BadCms(format!("content type {} is not signedData", ci.content_type)));
+    }
+    let sd: SignedData = ci.content.decode_as().map_err(cms_err)?;
+    if sd.encap_content_info.econtent.is_some() {
+        return Err(PdfError::BadCms("the signature is not detached".into()));
+    }
+    let mut signers = sd.signer_infos.0.iter();
+    let (Some(si), None) = (signers.next(), signers.next()) else {
+        return Err(PdfError::BadCms("expected exactly one SignerInfo".into()));
+    };
+    let (certificates, signer_cert) = certificates_of(&sd, si)?;
     let (cert, cert_der) = signer_cert.ok_or(PdfError::SignerCertMissing)?;
     let digest = DigestAlg::from_oid(si.digest_alg.oid)?;
     let attrs = si.signed_attrs.as_ref().ok_or(PdfError::BadAttribute("signed attributes"))?;
