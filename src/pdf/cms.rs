@@ -209,14 +209,17 @@ pub(crate) struct Verified {
     pub digest: DigestAlg,
 }
 
+/// The signer's certificate, parsed, with its DER.
+type SignerCert = (Certificate, Vec<u8>);
+
 /// The DER of every certificate in `sd`, and the signer's (named by issuer and serial
 /// number in `si`) parsed with its DER, if present.
 fn certificates_of(
     sd: &SignedData,
     si: &cms::signed_data::SignerInfo,
-) -> Result<(Vec<Vec<u8>>, Option<(Certificate, Vec<u8>)>), PdfError> {
+) -> Result<(Vec<Vec<u8>>, Option<SignerCert>), PdfError> {
     let mut certificates = Vec::new();
-    let mut signer_cert: Option<(Certificate, Vec<u8>)> = None;
+    let mut signer_cert: Option<SignerCert> = None;
     for choice in sd.certificates.iter().flat_map(|s| s.0.iter()) {
         if let cms::cert::CertificateChoices::Certificate(cert) = choice {
             let der = cert.to_der().map_err(cms_err)?;
