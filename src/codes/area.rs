@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::CodeError;
+use super::error::CodeError;
 
 const KIND: &str = "行政区划代码 (administrative area code)";
 

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::CodeError;
+use super::error::CodeError;
 
 const KIND: &str = "公民身份号码 (citizen identity number)";
 const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];

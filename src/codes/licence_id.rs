@@ -4,7 +4,9 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::{CodeError, Uscc, mod37_36_check};
+use super::error::CodeError;
+use super::iso7064::mod37_36_check;
+use super::uscc::Uscc;
 
 /// The fixed root arc of every identifier.
 pub const ROOT: &str = "1.2.156.3005.2";

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::CodeError;
+use super::error::CodeError;
 
 const KIND: &str = "统一社会信用代码 (unified social credit code)";
 /// The 31-character alphabet: digits and capital letters without I, O, Z, S, V.

@@ -13,8 +13,9 @@ use axum::response::Response;
 
 use time::OffsetDateTime;
 
-use super::register::access_header;
-use super::{ApiError, AppState};
+use super::error::ApiError;
+use super::headers::access_header;
+use super::state::AppState;
 use crate::platform::{MAX_PURPOSE, PORTAL_KEY_PREFIX};
 use crate::store::ClientRecord;
 
@@ -62,7 +63,7 @@ fn action_of(parts: &Parts) -> &'static str {
 }
 
 /// Carried by a response whose request presented a valid API key (a department client or
-/// a holder portal): [`crate::server`] then holds connections back for the peer address
+/// a holder portal): the server (`server.rs`) then holds connections back for the peer address
 /// (`api_reserved_connections`), so that a public flood cannot lock API clients out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Authenticated;

@@ -25,7 +25,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tokio::sync::Semaphore;
 
-use super::ApiError;
+use super::error::ApiError;
 
 /// Requests one gate lets wait per request it serves at once.
 const WAITING_PER_PERMIT: usize = 8;

@@ -11,7 +11,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::{ApiError, AppState};
+use super::error::ApiError;
+use super::state::AppState;
 use crate::netrange::{AddrRange, canonical};
 
 /// The client address a request is limited by (set by [`limit_by_address`]).

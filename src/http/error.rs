@@ -108,7 +108,7 @@ impl IntoResponse for ApiError {
 /// with an empty body; this one answers in the API's error form).
 pub const MAX_URI_BYTES: usize = 8 * 1024;
 /// Most request header fields (the server sets hyper's own limit, which answers 431 with
-/// an empty body, far above: `crate::server::HYPER_MAX_HEADERS`).
+/// an empty body, far above: `HYPER_MAX_HEADERS` in `server.rs`).
 pub const MAX_HEADER_COUNT: usize = 64;
 /// Largest total size of the request header fields, in bytes.
 pub const MAX_HEADER_BYTES: usize = 32 * 1024;

@@ -13,9 +13,10 @@ use axum::routing::get;
 use time::OffsetDateTime;
 use tower_http::limit::RequestBodyLimitLayer;
 
+use super::error::ApiError;
 use super::report_page::{html_response, report_response};
+use super::state::AppState;
 use super::verify::{MAX_UPLOAD_BYTES, log_report, seal_svg, verify_pdf};
-use super::{ApiError, AppState};
 use crate::verify::Report;
 
 /// The home page's Content-Security-Policy: as the report page's, but its form may post

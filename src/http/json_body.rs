@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::ApiError;
+use super::error::ApiError;
 
 /// Parses `bytes` as `T` after checking that the body and the members at `objects`
 /// (JSON pointers, e.g. `/licence/holder`) are objects when present and not null.

@@ -6,6 +6,8 @@ mod auth;
 mod capacity;
 mod client_ip;
 mod error;
+mod headers;
+mod health;
 mod holder;
 mod home;
 mod json_body;
@@ -14,20 +16,16 @@ mod openapi;
 mod pki;
 mod register;
 mod report_page;
+mod state;
 mod verify;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::State;
+use axum::Router;
 use axum::routing::get;
-use axum::{Json, Router};
-use serde::Serialize;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
-
-use crate::platform::Platform;
 
 pub use auth::Authenticated;
 pub use capacity::{Gate, LowPriorityPool};
@@ -36,6 +34,7 @@ pub use error::{ApiError, ErrorBody, MAX_HEADER_BYTES, MAX_HEADER_COUNT, MAX_URI
 pub use licences::IssuedBody;
 pub use openapi::ApiDoc;
 pub use report_page::render_page;
+pub use state::AppState;
 pub use verify::MAX_UPLOAD_BYTES;
 
 /// Largest request body accepted anywhere (later endpoints set tighter limits).
@@ -44,9 +43,6 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Longest a request waits at a full gate (public or API capacity) before 503 `busy`.
 pub const GATE_WAIT: Duration = Duration::from_secs(2);
-
-/// Shared state of the handlers.
-pub type AppState = Arc<Platform>;
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
@@ -81,7 +77,7 @@ pub fn app(state: AppState) -> Router {
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), client_ip::limit_by_address));
     // Every endpoint takes at most MAX_BODY_BYTES, but verification, which takes PDFs.
     let api = Router::new()
-        .route("/healthz", get(healthz))
+        .route("/healthz", get(health::healthz))
         .merge(public_routes)
         .merge(api_routes)
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES));
@@ -110,19 +106,6 @@ fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Spa
         path
     };
     tracing::debug_span!("request", method = %request.method(), path = %path)
-}
-
-#[derive(Serialize)]
-struct Health {
-    status: &'static str,
-    database: &'static str,
-}
-
-/// Liveness and readiness: answers 200 when the database answers.
-#[utoipa::path(get, path = "/healthz", tag = "service", responses((status = 200, description = "The service and its database answer")))]
-async fn healthz(State(platform): State<AppState>) -> Result<Json<Health>, ApiError> {
-    platform.store.ping().await.map_err(|e| ApiError::from(crate::platform::PlatformError::from(e)))?;
-    Ok(Json(Health { status: "ok", database: "ok" }))
 }
 
 async fn not_found() -> ApiError {

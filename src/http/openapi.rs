@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::AppState;
+use super::state::AppState;
 
 /// Adds the bearer-key security scheme.
 #[derive(Debug)]
@@ -30,7 +30,7 @@ impl Modify for BearerKeys {
                        Errors are JSON {code, message} with stable codes."
     ),
     paths(
-        super::healthz,
+        super::health::healthz,
         super::pki::roots,
         super::pki::pki_file,
         super::pki::trust_list,
@@ -54,7 +54,7 @@ impl Modify for BearerKeys {
         super::audit::checkpoint,
     ),
     components(schemas(
-        super::ErrorBody,
+        super::error::ErrorBody,
         super::verify::VerifyRequest,
         crate::verify::Report,
         super::licences::IssueBody,
@@ -135,7 +135,7 @@ fn constrain_parameters(path: &str, op: &mut Value) -> bool {
         match name.as_str() {
             "X-Purpose" => param["schema"] = header_text(crate::platform::MAX_PURPOSE),
             "X-Authorisation-Code" | "X-Matter-Code" => {
-                param["schema"] = header_text(super::register::MAX_CODE_CHARS);
+                param["schema"] = header_text(super::headers::MAX_CODE_CHARS);
             }
             "Idempotency-Key" => {
                 param["schema"] = header_text(crate::platform::MAX_IDEMPOTENCY_KEY);

@@ -8,7 +8,8 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use time::OffsetDateTime;
 
-use super::{ApiError, AppState};
+use super::error::ApiError;
+use super::state::AppState;
 use crate::pki::Algorithm;
 
 pub(super) fn routes() -> Router<AppState> {
@@ -37,7 +38,7 @@ async fn trust_list(State(platform): State<AppState>) -> Result<impl IntoRespons
 }
 
 /// `crl-ALG.crl` (DER) and `root-ALG.pem`.
-#[utoipa::path(get, path = "/pki/{file}", tag = "pki", params(("file" = String, Path, description = "crl-ed25519.crl, crl-p256.crl (DER, application/pkix-crl) or root-ed25519.pem, root-p256.pem")), responses((status = 200, description = "The CRL or root certificate"), (status = 404, description = "No such file", body = crate::http::ErrorBody)))]
+#[utoipa::path(get, path = "/pki/{file}", tag = "pki", params(("file" = String, Path, description = "crl-ed25519.crl, crl-p256.crl (DER, application/pkix-crl) or root-ed25519.pem, root-p256.pem")), responses((status = 200, description = "The CRL or root certificate"), (status = 404, description = "No such file", body = super::error::ErrorBody)))]
 async fn pki_file(
     State(platform): State<AppState>,
     Path(file): Path<String>,

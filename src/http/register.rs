@@ -5,15 +5,17 @@
 use axum::Json;
 use axum::Router;
 use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::auth::Client;
-use super::{ApiError, AppState};
+use super::error::ApiError;
+use super::headers::{MAX_CODE_CHARS, access_header, header_text};
+use super::state::AppState;
 use crate::licence::LicenceStatus;
 use crate::platform::{Access, CheckRequest};
 use crate::store::LicenceFilter;
@@ -25,37 +27,6 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/api/v1/licences/{id}/status", post(set_status))
         .route("/api/v1/licences/{id}/history", get(history))
         .route("/api/v1/checks", post(check))
-}
-
-fn header_text(headers: &HeaderMap, name: &str) -> Result<Option<String>, ApiError> {
-    headers
-        .get(name)
-        .map(|v| {
-            String::from_utf8(v.as_bytes().to_vec()).map_err(|_| {
-                ApiError::new(StatusCode::BAD_REQUEST, "invalid_input", format!("{name} must be UTF-8"))
-            })
-        })
-        .transpose()
-}
-
-/// Longest `X-Authorisation-Code` and `X-Matter-Code`, in characters.
-pub(super) const MAX_CODE_CHARS: usize = 64;
-
-/// An access header as sent: absent, or UTF-8 text of 1–`max` characters (after trimming)
-/// without control characters. A header that is present but empty or blank is refused
-/// (400 `invalid_input`), not taken as absent.
-pub(super) fn access_header(headers: &HeaderMap, name: &str, max: usize) -> Result<Option<String>, ApiError> {
-    let Some(text) = header_text(headers, name)? else { return Ok(None) };
-    let text = text.trim();
-    let n = text.chars().count();
-    if n == 0 || n > max || text.chars().any(char::is_control) {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_input",
-            format!("{name} must be 1–{max} characters without control characters"),
-        ));
-    }
-    Ok(Some(text.to_owned()))
 }
 
 /// The client with its stated purpose and basis (`X-Purpose`, `X-Authorisation-Code`,
@@ -77,7 +48,7 @@ impl FromRequestParts<AppState> for AccessHeaders {
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/licences/{id}", tag = "register", params(("id" = String, Path, description = "电子证照标识"), ("X-Purpose" = String, Header, description = "Why the licence is read (1–200 characters); required"), ("X-Authorisation-Code" = Option<String>, Header, description = "The holder's authorisation code, as a legal basis"), ("X-Matter-Code" = Option<String>, Header, description = "The matter (事项编码) the client's duty covers, as a legal basis")), responses((status = 200, description = "The licence", body = crate::platform::LicenceView), (status = 400, description = "No or a bad X-Purpose or X-Matter-Code", body = crate::http::ErrorBody), (status = 401, description = "No or bad API key", body = crate::http::ErrorBody), (status = 403, description = "`forbidden`: no legal basis for the licence the identifier names, the same whether or not it exists", body = crate::http::ErrorBody), (status = 404, description = "A malformed identifier, or (to a client with a basis) no such licence", body = crate::http::ErrorBody), (status = 408, description = "The request took too long", body = crate::http::ErrorBody), (status = 429, description = "Rate limited; see Retry-After", body = crate::http::ErrorBody), (status = 503, description = "The register cannot answer now", body = crate::http::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/licences/{id}", tag = "register", params(("id" = String, Path, description = "电子证照标识"), ("X-Purpose" = String, Header, description = "Why the licence is read (1–200 characters); required"), ("X-Authorisation-Code" = Option<String>, Header, description = "The holder's authorisation code, as a legal basis"), ("X-Matter-Code" = Option<String>, Header, description = "The matter (事项编码) the client's duty covers, as a legal basis")), responses((status = 200, description = "The licence", body = crate::platform::LicenceView), (status = 400, description = "No or a bad X-Purpose or X-Matter-Code", body = super::error::ErrorBody), (status = 401, description = "No or bad API key", body = super::error::ErrorBody), (status = 403, description = "`forbidden`: no legal basis for the licence the identifier names, the same whether or not it exists", body = super::error::ErrorBody), (status = 404, description = "A malformed identifier, or (to a client with a basis) no such licence", body = super::error::ErrorBody), (status = 408, description = "The request took too long", body = super::error::ErrorBody), (status = 429, description = "Rate limited; see Retry-After", body = super::error::ErrorBody), (status = 503, description = "The register cannot answer now", body = super::error::ErrorBody)), security(("bearer" = [])))]
 async fn read(
     State(platform): State<AppState>,
     AccessHeaders(access): AccessHeaders,
@@ -99,7 +70,7 @@ struct ListQuery {
     limit: Option<u32>,
 }
 
-#[utoipa::path(get, path = "/api/v1/licences", tag = "register", params(("holder_code" = Option<String>, Query), ("holder_code_type" = Option<String>, Query, description = "001 or 111"), ("type_code" = Option<String>, Query), ("status" = Option<String>, Query, description = "01–07, 99"), ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u32>, Query, description = "1–100, default 20"), ("X-Purpose" = String, Header, description = "Why the licence is read (1–200 characters); required"), ("X-Matter-Code" = Option<String>, Header, description = "The matter (事项编码) the client's duty covers, as a legal basis")), responses((status = 200, description = "A page: {items, next_cursor}"), (status = 400, description = "Invalid input", body = crate::http::ErrorBody), (status = 401, description = "No or bad API key", body = crate::http::ErrorBody), (status = 403, description = "Not allowed for this client", body = crate::http::ErrorBody), (status = 429, description = "Rate limited; see Retry-After", body = crate::http::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/licences", tag = "register", params(("holder_code" = Option<String>, Query), ("holder_code_type" = Option<String>, Query, description = "001 or 111"), ("type_code" = Option<String>, Query), ("status" = Option<String>, Query, description = "01–07, 99"), ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u32>, Query, description = "1–100, default 20"), ("X-Purpose" = String, Header, description = "Why the licence is read (1–200 characters); required"), ("X-Matter-Code" = Option<String>, Header, description = "The matter (事项编码) the client's duty covers, as a legal basis")), responses((status = 200, description = "A page: {items, next_cursor}"), (status = 400, description = "Invalid input", body = super::error::ErrorBody), (status = 401, description = "No or bad API key", body = super::error::ErrorBody), (status = 403, description = "Not allowed for this client", body = super::error::ErrorBody), (status = 429, description = "Rate limited; see Retry-After", body = super::error::ErrorBody)), security(("bearer" = [])))]
 async fn list(
     State(platform): State<AppState>,
     AccessHeaders(access): AccessHeaders,
@@ -133,7 +104,7 @@ async fn list(
     Ok(Json(json!({ "items": items, "next_cursor": next })))
 }
 
-#[utoipa::path(post, path = "/api/v1/checks", tag = "register", request_body(content = crate::platform::CheckRequest, example = json!({"identifier": "1.2.156.3005.2.11100000000013338W002.11310115MB2C90510L.20260000001.001.W", "claims": {"holder_name": "上海浦江美食餐饮管理有限公司", "valid_on": "2027-01-01", "fields_contain": {"business_items": "热食类食品制售"}}})), params(("X-Purpose" = String, Header, description = "Why the licence is read (1–200 characters); required"), ("X-Authorisation-Code" = Option<String>, Header, description = "The holder's authorisation code, as a legal basis"), ("X-Matter-Code" = Option<String>, Header, description = "The matter (事项编码) the client's duty covers, as a legal basis")), responses((status = 200, description = "valid, suspended, revoked, cancelled, expired, superseded, not_found or mismatch", body = crate::platform::CheckResult, example = json!({"result": "mismatch", "mismatches": ["holder_name"], "identifier": "1.2.156.3005.2.11100000000013338W002.11310115MB2C90510L.20260000001.001.W"})), (status = 400, description = "Invalid input: the body, X-Purpose or X-Matter-Code", body = crate::http::ErrorBody), (status = 401, description = "No or bad API key", body = crate::http::ErrorBody), (status = 403, description = "`forbidden`: no check or query scope, or no legal basis, the same whether or not the licence exists", body = crate::http::ErrorBody), (status = 413, description = "Body over 1 MiB", body = crate::http::ErrorBody), (status = 408, description = "The request took too long", body = crate::http::ErrorBody), (status = 429, description = "Rate limited; see Retry-After", body = crate::http::ErrorBody), (status = 503, description = "The register cannot answer now", body = crate::http::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/checks", tag = "register", request_body(content = crate::platform::CheckRequest, example = json!({"identifier": "1.2.156.3005.2.11100000000013338W002.11310115MB2C90510L.20260000001.001.W", "claims": {"holder_name": "上海浦江美食餐饮管理有限公司", "valid_on": "2027-01-01", "fields_contain": {"business_items": "热食类食品制售"}}})), params(("X-Purpose" = String, Header, description = "Why the licence is read (1–200 characters); required"), ("X-Authorisation-Code" = Option<String>, Header, description = "The holder's authorisation code, as a legal basis"), ("X-Matter-Code" = Option<String>, Header, description = "The matter (事项编码) the client's duty covers, as a legal basis")), responses((status = 200, description = "valid, suspended, revoked, cancelled, expired, superseded, not_found or mismatch", body = crate::platform::CheckResult, example = json!({"result": "mismatch", "mismatches": ["holder_name"], "identifier": "1.2.156.3005.2.11100000000013338W002.11310115MB2C90510L.20260000001.001.W"})), (status = 400, description = "Invalid input: the body, X-Purpose or X-Matter-Code", body = super::error::ErrorBody), (status = 401, description = "No or bad API key", body = super::error::ErrorBody), (status = 403, description = "`forbidden`: no check or query scope, or no legal basis, the same whether or not the licence exists", body = super::error::ErrorBody), (status = 413, description = "Body over 1 MiB", body = super::error::ErrorBody), (status = 408, description = "The request took too long", body = super::error::ErrorBody), (status = 429, description = "Rate limited; see Retry-After", body = super::error::ErrorBody), (status = 503, description = "The register cannot answer now", body = super::error::ErrorBody)), security(("bearer" = [])))]
 async fn check(
     State(platform): State<AppState>,
     AccessHeaders(access): AccessHeaders,
@@ -159,7 +130,7 @@ pub fn parse_status(s: &str) -> Option<LicenceStatus> {
     LicenceStatus::from_code(s).or_else(|| serde_json::from_value(Value::String(s.trim().to_owned())).ok())
 }
 
-#[utoipa::path(post, path = "/api/v1/licences/{id}/status", tag = "lifecycle", request_body(content = StatusBody, example = json!({"status": "suspended", "reason": "抽检不合格，责令整改"})), params(("id" = String, Path)), responses((status = 200, description = "The licence after the change", body = crate::platform::LicenceView), (status = 400, description = "Invalid input", body = crate::http::ErrorBody), (status = 401, description = "No or bad API key", body = crate::http::ErrorBody), (status = 403, description = "`forbidden`: not the issuing department's manage client (decided from the identifier)", body = crate::http::ErrorBody), (status = 404, description = "A malformed identifier, or (to the issuer's manage client) no such licence", body = crate::http::ErrorBody), (status = 409, description = "Not allowed from the current status", body = crate::http::ErrorBody), (status = 413, description = "Body over 1 MiB", body = crate::http::ErrorBody), (status = 408, description = "The request took too long", body = crate::http::ErrorBody), (status = 429, description = "Rate limited; see Retry-After", body = crate::http::ErrorBody), (status = 503, description = "The register cannot answer now", body = crate::http::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/licences/{id}/status", tag = "lifecycle", request_body(content = StatusBody, example = json!({"status": "suspended", "reason": "抽检不合格，责令整改"})), params(("id" = String, Path)), responses((status = 200, description = "The licence after the change", body = crate::platform::LicenceView), (status = 400, description = "Invalid input", body = super::error::ErrorBody), (status = 401, description = "No or bad API key", body = super::error::ErrorBody), (status = 403, description = "`forbidden`: not the issuing department's manage client (decided from the identifier)", body = super::error::ErrorBody), (status = 404, description = "A malformed identifier, or (to the issuer's manage client) no such licence", body = super::error::ErrorBody), (status = 409, description = "Not allowed from the current status", body = super::error::ErrorBody), (status = 413, description = "Body over 1 MiB", body = super::error::ErrorBody), (status = 408, description = "The request took too long", body = super::error::ErrorBody), (status = 429, description = "Rate limited; see Retry-After", body = super::error::ErrorBody), (status = 503, description = "The register cannot answer now", body = super::error::ErrorBody)), security(("bearer" = [])))]
 async fn set_status(
     State(platform): State<AppState>,
     Client(client): Client,
@@ -179,7 +150,7 @@ async fn set_status(
     Ok(Json(json!(view)))
 }
 
-#[utoipa::path(get, path = "/api/v1/licences/{id}/history", tag = "lifecycle", params(("id" = String, Path)), responses((status = 200, description = "{identifier, events}: every change with who, when (RFC 3339) and why", body = Object, example = json!({"identifier": "1.2.156.3005.2.11100000000013338W002.11310115MB2C90510L.20260000001.001.W", "events": [{"seq": 1, "at": "2026-11-26T02:40:00Z", "kind": "issued", "from_status": null, "to_status": "valid", "reason": "issued", "actor": "cl_gqqdyfwm"}]})), (status = 401, description = "No or bad API key", body = crate::http::ErrorBody), (status = 403, description = "`forbidden`: not the issuing department's manage or audit client (decided from the identifier)", body = crate::http::ErrorBody), (status = 404, description = "A malformed identifier, or (to the issuer's manage or audit client) no such licence", body = crate::http::ErrorBody), (status = 408, description = "The request took too long", body = crate::http::ErrorBody), (status = 429, description = "Rate limited; see Retry-After", body = crate::http::ErrorBody), (status = 503, description = "The register cannot answer now", body = crate::http::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/licences/{id}/history", tag = "lifecycle", params(("id" = String, Path)), responses((status = 200, description = "{identifier, events}: every change with who, when (RFC 3339) and why", body = Object, example = json!({"identifier": "1.2.156.3005.2.11100000000013338W002.11310115MB2C90510L.20260000001.001.W", "events": [{"seq": 1, "at": "2026-11-26T02:40:00Z", "kind": "issued", "from_status": null, "to_status": "valid", "reason": "issued", "actor": "cl_gqqdyfwm"}]})), (status = 401, description = "No or bad API key", body = super::error::ErrorBody), (status = 403, description = "`forbidden`: not the issuing department's manage or audit client (decided from the identifier)", body = super::error::ErrorBody), (status = 404, description = "A malformed identifier, or (to the issuer's manage or audit client) no such licence", body = super::error::ErrorBody), (status = 408, description = "The request took too long", body = super::error::ErrorBody), (status = 429, description = "Rate limited; see Retry-After", body = super::error::ErrorBody), (status = 503, description = "The register cannot answer now", body = super::error::ErrorBody)), security(("bearer" = [])))]
 async fn history(
     State(platform): State<AppState>,
     Client(client): Client,

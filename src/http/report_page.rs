@@ -9,7 +9,7 @@ use axum::response::{Html, IntoResponse, Response};
 use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime, UtcOffset};
 
-use super::ApiError;
+use super::error::ApiError;
 use crate::platform::PlatformError;
 use crate::verify::{Check, Mode, Outcome, Report, Subject, Verdict};
 

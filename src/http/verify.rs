@@ -13,8 +13,9 @@ use axum::{Json, Router};
 use time::OffsetDateTime;
 use tower_http::limit::RequestBodyLimitLayer;
 
+use super::error::ApiError;
 use super::report_page::{report_response, unreadable_sentence};
-use super::{ApiError, AppState};
+use super::state::AppState;
 use crate::platform::PlatformError;
 use crate::verify::{Check, Outcome, Report, Subject, Verdict};
 
@@ -69,12 +70,12 @@ pub struct VerifyRequest {
     ),
     responses(
         (status = 200, description = "The verification report (whatever its verdict)", body = Report),
-        (status = 400, description = "Neither token, url nor identifier; or a malformed upload", body = crate::http::ErrorBody),
-        (status = 413, description = "Larger than 32 MB", body = crate::http::ErrorBody),
-        (status = 415, description = "Not JSON, multipart or PDF", body = crate::http::ErrorBody),
-        (status = 422, description = "Not a token or not a PDF (code unreadable_input), a PDF with more structure than a licence could have (pdf_too_complex), or the PDF took too long (verification_timeout)", body = crate::http::ErrorBody),
-        (status = 429, description = "Rate limited; see Retry-After", body = crate::http::ErrorBody),
-        (status = 503, description = "Too many PDF verifications at once (busy)", body = crate::http::ErrorBody)
+        (status = 400, description = "Neither token, url nor identifier; or a malformed upload", body = super::error::ErrorBody),
+        (status = 413, description = "Larger than 32 MB", body = super::error::ErrorBody),
+        (status = 415, description = "Not JSON, multipart or PDF", body = super::error::ErrorBody),
+        (status = 422, description = "Not a token or not a PDF (code unreadable_input), a PDF with more structure than a licence could have (pdf_too_complex), or the PDF took too long (verification_timeout)", body = super::error::ErrorBody),
+        (status = 429, description = "Rate limited; see Retry-After", body = super::error::ErrorBody),
+        (status = 503, description = "Too many PDF verifications at once (busy)", body = super::error::ErrorBody)
     )
 )]
 async fn verify(State(platform): State<AppState>, request: Request) -> Result<Response, ApiError> {

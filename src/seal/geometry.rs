@@ -1,6 +1,6 @@
 //! Shapes of the seal as path segments: affine maps, the ring, the star and font glyph outlines.
 
-use super::Seg;
+use super::drawing::Seg;
 
 /// An affine map `(x, y) -> (a·x + c·y + e, b·x + d·y + f)`.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::{FillRule, SEAL_RED, SealDrawing, SealError, Seg};
+use super::drawing::{FillRule, SEAL_RED, SealDrawing, SealError, Seg};
 
 /// Smallest PNG side [`SealDrawing::to_png`] accepts, in pixels.
 pub const MIN_PNG_PX: u32 = 16;
@@ -17,7 +17,7 @@ pub const IMAGE_MARGIN_MM: f32 = 2.0;
 
 impl SealDrawing {
     /// A standalone SVG document: `diameter_mm` plus [`IMAGE_MARGIN_MM`] on each side wide
-    /// and high, one `<path>` per [`SealPath`](super::SealPath).
+    /// and high, one `<path>` per [`SealPath`](super::drawing::SealPath).
     ///
     /// The viewBox is in millimetres centred on the seal; y is flipped to SVG's downward axis.
     pub fn to_svg(&self) -> String {
