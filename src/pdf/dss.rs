@@ -4,7 +4,7 @@
 use lopdf::{Dictionary, Document, IncrementalDocument, Object};
 
 use super::PdfError;
-use super::sign::MAX_SIGN_INPUT;
+use super::limits::MAX_SIGN_INPUT;
 use super::skeleton::Skeleton;
 
 /// Most certificates plus CRLs one call may add.

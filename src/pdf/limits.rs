@@ -24,6 +24,9 @@ use lopdf::{Document, LoadOptions, Object, ObjectId};
 
 use super::PdfError;
 
+/// Largest PDF that signing and adding a DSS take, in bytes.
+pub(crate) const MAX_SIGN_INPUT: usize = 16 * 1024 * 1024;
+
 /// Most bytes all the streams of one load may decompress to, together.
 pub(crate) const DECOMPRESSION_BUDGET: usize = 8 * 1024 * 1024;
 

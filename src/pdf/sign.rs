@@ -5,6 +5,7 @@ use lopdf::{Dictionary, Document, IncrementalDocument, Object, ObjectId, Stream,
 use time::OffsetDateTime;
 
 use super::info::pdf_date;
+use super::limits::MAX_SIGN_INPUT;
 use super::skeleton::Skeleton;
 use super::writer::{Content, text_string};
 use super::{PdfError, RectMm, cms, pt};
@@ -26,9 +27,6 @@ fn reservation(chain: &[Vec<u8>]) -> usize {
     let need = chain.iter().map(Vec::len).sum::<usize>().saturating_add(2048);
     need.div_ceil(1024).saturating_mul(1024).clamp(MIN_CONTENTS_RESERVED, MAX_CONTENTS_RESERVED)
 }
-
-/// Largest PDF [`sign`] and [`super::add_dss`] take, in bytes.
-pub(crate) const MAX_SIGN_INPUT: usize = 16 * 1024 * 1024;
 
 /// The `/ByteRange` written first; patched with the real offsets, padded with spaces.
 const BYTE_RANGE_PLACEHOLDER: [i64; 4] = [0, 9_999_999_999, 9_999_999_999, 9_999_999_999];
