@@ -59,6 +59,8 @@ pub(crate) enum DigestAlg {
     Sha256,
     /// SHA-512 (Ed25519 seals, RFC 8419).
     Sha512,
+    /// SM3 (SM2 seals, GB/T 35275).
+    Sm3,
 }
 
 impl DigestAlg {
@@ -67,6 +69,7 @@ impl DigestAlg {
         match algorithm {
             Algorithm::Ed25519 => Self::Sha512,
             Algorithm::P256 => Self::Sha256,
+            Algorithm::Sm2 => Self::Sm3,
         }
     }
 
@@ -75,6 +78,7 @@ impl DigestAlg {
         match self {
             Self::Sha256 => "sha256",
             Self::Sha512 => "sha512",
+            Self::Sm3 => "sm3",
         }
     }
 
@@ -82,6 +86,7 @@ impl DigestAlg {
         match self {
             Self::Sha256 => ID_SHA256,
             Self::Sha512 => ID_SHA512,
+            Self::Sm3 => crate::signing::oid::SM3,
         }
     }
 
@@ -89,6 +94,7 @@ impl DigestAlg {
         match oid {
             ID_SHA256 => Ok(Self::Sha256),
             ID_SHA512 => Ok(Self::Sha512),
+            crate::signing::oid::SM3 => Ok(Self::Sm3),
             other => Err(PdfError::UnsupportedAlgorithm(format!("digest {other}"))),
         }
     }
@@ -105,6 +111,11 @@ impl DigestAlg {
                 let mut h = Sha512::new();
                 parts.iter().for_each(|p| h.update(p));
                 h.finalize().to_vec()
+            }
+            Self::Sm3 => {
+                let mut h = <sm3::Sm3 as sm3::Digest>::new();
+                parts.iter().for_each(|p| sm3::Digest::update(&mut h, p));
+                sm3::Digest::finalize(h).to_vec()
             }
         }
     }

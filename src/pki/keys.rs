@@ -25,7 +25,7 @@ const SCRYPT_LOG_N: u8 = 14;
 const SCRYPT_R: u32 = 8;
 const SCRYPT_P: u32 = 1;
 
-/// A private key (Ed25519 or P-256) held as PKCS#8 DER that is wiped from memory on drop.
+/// A private key (Ed25519, P-256 or SM2) held as PKCS#8 DER that is wiped from memory on drop.
 ///
 /// `Debug` shows the algorithm only, never key bytes.
 #[derive(Clone)]
@@ -45,15 +45,21 @@ impl PrivateKey {
     /// Generates a new key of the given algorithm from `rng`.
     pub fn generate(alg: Algorithm, rng: &dyn SecureRandom) -> Result<Self, PkiError> {
         let doc = match alg {
-            Algorithm::Ed25519 => Ed25519KeyPair::generate_pkcs8(rng),
-            Algorithm::P256 => EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, rng),
+            Algorithm::Ed25519 => Ed25519KeyPair::generate_pkcs8(rng).map(|d| d.as_ref().to_vec()),
+            Algorithm::P256 => EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, rng)
+                .map(|d| d.as_ref().to_vec()),
+            Algorithm::Sm2 => {
+                return Self::from_pkcs8_der(
+                    &crate::signing::sm2::generate_pkcs8(rng).map_err(|_| PkiError::Rng)?,
+                );
+            }
         }
         .map_err(|_| PkiError::Rng)?;
-        Self::from_pkcs8_der(doc.as_ref())
+        Self::from_pkcs8_der(&Zeroizing::new(doc))
     }
 
     /// Reads a plain PKCS#8 DER key, detecting its algorithm; any algorithm other than
-    /// Ed25519 or P-256 is refused ([`PkiError::UnsupportedAlgorithm`]).
+    /// Ed25519, P-256 or SM2 is refused ([`PkiError::UnsupportedAlgorithm`]).
     ///
     /// Accepts PKCS#8 v1 (as OpenSSL writes Ed25519 keys) and v2 (as `ring` writes them).
     pub fn from_pkcs8_der(der: &[u8]) -> Result<Self, PkiError> {
@@ -81,7 +87,7 @@ impl PrivateKey {
                 v1.extend_from_slice(seed);
                 v1
             }
-            Algorithm::P256 => Zeroizing::new(der.to_vec()),
+            Algorithm::P256 | Algorithm::Sm2 => Zeroizing::new(der.to_vec()),
         };
         Ok(PrivateKey { alg, pkcs8, spki: signer.public_key_spki_der() })
     }
@@ -206,7 +212,7 @@ mod tests {
 
     #[test]
     fn pem_round_trip_plain_and_encrypted() {
-        for alg in Algorithm::ALL {
+        for alg in [Algorithm::Ed25519, Algorithm::P256, Algorithm::Sm2] {
             let key = PrivateKey::generate(alg, &rng()).unwrap();
 
             let plain = key.to_pem(None).unwrap();
@@ -239,6 +245,23 @@ mod tests {
         ));
         let key = PrivateKey::generate(Algorithm::Ed25519, &rng()).unwrap();
         assert_eq!(key.to_pem(Some(b"")).unwrap_err(), PkiError::EmptyPassphrase);
+    }
+
+    #[test]
+    fn openssl_sm2_key_is_read() {
+        // `openssl genpkey -algorithm SM2` (OpenSSL 3.0): id-ecPublicKey with the SM2 curve.
+        let pem = "-----BEGIN PRIVATE KEY-----\n\
+                   MIGHAgEAMBMGByqGSM49AgEGCCqBHM9VAYItBG0wawIBAQQgGiAR2U7i1VtzItPF\n\
+                   KYH5PoVdXNS2f3eCSqzR9VdyAcahRANCAAQvZTfkH7CQTDs7u7FtdJFBwpUUEY+9\n\
+                   qS0oVtshgtIVU9y2s4NTV8nRggLkp4jewkPtRcjUqMTxH4z8wG0/7GRs\n\
+                   -----END PRIVATE KEY-----\n";
+        let key = PrivateKey::from_pem(pem, None).unwrap();
+        assert_eq!(key.algorithm(), Algorithm::Sm2);
+        // `openssl pkey -pubout` gives this point.
+        assert!(hex::encode(key.public_key_spki_der()).ends_with(
+            "042f6537e41fb0904c3b3bbbb16d749141c29514118fbda92d2856db2182d21553dc\
+             b6b3835357c9d18202e4a788dec243ed45c8d4a8c4f11f8cfcc06d3fec646c"
+        ));
     }
 
     #[test]

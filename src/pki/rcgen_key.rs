@@ -9,10 +9,25 @@ use super::keys::PrivateKey;
 use crate::signing::{Algorithm, SealSigner};
 
 /// The rcgen signature algorithm for certificates and CRLs signed with a key of `alg`.
+///
+/// rcgen's list of algorithms is closed and has no SM2: SM2 keys are refused by
+/// [`Signer::new`] and [`SubjectKey::from_spki_der`], so they never get here.
 fn rcgen_algorithm(alg: Algorithm) -> &'static rcgen::SignatureAlgorithm {
     match alg {
         Algorithm::Ed25519 => &rcgen::PKCS_ED25519,
         Algorithm::P256 => &rcgen::PKCS_ECDSA_P256_SHA256,
+        // Invariant: see above; the constructors refuse SM2 keys.
+        Algorithm::Sm2 => unreachable!("rcgen is never given an SM2 key"),
+    }
+}
+
+/// Refuses a key rcgen cannot encode (SM2).
+fn rcgen_can_encode(alg: Algorithm) -> Result<(), PkiError> {
+    match alg {
+        Algorithm::Sm2 => {
+            Err(PkiError::UnsupportedAlgorithm("SM2 certificates are not made with rcgen".into()))
+        }
+        Algorithm::Ed25519 | Algorithm::P256 => Ok(()),
     }
 }
 
@@ -32,6 +47,7 @@ pub(crate) struct Signer {
 impl Signer {
     /// The signer of `key`.
     pub(crate) fn new(key: &PrivateKey) -> Result<Self, PkiError> {
+        rcgen_can_encode(key.algorithm())?;
         let signer = SealSigner::from_pkcs8_der(key.pkcs8_der())
             .map_err(|e| PkiError::MalformedKey(format!("{} key rejected: {e}", key.algorithm().label())))?;
         let public = SubjectKey::from_spki_der(&key.public_key_spki_der())?;
@@ -62,7 +78,7 @@ pub(crate) struct SubjectKey {
 }
 
 impl SubjectKey {
-    /// Parses an Ed25519 or P-256 SubjectPublicKeyInfo.
+    /// Parses an Ed25519 or P-256 SubjectPublicKeyInfo (rcgen cannot encode SM2 keys).
     pub(crate) fn from_spki_der(spki_der: &[u8]) -> Result<Self, PkiError> {
         use x509_parser::prelude::FromDer as _;
         let (rest, spki) = SubjectPublicKeyInfo::from_der(spki_der)
@@ -71,10 +87,11 @@ impl SubjectKey {
             return Err(PkiError::MalformedPublicKey("trailing bytes after SubjectPublicKeyInfo".to_owned()));
         }
         let alg = spki_algorithm(&spki)?;
+        rcgen_can_encode(alg)?;
         let bits = spki.subject_public_key.data.to_vec();
         let expected_len = match alg {
             Algorithm::Ed25519 => 32,
-            Algorithm::P256 => 65,
+            Algorithm::P256 | Algorithm::Sm2 => 65,
         };
         if bits.len() != expected_len {
             return Err(PkiError::MalformedPublicKey(format!(
@@ -121,6 +138,10 @@ mod tests {
             let hex_key = hex::encode(key.pkcs8_der());
             assert!(!dbg.contains(&hex_key[hex_key.len() - 16..]));
             // The SPKI is valid DER that x509-parser and our own parser accept.
+            if alg == Algorithm::Sm2 {
+                assert!(SubjectKey::from_spki_der(&key.public_key_spki_der()).is_err());
+                continue;
+            }
             let sk = SubjectKey::from_spki_der(&key.public_key_spki_der()).unwrap();
             assert_eq!(sk.algorithm(), alg);
         }

@@ -21,7 +21,19 @@ pub mod oid {
     pub const P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
     /// ecdsa-with-SHA256 (RFC 5758).
     pub const ECDSA_WITH_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
+    /// The SM2 curve (GB/T 33560, GM/T 0006), the named curve of SM2 keys.
+    pub const SM2: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.156.10197.1.301");
+    /// SM2-with-SM3 (GM/T 0006): the signature algorithm, without parameters.
+    pub const SM2_WITH_SM3: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.156.10197.1.501");
+    /// SM3 (GB/T 32905), the hash.
+    pub const SM3: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.156.10197.1.401");
 }
+
+/// The COSE `alg` of SM2-with-SM3 tokens. COSE has no registered SM2 algorithm, so this is
+/// a value of the private-use range (integers below -65536 in the IANA "COSE Algorithms" registry).
+/// A token carries it in its protected header; the signature is SM2 over
+/// `SM3(Z ‖ Sig_structure)` with the default ID `1234567812345678`, as `r‖s` (64 bytes).
+pub const COSE_SM2_SM3: i64 = -65_600;
 
 /// A signature algorithm of the platform's keys, certificates, tokens and PDF signatures.
 ///
@@ -35,25 +47,34 @@ pub enum Algorithm {
     Ed25519,
     /// ECDSA over NIST P-256 with SHA-256: for validators without Ed25519 (NSS, Adobe).
     P256,
+    /// SM2 with SM3 (GB/T 32918, GB/T 32905): the national commercial cryptography that
+    /// government systems in China must use. Not for PAdES (no PDF validator accepts it).
+    Sm2,
 }
 
 impl Algorithm {
-    /// Every supported algorithm, default first.
+    /// Every algorithm the platform makes roots, seals and CRLs with, default first.
+    ///
+    /// SM2 signs and verifies (`crate::signing::sm2`) but joins this list only when its
+    /// certificates and CRLs (built with `x509-cert`: rcgen has no SM2) land.
     pub const ALL: [Algorithm; 2] = [Algorithm::Ed25519, Algorithm::P256];
 
-    /// The short machine name: `"ed25519"` or `"p256"` (as in `Display`, `FromStr`, serde).
+    /// The short machine name: `"ed25519"`, `"p256"` or `"sm2"` (as in `Display`, `FromStr`,
+    /// serde).
     pub fn as_str(self) -> &'static str {
         match self {
             Algorithm::Ed25519 => "ed25519",
             Algorithm::P256 => "p256",
+            Algorithm::Sm2 => "sm2",
         }
     }
 
-    /// The human name used in certificate names: `"Ed25519"` or `"P-256"`.
+    /// The human name used in certificate names: `"Ed25519"`, `"P-256"` or `"SM2"`.
     pub fn label(self) -> &'static str {
         match self {
             Algorithm::Ed25519 => "Ed25519",
             Algorithm::P256 => "P-256",
+            Algorithm::Sm2 => "SM2",
         }
     }
 
@@ -62,29 +83,39 @@ impl Algorithm {
         match self {
             Algorithm::Ed25519 => oid::ED25519,
             Algorithm::P256 => oid::ECDSA_WITH_SHA256,
+            Algorithm::Sm2 => oid::SM2_WITH_SM3,
         }
     }
 
-    /// The COSE algorithm of tokens signed with this key type (EdDSA −8, ES256 −7).
+    /// The COSE algorithm of tokens signed with this key type (EdDSA −8, ES256 −7, SM2
+    /// [`COSE_SM2_SM3`]).
     pub fn cose(self) -> coset::Algorithm {
         use coset::iana::Algorithm as Iana;
         match self {
             Algorithm::Ed25519 => coset::Algorithm::Assigned(Iana::EdDSA),
             Algorithm::P256 => coset::Algorithm::Assigned(Iana::ES256),
+            Algorithm::Sm2 => coset::Algorithm::PrivateUse(COSE_SM2_SM3),
         }
     }
 
     /// The algorithm of a COSE `alg` header, if it is one of ours.
     pub fn from_cose(alg: &coset::Algorithm) -> Option<Self> {
-        Self::ALL.into_iter().find(|a| a.cose() == *alg)
+        [Self::Ed25519, Self::P256, Self::Sm2].into_iter().find(|a| a.cose() == *alg)
     }
 
-    /// The JWS `alg` (RFC 8037 `EdDSA`, RFC 7518 `ES256`), if JOSE has one.
+    /// The JWS `alg` (RFC 8037 `EdDSA`, RFC 7518 `ES256`), if JOSE has one (SM2 has none:
+    /// the trust list and other JWS stay Ed25519 or P-256).
     pub fn jose(self) -> Option<&'static str> {
         match self {
             Algorithm::Ed25519 => Some("EdDSA"),
             Algorithm::P256 => Some("ES256"),
+            Algorithm::Sm2 => None,
         }
+    }
+
+    /// Whether PDF signatures (PAdES) may use this algorithm: no PAdES validator accepts SM2.
+    pub fn signs_pdf(self) -> bool {
+        !matches!(self, Algorithm::Sm2)
     }
 
     /// Detects the algorithm of a key from its `AlgorithmIdentifier`: the key OID and, for
@@ -98,6 +129,7 @@ impl Algorithm {
         }
         match curve {
             Some(c) if *c == oid::P256 => Ok(Algorithm::P256),
+            Some(c) if *c == oid::SM2 => Ok(Algorithm::Sm2),
             Some(c) => Err(format!("EC curve {c}")),
             None => Err("EC key without a named curve".to_owned()),
         }
@@ -123,12 +155,15 @@ impl fmt::Display for Algorithm {
 impl FromStr for Algorithm {
     type Err = ParseEnumError;
 
-    /// Parses `"ed25519"` or `"p256"` (case-insensitive; `"p-256"` is also accepted).
+    /// Parses `"ed25519"`, `"p256"` or `"sm2"` (case-insensitive; `"p-256"` is also accepted).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.to_ascii_lowercase().as_str() {
             "ed25519" => Ok(Algorithm::Ed25519),
             "p256" | "p-256" => Ok(Algorithm::P256),
-            _ => Err(ParseEnumError { what: "algorithm", value: s.to_owned(), allowed: "ed25519, p256" }),
+            "sm2" => Ok(Algorithm::Sm2),
+            _ => {
+                Err(ParseEnumError { what: "algorithm", value: s.to_owned(), allowed: "ed25519, p256, sm2" })
+            }
         }
     }
 }
@@ -152,14 +187,14 @@ mod tests {
 
     #[test]
     fn algorithm_names_round_trip() {
-        for alg in Algorithm::ALL {
+        for alg in [Algorithm::Ed25519, Algorithm::P256, Algorithm::Sm2] {
             assert_eq!(alg.to_string().parse::<Algorithm>().unwrap(), alg);
             assert_eq!(serde_name_parses(alg.as_str()), alg);
         }
         assert_eq!("P-256".parse::<Algorithm>().unwrap(), Algorithm::P256);
         assert_eq!(Algorithm::default(), Algorithm::Ed25519);
         let err = "rsa".parse::<Algorithm>().unwrap_err();
-        assert!(err.to_string().contains("ed25519, p256"), "{err}");
+        assert!(err.to_string().contains("ed25519, p256, sm2"), "{err}");
         assert!(err.to_string().contains("\"rsa\""), "{err}");
     }
 
@@ -172,11 +207,12 @@ mod tests {
 
     #[test]
     fn identifiers_round_trip() {
-        for alg in Algorithm::ALL {
+        for alg in [Algorithm::Ed25519, Algorithm::P256, Algorithm::Sm2] {
             assert_eq!(Algorithm::from_cose(&alg.cose()), Some(alg));
             let (key, curve) = match alg {
                 Algorithm::Ed25519 => (oid::ED25519, None),
                 Algorithm::P256 => (oid::EC_PUBLIC_KEY, Some(oid::P256)),
+                Algorithm::Sm2 => (oid::EC_PUBLIC_KEY, Some(oid::SM2)),
             };
             assert_eq!(Algorithm::from_key_oids(&key, curve.as_ref()), Ok(alg));
         }

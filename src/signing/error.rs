@@ -12,4 +12,7 @@ pub enum SigningError {
     /// The signature does not verify (or is not a signature at all).
     #[error("bad signature")]
     BadSignature,
+    /// The operating system's random number generator failed.
+    #[error("the operating system's random number generator failed")]
+    Rng,
 }

@@ -5,13 +5,14 @@
 //!
 //! Layout: [`alg`] names the algorithms (the enum, OIDs, COSE and JOSE identifiers); one
 //! file per algorithm does the work (`ed25519.rs` with `ed25519-dalek`, [`p256`] with
-//! `ring`); this file dispatches. A new algorithm is a variant in [`alg`], one here in
+//! `ring`, [`sm2`] with the RustCrypto `sm2` crate); this file dispatches. A new algorithm is a variant in [`alg`], one here in
 //! [`SealSigner`] and [`SealVerifier`], and its own file.
 
 pub mod alg;
 mod ed25519;
 mod error;
 pub mod p256;
+pub mod sm2;
 
 use pkcs8::der::Decode as _;
 use pkcs8::{PrivateKeyInfoRef, SubjectPublicKeyInfoRef};
@@ -25,6 +26,8 @@ pub enum SealSigner {
     Ed25519(ed25519_dalek::SigningKey),
     /// ECDSA over P-256 with SHA-256.
     P256(p256::P256Signer),
+    /// SM2 with SM3, the default distinguishing identifier.
+    Sm2(sm2::Sm2Signer),
 }
 
 impl std::fmt::Debug for SealSigner {
@@ -47,6 +50,7 @@ impl SealSigner {
         match key_algorithm(&info.algorithm)? {
             Algorithm::Ed25519 => Ok(Self::Ed25519(ed25519::signing_key(info)?)),
             Algorithm::P256 => Ok(Self::P256(p256::P256Signer::from_pkcs8_der(der)?)),
+            Algorithm::Sm2 => Ok(Self::Sm2(sm2::Sm2Signer::from_pkcs8_der(der)?)),
         }
     }
 
@@ -55,24 +59,27 @@ impl SealSigner {
         match self {
             Self::Ed25519(_) => Algorithm::Ed25519,
             Self::P256(_) => Algorithm::P256,
+            Self::Sm2(_) => Algorithm::Sm2,
         }
     }
 
     /// Signs `msg`. Ed25519: PureEdDSA, 64 bytes. P-256: ECDSA with SHA-256, fixed-size
-    /// `r || s`, 64 bytes (the COSE / JWS form).
+    /// `r || s`, 64 bytes (the COSE / JWS form). SM2: SM2 with SM3, `r || s`, 64 bytes.
     pub fn sign_raw(&self, msg: &[u8]) -> Vec<u8> {
         match self {
             Self::Ed25519(key) => ed25519::sign(key, msg),
             Self::P256(key) => key.sign_raw(msg),
+            Self::Sm2(key) => key.sign_raw(msg),
         }
     }
 
-    /// Signs `msg`. P-256: DER `ECDSA-Sig-Value` (the CMS / X.509 form). Ed25519: the same
-    /// 64 bytes as [`Self::sign_raw`] (RFC 8410/8419 carry them as is).
+    /// Signs `msg`. P-256 and SM2: DER `SEQUENCE { r, s }` (the CMS / X.509 form). Ed25519:
+    /// the same 64 bytes as [`Self::sign_raw`] (RFC 8410/8419 carry them as is).
     pub fn sign_der(&self, msg: &[u8]) -> Vec<u8> {
         match self {
             Self::Ed25519(key) => ed25519::sign(key, msg),
             Self::P256(key) => key.sign_der(msg),
+            Self::Sm2(key) => key.sign_der(msg),
         }
     }
 
@@ -86,6 +93,7 @@ impl SealSigner {
         match self {
             Self::Ed25519(key) => SealVerifier::Ed25519(key.verifying_key()),
             Self::P256(key) => SealVerifier::P256(key.verifier()),
+            Self::Sm2(key) => SealVerifier::Sm2(key.verifier()),
         }
     }
 }
@@ -98,6 +106,8 @@ pub enum SealVerifier {
     Ed25519(ed25519_dalek::VerifyingKey),
     /// ECDSA over P-256 with SHA-256.
     P256(p256::P256Verifier),
+    /// SM2 with SM3, the default distinguishing identifier.
+    Sm2(sm2::Sm2Verifier),
 }
 
 impl SealVerifier {
@@ -108,6 +118,7 @@ impl SealVerifier {
         match key_algorithm(&info.algorithm)? {
             Algorithm::Ed25519 => Ok(Self::Ed25519(ed25519::verifying_key(info)?)),
             Algorithm::P256 => Ok(Self::P256(p256::P256Verifier::from_spki_der(der)?)),
+            Algorithm::Sm2 => Ok(Self::Sm2(sm2::Sm2Verifier::from_spki_der(der)?)),
         }
     }
 
@@ -116,22 +127,25 @@ impl SealVerifier {
         match self {
             Self::Ed25519(_) => Algorithm::Ed25519,
             Self::P256(_) => Algorithm::P256,
+            Self::Sm2(_) => Algorithm::Sm2,
         }
     }
 
-    /// Verifies a signature in the form [`SealSigner::sign_raw`] makes (64 bytes for both).
+    /// Verifies a signature in the form [`SealSigner::sign_raw`] makes (64 bytes for all).
     pub fn verify_raw(&self, msg: &[u8], sig: &[u8]) -> Result<(), SigningError> {
         match self {
             Self::Ed25519(key) => ed25519::verify(key, msg, sig),
             Self::P256(key) => key.verify_raw(msg, sig),
+            Self::Sm2(key) => key.verify_raw(msg, sig),
         }
     }
 
-    /// Verifies a signature in the form [`SealSigner::sign_der`] makes (DER for P-256).
+    /// Verifies a signature in the form [`SealSigner::sign_der`] makes (DER for P-256, SM2).
     pub fn verify_der(&self, msg: &[u8], sig: &[u8]) -> Result<(), SigningError> {
         match self {
             Self::Ed25519(key) => ed25519::verify(key, msg, sig),
             Self::P256(key) => key.verify_der(msg, sig),
+            Self::Sm2(key) => key.verify_der(msg, sig),
         }
     }
 
@@ -140,6 +154,7 @@ impl SealVerifier {
         match self {
             Self::Ed25519(key) => ed25519::spki(key),
             Self::P256(key) => key.spki(),
+            Self::Sm2(key) => key.spki(),
         }
     }
 }
