@@ -7,6 +7,8 @@
 //!   pure-Python `gmssl` (`tests/gmssl_verify.py`, which reads the token with cbor2) verify
 //!   tokens the project signs, with keys of the project, of OpenSSL, of the standard's
 //!   example and one that trips gmssl's key-prefix bug; a flipped bit fails in both.
+//! - The README's worked example (its Python and shell blocks, run as written) verifies a
+//!   token the project signs and refuses it with a flipped bit.
 //! - A token whose signature OpenSSL made (`pkeyutl -sign`) over the Sig_structure, put
 //!   together here, verifies with `token::parse_and_verify`; a flipped bit, or OpenSSL's
 //!   default ID instead of `1234567812345678`, does not.
@@ -353,4 +355,60 @@ async fn a_token_signed_by_openssl_verifies_with_the_project() {
     let default_id = raw_of_der(&openssl_sign(&openssl, &key, &tbs, None).await);
     let err = token::parse_and_verify(&assemble(&protected, &payload, &default_id), &verifier).unwrap_err();
     assert!(matches!(err, TokenError::BadSignature), "{err}");
+}
+
+/// The fenced block of `lang` that follows `after` in the README.
+fn readme_block(after: &str, lang: &str) -> String {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let from = readme.find(after).unwrap_or_else(|| panic!("README has no {after:?}"));
+    let fence = format!("```{lang}\n");
+    let start = from + readme[from..].find(&fence).unwrap() + fence.len();
+    let end = start + readme[start..].find("```").unwrap();
+    readme[start..end].to_owned()
+}
+
+/// The README's worked example, run as written: its Python block as `sm2_token_parts.py`,
+/// its shell block with `URL` set to the QR text of a token the project signed and the
+/// seal's key in `seal-pub.pem` (`python3` is the venv's, which has cbor2).
+#[tokio::test]
+async fn the_readme_recipe_verifies_a_token_and_refuses_a_flipped_bit() {
+    let Some([openssl, python, bash]) = require(
+        "the README's SM2 recipe",
+        [path_tool("openssl"), python_with_gmssl().await, path_tool("bash")],
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    const SECTION: &str = "### SM2 QR tokens";
+    std::fs::write(dir.join("sm2_token_parts.py"), readme_block(SECTION, "python")).unwrap();
+    let script = readme_block(SECTION, "sh");
+    assert!(script.contains("pkeyutl -verify") && script.contains("distid:1234567812345678"), "{script}");
+    let key = PrivateKey::generate(Algorithm::Sm2, &SystemRandom::new()).unwrap();
+    let signer = SealSigner::from_pkcs8_der(key.pkcs8_der()).unwrap();
+    let (der, pem) = (dir.join("seal-pub.der"), dir.join("seal-pub.pem"));
+    std::fs::write(&der, signer.public_key_spki_der()).unwrap();
+    let args =
+        ["pkey", "-pubin", "-inform", "DER", "-in", der.to_str().unwrap(), "-out", pem.to_str().unwrap()];
+    let out = run(&openssl, args).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let token = token::sign(&claims(), &KID, &signer).unwrap();
+    let mut flipped = token.clone();
+    let last = flipped.len() - 1;
+    flipped[last] ^= 0x01;
+    let venv_bin = python.parent().unwrap().to_path_buf();
+    let path = std::env::join_paths(
+        std::iter::once(venv_bin).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
+    )
+    .unwrap();
+    for (what, bytes, good) in [("as signed", &token, true), ("with a flipped bit", &flipped, false)] {
+        let url = token::qr_url("https://zz.example.gov.cn", bytes);
+        let mut cmd = tokio::process::Command::new(&bash);
+        cmd.args(["-e", "-c", &script]).current_dir(dir).env("URL", &url).env("PATH", &path);
+        let out = tokio::time::timeout(common::tools::TOOL_TIMEOUT, cmd.output()).await.unwrap().unwrap();
+        let said = String::from_utf8_lossy(&out.stdout);
+        let expected =
+            if good { "Signature Verified Successfully" } else { "Signature Verification Failure" };
+        assert!(out.status.success() == good && said.contains(expected), "{what}: {}", text(&out));
+    }
 }
