@@ -1,6 +1,7 @@
 //! Writes the seed corpus of the fuzz targets (`fuzz/seeds/token_decode`, `fuzz/seeds/pdf_inspect`):
-//! real tokens (Ed25519 and P-256, as COSE bytes and as QR URL text) and a one-page PDF
-//! signed with each algorithm, the P-256 one with a `/DSS` revision. Keys and certificates
+//! real tokens (Ed25519, P-256 and SM2, as COSE bytes and as QR URL text) and a one-page
+//! PDF signed with Ed25519 and with P-256, the P-256 one with a `/DSS` revision (PAdES
+//! has no SM2). Keys and certificates
 //! are fresh each run, so the files change but their structure does not.
 //!
 //! Run at the repository root: `cargo run --example fuzz_seeds`. (An example of the main
@@ -131,8 +132,16 @@ fn main() {
     };
     let ed = pki(&rcgen::PKCS_ED25519);
     let p256 = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
-    for (name, p) in [("ed25519", &ed), ("p256", &p256)] {
-        let signer = SealSigner::from_pkcs8_der(&p.key).expect("seal key");
+    // SM2: a key only (rcgen makes no SM2 certificates; a token needs none).
+    let sm2 = zhengzhao::pki::PrivateKey::generate(
+        zhengzhao::pki::Algorithm::Sm2,
+        &ring::rand::SystemRandom::new(),
+    )
+    .expect("SM2 key");
+    for (name, key) in
+        [("ed25519", ed.key.as_slice()), ("p256", p256.key.as_slice()), ("sm2", sm2.pkcs8_der())]
+    {
+        let signer = SealSigner::from_pkcs8_der(key).expect("seal key");
         let tok = token::sign(&claims(), &[0x5a, 0x1f, 0x03, 0x9e, 0x44, 0x10, 0xc2, 0x7b], &signer)
             .expect("signing the seed token");
         write("token_decode", &format!("{name}.cose"), &tok);

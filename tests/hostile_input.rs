@@ -196,6 +196,9 @@ fn seed_and_regression_files() {
                 if kind == "seeds" && name.ends_with(".cose") {
                     assert!(raw.is_ok(), "{name}: {:?}", raw.err());
                 }
+                if kind == "seeds" && name.ends_with("/sm2.cose") {
+                    assert_eq!(raw.as_ref().unwrap().algorithm, zhengzhao::signing::Algorithm::Sm2, "{name}");
+                }
                 if kind == "seeds" && name.ends_with("-url.txt") {
                     assert!(text.is_ok(), "{name}: {:?}", text.err());
                 }
@@ -203,7 +206,8 @@ fn seed_and_regression_files() {
             }
         }
     }
-    assert!(seen >= 6, "only {seen} seed and regression files found");
+    // Tokens of three algorithms as bytes and as text, and two PDFs.
+    assert!(seen >= 8, "only {seen} seed and regression files found");
 }
 
 #[test]

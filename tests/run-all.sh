@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite, first installing what the tests need when it is missing:
 # Debian packages (OpenSSL, poppler-utils, qpdf, zbar-tools, NSS tools, Chromium), a Python venv with
-# pyHanko, pycose and schemathesis (target/test-venv) and a reachable PostgreSQL.
+# pyHanko, pycose, gmssl and schemathesis (target/test-venv) and a reachable PostgreSQL.
 # Usage: bash tests/run-all.sh [extra cargo test arguments]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,10 +30,11 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
 fi
 
 # --- Python venv with the independent checkers (tests/external_checks.rs) -------------
-# pyHanko validates the signed PDFs, pycose the QR tokens (pycose 1.1 needs cbor2 < 6).
+# pyHanko validates the signed PDFs, pycose the Ed25519/P-256 QR tokens (pycose 1.1 needs
+# cbor2 < 6), gmssl (pure Python) the SM2 ones (tests/sm2_interop.rs).
 # Rebuildable: delete target/test-venv to start again.
 VENV="$PWD/target/test-venv"
-if [ ! -x "$VENV/bin/pyhanko" ] || ! "$VENV/bin/python" -c 'import pycose, cbor2' 2>/dev/null; then
+if [ ! -x "$VENV/bin/pyhanko" ] || ! "$VENV/bin/python" -c 'import pycose, cbor2, gmssl.sm2' 2>/dev/null; then
   if ! "$VENV/bin/python" -m pip --version >/dev/null 2>&1; then
     rm -rf "$VENV"
     if ! python3 -m venv "$VENV" >/dev/null 2>&1; then
@@ -45,8 +46,8 @@ if [ ! -x "$VENV/bin/pyhanko" ] || ! "$VENV/bin/python" -c 'import pycose, cbor2
       python3 -m venv "$VENV"
     fi
   fi
-  say "installing pyHanko and pycose into $VENV"
-  "$VENV/bin/python" -m pip install --quiet pyhanko pyhanko-cli pycose 'cbor2<6'
+  say "installing pyHanko, pycose and gmssl into $VENV"
+  "$VENV/bin/python" -m pip install --quiet pyhanko pyhanko-cli pycose 'cbor2<6' 'gmssl>=3.2.2,<4'
 fi
 # schemathesis runs against the live OpenAPI document (tests/openapi_conformance.rs).
 if ! "$VENV/bin/schemathesis" --version 2>/dev/null | grep -q 'version 4\.'; then

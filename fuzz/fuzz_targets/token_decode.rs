@@ -1,5 +1,5 @@
 //! Fuzz target: QR token text and bytes → `token::decode_from_url`, `token::parse`, and,
-//! when a token parses, `token::verify` with fixed Ed25519 and P-256 keys.
+//! when a token parses, `token::verify` with fixed Ed25519, P-256 and SM2 keys.
 //!
 //! The input is tried twice: as URL text (lossy UTF-8) through `decode_from_url`, and as
 //! raw COSE bytes straight into `parse`. Every outcome must be `Ok` or `Err`, quickly.
@@ -21,8 +21,15 @@ const P256_SPKI: &str = concat!(
     "6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296",
     "4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5"
 );
+/// SubjectPublicKeyInfo of the SM2 public key of the GB/T 32918.5 example (private key
+/// 3945208F…C5B8), as OpenSSL writes it.
+const SM2_SPKI: &str = concat!(
+    "3059301306072a8648ce3d020106082a811ccf5501822d03420004",
+    "09f9df311e5421a150dd7d161e4bc5c672179fad1833fc076bb08ff356f35020",
+    "ccea490ce26775a52dc6ea718cc1aa600aed05fbf35e084a6632f6072da9ad13"
+);
 
-static VERIFIERS: LazyLock<[SealVerifier; 2]> = LazyLock::new(|| {
+static VERIFIERS: LazyLock<[SealVerifier; 3]> = LazyLock::new(|| {
     let key = |hex: &str| {
         let der: Vec<u8> = (0..hex.len())
             .step_by(2)
@@ -30,7 +37,7 @@ static VERIFIERS: LazyLock<[SealVerifier; 2]> = LazyLock::new(|| {
             .collect();
         SealVerifier::from_spki_der(&der).expect("constant SPKI")
     };
-    [key(ED25519_SPKI), key(P256_SPKI)]
+    [key(ED25519_SPKI), key(P256_SPKI), key(SM2_SPKI)]
 });
 
 fn parse_and_verify(bytes: &[u8]) {

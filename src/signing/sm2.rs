@@ -245,4 +245,121 @@ mod tests {
         assert!(spki.windows(curve.len()).any(|w| w == curve), "{spki:02x?}");
         assert_eq!(spki.len(), 91);
     }
+
+    // Known answers. Every value below was checked on 2026-11 against two implementations
+    // that are not this crate: OpenSSL 3.0.19 (`openssl dgst -sm3`; `openssl pkey -text`
+    // for the public key of the private key; `openssl pkeyutl -verify -rawin -digest sm3
+    // -pkeyopt distid:1234567812345678` on the DER of (r, s)) and Python's `hashlib.new("sm3")`
+    // for Z and e from the formula of GB/T 32918.2 §5.5.
+
+    /// SM3 of the two examples of GB/T 32905-2016 Appendix A, through the `sm3` crate as
+    /// `pdf::cms` and the `sm2` crate use it.
+    #[test]
+    fn sm3_known_answers_of_gbt_32905() {
+        use sm3::Digest as _;
+        let cases: [(&[u8], &str); 2] = [
+            // A.1: "abc".
+            (b"abc", "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0"),
+            // A.2: "abcd" repeated 16 times (512 bits).
+            (&b"abcd".repeat(16), "debe9ff92275b8a138604889c18e5a4d6fdb70e5387e5765293dcba39c0c5732"),
+        ];
+        for (msg, expected) in cases {
+            assert_eq!(hex::encode(sm3::Sm3::digest(msg)), expected, "{}", String::from_utf8_lossy(msg));
+        }
+    }
+
+    /// The signature example on the recommended curve of GB/T 32918.5-2017 Appendix A
+    /// (= GM/T 0003.5-2012 A.2): private key d, message "message digest", ID
+    /// 1234567812345678.
+    mod gbt_32918_example {
+        /// d_A of the example.
+        pub const D: &str = "3945208F7B2144B13F36E38AC6D39F95889393692860B51A42FB81EF4DF7C5B8";
+        /// x_A ‖ y_A of the example (OpenSSL derives the same point from D).
+        pub const X: &str = "09F9DF311E5421A150DD7D161E4BC5C672179FAD1833FC076BB08FF356F35020";
+        pub const Y: &str = "CCEA490CE26775A52DC6EA718CC1AA600AED05FBF35E084A6632F6072DA9AD13";
+        /// The message M.
+        pub const M: &[u8] = b"message digest";
+        /// Z_A of the example.
+        pub const Z: &str = "B2E14C5C79C6DF5B85F4FE7ED8DB7A262B9DA7E07CCB0EA9F4747B8CCDA8A4F3";
+        /// e = SM3(Z_A ‖ M) of the example.
+        pub const E: &str = "F0B43E94BA45ACCAACE692ED534382EB17E6AB5A19CE7B31F4486FDFC0D28640";
+        /// (r, s) of the example (made with the example's k; OpenSSL verifies it).
+        pub const R: &str = "F5A03B0648D2C4630EEAC513E1BB81A15944DA3827D5B74143AC7EACEEE720B3";
+        pub const S: &str = "B1B6AA29DF212FD8763182BC0D421CA1BB9038FD1F7F42D4840B69C485BBC1AA";
+        /// The recommended curve of GB/T 32918.5 (a, b, x_G, y_G), as Z hashes them.
+        pub const CURVE: [&str; 4] = [
+            "FFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFC",
+            "28E9FA9E9D9F5E344D5A9E4BCF6509A7F39789F515AB8F92DDBCBD414D940E93",
+            "32C4AE2C1F1981195F9904466A39C9948FE30BBFF2660BE1715A4589334C74C7",
+            "BC3736A2F4F6779C59BDCEE36B692153D0A9877CC62A474002DF32E52139F0A0",
+        ];
+    }
+
+    fn unhex(s: &str) -> Vec<u8> {
+        hex::decode(s).unwrap()
+    }
+
+    #[test]
+    fn the_standards_key_gives_the_standards_public_key() {
+        use gbt_32918_example as ex;
+        let secret = sm2::SecretKey::from_slice(&unhex(ex::D)).unwrap();
+        let der = secret.to_pkcs8_der().unwrap();
+        let signer = Sm2Signer::from_pkcs8_der(der.as_bytes()).unwrap();
+        let expected = [vec![0x04], unhex(ex::X), unhex(ex::Y)].concat();
+        assert_eq!(signer.verifier().point().as_slice(), expected);
+        // A signature the project makes with that key verifies under the standard's point.
+        let from_point = Sm2Verifier::from_sec1_bytes(&expected).unwrap();
+        from_point.verify_raw(ex::M, &signer.sign_raw(ex::M)).unwrap();
+    }
+
+    #[test]
+    fn the_project_verifies_the_standards_signature_and_not_a_flipped_bit() {
+        use gbt_32918_example as ex;
+        let verifier =
+            Sm2Verifier::from_sec1_bytes(&[vec![0x04], unhex(ex::X), unhex(ex::Y)].concat()).unwrap();
+        let raw = [unhex(ex::R), unhex(ex::S)].concat();
+        verifier.verify_raw(ex::M, &raw).unwrap();
+        let der = Signature::from_slice(&raw).unwrap().to_der().to_vec();
+        verifier.verify_der(ex::M, &der).unwrap();
+        // Every single bit of r‖s flipped fails, and so does another message.
+        for bit in 0..raw.len() * 8 {
+            let mut bad = raw.clone();
+            bad[bit / 8] ^= 0x80 >> (bit % 8);
+            assert!(verifier.verify_raw(ex::M, &bad).is_err(), "bit {bit} flipped verifies");
+        }
+        assert!(verifier.verify_raw(b"message digesT", &raw).is_err());
+        // The ID is part of Z: the same signature under another ID fails.
+        let point = [vec![0x04], unhex(ex::X), unhex(ex::Y)].concat();
+        let other_id = VerifyingKey::from_sec1_bytes("1234567812345679", &point).unwrap();
+        use signature::Verifier as _;
+        assert!(other_id.verify(ex::M, &Signature::from_slice(&raw).unwrap()).is_err());
+    }
+
+    /// Z_A from the formula (ENTL ‖ ID ‖ a ‖ b ‖ x_G ‖ y_G ‖ x_A ‖ y_A, as the README states
+    /// it) is the standard's Z, and SM3(Z ‖ M) its e. The `sm2` crate keeps its Z private;
+    /// that it computes the same one shows through the signature: r = (e + x_1) mod n binds
+    /// the signature to e, and the standard's (r, s) verifies both over the prehash e and
+    /// over M through the project's verifier (which hashes Z ‖ M itself).
+    #[test]
+    fn z_and_e_are_the_standards() {
+        use gbt_32918_example as ex;
+        use signature::hazmat::PrehashVerifier as _;
+        use sm3::Digest as _;
+        let mut z = sm3::Sm3::new();
+        z.update(((DIST_ID.len() * 8) as u16).to_be_bytes());
+        z.update(DIST_ID.as_bytes());
+        ex::CURVE.iter().chain([ex::X, ex::Y].iter()).for_each(|h| z.update(unhex(h)));
+        let z = z.finalize();
+        assert_eq!(hex::encode_upper(z), ex::Z);
+        let e = sm3::Sm3::new().chain_update(z).chain_update(ex::M).finalize();
+        assert_eq!(hex::encode_upper(e), ex::E);
+        let point = [vec![0x04], unhex(ex::X), unhex(ex::Y)].concat();
+        let key = VerifyingKey::from_sec1_bytes(DIST_ID, &point).unwrap();
+        let sig = Signature::from_slice(&[unhex(ex::R), unhex(ex::S)].concat()).unwrap();
+        key.verify_prehash(&e, &sig).unwrap();
+        let mut other = e;
+        other[31] ^= 1;
+        assert!(key.verify_prehash(&other, &sig).is_err());
+        Sm2Verifier::from_sec1_bytes(&point).unwrap().verify_raw(ex::M, &sig.to_bytes()).unwrap();
+    }
 }

@@ -1,10 +1,13 @@
 //! The licence QR token: a COSE_Sign1 (RFC 9052) over CWT claims (RFC 8392), signed by the seal key.
 //!
 //! Structure: tag 18, protected header `{1: alg, 4: kid}` with alg EdDSA (−8) for Ed25519
-//! seals and ES256 (−7) for P-256 seals, an empty unprotected header, the claims map (see
-//! [`claims`]) as an embedded payload, and the 64-byte signature over the `Signature1`
-//! Sig_structure with empty external AAD. Any COSE library with the seal's public key can
-//! verify it. This module does no I/O and reads no clock: times come in as arguments,
+//! seals, ES256 (−7) for P-256 seals and −65600 ([`crate::signing::alg::COSE_SM2_SM3`], a
+//! private-use value: COSE registers no SM2 algorithm) for SM2 seals, an empty unprotected
+//! header, the claims map (see [`claims`]) as an embedded payload, and the 64-byte
+//! signature over the `Signature1` Sig_structure with empty external AAD (SM2: `r‖s` over
+//! `SM3(Z ‖ Sig_structure)`, default ID). Any COSE library with the seal's public key can
+//! verify Ed25519 and P-256 tokens; SM2 tokens verify with any SM2 implementation given
+//! the Sig_structure (the README shows it with OpenSSL). This module does no I/O and reads no clock: times come in as arguments,
 //! and checking `exp` against "now" is the caller's business.
 
 pub mod claims;
@@ -39,13 +42,13 @@ pub fn kid_of(cert_der: &[u8]) -> Vec<u8> {
 pub struct ParsedToken {
     /// The seal certificate identifier from the protected header.
     pub kid: Vec<u8>,
-    /// The seal algorithm the COSE `alg` names (EdDSA: Ed25519, ES256: P-256).
+    /// The seal algorithm the COSE `alg` names (EdDSA: Ed25519, ES256: P-256, −65600: SM2).
     pub algorithm: Algorithm,
     /// The claims, as stated (unverified).
     pub claims: LicenceClaims,
     /// The bytes the signature covers (the COSE `Sig_structure`).
     signed_data: Vec<u8>,
-    /// The signature (64 bytes for both algorithms when well-formed).
+    /// The signature (64 bytes for every algorithm when well-formed).
     signature: Vec<u8>,
 }
 
@@ -202,6 +205,16 @@ mod tests {
         SealSigner::from_pkcs8_der(der.as_ref()).unwrap()
     }
 
+    fn sm2() -> SealSigner {
+        let der = crate::signing::sm2::generate_pkcs8(&ring::rand::SystemRandom::new()).unwrap();
+        SealSigner::from_pkcs8_der(&der).unwrap()
+    }
+
+    /// A fresh key of each algorithm.
+    fn every_algorithm() -> [SealSigner; 3] {
+        [ed25519(), p256(), sm2()]
+    }
+
     const PUBLIC_URL: &str = "https://licence.example.gov.cn"; // 30 characters
     const KID: &[u8] = &[0x5a, 0x1f, 0x03, 0x9e, 0x44, 0x10, 0xc2, 0x7b];
 
@@ -220,8 +233,10 @@ mod tests {
     }
 
     #[test]
-    fn round_trip_both_algorithms() {
-        for (signer, alg) in [(ed25519(), Algorithm::Ed25519), (p256(), Algorithm::P256)] {
+    fn round_trip_every_algorithm() {
+        for (signer, alg) in
+            [(ed25519(), Algorithm::Ed25519), (p256(), Algorithm::P256), (sm2(), Algorithm::Sm2)]
+        {
             let token = sign(&claims(), KID, &signer).unwrap();
             let parsed = parse(&token).unwrap();
             assert_eq!((parsed.kid.as_slice(), parsed.algorithm), (KID, alg));
@@ -239,10 +254,15 @@ mod tests {
 
     #[test]
     fn tampering_and_wrong_keys_fail() {
-        for (signer, other) in [(ed25519(), ed25519()), (p256(), p256())] {
+        for (signer, other) in [(ed25519(), ed25519()), (p256(), p256()), (sm2(), sm2())] {
             let token = sign(&claims(), KID, &signer).unwrap();
             let parsed = parse(&token).unwrap();
             assert!(matches!(verify(&parsed, &other.verifier()), Err(TokenError::BadSignature)));
+            // A foreign key of the same kind signs edited claims under the same kid.
+            let edited = LicenceClaims { valid_until: Some("2039-05-31".into()), ..claims() };
+            let forged = parse(&sign(&edited, KID, &other).unwrap()).unwrap();
+            assert_eq!((forged.kid.as_slice(), forged.algorithm), (KID, signer.algorithm()));
+            assert!(matches!(verify(&forged, &signer.verifier()), Err(TokenError::BadSignature)));
             // Change one character of the holder name inside the payload.
             let at = token.windows(3).position(|w| w == "某".as_bytes()).unwrap();
             let mut bad = token.clone();
@@ -261,18 +281,64 @@ mod tests {
         assert!(matches!(verify(&es256, &ed25519().verifier()), Err(TokenError::AlgorithmMismatch)));
         let eddsa = parse(&sign(&claims(), KID, &ed25519()).unwrap()).unwrap();
         assert!(matches!(verify(&eddsa, &p256().verifier()), Err(TokenError::AlgorithmMismatch)));
+        let sm2_token = parse(&sign(&claims(), KID, &sm2()).unwrap()).unwrap();
+        for other in [ed25519(), p256()] {
+            assert!(matches!(verify(&sm2_token, &other.verifier()), Err(TokenError::AlgorithmMismatch)));
+            let token = parse(&sign(&claims(), KID, &other).unwrap()).unwrap();
+            assert!(matches!(verify(&token, &sm2().verifier()), Err(TokenError::AlgorithmMismatch)));
+        }
+    }
+
+    /// `token` with its protected `alg` replaced by `alg`, the signature kept.
+    fn relabelled(token: &[u8], alg: Algorithm) -> Vec<u8> {
+        let mut sign1 = CoseSign1::from_tagged_slice(token).unwrap();
+        sign1.protected.header.alg = Some(alg.cose());
+        // Re-encode the header from its fields, not from the bytes it was read from.
+        sign1.protected.original_data = None;
+        sign1.to_tagged_vec().unwrap()
+    }
+
+    /// Every token relabelled as every other algorithm (SM2 as EdDSA and ES256 and back):
+    /// read as the new algorithm, refused by its own key as a mismatch, and refused by a
+    /// key of the new algorithm (even the matching one of the same kind could not
+    /// verify: the Sig_structure covers the protected header).
+    #[test]
+    fn a_relabelled_alg_fails() {
+        let signers = every_algorithm();
+        for signer in &signers {
+            let token = sign(&claims(), KID, signer).unwrap();
+            for target in &signers {
+                let (from, to) = (signer.algorithm(), target.algorithm());
+                if from == to {
+                    continue;
+                }
+                let forged = relabelled(&token, to);
+                let parsed = parse(&forged).unwrap();
+                assert_eq!(parsed.algorithm, to, "{from} as {to}");
+                let own = verify(&parsed, &signer.verifier());
+                assert!(matches!(own, Err(TokenError::AlgorithmMismatch)), "{from} as {to}: {own:?}");
+                let theirs = verify(&parsed, &target.verifier());
+                assert!(matches!(theirs, Err(TokenError::BadSignature)), "{from} as {to}: {theirs:?}");
+                // Relabelled back, the original bytes and signature verify again.
+                let back = relabelled(&forged, from);
+                assert_eq!(back, token, "{from} as {to} and back");
+                verify(&parse(&back).unwrap(), &signer.verifier()).unwrap();
+            }
+        }
     }
 
     #[test]
     fn garbage_is_a_clean_error() {
-        let token = sign(&claims(), KID, &ed25519()).unwrap();
         assert!(matches!(parse(&[]), Err(TokenError::Malformed(_))));
-        for n in 0..token.len() {
-            assert!(parse(&token[..n]).is_err(), "prefix {n}");
+        for signer in every_algorithm() {
+            let token = sign(&claims(), KID, &signer).unwrap();
+            for n in 0..token.len() {
+                assert!(parse(&token[..n]).is_err(), "{} prefix {n}", signer.algorithm());
+            }
+            let mut trailing = token.clone();
+            trailing.push(0);
+            assert!(matches!(parse(&trailing), Err(TokenError::Malformed(_))));
         }
-        let mut trailing = token.clone();
-        trailing.push(0);
-        assert!(matches!(parse(&trailing), Err(TokenError::Malformed(_))));
         let big = vec![0u8; MAX_TOKEN_BYTES + 1];
         assert!(matches!(parse(&big), Err(TokenError::TooLarge { .. })));
         // Huge lengths in CBOR headers: arrays, maps, byte and text strings, tags, nesting.
@@ -302,12 +368,22 @@ mod tests {
             let _ = parse(&bytes);
             let _ = decode_from_url(&String::from_utf8_lossy(&bytes));
         }
-        for i in 0..token.len() {
-            for v in [0x00, 0x18, 0x1b, 0x5b, 0x7b, 0x9b, 0xbb, 0xff, next() as u8] {
-                let mut t = token.clone();
-                t[i] = v;
-                if let Ok(p) = parse(&t) {
-                    let _ = verify(&p, &ed25519().verifier());
+        // Every byte of a token of each algorithm replaced: an error, or a token that its
+        // seal's key refuses (only the unchanged byte value gives the token back).
+        for signer in every_algorithm() {
+            let token = sign(&claims(), KID, &signer).unwrap();
+            let verifier = signer.verifier();
+            for i in 0..token.len() {
+                for v in [0x00, 0x18, 0x1b, 0x5b, 0x7b, 0x9b, 0xbb, 0xff, next() as u8] {
+                    let mut t = token.clone();
+                    t[i] = v;
+                    if let Ok(p) = parse(&t) {
+                        assert!(
+                            t == token || verify(&p, &verifier).is_err(),
+                            "{} byte {i}",
+                            signer.algorithm()
+                        );
+                    }
                 }
             }
         }
@@ -390,7 +466,7 @@ mod tests {
                 Version::Normal(v) => v,
                 Version::Micro(v) => -v,
             };
-        for signer in [ed25519(), p256()] {
+        for signer in every_algorithm() {
             for (issuer, limit) in [(PUBLIC_URL, 14), ("11220000013544541J", 13)] {
                 let token = sign(&LicenceClaims { issuer: issuer.into(), ..claims() }, KID, &signer).unwrap();
                 let b32 = qr_url(PUBLIC_URL, &token);

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use zhengzhao::store::SqlStore;
 
 pub mod skip;
+pub mod tools;
 
 /// A store on a fresh SQLite file in `dir`.
 pub async fn sqlite_store(dir: &std::path::Path) -> SqlStore {
