@@ -9,7 +9,7 @@ use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 use zhengzhao::audit::AccessEntry;
 use zhengzhao::codes::{AreaCode, Uscc};
-use zhengzhao::licence::LicenceStatus;
+use zhengzhao::licence::{Document, LicenceStatus};
 use zhengzhao::pki::{Algorithm, RevocationReason};
 use zhengzhao::store::prelude::*;
 use zhengzhao::store::{
@@ -197,7 +197,7 @@ fn new_licence(n: u64, holder: &str) -> NewLicence {
         record_cbor: vec![0xa0],
         record_hash: vec![7; 32],
         token: vec![1, 2, 3],
-        pdf: b"%PDF-1.7".to_vec(),
+        document: Document::Pdf(b"%PDF-1.7".to_vec()),
         replaces: None,
         client_id: None,
     }
