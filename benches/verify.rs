@@ -154,7 +154,9 @@ fn benches(c: &mut Criterion) {
             b.iter(|| {
                 let r = s
                     .runtime
-                    .block_on(s.platform.verification.verify_pdf(l.pdf().expect("a PDF licence").to_vec(), now))
+                    .block_on(
+                        s.platform.verification.verify_pdf(l.pdf().expect("a PDF licence").to_vec(), now),
+                    )
                     .expect("report");
                 assert_eq!(r.verdict, Verdict::Valid);
             })

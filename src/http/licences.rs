@@ -40,8 +40,9 @@ pub struct IssueBody {
     pub licence: LicenceInput,
     /// The document to issue: `pdf` (the default: the signed A4 PDF) or `none` (a data-only
     /// licence: register entry, record and signed QR token, no file — for systems that
-    /// exchange data, and for seals that cannot sign PDFs). Read as text first, so that an
-    /// unknown value gets its own answer (422 `unknown_document`).
+    /// exchange data, and for seals that cannot sign PDFs, such as SM2). Another value is
+    /// refused with 422 `unknown_document`.
+    // Read as text, so that an unknown name gets its own answer rather than serde's 400.
     #[serde(default)]
     #[schema(value_type = Option<DocumentKind>, default = "pdf")]
     pub document: Option<String>,

@@ -67,20 +67,31 @@ impl FromStr for DocumentKind {
 
 /// A seal of `algorithm` cannot sign a `document`: the issuing request is refused before
 /// anything is stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "a {} seal cannot sign a {} document: no PAdES validator accepts {} signatures; issue a data-only \
-     licence with \"document\": \"none\" (command line: --document none)",
-    algorithm.label(),
-    document.as_str().to_uppercase(),
-    algorithm.label()
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DocumentUnsupported {
     /// The document asked for.
     pub document: DocumentKind,
     /// The seal's algorithm.
     pub algorithm: Algorithm,
 }
+
+impl fmt::Display for DocumentUnsupported {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let alg = self.algorithm.label();
+        let why = match self.document {
+            DocumentKind::Pdf => format!("no PAdES validator accepts {alg} signatures"),
+            DocumentKind::None => "it signs no document at all".to_owned(),
+        };
+        write!(
+            f,
+            "{alg} seals cannot sign {} documents ({why}): issue a data-only licence with \"document\": \"none\" \
+             (command line: --document none)",
+            self.document.as_str().to_uppercase()
+        )
+    }
+}
+
+impl std::error::Error for DocumentUnsupported {}
 
 /// A licence's document as built and stored: the signed file's bytes, or none.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,7 +134,11 @@ mod tests {
         let refused = DocumentKind::Pdf.check_seal(Algorithm::Sm2).unwrap_err();
         assert_eq!(refused, DocumentUnsupported { document: DocumentKind::Pdf, algorithm: Algorithm::Sm2 });
         let message = refused.to_string();
-        assert!(message.starts_with("a SM2 seal cannot sign a PDF document"), "{message}");
+        assert_eq!(
+            message,
+            "SM2 seals cannot sign PDF documents (no PAdES validator accepts SM2 signatures): issue a data-only \
+             licence with \"document\": \"none\" (command line: --document none)"
+        );
         assert!(
             message.contains(r#""document": "none""#) && message.contains("--document none"),
             "{message}"
