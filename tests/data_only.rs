@@ -21,7 +21,7 @@ use zhengzhao::licence::{Document, DocumentKind};
 use zhengzhao::pki::Algorithm;
 use zhengzhao::platform::{Platform, Scope};
 use zhengzhao::store::{CrlRecord, LicenceFilter, RootRecord, SealRecord, SealStatus};
-use zhengzhao::verify::Verdict;
+use zhengzhao::verify::{Engine, Mode, Outcome, TrustSet, Verdict};
 
 mod common;
 
@@ -309,6 +309,17 @@ async fn it_verifies_online_by_token_identifier_api_and_page() {
             "{alg}"
         );
         assert!(html.contains(id), "the page names the licence");
+
+        // Offline, with the signed trust list alone: everything but the register holds.
+        let later = now + time::Duration::seconds(2);
+        let list = f.p.verification.trust_list(later).await.unwrap();
+        let trust = TrustSet::from_signed_trust_list(list.as_bytes(), vec![], later).unwrap();
+        let offline = Engine::new(&trust, later).verify_token_text(url);
+        assert_eq!((offline.mode, offline.verdict), (Mode::Offline, Verdict::Indeterminate), "{alg}");
+        let unchecked: Vec<&str> =
+            offline.checks.iter().filter(|c| c.outcome != Outcome::Passed).map(|c| c.code).collect();
+        assert_eq!(unchecked, ["register.record", "licence.status"], "{alg}: {:#?}", offline.checks);
+        assert!(offline.checks.iter().all(|c| c.outcome != Outcome::Failed));
     }
 }
 
