@@ -305,6 +305,7 @@ fn bench_issue_e2e(c: &mut Criterion) {
         seal_id,
         type_code: FOOD_TYPE.into(),
         input,
+        document: zhengzhao::licence::DocumentKind::Pdf,
         client: None,
         idempotency_key: None,
         renews: None,

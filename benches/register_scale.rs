@@ -301,13 +301,15 @@ async fn platform(
             seal_id: seal.id.clone(),
             type_code: type_code.into(),
             input: serde_json::from_value(example(file)?)?,
+            document: zhengzhao::licence::DocumentKind::Pdf,
             client: None,
             idempotency_key: None,
             renews: None,
         };
         let id = p.issuing.issue(request, now).await?.identifier;
         let row = p.store.licence(&id).await?.ok_or_else(|| anyhow!("issued licence {id} is missing"))?;
-        let pdf = row.licence.pdf[..row.licence.pdf.len().min(pdf_bytes)].to_vec();
+        let pdf =
+            row.licence.document.pdf().map(|p| p[..p.len().min(pdf_bytes)].to_vec()).unwrap_or_default();
         templates.push(Template { row, type_code: TypeCode::parse(type_code)?, pdf });
     }
     let [company, citizen]: [Template; 2] =
@@ -526,7 +528,13 @@ async fn lookups(p: &Platform, layout: &Layout, s: &Settings, report: &mut Repor
         }
     })
     .await?;
-    let pdf_kb = layout.templates.iter().map(|t| t.row.licence.pdf.len()).max().unwrap_or(0) / 1024;
+    let pdf_kb = layout
+        .templates
+        .iter()
+        .map(|t| t.row.licence.document.pdf().map_or(0, <[u8]>::len))
+        .max()
+        .unwrap_or(0)
+        / 1024;
     eprintln!("  by identifier, real rows ({pdf_kb} KiB PDF): {}", report.full_pdf.line());
     Ok(())
 }

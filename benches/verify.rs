@@ -51,6 +51,7 @@ fn setup() -> Setup {
                 seal_id: seal.id.clone(),
                 type_code: FOOD_TYPE.into(),
                 input: input.clone(),
+                document: zhengzhao::licence::DocumentKind::Pdf,
                 client: None,
                 idempotency_key: None,
                 renews: None,
@@ -73,7 +74,7 @@ fn write_fixtures(s: &Setup, dir: &std::path::Path) {
         std::fs::write(dir.join(format!("crl-{alg}.crl")), &crl.der).expect("write crl");
     }
     for (name, l) in &s.licences {
-        std::fs::write(dir.join(format!("{name}.pdf")), &l.pdf).expect("write pdf");
+        std::fs::write(dir.join(format!("{name}.pdf")), l.pdf().expect("a PDF licence")).expect("write pdf");
     }
 }
 
@@ -140,12 +141,12 @@ fn benches(c: &mut Criterion) {
     pdf.sample_size(50);
     for (name, l) in &s.licences {
         pdf.bench_function(format!("inspect_{name}"), |b| {
-            b.iter(|| zhengzhao::pdf::inspect(black_box(&l.pdf)).expect("inspects"))
+            b.iter(|| zhengzhao::pdf::inspect(black_box(l.pdf().expect("a PDF licence"))).expect("inspects"))
         });
         let engine = Engine::new(&offline, now);
         pdf.bench_function(format!("offline_{name}"), |b| {
             b.iter(|| {
-                let r = engine.verify_pdf(black_box(&l.pdf));
+                let r = engine.verify_pdf(black_box(l.pdf().expect("a PDF licence")));
                 assert_eq!(r.verdict, Verdict::Indeterminate);
             })
         });
@@ -153,7 +154,9 @@ fn benches(c: &mut Criterion) {
             b.iter(|| {
                 let r = s
                     .runtime
-                    .block_on(s.platform.verification.verify_pdf(l.pdf.clone(), now))
+                    .block_on(
+                        s.platform.verification.verify_pdf(l.pdf().expect("a PDF licence").to_vec(), now),
+                    )
                     .expect("report");
                 assert_eq!(r.verdict, Verdict::Valid);
             })

@@ -35,6 +35,7 @@ async fn issue_at(p: &Platform, seal: &str, now: OffsetDateTime) -> IssuedLicenc
         seal_id: seal.to_owned(),
         type_code: FOOD.to_owned(),
         input: input(),
+        document: zhengzhao::licence::DocumentKind::Pdf,
         client: None,
         idempotency_key: None,
         renews: None,
@@ -90,12 +91,12 @@ async fn licences_signed_in_the_same_second_share_one_dss_crl_and_the_next_secon
     for (alg, seal) in &seals {
         let a = issue_at(&p, seal, second).await;
         let b = issue_at(&p, seal, second + Duration::milliseconds(900)).await;
-        let (crl_a, crl_b) = (dss_crl(&a.pdf), dss_crl(&b.pdf));
+        let (crl_a, crl_b) = (dss_crl(a.pdf().unwrap()), dss_crl(b.pdf().unwrap()));
         assert_eq!(crl_a, crl_b, "{alg}: two licences of one second carry one CRL");
         let info = pki::crl_info(&crl_a).unwrap();
         assert_eq!(info.this_update, second, "{alg}: issued at the signing second, not before");
         let c = issue_at(&p, seal, second + Duration::seconds(1)).await;
-        let crl_c = dss_crl(&c.pdf);
+        let crl_c = dss_crl(c.pdf().unwrap());
         let next = pki::crl_info(&crl_c).unwrap();
         assert_eq!(next.this_update, second + Duration::seconds(1), "{alg}");
         assert_eq!(next.crl_number, info.crl_number.map(|n| n + 1), "{alg}: the next number");
@@ -120,7 +121,7 @@ async fn verification_and_the_trust_list_sign_no_crl_even_past_half_life() {
     let later = OffsetDateTime::now_utc() + Duration::days(30);
     let report = p.verification.verify_token_text(&l.url, later).await.unwrap();
     assert!(report.check("seal.revocation").is_some(), "{report:?}");
-    p.verification.verify_pdf(l.pdf.clone(), later).await.unwrap();
+    p.verification.verify_pdf(l.pdf().unwrap().to_vec(), later).await.unwrap();
     p.verification.verify_identifier(&l.identifier, later).await.unwrap();
     p.verification.trust_list(later).await.unwrap();
     for (alg, number) in Algorithm::ALL.into_iter().zip(numbers) {

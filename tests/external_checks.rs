@@ -107,13 +107,14 @@ impl Fixture {
                     seal_id: seal.id.clone(),
                     type_code: t.code.to_string(),
                     input,
+                    document: zhengzhao::licence::DocumentKind::Pdf,
                     client: None,
                     idempotency_key: None,
                     renews: None,
                 };
                 let issued = platform.issuing.issue(request, now).await.unwrap();
                 let pdf_path = dir.join(format!("licence-{}-{}.pdf", licences.len(), alg.as_str()));
-                std::fs::write(&pdf_path, &issued.pdf).unwrap();
+                std::fs::write(&pdf_path, issued.pdf().unwrap()).unwrap();
                 licences.push(Licence {
                     algorithm: alg,
                     type_code: t.code.to_string(),
@@ -227,7 +228,7 @@ async fn pyhanko_validates_every_licence_and_rejects_a_tampered_one() {
 
     for alg in Algorithm::ALL {
         let l = fx.licences.iter().find(|l| l.algorithm == alg).unwrap();
-        let bad = tamper_inside_signed_range(&l.issued.pdf);
+        let bad = tamper_inside_signed_range(l.issued.pdf().unwrap());
         let inspected = zhengzhao::pdf::inspect(&bad);
         assert!(inspected.is_err(), "inspect accepts the tampered {}", l.label());
         let bad_path = fx.path(&format!("tampered-{}.pdf", alg.as_str()));
@@ -335,7 +336,7 @@ async fn pdfsig_and_openssl_verify_p256_licences() {
             l.label()
         );
 
-        let (cms, signed) = cms_and_signed_bytes(&l.issued.pdf);
+        let (cms, signed) = cms_and_signed_bytes(l.issued.pdf().unwrap());
         let sig = fx.path(&format!("sig-{checked}.der"));
         let content = fx.path(&format!("signed-{checked}.bin"));
         std::fs::write(&sig, cms).unwrap();

@@ -167,6 +167,7 @@ async fn fixture_on(database_url: Option<String>) -> F {
         seal_id: seals[0].id.clone(),
         type_code: type_code.into(),
         input: serde_json::from_value(example(file)).unwrap(),
+        document: zhengzhao::licence::DocumentKind::Pdf,
         client: None,
         idempotency_key: None,
         renews: None,

@@ -57,6 +57,7 @@ fn issue_request(platform_seal: &str) -> IssueRequest {
         seal_id: platform_seal.to_owned(),
         type_code: FOOD.into(),
         input: food_input(),
+        document: zhengzhao::licence::DocumentKind::Pdf,
         client: None,
         idempotency_key: None,
         renews: None,

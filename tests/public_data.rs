@@ -78,6 +78,7 @@ async fn fixture() -> F {
             seal_id: seals[0].id.clone(),
             type_code: t.code.as_str().to_owned(),
             input,
+            document: zhengzhao::licence::DocumentKind::Pdf,
             client: None,
             idempotency_key: None,
             renews: None,

@@ -66,6 +66,7 @@ async fn fixture_on(database_url: Option<String>) -> F {
         seal_id: seals[0].id.clone(),
         type_code: type_code.into(),
         input: serde_json::from_value(example(file)).unwrap(),
+        document: zhengzhao::licence::DocumentKind::Pdf,
         client: None,
         idempotency_key: None,
         renews: None,
@@ -161,6 +162,7 @@ async fn listings_page_with_a_cursor_and_bounded_size(f: F) {
             seal_id: seal.clone(),
             type_code: FOOD.into(),
             input: serde_json::from_value(example("food-business-licence.json")).unwrap(),
+            document: zhengzhao::licence::DocumentKind::Pdf,
             client: None,
             idempotency_key: None,
             renews: None,
@@ -509,7 +511,10 @@ async fn the_issuer_gets_the_signed_original(f: F) {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()[header::CONTENT_TYPE], "application/pdf");
     let pdf = response.into_body().collect().await.unwrap().to_bytes();
-    assert_eq!(pdf.as_ref(), f.p.store.licence(&f.food).await.unwrap().unwrap().licence.pdf.as_slice());
+    assert_eq!(
+        pdf.as_ref(),
+        f.p.store.licence(&f.food).await.unwrap().unwrap().licence.document.pdf().unwrap()
+    );
     let info = zhengzhao::pdf::inspect(&pdf).unwrap();
     assert_eq!(info.sub_filter, "ETSI.CAdES.detached");
 }

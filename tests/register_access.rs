@@ -109,6 +109,7 @@ async fn fixture_on(database_url: Option<String>) -> F {
         seal_id: seals[0].id.clone(),
         type_code: type_code.into(),
         input: serde_json::from_value(example(file)).unwrap(),
+        document: zhengzhao::licence::DocumentKind::Pdf,
         client: None,
         idempotency_key: None,
         renews: None,
@@ -474,7 +475,8 @@ async fn reads_without_a_basis_answer_alike_whether_or_not_the_licence_exists(f:
 
 async fn the_signed_pdf_goes_only_to_the_issuer_and_holder_authorised_readers(f: F) {
     let uri = format!("/api/v1/licences/{}/pdf", f.teacher);
-    let stored = f.p.store.licence(&f.teacher).await.unwrap().unwrap().licence.pdf;
+    let stored =
+        f.p.store.licence(&f.teacher).await.unwrap().unwrap().licence.document.pdf().unwrap().to_vec();
     let teacher = (f.teacher.as_str(), "111", PERSON);
     // A duty basis reads the JSON (masked) but not the original.
     let duty = [PURPOSE, ("x-matter-code", "310115-JY-003")];

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 use zhengzhao::audit::AccessEntry;
 use zhengzhao::codes::{AreaCode, Uscc};
-use zhengzhao::licence::LicenceStatus;
+use zhengzhao::licence::{Document, DocumentKind, LicenceStatus};
 use zhengzhao::pki::{Algorithm, RevocationReason};
 use zhengzhao::store::prelude::*;
 use zhengzhao::store::{
@@ -197,7 +197,7 @@ fn new_licence(n: u64, holder: &str) -> NewLicence {
         record_cbor: vec![0xa0],
         record_hash: vec![7; 32],
         token: vec![1, 2, 3],
-        pdf: b"%PDF-1.7".to_vec(),
+        document: Document::Pdf(b"%PDF-1.7".to_vec()),
         replaces: None,
         client_id: None,
     }
@@ -415,6 +415,39 @@ async fn serials_are_reserved_given_back_and_reused(store: Arc<dyn Store>) {
     assert_eq!(first.unwrap().row().licence.serial, format!("2026{:07}", 101));
 }
 
+async fn licences_keep_their_document(store: Arc<dyn Store>) {
+    let ids = with_licences(&*store, 1).await;
+    let r = store.reserve_serial("licence:test", t(1_800_000_000)).await.unwrap();
+    let data_only = NewLicence { document: Document::None, ..new_licence(r.value, DEPT) };
+    let claim = zhengzhao::store::IdempotencyClaim {
+        client_id: "cl_a".into(),
+        key: "order-1".into(),
+        request_hash: vec![1; 32],
+    };
+    // The idempotency key names a client; the store keeps the client's row.
+    let client = zhengzhao::store::ClientRecord {
+        id: "cl_a".into(),
+        department_code: DEPT.into(),
+        name: "审批系统".into(),
+        scopes: vec!["issue".into()],
+        type_codes: vec![],
+        key_hash: "ab".repeat(32),
+        created_at: t(0),
+        revoked_at: None,
+    };
+    store.insert_client(&client).await.unwrap();
+    let stored = store.store_licence(Some(&r), Some(&claim), data_only.clone()).await.unwrap();
+    assert_eq!(stored.row().licence, data_only);
+    let pdf = store.licence(&ids[0]).await.unwrap().unwrap().licence.document;
+    assert_eq!(pdf, Document::Pdf(b"%PDF-1.7".to_vec()));
+    assert_eq!(store.licence(&data_only.id).await.unwrap().unwrap().licence.document, Document::None);
+    let listed = store.licences(&LicenceFilter { limit: 10, ..Default::default() }).await.unwrap();
+    let kinds: Vec<_> = listed.iter().map(|r| (r.licence.id.as_str(), r.licence.document.kind())).collect();
+    assert_eq!(kinds, [(ids[0].as_str(), DocumentKind::Pdf), (data_only.id.as_str(), DocumentKind::None)]);
+    let replayed = store.replay_issue(&claim).await.unwrap().unwrap();
+    assert_eq!(replayed.licence.document, Document::None);
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -451,6 +484,7 @@ on_both_backends!(
     access_log_chains_under_concurrency,
     authorisations_count_uses,
     serials_are_reserved_given_back_and_reused,
+    licences_keep_their_document,
 );
 
 #[tokio::test]

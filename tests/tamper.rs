@@ -76,6 +76,7 @@ async fn issue(f: &Fixture, seal: &str) -> IssuedLicence {
         seal_id: seal.to_owned(),
         type_code: FOOD.to_owned(),
         input,
+        document: zhengzhao::licence::DocumentKind::Pdf,
         client: None,
         idempotency_key: None,
         renews: None,
@@ -264,7 +265,7 @@ struct Case {
 async fn cases(f: &Fixture) -> Vec<Case> {
     let mut out = Vec::new();
     for (alg, seal) in &f.seals {
-        let pdf = issue(f, seal).await.pdf;
+        let pdf = issue(f, seal).await.pdf().unwrap().to_vec();
         let l = layout(&pdf);
         assert_eq!(layout_unchecked(&pdf).gap, l.gap, "the text search finds the signature's /Contents");
         out.push(Case { alg: *alg, seal: seal.clone(), l, signer: seal_signer(f, seal).await, pdf });

@@ -60,6 +60,7 @@ async fn issue(
         seal_id: seal.to_owned(),
         type_code: type_code.to_owned(),
         input: example(file),
+        document: zhengzhao::licence::DocumentKind::Pdf,
         client: None,
         idempotency_key: None,
         renews,
@@ -135,7 +136,7 @@ async fn a_licence_verifies_as_token_url_pdf_and_identifier_with_both_algorithms
         assert_eq!(by_url.seal.as_ref().unwrap().id, *seal);
         let token_text = l.url.rsplit('/').next().unwrap().to_ascii_lowercase();
         assert_valid(&f.platform.verification.verify_token_text(&token_text, now).await.unwrap());
-        let by_pdf = f.platform.verification.verify_pdf(l.pdf.clone(), now).await.unwrap();
+        let by_pdf = f.platform.verification.verify_pdf(l.pdf().unwrap().to_vec(), now).await.unwrap();
         assert_valid(&by_pdf);
         for code in
             ["pdf.byte_range", "pdf.digest", "pdf.signature", "pdf.changes", "pdf.token", "seal.revocation"]
@@ -175,7 +176,7 @@ async fn a_signed_trust_list_alone_sets_up_offline_verification() {
     let trust = TrustSet::from_signed_trust_list(list.as_bytes(), vec![], now).unwrap();
     assert_eq!(trust.mode(), Mode::Offline);
     assert_eq!(trust.seal_count(), offline_trust(&f, now).await.seal_count());
-    let report = Engine::new(&trust, now).verify_pdf(&l.pdf);
+    let report = Engine::new(&trust, now).verify_pdf(l.pdf().unwrap());
     assert_eq!((report.mode, report.verdict), (Mode::Offline, Verdict::Indeterminate));
     // The list's signature is checked before anything in it is trusted.
     let mut jws: Value = serde_json::from_str(&list).unwrap();
@@ -192,7 +193,7 @@ async fn offline_never_says_valid_but_checks_everything_else() {
     let now = OffsetDateTime::now_utc() + Duration::seconds(2);
     let trust = offline_trust(&f, now).await;
     let engine = Engine::new(&trust, now);
-    for report in [engine.verify_token_text(&l.url), engine.verify_pdf(&l.pdf)] {
+    for report in [engine.verify_token_text(&l.url), engine.verify_pdf(l.pdf().unwrap())] {
         assert_eq!(report.verdict, Verdict::Indeterminate, "{:#?}", report.checks);
         assert_eq!(outcome(&report, "licence.status"), Outcome::NotChecked);
         assert_eq!(outcome(&report, "register.record"), Outcome::NotChecked);
@@ -243,7 +244,7 @@ async fn the_trust_list_is_signed_by_the_ed25519_root_and_tampering_shows() {
 async fn a_byte_flipped_in_the_signed_range_fails_the_digest() {
     let f = fixture().await;
     let l = food(&f, &f.seal_p256).await;
-    let mut pdf = l.pdf.clone();
+    let mut pdf = l.pdf().unwrap().to_vec();
     // The version digit of the `%PDF-1.x` header: signed (the first range starts at 0),
     // and the file still reads, so the digest is what must catch it.
     assert_eq!(&pdf[..7], b"%PDF-1.");
@@ -271,7 +272,7 @@ async fn text_changed_or_a_page_added_after_signing_is_caught() {
     let l = food(&f, &f.seal_ed).await;
     let now = OffsetDateTime::now_utc();
     // Text changed by an incremental update: a new content stream on page 1.
-    let changed = incremental(&l.pdf, |inc| {
+    let changed = incremental(l.pdf().unwrap(), |inc| {
         let page = *inc.get_prev_documents().get_pages().get(&1).unwrap();
         let content = lopdf::Stream::new(Dictionary::new(), b"BT /F1 24 Tf 100 700 Td (FAKE) Tj ET".to_vec());
         let content_id = inc.new_document.add_object(content);
@@ -282,7 +283,7 @@ async fn text_changed_or_a_page_added_after_signing_is_caught() {
     let report = f.platform.verification.verify_pdf(changed, now).await.unwrap();
     assert_fails(&report, "pdf.changes");
     // A page added.
-    let added = incremental(&l.pdf, |inc| {
+    let added = incremental(l.pdf().unwrap(), |inc| {
         let prev = inc.get_prev_documents();
         let pages_id = prev.catalog().unwrap().get(b"Pages").unwrap().as_reference().unwrap();
         let mut page = Dictionary::new();
@@ -305,7 +306,7 @@ async fn another_licences_token_pasted_into_a_pdf_is_caught() {
     let a = food(&f, &f.seal_ed).await;
     let b = food(&f, &f.seal_ed).await;
     let b_token = b.url.rsplit('/').next().unwrap();
-    let pasted = change_info(&a.pdf, &[("Token", b_token)]);
+    let pasted = change_info(a.pdf().unwrap(), &[("Token", b_token)]);
     let report = f.platform.verification.verify_pdf(pasted, OffsetDateTime::now_utc()).await.unwrap();
     assert_fails(&report, "pdf.changes");
     assert_fails(&report, "pdf.token");
@@ -456,7 +457,7 @@ async fn expired_suspended_revoked_and_superseded_licences_are_not_valid() {
     assert_fails(&report, "licence.status");
     assert!(report.check("licence.status").unwrap().message_en.contains("suspended"));
     f.platform.register.set_status(None, &l.identifier, LicenceStatus::Revoked, "吊销", now).await.unwrap();
-    let report = f.platform.verification.verify_pdf(l.pdf.clone(), now).await.unwrap();
+    let report = f.platform.verification.verify_pdf(l.pdf().unwrap().to_vec(), now).await.unwrap();
     assert_fails(&report, "licence.status");
     assert!(report.check("licence.status").unwrap().message_en.contains("revoked"));
     // A renewed licence's old version is superseded; the new one is valid.
@@ -485,9 +486,12 @@ async fn bad_input_gets_a_clear_answer() {
     unreadable(
         &f.platform.verification.verify_token_text(&token::encode_for_url(&random), now).await.unwrap(),
     );
-    for pdf in
-        [vec![], b"not a pdf at all".to_vec(), l.pdf[..l.pdf.len() / 2].to_vec(), l.pdf[..100].to_vec()]
-    {
+    for pdf in [
+        vec![],
+        b"not a pdf at all".to_vec(),
+        l.pdf().unwrap()[..l.pdf().unwrap().len() / 2].to_vec(),
+        l.pdf().unwrap()[..100].to_vec(),
+    ] {
         let report = f.platform.verification.verify_pdf(pdf, now).await.unwrap();
         assert_eq!(report.verdict, Verdict::Invalid, "{report:#?}");
     }
@@ -513,6 +517,7 @@ async fn a_department_may_only_issue_the_types_it_is_authorised_for() {
                 seal_id: seal.id.clone(),
                 type_code: FOOD.into(),
                 input: example("food-business-licence.json"),
+                document: zhengzhao::licence::DocumentKind::Pdf,
                 client: None,
                 idempotency_key: None,
                 renews: None,
@@ -553,7 +558,7 @@ async fn offline_the_pdfs_own_dss_crl_answers_revocation() {
     let token = engine.verify_token_text(&l.url);
     assert_eq!(outcome(&token, "seal.revocation"), Outcome::NotChecked, "{:#?}", token.checks);
     // The PDF carries a CRL issued at or after its signing time (PAdES B-LT structure).
-    let pdf = engine.verify_pdf(&l.pdf);
+    let pdf = engine.verify_pdf(l.pdf().unwrap());
     assert_eq!(outcome(&pdf, "seal.revocation"), Outcome::Passed, "{:#?}", pdf.checks);
     assert_eq!(pdf.verdict, Verdict::Indeterminate, "offline: the status is still not checked");
 }
@@ -568,7 +573,7 @@ async fn the_engine_names_what_it_needs_and_finishes_with_the_callers_answer() {
     let now = OffsetDateTime::now_utc();
     let online = f.platform.verification.trust_set(now).await.unwrap();
     let engine = Engine::new(&online, now);
-    for input in [Input::TokenText(&l.url), Input::Pdf(&l.pdf), Input::Identifier(&l.identifier)] {
+    for input in [Input::TokenText(&l.url), Input::Pdf(l.pdf().unwrap()), Input::Identifier(&l.identifier)] {
         let read = |engine: &Engine<'_>| match engine.read(input) {
             Step::Lookup(pending) => pending,
             Step::Done(report) => panic!("{input:?} needs the register: {report:#?}"),

@@ -41,6 +41,7 @@ async fn fixture_with(layer: Layer) -> Fixture {
         seal_id: seal,
         type_code: FOOD.into(),
         input,
+        document: zhengzhao::licence::DocumentKind::Pdf,
         client: None,
         idempotency_key: None,
         renews: None,
@@ -126,7 +127,7 @@ async fn json_requests_verify_tokens_urls_and_identifiers() {
 async fn pdfs_verify_as_multipart_or_raw_uploads() {
     let f = fixture().await;
     for field in ["pdf", "file"] {
-        let (content_type, body) = multipart(field, &f.licence.pdf);
+        let (content_type, body) = multipart(field, f.licence.pdf().unwrap());
         let req = Request::post("/api/v1/verify")
             .header(header::CONTENT_TYPE, content_type)
             .body(Body::from(body))
@@ -139,12 +140,12 @@ async fn pdfs_verify_as_multipart_or_raw_uploads() {
     }
     let req = Request::post("/api/v1/verify")
         .header(header::CONTENT_TYPE, "application/pdf")
-        .body(Body::from(f.licence.pdf.clone()))
+        .body(Body::from(f.licence.pdf().unwrap().to_vec()))
         .unwrap();
     let (status, _, bytes) = send(&f, req).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(serde_json::from_slice::<Value>(&bytes).unwrap()["verdict"], "valid");
-    let (content_type, body) = multipart("other", &f.licence.pdf);
+    let (content_type, body) = multipart("other", f.licence.pdf().unwrap());
     let req = Request::post("/api/v1/verify")
         .header(header::CONTENT_TYPE, content_type)
         .body(Body::from(body))
@@ -169,7 +170,7 @@ async fn bad_uploads_get_clear_errors_in_bounded_time() {
     let mut nested = b"%PDF-1.7\n1 0 obj\n".to_vec();
     nested.extend(std::iter::repeat_n(b'[', 200_000));
     nested.extend_from_slice(b"\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n");
-    let truncated = f.licence.pdf[..f.licence.pdf.len() * 2 / 3].to_vec();
+    let truncated = f.licence.pdf().unwrap()[..f.licence.pdf().unwrap().len() * 2 / 3].to_vec();
     // Not a PDF at all: 422 `unreadable_input`, as the README promises.
     for (what, bytes) in [("empty", vec![]), ("not a PDF", b"GIF89a not a pdf".to_vec())] {
         let (status, _, body) = send(&f, raw(bytes)).await;

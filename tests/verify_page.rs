@@ -57,6 +57,7 @@ impl Fixture {
             seal_id: self.seal.clone(),
             type_code: FOOD.into(),
             input,
+            document: zhengzhao::licence::DocumentKind::Pdf,
             client: None,
             idempotency_key: Some(format!("page-test-{}", OffsetDateTime::now_utc().unix_timestamp_nanos())),
             renews: renews.map(str::to_owned),
@@ -321,7 +322,8 @@ async fn the_home_page_has_a_form_and_no_script() {
 async fn the_home_form_verifies_a_pdf_or_pasted_text_with_the_report_page() {
     let f = fixture().await;
     let licence = f.issue(None).await;
-    let (status, by_pdf) = f.post_form(&[("pdf", Some("licence.pdf"), &licence.pdf), ("q", None, b"")]).await;
+    let (status, by_pdf) =
+        f.post_form(&[("pdf", Some("licence.pdf"), licence.pdf().unwrap()), ("q", None, b"")]).await;
     assert_eq!(status, StatusCode::OK, "{by_pdf}");
     assert!(by_pdf.contains("data-verdict=\"valid\"") && by_pdf.contains("id=\"checks\""), "{by_pdf}");
     assert!(by_pdf.contains("data-code=\"pdf.signature\""), "the PDF's checks are shown");
@@ -340,7 +342,7 @@ async fn the_home_form_verifies_a_pdf_or_pasted_text_with_the_report_page() {
 async fn the_home_form_answers_bad_input_with_a_page() {
     let f = fixture().await;
     let licence = f.issue(None).await;
-    let mut tampered = licence.pdf.clone();
+    let mut tampered = licence.pdf().unwrap().to_vec();
     let at = tampered.len() / 4;
     tampered[at] ^= 0x20;
     let long = "A".repeat(5000);

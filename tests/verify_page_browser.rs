@@ -145,6 +145,7 @@ impl Fixture {
             seal_id: self.seal.clone(),
             type_code: FOOD.into(),
             input,
+            document: zhengzhao::licence::DocumentKind::Pdf,
             client: None,
             idempotency_key: Some(format!("browser-{}", OffsetDateTime::now_utc().unix_timestamp_nanos())),
             renews: renews.map(str::to_owned),

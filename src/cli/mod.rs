@@ -74,7 +74,8 @@ enum Command {
     /// Licence types.
     #[command(subcommand)]
     Types(types::TypesCommand),
-    /// Issue a licence: prints its identifier and writes the signed PDF.
+    /// Issue a licence: prints its identifier and writes the signed PDF (or, with
+    /// `--document none`, issues a data-only licence without a file).
     Issue(issue::IssueArgs),
     /// API clients of departments.
     #[command(subcommand)]

@@ -77,8 +77,10 @@ impl From<PlatformError> for ApiError {
                 e.retry_after = Some(*retry_after_secs);
                 return e;
             }
-            PlatformError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            PlatformError::NotFound(_) => StatusCode::NOT_FOUND,
+            PlatformError::Unprocessable(_) | PlatformError::DocumentUnsupportedForSeal(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            PlatformError::NotFound(_) | PlatformError::NoDocument(_) => StatusCode::NOT_FOUND,
             PlatformError::Conflict(_) => StatusCode::CONFLICT,
             _ => StatusCode::SERVICE_UNAVAILABLE,
         };

@@ -1,4 +1,5 @@
-//! The licence API: issue (`POST /api/v1/licences`) and fetch the signed PDF.
+//! The licence API: issue (`POST /api/v1/licences`, with a PDF or as a data-only licence)
+//! and fetch the signed PDF.
 
 use axum::Json;
 use axum::Router;
@@ -14,7 +15,7 @@ use time::OffsetDateTime;
 use super::auth::Client;
 use super::error::ApiError;
 use super::state::AppState;
-use crate::licence::LicenceInput;
+use crate::licence::{DocumentKind, LicenceInput};
 use crate::platform::{IssueRequest, IssuedLicence};
 
 /// Largest issuing request body.
@@ -37,6 +38,27 @@ pub struct IssueBody {
     pub type_code: String,
     /// The licence content, as in `templates/examples/`.
     pub licence: LicenceInput,
+    /// The document to issue: `pdf` (the default: the signed A4 PDF) or `none` (a data-only
+    /// licence: register entry, record and signed QR token, no file — for systems that
+    /// exchange data, and for seals that cannot sign PDFs, such as SM2). Another value is
+    /// refused with 422 `unknown_document`.
+    // Read as text, so that an unknown name gets its own answer rather than serde's 400.
+    #[serde(default)]
+    #[schema(value_type = Option<DocumentKind>, default = "pdf")]
+    pub document: Option<String>,
+}
+
+impl IssueBody {
+    /// The document asked for: `pdf` when left out; an unknown name is 422
+    /// `unknown_document`.
+    fn document(&self) -> Result<DocumentKind, ApiError> {
+        match &self.document {
+            None => Ok(DocumentKind::default()),
+            Some(name) => name.parse().map_err(|e: crate::signing::ParseEnumError| {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown_document", e.to_string())
+            }),
+        }
+    }
 }
 
 /// The answer to an issuing request.
@@ -50,24 +72,28 @@ pub struct IssuedBody {
     pub url: String,
     /// SHA-256 of the licence record, hex.
     pub record_hash: String,
-    /// Where to fetch the signed PDF (the command line: where it wrote it).
-    pub pdf: String,
+    /// The document it was issued with: `pdf`, or `none` for a data-only licence.
+    pub document: DocumentKind,
+    /// Where to fetch the signed PDF (the command line: where it wrote it); `null` for a
+    /// data-only licence.
+    pub pdf: Option<String>,
 }
 
 impl IssuedBody {
-    /// The answer for `issued`, whose PDF is at `pdf`.
+    /// The answer for `issued`, whose PDF (if it has one) is at `pdf`.
     pub fn new(issued: &IssuedLicence, pdf: String) -> Self {
         Self {
             identifier: issued.identifier.clone(),
             token: crate::token::encode_for_url(&issued.token),
             url: issued.url.clone(),
             record_hash: hex::encode(&issued.record_hash),
-            pdf,
+            document: issued.document.kind(),
+            pdf: issued.pdf().map(|_| pdf),
         }
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/licences", tag = "issue", request_body(content = IssueBody, example = json!(issue_example())), params(("Idempotency-Key" = String, Header, description = "Required (1–128 ASCII characters; 400 idempotency_key_required without it): retries with the same key and body return the same licence, the same key with another body answers 409")), responses((status = 201, description = "Issued", body = IssuedBody), (status = 200, description = "Replayed for the same Idempotency-Key", body = IssuedBody), (status = 409, description = "Idempotency-Key reused with another body, or the seal is revoked", body = super::error::ErrorBody), (status = 422, description = "Valid input that cannot be rendered (e.g. does not fit the page)", body = super::error::ErrorBody), (status = 400, description = "Invalid input, or no Idempotency-Key (idempotency_key_required)", body = super::error::ErrorBody), (status = 401, description = "No or bad API key", body = super::error::ErrorBody), (status = 403, description = "Not allowed for this client", body = super::error::ErrorBody), (status = 429, description = "Rate limited; see Retry-After", body = super::error::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/licences", tag = "issue", request_body(content = IssueBody, example = json!(issue_example())), params(("Idempotency-Key" = String, Header, description = "Required (1–128 ASCII characters; 400 idempotency_key_required without it): retries with the same key and body return the same licence, the same key with another body answers 409")), responses((status = 201, description = "Issued", body = IssuedBody), (status = 200, description = "Replayed for the same Idempotency-Key", body = IssuedBody), (status = 409, description = "Idempotency-Key reused with another body, or the seal is revoked", body = super::error::ErrorBody), (status = 422, description = "`unknown_document`: a `document` other than `pdf` or `none`; `document_unsupported_for_seal`: a PDF asked of a seal whose algorithm signs no PDF (SM2: issue with `\"document\": \"none\"`); `unprocessable`: valid input that cannot be rendered (e.g. does not fit the page)", body = super::error::ErrorBody), (status = 400, description = "Invalid input, or no Idempotency-Key (idempotency_key_required)", body = super::error::ErrorBody), (status = 401, description = "No or bad API key", body = super::error::ErrorBody), (status = 403, description = "Not allowed for this client", body = super::error::ErrorBody), (status = 429, description = "Rate limited; see Retry-After", body = super::error::ErrorBody)), security(("bearer" = [])))]
 async fn issue(
     State(platform): State<AppState>,
     Client(client): Client,
@@ -79,7 +105,7 @@ async fn issue(
 
 /// `POST /api/v1/licences/{id}/versions`: a renewal or change as a new version that
 /// replaces the current one (same body as issuing).
-#[utoipa::path(post, path = "/api/v1/licences/{id}/versions", tag = "issue", request_body = IssueBody, params(("id" = String, Path, description = "The current version's identifier"), ("Idempotency-Key" = String, Header, description = "Required (1–128 ASCII characters; 400 idempotency_key_required without it): retries with the same key and body return the same new version")), responses((status = 201, description = "The new version", body = IssuedBody), (status = 200, description = "Replayed for the same Idempotency-Key", body = IssuedBody), (status = 409, description = "Already replaced, or revoked/cancelled", body = super::error::ErrorBody), (status = 400, description = "Invalid input, or no Idempotency-Key (idempotency_key_required)", body = super::error::ErrorBody), (status = 401, description = "No or bad API key", body = super::error::ErrorBody), (status = 403, description = "Not allowed for this client", body = super::error::ErrorBody), (status = 429, description = "Rate limited; see Retry-After", body = super::error::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/licences/{id}/versions", tag = "issue", request_body = IssueBody, params(("id" = String, Path, description = "The current version's identifier"), ("Idempotency-Key" = String, Header, description = "Required (1–128 ASCII characters; 400 idempotency_key_required without it): retries with the same key and body return the same new version")), responses((status = 201, description = "The new version", body = IssuedBody), (status = 200, description = "Replayed for the same Idempotency-Key", body = IssuedBody), (status = 409, description = "Already replaced, or revoked/cancelled", body = super::error::ErrorBody), (status = 422, description = "`unknown_document`, `document_unsupported_for_seal` or `unprocessable`, as for issuing", body = super::error::ErrorBody), (status = 400, description = "Invalid input, or no Idempotency-Key (idempotency_key_required)", body = super::error::ErrorBody), (status = 401, description = "No or bad API key", body = super::error::ErrorBody), (status = 403, description = "Not allowed for this client", body = super::error::ErrorBody), (status = 429, description = "Rate limited; see Retry-After", body = super::error::ErrorBody)), security(("bearer" = [])))]
 async fn renew(
     State(platform): State<AppState>,
     Client(client): Client,
@@ -110,6 +136,7 @@ async fn issue_or_renew(
     }
     let body: IssueBody =
         super::json_body::parse(&body, &["/licence", "/licence/holder", "/licence/matter"])?;
+    let document = body.document()?;
     // A licence is a legal document: a blind retry must not issue a second one. A missing
     // key is refused by the platform (400 idempotency_key_required) after the client's
     // rights, so that a client that may not issue learns that first.
@@ -135,6 +162,7 @@ async fn issue_or_renew(
         seal_id: body.seal_id,
         type_code: body.type_code,
         input: body.licence,
+        document,
         client: Some(client),
         idempotency_key,
         renews,
@@ -159,10 +187,10 @@ fn issue_example() -> serde_json::Value {
     let licence: serde_json::Value =
         serde_json::from_str(include_str!("../../templates/examples/food-business-licence.json"))
             .unwrap_or_default();
-    json!({"seal_id": "31011500000001", "type_code": "11100000000013338W002", "licence": licence})
+    json!({"seal_id": "31011500000001", "type_code": "11100000000013338W002", "document": "pdf", "licence": licence})
 }
 
-#[utoipa::path(get, path = "/api/v1/licences/{id}/pdf", tag = "register", params(("id" = String, Path), ("X-Purpose" = String, Header, description = "Why the licence is read (1–200 characters); required"), ("X-Authorisation-Code" = Option<String>, Header, description = "The holder's authorisation code, as a legal basis"), ("X-Matter-Code" = Option<String>, Header, description = "The matter (事项编码) the client's duty covers, as a legal basis")), responses((status = 200, description = "The signed PDF, to the issuer or a reader with the holder's X-Authorisation-Code", content_type = "application/pdf"), (status = 400, description = "No or a bad X-Purpose or X-Matter-Code (readers other than the issuer)", body = super::error::ErrorBody), (status = 401, description = "No or bad API key", body = super::error::ErrorBody), (status = 403, description = "`original_requires_holder_authorisation` on a duty basis; `forbidden` without a basis — the same whether or not the licence exists", body = super::error::ErrorBody), (status = 404, description = "A malformed identifier, or (to the issuer or an authorised reader) no such licence", body = super::error::ErrorBody), (status = 408, description = "The request took too long", body = super::error::ErrorBody), (status = 429, description = "Rate limited; see Retry-After", body = super::error::ErrorBody), (status = 503, description = "The register cannot answer now", body = super::error::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/licences/{id}/pdf", tag = "register", params(("id" = String, Path), ("X-Purpose" = String, Header, description = "Why the licence is read (1–200 characters); required"), ("X-Authorisation-Code" = Option<String>, Header, description = "The holder's authorisation code, as a legal basis"), ("X-Matter-Code" = Option<String>, Header, description = "The matter (事项编码) the client's duty covers, as a legal basis")), responses((status = 200, description = "The signed PDF, to the issuer or a reader with the holder's X-Authorisation-Code", content_type = "application/pdf"), (status = 400, description = "No or a bad X-Purpose or X-Matter-Code (readers other than the issuer)", body = super::error::ErrorBody), (status = 401, description = "No or bad API key", body = super::error::ErrorBody), (status = 403, description = "`original_requires_holder_authorisation` on a duty basis; `forbidden` without a basis — the same whether or not the licence exists", body = super::error::ErrorBody), (status = 404, description = "`not_found`: a malformed identifier, or (to the issuer or an authorised reader) no such licence; `no_document`: (to them) a data-only licence, issued without a PDF", body = super::error::ErrorBody), (status = 408, description = "The request took too long", body = super::error::ErrorBody), (status = 429, description = "Rate limited; see Retry-After", body = super::error::ErrorBody), (status = 503, description = "The register cannot answer now", body = super::error::ErrorBody)), security(("bearer" = [])))]
 async fn pdf(
     State(platform): State<AppState>,
     super::register::AccessHeaders(access): super::register::AccessHeaders,

@@ -64,6 +64,7 @@ impl Modify for BearerKeys {
         crate::licence::HolderInput,
         crate::licence::MatterInput,
         crate::licence::LicenceStatus,
+        crate::licence::DocumentKind,
         crate::platform::LicenceView,
         crate::platform::StatusView,
         crate::platform::CheckRequest,
@@ -278,7 +279,6 @@ const STATUS_CODES: [&str; 8] = ["01", "02", "03", "04", "05", "06", "07", "99"]
 const EXTRA_RESPONSES: &[(&str, &str, u16, &str)] = &[
     ("/api/v1/licences", "post", 404, "Unknown seal or licence type"),
     ("/api/v1/licences/{id}/versions", "post", 404, "Unknown licence, seal or licence type"),
-    ("/api/v1/licences/{id}/versions", "post", 422, "Valid input that cannot be rendered"),
     ("/api/v1/licences/{id}/versions", "post", 200, "Replayed for the same Idempotency-Key"),
     ("/api/v1/licences/{id}/status", "post", 404, "Unknown licence"),
     ("/api/v1/authorisations", "post", 404, "A licence of this holder is unknown"),

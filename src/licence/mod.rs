@@ -1,7 +1,9 @@
-//! Licence types (data in `templates/types/`), checked licence input, and the licence
-//! record with its deterministic CBOR encoding and hash. No I/O.
+//! Licence types (data in `templates/types/`), checked licence input, the licence
+//! record with its deterministic CBOR encoding and hash, and the document a licence is
+//! issued with (which seals may sign which). No I/O.
 
 mod claims;
+mod document;
 mod input;
 mod public;
 mod record;
@@ -9,6 +11,7 @@ mod scope;
 mod types;
 
 pub use claims::CheckClaims;
+pub use document::{Document, DocumentKind, DocumentUnsupported};
 pub use input::{CheckedInput, FieldError, HolderInput, LicenceInput, MatterInput, parse_date};
 pub use public::{public_fields, reveals_citizen_digits};
 pub use record::{CATALOGUE_LABELS, LicenceRecord, RECORD_FORMAT, RecordError};

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use crate::codes::CodeError;
 use crate::keystore::KeyStoreError;
+use crate::licence::DocumentUnsupported;
 use crate::pki::PkiError;
 use crate::seal::SealError;
 use crate::signing::SigningError;
@@ -46,6 +47,9 @@ pub enum PlatformError {
     /// text does not fit on the page).
     #[error("cannot produce the licence: {0}")]
     Unprocessable(String),
+    /// The seal's algorithm cannot sign the document asked for (an SM2 seal and a PDF).
+    #[error(transparent)]
+    DocumentUnsupportedForSeal(#[from] DocumentUnsupported),
     /// Too many requests from this client.
     #[error("too many requests; retry after {retry_after_secs} s")]
     RateLimited {
@@ -75,6 +79,12 @@ pub enum PlatformError {
          holder's X-Authorisation-Code; on a duty basis read the licence as JSON (GET /api/v1/licences/{{id}})"
     )]
     OriginalRequiresHolderAuthorisation,
+    /// A data-only licence has no document to fetch.
+    #[error(
+        "licence {0} is a data-only licence, issued without a document (\"document\": \"none\"): there is no \
+         PDF; read it as JSON (GET /api/v1/licences/{{id}}) or verify its QR token"
+    )]
+    NoDocument(String),
     /// The change conflicts with the current state.
     #[error("{0}")]
     Conflict(String),
@@ -143,7 +153,9 @@ impl PlatformError {
             Self::HolderMismatch(_) => "holder_mismatch",
             Self::RateLimited { .. } => "rate_limited",
             Self::Unprocessable(_) => "unprocessable",
+            Self::DocumentUnsupportedForSeal(_) => "document_unsupported_for_seal",
             Self::NotFound(_) => "not_found",
+            Self::NoDocument(_) => "no_document",
             Self::Conflict(_) => "conflict",
             Self::Store(_) => "store_unavailable",
             Self::Key(_) => "key_unavailable",
@@ -171,7 +183,9 @@ impl PlatformError {
                 | Self::HolderMismatch(_)
                 | Self::RateLimited { .. }
                 | Self::Unprocessable(_)
+                | Self::DocumentUnsupportedForSeal(_)
                 | Self::NotFound(_)
+                | Self::NoDocument(_)
                 | Self::Conflict(_)
                 | Self::Seal(_)
         )

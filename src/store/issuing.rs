@@ -8,7 +8,8 @@ use time::OffsetDateTime;
 
 use super::error::StoreError;
 use super::licences::{
-    LicenceEvent, LicenceRow, LicenceStore, NewLicence, insert_event, licence_columns, status_in,
+    LicenceEvent, LicenceRow, LicenceStore, NewLicence, document_columns, insert_event, licence_columns,
+    status_in,
 };
 use super::sql::{SqlStore, is_unique_violation, signed, ts, unsigned};
 use crate::licence::LicenceStatus;
@@ -150,10 +151,11 @@ async fn supersede(tx: &mut Transaction<'static, Any>, old: &str, l: &NewLicence
 
 /// Inserts the licence and its first event inside `tx`.
 async fn insert_licence(tx: &mut Transaction<'static, Any>, l: &NewLicence) -> Result<(), StoreError> {
+    let (pdf, document) = document_columns(&l.document);
     sqlx::query(concat!(
         "INSERT INTO licences (",
         licence_columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
     ))
     .bind(&l.id)
     .bind(&l.type_code)
@@ -171,9 +173,10 @@ async fn insert_licence(tx: &mut Transaction<'static, Any>, l: &NewLicence) -> R
     .bind(l.record_cbor.clone())
     .bind(l.record_hash.clone())
     .bind(l.token.clone())
-    .bind(l.pdf.clone())
+    .bind(pdf)
     .bind(l.replaces.clone())
     .bind(l.client_id.clone())
+    .bind(document)
     .execute(&mut **tx)
     .await
     .map_err(|e| {

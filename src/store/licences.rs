@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 
 use super::error::StoreError;
 use super::sql::{SqlStore, corrupt, from_ts, licence_status, ts};
-use crate::licence::LicenceStatus;
+use crate::licence::{Document, DocumentKind, LicenceStatus};
 
 /// A licence about to be stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,8 +44,8 @@ pub struct NewLicence {
     pub record_hash: Vec<u8>,
     /// The COSE token.
     pub token: Vec<u8>,
-    /// The signed PDF.
-    pub pdf: Vec<u8>,
+    /// The signed document: the PDF, or none for a data-only licence.
+    pub document: Document,
     /// The version it replaces.
     pub replaces: Option<String>,
     /// The API client that asked for it (`None` from the command line).
@@ -126,7 +126,8 @@ pub trait LicenceStore: Send + Sync {
 macro_rules! licence_columns {
     () => {
         "id, type_code, issuer_code, serial, version, holder_code, holder_code_type, holder_name, seal_id, \
-         status, issued_at, valid_from, valid_until, record_cbor, record_hash, token, pdf, replaces, client_id"
+         status, issued_at, valid_from, valid_until, record_cbor, record_hash, token, pdf, replaces, client_id, \
+         document"
     };
 }
 /// The columns read back: the written ones and what changes later.
@@ -157,13 +158,32 @@ pub(super) fn licence_from_row(row: &AnyRow) -> Result<LicenceRow, StoreError> {
             record_cbor: row.try_get("record_cbor")?,
             record_hash: row.try_get("record_hash")?,
             token: row.try_get("token")?,
-            pdf: row.try_get("pdf")?,
+            document: document_from_row(row)?,
             replaces: row.try_get("replaces")?,
             client_id: row.try_get("client_id")?,
         },
         status: licence_status(&status)?,
         superseded_by: row.try_get("superseded_by")?,
     })
+}
+
+/// The `document` and `pdf` columns as a [`Document`]: a PDF licence has the file, a
+/// data-only one an empty `pdf` (the column predates data-only licences and stays NOT NULL).
+fn document_from_row(row: &AnyRow) -> Result<Document, StoreError> {
+    let kind: String = row.try_get("document")?;
+    let pdf: Vec<u8> = row.try_get("pdf")?;
+    match (kind.parse::<DocumentKind>().map_err(|e| corrupt("document", e))?, pdf.is_empty()) {
+        (DocumentKind::Pdf, false) => Ok(Document::Pdf(pdf)),
+        (DocumentKind::None, true) => Ok(Document::None),
+        (kind, _) => {
+            Err(StoreError::Corrupt(format!("a licence with document {kind} has {} bytes of PDF", pdf.len())))
+        }
+    }
+}
+
+/// The `pdf` and `document` column values of `document`.
+pub(super) fn document_columns(document: &Document) -> (Vec<u8>, &'static str) {
+    (document.pdf().unwrap_or_default().to_vec(), document.kind().as_str())
 }
 
 fn event_from_row(row: &AnyRow) -> Result<LicenceEvent, StoreError> {

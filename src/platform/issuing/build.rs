@@ -1,6 +1,7 @@
-//! Building one licence from checked input: the record, the QR token, the page, and the
-//! PDF signed with the seal and carrying the root's CRL in its DSS. CPU work only (no
-//! store, no clock): it runs on a blocking thread.
+//! Building one licence from checked input: the record, the QR token, and its document —
+//! the page as a PDF signed with the seal and carrying the root's CRL in its DSS, or none
+//! for a data-only licence. CPU work only (no store, no clock): it runs on a blocking
+//! thread.
 
 use std::sync::Arc;
 
@@ -8,7 +9,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use crate::codes::{LicenceId, Uscc};
-use crate::licence::{CheckedInput, LicenceRecord, LicenceType};
+use crate::licence::{CheckedInput, Document, LicenceRecord, LicenceType};
 use crate::pdf;
 use crate::store::NewLicence;
 use crate::token::{self, LicenceClaims};
@@ -26,8 +27,7 @@ pub(super) struct BuildJob {
     pub(super) licence_type: LicenceType,
     pub(super) checked: CheckedInput,
     pub(super) ctx: Arc<SealContext>,
-    /// The root's CRL with thisUpdate at or after the signing time, for the DSS.
-    pub(super) crl_der: Vec<u8>,
+    pub(super) document: DocumentJob,
     pub(super) issuer: Uscc,
     pub(super) public_url: String,
     pub(super) client_id: Option<String>,
@@ -38,8 +38,21 @@ pub(super) struct BuildJob {
     pub(super) now: OffsetDateTime,
 }
 
+/// The document to build beside record and token.
+#[derive(Debug)]
+pub(super) enum DocumentJob {
+    /// The signed PDF, with `crl_der` (the root's CRL with thisUpdate at or after the
+    /// signing time) in its DSS.
+    Pdf {
+        /// The CRL for the DSS.
+        crl_der: Vec<u8>,
+    },
+    /// A data-only licence: no file.
+    None,
+}
+
 impl BuildJob {
-    /// Builds record, token and signed PDF (with DSS) for serial number `n`.
+    /// Builds record, token and document (a PDF with DSS, or none) for serial number `n`.
     pub(super) fn build(self, n: u64) -> Result<NewLicence, BuildError> {
         let serial = match &self.renewal_serial {
             Some(serial) => serial.clone(),
@@ -50,7 +63,12 @@ impl BuildJob {
         let record_cbor = record.to_cbor();
         let record_hash = Sha256::digest(&record_cbor).to_vec();
         let token = token::sign(&self.claims(&record, &record_hash), &self.ctx.kid, &self.ctx.signer)?;
-        let pdf = self.signed_pdf(&record, &token)?;
+        let document = match &self.document {
+            DocumentJob::Pdf { crl_der } => {
+                Document::Pdf(self.signed_pdf(&record, &token, std::slice::from_ref(crl_der))?)
+            }
+            DocumentJob::None => Document::None,
+        };
         Ok(NewLicence {
             id: id.to_string(),
             type_code: record.type_code,
@@ -67,7 +85,7 @@ impl BuildJob {
             record_cbor,
             record_hash,
             token,
-            pdf,
+            document,
             replaces: record.replaces,
             client_id: self.client_id,
         })
@@ -125,9 +143,14 @@ impl BuildJob {
         }
     }
 
-    /// The licence's page, rendered and signed with the seal, the chain and the CRL in
-    /// its DSS.
-    fn signed_pdf(&self, record: &LicenceRecord, token: &[u8]) -> Result<Vec<u8>, BuildError> {
+    /// The licence's page, rendered and signed with the seal, the chain and `crls` in its
+    /// DSS.
+    fn signed_pdf(
+        &self,
+        record: &LicenceRecord,
+        token: &[u8],
+        crls: &[Vec<u8>],
+    ) -> Result<Vec<u8>, BuildError> {
         let ctx = &self.ctx;
         let url = token::qr_url(&self.public_url, token);
         let page = licence_page(&self.licence_type, record, &url, self.now);
@@ -145,7 +168,7 @@ impl BuildJob {
             location: None,
             name: Some(ctx.department.name.clone()),
         };
-        let dss = pdf::Dss { certs: ctx.chain.as_slice(), crls: std::slice::from_ref(&self.crl_der) };
+        let dss = pdf::Dss { certs: ctx.chain.as_slice(), crls };
         Ok(pdf::sign_rendered(&rendered, &params, Some(dss))?)
     }
 }

@@ -5,19 +5,21 @@
 use time::OffsetDateTime;
 
 use crate::codes::Uscc;
+use crate::licence::DocumentKind;
 use crate::store::{IdempotencyClaim, IssueOutcome, LicenceRow, NewLicence, SealStatus};
 use crate::token;
 
 use super::super::error::PlatformError;
 use super::super::lookup;
-use super::build::BuildJob;
+use super::build::{BuildJob, DocumentJob};
 use super::serial::Reserved;
 use super::{IssueRequest, IssuedLicence, Issuing, policy};
 
 impl Issuing {
-    /// Issues a licence. Checks, in order: the seal exists and is active; an API client
-    /// has the `issue` scope, belongs to the seal's department and may use the type; the
-    /// input fits the type. Then builds, signs and stores everything atomically.
+    /// Issues a licence. Checks, in order: the seal exists; an API client has the `issue`
+    /// scope, belongs to the seal's department and may use the type; the seal is active
+    /// and its algorithm can sign the document asked for; the input fits the type. Then
+    /// builds, signs and stores everything atomically.
     pub async fn issue(
         &self,
         request: IssueRequest,
@@ -39,6 +41,8 @@ impl Issuing {
                 seal.id
             )));
         }
+        // Before anything is built or stored: an SM2 seal signs no PDF.
+        request.document.check_seal(seal.algorithm)?;
         let licence_type = self.licence_type(&request.type_code)?;
         // The department as the seal context keeps it (read once per seal).
         let ctx = self.pki.seal_context(&seal.id).await?;
@@ -65,14 +69,20 @@ impl Issuing {
         if let Some(old) = &renewal {
             policy::keeps_holder(old, &checked)?;
         }
-        let crl = self.pki.dss_crl(seal.algorithm, now).await?;
+        // Only a PDF carries a CRL (and may need a fresh one signed).
+        let document = match request.document {
+            DocumentKind::Pdf => {
+                DocumentJob::Pdf { crl_der: self.pki.dss_crl(seal.algorithm, now).await?.der }
+            }
+            DocumentKind::None => DocumentJob::None,
+        };
         let issuer =
             Uscc::parse(ctx.department.code.as_str()).map_err(|e| PlatformError::invalid("issuer", e))?;
         let job = BuildJob {
             licence_type: licence_type.clone(),
             checked,
             ctx,
-            crl_der: crl.der,
+            document,
             issuer,
             public_url: self.config.public_url.clone(),
             client_id: request.client.as_ref().map(|c| c.id.clone()),
@@ -144,7 +154,7 @@ fn issued(public_url: &str, l: NewLicence, replayed: bool) -> IssuedLicence {
         url: token::qr_url(public_url, &l.token),
         identifier: l.id,
         token: l.token,
-        pdf: l.pdf,
+        document: l.document,
         record_hash: l.record_hash,
         replayed,
     }

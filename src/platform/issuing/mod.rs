@@ -1,6 +1,6 @@
-//! The issuing service: check a request against the client's rights, the seal and the
-//! licence type (`policy.rs`), build the record, token and signed PDF (`build.rs`,
-//! `page.rs`) on a blocking thread, and store it in one short transaction with a serial
+//! The issuing service: check a request against the client's rights, the seal, the
+//! document asked for and the licence type (`policy.rs`), build the record, token and
+//! document — a signed PDF or none (`build.rs`, `page.rs`) — on a blocking thread, and store it in one short transaction with a serial
 //! reserved before (`serial.rs`).
 
 mod build;
@@ -12,7 +12,7 @@ mod serial;
 use std::sync::Arc;
 
 use crate::config::Config;
-use crate::licence::{Catalogue, LicenceInput, LicenceType};
+use crate::licence::{Catalogue, Document, DocumentKind, LicenceInput, LicenceType};
 use crate::store::{ClientRecord, Store};
 
 use super::error::PlatformError;
@@ -28,6 +28,8 @@ pub struct IssueRequest {
     pub type_code: String,
     /// The licence content.
     pub input: LicenceInput,
+    /// The document to issue: the signed PDF, or none (a data-only licence).
+    pub document: DocumentKind,
     /// The API client asking, or `None` for the operator's command line.
     pub client: Option<ClientRecord>,
     /// `Idempotency-Key` of the request, if any.
@@ -47,12 +49,19 @@ pub struct IssuedLicence {
     pub token: Vec<u8>,
     /// The QR URL.
     pub url: String,
-    /// The signed PDF.
-    pub pdf: Vec<u8>,
+    /// The signed document: the PDF, or none for a data-only licence.
+    pub document: Document,
     /// SHA-256 of the record.
     pub record_hash: Vec<u8>,
     /// Whether an earlier request with the same idempotency key issued it.
     pub replayed: bool,
+}
+
+impl IssuedLicence {
+    /// The signed PDF, if the licence has one.
+    pub fn pdf(&self) -> Option<&[u8]> {
+        self.document.pdf()
+    }
 }
 
 /// Issues licences and their new versions.

@@ -3,7 +3,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::licence::{CheckedInput, LicenceStatus, LicenceType, TypeScope};
+use crate::licence::{CheckedInput, DocumentKind, LicenceStatus, LicenceType, TypeScope};
 use crate::store::{ClientRecord, Department, IdempotencyClaim, LicenceRow, SealRecord};
 
 use super::super::clients::{Scope, has_scope};
@@ -74,6 +74,12 @@ pub(super) fn idempotency_claim(
     h.update(licence_type.code.as_str().as_bytes());
     h.update([0]);
     h.update(serde_json::to_vec(&request.input).unwrap_or_default());
+    // A data-only licence and a PDF are different requests. A PDF request adds nothing, so
+    // that keys stored before data-only licences existed still replay.
+    if request.document != DocumentKind::Pdf {
+        h.update([2]);
+        h.update(request.document.as_str().as_bytes());
+    }
     // A renewal of a licence and a new licence are different requests.
     if let Some(old) = &request.renews {
         h.update([1]);

@@ -61,7 +61,10 @@ impl Register {
     /// The signed PDF: it carries the holder's data unmasked and cannot be masked without
     /// breaking its signature, so it goes only to the issuer (no purpose needed) and to
     /// readers with the holder's authorisation; a duty is refused with
-    /// `original_requires_holder_authorisation`. Logged.
+    /// `original_requires_holder_authorisation`. A data-only licence has none:
+    /// [`PlatformError::NoDocument`], once the basis is confirmed (a reader without one
+    /// learns nothing about the licence; a holder authorisation's use is taken, as for any
+    /// answer about the licence). Logged.
     pub async fn read_pdf(
         &self,
         access: &Access,
@@ -85,7 +88,11 @@ impl Register {
             let row = lookup::licence(self.store.as_ref(), id.as_str()).await?;
             subject = Some(basis::found(&row));
             basis = Some(self.confirm(grant, &row, now).await?);
-            Ok(row.licence.pdf.clone())
+            row.licence
+                .document
+                .pdf()
+                .map(<[u8]>::to_vec)
+                .ok_or_else(|| PlatformError::NoDocument(row.licence.id))
         }
         .await;
         let (client, purpose) = (Some(&access.client), access.purpose.as_deref());

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use time::Date;
 
-use crate::licence::{CATALOGUE_LABELS, Catalogue, CheckClaims, LicenceRecord, LicenceStatus};
+use crate::licence::{CATALOGUE_LABELS, Catalogue, CheckClaims, DocumentKind, LicenceRecord, LicenceStatus};
 use crate::store::{LicenceRow, StoreError};
 
 use super::super::error::PlatformError;
@@ -26,6 +26,9 @@ pub struct LicenceView {
     pub replaces: Option<String>,
     /// The version that replaced this.
     pub superseded_by: Option<String>,
+    /// The document it was issued with: `pdf` (fetch it at `links.pdf`) or `none` (a
+    /// data-only licence: no file, no `pdf` link).
+    pub document: DocumentKind,
     /// Catalogue metadata under stable English keys.
     #[schema(value_type = Object)]
     pub metadata: BTreeMap<&'static str, Option<String>>,
@@ -36,7 +39,7 @@ pub struct LicenceView {
     pub fields: BTreeMap<String, String>,
     /// The Chinese label of each field.
     pub field_labels: BTreeMap<String, String>,
-    /// Links.
+    /// Links: `self`, `history`, `verify` (the QR URL), and `pdf` when it has one.
     #[schema(value_type = Object)]
     pub links: BTreeMap<&'static str, String>,
 }
@@ -161,7 +164,10 @@ pub(in crate::platform) fn licence_view(
         .unwrap_or_default();
     let mut links = BTreeMap::new();
     links.insert("self", format!("/api/v1/licences/{}", record.identifier));
-    links.insert("pdf", format!("/api/v1/licences/{}/pdf", record.identifier));
+    let document = row.licence.document.kind();
+    if document == DocumentKind::Pdf {
+        links.insert("pdf", format!("/api/v1/licences/{}/pdf", record.identifier));
+    }
     links.insert("history", format!("/api/v1/licences/{}/history", record.identifier));
     links.insert("verify", crate::token::qr_url(public_url, &row.licence.token));
     Ok(LicenceView {
@@ -171,6 +177,7 @@ pub(in crate::platform) fn licence_view(
         version: record.version,
         replaces: record.replaces.clone(),
         superseded_by: row.superseded_by.clone(),
+        document,
         metadata,
         metadata_labels: labels,
         fields: record.fields,
