@@ -408,12 +408,21 @@ impl Drop for Slot {
     }
 }
 
-/// Keeps every root's CRL fresh, so that verifiers never see an expired one.
+/// Keeps every root's CRL fresh, so that verifiers never see an expired one. A root that
+/// an older data directory lacks (see [`crate::platform::Pki::missing_roots`]) has no CRL
+/// to refresh: it is skipped, not reported every round.
 pub async fn refresh_crls(platform: Arc<Platform>) {
     let mut tick = tokio::time::interval(Duration::from_secs(600));
     loop {
         tick.tick().await;
-        for alg in Algorithm::ALL {
+        let missing = match platform.pki.missing_roots().await {
+            Ok(missing) => missing,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot list the roots to refresh their CRLs");
+                continue;
+            }
+        };
+        for alg in Algorithm::ALL.into_iter().filter(|a| !missing.contains(a)) {
             if let Err(e) = platform.pki.refresh_crl(alg, OffsetDateTime::now_utc()).await {
                 tracing::error!(algorithm = %alg, error = %e, "cannot refresh the CRL");
             }
@@ -500,6 +509,9 @@ impl Service {
     pub async fn prepare(platform: Platform, now: OffsetDateTime) -> Result<Self, StartError> {
         let keys = platform.pki.check_keys().await.map_err(StartError::Keys)?;
         tracing::info!(keys, "signing keys readable");
+        for alg in platform.pki.missing_roots().await.map_err(StartError::Keys)? {
+            tracing::warn!(algorithm = %alg, "no {alg} root CA: run `zhengzhao init` to add it");
+        }
         let checkpoints = platform.audit.audit_signer(now).await.map_err(StartError::CheckpointSigner)?;
         Ok(Self { platform: Arc::new(platform), checkpoints })
     }

@@ -77,35 +77,90 @@ fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 
+/// The algorithms of the platform's roots (`Algorithm::ALL`).
+const ALGORITHMS: [&str; 3] = ["ed25519", "p256", "sm2"];
+
 #[test]
-fn init_makes_both_roots_once_with_private_keys() {
+fn init_makes_every_root_once_with_private_keys() {
     let env = Env::new();
     let out = env.init();
-    assert!(out.contains("created ed25519 root CA") && out.contains("created p256 root CA"), "{out}");
+    for alg in ALGORITHMS {
+        assert!(out.contains(&format!("created {alg} root CA")), "{out}");
+    }
     assert!(out.contains("http://127.0.0.1:9/pki/crl-p256.crl"), "{out}");
-    for alg in ["ed25519", "p256"] {
+    assert!(out.contains("http://127.0.0.1:9/pki/crl-sm2.crl"), "{out}");
+    for alg in ALGORITHMS {
         assert_eq!(mode(&env.data().join(format!("keys/root-{alg}.key"))), 0o600);
     }
     assert_eq!(mode(&env.data().join("keys")), 0o700);
     let roots = env.ok(&["pki", "root"]);
-    assert_eq!(roots.matches("BEGIN CERTIFICATE").count(), 2);
+    assert_eq!(roots.matches("BEGIN CERTIFICATE").count(), ALGORITHMS.len());
     let key_before = std::fs::read(env.data().join("keys/root-ed25519.key")).unwrap();
 
     let again = env.init();
-    assert!(again.contains("kept existing ed25519 root CA") && again.contains("kept existing p256 root CA"));
+    for alg in ALGORITHMS {
+        assert!(again.contains(&format!("kept existing {alg} root CA")), "{again}");
+    }
     assert_eq!(env.ok(&["pki", "root"]), roots);
     assert_eq!(std::fs::read(env.data().join("keys/root-ed25519.key")).unwrap(), key_before);
 
-    // The roots are CA certificates with path length 0 and keyCertSign + cRLSign.
-    for alg in ["ed25519", "p256"] {
+    // The roots are CA certificates with path length 0 and keyCertSign + cRLSign. (OpenSSL
+    // 3.0 needs the standard SM2 distinguishing ID spelt out; tests/openssl_sm2.rs checks
+    // the SM2 root's self-signature, which `openssl verify` does not.)
+    for alg in ALGORITHMS {
         let pem = env.file(&format!("root-{alg}.pem"), &env.ok(&["pki", "root", "--algorithm", alg]));
         let (ok, text) = openssl(&["x509", "-in", pem.to_str().unwrap(), "-noout", "-text"]);
         assert!(ok, "{text}");
         assert!(text.contains("CA:TRUE, pathlen:0"), "{text}");
         assert!(text.contains("Certificate Sign, CRL Sign"), "{text}");
-        let (ok, text) = openssl(&["verify", "-CAfile", pem.to_str().unwrap(), pem.to_str().unwrap()]);
+        let pem = pem.to_str().unwrap();
+        let distid = if alg == "sm2" { &["-vfyopt", "distid:1234567812345678"][..] } else { &[] };
+        let (ok, text) = openssl(&[&["verify", "-CAfile", pem][..], distid, &[pem]].concat());
         assert!(ok, "{text}");
     }
+}
+
+/// A data directory made before SM2 (roots Ed25519 and P-256 only) gains an SM2 root on
+/// the next `init`, and its other roots, keys and CRLs stay as they were.
+#[test]
+fn init_adds_the_sm2_root_to_an_older_data_directory_and_touches_nothing_else() {
+    let env = Env::new();
+    env.init();
+    // Back to what an older version left: no SM2 root, CRL or key.
+    let db = format!("sqlite://{}", env.data().join("zhengzhao.db").display());
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let pool = sqlx::SqlitePool::connect(&db).await.unwrap();
+        sqlx::query("DELETE FROM crls WHERE algorithm = 'sm2'").execute(&pool).await.unwrap();
+        sqlx::query("DELETE FROM roots WHERE algorithm = 'sm2'").execute(&pool).await.unwrap();
+        pool.close().await;
+    });
+    std::fs::remove_file(env.data().join("keys/root-sm2.key")).unwrap();
+    assert!(env.fails(&["pki", "root", "--algorithm", "sm2"]).contains("init"));
+    let before: Vec<(String, String, Vec<u8>)> = ["ed25519", "p256"]
+        .into_iter()
+        .map(|alg| {
+            let root = env.ok(&["pki", "root", "--algorithm", alg]);
+            let crl = env.ok(&["pki", "crl", "--algorithm", alg]);
+            (root, crl, std::fs::read(env.data().join(format!("keys/root-{alg}.key"))).unwrap())
+        })
+        .collect();
+
+    let out = env.init();
+    assert!(out.contains("created sm2 root CA"), "{out}");
+    assert!(
+        out.contains("kept existing ed25519 root CA") && out.contains("kept existing p256 root CA"),
+        "{out}"
+    );
+    for (alg, (root, crl, key)) in ["ed25519", "p256"].into_iter().zip(&before) {
+        assert_eq!(&env.ok(&["pki", "root", "--algorithm", alg]), root, "{alg}");
+        assert_eq!(&env.ok(&["pki", "crl", "--algorithm", alg]), crl, "{alg}");
+        assert_eq!(&std::fs::read(env.data().join(format!("keys/root-{alg}.key"))).unwrap(), key, "{alg}");
+    }
+    assert_eq!(mode(&env.data().join("keys/root-sm2.key")), 0o600);
+    let sm2 = env.file("root-sm2.pem", &env.ok(&["pki", "root", "--algorithm", "sm2"]));
+    let (ok, text) = openssl(&["x509", "-in", sm2.to_str().unwrap(), "-noout", "-text"]);
+    assert!(ok && text.contains("Root CA (SM2)") && text.contains("SM2-with-SM3"), "{text}");
+    assert_eq!(env.ok(&["pki", "crl"]).matches("BEGIN X509 CRL").count(), ALGORITHMS.len());
 }
 
 #[test]
@@ -208,7 +263,8 @@ fn seals_chain_to_their_root_for_openssl_and_revocation_reaches_the_crl() {
     let seals = json.as_array().unwrap();
     assert_eq!(seals.len(), 2);
     assert!(seals.iter().all(|s| s["status"] == "revoked" && s["revocation_reason"] == "key-compromise"));
-    assert_eq!(env.ok(&["pki", "crl"]).matches("BEGIN X509 CRL").count(), 2);
+    // One CRL per root, SM2's too.
+    assert_eq!(env.ok(&["pki", "crl"]).matches("BEGIN X509 CRL").count(), ALGORITHMS.len());
 }
 
 #[test]
@@ -230,7 +286,7 @@ fn seal_errors_are_one_line_and_change_nothing() {
     assert!(line.contains("not found"), "{line}");
     assert_eq!(env.ok(&["seal", "list"]), "");
     let keys: Vec<_> = std::fs::read_dir(env.data().join("keys")).unwrap().collect();
-    assert_eq!(keys.len(), 2, "only the two root keys: no stray seal key");
+    assert_eq!(keys.len(), ALGORITHMS.len(), "only the root keys: no stray seal key");
 }
 
 #[test]
@@ -384,7 +440,8 @@ fn serve_initialises_a_fresh_directory_and_stops_on_sigterm() {
     // The second start opens the same platform instead of initialising again.
     let out = env.ok(&["seal", "list", "--json"]);
     let seals: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(seals.as_array().unwrap().len(), 2);
+    // One demo seal per algorithm.
+    assert_eq!(seals.as_array().unwrap().len(), ALGORITHMS.len());
 }
 
 #[test]

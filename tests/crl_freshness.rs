@@ -21,7 +21,10 @@ async fn platform(dir: &std::path::Path) -> (Platform, Vec<(Algorithm, String)>)
     let platform =
         Platform::create(Config::from_layer(dir.join("data"), layer).unwrap(), None).await.unwrap();
     let seals = platform.ensure_demo(OffsetDateTime::now_utc()).await.unwrap();
-    let seals = seals.iter().map(|s| (s.algorithm, s.id.clone())).collect();
+    // The tests issue licences with a PDF: only seals of algorithms that sign PDFs (SM2
+    // seals sign none, `Algorithm::signs_pdf`).
+    let seals =
+        seals.iter().filter(|s| s.algorithm.signs_pdf()).map(|s| (s.algorithm, s.id.clone())).collect();
     (platform, seals)
 }
 
@@ -78,6 +81,45 @@ async fn the_published_crl_is_re_signed_at_half_life_and_not_before() {
         let again = p.pki.refresh_crl(alg, at + Duration::seconds(1)).await.unwrap();
         assert_eq!((again.number, &again.der), (renewed.number, &renewed.der), "{alg}");
     }
+}
+
+/// A data directory made before SM2 has no SM2 root: the platform says so
+/// (`Pki::missing_roots`, which `serve` warns about and the CRL refresher skips) and keeps
+/// the other roots' CRLs fresh; `init` adds the missing root.
+#[tokio::test]
+async fn a_root_missing_from_an_older_data_directory_is_reported_and_init_adds_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (p, _) = platform(dir.path()).await;
+    assert_eq!(p.pki.missing_roots().await.unwrap(), vec![]);
+    // What a version before SM2 left: no SM2 root, CRL, seal or key.
+    let db = format!("sqlite://{}", dir.path().join("data/zhengzhao.db").display());
+    let pool = sqlx::SqlitePool::connect(&db).await.unwrap();
+    for table in ["seals", "crls", "roots"] {
+        let delete = format!("DELETE FROM {table} WHERE algorithm = 'sm2'");
+        sqlx::query(sqlx::AssertSqlSafe(delete)).execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+    std::fs::remove_file(dir.path().join("data/keys/root-sm2.key")).unwrap();
+    drop(p);
+    let layer = Layer { public_url: Some("https://zz.example.gov.cn".into()), ..Layer::default() };
+    let p = Platform::open(Config::from_layer(dir.path().join("data"), layer).unwrap(), None).await.unwrap();
+    assert_eq!(p.pki.missing_roots().await.unwrap(), vec![Algorithm::Sm2]);
+    assert!(p.pki.refresh_crl(Algorithm::Sm2, OffsetDateTime::now_utc()).await.is_err());
+    for alg in [Algorithm::Ed25519, Algorithm::P256] {
+        p.pki.refresh_crl(alg, OffsetDateTime::now_utc()).await.unwrap();
+    }
+    let report = p.pki.init("ignored", OffsetDateTime::now_utc()).await.unwrap();
+    assert_eq!((report.created, report.kept.len()), (vec![Algorithm::Sm2], 2));
+    assert_eq!(p.pki.missing_roots().await.unwrap(), vec![]);
+    // The new root certifies SM2 seals whose chains validate with its CRL.
+    let department = p.pki.departments().await.unwrap().remove(0).code.to_string();
+    let now = OffsetDateTime::now_utc();
+    let seal = p.pki.create_seal(&department, "行政审批专用章", Algorithm::Sm2, now).await.unwrap();
+    let root = p.pki.roots_pem(Some(Algorithm::Sm2)).await.unwrap();
+    let root = pki::pem_decode_all(&root, "CERTIFICATE").unwrap();
+    let crl = p.pki.current_crl(Algorithm::Sm2).await.unwrap().der;
+    let chain = pki::validate_seal_chain(&seal.cert_der, &[], &root, &[crl], now).unwrap();
+    assert_eq!(chain.leaf.algorithm, Algorithm::Sm2);
 }
 
 /// Guarded by the `fresh` test of `Pki::dss_crl` (thisUpdate ≥ the signing second).

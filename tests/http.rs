@@ -18,7 +18,8 @@ async fn demo_platform(dir: &std::path::Path) -> Arc<Platform> {
     let config = Config::from_layer(dir.join("data"), layer).unwrap();
     let platform = Platform::create(config, None).await.unwrap();
     let seals = platform.ensure_demo(OffsetDateTime::now_utc()).await.unwrap();
-    assert_eq!(seals.len(), 2);
+    // One demo seal per algorithm.
+    assert_eq!(seals.len(), Algorithm::ALL.len());
     Arc::new(platform)
 }
 
@@ -44,7 +45,7 @@ async fn health_and_roots() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(content_type.as_deref(), Some("application/x-pem-file"));
     let roots = pki::pem_decode_all(std::str::from_utf8(&body).unwrap(), "CERTIFICATE").unwrap();
-    assert_eq!(roots.len(), 2);
+    assert_eq!(roots.len(), Algorithm::ALL.len());
     let (status, _, body) = get(&platform, "/pki/root-p256.pem").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(pki::pem_decode_all(std::str::from_utf8(&body).unwrap(), "CERTIFICATE").unwrap().len(), 1);

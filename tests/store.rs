@@ -82,7 +82,7 @@ async fn platform_and_roots(store: Arc<dyn Store>) {
     let roots = store.roots().await.unwrap();
     assert_eq!(
         roots.iter().map(|r| r.algorithm).collect::<Vec<_>>(),
-        vec![Algorithm::Ed25519, Algorithm::P256]
+        vec![Algorithm::Ed25519, Algorithm::P256, Algorithm::Sm2]
     );
     let again =
         RootRecord { algorithm: Algorithm::P256, cert_der: vec![9], key_name: "x".into(), created_at: t(1) };

@@ -14,13 +14,13 @@ use zhengzhao::platform::Platform;
 pub enum PkiCommand {
     /// Print root certificates (PEM): all, or one algorithm's.
     Root {
-        /// ed25519 or p256.
+        /// ed25519, p256 or sm2.
         #[arg(long)]
         algorithm: Option<Algorithm>,
     },
     /// Print the current CRL of each root (PEM), or of one.
     Crl {
-        /// ed25519 or p256.
+        /// ed25519, p256 or sm2.
         #[arg(long)]
         algorithm: Option<Algorithm>,
     },

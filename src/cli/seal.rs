@@ -24,7 +24,8 @@ pub enum SealCommand {
         /// The seal's name, e.g. 行政审批专用章.
         #[arg(long)]
         name: String,
-        /// Key algorithm: ed25519 (default) or p256 (for NSS/OpenSSL-based validators).
+        /// Key algorithm: ed25519 (default), p256 (for NSS/OpenSSL-based validators) or sm2
+        /// (SM2 with SM3, the national commercial cryptography; no PDF signatures).
         #[arg(long, default_value = "ed25519")]
         algorithm: Algorithm,
     },

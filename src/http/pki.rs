@@ -37,8 +37,8 @@ async fn trust_list(State(platform): State<AppState>) -> Result<impl IntoRespons
     ))
 }
 
-/// `crl-ALG.crl` (DER) and `root-ALG.pem`.
-#[utoipa::path(get, path = "/pki/{file}", tag = "pki", params(("file" = String, Path, description = "crl-ed25519.crl, crl-p256.crl (DER, application/pkix-crl) or root-ed25519.pem, root-p256.pem")), responses((status = 200, description = "The CRL or root certificate"), (status = 404, description = "No such file", body = super::error::ErrorBody)))]
+/// `crl-ALG.crl` (DER) and `root-ALG.pem`, ALG one of `ed25519`, `p256`, `sm2`.
+#[utoipa::path(get, path = "/pki/{file}", tag = "pki", params(("file" = String, Path, description = "crl-ed25519.crl, crl-p256.crl, crl-sm2.crl (DER, application/pkix-crl) or root-ed25519.pem, root-p256.pem, root-sm2.pem. SM2 certificates and CRLs are signed SM2-with-SM3 (1.2.156.10197.1.501) with the default distinguishing ID 1234567812345678 (OpenSSL: -vfyopt distid:1234567812345678)")), responses((status = 200, description = "The CRL or root certificate"), (status = 404, description = "No such file", body = super::error::ErrorBody)))]
 async fn pki_file(
     State(platform): State<AppState>,
     Path(file): Path<String>,

@@ -2,24 +2,24 @@
 //! of its own (not the root key), with extended key usage timeStamping — a checkpoint is
 //! a time-stamp of the log's head — and the validation of such a certificate.
 
-use rcgen::{
-    CertificateParams, DistinguishedName, DnType, DnValue, ExtendedKeyUsagePurpose, IsCa, KeyIdMethod,
-    KeyUsagePurpose, SerialNumber,
-};
+use der::asn1::ObjectIdentifier;
 use time::OffsetDateTime;
+use x509_cert::ext::pkix::{BasicConstraints, KeyUsages};
 use x509_parser::certificate::X509Certificate;
 
 use super::cert::{
-    can_sign_certs, cert_info_parsed, check_issuer_key, check_validity, issuer_for, parse_cert,
+    can_sign_certs, cert_info_parsed, check_issuer_key, check_validity, issuer_of, parse_cert,
 };
 use super::chain_error::{ChainError, ValidatedChain};
 use super::error::PkiError;
 use super::keys::PrivateKey;
-use super::name::{self, check_text};
-use super::rcgen_key::{Signer, SubjectKey};
+use super::name::{NameBuilder, attr, check_text};
+use super::profile::{CertSpec, build_cert};
+use super::x509_key::{SubjectKey, X509Signer};
 
 /// OID of the extended key usage timeStamping (RFC 5280 id-kp-timeStamping).
 pub const TIME_STAMPING_EKU: &str = "1.3.6.1.5.5.7.3.8";
+const TIME_STAMPING_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap(TIME_STAMPING_EKU);
 /// The subject CN of a checkpoint signer certificate.
 pub const AUDIT_SIGNER_CN: &str = "Access log checkpoint signer";
 
@@ -61,22 +61,22 @@ pub fn issue_audit_cert(
     if not_after <= not_before {
         return Err(PkiError::InvalidValidity("outside the issuer's validity".to_owned()));
     }
-    let mut dn = DistinguishedName::new();
-    dn.push(DnType::CountryName, name::printable_or_utf8("CN"));
-    dn.push(DnType::OrganizationName, DnValue::Utf8String(platform_name.to_owned()));
-    dn.push(DnType::CommonName, DnValue::Utf8String(AUDIT_SIGNER_CN.to_owned()));
-    let mut params = CertificateParams::default();
-    params.distinguished_name = dn;
-    params.not_before = not_before;
-    params.not_after = not_after;
-    params.serial_number = Some(SerialNumber::from_slice(&serial));
-    params.is_ca = IsCa::ExplicitNoCa;
-    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::TimeStamping];
-    params.use_authority_key_identifier_extension = true;
-    params.key_identifier_method = KeyIdMethod::Sha256;
-    let issuer = issuer_for(&issuer_cert, Signer::new(issuer_key)?)?;
-    Ok(params.signed_by(&subject_key, &issuer)?.der().to_vec())
+    let subject = NameBuilder::new()
+        .printable_or_utf8(attr::COUNTRY, "CN")?
+        .utf8(attr::ORGANIZATION, platform_name)?
+        .utf8(attr::COMMON_NAME, AUDIT_SIGNER_CN)?
+        .build()?;
+    let spec = CertSpec {
+        subject,
+        serial: serial.to_vec(),
+        not_before,
+        not_after,
+        basic_constraints: BasicConstraints { ca: false, path_len_constraint: None },
+        key_usage: KeyUsages::DigitalSignature.into(),
+        extended_key_usage: vec![TIME_STAMPING_OID],
+        crl_url: None,
+    };
+    build_cert(&spec, Some(&issuer_of(&issuer_cert)?), &subject_key, &X509Signer::new(issuer_key)?)
 }
 
 /// Validates a checkpoint signer's certificate at `at` against `trusted_roots`: it chains

@@ -1,22 +1,24 @@
-//! Root CA and seal certificates: making them (rcgen) and reading them back (x509-parser).
+//! Root CA and seal certificates: their profiles ([`super::profile`] writes and signs them)
+//! and reading them back (x509-parser).
 
-use rcgen::{
-    CertificateParams, CrlDistributionPoint, DistinguishedName, DnType, DnValue, ExtendedKeyUsagePurpose,
-    IsCa, Issuer, KeyIdMethod, KeyUsagePurpose, SerialNumber,
-};
+use der::asn1::ObjectIdentifier;
 use time::{OffsetDateTime, UtcOffset};
+use x509_cert::ext::pkix::{BasicConstraints, KeyUsages};
 use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::{DistributionPointName, GeneralName, ParsedExtension};
 
 use super::error::{PkiError, fmt_time};
 use super::keys::PrivateKey;
-use super::name::{self, check_text};
-use super::rcgen_key::{Signer, SubjectKey, spki_algorithm};
+use super::name::{self, NameBuilder, attr, check_text};
+use super::profile::{CertSpec, Issuer, build_cert, key_identifier};
+use super::x509_key::{SubjectKey, X509Signer, spki_algorithm};
 use crate::signing::Algorithm;
 
 /// OID of the extended key usage "document signing" (id-kp-documentSigning, RFC 9336).
 pub const DOCUMENT_SIGNING_EKU: &str = "1.3.6.1.5.5.7.3.36";
-const DOCUMENT_SIGNING_ARCS: [u64; 9] = [1, 3, 6, 1, 5, 5, 7, 3, 36];
+const DOCUMENT_SIGNING_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap(DOCUMENT_SIGNING_EKU);
+/// id-kp-emailProtection (RFC 5280).
+const EMAIL_PROTECTION_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.4");
 /// Prefix of organizationIdentifier for a national trade register number in China
 /// (ETSI EN 319 412-1 §5.1.4 semantics: "NTR" + ISO 3166 country + "-").
 const NTR_PREFIX: &str = "NTRCN-";
@@ -64,7 +66,7 @@ pub struct CertInfo {
 
 /// Makes the platform's self-signed root CA certificate for `alg` (DER).
 ///
-/// Subject `C=CN, O=<platform_name>, CN=<platform_name> Root CA (Ed25519|P-256)`;
+/// Subject `C=CN, O=<platform_name>, CN=<platform_name> Root CA (Ed25519|P-256|SM2)`;
 /// basicConstraints critical cA pathlen:0; keyUsage critical keyCertSign, cRLSign;
 /// subjectKeyIdentifier (first 20 octets of SHA-256 of the SubjectPublicKeyInfo).
 /// `key` must be of algorithm `alg`.
@@ -85,22 +87,23 @@ pub fn make_root(
     check_serial(&serial)?;
     let (not_before, not_after) = check_validity(not_before, not_after)?;
 
-    let mut dn = DistinguishedName::new();
-    dn.push(DnType::CountryName, name::printable_or_utf8("CN"));
-    dn.push(DnType::OrganizationName, DnValue::Utf8String(platform_name.to_owned()));
-    dn.push(DnType::CommonName, DnValue::Utf8String(format!("{platform_name} Root CA ({})", alg.label())));
-
-    let mut params = CertificateParams::default();
-    params.distinguished_name = dn;
-    params.not_before = not_before;
-    params.not_after = not_after;
-    params.serial_number = Some(SerialNumber::from_slice(&serial));
-    params.is_ca = IsCa::Ca(rcgen::BasicConstraints::Constrained(0));
-    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    params.key_identifier_method = KeyIdMethod::Sha256;
-
-    let signer = Signer::new(key)?;
-    Ok(params.self_signed(&signer)?.der().to_vec())
+    let subject = NameBuilder::new()
+        .printable_or_utf8(attr::COUNTRY, "CN")?
+        .utf8(attr::ORGANIZATION, platform_name)?
+        .utf8(attr::COMMON_NAME, &format!("{platform_name} Root CA ({})", alg.label()))?
+        .build()?;
+    let spec = CertSpec {
+        subject,
+        serial: serial.to_vec(),
+        not_before,
+        not_after,
+        basic_constraints: BasicConstraints { ca: true, path_len_constraint: Some(0) },
+        key_usage: KeyUsages::KeyCertSign | KeyUsages::CRLSign,
+        extended_key_usage: vec![],
+        crl_url: None,
+    };
+    let subject_key = SubjectKey::from_spki_der(&key.public_key_spki_der())?;
+    build_cert(&spec, None, &subject_key, &X509Signer::new(key)?)
 }
 
 /// Issues a seal certificate (DER) for the public key `seal_public_key_spki_der`, signed by
@@ -135,7 +138,7 @@ pub fn issue_seal_cert(
 
     let seal_key = SubjectKey::from_spki_der(seal_public_key_spki_der)?;
     let issuer_cert = parse_cert(issuer_cert_der).map_err(PkiError::MalformedCertificate)?;
-    let signer = Signer::new(issuer_key)?;
+    let signer = X509Signer::new(issuer_key)?;
     check_issuer_key(&issuer_cert, issuer_key)?;
     if seal_key.algorithm() != issuer_key.algorithm() {
         return Err(PkiError::AlgorithmMismatch {
@@ -158,36 +161,30 @@ pub fn issue_seal_cert(
         )));
     }
 
-    let mut dn = DistinguishedName::new();
-    dn.push(DnType::CountryName, name::printable_or_utf8("CN"));
-    dn.push(DnType::OrganizationName, DnValue::Utf8String(subject.department_name.to_owned()));
-    dn.push(
-        name::dn_organization_identifier(),
-        name::printable_or_utf8(&format!("{NTR_PREFIX}{}", subject.department_code)),
-    );
-    dn.push(DnType::CommonName, DnValue::Utf8String(subject.seal_name.to_owned()));
-    dn.push(name::dn_serial_number(), name::printable_or_utf8(subject.seal_id));
-
-    let mut params = CertificateParams::default();
-    params.distinguished_name = dn;
-    params.not_before = not_before;
-    params.not_after = not_after;
-    params.serial_number = Some(SerialNumber::from_slice(&serial));
-    params.is_ca = IsCa::ExplicitNoCa;
-    params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::ContentCommitment];
-    // Document signing is what a seal does; emailProtection is there too because NSS (pdfsig,
-    // Firefox, LibreOffice) validates PDF signers as e-mail signers and refuses the
-    // certificate without it.
-    params.extended_key_usages = vec![
-        ExtendedKeyUsagePurpose::Other(DOCUMENT_SIGNING_ARCS.to_vec()),
-        ExtendedKeyUsagePurpose::EmailProtection,
-    ];
-    params.crl_distribution_points = vec![CrlDistributionPoint { uris: vec![crl_url.to_owned()] }];
-    params.use_authority_key_identifier_extension = true;
-    params.key_identifier_method = KeyIdMethod::Sha256;
-
-    let issuer = issuer_for(&issuer_cert, signer)?;
-    Ok(params.signed_by(&seal_key, &issuer)?.der().to_vec())
+    let name = NameBuilder::new()
+        .printable_or_utf8(attr::COUNTRY, "CN")?
+        .utf8(attr::ORGANIZATION, subject.department_name)?
+        .printable_or_utf8(
+            attr::ORGANIZATION_IDENTIFIER,
+            &format!("{NTR_PREFIX}{}", subject.department_code),
+        )?
+        .utf8(attr::COMMON_NAME, subject.seal_name)?
+        .printable_or_utf8(attr::SERIAL_NUMBER, subject.seal_id)?
+        .build()?;
+    let spec = CertSpec {
+        subject: name,
+        serial: serial.to_vec(),
+        not_before,
+        not_after,
+        basic_constraints: BasicConstraints { ca: false, path_len_constraint: None },
+        key_usage: KeyUsages::DigitalSignature | KeyUsages::NonRepudiation,
+        // Document signing is what a seal does; emailProtection is there too because NSS
+        // (pdfsig, Firefox, LibreOffice) validates PDF signers as e-mail signers and refuses
+        // the certificate without it.
+        extended_key_usage: vec![DOCUMENT_SIGNING_OID, EMAIL_PROTECTION_OID],
+        crl_url: Some(crl_url.to_owned()),
+    };
+    build_cert(&spec, Some(&issuer_of(&issuer_cert)?), &seal_key, &signer)
 }
 
 /// Reads a certificate's identity, key and seal attributes.
@@ -265,35 +262,18 @@ pub(crate) fn authority_key_id<'a>(cert: &'a X509Certificate<'_>) -> Option<&'a 
     })
 }
 
+/// `cert` as the issuer of what it signs: its subject, its key identifier.
+pub(crate) fn issuer_of(cert: &X509Certificate<'_>) -> Result<Issuer, PkiError> {
+    let key_id = subject_key_id(cert).map_or_else(|| key_identifier(cert.public_key().raw), <[u8]>::to_vec);
+    Ok(Issuer { name: name::copy_name(cert.subject())?, key_id })
+}
+
 /// Refuses a key that does not belong to the issuer certificate.
 pub(crate) fn check_issuer_key(issuer: &X509Certificate<'_>, key: &PrivateKey) -> Result<(), PkiError> {
     if issuer.public_key().raw != key.public_key_spki_der().as_slice() {
         return Err(PkiError::KeyMismatch);
     }
     Ok(())
-}
-
-/// An rcgen issuer that writes `cert`'s subject as the issuer name and its subject key
-/// identifier as the authority key identifier.
-pub(crate) fn issuer_for(
-    cert: &X509Certificate<'_>,
-    signer: Signer,
-) -> Result<Issuer<'static, Signer>, PkiError> {
-    let mut params = CertificateParams::default();
-    params.distinguished_name = name::to_rcgen(cert.subject())?;
-    params.key_identifier_method = match subject_key_id(cert) {
-        Some(kid) => KeyIdMethod::PreSpecified(kid.to_vec()),
-        None => KeyIdMethod::Sha256,
-    };
-    if let Ok(Some(ku)) = cert.key_usage() {
-        if ku.value.key_cert_sign() {
-            params.key_usages.push(KeyUsagePurpose::KeyCertSign);
-        }
-        if ku.value.crl_sign() {
-            params.key_usages.push(KeyUsagePurpose::CrlSign);
-        }
-    }
-    Ok(Issuer::new(params, signer))
 }
 
 fn check_serial(serial: &[u8; 16]) -> Result<(), PkiError> {
@@ -319,11 +299,12 @@ pub(crate) fn check_validity(
     Ok((utc_in_range(nb)?, utc_in_range(na)?))
 }
 
-/// A time in UTC, refused outside years 1950–9999 (what the X.509 time types can hold).
+/// A time in UTC, refused outside years 1970–9999 (the X.509 time types hold 1950–9999;
+/// the encoder, `der`, counts from the Unix epoch).
 pub(crate) fn utc_in_range(t: OffsetDateTime) -> Result<OffsetDateTime, PkiError> {
     let t = t.to_offset(UtcOffset::UTC);
-    if !(1950..=9999).contains(&t.year()) {
-        return Err(PkiError::InvalidValidity(format!("{} is outside years 1950-9999", fmt_time(&t))));
+    if !(1970..=9999).contains(&t.year()) {
+        return Err(PkiError::InvalidValidity(format!("{} is outside years 1970-9999", fmt_time(&t))));
     }
     Ok(t)
 }
@@ -348,12 +329,16 @@ mod tests {
     use crate::pki::test_support::*;
 
     #[test]
-    fn roots_of_both_algorithms_have_the_profile() {
+    fn roots_of_every_algorithm_have_the_profile() {
         for alg in Algorithm::ALL {
             let root = TestRoot::new(alg);
             let cert = parse_cert(&root.der).unwrap();
-            // Self-signed, signature good.
-            cert.verify_signature(None).unwrap();
+            // Self-signed, signature good: through `crate::signing`, and for the algorithms
+            // x509-parser knows (not SM2), through it as a second opinion.
+            crate::pki::signature::verify_cert(&cert, cert.public_key().raw).unwrap();
+            if alg != Algorithm::Sm2 {
+                cert.verify_signature(None).unwrap();
+            }
             assert_eq!(cert.subject().as_raw(), cert.issuer().as_raw());
 
             let bc = cert.basic_constraints().unwrap().unwrap();
@@ -392,7 +377,10 @@ mod tests {
             let seal = root.seal(SEAL_SERIAL, date(2026, 1, 1), date(2028, 1, 1));
             let cert = parse_cert(&seal.der).unwrap();
             let root_cert = parse_cert(&root.der).unwrap();
-            cert.verify_signature(Some(root_cert.public_key())).unwrap();
+            crate::pki::signature::verify_cert(&cert, root_cert.public_key().raw).unwrap();
+            if alg != Algorithm::Sm2 {
+                cert.verify_signature(Some(root_cert.public_key())).unwrap();
+            }
             assert_eq!(cert.issuer().as_raw(), root_cert.subject().as_raw());
 
             let bc = cert.basic_constraints().unwrap().unwrap();

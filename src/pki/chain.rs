@@ -101,14 +101,18 @@ fn validate_chain(
 
 #[cfg(test)]
 mod tests {
+    use der::asn1::ObjectIdentifier;
+    use x509_cert::ext::pkix::{BasicConstraints, KeyUsages};
+
     use super::*;
-    use crate::pki::cert::{issuer_for, parse_cert};
+    use crate::pki::cert::{DOCUMENT_SIGNING_EKU, issuer_of, parse_cert};
+    use crate::pki::crl::build_crl;
+    use crate::pki::name::{NameBuilder, attr};
+    use crate::pki::profile::{CertSpec, build_cert};
     use crate::pki::test_support::*;
+    use crate::pki::x509_key::{SubjectKey, X509Signer};
     use crate::pki::{
         Algorithm, PrivateKey, RevocationReason, RevokedCert, SealSubject, issue_seal_cert, make_crl,
-    };
-    use rcgen::{
-        CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyIdMethod, KeyUsagePurpose, SerialNumber,
     };
 
     const AT: (i32, u8, u8) = (2026, 6, 1);
@@ -131,35 +135,34 @@ mod tests {
         validate_seal_chain(leaf, inters, std::slice::from_ref(&root.der), crls, at())
     }
 
-    /// A leaf made with rcgen directly, issued by `issuer` (certificate + key).
-    fn custom_leaf(
-        issuer_der: &[u8],
-        issuer_key: &PrivateKey,
-        edit: impl FnOnce(&mut CertificateParams),
-    ) -> Issued {
+    fn oid(s: &str) -> ObjectIdentifier {
+        ObjectIdentifier::new_unwrap(s)
+    }
+
+    /// A certificate made with the profile directly (CN=测试, digitalSignature, document
+    /// signing, 2026-01-01 .. 2027-01-01, then `edit`), issued by `issuer` (certificate + key).
+    fn custom_leaf(issuer_der: &[u8], issuer_key: &PrivateKey, edit: impl FnOnce(&mut CertSpec)) -> Issued {
         let key = PrivateKey::generate(issuer_key.algorithm(), &rng()).unwrap();
-        let mut params = CertificateParams::default();
-        params.distinguished_name.push(DnType::CommonName, "测试");
-        params.not_before = date(2026, 1, 1);
-        params.not_after = date(2027, 1, 1);
-        params.serial_number = Some(SerialNumber::from_slice(&[0x33; 16]));
-        params.is_ca = IsCa::ExplicitNoCa;
-        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::Other(vec![1, 3, 6, 1, 5, 5, 7, 3, 36])];
-        params.use_authority_key_identifier_extension = true;
-        params.key_identifier_method = KeyIdMethod::Sha256;
-        edit(&mut params);
-        let issuer_cert = parse_cert(issuer_der).unwrap();
-        let issuer =
-            issuer_for(&issuer_cert, crate::pki::rcgen_key::Signer::new(issuer_key).unwrap()).unwrap();
-        let subject_key =
-            crate::pki::rcgen_key::SubjectKey::from_spki_der(&key.public_key_spki_der()).unwrap();
-        let der = params.signed_by(&subject_key, &issuer).unwrap().der().to_vec();
+        let mut spec = CertSpec {
+            subject: NameBuilder::new().utf8(attr::COMMON_NAME, "测试").unwrap().build().unwrap(),
+            serial: vec![0x33; 16],
+            not_before: date(2026, 1, 1),
+            not_after: date(2027, 1, 1),
+            basic_constraints: BasicConstraints { ca: false, path_len_constraint: None },
+            key_usage: KeyUsages::DigitalSignature.into(),
+            extended_key_usage: vec![oid(DOCUMENT_SIGNING_EKU)],
+            crl_url: None,
+        };
+        edit(&mut spec);
+        let issuer = issuer_of(&parse_cert(issuer_der).unwrap()).unwrap();
+        let subject_key = SubjectKey::from_spki_der(&key.public_key_spki_der()).unwrap();
+        let der =
+            build_cert(&spec, Some(&issuer), &subject_key, &X509Signer::new(issuer_key).unwrap()).unwrap();
         Issued { key, der }
     }
 
     #[test]
-    fn seal_certs_of_both_algorithms_validate() {
+    fn seal_certs_of_every_algorithm_validate() {
         for alg in Algorithm::ALL {
             let root = TestRoot::new(alg);
             let seal = root.seal(SEAL_SERIAL, date(2026, 1, 1), date(2028, 1, 1));
@@ -175,14 +178,15 @@ mod tests {
 
     #[test]
     fn unknown_issuer() {
-        let root = TestRoot::new(Algorithm::Ed25519);
-        let seal = root.seal(SEAL_SERIAL, date(2026, 1, 1), date(2028, 1, 1));
-        // Another platform's root, and a same-named root with another key.
-        for other in [TestRoot::named(Algorithm::Ed25519, "别的平台"), TestRoot::new(Algorithm::Ed25519)]
-        {
-            let err = validate(&seal.der, &[], &other, &[crl(&root, &[])]).unwrap_err();
-            assert_eq!(err, ChainError::UnknownIssuer);
-            assert_eq!(err.code(), "unknown_issuer");
+        for alg in Algorithm::ALL {
+            let root = TestRoot::new(alg);
+            let seal = root.seal(SEAL_SERIAL, date(2026, 1, 1), date(2028, 1, 1));
+            // Another platform's root, and a same-named root with another key.
+            for other in [TestRoot::named(alg, "别的平台"), TestRoot::new(alg)] {
+                let err = validate(&seal.der, &[], &other, &[crl(&root, &[])]).unwrap_err();
+                assert_eq!(err, ChainError::UnknownIssuer, "{alg}");
+                assert_eq!(err.code(), "unknown_issuer");
+            }
         }
     }
 
@@ -201,190 +205,232 @@ mod tests {
     }
 
     #[test]
-    fn not_yet_valid_and_expired() {
-        let root = TestRoot::new(Algorithm::P256);
-        let crls = [crl(&root, &[])];
-        let future = root.seal(SEAL_SERIAL, date(2026, 7, 1), date(2028, 1, 1));
-        let err = validate(&future.der, &[], &root, &crls).unwrap_err();
-        assert_eq!(err, ChainError::NotYetValid { not_before: date(2026, 7, 1) });
-        assert_eq!(err.code(), "not_yet_valid");
-        assert!(err.to_string().contains("2026-07-01T00:00:00Z"), "{err}");
+    fn a_root_whose_self_signature_fails_is_a_bad_signature() {
+        for alg in Algorithm::ALL {
+            let root = TestRoot::new(alg);
+            let seal = root.seal(SEAL_SERIAL, date(2026, 1, 1), date(2028, 1, 1));
+            // The root's own signature ends its DER; its key and names are intact, so the
+            // seal still chains to it.
+            let mut broken = TestRoot { key: root.key.clone(), der: root.der.clone() };
+            let last = broken.der.len() - 1;
+            broken.der[last] ^= 0x01;
+            let err = validate(&seal.der, &[], &broken, &[crl(&root, &[])]).unwrap_err();
+            assert_eq!(err, ChainError::BadSignature, "{alg}");
+        }
+    }
 
-        let past = root.seal(SEAL_SERIAL, date(2025, 1, 1), date(2026, 1, 1));
-        let err = validate(&past.der, &[], &root, &crls).unwrap_err();
-        assert_eq!(err, ChainError::Expired { not_after: date(2026, 1, 1) });
-        assert_eq!(err.code(), "expired");
+    #[test]
+    fn not_yet_valid_and_expired() {
+        for alg in Algorithm::ALL {
+            let root = TestRoot::new(alg);
+            let crls = [crl(&root, &[])];
+            let future = root.seal(SEAL_SERIAL, date(2026, 7, 1), date(2028, 1, 1));
+            let err = validate(&future.der, &[], &root, &crls).unwrap_err();
+            assert_eq!(err, ChainError::NotYetValid { not_before: date(2026, 7, 1) }, "{alg}");
+            assert_eq!(err.code(), "not_yet_valid");
+            assert!(err.to_string().contains("2026-07-01T00:00:00Z"), "{err}");
+
+            let past = root.seal(SEAL_SERIAL, date(2025, 1, 1), date(2026, 1, 1));
+            let err = validate(&past.der, &[], &root, &crls).unwrap_err();
+            assert_eq!(err, ChainError::Expired { not_after: date(2026, 1, 1) }, "{alg}");
+            assert_eq!(err.code(), "expired");
+        }
     }
 
     #[test]
     fn revoked_only_from_the_revocation_date() {
-        let root = TestRoot::new(Algorithm::Ed25519);
-        let seal = root.seal(SEAL_SERIAL, date(2026, 1, 1), date(2028, 1, 1));
-        let revoked_before = [RevokedCert {
-            serial: SEAL_SERIAL.to_vec(),
-            revoked_at: date(2026, 3, 1),
-            reason: RevocationReason::KeyCompromise,
-        }];
-        let err = validate(&seal.der, &[], &root, &[crl(&root, &revoked_before)]).unwrap_err();
-        assert_eq!(
-            err,
-            ChainError::Revoked { revoked_at: date(2026, 3, 1), reason: RevocationReason::KeyCompromise }
-        );
-        assert_eq!(err.code(), "revoked");
-        assert!(err.to_string().contains("key-compromise"), "{err}");
+        for alg in Algorithm::ALL {
+            let root = TestRoot::new(alg);
+            let seal = root.seal(SEAL_SERIAL, date(2026, 1, 1), date(2028, 1, 1));
+            let revoked_before = [RevokedCert {
+                serial: SEAL_SERIAL.to_vec(),
+                revoked_at: date(2026, 3, 1),
+                reason: RevocationReason::KeyCompromise,
+            }];
+            let err = validate(&seal.der, &[], &root, &[crl(&root, &revoked_before)]).unwrap_err();
+            assert_eq!(
+                err,
+                ChainError::Revoked { revoked_at: date(2026, 3, 1), reason: RevocationReason::KeyCompromise },
+                "{alg}"
+            );
+            assert_eq!(err.code(), "revoked");
+            assert!(err.to_string().contains("key-compromise"), "{err}");
 
-        // Revoked after `at` (a CRL issued before `at` announcing a future revocation date
-        // is odd but legal): the seal was still good at `at`.
-        let revoked_later = [RevokedCert {
-            serial: SEAL_SERIAL.to_vec(),
-            revoked_at: date(2026, 9, 1),
-            reason: RevocationReason::Superseded,
-        }];
-        validate(&seal.der, &[], &root, &[crl(&root, &revoked_later)]).unwrap();
+            // Revoked after `at` (a CRL issued before `at` announcing a future revocation date
+            // is odd but legal): the seal was still good at `at`.
+            let revoked_later = [RevokedCert {
+                serial: SEAL_SERIAL.to_vec(),
+                revoked_at: date(2026, 9, 1),
+                reason: RevocationReason::Superseded,
+            }];
+            validate(&seal.der, &[], &root, &[crl(&root, &revoked_later)]).unwrap();
 
-        // Another serial revoked: not us.
-        let other = [RevokedCert { serial: vec![0x01, 0x02], ..revoked_before[0].clone() }];
-        validate(&seal.der, &[], &root, &[crl(&root, &other)]).unwrap();
+            // Another serial revoked: not us.
+            let other = [RevokedCert { serial: vec![0x01, 0x02], ..revoked_before[0].clone() }];
+            validate(&seal.der, &[], &root, &[crl(&root, &other)]).unwrap();
 
-        // An expired CRL (nextUpdate < at) is still used.
-        let stale =
-            make_crl(&root.der, &root.key, 3, date(2026, 4, 1), date(2026, 4, 8), &revoked_before).unwrap();
-        assert!(matches!(validate(&seal.der, &[], &root, &[stale]), Err(ChainError::Revoked { .. })));
+            // An expired CRL (nextUpdate < at) is still used.
+            let stale =
+                make_crl(&root.der, &root.key, 3, date(2026, 4, 1), date(2026, 4, 8), &revoked_before)
+                    .unwrap();
+            assert!(matches!(validate(&seal.der, &[], &root, &[stale]), Err(ChainError::Revoked { .. })));
+        }
     }
 
     #[test]
     fn wrong_key_usage_and_wrong_eku() {
-        let root = TestRoot::new(Algorithm::Ed25519);
-        let crls = [crl(&root, &[])];
-        let enc_only = custom_leaf(&root.der, &root.key, |p| {
-            p.key_usages = vec![KeyUsagePurpose::KeyEncipherment];
-        });
-        let err = validate(&enc_only.der, &[], &root, &crls).unwrap_err();
-        assert_eq!(err, ChainError::WrongKeyUsage);
-        assert_eq!(err.code(), "wrong_key_usage");
+        for alg in Algorithm::ALL {
+            let root = TestRoot::new(alg);
+            let crls = [crl(&root, &[])];
+            let enc_only = custom_leaf(&root.der, &root.key, |p| {
+                p.key_usage = KeyUsages::KeyEncipherment.into();
+            });
+            let err = validate(&enc_only.der, &[], &root, &crls).unwrap_err();
+            assert_eq!(err, ChainError::WrongKeyUsage, "{alg}");
+            assert_eq!(err.code(), "wrong_key_usage");
 
-        let no_ku = custom_leaf(&root.der, &root.key, |p| p.key_usages.clear());
-        assert_eq!(validate(&no_ku.der, &[], &root, &crls).unwrap_err(), ChainError::WrongKeyUsage);
+            let no_ku = custom_leaf(&root.der, &root.key, |p| p.key_usage = Default::default());
+            assert_eq!(validate(&no_ku.der, &[], &root, &crls).unwrap_err(), ChainError::WrongKeyUsage);
 
-        let tls = custom_leaf(&root.der, &root.key, |p| {
-            p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-        });
-        let err = validate(&tls.der, &[], &root, &crls).unwrap_err();
-        assert_eq!(err, ChainError::WrongExtendedKeyUsage);
-        assert_eq!(err.code(), "wrong_extended_key_usage");
+            // id-kp-serverAuth.
+            let tls = custom_leaf(&root.der, &root.key, |p| {
+                p.extended_key_usage = vec![oid("1.3.6.1.5.5.7.3.1")];
+            });
+            let err = validate(&tls.der, &[], &root, &crls).unwrap_err();
+            assert_eq!(err, ChainError::WrongExtendedKeyUsage, "{alg}");
+            assert_eq!(err.code(), "wrong_extended_key_usage");
 
-        let any = custom_leaf(&root.der, &root.key, |p| {
-            p.extended_key_usages = vec![ExtendedKeyUsagePurpose::Any];
-        });
-        assert_eq!(validate(&any.der, &[], &root, &crls).unwrap_err(), ChainError::WrongExtendedKeyUsage);
+            // anyExtendedKeyUsage.
+            let any = custom_leaf(&root.der, &root.key, |p| {
+                p.extended_key_usage = vec![oid("2.5.29.37.0")];
+            });
+            assert_eq!(validate(&any.der, &[], &root, &crls).unwrap_err(), ChainError::WrongExtendedKeyUsage);
 
-        // contentCommitment alone is enough; the custom leaf otherwise validates.
-        let cc = custom_leaf(&root.der, &root.key, |p| {
-            p.key_usages = vec![KeyUsagePurpose::ContentCommitment];
-        });
-        validate(&cc.der, &[], &root, &crls).unwrap();
+            // contentCommitment alone is enough; the custom leaf otherwise validates.
+            let cc = custom_leaf(&root.der, &root.key, |p| {
+                p.key_usage = KeyUsages::NonRepudiation.into();
+            });
+            validate(&cc.der, &[], &root, &crls).unwrap();
+        }
     }
 
     #[test]
     fn leaf_used_as_issuer_is_not_a_ca() {
-        let root = TestRoot::new(Algorithm::Ed25519);
-        let seal = root.seal(SEAL_SERIAL, date(2026, 1, 1), date(2028, 1, 1));
-        let under_seal = custom_leaf(&seal.der, &seal.key, |_| {});
-        let err = validate(&under_seal.der, std::slice::from_ref(&seal.der), &root, &[crl(&root, &[])])
-            .unwrap_err();
-        assert_eq!(err, ChainError::NotCa);
-        assert_eq!(err.code(), "not_ca");
+        for alg in Algorithm::ALL {
+            let root = TestRoot::new(alg);
+            let seal = root.seal(SEAL_SERIAL, date(2026, 1, 1), date(2028, 1, 1));
+            let under_seal = custom_leaf(&seal.der, &seal.key, |_| {});
+            let err = validate(&under_seal.der, std::slice::from_ref(&seal.der), &root, &[crl(&root, &[])])
+                .unwrap_err();
+            assert_eq!(err, ChainError::NotCa, "{alg}");
+            assert_eq!(err.code(), "not_ca");
+        }
     }
 
     #[test]
     fn root_pathlen_zero_forbids_an_intermediate() {
-        let root = TestRoot::new(Algorithm::P256);
-        let inter = custom_leaf(&root.der, &root.key, |p| {
-            p.distinguished_name = rcgen::DistinguishedName::new();
-            p.distinguished_name.push(DnType::CommonName, "Intermediate CA");
-            p.is_ca = IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-            p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-            p.extended_key_usages.clear();
-            p.not_after = date(2030, 1, 1);
-        });
-        let seal = issue_seal_cert(
-            &SealSubject { ..subject() },
-            &PrivateKey::generate(Algorithm::P256, &rng()).unwrap().public_key_spki_der(),
-            &inter.der,
-            &inter.key,
-            CRL_URL,
-            date(2026, 1, 1),
-            date(2027, 1, 1),
-            SEAL_SERIAL,
-        )
-        .unwrap();
-        let inter_crl = make_crl(&inter.der, &inter.key, 1, date(2026, 5, 1), date(2026, 5, 8), &[]).unwrap();
-        let err = validate(&seal, std::slice::from_ref(&inter.der), &root, &[crl(&root, &[]), inter_crl])
-            .unwrap_err();
-        assert_eq!(err, ChainError::PathTooLong);
-        assert_eq!(err.code(), "path_too_long");
+        for alg in Algorithm::ALL {
+            let root = TestRoot::new(alg);
+            let inter = custom_leaf(&root.der, &root.key, |p| {
+                p.subject =
+                    NameBuilder::new().utf8(attr::COMMON_NAME, "Intermediate CA").unwrap().build().unwrap();
+                p.basic_constraints = BasicConstraints { ca: true, path_len_constraint: None };
+                p.key_usage = KeyUsages::KeyCertSign | KeyUsages::CRLSign;
+                p.extended_key_usage.clear();
+                p.not_after = date(2030, 1, 1);
+            });
+            let seal = issue_seal_cert(
+                &SealSubject { ..subject() },
+                &PrivateKey::generate(alg, &rng()).unwrap().public_key_spki_der(),
+                &inter.der,
+                &inter.key,
+                CRL_URL,
+                date(2026, 1, 1),
+                date(2027, 1, 1),
+                SEAL_SERIAL,
+            )
+            .unwrap();
+            let inter_crl =
+                make_crl(&inter.der, &inter.key, 1, date(2026, 5, 1), date(2026, 5, 8), &[]).unwrap();
+            let err = validate(&seal, std::slice::from_ref(&inter.der), &root, &[crl(&root, &[]), inter_crl])
+                .unwrap_err();
+            assert_eq!(err, ChainError::PathTooLong, "{alg}");
+            assert_eq!(err.code(), "path_too_long");
+        }
     }
 
     #[test]
     fn no_revocation_info() {
-        let root = TestRoot::new(Algorithm::Ed25519);
-        let seal = root.seal(SEAL_SERIAL, date(2026, 1, 1), date(2028, 1, 1));
-        let err = validate(&seal.der, &[], &root, &[]).unwrap_err();
-        assert_eq!(err, ChainError::NoRevocationInfo);
-        assert_eq!(err.code(), "no_revocation_info");
-        // Another root's CRL does not count.
-        let other = TestRoot::named(Algorithm::Ed25519, "别的平台");
-        assert_eq!(
-            validate(&seal.der, &[], &root, &[crl(&other, &[])]).unwrap_err(),
-            ChainError::NoRevocationInfo
-        );
+        for alg in Algorithm::ALL {
+            let root = TestRoot::new(alg);
+            let seal = root.seal(SEAL_SERIAL, date(2026, 1, 1), date(2028, 1, 1));
+            let err = validate(&seal.der, &[], &root, &[]).unwrap_err();
+            assert_eq!(err, ChainError::NoRevocationInfo, "{alg}");
+            assert_eq!(err.code(), "no_revocation_info");
+            // Another root's CRL does not count.
+            let other = TestRoot::named(alg, "别的平台");
+            assert_eq!(
+                validate(&seal.der, &[], &root, &[crl(&other, &[])]).unwrap_err(),
+                ChainError::NoRevocationInfo
+            );
+        }
     }
 
     #[test]
     fn crl_signed_by_the_wrong_key_is_invalid() {
-        let root = TestRoot::new(Algorithm::Ed25519);
-        let seal = root.seal(SEAL_SERIAL, date(2026, 1, 1), date(2028, 1, 1));
-        // Same issuer name and key identifier as the root, signed by another key.
-        let impostor = PrivateKey::generate(Algorithm::Ed25519, &rng()).unwrap();
-        let root_cert = parse_cert(&root.der).unwrap();
-        let issuer = issuer_for(&root_cert, crate::pki::rcgen_key::Signer::new(&impostor).unwrap()).unwrap();
-        let forged = rcgen::CertificateRevocationListParams {
-            this_update: date(2026, 5, 1),
-            next_update: date(2026, 5, 8),
-            crl_number: SerialNumber::from(9u64),
-            issuing_distribution_point: None,
-            revoked_certs: vec![],
-            key_identifier_method: KeyIdMethod::PreSpecified(
-                crate::pki::cert::subject_key_id(&root_cert).unwrap().to_vec(),
-            ),
-        }
-        .signed_by(&issuer)
-        .unwrap()
-        .der()
-        .to_vec();
-        let err = validate(&seal.der, &[], &root, &[forged]).unwrap_err();
-        assert!(matches!(err, ChainError::CrlInvalid(ref m) if m.contains("signature")), "{err}");
-        assert_eq!(err.code(), "crl_invalid");
+        for alg in Algorithm::ALL {
+            let root = TestRoot::new(alg);
+            let seal = root.seal(SEAL_SERIAL, date(2026, 1, 1), date(2028, 1, 1));
+            // Same issuer name and key identifier as the root, signed by another key.
+            let impostor = PrivateKey::generate(alg, &rng()).unwrap();
+            let root_as_issuer = issuer_of(&parse_cert(&root.der).unwrap()).unwrap();
+            let forged = build_crl(
+                &root_as_issuer,
+                &X509Signer::new(&impostor).unwrap(),
+                9,
+                date(2026, 5, 1),
+                date(2026, 5, 8),
+                &[],
+            )
+            .unwrap();
+            let err = validate(&seal.der, &[], &root, &[forged]).unwrap_err();
+            assert!(matches!(err, ChainError::CrlInvalid(ref m) if m.contains("signature")), "{err}");
+            assert_eq!(err.code(), "crl_invalid");
 
-        // A CRL issued after `at` cannot vouch for `at`.
-        let later = make_crl(&root.der, &root.key, 8, date(2026, 7, 1), date(2026, 7, 8), &[]).unwrap();
-        assert!(matches!(
-            validate(&seal.der, &[], &root, std::slice::from_ref(&later)),
-            Err(ChainError::CrlInvalid(_))
-        ));
-        // …but with a good CRL beside it, validation passes.
-        validate(&seal.der, &[], &root, &[later, crl(&root, &[])]).unwrap();
+            // A flipped bit in the root's own CRL: its signature fails too.
+            let mut flipped = crl(&root, &[]);
+            let last = flipped.len() - 1;
+            flipped[last] ^= 0x01;
+            assert!(matches!(
+                validate(&seal.der, &[], &root, &[flipped]),
+                Err(ChainError::CrlInvalid(ref m)) if m.contains("signature")
+            ));
+
+            // A CRL issued after `at` cannot vouch for `at`.
+            let later = make_crl(&root.der, &root.key, 8, date(2026, 7, 1), date(2026, 7, 8), &[]).unwrap();
+            assert!(matches!(
+                validate(&seal.der, &[], &root, std::slice::from_ref(&later)),
+                Err(ChainError::CrlInvalid(_))
+            ));
+            // …but with a good CRL beside it, validation passes.
+            validate(&seal.der, &[], &root, &[later, crl(&root, &[])]).unwrap();
+        }
     }
 
     #[test]
     fn malformed_inputs() {
-        let root = TestRoot::new(Algorithm::Ed25519);
-        let err = validate(b"not a certificate", &[], &root, &[]).unwrap_err();
-        assert!(matches!(err, ChainError::Malformed(_)));
-        assert_eq!(err.code(), "malformed");
-        let seal = root.seal(SEAL_SERIAL, date(2026, 1, 1), date(2028, 1, 1));
-        let mut trailing = seal.der.clone();
-        trailing.push(0);
-        assert!(matches!(validate(&trailing, &[], &root, &[crl(&root, &[])]), Err(ChainError::Malformed(_))));
+        for alg in Algorithm::ALL {
+            let root = TestRoot::new(alg);
+            let err = validate(b"not a certificate", &[], &root, &[]).unwrap_err();
+            assert!(matches!(err, ChainError::Malformed(_)));
+            assert_eq!(err.code(), "malformed");
+            let seal = root.seal(SEAL_SERIAL, date(2026, 1, 1), date(2028, 1, 1));
+            let mut trailing = seal.der.clone();
+            trailing.push(0);
+            assert!(matches!(
+                validate(&trailing, &[], &root, &[crl(&root, &[])]),
+                Err(ChainError::Malformed(_))
+            ));
+        }
     }
 }

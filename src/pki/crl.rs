@@ -3,15 +3,20 @@
 use std::fmt;
 use std::str::FromStr;
 
-use rcgen::{CertificateRevocationListParams, KeyIdMethod, RevokedCertParams, SerialNumber};
 use time::OffsetDateTime;
+use x509_cert::Version;
+use x509_cert::crl::TbsCertList;
+use x509_cert::ext::ToExtension as _;
+use x509_cert::ext::pkix::{CrlNumber, CrlReason};
+use x509_cert::serial_number::SerialNumber;
 use x509_parser::revocation_list::CertificateRevocationList;
 
-use super::cert::{check_issuer_key, check_validity, issuer_for, parse_cert, subject_key_id, utc_in_range};
+use super::cert::{check_issuer_key, check_validity, issuer_of, parse_cert, utc_in_range};
 use super::error::PkiError;
 use super::keys::PrivateKey;
 use super::name;
-use super::rcgen_key::Signer;
+use super::profile::{Issuer, authority_key_id_extension, sign_crl, x509_time};
+use super::x509_key::{X509Signer, signature_algorithm};
 use crate::signing::ParseEnumError;
 
 /// Why a certificate was revoked (the RFC 5280 CRLReason values the platform uses).
@@ -75,13 +80,15 @@ impl RevocationReason {
         }
     }
 
-    fn rcgen(self) -> Option<rcgen::RevocationReason> {
+    /// The reasonCode an entry carries: none for `Unspecified` (RFC 5280 §5.3.1 asks to
+    /// leave it out rather than write unspecified).
+    fn crl_reason(self) -> Option<CrlReason> {
         match self {
             RevocationReason::Unspecified => None,
-            RevocationReason::KeyCompromise => Some(rcgen::RevocationReason::KeyCompromise),
-            RevocationReason::AffiliationChanged => Some(rcgen::RevocationReason::AffiliationChanged),
-            RevocationReason::Superseded => Some(rcgen::RevocationReason::Superseded),
-            RevocationReason::CessationOfOperation => Some(rcgen::RevocationReason::CessationOfOperation),
+            RevocationReason::KeyCompromise => Some(CrlReason::KeyCompromise),
+            RevocationReason::AffiliationChanged => Some(CrlReason::AffiliationChanged),
+            RevocationReason::Superseded => Some(CrlReason::Superseded),
+            RevocationReason::CessationOfOperation => Some(CrlReason::CessationOfOperation),
         }
     }
 }
@@ -155,32 +162,63 @@ pub fn make_crl(
     }
     let (this_update, next_update) = check_validity(this_update, next_update)?;
 
-    let mut revoked_certs = Vec::with_capacity(revoked.len());
+    build_crl(
+        &issuer_of(&issuer_cert)?,
+        &X509Signer::new(issuer_key)?,
+        crl_number,
+        this_update,
+        next_update,
+        revoked,
+    )
+}
+
+/// The CRL profile: version 2, `issuer`'s name, thisUpdate and nextUpdate, one entry per
+/// revoked certificate (with a reasonCode unless `Unspecified`), the extensions
+/// authorityKeyIdentifier and cRLNumber (non-critical); signed by `signer`, which the
+/// caller has checked is `issuer`'s key.
+pub(crate) fn build_crl(
+    issuer: &Issuer,
+    signer: &X509Signer,
+    crl_number: u64,
+    this_update: OffsetDateTime,
+    next_update: OffsetDateTime,
+    revoked: &[RevokedCert],
+) -> Result<Vec<u8>, PkiError> {
+    let encoding = |e: der::Error| PkiError::Signing(format!("encoding the CRL: {e}"));
+    let mut entries = Vec::with_capacity(revoked.len());
     for r in revoked {
         if r.serial.iter().all(|&b| b == 0) {
             return Err(PkiError::InvalidSerial);
         }
-        revoked_certs.push(RevokedCertParams {
-            serial_number: SerialNumber::from_slice(&r.serial),
-            revocation_time: utc_in_range(r.revoked_at)?,
-            reason_code: r.reason.rcgen(),
-            invalidity_date: None,
+        let reason = r
+            .reason
+            .crl_reason()
+            .map(|code| (false, &code).to_extension(&issuer.name, &[]))
+            .transpose()
+            .map_err(encoding)?;
+        entries.push(x509_cert::crl::RevokedCert {
+            serial_number: SerialNumber::new(&r.serial).map_err(|_| PkiError::InvalidSerial)?,
+            revocation_date: x509_time(utc_in_range(r.revoked_at)?)?,
+            crl_entry_extensions: reason.map(|ext| vec![ext]),
         });
     }
-    let key_identifier_method = match subject_key_id(&issuer_cert) {
-        Some(kid) => KeyIdMethod::PreSpecified(kid.to_vec()),
-        None => KeyIdMethod::Sha256,
+    let number = CrlNumber(der::asn1::Uint::new(&crl_number.to_be_bytes()).map_err(encoding)?);
+    let extensions = vec![
+        authority_key_id_extension(&issuer.key_id, &issuer.name)?,
+        (false, &number).to_extension(&issuer.name, &[]).map_err(encoding)?,
+    ];
+    let tbs = TbsCertList {
+        version: Version::V2,
+        // Replaced by the signer's when it signs.
+        signature: signature_algorithm(signer.algorithm()),
+        issuer: issuer.name.clone(),
+        this_update: x509_time(this_update)?,
+        next_update: Some(x509_time(next_update)?),
+        // RFC 5280 §5.1.2.6: absent, not empty, when nothing is revoked.
+        revoked_certificates: (!entries.is_empty()).then_some(entries),
+        crl_extensions: Some(extensions),
     };
-    let params = CertificateRevocationListParams {
-        this_update,
-        next_update,
-        crl_number: SerialNumber::from(crl_number),
-        issuing_distribution_point: None,
-        revoked_certs,
-        key_identifier_method,
-    };
-    let issuer = issuer_for(&issuer_cert, Signer::new(issuer_key)?)?;
-    Ok(params.signed_by(&issuer)?.der().to_vec())
+    sign_crl(tbs, signer)
 }
 
 /// Reads a CRL (without checking its signature: [`super::validate_seal_chain`] does that).
@@ -228,7 +266,7 @@ pub(crate) fn parse_crl(der: &[u8]) -> Result<CertificateRevocationList<'_>, Str
 mod tests {
     use super::*;
     use crate::pki::Algorithm;
-    use crate::pki::cert::cert_info;
+    use crate::pki::cert::{cert_info, subject_key_id};
     use crate::pki::test_support::*;
 
     #[test]
@@ -262,7 +300,10 @@ mod tests {
                 make_crl(&root.der, &root.key, 42, date(2026, 5, 1), date(2026, 5, 8), &revoked).unwrap();
             let crl = parse_crl(&der).unwrap();
             let root_cert = parse_cert(&root.der).unwrap();
-            crl.verify_signature(root_cert.public_key()).unwrap();
+            crate::pki::signature::verify_crl(&crl, root_cert.public_key().raw).unwrap();
+            if alg != Algorithm::Sm2 {
+                crl.verify_signature(root_cert.public_key()).unwrap();
+            }
 
             let info = crl_info(&der).unwrap();
             assert_eq!(info.crl_number, Some(42));

@@ -8,7 +8,7 @@ use crate::signing::Algorithm;
 #[non_exhaustive]
 pub enum PkiError {
     /// The key or certificate uses an algorithm this platform does not support.
-    #[error("unsupported algorithm: {0} (supported: Ed25519, ECDSA P-256)")]
+    #[error("unsupported algorithm: {0} (supported: Ed25519, ECDSA P-256, SM2)")]
     UnsupportedAlgorithm(String),
     /// Two things that must share an algorithm do not (for example a P-256 seal key under
     /// the Ed25519 root: chains are homogeneous).
@@ -57,7 +57,7 @@ pub enum PkiError {
         /// Why.
         reason: String,
     },
-    /// A validity period is empty, reversed, outside years 1950–9999, or outside the
+    /// A validity period is empty, reversed, outside years 1970–9999, or outside the
     /// issuer's own validity.
     #[error("invalid validity period: {0}")]
     InvalidValidity(String),
@@ -78,8 +78,8 @@ pub enum PkiError {
     Signing(String),
 }
 
-impl From<rcgen::Error> for PkiError {
-    fn from(e: rcgen::Error) -> Self {
+impl From<x509_cert::builder::Error> for PkiError {
+    fn from(e: x509_cert::builder::Error) -> Self {
         PkiError::Signing(e.to_string())
     }
 }

@@ -4,10 +4,13 @@
 //! time, serial numbers and randomness come in as arguments. Storing keys in files is the
 //! caller's job ([`PrivateKey::to_pem`] / [`PrivateKey::from_pem`] give it the bytes).
 //!
-//! Crates doing the work: `rcgen` encodes certificates and CRLs and signs them through
-//! [`crate::signing`] (the one signing path per algorithm), `x509-parser` (with its `verify`
-//! feature, backed by `ring`) reads them and checks their signatures, `ring` generates keys,
-//! and `pkcs8` encrypts keys at rest (PBES2: scrypt + AES-256-CBC).
+//! Crates doing the work: `x509-cert` (its builder) encodes certificates and CRLs, which
+//! are signed through [`crate::signing`] (the one signing path per algorithm), `x509-parser`
+//! reads them, their signatures are checked through [`crate::signing`] again
+//! (`signature.rs`), `ring` and `sm2` generate keys, and `pkcs8` encrypts keys at rest
+//! (PBES2: scrypt + AES-256-CBC). One profile (`profile.rs`) writes every certificate and
+//! CRL, whatever the algorithm: Ed25519, P-256 or SM2 (GB/T conventions: `id-ecPublicKey`
+//! with the SM2 curve, SM2-with-SM3 without parameters, DER `SEQUENCE { r, s }`).
 //!
 //! Profiles (see `DESIGN.md`, trust model):
 //! - a self-signed root per [`Algorithm`] ([`make_root`]),
@@ -26,10 +29,12 @@ mod keys;
 mod name;
 mod path;
 mod pem;
-mod rcgen_key;
+mod profile;
 mod revocation;
+mod signature;
 #[cfg(test)]
 mod test_support;
+mod x509_key;
 
 pub use crate::signing::{Algorithm, ParseEnumError};
 pub use audit_cert::{AUDIT_SIGNER_CN, TIME_STAMPING_EKU, issue_audit_cert, validate_audit_signer};

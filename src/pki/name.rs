@@ -1,7 +1,10 @@
-//! Distinguished names: building them for rcgen, reading and printing them from x509-parser.
+//! Distinguished names: building them with `x509-cert`, reading and printing them from
+//! x509-parser.
 
-use rcgen::{DistinguishedName, DnType, DnValue};
-use x509_parser::der_parser::asn1_rs::Tag;
+use der::asn1::{Any, ObjectIdentifier, PrintableStringRef, Utf8StringRef};
+use der::{Decode as _, Encode as _};
+use x509_cert::attr::AttributeTypeAndValue;
+use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
 use x509_parser::x509::X509Name;
 
 use super::error::PkiError;
@@ -13,22 +16,77 @@ pub(crate) const OID_SERIAL_NUMBER: &str = "2.5.4.5";
 /// OID organizationIdentifier (X.520), used for `NTRCN-<统一社会信用代码>`.
 pub(crate) const OID_ORGANIZATION_IDENTIFIER: &str = "2.5.4.97";
 
-/// rcgen attribute type for serialNumber.
-pub(crate) fn dn_serial_number() -> DnType {
-    DnType::CustomDnType(vec![2, 5, 4, 5])
+/// Attribute types of the names the platform writes.
+pub(crate) mod attr {
+    use der::asn1::ObjectIdentifier;
+
+    /// countryName (C).
+    pub(crate) const COUNTRY: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.6");
+    /// organizationName (O).
+    pub(crate) const ORGANIZATION: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.10");
+    /// organizationIdentifier (`NTRCN-<统一社会信用代码>`).
+    pub(crate) const ORGANIZATION_IDENTIFIER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.97");
+    /// commonName (CN).
+    pub(crate) const COMMON_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.3");
+    /// serialNumber (the seal id).
+    pub(crate) const SERIAL_NUMBER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.5");
 }
 
-/// rcgen attribute type for organizationIdentifier.
-pub(crate) fn dn_organization_identifier() -> DnType {
-    DnType::CustomDnType(vec![2, 5, 4, 97])
+/// A distinguished name built attribute by attribute, one attribute per RDN, in the order
+/// pushed, each value with the string type chosen by the caller.
+#[derive(Debug, Default)]
+pub(crate) struct NameBuilder {
+    rdns: RdnSequence,
 }
 
-/// A PrintableString value when the text allows it, else a UTF8String.
-pub(crate) fn printable_or_utf8(s: &str) -> DnValue {
-    match rcgen::string::PrintableString::try_from(s) {
-        Ok(p) => DnValue::PrintableString(p),
-        Err(_) => DnValue::Utf8String(s.to_owned()),
+impl NameBuilder {
+    /// An empty name.
+    pub(crate) fn new() -> Self {
+        Self::default()
     }
+
+    /// Appends `oid` = `value` as a UTF8String (the names and Chinese text).
+    pub(crate) fn utf8(self, oid: ObjectIdentifier, value: &str) -> Result<Self, PkiError> {
+        let value = Any::encode_from(&Utf8StringRef::new(value).map_err(|e| bad_name(oid, e))?)
+            .map_err(|e| bad_name(oid, e))?;
+        self.push(oid, value)
+    }
+
+    /// Appends `oid` = `value` as a PrintableString when the text allows it, else as a
+    /// UTF8String.
+    pub(crate) fn printable_or_utf8(self, oid: ObjectIdentifier, value: &str) -> Result<Self, PkiError> {
+        match PrintableStringRef::new(value) {
+            Ok(printable) => {
+                let value = Any::encode_from(&printable).map_err(|e| bad_name(oid, e))?;
+                self.push(oid, value)
+            }
+            Err(_) => self.utf8(oid, value),
+        }
+    }
+
+    fn push(mut self, oid: ObjectIdentifier, value: Any) -> Result<Self, PkiError> {
+        let rdn = RelativeDistinguishedName::try_from(vec![AttributeTypeAndValue { oid, value }])
+            .map_err(|e| bad_name(oid, e))?;
+        self.rdns.push(rdn);
+        Ok(self)
+    }
+
+    /// The name. `x509-cert` builds a `Name` only by parsing (text or DER), so the RDN
+    /// sequence, whose string types we chose, goes through its DER.
+    pub(crate) fn build(self) -> Result<Name, PkiError> {
+        let der = self.rdns.to_der().map_err(|e| PkiError::Signing(format!("encoding a name: {e}")))?;
+        Name::from_der(&der).map_err(|e| PkiError::Signing(format!("reading back a name: {e}")))
+    }
+}
+
+fn bad_name(oid: ObjectIdentifier, e: der::Error) -> PkiError {
+    PkiError::InvalidField { field: "name", reason: format!("attribute {oid}: {e}") }
+}
+
+/// A name of a parsed certificate as an `x509-cert` name with the same bytes, so that an
+/// issued certificate's issuer field equals its issuer's subject byte for byte.
+pub(crate) fn copy_name(name: &X509Name<'_>) -> Result<Name, PkiError> {
+    Name::from_der(name.as_raw()).map_err(|e| PkiError::MalformedCertificate(format!("issuer name: {e}")))
 }
 
 /// Checks a caller-supplied name component: non-empty, no control characters, at most
@@ -99,38 +157,4 @@ fn escape(s: &str) -> String {
         out.push(c);
     }
     out
-}
-
-/// Converts a parsed name back into an rcgen name with the same attribute types, order and
-/// string types, so that an issued certificate's issuer field equals the issuer's subject
-/// byte for byte.
-pub(crate) fn to_rcgen(name: &X509Name<'_>) -> Result<DistinguishedName, PkiError> {
-    let bad = |m: String| PkiError::MalformedCertificate(format!("issuer name: {m}"));
-    let mut dn = DistinguishedName::new();
-    for rdn in name.iter() {
-        let mut attrs = rdn.iter();
-        let (Some(attr), None) = (attrs.next(), attrs.next()) else {
-            return Err(bad("multi-valued or empty RDNs are not supported".to_owned()));
-        };
-        let arcs: Vec<u64> =
-            attr.attr_type().iter().ok_or_else(|| bad("attribute OID too large".to_owned()))?.collect();
-        let ty = DnType::from_oid(&arcs);
-        if dn.get(&ty).is_some() {
-            return Err(bad("repeated attribute types are not supported".to_owned()));
-        }
-        let data = attr.attr_value().data;
-        let text = || std::str::from_utf8(data).map_err(|e| bad(e.to_string()));
-        let value = match attr.attr_value().header.tag() {
-            Tag::PrintableString => DnValue::PrintableString(
-                rcgen::string::PrintableString::try_from(text()?).map_err(|e| bad(e.to_string()))?,
-            ),
-            Tag::Utf8String => DnValue::Utf8String(text()?.to_owned()),
-            Tag::Ia5String => DnValue::Ia5String(
-                rcgen::string::Ia5String::try_from(text()?).map_err(|e| bad(e.to_string()))?,
-            ),
-            other => return Err(bad(format!("unsupported string type {other}"))),
-        };
-        dn.push(ty, value);
-    }
-    Ok(dn)
 }

@@ -7,6 +7,7 @@ use x509_parser::certificate::X509Certificate;
 
 use super::cert::{DOCUMENT_SIGNING_EKU, authority_key_id, can_sign_certs, parse_cert, subject_key_id};
 use super::chain_error::ChainError;
+use super::signature::verify_cert;
 
 /// The most certificates a path may hold, leaf and root included.
 pub const MAX_PATH_CERTS: usize = 6;
@@ -59,10 +60,12 @@ pub(crate) fn build_path<'a>(
         if root_candidates.is_empty() && inter_candidates.is_empty() {
             return Err(ChainError::UnknownIssuer);
         }
-        let verifies = |c: &&&X509Certificate<'a>| current.verify_signature(Some(c.public_key())).is_ok();
+        let verifies = |c: &&&X509Certificate<'a>| verify_cert(current, c.public_key().raw).is_ok();
         if let Some(root) = root_candidates.iter().find(verifies) {
             let root = (*root).clone();
-            if root.subject().as_raw() == root.issuer().as_raw() && root.verify_signature(None).is_err() {
+            if root.subject().as_raw() == root.issuer().as_raw()
+                && verify_cert(&root, root.public_key().raw).is_err()
+            {
                 return Err(ChainError::BadSignature);
             }
             path.push(root);

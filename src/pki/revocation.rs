@@ -9,6 +9,7 @@ use super::cert::{parse_cert, subject_key_id};
 use super::chain_error::ChainError;
 use super::crl::{RevocationReason, parse_crl};
 use super::error::fmt_time;
+use super::signature::verify_crl;
 
 /// CRL extensions the validator understands (CRL number, authority key id).
 const KNOWN_CRITICAL_CRL_EXTENSIONS: [&str; 2] = ["2.5.29.20", "2.5.29.35"];
@@ -125,7 +126,7 @@ fn usable_crls<'c, 'a>(
         {
             continue;
         }
-        if crl.verify_signature(issuer.public_key()).is_err() {
+        if verify_crl(crl, issuer.public_key().raw).is_err() {
             problem = Some("its signature does not verify with the issuer's key".to_owned());
             continue;
         }

@@ -1,7 +1,7 @@
 //! The seal algorithms and every identifier that names them: the one [`Algorithm`] enum
 //! of the platform and the one place for each algorithm's OIDs, COSE and JOSE names.
 //!
-//! Adding an algorithm (SM2 is next) means a variant here, its rows in the tables below,
+//! Adding an algorithm means a variant here, its rows in the tables below,
 //! and a file next to this one that signs and verifies with it.
 
 use std::fmt;
@@ -38,7 +38,7 @@ pub const COSE_SM2_SM3: i64 = -65_600;
 /// A signature algorithm of the platform's keys, certificates, tokens and PDF signatures.
 ///
 /// Chains are homogeneous: an Ed25519 seal is issued by the Ed25519 root, a P-256 seal by
-/// the P-256 root.
+/// the P-256 root, an SM2 seal by the SM2 root.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Algorithm {
@@ -54,10 +54,7 @@ pub enum Algorithm {
 
 impl Algorithm {
     /// Every algorithm the platform makes roots, seals and CRLs with, default first.
-    ///
-    /// SM2 signs and verifies (`crate::signing::sm2`) but joins this list only when its
-    /// certificates and CRLs (built with `x509-cert`: rcgen has no SM2) land.
-    pub const ALL: [Algorithm; 2] = [Algorithm::Ed25519, Algorithm::P256];
+    pub const ALL: [Algorithm; 3] = [Algorithm::Ed25519, Algorithm::P256, Algorithm::Sm2];
 
     /// The short machine name: `"ed25519"`, `"p256"` or `"sm2"` (as in `Display`, `FromStr`,
     /// serde).

@@ -1,7 +1,7 @@
 //! Signing and verifying with a seal key, from PKCS#8 / SPKI DER: the one signing path of
 //! each [`Algorithm`], shared by the QR token (COSE, raw signatures), the PDF signature
 //! (CMS, DER signatures), JWS (trust list, holder assertions, audit checkpoints) and the
-//! certificates and CRLs that `pki` makes through rcgen.
+//! certificates and CRLs that `pki` makes with `x509-cert` and checks.
 //!
 //! Layout: [`alg`] names the algorithms (the enum, OIDs, COSE and JOSE identifiers); one
 //! file per algorithm does the work (`ed25519.rs` with `ed25519-dalek`, [`p256`] with
@@ -43,7 +43,7 @@ fn key_algorithm(id: &pkcs8::spki::AlgorithmIdentifierRef<'_>) -> Result<Algorit
 }
 
 impl SealSigner {
-    /// Reads an unencrypted PKCS#8 private key (v1 or v2, as ring, rcgen and OpenSSL write them).
+    /// Reads an unencrypted PKCS#8 private key (v1 or v2, as ring, the `sm2` crate and OpenSSL write them).
     pub fn from_pkcs8_der(der: &[u8]) -> Result<Self, SigningError> {
         let info = PrivateKeyInfoRef::from_der(der)
             .map_err(|e| SigningError::MalformedKey(format!("not a PKCS#8 private key: {e}")))?;

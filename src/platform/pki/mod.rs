@@ -204,6 +204,14 @@ impl Pki {
         Ok(r)
     }
 
+    /// The algorithms of [`Algorithm::ALL`] without a root: none once `init` has run with
+    /// this version; on a data directory made before an algorithm existed (SM2), that
+    /// one, until `zhengzhao init` adds it.
+    pub async fn missing_roots(&self) -> Result<Vec<Algorithm>, PlatformError> {
+        let roots = self.store.roots().await?;
+        Ok(Algorithm::ALL.into_iter().filter(|a| !roots.iter().any(|r| r.algorithm == *a)).collect())
+    }
+
     /// Reads every root key and the key of every active seal, so that a missing file,
     /// loose permissions or a wrong passphrase show at start-up. Returns how many.
     pub async fn check_keys(&self) -> Result<usize, PlatformError> {
