@@ -244,39 +244,18 @@ fn issue_help_documents_the_document_option() {
     assert!(help.contains("data-only licence") && help.contains("SM2"), "{help}");
 }
 
-/// A PDF asked of an SM2 seal is one line and exit 1, and stores nothing. SM2 seals cannot
-/// be made on this branch yet, so the seal's record (with its root) goes into the store
-/// directly: the refusal is decided from its algorithm before its key is read. Once
-/// `seal create --algorithm sm2` exists, make the seal with it instead.
+/// A PDF asked of an SM2 seal (the demo platform has one) is one line and exit 1, and stores
+/// nothing: the refusal is decided from the seal's algorithm before its key is read. The same
+/// seal issues a data-only licence with an SM2 token (tests/data_only.rs verifies such tokens
+/// online and offline).
 #[tokio::test]
 async fn a_pdf_with_an_sm2_seal_is_refused_on_the_command_line() {
     use zhengzhao::pki::Algorithm;
-    use zhengzhao::store::{CrlRecord, RootRecord, SealRecord, SealStatus};
     let f = fixture().await;
     let p = f.platform().await;
-    let t = OffsetDateTime::now_utc();
-    let root = RootRecord {
-        algorithm: Algorithm::Sm2,
-        cert_der: vec![0x30],
-        key_name: "root-sm2".into(),
-        created_at: t,
-    };
-    let crl =
-        CrlRecord { algorithm: Algorithm::Sm2, number: 1, this_update: t, next_update: t, der: vec![0x30] };
-    p.store.insert_root(&root, &crl).await.unwrap();
-    let seal = SealRecord {
-        id: "31011500000099".into(),
-        department_code: zhengzhao::codes::Uscc::parse("11310115MB2C90510L").unwrap(),
-        name: "行政审批专用章".into(),
-        algorithm: Algorithm::Sm2,
-        cert_der: vec![0x30],
-        serial_hex: "5a5a".into(),
-        key_name: "seal-sm2".into(),
-        status: SealStatus::Active,
-        created_at: t,
-        revocation: None,
-    };
-    p.store.insert_seal(&seal).await.unwrap();
+    let seals = p.store.seals(None).await.unwrap();
+    let seal =
+        seals.iter().find(|s| s.algorithm == Algorithm::Sm2).expect("the demo has an SM2 seal").clone();
     drop(p);
     let line =
         fails(f.issue_with(&seal.id, &["--input", input(), "--out", f.path("x.pdf").to_str().unwrap()]));
@@ -284,4 +263,13 @@ async fn a_pdf_with_an_sm2_seal_is_refused_on_the_command_line() {
     assert!(line.contains("--document none"), "{line}");
     assert_eq!(f.licence_count().await, 0);
     assert!(!f.path("x.pdf").exists() && !f.path("x.pdf.partial").exists());
+
+    let out = f.issue_with(&seal.id, &["--input", input(), "--document", "none"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let id = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert_eq!(f.licence_count().await, 1);
+    let p = f.platform().await;
+    let row = p.store.licence(&id).await.unwrap().unwrap();
+    let parsed = zhengzhao::token::parse(&row.licence.token).unwrap();
+    assert_eq!(parsed.algorithm, Algorithm::Sm2);
 }

@@ -63,10 +63,19 @@ fn print_demo(platform: &Platform, seals: &[SealRecord]) -> Result<()> {
     for s in seals {
         writeln!(out, "demo seal:      {} ({}, {} {})", s.id, s.algorithm, s.department_code, s.name)?;
     }
-    if let Some(s) = seals.first() {
+    if let Some(s) = seals.iter().find(|s| s.algorithm.signs_pdf()) {
         writeln!(
             out,
             "try:            zhengzhao --data {} issue --seal {} --type 11100000000013338W002 \\\n                  --input templates/examples/food-business-licence.json --out licence.pdf",
+            platform.config.data_dir.display(),
+            s.id
+        )?;
+    }
+    // SM2 seals sign tokens and data-only licences (no PDF validator accepts SM2).
+    if let Some(s) = seals.iter().find(|s| !s.algorithm.signs_pdf()) {
+        writeln!(
+            out,
+            "or, with SM2:   zhengzhao --data {} issue --seal {} --type 11100000000013338W002 \\\n                  --input templates/examples/food-business-licence.json --document none",
             platform.config.data_dir.display(),
             s.id
         )?;

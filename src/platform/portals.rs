@@ -18,7 +18,8 @@ use super::error::PlatformError;
 const MAX_PUBLIC_KEY_PEM: usize = 16 * 1024;
 
 /// Reads a portal's assertion key: one PEM `PUBLIC KEY` block (SubjectPublicKeyInfo) of
-/// an Ed25519 or P-256 key.
+/// an Ed25519 or P-256 key. Holder assertions are JWS, and JOSE has no SM2 algorithm, so an
+/// SM2 key is refused here rather than at the first assertion.
 pub fn parse_portal_public_key(pem: &str) -> Result<SealVerifier, PlatformError> {
     let invalid = |message: String| PlatformError::InvalidInput { field: "public-key", message };
     if pem.len() > MAX_PUBLIC_KEY_PEM {
@@ -32,7 +33,15 @@ pub fn parse_portal_public_key(pem: &str) -> Result<SealVerifier, PlatformError>
     let [der] = blocks.as_slice() else {
         return Err(invalid(format!("expected one PUBLIC KEY block, found {}", blocks.len())));
     };
-    SealVerifier::from_spki_der(der).map_err(|e| invalid(format!("{e} (use an Ed25519 or P-256 key)")))
+    let key = SealVerifier::from_spki_der(der)
+        .map_err(|e| invalid(format!("{e} (use an Ed25519 or P-256 key)")))?;
+    if key.algorithm().jose().is_none() {
+        return Err(invalid(format!(
+            "{} keys cannot sign holder assertions (JWS has no such algorithm); use an Ed25519 or P-256 key",
+            key.algorithm().label()
+        )));
+    }
+    Ok(key)
 }
 
 impl Clients {
@@ -161,5 +170,10 @@ mod tests {
             let e = parse_portal_public_key(&bad).err().map(|e| e.code());
             assert_eq!(e, Some("invalid_input"), "{bad:?}");
         }
+        // An SM2 key reads, but cannot sign a JWS holder assertion.
+        let sm2 = crate::pki::PrivateKey::generate(crate::signing::Algorithm::Sm2, &rng).unwrap();
+        let e = parse_portal_public_key(&crate::pki::pem_encode("PUBLIC KEY", &sm2.public_key_spki_der()))
+            .unwrap_err();
+        assert!(e.to_string().contains("SM2 keys cannot sign holder assertions"), "{e}");
     }
 }
