@@ -55,8 +55,10 @@ fn assert_token_signature_fails(report: &Report, case: &str) {
 struct Fixture {
     _dir: tempfile::TempDir,
     platform: Arc<Platform>,
-    /// Per algorithm: the seal's id.
+    /// Per algorithm that signs PDFs: the seal's id.
     seals: Vec<(Algorithm, String)>,
+    /// Per algorithm, SM2 included: the seal's id (for tests of QR tokens alone).
+    token_seals: Vec<(Algorithm, String)>,
 }
 
 async fn fixture() -> Fixture {
@@ -67,19 +69,30 @@ async fn fixture() -> Fixture {
     let seals = platform.ensure_demo(OffsetDateTime::now_utc()).await.unwrap();
     // Every licence here is issued with a PDF: only seals of algorithms that sign PDFs (SM2
     // seals sign none, `Algorithm::signs_pdf`).
-    let seals =
-        seals.iter().filter(|s| s.algorithm.signs_pdf()).map(|s| (s.algorithm, s.id.clone())).collect();
-    Fixture { platform: Arc::new(platform), seals, _dir: dir }
+    let token_seals: Vec<(Algorithm, String)> = seals.iter().map(|s| (s.algorithm, s.id.clone())).collect();
+    let seals = token_seals.iter().filter(|(alg, _)| alg.signs_pdf()).cloned().collect();
+    Fixture { platform: Arc::new(platform), seals, token_seals, _dir: dir }
 }
 
 async fn issue(f: &Fixture, seal: &str) -> IssuedLicence {
+    issue_as(f, seal, zhengzhao::licence::DocumentKind::Pdf).await
+}
+
+/// A licence for tests of its QR token: with a PDF where the seal signs PDFs, data-only
+/// where it does not (SM2).
+async fn issue_for_token(f: &Fixture, alg: Algorithm, seal: &str) -> IssuedLicence {
+    use zhengzhao::licence::DocumentKind;
+    issue_as(f, seal, if alg.signs_pdf() { DocumentKind::Pdf } else { DocumentKind::None }).await
+}
+
+async fn issue_as(f: &Fixture, seal: &str, document: zhengzhao::licence::DocumentKind) -> IssuedLicence {
     let path = format!("{}/templates/examples/food-business-licence.json", env!("CARGO_MANIFEST_DIR"));
     let input: LicenceInput = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let request = IssueRequest {
         seal_id: seal.to_owned(),
         type_code: FOOD.to_owned(),
         input,
-        document: zhengzhao::licence::DocumentKind::Pdf,
+        document,
         client: None,
         idempotency_key: None,
         renews: None,
@@ -510,8 +523,9 @@ async fn contents_other_than_the_excluded_string_fails_the_byte_range_check() {
 async fn a_token_payload_edited_under_the_old_signature_fails_the_token_signature() {
     let f = fixture().await;
     let now = OffsetDateTime::now_utc();
-    for (alg, seal) in &f.seals {
-        let l = issue(&f, seal).await;
+    assert!(f.token_seals.iter().any(|(alg, _)| *alg == Algorithm::Sm2), "SM2 tokens are tampered with too");
+    for (alg, seal) in &f.token_seals {
+        let l = issue_for_token(&f, *alg, seal).await;
         let parsed = token::parse(&l.token).unwrap();
         let mut claims = parsed.claims.clone();
         claims.issued_at -= 86_400;
@@ -542,8 +556,8 @@ async fn a_token_payload_edited_under_the_old_signature_fails_the_token_signatur
 async fn a_token_re_signed_by_another_key_under_the_same_kid_fails_the_token_signature() {
     let f = fixture().await;
     let now = OffsetDateTime::now_utc();
-    for (alg, seal) in &f.seals {
-        let l = issue(&f, seal).await;
+    for (alg, seal) in &f.token_seals {
+        let l = issue_for_token(&f, *alg, seal).await;
         let parsed = token::parse(&l.token).unwrap();
         let mut claims = parsed.claims.clone();
         claims.issued_at -= 86_400;
