@@ -1,6 +1,7 @@
 //! Criterion benchmarks of verification: the raw seal signature check (the reference),
 //! token verification (base32 decode, COSE parse, signature), the whole token report
-//! offline and online, and PDF verification offline and online.
+//! offline and online, and PDF verification offline and online. Raw and token
+//! verification also run with an SM2 key (`raw/sm2_verify`, `token_verify/sm2`).
 //!
 //! Run with `cargo bench --bench verify`; `benches/verify_compare.sh` runs it beside
 //! pyHanko's validation of the same PDFs. With `ZHENGZHAO_BENCH_FIXTURES=DIR` set, the run
@@ -15,7 +16,7 @@ use criterion::Criterion;
 use time::OffsetDateTime;
 use zhengzhao::config::{Config, Layer};
 use zhengzhao::licence::LicenceInput;
-use zhengzhao::pki::Algorithm;
+use zhengzhao::pki::{Algorithm, PrivateKey};
 use zhengzhao::platform::{IssueRequest, IssuedLicence, Platform};
 use zhengzhao::signing::SealSigner;
 use zhengzhao::verify::trustlist::verify_trust_list;
@@ -78,6 +79,17 @@ fn write_fixtures(s: &Setup, dir: &std::path::Path) {
     }
 }
 
+/// A fresh SM2 key and the base32 text of a token it signed over the Ed25519 licence's
+/// claims, under that licence's `kid`.
+fn sm2_token(s: &Setup) -> (SealSigner, String) {
+    let key = PrivateKey::generate(Algorithm::Sm2, &ring::rand::SystemRandom::new()).expect("SM2 key");
+    let signer = SealSigner::from_pkcs8_der(key.pkcs8_der()).expect("SM2 signer");
+    let (_, ed25519) = s.licences.iter().find(|(name, _)| *name == "ed25519").expect("Ed25519 licence");
+    let parsed = zhengzhao::token::parse(&ed25519.token).expect("the licence's token");
+    let token = zhengzhao::token::sign(&parsed.claims, &parsed.kid, &signer).expect("SM2 token");
+    (signer, zhengzhao::token::encode_for_url(&token))
+}
+
 fn benches(c: &mut Criterion) {
     let s = setup();
     if let Ok(dir) = std::env::var("ZHENGZHAO_BENCH_FIXTURES") {
@@ -88,27 +100,42 @@ fn benches(c: &mut Criterion) {
     let list = verify_trust_list(list.as_bytes(), None).expect("verified trust list");
     let offline = TrustSet::from_trust_list(&list.body, vec![], now).expect("trust set");
 
+    // SM2 seals cannot be made through the platform yet (SM2 certificates are still to
+    // come), so the SM2 key and token are made at token level: a fresh key, `SealSigner`,
+    // `token::sign` over the claims of the Ed25519 licence. The platform-level SM2 benches
+    // (token reports and PDFs, offline and online) follow when SM2 seals exist.
+    let (sm2_signer, sm2_text) = sm2_token(&s);
+    let signers: Vec<(&str, &SealSigner)> =
+        s.signers.iter().map(|(name, signer)| (*name, signer)).chain([("sm2", &sm2_signer)]).collect();
+    let texts: Vec<(&str, &str)> = s
+        .licences
+        .iter()
+        .map(|(name, l)| (*name, l.url.rsplit('/').next().expect("token text")))
+        .chain([("sm2", sm2_text.as_str())])
+        .collect();
+
     // The reference: the raw signature check, on a message the size of a token's
     // Sig_structure.
     let message = vec![0x5a_u8; 300];
     let mut raw = c.benchmark_group("raw");
-    for (name, signer) in &s.signers {
+    for (name, signer) in &signers {
         let signature = signer.sign_raw(&message);
         let verifier = signer.verifier();
         raw.bench_function(format!("{name}_verify"), |b| {
             b.iter(|| verifier.verify_raw(black_box(&message), black_box(&signature)).expect("verifies"))
         });
     }
+    // SM2 signing too, for `benches/verify_compare.sh` to set beside `openssl speed sm2`.
+    raw.bench_function("sm2_sign", |b| b.iter(|| sm2_signer.sign_raw(black_box(&message))));
     raw.finish();
 
     let mut token = c.benchmark_group("token_verify");
-    for (name, l) in &s.licences {
-        let signer = &s.signers.iter().find(|(n, _)| n == name).expect("signer").1;
+    for (name, text) in &texts {
+        let signer = signers.iter().find(|(n, _)| n == name).expect("signer").1;
         let verifier = signer.verifier();
-        let text = l.url.rsplit('/').next().expect("token text").to_owned();
         token.bench_function(*name, |b| {
             b.iter(|| {
-                let bytes = zhengzhao::token::decode_from_url(black_box(&text)).expect("base32");
+                let bytes = zhengzhao::token::decode_from_url(black_box(text)).expect("base32");
                 let parsed = zhengzhao::token::parse(&bytes).expect("parses");
                 zhengzhao::token::verify(&parsed, &verifier).expect("verifies");
             })

@@ -100,6 +100,17 @@ impl Algorithm {
         [Self::Ed25519, Self::P256, Self::Sm2].into_iter().find(|a| a.cose() == *alg)
     }
 
+    /// The algorithm of a COSE `alg` integer (EdDSA −8, ES256 −7, [`COSE_SM2_SM3`]), if it
+    /// is one of ours: what the token reader meets in a protected header.
+    pub fn from_cose_int(alg: i64) -> Option<Self> {
+        use coset::iana::EnumI64 as _;
+        [Self::Ed25519, Self::P256, Self::Sm2].into_iter().find(|a| match a.cose() {
+            coset::Algorithm::Assigned(assigned) => assigned.to_i64() == alg,
+            coset::Algorithm::PrivateUse(private) => private == alg,
+            coset::Algorithm::Text(_) => false,
+        })
+    }
+
     /// The JWS `alg` (RFC 8037 `EdDSA`, RFC 7518 `ES256`), if JOSE has one (SM2 has none:
     /// the trust list and other JWS stay Ed25519 or P-256).
     pub fn jose(self) -> Option<&'static str> {
@@ -206,6 +217,12 @@ mod tests {
     fn identifiers_round_trip() {
         for alg in [Algorithm::Ed25519, Algorithm::P256, Algorithm::Sm2] {
             assert_eq!(Algorithm::from_cose(&alg.cose()), Some(alg));
+            let int = match alg {
+                Algorithm::Ed25519 => -8,
+                Algorithm::P256 => -7,
+                Algorithm::Sm2 => COSE_SM2_SM3,
+            };
+            assert_eq!(Algorithm::from_cose_int(int), Some(alg));
             let (key, curve) = match alg {
                 Algorithm::Ed25519 => (oid::ED25519, None),
                 Algorithm::P256 => (oid::EC_PUBLIC_KEY, Some(oid::P256)),
@@ -214,6 +231,9 @@ mod tests {
             assert_eq!(Algorithm::from_key_oids(&key, curve.as_ref()), Ok(alg));
         }
         assert_eq!(Algorithm::from_cose(&coset::Algorithm::Assigned(coset::iana::Algorithm::ES384)), None);
+        for foreign in [-35, -36, 0, 1, -65_601, i64::MIN] {
+            assert_eq!(Algorithm::from_cose_int(foreign), None, "{foreign}");
+        }
         let p384 = ObjectIdentifier::new_unwrap("1.3.132.0.34");
         assert_eq!(
             Algorithm::from_key_oids(&oid::EC_PUBLIC_KEY, Some(&p384)),

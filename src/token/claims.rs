@@ -30,6 +30,7 @@
 
 use ciborium::Value;
 use coset::cwt::{ClaimName, ClaimsSet, Timestamp};
+use minicbor::Decoder;
 
 /// CWT claim key (IANA private-use range) of the licence map.
 pub const CLAIM_LICENCE: i64 = -65537;
@@ -122,74 +123,141 @@ impl LicenceClaims {
         })
     }
 
-    /// Reads the claims strictly: every required claim present with its type, no unknown
-    /// claim (a token's meaning is exactly what this version understands), no duplicate.
-    pub(crate) fn from_claims_set(set: ClaimsSet) -> Result<Self, String> {
-        let ClaimsSet { issuer, subject, audience, expiration_time, not_before, issued_at, cwt_id, rest } =
-            set;
-        if subject.is_some() || audience.is_some() || not_before.is_some() || cwt_id.is_some() {
-            return Err("unexpected standard claim (sub, aud, nbf or cti)".into());
-        }
-        let issued_at = whole_seconds("iat", issued_at.ok_or("missing claim iat")?)?;
-        let expires_at = expiration_time.map(|t| whole_seconds("exp", t)).transpose()?;
-
-        let mut licence = None;
-        for (name, value) in rest {
-            match name {
-                ClaimName::PrivateUse(CLAIM_LICENCE) if licence.is_none() => licence = Some(value),
-                other => return Err(format!("unexpected claim {other:?}")),
+    /// Reads the CWT claims map of a token payload strictly: every required claim present
+    /// with its type, no unknown claim (a token's meaning is exactly what this version
+    /// understands), no duplicate, definite lengths, nothing after the map. Values are
+    /// read in place from the bytes (minicbor's pull decoder): no CBOR value tree.
+    pub(crate) fn from_cwt(payload: &[u8]) -> Result<Self, String> {
+        let mut d = Decoder::new(payload);
+        let entries = d.map().map_err(cbor("CWT claims"))?.ok_or("CWT claims: indefinite-length map")?;
+        let (mut issuer, mut issued_at, mut expires_at, mut licence) = (None, None, None, None);
+        for _ in 0..entries {
+            match d.i64().map_err(|_| "a CWT claim key is not an integer")? {
+                CLAIM_ISS => once(&mut issuer, d.str().map_err(cbor("claim iss"))?, "iss")?,
+                CLAIM_EXP => once(&mut expires_at, whole_seconds("exp", &mut d)?, "exp")?,
+                CLAIM_IAT => once(&mut issued_at, whole_seconds("iat", &mut d)?, "iat")?,
+                CLAIM_LICENCE => once(&mut licence, LicenceFields::read(&mut d)?, "licence")?,
+                CLAIM_SUB | CLAIM_AUD | CLAIM_NBF | CLAIM_CTI => {
+                    return Err("unexpected standard claim (sub, aud, nbf or cti)".into());
+                }
+                other => return Err(format!("unexpected claim {other}")),
             }
         }
-        let Some(Value::Map(entries)) = licence else {
-            return Err("missing or non-map licence claim".into());
-        };
-
-        let mut fields: [Option<Value>; 6] = Default::default();
-        for (key, value) in entries {
-            let slot = key
-                .as_integer()
-                .and_then(|k| i64::try_from(k).ok())
-                .filter(|k| (LICENCE_ID..=RECORD_HASH).contains(k))
-                .and_then(|k| usize::try_from(k - LICENCE_ID).ok())
-                .and_then(|i| fields.get_mut(i))
-                .ok_or_else(|| format!("unexpected key {key:?} in the licence claim"))?;
-            if slot.replace(value).is_some() {
-                return Err("duplicate key in the licence claim".into());
-            }
+        if d.position() != payload.len() {
+            return Err("bytes after the CWT claims".into());
         }
-        let [licence_id, holder_name, holder_code_masked, valid_from, valid_until, record_hash] = fields;
-        let short_id = text("licence identifier", licence_id)?;
+        let issued_at = issued_at.ok_or("missing claim iat")?;
+        let fields = licence.ok_or("missing licence claim")?;
+        let short_id = text("licence identifier", fields.licence_id)?;
         let issuer = match issuer {
             Some(issuer) => {
-                check_text("issuer", &issuer)?;
+                check_text("issuer", issuer)?;
                 issuer
             }
-            None => implied_issuer(&short_id)
-                .ok_or("missing claim iss and no issuer in the identifier")?
-                .to_owned(),
+            None => implied_issuer(short_id).ok_or("missing claim iss and no issuer in the identifier")?,
         };
-        let licence_id = format!("{LICENCE_ID_ROOT}{short_id}");
-        let holder_name = text("holder name", holder_name)?;
-        let holder_code_masked = text("masked holder code", holder_code_masked)?;
-        let valid_from = date_from_cbor("valid-from date", valid_from.ok_or("missing valid-from date")?)?;
-        let valid_until = valid_until.map(|v| date_from_cbor("valid-until date", v)).transpose()?;
-        let record_hash = match record_hash {
-            Some(Value::Bytes(b)) if b.len() == RECORD_HASH_BYTES => b,
+        let record_hash = match fields.record_hash {
+            Some(b) if b.len() == RECORD_HASH_BYTES => b.to_vec(),
             Some(_) => return Err(format!("record hash is not {RECORD_HASH_BYTES} bytes")),
             None => return Err("missing record hash".into()),
         };
         Ok(Self {
-            issuer,
+            issuer: issuer.to_owned(),
             issued_at,
             expires_at,
-            licence_id,
-            holder_name,
-            holder_code_masked,
-            valid_from,
-            valid_until,
+            licence_id: format!("{LICENCE_ID_ROOT}{short_id}"),
+            holder_name: text("holder name", fields.holder_name)?.to_owned(),
+            holder_code_masked: text("masked holder code", fields.holder_code_masked)?.to_owned(),
+            valid_from: date_from_days(
+                "valid-from date",
+                fields.valid_from.ok_or("missing valid-from date")?,
+            )?,
+            valid_until: fields.valid_until.map(|v| date_from_days("valid-until date", v)).transpose()?,
             record_hash,
         })
     }
+
+    /// [`Self::from_cwt`] of a coset claims set: tests edit claims as coset sets and read
+    /// them back through the token's own reader.
+    #[cfg(test)]
+    pub(crate) fn from_claims_set(set: ClaimsSet) -> Result<Self, String> {
+        use coset::CborSerializable as _;
+        Self::from_cwt(&set.to_vec().map_err(|e| format!("encoding the claims: {e}"))?)
+    }
+}
+
+/// CWT claim keys (RFC 8392, section 4): `iss`, `sub`, `aud`, `exp`, `nbf`, `iat`, `cti`.
+const CLAIM_ISS: i64 = 1;
+const CLAIM_SUB: i64 = 2;
+const CLAIM_AUD: i64 = 3;
+const CLAIM_EXP: i64 = 4;
+const CLAIM_NBF: i64 = 5;
+const CLAIM_IAT: i64 = 6;
+const CLAIM_CTI: i64 = 7;
+
+/// The licence claim's fields as the token states them, borrowed from its bytes; each
+/// is checked for its type here and for its content in [`LicenceClaims::from_cwt`].
+#[derive(Default)]
+struct LicenceFields<'a> {
+    licence_id: Option<&'a str>,
+    holder_name: Option<&'a str>,
+    holder_code_masked: Option<&'a str>,
+    valid_from: Option<i64>,
+    valid_until: Option<i64>,
+    record_hash: Option<&'a [u8]>,
+}
+
+impl<'a> LicenceFields<'a> {
+    /// The licence map: keys [`LICENCE_ID`] to [`RECORD_HASH`], each at most once.
+    fn read(d: &mut Decoder<'a>) -> Result<Self, String> {
+        let entries =
+            d.map().map_err(|_| "the licence claim is not a map")?.ok_or("indefinite licence map")?;
+        let mut f = Self::default();
+        for _ in 0..entries {
+            let key = d.i64().map_err(|_| "a key in the licence claim is not an integer")?;
+            let day =
+                |d: &mut Decoder<'a>, name: &str| d.i64().map_err(|_| format!("{name} is not a day count"));
+            match key {
+                LICENCE_ID => once(&mut f.licence_id, text_item(d, "licence identifier")?, "licence id")?,
+                HOLDER_NAME => once(&mut f.holder_name, text_item(d, "holder name")?, "holder name")?,
+                HOLDER_CODE_MASKED => {
+                    once(&mut f.holder_code_masked, text_item(d, "masked holder code")?, "holder code")?
+                }
+                VALID_FROM => once(&mut f.valid_from, day(d, "valid-from date")?, "valid-from date")?,
+                VALID_UNTIL => once(&mut f.valid_until, day(d, "valid-until date")?, "valid-until date")?,
+                RECORD_HASH => once(
+                    &mut f.record_hash,
+                    d.bytes().map_err(|_| "record hash is not bytes")?,
+                    "record hash",
+                )?,
+                other => return Err(format!("unexpected key {other} in the licence claim")),
+            }
+        }
+        Ok(f)
+    }
+}
+
+/// Puts `value` in `slot`, unless the token already gave it (a duplicate key).
+fn once<T>(slot: &mut Option<T>, value: T, name: &str) -> Result<(), String> {
+    match slot.replace(value) {
+        Some(_) => Err(format!("duplicate {name}")),
+        None => Ok(()),
+    }
+}
+
+/// A decode error as a message naming what was being read.
+fn cbor(what: &'static str) -> impl Fn(minicbor::decode::Error) -> String {
+    move |e| format!("{what}: {e}")
+}
+
+/// A text item (definite length, UTF-8).
+fn text_item<'a>(d: &mut Decoder<'a>, name: &str) -> Result<&'a str, String> {
+    d.str().map_err(|_| format!("{name} is not text"))
+}
+
+/// A time claim: an integer number of seconds (CWT allows a float, which no token has).
+fn whole_seconds(name: &str, d: &mut Decoder<'_>) -> Result<i64, String> {
+    d.i64().map_err(|_| format!("claim {name} is not a whole number of seconds"))
 }
 
 /// The issuer code inside an identifier without its root: the second dot-separated part.
@@ -197,22 +265,11 @@ fn implied_issuer(short_id: &str) -> Option<&str> {
     short_id.split('.').nth(1).filter(|s| !s.is_empty())
 }
 
-fn whole_seconds(name: &str, t: Timestamp) -> Result<i64, String> {
-    match t {
-        Timestamp::WholeSeconds(s) => Ok(s),
-        Timestamp::FractionalSeconds(_) => Err(format!("claim {name} is not a whole number of seconds")),
-    }
-}
-
-fn text(name: &str, value: Option<Value>) -> Result<String, String> {
-    match value {
-        Some(Value::Text(t)) => {
-            check_text(name, &t)?;
-            Ok(t)
-        }
-        Some(_) => Err(format!("{name} is not text")),
-        None => Err(format!("missing {name}")),
-    }
+/// A required text field, checked.
+fn text<'a>(name: &str, value: Option<&'a str>) -> Result<&'a str, String> {
+    let t = value.ok_or_else(|| format!("missing {name}"))?;
+    check_text(name, t)?;
+    Ok(t)
 }
 
 /// Non-empty and free of control characters (the verification page shows these strings).
@@ -249,15 +306,22 @@ fn date_to_cbor(name: &str, d: &str) -> Result<Value, String> {
 }
 
 /// RFC 8943 day count (years 1000–9999) → `YYYY-MM-DD`.
-fn date_from_cbor(name: &str, v: Value) -> Result<String, String> {
+fn date_from_days(name: &str, days: i64) -> Result<String, String> {
     let err = || format!("{name} is not a day count for a date from 1000 to 9999");
-    let days = v.as_integer().and_then(|i| i32::try_from(i).ok()).ok_or_else(err)?;
-    let julian = days.checked_add(UNIX_EPOCH_JULIAN_DAY).ok_or_else(err)?;
+    let julian =
+        i32::try_from(days).ok().and_then(|d| d.checked_add(UNIX_EPOCH_JULIAN_DAY)).ok_or_else(err)?;
     let date = time::Date::from_julian_day(julian).map_err(|_| err())?;
     if !(1000..=9999).contains(&date.year()) {
         return Err(err());
     }
     Ok(format!("{:04}-{:02}-{:02}", date.year(), u8::from(date.month()), date.day()))
+}
+
+/// [`date_from_days`] of a CBOR value (the tests' form): an integer, nothing else.
+#[cfg(test)]
+fn date_from_cbor(name: &str, v: Value) -> Result<String, String> {
+    let days = v.as_integer().and_then(|i| i64::try_from(i).ok());
+    date_from_days(name, days.ok_or_else(|| format!("{name} is not a day count"))?)
 }
 
 #[cfg(test)]
