@@ -100,10 +100,10 @@ fn benches(c: &mut Criterion) {
     let list = verify_trust_list(list.as_bytes(), None).expect("verified trust list");
     let offline = TrustSet::from_trust_list(&list.body, vec![], now).expect("trust set");
 
-    // SM2 seals cannot be made through the platform yet (SM2 certificates are still to
-    // come), so the SM2 key and token are made at token level: a fresh key, `SealSigner`,
-    // `token::sign` over the claims of the Ed25519 licence. The platform-level SM2 benches
-    // (token reports and PDFs, offline and online) follow when SM2 seals exist.
+    // The fixture issues PDF licences, which SM2 seals do not sign; the SM2 key and token
+    // are made at token level (a fresh key, `SealSigner`, `token::sign` over the claims of
+    // the Ed25519 licence). Platform-level SM2 token reports (data-only SM2 licences,
+    // offline and online) are still to be added here.
     let (sm2_signer, sm2_text) = sm2_token(&s);
     let signers: Vec<(&str, &SealSigner)> =
         s.signers.iter().map(|(name, signer)| (*name, signer)).chain([("sm2", &sm2_signer)]).collect();
@@ -143,9 +143,14 @@ fn benches(c: &mut Criterion) {
     }
     token.finish();
 
+    reports(c, &s, &offline, now);
+}
+
+/// Whole verification reports, offline and online: of tokens, then of PDFs.
+fn reports(c: &mut Criterion, s: &Setup, offline: &TrustSet, now: OffsetDateTime) {
     let mut report = c.benchmark_group("token_report");
     for (name, l) in &s.licences {
-        let engine = Engine::new(&offline, now);
+        let engine = Engine::new(offline, now);
         report.bench_function(format!("offline_{name}"), |b| {
             b.iter(|| {
                 let r = engine.verify_token_text(black_box(&l.url));
@@ -170,7 +175,7 @@ fn benches(c: &mut Criterion) {
         pdf.bench_function(format!("inspect_{name}"), |b| {
             b.iter(|| zhengzhao::pdf::inspect(black_box(l.pdf().expect("a PDF licence"))).expect("inspects"))
         });
-        let engine = Engine::new(&offline, now);
+        let engine = Engine::new(offline, now);
         pdf.bench_function(format!("offline_{name}"), |b| {
             b.iter(|| {
                 let r = engine.verify_pdf(black_box(l.pdf().expect("a PDF licence")));
