@@ -1,7 +1,8 @@
 //! Criterion benchmarks of verification: the raw seal signature check (the reference),
 //! token verification (base32 decode, COSE parse, signature), the whole token report
-//! offline and online, and PDF verification offline and online. Raw and token
-//! verification also run with an SM2 key (`raw/sm2_verify`, `token_verify/sm2`).
+//! offline and online, and PDF verification offline and online, for each demo seal:
+//! Ed25519 and P-256 licences with PDFs, the SM2 one data-only (SM2 signs no PDF), so its
+//! rows are raw, token and token-report ones (`raw/sm2_verify`, `token_report/online_sm2`).
 //!
 //! Run with `cargo bench --bench verify`; `benches/verify_compare.sh` runs it beside
 //! pyHanko's validation of the same PDFs. With `ZHENGZHAO_BENCH_FIXTURES=DIR` set, the run
@@ -15,8 +16,8 @@ use std::time::Duration;
 use criterion::Criterion;
 use time::OffsetDateTime;
 use zhengzhao::config::{Config, Layer};
-use zhengzhao::licence::LicenceInput;
-use zhengzhao::pki::{Algorithm, PrivateKey};
+use zhengzhao::licence::{DocumentKind, LicenceInput};
+use zhengzhao::pki::Algorithm;
 use zhengzhao::platform::{IssueRequest, IssuedLicence, Platform};
 use zhengzhao::signing::SealSigner;
 use zhengzhao::verify::trustlist::verify_trust_list;
@@ -46,13 +47,17 @@ fn setup() -> Setup {
                 .expect("example");
         let mut licences = Vec::new();
         let mut signers = Vec::new();
-        for (name, alg) in [("ed25519", Algorithm::Ed25519), ("p256", Algorithm::P256)] {
+        for (name, alg) in
+            [("ed25519", Algorithm::Ed25519), ("p256", Algorithm::P256), ("sm2", Algorithm::Sm2)]
+        {
             let seal = seals.iter().find(|s| s.algorithm == alg).expect("demo seal");
+            // SM2 seals sign no PDF: their licence is data-only (register entry and token).
+            let document = if alg.signs_pdf() { DocumentKind::Pdf } else { DocumentKind::None };
             let request = IssueRequest {
                 seal_id: seal.id.clone(),
                 type_code: FOOD_TYPE.into(),
                 input: input.clone(),
-                document: zhengzhao::licence::DocumentKind::Pdf,
+                document,
                 client: None,
                 idempotency_key: None,
                 renews: None,
@@ -74,20 +79,14 @@ fn write_fixtures(s: &Setup, dir: &std::path::Path) {
         let crl = s.runtime.block_on(s.platform.pki.current_crl(alg)).expect("crl");
         std::fs::write(dir.join(format!("crl-{alg}.crl")), &crl.der).expect("write crl");
     }
-    for (name, l) in &s.licences {
-        std::fs::write(dir.join(format!("{name}.pdf")), l.pdf().expect("a PDF licence")).expect("write pdf");
+    for (name, pdf) in pdfs(s) {
+        std::fs::write(dir.join(format!("{name}.pdf")), pdf).expect("write pdf");
     }
 }
 
-/// A fresh SM2 key and the base32 text of a token it signed over the Ed25519 licence's
-/// claims, under that licence's `kid`.
-fn sm2_token(s: &Setup) -> (SealSigner, String) {
-    let key = PrivateKey::generate(Algorithm::Sm2, &ring::rand::SystemRandom::new()).expect("SM2 key");
-    let signer = SealSigner::from_pkcs8_der(key.pkcs8_der()).expect("SM2 signer");
-    let (_, ed25519) = s.licences.iter().find(|(name, _)| *name == "ed25519").expect("Ed25519 licence");
-    let parsed = zhengzhao::token::parse(&ed25519.token).expect("the licence's token");
-    let token = zhengzhao::token::sign(&parsed.claims, &parsed.kid, &signer).expect("SM2 token");
-    (signer, zhengzhao::token::encode_for_url(&token))
+/// The licences that have a PDF (not the SM2 seal's data-only one), by algorithm name.
+fn pdfs(s: &Setup) -> impl Iterator<Item = (&'static str, &[u8])> {
+    s.licences.iter().filter_map(|(name, l)| l.pdf().map(|pdf| (*name, pdf)))
 }
 
 fn benches(c: &mut Criterion) {
@@ -100,19 +99,9 @@ fn benches(c: &mut Criterion) {
     let list = verify_trust_list(list.as_bytes(), None).expect("verified trust list");
     let offline = TrustSet::from_trust_list(&list.body, vec![], now).expect("trust set");
 
-    // The fixture issues PDF licences, which SM2 seals do not sign; the SM2 key and token
-    // are made at token level (a fresh key, `SealSigner`, `token::sign` over the claims of
-    // the Ed25519 licence). Platform-level SM2 token reports (data-only SM2 licences,
-    // offline and online) are still to be added here.
-    let (sm2_signer, sm2_text) = sm2_token(&s);
-    let signers: Vec<(&str, &SealSigner)> =
-        s.signers.iter().map(|(name, signer)| (*name, signer)).chain([("sm2", &sm2_signer)]).collect();
-    let texts: Vec<(&str, &str)> = s
-        .licences
-        .iter()
-        .map(|(name, l)| (*name, l.url.rsplit('/').next().expect("token text")))
-        .chain([("sm2", sm2_text.as_str())])
-        .collect();
+    let signers: Vec<(&str, &SealSigner)> = s.signers.iter().map(|(name, signer)| (*name, signer)).collect();
+    let texts: Vec<(&str, &str)> =
+        s.licences.iter().map(|(name, l)| (*name, l.url.rsplit('/').next().expect("token text"))).collect();
 
     // The reference: the raw signature check, on a message the size of a token's
     // Sig_structure.
@@ -126,6 +115,7 @@ fn benches(c: &mut Criterion) {
         });
     }
     // SM2 signing too, for `benches/verify_compare.sh` to set beside `openssl speed sm2`.
+    let (_, sm2_signer) = signers.iter().find(|(name, _)| *name == "sm2").expect("SM2 seal");
     raw.bench_function("sm2_sign", |b| b.iter(|| sm2_signer.sign_raw(black_box(&message))));
     raw.finish();
 
@@ -171,14 +161,14 @@ fn reports(c: &mut Criterion, s: &Setup, offline: &TrustSet, now: OffsetDateTime
 
     let mut pdf = c.benchmark_group("pdf_verify");
     pdf.sample_size(50);
-    for (name, l) in &s.licences {
+    for (name, file) in pdfs(s) {
         pdf.bench_function(format!("inspect_{name}"), |b| {
-            b.iter(|| zhengzhao::pdf::inspect(black_box(l.pdf().expect("a PDF licence"))).expect("inspects"))
+            b.iter(|| zhengzhao::pdf::inspect(black_box(file)).expect("inspects"))
         });
         let engine = Engine::new(offline, now);
         pdf.bench_function(format!("offline_{name}"), |b| {
             b.iter(|| {
-                let r = engine.verify_pdf(black_box(l.pdf().expect("a PDF licence")));
+                let r = engine.verify_pdf(black_box(file));
                 assert_eq!(r.verdict, Verdict::Indeterminate);
             })
         });
@@ -186,9 +176,7 @@ fn reports(c: &mut Criterion, s: &Setup, offline: &TrustSet, now: OffsetDateTime
             b.iter(|| {
                 let r = s
                     .runtime
-                    .block_on(
-                        s.platform.verification.verify_pdf(l.pdf().expect("a PDF licence").to_vec(), now),
-                    )
+                    .block_on(s.platform.verification.verify_pdf(file.to_vec(), now))
                     .expect("report");
                 assert_eq!(r.verdict, Verdict::Valid);
             })
