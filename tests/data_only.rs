@@ -311,10 +311,14 @@ async fn it_verifies_online_by_token_identifier_api_and_page() {
         );
         assert!(html.contains(id), "the page names the licence");
 
-        // Offline, with the signed trust list alone: everything but the register holds.
+        // Offline, with the signed trust list and a CRL issued after the token was signed
+        // (a data-only licence carries no CRL of its own; `zhengzhao verify --crl`):
+        // everything but the register holds. The trust list's own CRL may predate the
+        // token by a second, and then revocation at signing time is rightly unknown.
         let later = now + time::Duration::seconds(2);
         let list = f.p.verification.trust_list(later).await.unwrap();
-        let trust = TrustSet::from_signed_trust_list(list.as_bytes(), vec![], later).unwrap();
+        let crl = f.p.pki.dss_crl(*alg, later).await.unwrap();
+        let trust = TrustSet::from_signed_trust_list(list.as_bytes(), vec![crl.der], later).unwrap();
         let offline = Engine::new(&trust, later).verify_token_text(url);
         assert_eq!((offline.mode, offline.verdict), (Mode::Offline, Verdict::Indeterminate), "{alg}");
         let unchecked: Vec<&str> =
