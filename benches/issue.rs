@@ -303,6 +303,7 @@ fn bench_issue_e2e(c: &mut Criterion) {
     let input: LicenceInput = serde_json::from_str(&json).expect("parsing the example licence");
     let request = IssueRequest {
         seal_id,
+        ofd_seal_id: None,
         type_code: FOOD_TYPE.into(),
         input,
         document: zhengzhao::licence::DocumentKind::Pdf,

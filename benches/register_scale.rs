@@ -299,6 +299,7 @@ async fn platform(
     for (type_code, file) in [(FOOD, "food-business-licence.json"), (TEACHER, "teacher-qualification.json")] {
         let request = IssueRequest {
             seal_id: seal.id.clone(),
+            ofd_seal_id: None,
             type_code: type_code.into(),
             input: serde_json::from_value(example(file)?)?,
             document: zhengzhao::licence::DocumentKind::Pdf,

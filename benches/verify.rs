@@ -55,6 +55,7 @@ fn setup() -> Setup {
             let document = if alg.signs_pdf() { DocumentKind::Pdf } else { DocumentKind::None };
             let request = IssueRequest {
                 seal_id: seal.id.clone(),
+                ofd_seal_id: None,
                 type_code: FOOD_TYPE.into(),
                 input: input.clone(),
                 document,

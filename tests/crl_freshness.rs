@@ -36,6 +36,7 @@ fn input() -> LicenceInput {
 async fn issue_at(p: &Platform, seal: &str, now: OffsetDateTime) -> IssuedLicence {
     let request = IssueRequest {
         seal_id: seal.to_owned(),
+        ofd_seal_id: None,
         type_code: FOOD.to_owned(),
         input: input(),
         document: zhengzhao::licence::DocumentKind::Pdf,

@@ -360,7 +360,7 @@ async fn an_idempotent_retry_replays_the_data_only_licence() {
 async fn unknown_or_mistyped_documents_are_refused_and_store_nothing() {
     let f = fixture().await;
     let seal = &f.seals[0].1;
-    for bad in ["ofd", "PDF", "None", "", " none", "pdf,none"] {
+    for bad in ["OFD", "PDF", "None", "", " none", "pdf,none"] {
         let body = Some(issue_body(seal, Some(json!(bad))));
         let (status, _, e) = call(&f, "POST", "/api/v1/licences", Some("issuer"), &[], body).await;
         assert_eq!(
@@ -368,7 +368,7 @@ async fn unknown_or_mistyped_documents_are_refused_and_store_nothing() {
             (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_document")),
             "{bad:?}"
         );
-        assert_eq!(e["message"], format!("unknown document {bad:?}; allowed values: pdf, none"));
+        assert_eq!(e["message"], format!("unknown document {bad:?}; allowed values: pdf, ofd, both, none"));
     }
     for bad in [json!(0), json!(true), json!(["none"]), json!({"kind": "none"})] {
         let body = Some(issue_body(seal, Some(bad.clone())));
@@ -383,7 +383,7 @@ async fn unknown_or_mistyped_documents_are_refused_and_store_nothing() {
     let v = issue_none(&f, seal).await;
     let uri = format!("/api/v1/licences/{}/versions", v["identifier"].as_str().unwrap());
     let key = [("idempotency-key", "renew-bad-document")];
-    let body = Some(issue_body(seal, Some(json!("ofd"))));
+    let body = Some(issue_body(seal, Some(json!("OFD"))));
     let (status, _, e) = call(&f, "POST", &uri, Some("issuer"), &key, body).await;
     assert_eq!((status, e["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_document")));
     assert_eq!(licence_count(&f).await, 1, "only the data-only licence");
@@ -461,7 +461,7 @@ async fn the_openapi_document_states_the_document_enum() {
     let schemas = &doc["components"]["schemas"];
     let values: Vec<&str> =
         schemas["DocumentKind"]["enum"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
-    assert_eq!(values, ["pdf", "none"]);
+    assert_eq!(values, ["pdf", "ofd", "both", "none"]);
     assert_eq!(values, DocumentKind::ALL.map(DocumentKind::as_str));
     let refers = |schema: &str| serde_json::to_string(&schemas[schema]["properties"]["document"]).unwrap();
     for schema in ["IssueBody", "IssuedBody", "LicenceView"] {

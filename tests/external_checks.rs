@@ -110,6 +110,7 @@ impl Fixture {
                 let holder_name = input.holder.name.clone();
                 let request = IssueRequest {
                     seal_id: seal.id.clone(),
+                    ofd_seal_id: None,
                     type_code: t.code.to_string(),
                     input,
                     document: zhengzhao::licence::DocumentKind::Pdf,

@@ -165,6 +165,7 @@ async fn fixture_on(database_url: Option<String>) -> F {
     let a = portals.pop().unwrap();
     let issue = |type_code: &str, file: &str| IssueRequest {
         seal_id: seals[0].id.clone(),
+        ofd_seal_id: None,
         type_code: type_code.into(),
         input: serde_json::from_value(example(file)).unwrap(),
         document: zhengzhao::licence::DocumentKind::Pdf,

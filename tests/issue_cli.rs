@@ -223,14 +223,39 @@ async fn document_none_issues_a_data_only_licence_without_a_file() {
         "--out",
         f.path("x.pdf").to_str().unwrap(),
     ]);
-    assert_eq!(line, "error: --document none issues no file: leave out --out");
+    assert_eq!(line, "error: --document none issues no file: leave out --out, --out-pdf and --out-ofd");
     let line = f.issue_fails(&["--input", input(), "--document", "pdf"]);
     assert_eq!(line, "error: give --out FILE for the licence's PDF, or --document none for none");
-    let out = f.issue(&["--input", input(), "--document", "ofd"]);
+    let line = f.issue_fails(&["--input", input(), "--document", "ofd"]);
+    assert_eq!(line, "error: give --out FILE for the licence's OFD, or --document none for none");
+    let line = f.issue_fails(&[
+        "--input",
+        input(),
+        "--document",
+        "both",
+        "--out",
+        f.path("x.pdf").to_str().unwrap(),
+    ]);
+    assert_eq!(
+        line,
+        "error: --document both writes two files: give --out-pdf FILE and --out-ofd FILE instead of --out"
+    );
+    let line = f.issue_fails(&[
+        "--input",
+        input(),
+        "--document",
+        "both",
+        "--out-pdf",
+        f.path("x.pdf").to_str().unwrap(),
+    ]);
+    assert_eq!(line, "error: --document both writes two files: give --out-pdf FILE and --out-ofd FILE");
+    let line = f.issue_fails(&["--input", input(), "--out-ofd", f.path("x.ofd").to_str().unwrap()]);
+    assert_eq!(line, "error: --document pdf issues no OFD: leave out --out-ofd");
+    let out = f.issue(&["--input", input(), "--document", "pdf+ofd"]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(stderr.contains("'ofd'") && stderr.contains("pdf, none"), "{stderr}");
+    assert!(stderr.contains("'pdf+ofd'") && stderr.contains("pdf, ofd, both, none"), "{stderr}");
     assert_eq!(f.licence_count().await, 2);
     assert!(!f.path("x.pdf").exists() && !f.path("x.pdf.partial").exists());
 }
@@ -260,7 +285,7 @@ async fn a_pdf_with_an_sm2_seal_is_refused_on_the_command_line() {
     let line =
         fails(f.issue_with(&seal.id, &["--input", input(), "--out", f.path("x.pdf").to_str().unwrap()]));
     assert!(line.starts_with("error: SM2 seals cannot sign PDF documents (no PAdES validator"), "{line}");
-    assert!(line.contains("--document none"), "{line}");
+    assert!(line.contains("--document ofd|none"), "{line}");
     assert_eq!(f.licence_count().await, 0);
     assert!(!f.path("x.pdf").exists() && !f.path("x.pdf.partial").exists());
 

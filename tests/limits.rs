@@ -55,6 +55,7 @@ fn food_input() -> LicenceInput {
 fn issue_request(platform_seal: &str) -> IssueRequest {
     IssueRequest {
         seal_id: platform_seal.to_owned(),
+        ofd_seal_id: None,
         type_code: FOOD.into(),
         input: food_input(),
         document: zhengzhao::licence::DocumentKind::Pdf,

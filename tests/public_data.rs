@@ -76,6 +76,7 @@ async fn fixture() -> F {
         let input: LicenceInput = serde_json::from_value(raw.clone()).unwrap();
         let request = IssueRequest {
             seal_id: seals[0].id.clone(),
+            ofd_seal_id: None,
             type_code: t.code.as_str().to_owned(),
             input,
             document: zhengzhao::licence::DocumentKind::Pdf,

@@ -64,6 +64,7 @@ async fn fixture_on(database_url: Option<String>) -> F {
     }
     let issue = |type_code: &str, file: &str| IssueRequest {
         seal_id: seals[0].id.clone(),
+        ofd_seal_id: None,
         type_code: type_code.into(),
         input: serde_json::from_value(example(file)).unwrap(),
         document: zhengzhao::licence::DocumentKind::Pdf,
@@ -160,6 +161,7 @@ async fn listings_page_with_a_cursor_and_bounded_size(f: F) {
     for _ in 0..4 {
         let req = IssueRequest {
             seal_id: seal.clone(),
+            ofd_seal_id: None,
             type_code: FOOD.into(),
             input: serde_json::from_value(example("food-business-licence.json")).unwrap(),
             document: zhengzhao::licence::DocumentKind::Pdf,

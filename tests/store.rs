@@ -198,6 +198,7 @@ fn new_licence(n: u64, holder: &str) -> NewLicence {
         record_hash: vec![7; 32],
         token: vec![1, 2, 3],
         document: Document::Pdf(b"%PDF-1.7".to_vec()),
+        ofd_seal_id: None,
         replaces: None,
         client_id: None,
     }

@@ -90,6 +90,7 @@ async fn issue_as(f: &Fixture, seal: &str, document: zhengzhao::licence::Documen
     let input: LicenceInput = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let request = IssueRequest {
         seal_id: seal.to_owned(),
+        ofd_seal_id: None,
         type_code: FOOD.to_owned(),
         input,
         document,

@@ -58,6 +58,7 @@ async fn issue(
 ) -> IssuedLicence {
     let request = IssueRequest {
         seal_id: seal.to_owned(),
+        ofd_seal_id: None,
         type_code: type_code.to_owned(),
         input: example(file),
         document: zhengzhao::licence::DocumentKind::Pdf,
@@ -516,6 +517,7 @@ async fn a_department_may_only_issue_the_types_it_is_authorised_for() {
         .issue(
             IssueRequest {
                 seal_id: seal.id.clone(),
+                ofd_seal_id: None,
                 type_code: FOOD.into(),
                 input: example("food-business-licence.json"),
                 document: zhengzhao::licence::DocumentKind::Pdf,

@@ -39,6 +39,7 @@ async fn fixture_with(layer: Layer) -> Fixture {
     let input: LicenceInput = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let request = IssueRequest {
         seal_id: seal,
+        ofd_seal_id: None,
         type_code: FOOD.into(),
         input,
         document: zhengzhao::licence::DocumentKind::Pdf,

@@ -55,6 +55,7 @@ impl Fixture {
         let input: LicenceInput = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         let request = IssueRequest {
             seal_id: self.seal.clone(),
+            ofd_seal_id: None,
             type_code: FOOD.into(),
             input,
             document: zhengzhao::licence::DocumentKind::Pdf,

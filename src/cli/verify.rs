@@ -59,6 +59,7 @@ pub async fn run(
 /// What `verify` was given.
 enum VerifyInput {
     Pdf(Vec<u8>),
+    Ofd(Vec<u8>),
     Text(String),
     Identifier(String),
 }
@@ -67,6 +68,7 @@ impl VerifyInput {
     fn as_input(&self) -> Input<'_> {
         match self {
             Self::Pdf(pdf) => Input::Pdf(pdf),
+            Self::Ofd(ofd) => Input::Ofd(ofd),
             Self::Text(text) => Input::TokenText(text),
             Self::Identifier(id) => Input::Identifier(id),
         }
@@ -79,14 +81,17 @@ fn verify_input(input: &str) -> Result<VerifyInput> {
         let max = platform::MAX_VERIFY_PDF_BYTES as u64;
         let len = std::fs::metadata(path).with_context(|| format!("reading {input}"))?.len();
         if len > max {
-            bail!("{input} is {len} bytes; PDFs of at most {max} bytes are verified");
+            bail!("{input} is {len} bytes; PDFs and OFDs of at most {max} bytes are verified");
         }
         let bytes = std::fs::read(path).with_context(|| format!("reading {input}"))?;
         if bytes.is_empty() {
             bail!("{input} is empty");
         }
+        if bytes.starts_with(b"PK\x03\x04") {
+            return Ok(VerifyInput::Ofd(bytes));
+        }
         if !bytes.starts_with(b"%PDF-") {
-            bail!("{input} is not a PDF (it does not start with %PDF-)");
+            bail!("{input} is neither a PDF (it does not start with %PDF-) nor an OFD (a zip package)");
         }
         return Ok(VerifyInput::Pdf(bytes));
     }
@@ -94,7 +99,7 @@ fn verify_input(input: &str) -> Result<VerifyInput> {
     if text.starts_with(zhengzhao::token::LICENCE_ID_ROOT) {
         return Ok(VerifyInput::Identifier(text.to_owned()));
     }
-    if text.ends_with(".pdf") {
+    if text.ends_with(".pdf") || text.ends_with(".ofd") {
         bail!("{input}: no such file");
     }
     Ok(VerifyInput::Text(text.to_owned()))
@@ -161,6 +166,7 @@ async fn verify(
         }
         Anchor::Platform(platform) => match input {
             VerifyInput::Pdf(pdf) => platform.verification.verify_pdf(pdf, now).await?,
+            VerifyInput::Ofd(ofd) => platform.verification.verify_ofd(ofd, now).await?,
             VerifyInput::Text(text) => platform.verification.verify_token_text(&text, now).await?,
             VerifyInput::Identifier(id) => platform.verification.verify_identifier(&id, now).await?,
         },
@@ -177,6 +183,7 @@ fn subject_words(subject: Subject) -> &'static str {
     match subject {
         Subject::Token => "二维码 QR token",
         Subject::Pdf => "PDF 文件 PDF file",
+        Subject::Ofd => "OFD 文件 OFD file",
         Subject::Identifier => "证照标识 identifier",
     }
 }

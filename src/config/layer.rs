@@ -15,6 +15,7 @@ use crate::netrange::AddrRange;
 const ENV_KEYS: &[&str] = &[
     "ZHENGZHAO_LISTEN",
     "ZHENGZHAO_PUBLIC_URL",
+    "ZHENGZHAO_OFD_TAG_NAMESPACE",
     "ZHENGZHAO_DATABASE_URL",
     "ZHENGZHAO_LOG",
     "ZHENGZHAO_LOG_FORMAT",
@@ -170,6 +171,9 @@ pub struct Layer {
     /// See [`super::Config::pdf_verify_wait`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pdf_verify_wait: Option<u32>,
+    /// See [`super::Config::ofd_tag_namespace`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ofd_tag_namespace: Option<String>,
     /// See [`super::Config::public_nice`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub public_nice: Option<u32>,
@@ -221,6 +225,7 @@ impl Layer {
             pdf_verify_timeout: env.parsed("ZHENGZHAO_PDF_VERIFY_TIMEOUT")?,
             pdf_verify_concurrency: env.parsed("ZHENGZHAO_PDF_VERIFY_CONCURRENCY")?,
             pdf_verify_wait: env.parsed("ZHENGZHAO_PDF_VERIFY_WAIT")?,
+            ofd_tag_namespace: env.text("ZHENGZHAO_OFD_TAG_NAMESPACE"),
             public_nice: env.parsed("ZHENGZHAO_PUBLIC_NICE")?,
             refusal_delay_ms: env.parsed("ZHENGZHAO_REFUSAL_DELAY_MS")?,
             api_reserved_connections: env.parsed("ZHENGZHAO_API_RESERVED_CONNECTIONS")?,
@@ -252,6 +257,7 @@ impl Layer {
             pdf_verify_timeout: over.pdf_verify_timeout.or(self.pdf_verify_timeout),
             pdf_verify_concurrency: over.pdf_verify_concurrency.or(self.pdf_verify_concurrency),
             pdf_verify_wait: over.pdf_verify_wait.or(self.pdf_verify_wait),
+            ofd_tag_namespace: over.ofd_tag_namespace.or(self.ofd_tag_namespace),
             public_nice: over.public_nice.or(self.public_nice),
             refusal_delay_ms: over.refusal_delay_ms.or(self.refusal_delay_ms),
             api_reserved_connections: over.api_reserved_connections.or(self.api_reserved_connections),

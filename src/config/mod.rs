@@ -19,6 +19,26 @@ use crate::netrange::AddrRange;
 /// Name of the configuration file inside the data directory.
 pub const CONFIG_FILE: &str = "config.toml";
 
+/// The default namespace of the licence metadata in an OFD's custom tags.
+pub const DEFAULT_OFD_TAG_NAMESPACE: &str = "urn:zhengzhao:licence:1";
+
+/// An OFD tag namespace: an absolute URI (a scheme, then `:`), printable ASCII without
+/// spaces or XML-special characters, at most 200 characters.
+fn checked_tag_namespace(given: Option<String>) -> Result<String, ConfigError> {
+    let ns = given.unwrap_or_else(|| DEFAULT_OFD_TAG_NAMESPACE.to_owned());
+    let scheme_ok = ns.split_once(':').is_some_and(|(scheme, rest)| {
+        !rest.is_empty() && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+    });
+    let chars_ok = ns.bytes().all(|b| b.is_ascii_graphic() && !b"<>&\"'".contains(&b));
+    if ns.len() > 200 || !scheme_ok || !chars_ok {
+        return Err(ConfigError::Invalid {
+            key: "ofd_tag_namespace",
+            message: format!("{ns:?} is not an absolute URI such as {DEFAULT_OFD_TAG_NAMESPACE}"),
+        });
+    }
+    Ok(ns)
+}
+
 /// The configuration in force.
 #[derive(Clone, PartialEq, Serialize)]
 pub struct Config {
@@ -68,6 +88,9 @@ pub struct Config {
     pub pdf_verify_concurrency: u32,
     /// Seconds an uploaded PDF waits for a verification slot before 503 `busy`.
     pub pdf_verify_wait: u32,
+    /// The namespace of the licence metadata in an OFD's custom tag file (`CustomTags`):
+    /// an absolute URI, [`DEFAULT_OFD_TAG_NAMESPACE`] unless configured.
+    pub ofd_tag_namespace: String,
     /// Scheduling priority (`nice`, 0–19) of the threads that do public work; above 0 the
     /// kernel gives the CPU to authenticated work first when both want it.
     pub public_nice: u32,
@@ -133,6 +156,7 @@ impl Config {
         let pdf_verify_concurrency =
             within("pdf_verify_concurrency", layer.pdf_verify_concurrency.unwrap_or(4), 1..=1024)?;
         let pdf_verify_wait = within("pdf_verify_wait", layer.pdf_verify_wait.unwrap_or(5), 0..=600)?;
+        let ofd_tag_namespace = checked_tag_namespace(layer.ofd_tag_namespace)?;
         let public_nice = within("public_nice", layer.public_nice.unwrap_or(10), 0..=19)?;
         let refusal_delay_ms =
             within("refusal_delay_ms", layer.refusal_delay_ms.unwrap_or(1000), 0..=10_000)?;
@@ -154,6 +178,7 @@ impl Config {
             pdf_verify_timeout,
             pdf_verify_concurrency,
             pdf_verify_wait,
+            ofd_tag_namespace,
             public_nice,
             refusal_delay_ms,
             api_reserved_connections,
@@ -248,6 +273,24 @@ mod tests {
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn the_ofd_tag_namespace_is_an_absolute_uri() {
+        let dir = tempfile::tempdir().unwrap();
+        let (c, _) = Config::load(dir.path().into(), env(&[]), Layer::default()).unwrap();
+        assert_eq!(c.ofd_tag_namespace, DEFAULT_OFD_TAG_NAMESPACE);
+        let e = env(&[("ZHENGZHAO_OFD_TAG_NAMESPACE", "https://samr.example.gov.cn/ns/licence")]);
+        let (c, warnings) = Config::load(dir.path().into(), e, Layer::default()).unwrap();
+        assert_eq!(
+            (c.ofd_tag_namespace.as_str(), warnings.len()),
+            ("https://samr.example.gov.cn/ns/licence", 0)
+        );
+        for bad in ["licence", "urn:", ":x", "urn:a b", "urn:a\"b", "urn:<x>", "1x:y"] {
+            let e = env(&[("ZHENGZHAO_OFD_TAG_NAMESPACE", bad)]);
+            let err = Config::load(dir.path().into(), e, Layer::default()).unwrap_err();
+            assert!(err.to_string().contains("ofd_tag_namespace"), "{bad}: {err}");
+        }
     }
 
     #[test]

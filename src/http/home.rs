@@ -16,7 +16,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use super::error::ApiError;
 use super::report_page::{html_response, report_response};
 use super::state::AppState;
-use super::verify::{MAX_UPLOAD_BYTES, log_report, seal_svg, verify_pdf};
+use super::verify::{MAX_UPLOAD_BYTES, log_report, seal_svg, verify_document};
 use crate::verify::Report;
 
 /// The home page's Content-Security-Policy: as the report page's, but its form may post
@@ -86,15 +86,16 @@ async fn verify_text(
     }
 }
 
-/// The report page for the home page's form: a PDF (field `pdf`) or QR text (field `q`).
-#[utoipa::path(post, path = "/verify", tag = "verify", request_body(content_type = "multipart/form-data", description = "Field `pdf` (a PDF file) or field `q` (QR text: URL, token or licence identifier)"), responses((status = 200, description = "HTML report page", content_type = "text/html"), (status = 400, description = "HTML: nothing given, a malformed form, or unreadable input", content_type = "text/html"), (status = 413, description = "HTML: larger than 32 MB", content_type = "text/html"), (status = 422, description = "HTML: the PDF could not be verified within 10 s", content_type = "text/html"), (status = 429, description = "HTML: rate limited", content_type = "text/html"), (status = 503, description = "HTML: too many PDF verifications at once", content_type = "text/html")))]
+/// The report page for the home page's form: a PDF or OFD (file field `pdf`, or `ofd` or
+/// `file`; told apart by their first bytes) or QR text (field `q`).
+#[utoipa::path(post, path = "/verify", tag = "verify", request_body(content_type = "multipart/form-data", description = "Field `pdf` (a PDF or OFD file; `ofd` and `file` are accepted too) or field `q` (QR text: URL, token or licence identifier)"), responses((status = 200, description = "HTML report page", content_type = "text/html"), (status = 400, description = "HTML: nothing given, a malformed form, or unreadable input", content_type = "text/html"), (status = 413, description = "HTML: larger than 32 MB", content_type = "text/html"), (status = 422, description = "HTML: the document could not be verified within 10 s", content_type = "text/html"), (status = 429, description = "HTML: rate limited", content_type = "text/html"), (status = 503, description = "HTML: too many document verifications at once", content_type = "text/html")))]
 async fn verify_form(State(platform): State<AppState>, request: Request) -> Response {
     let (pdf, text) = match read_form(&platform, request).await {
         Ok(form) => form,
         Err(e) => return form_error(&e, ""),
     };
     let result = match pdf {
-        Some(pdf) => verify_pdf(&platform, pdf, OffsetDateTime::now_utc()).await,
+        Some(file) => verify_document(&platform, file, None, OffsetDateTime::now_utc()).await,
         None => report_for_text(&platform, &text).await,
     };
     match result {
@@ -103,7 +104,7 @@ async fn verify_form(State(platform): State<AppState>, request: Request) -> Resp
     }
 }
 
-/// The form's fields: a non-empty `pdf` file, and the `q` text.
+/// The form's fields: a non-empty file (`pdf`, `ofd` or `file`), and the `q` text.
 async fn read_form(platform: &AppState, request: Request) -> Result<(Option<Vec<u8>>, String), ApiError> {
     let bad_form = || {
         ApiError::new(
@@ -132,7 +133,7 @@ async fn read_form(platform: &AppState, request: Request) -> Result<(Option<Vec<
         let bytes =
             field.bytes().await.map_err(|e| if too_large_error(&e) { too_large() } else { bad_form() })?;
         match name.as_str() {
-            "pdf" if !bytes.is_empty() => pdf = Some(bytes.to_vec()),
+            "pdf" | "ofd" | "file" if !bytes.is_empty() => pdf = Some(bytes.to_vec()),
             "q" => text = String::from_utf8(bytes.to_vec()).map_err(|_| bad_form())?,
             _ => {}
         }

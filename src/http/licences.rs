@@ -1,5 +1,5 @@
-//! The licence API: issue (`POST /api/v1/licences`, with a PDF or as a data-only licence)
-//! and fetch the signed PDF.
+//! The licence API: issue (`POST /api/v1/licences`, with a PDF, an OFD, both, or as a
+//! data-only licence) and fetch the signed PDF or OFD.
 
 use axum::Json;
 use axum::Router;
@@ -16,7 +16,7 @@ use super::auth::Client;
 use super::error::ApiError;
 use super::state::AppState;
 use crate::licence::{DocumentKind, LicenceInput};
-use crate::platform::{IssueRequest, IssuedLicence};
+use crate::platform::{IssueRequest, IssuedLicence, Original};
 
 /// Largest issuing request body.
 pub const MAX_ISSUE_BODY: usize = 256 * 1024;
@@ -25,6 +25,7 @@ pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/licences", post(issue).layer(DefaultBodyLimit::max(MAX_ISSUE_BODY)))
         .route("/api/v1/licences/{id}/pdf", get(pdf))
+        .route("/api/v1/licences/{id}/ofd", get(ofd))
         .route("/api/v1/licences/{id}/versions", post(renew).layer(DefaultBodyLimit::max(MAX_ISSUE_BODY)))
 }
 
@@ -32,16 +33,23 @@ pub(super) fn routes() -> Router<AppState> {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IssueBody {
-    /// The seal to sign with (one of the client's department's).
+    /// The seal to sign with (one of the client's department's): it signs the QR token, and
+    /// the PDF (Ed25519 or P-256 seals) or, for `"document": "ofd"`, the OFD (SM2 seals).
     pub seal_id: String,
+    /// For `"document": "both"` only: the SM2 seal of the same department that signs the
+    /// OFD (`seal_id` signs the PDF and the token).
+    #[serde(default)]
+    pub ofd_seal_id: Option<String>,
     /// The licence type code.
     pub type_code: String,
     /// The licence content, as in `templates/examples/`.
     pub licence: LicenceInput,
-    /// The document to issue: `pdf` (the default: the signed A4 PDF) or `none` (a data-only
-    /// licence: register entry, record and signed QR token, no file — for systems that
-    /// exchange data, and for seals that cannot sign PDFs, such as SM2). Another value is
-    /// refused with 422 `unknown_document`.
+    /// The document to issue: `pdf` (the default: the signed A4 PDF, Ed25519 or P-256
+    /// seals), `ofd` (the same page as an OFD with a GB/T 38540 seal signature, SM2 seals),
+    /// `both` (PDF and OFD of one record under one identifier and one QR token; name the
+    /// OFD's SM2 seal in `ofd_seal_id`) or `none` (a data-only licence: register entry,
+    /// record and signed QR token, no file). Another value is refused with 422
+    /// `unknown_document`.
     // Read as text, so that an unknown name gets its own answer rather than serde's 400.
     #[serde(default)]
     #[schema(value_type = Option<DocumentKind>, default = "pdf")]
@@ -72,16 +80,20 @@ pub struct IssuedBody {
     pub url: String,
     /// SHA-256 of the licence record, hex.
     pub record_hash: String,
-    /// The document it was issued with: `pdf`, or `none` for a data-only licence.
+    /// The documents it was issued with: `pdf`, `ofd`, `both`, or `none` for a data-only
+    /// licence.
     pub document: DocumentKind,
-    /// Where to fetch the signed PDF (the command line: where it wrote it); `null` for a
-    /// data-only licence.
+    /// Where to fetch the signed PDF (the command line: where it wrote it); `null` without
+    /// a PDF.
     pub pdf: Option<String>,
+    /// Where to fetch the signed OFD (the command line: where it wrote it); `null` without
+    /// an OFD.
+    pub ofd: Option<String>,
 }
 
 impl IssuedBody {
-    /// The answer for `issued`, whose PDF (if it has one) is at `pdf`.
-    pub fn new(issued: &IssuedLicence, pdf: String) -> Self {
+    /// The answer for `issued`, whose PDF and OFD (those it has) are at `pdf` and `ofd`.
+    pub fn new(issued: &IssuedLicence, pdf: String, ofd: String) -> Self {
         Self {
             identifier: issued.identifier.clone(),
             token: crate::token::encode_for_url(&issued.token),
@@ -89,11 +101,12 @@ impl IssuedBody {
             record_hash: hex::encode(&issued.record_hash),
             document: issued.document.kind(),
             pdf: issued.pdf().map(|_| pdf),
+            ofd: issued.ofd().map(|_| ofd),
         }
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/licences", tag = "issue", request_body(content = IssueBody, example = json!(issue_example())), params(("Idempotency-Key" = String, Header, description = "Required (1–128 ASCII characters; 400 idempotency_key_required without it): retries with the same key and body return the same licence, the same key with another body answers 409")), responses((status = 201, description = "Issued", body = IssuedBody), (status = 200, description = "Replayed for the same Idempotency-Key", body = IssuedBody), (status = 409, description = "Idempotency-Key reused with another body, or the seal is revoked", body = super::error::ErrorBody), (status = 422, description = "`unknown_document`: a `document` other than `pdf` or `none`; `document_unsupported_for_seal`: a PDF asked of a seal whose algorithm signs no PDF (SM2: issue with `\"document\": \"none\"`); `unprocessable`: valid input that cannot be rendered (e.g. does not fit the page)", body = super::error::ErrorBody), (status = 400, description = "Invalid input, or no Idempotency-Key (idempotency_key_required)", body = super::error::ErrorBody), (status = 401, description = "No or bad API key", body = super::error::ErrorBody), (status = 403, description = "Not allowed for this client", body = super::error::ErrorBody), (status = 429, description = "Rate limited; see Retry-After", body = super::error::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/licences", tag = "issue", request_body(content = IssueBody, example = json!(issue_example())), params(("Idempotency-Key" = String, Header, description = "Required (1–128 ASCII characters; 400 idempotency_key_required without it): retries with the same key and body return the same licence, the same key with another body answers 409")), responses((status = 201, description = "Issued", body = IssuedBody), (status = 200, description = "Replayed for the same Idempotency-Key", body = IssuedBody), (status = 409, description = "Idempotency-Key reused with another body, or the seal is revoked", body = super::error::ErrorBody), (status = 422, description = "`unknown_document`: a `document` other than `pdf`, `ofd`, `both` or `none`; `document_unsupported_for_seal`: a PDF asked of a seal whose algorithm signs no PDF (SM2), an OFD of a seal that is not SM2; `unprocessable`: valid input that cannot be rendered (e.g. does not fit the page)", body = super::error::ErrorBody), (status = 400, description = "Invalid input, or no Idempotency-Key (idempotency_key_required)", body = super::error::ErrorBody), (status = 401, description = "No or bad API key", body = super::error::ErrorBody), (status = 403, description = "Not allowed for this client", body = super::error::ErrorBody), (status = 429, description = "Rate limited; see Retry-After", body = super::error::ErrorBody)), security(("bearer" = [])))]
 async fn issue(
     State(platform): State<AppState>,
     Client(client): Client,
@@ -160,6 +173,7 @@ async fn issue_or_renew(
     };
     let request = IssueRequest {
         seal_id: body.seal_id,
+        ofd_seal_id: body.ofd_seal_id,
         type_code: body.type_code,
         input: body.licence,
         document,
@@ -169,9 +183,9 @@ async fn issue_or_renew(
     };
     let issued = platform.issuing.issue(request, OffsetDateTime::now_utc()).await?;
     let status = if issued.replayed { StatusCode::OK } else { StatusCode::CREATED };
-    let pdf = format!("/api/v1/licences/{}/pdf", issued.identifier);
     let resource = format!("/api/v1/licences/{}", issued.identifier);
-    let mut response = (status, Json(IssuedBody::new(&issued, pdf))).into_response();
+    let body = IssuedBody::new(&issued, format!("{resource}/pdf"), format!("{resource}/ofd"));
+    let mut response = (status, Json(body)).into_response();
     // The licence resource (`GET /api/v1/licences/{id}`), not one of its representations.
     if let Ok(location) = HeaderValue::from_str(&resource) {
         response.headers_mut().insert(header::LOCATION, location);
@@ -196,6 +210,18 @@ async fn pdf(
     super::register::AccessHeaders(access): super::register::AccessHeaders,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let bytes = platform.register.read_pdf(&access, &id, OffsetDateTime::now_utc()).await?;
+    let bytes =
+        platform.register.read_original(&access, &id, Original::Pdf, OffsetDateTime::now_utc()).await?;
     Ok(([(header::CONTENT_TYPE, "application/pdf")], bytes).into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/licences/{id}/ofd", tag = "register", params(("id" = String, Path), ("X-Purpose" = String, Header, description = "Why the licence is read (1–200 characters); required"), ("X-Authorisation-Code" = Option<String>, Header, description = "The holder's authorisation code, as a legal basis"), ("X-Matter-Code" = Option<String>, Header, description = "The matter (事项编码) the client's duty covers, as a legal basis")), responses((status = 200, description = "The signed OFD (GB/T 33190 with a GB/T 38540 seal signature), to the issuer or a reader with the holder's X-Authorisation-Code — the same rules as the PDF", content_type = "application/ofd"), (status = 400, description = "No or a bad X-Purpose or X-Matter-Code (readers other than the issuer)", body = super::error::ErrorBody), (status = 401, description = "No or bad API key", body = super::error::ErrorBody), (status = 403, description = "`original_requires_holder_authorisation` on a duty basis; `forbidden` without a basis — the same whether or not the licence exists", body = super::error::ErrorBody), (status = 404, description = "`not_found`: a malformed identifier, or (to the issuer or an authorised reader) no such licence; `no_document`: (to them) a licence issued without an OFD", body = super::error::ErrorBody), (status = 408, description = "The request took too long", body = super::error::ErrorBody), (status = 429, description = "Rate limited; see Retry-After", body = super::error::ErrorBody), (status = 503, description = "The register cannot answer now", body = super::error::ErrorBody)), security(("bearer" = [])))]
+async fn ofd(
+    State(platform): State<AppState>,
+    super::register::AccessHeaders(access): super::register::AccessHeaders,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let bytes =
+        platform.register.read_original(&access, &id, Original::Ofd, OffsetDateTime::now_utc()).await?;
+    Ok(([(header::CONTENT_TYPE, "application/ofd")], bytes).into_response())
 }

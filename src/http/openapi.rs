@@ -42,6 +42,7 @@ impl Modify for BearerKeys {
         super::licences::issue,
         super::licences::renew,
         super::licences::pdf,
+        super::licences::ofd,
         super::register::read,
         super::register::list,
         super::register::check,

@@ -170,6 +170,10 @@ pub(super) fn unreadable_sentence(
             "无法读取：这不是 PDF 文件，或文件已损坏。",
             "Not readable: this is not a PDF file, or the file is damaged.",
         ),
+        Subject::Ofd => (
+            "无法读取：这不是 OFD 文件，或文件已损坏。",
+            "Not readable: this is not an OFD file, or the file is damaged.",
+        ),
         Subject::Identifier => (
             "无法识别：这不是有效的电子证照标识。",
             "Not recognised: this is not a valid licence identifier.",

@@ -55,27 +55,28 @@ pub struct VerifyRequest {
     pub identifier: Option<String>,
 }
 
-/// Verifies a token, URL, identifier, or PDF and answers the report. Unreadable input
-/// (not a token, not a PDF) answers 422 with code `unreadable_input`.
+/// Verifies a token, URL, identifier, PDF or OFD and answers the report. Unreadable input
+/// (not a token, not a PDF or OFD) answers 422 with code `unreadable_input`.
 #[utoipa::path(
     post,
     path = "/api/v1/verify",
     tag = "verify",
     request_body(
-        description = "JSON {token} | {url} | {identifier}; or the PDF as multipart/form-data field `pdf` (or `file`); or the raw PDF as application/pdf. At most 32 MB.",
+        description = "JSON {token} | {url} | {identifier}; or the PDF or OFD as multipart/form-data field `pdf`, `ofd` or `file` (told apart by their first bytes); or the raw PDF as application/pdf, the raw OFD as application/ofd. At most 32 MB.",
         content(
             (VerifyRequest = "application/json", example = json!({"identifier": "1.2.156.3005.2.11100000000013338W032.11220000013544541J.2430599.001.F"})),
             (String = "application/pdf"),
+            (String = "application/ofd"),
         )
     ),
     responses(
         (status = 200, description = "The verification report (whatever its verdict)", body = Report),
         (status = 400, description = "Neither token, url nor identifier; or a malformed upload", body = super::error::ErrorBody),
         (status = 413, description = "Larger than 32 MB", body = super::error::ErrorBody),
-        (status = 415, description = "Not JSON, multipart or PDF", body = super::error::ErrorBody),
-        (status = 422, description = "Not a token or not a PDF (code unreadable_input), a PDF with more structure than a licence could have (pdf_too_complex), or the PDF took too long (verification_timeout)", body = super::error::ErrorBody),
+        (status = 415, description = "Not JSON, multipart, PDF or OFD", body = super::error::ErrorBody),
+        (status = 422, description = "Not a token, PDF or OFD (code unreadable_input), a PDF with more structure than a licence could have (pdf_too_complex), an OFD beyond the package limits (ofd_too_complex), or the document took too long (verification_timeout)", body = super::error::ErrorBody),
         (status = 429, description = "Rate limited; see Retry-After", body = super::error::ErrorBody),
-        (status = 503, description = "Too many PDF verifications at once (busy)", body = super::error::ErrorBody)
+        (status = 503, description = "Too many document verifications at once (busy)", body = super::error::ErrorBody)
     )
 )]
 async fn verify(State(platform): State<AppState>, request: Request) -> Result<Response, ApiError> {
@@ -105,25 +106,23 @@ async fn verify(State(platform): State<AppState>, request: Request) -> Result<Re
             }
         }
     } else if content_type.starts_with("multipart/form-data") {
-        let pdf = multipart_pdf(
+        let file = multipart_file(
             Multipart::from_request(request, &platform)
                 .await
                 .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_multipart", e.body_text()))?,
         )
         .await?;
-        verify_pdf(&platform, pdf, now).await?
-    } else if content_type.starts_with("application/pdf")
-        || content_type.starts_with("application/octet-stream")
-    {
+        verify_document(&platform, file, None, now).await?
+    } else if let Some(declared) = raw_document_type(&content_type) {
         let bytes = axum::body::Bytes::from_request(request, &platform)
             .await
             .map_err(|e| body_error(e.status(), "invalid_body", e.body_text()))?;
-        verify_pdf(&platform, bytes.to_vec(), now).await?
+        verify_document(&platform, bytes.to_vec(), declared, now).await?
     } else {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
-            "send application/json, multipart/form-data (field pdf) or application/pdf",
+            "send application/json, multipart/form-data (field pdf, ofd or file), application/pdf or application/ofd",
         ));
     };
     log_report(&report, "api");
@@ -140,8 +139,21 @@ fn unreadable_error(subject: Subject, check: &Check) -> ApiError {
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, format!("{zh} {en}"))
 }
 
-/// The first file field named `pdf` or `file`.
-async fn multipart_pdf(mut multipart: Multipart) -> Result<Vec<u8>, ApiError> {
+/// A raw upload's document type by its media type: `application/pdf` is read as a PDF,
+/// `application/ofd` as an OFD, `application/octet-stream` as its first bytes say (`None`);
+/// another type is no document.
+fn raw_document_type(content_type: &str) -> Option<Option<Subject>> {
+    let media = content_type.split(';').next().unwrap_or_default().trim();
+    match media {
+        "application/pdf" => Some(Some(Subject::Pdf)),
+        "application/ofd" => Some(Some(Subject::Ofd)),
+        "application/octet-stream" => Some(None),
+        _ => None,
+    }
+}
+
+/// The first file field named `pdf`, `ofd` or `file`.
+async fn multipart_file(mut multipart: Multipart) -> Result<Vec<u8>, ApiError> {
     let bad = |e: axum::extract::multipart::MultipartError| {
         // The body limit shows as a stream error whose cause is the length limit.
         let mut cause: Option<&dyn std::error::Error> = Some(&e);
@@ -154,11 +166,11 @@ async fn multipart_pdf(mut multipart: Multipart) -> Result<Vec<u8>, ApiError> {
         body_error(status, "invalid_multipart", e.body_text())
     };
     while let Some(field) = multipart.next_field().await.map_err(bad)? {
-        if matches!(field.name(), Some("pdf" | "file")) {
+        if matches!(field.name(), Some("pdf" | "ofd" | "file")) {
             return Ok(field.bytes().await.map_err(bad)?.to_vec());
         }
     }
-    Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_multipart", "no form field named pdf"))
+    Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_multipart", "no form field named pdf, ofd or file"))
 }
 
 /// A body that could not be read: too large (413 `payload_too_large`) or malformed.
@@ -174,24 +186,28 @@ fn body_error(status: StatusCode, code: &'static str, text: String) -> ApiError 
     }
 }
 
-/// Verifies a PDF (read on a blocking thread), with a slot limit and a time limit.
-pub(super) async fn verify_pdf(
+/// Verifies an uploaded PDF or OFD (read on a blocking thread), with a slot limit and a
+/// time limit: as `declared`, or as its first bytes say when `None`.
+pub(super) async fn verify_document(
     platform: &AppState,
-    pdf: Vec<u8>,
+    file: Vec<u8>,
+    declared: Option<Subject>,
     now: OffsetDateTime,
 ) -> Result<Report, ApiError> {
-    if pdf.is_empty() {
+    let subject = declared.unwrap_or_else(|| crate::verify::Input::document(&file).subject());
+    let what = if subject == Subject::Ofd { "OFD" } else { "PDF" };
+    if file.is_empty() {
         return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unreadable_input", "the file is empty"));
     }
-    if pdf.len() > crate::platform::MAX_VERIFY_PDF_BYTES {
-        // The body limit leaves room for multipart framing; the PDF itself has its own.
+    if file.len() > crate::platform::MAX_VERIFY_PDF_BYTES {
+        // The body limit leaves room for multipart framing; the document itself has its own.
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
-            format!("the PDF is larger than {} bytes", crate::platform::MAX_VERIFY_PDF_BYTES),
+            format!("the {what} is larger than {} bytes", crate::platform::MAX_VERIFY_PDF_BYTES),
         ));
     }
-    // `pdf_verify_concurrency` PDFs at once (bounded memory: each may hold a 32 MB file);
+    // `pdf_verify_concurrency` documents at once (bounded memory: each may hold a 32 MB file);
     // the slot goes with the work, so a verification past its time limit keeps it until
     // it really ends.
     let wait = Duration::from_secs(u64::from(platform.config.pdf_verify_wait));
@@ -201,28 +217,31 @@ pub(super) async fn verify_pdf(
             ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "busy",
-                "too many PDF verifications at once; retry",
+                "too many document verifications at once; retry",
             )
         })?
         .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "shutting down"))?;
     let platform = platform.clone();
     let limit = platform.config.pdf_verify_timeout;
-    // Its own task (the PDF is read on a blocking thread inside), so that the slot goes
+    // Its own task (the document is read on a blocking thread inside), so that the slot goes
     // with the work and is not freed when the time limit stops waiting for it.
     let task = tokio::spawn(async move {
         let _slot = slot;
         tokio::time::sleep(platform.verification.pdf_verification_hold()).await;
-        platform.verification.verify_pdf(pdf, now).await
+        match subject {
+            Subject::Ofd => platform.verification.verify_ofd(file, now).await,
+            _ => platform.verification.verify_pdf(file, now).await,
+        }
     });
     match tokio::time::timeout(Duration::from_secs(u64::from(limit)), task).await {
         Err(_) => Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "verification_timeout",
-            format!("the PDF could not be verified within {limit} s"),
+            format!("the {what} could not be verified within {limit} s"),
         )),
         Ok(Err(join)) => {
-            tracing::error!(error = %join, "PDF verification task failed");
-            Err(ApiError::from(PlatformError::Task("the PDF could not be verified".into())))
+            tracing::error!(error = %join, document = what, "document verification task failed");
+            Err(ApiError::from(PlatformError::Task(format!("the {what} could not be verified"))))
         }
         Ok(Ok(result)) => Ok(result?),
     }

@@ -54,8 +54,8 @@ pub use pki::{InitReport, Pki};
 pub use portals::parse_portal_public_key;
 pub use ratelimit::RateLimiter;
 pub use register::{
-    Access, AuthorisationRequest, AuthorisationView, Basis, CheckRequest, CheckResult, LicenceView, Register,
-    StatusView, effective_status,
+    Access, AuthorisationRequest, AuthorisationView, Basis, CheckRequest, CheckResult, LicenceView, Original,
+    Register, StatusView, effective_status,
 };
 pub use verification::{MAX_VERIFY_PDF_BYTES, TRUST_LIST_VALIDITY, TRUST_SET_TTL, Verification};
 

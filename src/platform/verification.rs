@@ -18,7 +18,9 @@ use crate::store::{CrlRecord, RootRecord, SealStatus, Store};
 use crate::verify::trustlist::{
     TRUST_LIST_VERSION, TrustListBody, TrustedCrl, TrustedRoot, TrustedSealEntry, sign_trust_list,
 };
-use crate::verify::{Engine, Input, Lookup, Mode, RegisterEntry, Report, SealSource, Step, TrustSet};
+use crate::verify::{
+    Engine, Input, Lookup, Mode, RegisterEntry, Report, SealSource, Step, Subject, TrustSet,
+};
 
 use super::error::PlatformError;
 use super::pki::Pki;
@@ -217,17 +219,43 @@ impl Verification {
     /// Verifies a signed licence PDF, online. Reading the PDF (the CPU work) runs on a
     /// blocking thread; the register lookup after it does not.
     pub async fn verify_pdf(&self, pdf: Vec<u8>, now: OffsetDateTime) -> Result<Report, PlatformError> {
-        if pdf.len() > MAX_VERIFY_PDF_BYTES {
+        self.verify_file(pdf, Subject::Pdf, now).await
+    }
+
+    /// Verifies a signed licence OFD, online, as [`Self::verify_pdf`] a PDF.
+    pub async fn verify_ofd(&self, ofd: Vec<u8>, now: OffsetDateTime) -> Result<Report, PlatformError> {
+        self.verify_file(ofd, Subject::Ofd, now).await
+    }
+
+    /// Verifies an uploaded file as the document its first bytes say it is
+    /// ([`Input::document`]: an OFD is a zip, anything else is read as a PDF).
+    pub async fn verify_upload(&self, file: Vec<u8>, now: OffsetDateTime) -> Result<Report, PlatformError> {
+        let subject = Input::document(&file).subject();
+        self.verify_file(file, subject, now).await
+    }
+
+    /// Verifies `file` as a PDF or an OFD (`subject`), reading it on a blocking thread.
+    async fn verify_file(
+        &self,
+        file: Vec<u8>,
+        subject: Subject,
+        now: OffsetDateTime,
+    ) -> Result<Report, PlatformError> {
+        let what = if subject == Subject::Ofd { "OFD" } else { "PDF" };
+        if file.len() > MAX_VERIFY_PDF_BYTES {
             return Err(PlatformError::InvalidInput {
-                field: "pdf",
+                field: if subject == Subject::Ofd { "ofd" } else { "pdf" },
                 message: format!("larger than {MAX_VERIFY_PDF_BYTES} bytes"),
             });
         }
         let trust = self.trust_set(now).await?;
         let reader = trust.clone();
-        let step = tokio::task::spawn_blocking(move || Engine::new(&reader, now).read(Input::Pdf(&pdf)))
-            .await
-            .map_err(|e| PlatformError::Task(format!("the PDF could not be verified: {e}")))?;
+        let step = tokio::task::spawn_blocking(move || {
+            let input = if subject == Subject::Ofd { Input::Ofd(&file) } else { Input::Pdf(&file) };
+            Engine::new(&reader, now).read(input)
+        })
+        .await
+        .map_err(|e| PlatformError::Task(format!("the {what} could not be verified: {e}")))?;
         Ok(self.complete(&Engine::new(&trust, now), step).await)
     }
 

@@ -126,6 +126,12 @@ impl Algorithm {
         !matches!(self, Algorithm::Sm2)
     }
 
+    /// Whether seals of this algorithm sign OFD documents: GB/T 38540 seal signatures are
+    /// SM2 with SM3, so only SM2 seals do.
+    pub fn signs_ofd(self) -> bool {
+        matches!(self, Algorithm::Sm2)
+    }
+
     /// Detects the algorithm of a key from its `AlgorithmIdentifier`: the key OID and, for
     /// EC keys, the named curve in the parameters. The error names what is unsupported.
     pub fn from_key_oids(key: &ObjectIdentifier, curve: Option<&ObjectIdentifier>) -> Result<Self, String> {

@@ -151,11 +151,11 @@ async fn supersede(tx: &mut Transaction<'static, Any>, old: &str, l: &NewLicence
 
 /// Inserts the licence and its first event inside `tx`.
 async fn insert_licence(tx: &mut Transaction<'static, Any>, l: &NewLicence) -> Result<(), StoreError> {
-    let (pdf, document) = document_columns(&l.document);
+    let (pdf, document, ofd) = document_columns(&l.document);
     sqlx::query(concat!(
         "INSERT INTO licences (",
         licence_columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
     ))
     .bind(&l.id)
     .bind(&l.type_code)
@@ -177,6 +177,8 @@ async fn insert_licence(tx: &mut Transaction<'static, Any>, l: &NewLicence) -> R
     .bind(l.replaces.clone())
     .bind(l.client_id.clone())
     .bind(document)
+    .bind(ofd)
+    .bind(l.ofd_seal_id.clone())
     .execute(&mut **tx)
     .await
     .map_err(|e| {

@@ -44,8 +44,10 @@ pub struct NewLicence {
     pub record_hash: Vec<u8>,
     /// The COSE token.
     pub token: Vec<u8>,
-    /// The signed document: the PDF, or none for a data-only licence.
+    /// The signed documents: PDF, OFD, both, or none for a data-only licence.
     pub document: Document,
+    /// The SM2 seal that signed the OFD, if there is one (for `ofd` alone, `seal_id`).
+    pub ofd_seal_id: Option<String>,
     /// The version it replaces.
     pub replaces: Option<String>,
     /// The API client that asked for it (`None` from the command line).
@@ -127,7 +129,7 @@ macro_rules! licence_columns {
     () => {
         "id, type_code, issuer_code, serial, version, holder_code, holder_code_type, holder_name, seal_id, \
          status, issued_at, valid_from, valid_until, record_cbor, record_hash, token, pdf, replaces, client_id, \
-         document"
+         document, ofd, ofd_seal_id"
     };
 }
 /// The columns read back: the written ones and what changes later.
@@ -159,6 +161,7 @@ pub(super) fn licence_from_row(row: &AnyRow) -> Result<LicenceRow, StoreError> {
             record_hash: row.try_get("record_hash")?,
             token: row.try_get("token")?,
             document: document_from_row(row)?,
+            ofd_seal_id: row.try_get("ofd_seal_id")?,
             replaces: row.try_get("replaces")?,
             client_id: row.try_get("client_id")?,
         },
@@ -167,23 +170,32 @@ pub(super) fn licence_from_row(row: &AnyRow) -> Result<LicenceRow, StoreError> {
     })
 }
 
-/// The `document` and `pdf` columns as a [`Document`]: a PDF licence has the file, a
-/// data-only one an empty `pdf` (the column predates data-only licences and stays NOT NULL).
+/// The `document`, `pdf` and `ofd` columns as a [`Document`]: `document` says whether the
+/// licence has a PDF (`pdf`, then in `pdf`, or `none`: the columns predate the OFD and stay
+/// NOT NULL), `ofd` holds the OFD or is empty.
 fn document_from_row(row: &AnyRow) -> Result<Document, StoreError> {
     let kind: String = row.try_get("document")?;
     let pdf: Vec<u8> = row.try_get("pdf")?;
-    match (kind.parse::<DocumentKind>().map_err(|e| corrupt("document", e))?, pdf.is_empty()) {
-        (DocumentKind::Pdf, false) => Ok(Document::Pdf(pdf)),
-        (DocumentKind::None, true) => Ok(Document::None),
-        (kind, _) => {
-            Err(StoreError::Corrupt(format!("a licence with document {kind} has {} bytes of PDF", pdf.len())))
-        }
+    let ofd: Vec<u8> = row.try_get("ofd")?;
+    let has_pdf = match kind.parse::<DocumentKind>().map_err(|e| corrupt("document", e))? {
+        DocumentKind::Pdf => true,
+        DocumentKind::None => false,
+        other => return Err(StoreError::Corrupt(format!("document column {other} (pdf or none expected)"))),
+    };
+    if has_pdf == pdf.is_empty() {
+        return Err(StoreError::Corrupt(format!(
+            "a licence with document {kind} has {} bytes of PDF",
+            pdf.len()
+        )));
     }
+    Ok(Document::of(has_pdf.then_some(pdf), (!ofd.is_empty()).then_some(ofd)))
 }
 
-/// The `pdf` and `document` column values of `document`.
-pub(super) fn document_columns(document: &Document) -> (Vec<u8>, &'static str) {
-    (document.pdf().unwrap_or_default().to_vec(), document.kind().as_str())
+/// The `pdf`, `document` and `ofd` column values of `document`.
+pub(super) fn document_columns(document: &Document) -> (Vec<u8>, &'static str, Vec<u8>) {
+    let pdf = document.pdf().unwrap_or_default().to_vec();
+    let has_pdf = if pdf.is_empty() { DocumentKind::None } else { DocumentKind::Pdf };
+    (pdf, has_pdf.as_str(), document.ofd().unwrap_or_default().to_vec())
 }
 
 fn event_from_row(row: &AnyRow) -> Result<LicenceEvent, StoreError> {

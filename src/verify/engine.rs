@@ -22,16 +22,25 @@ pub enum Input<'i> {
     Token(&'i [u8]),
     /// A signed licence PDF.
     Pdf(&'i [u8]),
+    /// A signed licence OFD.
+    Ofd(&'i [u8]),
     /// A licence identifier, to be looked up in the register (online only).
     Identifier(&'i str),
 }
 
-impl Input<'_> {
+impl<'i> Input<'i> {
+    /// An uploaded file as the document it is: an OFD (a zip: `PK\x03\x04`), else a PDF
+    /// (whose reading says so if it is none).
+    pub fn document(bytes: &'i [u8]) -> Self {
+        if bytes.starts_with(b"PK\x03\x04") { Self::Ofd(bytes) } else { Self::Pdf(bytes) }
+    }
+
     /// What the report says was verified.
     pub fn subject(&self) -> Subject {
         match self {
             Self::TokenText(_) | Self::Token(_) => Subject::Token,
             Self::Pdf(_) => Subject::Pdf,
+            Self::Ofd(_) => Subject::Ofd,
             Self::Identifier(_) => Subject::Identifier,
         }
     }
@@ -98,6 +107,7 @@ impl<'a> Engine<'a> {
             },
             Input::Token(bytes) => format::token::read(self.trust, bytes, input.subject()),
             Input::Pdf(bytes) => format::pdf::read(self.trust, bytes, self.now),
+            Input::Ofd(bytes) => format::ofd::read(self.trust, bytes, self.now),
             Input::Identifier(identifier) => return self.read_identifier(identifier.trim()),
         };
         let evidence = match read {
@@ -146,6 +156,11 @@ impl<'a> Engine<'a> {
     /// Verifies a signed licence PDF, offline.
     pub fn verify_pdf(&self, bytes: &[u8]) -> Report {
         self.verify_offline(Input::Pdf(bytes))
+    }
+
+    /// Verifies a signed licence OFD, offline.
+    pub fn verify_ofd(&self, bytes: &[u8]) -> Report {
+        self.verify_offline(Input::Ofd(bytes))
     }
 
     /// Verifies a licence identifier offline: it cannot be, without the register.

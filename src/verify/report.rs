@@ -66,6 +66,8 @@ pub enum Subject {
     Token,
     /// A signed PDF.
     Pdf,
+    /// A signed OFD (GB/T 33190 with a GB/T 38540 seal signature).
+    Ofd,
     /// A licence identifier, looked up in the register.
     Identifier,
 }
@@ -88,9 +90,19 @@ pub const CHECKS: &[(&str, &str, &str)] = &[
     ("pdf.digest", "文档摘要", "Document digest"),
     ("pdf.signature", "PDF 签名值", "PDF signature value"),
     ("pdf.changes", "签名后修改", "Changes after signing"),
+    ("ofd.structure", "OFD 文件结构", "OFD package structure"),
+    ("ofd.signature_found", "OFD 电子签章", "OFD seal signature present"),
+    ("ofd.references", "文件摘要", "Package file digests"),
+    ("ofd.coverage", "签章覆盖范围", "Every package file signed"),
+    ("ofd.data_hash", "签章描述摘要", "Signature description digest"),
+    ("ofd.signature", "电子签章签名值", "Seal signature value"),
+    ("ofd.seal_maker", "制章者签名", "Seal maker's signature"),
+    ("ofd.seal_validity", "印章有效期", "Seal validity period"),
+    ("ofd.seal_signer", "签章人证书", "Signer certificate listed in the seal"),
     ("token.signer", "签名印章", "Signing seal known"),
     ("token.signature", "二维码签名", "QR token signature"),
     ("pdf.token", "PDF 与二维码一致", "PDF and QR token agree"),
+    ("ofd.token", "OFD 与二维码一致", "OFD and QR token agree"),
     ("seal.chain", "印章证书链", "Seal certificate chain"),
     ("seal.revocation", "印章吊销状态", "Seal revocation status"),
     ("issuer.authorised", "颁证单位权限", "Issuer authorised for this type"),

@@ -1,6 +1,7 @@
-//! Building one licence from checked input: the record, the QR token, and its document —
-//! the page as a PDF signed with the seal and carrying the root's CRL in its DSS, or none
-//! for a data-only licence. CPU work only (no store, no clock): it runs on a blocking
+//! Building one licence from checked input: the record, the QR token, and its documents —
+//! the page as a PDF signed with the seal and carrying the root's CRL in its DSS, the same
+//! page as an OFD with a GB/T 38540 seal signature (`ofd.rs`), both, or none for a
+//! data-only licence. CPU work only (no store, no clock): it runs on a blocking
 //! thread.
 
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use crate::store::NewLicence;
 use crate::token::{self, LicenceClaims};
 
 use super::super::pki::SealContext;
+use super::ofd::OfdJob;
 use super::page::licence_page;
 
 /// Why building a licence failed (a rendering, signing or identifier error); nothing
@@ -38,17 +40,14 @@ pub(super) struct BuildJob {
     pub(super) now: OffsetDateTime,
 }
 
-/// The document to build beside record and token.
+/// The documents to build beside record and token.
 #[derive(Debug)]
-pub(super) enum DocumentJob {
-    /// The signed PDF, with `crl_der` (the root's CRL with thisUpdate at or after the
-    /// signing time) in its DSS.
-    Pdf {
-        /// The CRL for the DSS.
-        crl_der: Vec<u8>,
-    },
-    /// A data-only licence: no file.
-    None,
+pub(super) struct DocumentJob {
+    /// The signed PDF, with this CRL (the root's, with thisUpdate at or after the signing
+    /// time) in its DSS; `None`: no PDF.
+    pub(super) pdf_crl_der: Option<Vec<u8>>,
+    /// The signed OFD; `None`: no OFD.
+    pub(super) ofd: Option<OfdJob>,
 }
 
 impl BuildJob {
@@ -63,12 +62,16 @@ impl BuildJob {
         let record_cbor = record.to_cbor();
         let record_hash = Sha256::digest(&record_cbor).to_vec();
         let token = token::sign(&self.claims(&record, &record_hash), &self.ctx.kid, &self.ctx.signer)?;
-        let document = match &self.document {
-            DocumentJob::Pdf { crl_der } => {
-                Document::Pdf(self.signed_pdf(&record, &token, std::slice::from_ref(crl_der))?)
-            }
-            DocumentJob::None => Document::None,
+        let pdf = match &self.document.pdf_crl_der {
+            Some(crl_der) => Some(self.signed_pdf(&record, &token, std::slice::from_ref(crl_der))?),
+            None => None,
         };
+        let ofd = match &self.document.ofd {
+            Some(job) => Some(self.signed_ofd(job, &record, &token)?),
+            None => None,
+        };
+        let ofd_seal_id = self.document.ofd.as_ref().map(|job| job.seal_id().to_owned());
+        let document = Document::of(pdf, ofd);
         Ok(NewLicence {
             id: id.to_string(),
             type_code: record.type_code,
@@ -86,6 +89,7 @@ impl BuildJob {
             record_hash,
             token,
             document,
+            ofd_seal_id,
             replaces: record.replaces,
             client_id: self.client_id,
         })

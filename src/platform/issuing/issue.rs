@@ -41,8 +41,17 @@ impl Issuing {
                 seal.id
             )));
         }
-        // Before anything is built or stored: an SM2 seal signs no PDF.
+        // Before anything is built or stored: an SM2 seal signs no PDF, only SM2 seals sign
+        // OFDs, and a `both` licence names its OFD seal.
         request.document.check_seal(seal.algorithm)?;
+        let ofd_seal = match &request.ofd_seal_id {
+            Some(id) => Some(lookup::seal(self.store.as_ref(), id).await?),
+            None => None,
+        };
+        if let (Some(client), Some(ofd_seal)) = (&request.client, &ofd_seal) {
+            policy::client_may_issue(client, ofd_seal, &request.type_code)?;
+        }
+        policy::ofd_seal_fits(request.document, &seal, ofd_seal.as_ref())?;
         let licence_type = self.licence_type(&request.type_code)?;
         // The department as the seal context keeps it (read once per seal).
         let ctx = self.pki.seal_context(&seal.id).await?;
@@ -70,12 +79,18 @@ impl Issuing {
             policy::keeps_holder(old, &checked)?;
         }
         // Only a PDF carries a CRL (and may need a fresh one signed).
-        let document = match request.document {
-            DocumentKind::Pdf => {
-                DocumentJob::Pdf { crl_der: self.pki.dss_crl(seal.algorithm, now).await?.der }
-            }
-            DocumentKind::None => DocumentJob::None,
+        let pdf = match request.document.has_pdf() {
+            true => Some(self.pki.dss_crl(seal.algorithm, now).await?.der),
+            false => None,
         };
+        let ofd = match (request.document, &ofd_seal) {
+            (DocumentKind::Ofd, _) => Some(self.ofd_job(ctx.clone()).await?),
+            (DocumentKind::Both, Some(ofd_seal)) => {
+                Some(self.ofd_job(self.pki.seal_context(&ofd_seal.id).await?).await?)
+            }
+            _ => None,
+        };
+        let document = DocumentJob { pdf_crl_der: pdf, ofd };
         let issuer =
             Uscc::parse(ctx.department.code.as_str()).map_err(|e| PlatformError::invalid("issuer", e))?;
         let job = BuildJob {

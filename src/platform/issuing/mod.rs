@@ -1,10 +1,11 @@
 //! The issuing service: check a request against the client's rights, the seal, the
 //! document asked for and the licence type (`policy.rs`), build the record, token and
-//! document — a signed PDF or none (`build.rs`, `page.rs`) — on a blocking thread, and store it in one short transaction with a serial
+//! documents — a signed PDF, a signed OFD, both or none (`build.rs`, `page.rs`) — on a blocking thread, and store it in one short transaction with a serial
 //! reserved before (`serial.rs`).
 
 mod build;
 mod issue;
+mod ofd;
 mod page;
 mod policy;
 mod serial;
@@ -22,13 +23,17 @@ pub use page::licence_page;
 /// What an issuing request names.
 #[derive(Debug, Clone)]
 pub struct IssueRequest {
-    /// The seal to sign with.
+    /// The seal to sign with: the QR token, and the PDF or (alone) the OFD.
     pub seal_id: String,
+    /// For `document: both`, the SM2 seal of the same department that signs the OFD;
+    /// refused otherwise.
+    pub ofd_seal_id: Option<String>,
     /// The licence type code.
     pub type_code: String,
     /// The licence content.
     pub input: LicenceInput,
-    /// The document to issue: the signed PDF, or none (a data-only licence).
+    /// The document to issue: the signed PDF, the signed OFD, both, or none (a data-only
+    /// licence).
     pub document: DocumentKind,
     /// The API client asking, or `None` for the operator's command line.
     pub client: Option<ClientRecord>,
@@ -49,7 +54,7 @@ pub struct IssuedLicence {
     pub token: Vec<u8>,
     /// The QR URL.
     pub url: String,
-    /// The signed document: the PDF, or none for a data-only licence.
+    /// The signed documents: PDF, OFD, both, or none for a data-only licence.
     pub document: Document,
     /// SHA-256 of the record.
     pub record_hash: Vec<u8>,
@@ -61,6 +66,11 @@ impl IssuedLicence {
     /// The signed PDF, if the licence has one.
     pub fn pdf(&self) -> Option<&[u8]> {
         self.document.pdf()
+    }
+
+    /// The signed OFD, if the licence has one.
+    pub fn ofd(&self) -> Option<&[u8]> {
+        self.document.ofd()
     }
 }
 

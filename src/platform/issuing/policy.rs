@@ -4,7 +4,7 @@
 use sha2::{Digest, Sha256};
 
 use crate::licence::{CheckedInput, DocumentKind, LicenceStatus, LicenceType, TypeScope};
-use crate::store::{ClientRecord, Department, IdempotencyClaim, LicenceRow, SealRecord};
+use crate::store::{ClientRecord, Department, IdempotencyClaim, LicenceRow, SealRecord, SealStatus};
 
 use super::super::clients::{Scope, has_scope};
 use super::super::error::PlatformError;
@@ -33,6 +33,49 @@ pub(super) fn client_may_issue(
             type_code.trim()
         )));
     }
+    Ok(())
+}
+
+/// The OFD seal of a `both` request: named exactly then (`ofd_seal_id`), active, SM2, of
+/// the same department as the request's seal. For an OFD alone the request's seal signs
+/// it, so `ofd_seal_id` is refused there as everywhere else.
+pub(super) fn ofd_seal_fits(
+    document: DocumentKind,
+    seal: &SealRecord,
+    ofd_seal: Option<&SealRecord>,
+) -> Result<(), PlatformError> {
+    let field = "ofd_seal_id";
+    let Some(ofd_seal) = ofd_seal else {
+        return match document {
+            DocumentKind::Both => Err(PlatformError::InvalidInput {
+                field,
+                message: "\"document\": \"both\" needs ofd_seal_id: the SM2 seal that signs the OFD".into(),
+            }),
+            _ => Ok(()),
+        };
+    };
+    if document != DocumentKind::Both {
+        return Err(PlatformError::InvalidInput {
+            field,
+            message: format!(
+                "ofd_seal_id is only for \"document\": \"both\" (an OFD alone is signed by seal_id); got {}",
+                document.as_str()
+            ),
+        });
+    }
+    if ofd_seal.department_code != seal.department_code {
+        return Err(PlatformError::InvalidInput {
+            field,
+            message: format!("seal {} belongs to another department than seal {}", ofd_seal.id, seal.id),
+        });
+    }
+    if ofd_seal.status != SealStatus::Active {
+        return Err(PlatformError::Conflict(format!(
+            "seal {} is revoked and signs nothing more",
+            ofd_seal.id
+        )));
+    }
+    DocumentKind::check_ofd_seal(ofd_seal.algorithm)?;
     Ok(())
 }
 
@@ -79,6 +122,11 @@ pub(super) fn idempotency_claim(
     if request.document != DocumentKind::Pdf {
         h.update([2]);
         h.update(request.document.as_str().as_bytes());
+    }
+    // A `both` licence's OFD seal is part of what it asks for.
+    if let Some(ofd_seal) = &request.ofd_seal_id {
+        h.update([3]);
+        h.update(ofd_seal.trim().as_bytes());
     }
     // A renewal of a licence and a new licence are different requests.
     if let Some(old) = &request.renews {

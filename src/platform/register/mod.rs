@@ -26,6 +26,25 @@ pub use views::{
     effective_status,
 };
 
+/// Which signed original a reader asks for ([`Register::read_original`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Original {
+    /// The signed PDF (`GET /api/v1/licences/{id}/pdf`).
+    Pdf,
+    /// The signed OFD (`GET /api/v1/licences/{id}/ofd`).
+    Ofd,
+}
+
+impl Original {
+    /// The access log's action for reading it.
+    pub fn action(self) -> &'static str {
+        match self {
+            Self::Pdf => "pdf",
+            Self::Ofd => "ofd",
+        }
+    }
+}
+
 /// Default lifetime of a holder authorisation.
 pub const DEFAULT_AUTHORISATION_TTL: Duration = Duration::minutes(10);
 /// Longest lifetime of a holder authorisation.

@@ -13,7 +13,7 @@ use super::super::limits::MAX_PAGE;
 use super::super::lookup;
 use super::access::{Access, Attempt, Basis, check_purpose};
 use super::views::{CheckRequest, CheckResult, LicenceView, compare, licence_view};
-use super::{Register, basis};
+use super::{Original, Register, basis};
 
 impl Register {
     /// The view of a licence, with the holder code masked unless `basis` allows it.
@@ -58,17 +58,18 @@ impl Register {
         .await
     }
 
-    /// The signed PDF: it carries the holder's data unmasked and cannot be masked without
-    /// breaking its signature, so it goes only to the issuer (no purpose needed) and to
-    /// readers with the holder's authorisation; a duty is refused with
-    /// `original_requires_holder_authorisation`. A data-only licence has none:
-    /// [`PlatformError::NoDocument`], once the basis is confirmed (a reader without one
-    /// learns nothing about the licence; a holder authorisation's use is taken, as for any
-    /// answer about the licence). Logged.
-    pub async fn read_pdf(
+    /// A signed original — the PDF or the OFD: it carries the holder's data unmasked and
+    /// cannot be masked without breaking its signature, so it goes only to the issuer (no
+    /// purpose needed) and to readers with the holder's authorisation; a duty is refused
+    /// with `original_requires_holder_authorisation`. A licence issued without that
+    /// rendition has none: [`PlatformError::NoDocument`], once the basis is confirmed (a
+    /// reader without one learns nothing about the licence; a holder authorisation's use is
+    /// taken, as for any answer about the licence). Logged (action `pdf` or `ofd`).
+    pub async fn read_original(
         &self,
         access: &Access,
         id: &str,
+        original: Original,
         now: OffsetDateTime,
     ) -> Result<Vec<u8>, PlatformError> {
         let mut basis = None;
@@ -77,7 +78,7 @@ impl Register {
             let id = basis::parse_id(id)?;
             let target = basis::Target::Id(&id);
             subject = Some(basis::asked(&target));
-            // The issuer needs no purpose for its own PDF; a purpose it states must be valid.
+            // The issuer needs no purpose for its own original; a purpose it states must be valid.
             if access.client.department_code != id.issuer().as_str() || access.purpose.is_some() {
                 check_purpose(access.purpose.as_deref())?;
             }
@@ -88,16 +89,19 @@ impl Register {
             let row = lookup::licence(self.store.as_ref(), id.as_str()).await?;
             subject = Some(basis::found(&row));
             basis = Some(self.confirm(grant, &row, now).await?);
-            row.licence
-                .document
-                .pdf()
-                .map(<[u8]>::to_vec)
-                .ok_or_else(|| PlatformError::NoDocument(row.licence.id))
+            let document = &row.licence.document;
+            match original {
+                Original::Pdf => document.pdf(),
+                Original::Ofd => document.ofd(),
+            }
+            .map(<[u8]>::to_vec)
+            .ok_or_else(|| PlatformError::NoDocument(row.licence.id))
         }
         .await;
         let (client, purpose) = (Some(&access.client), access.purpose.as_deref());
+        let action = original.action();
         self.logged(
-            Attempt { client, action: "pdf", purpose, basis: basis.as_ref(), subject: subject.as_ref() },
+            Attempt { client, action, purpose, basis: basis.as_ref(), subject: subject.as_ref() },
             now,
             result,
         )

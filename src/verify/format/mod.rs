@@ -3,9 +3,10 @@
 //! [`Evidence`] — the authenticated licence data and the seal that signed them — on which
 //! the engine makes the checks every format shares ([`super::checks`]).
 //!
-//! A new format (OFD) is a new module here with a `read` that returns [`Read`], one
-//! [`super::Input`] variant and one [`super::Subject`] variant.
+//! A new format is a new module here with a `read` that returns [`Read`], one
+//! [`super::Input`] variant and one [`super::Subject`] variant, as the OFD's.
 
+pub(crate) mod ofd;
 pub(crate) mod pdf;
 pub(crate) mod token;
 
