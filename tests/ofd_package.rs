@@ -10,9 +10,7 @@ use std::path::Path;
 
 use sm3::{Digest, Sm3};
 use time::macros::datetime;
-use zhengzhao::ofd::{
-    self, Boundary, DigestOutcome, OfdError, OfdInspection, Package, ReadLimits, SignSpec,
-};
+use zhengzhao::ofd::{self, Boundary, DigestOutcome, OfdError, OfdInspection, Package, ReadLimits, SignSpec};
 
 fn data(name: &str) -> Vec<u8> {
     std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/ofd").join(name)).unwrap()
@@ -98,8 +96,7 @@ fn signed_zip() -> (Vec<u8>, Vec<u8>) {
 /// Rebuilds `zip` with `f` applied to its package (paths in order, bytes editable).
 fn tamper(zip: &[u8], f: impl FnOnce(&mut Vec<(String, Vec<u8>)>)) -> Vec<u8> {
     let p = Package::from_zip(zip, &ReadLimits::default()).unwrap();
-    let mut files: Vec<(String, Vec<u8>)> =
-        p.files().map(|(n, b)| (n.to_owned(), b.to_vec())).collect();
+    let mut files: Vec<(String, Vec<u8>)> = p.files().map(|(n, b)| (n.to_owned(), b.to_vec())).collect();
     f(&mut files);
     let mut out = Package::new();
     for (n, b) in files {
@@ -115,10 +112,9 @@ fn edit(files: &mut [(String, Vec<u8>)], path: &str, f: impl FnOnce(String) -> S
 
 #[test]
 fn interop_signed_files_inspect_with_every_digest_ok_and_nothing_uncovered() {
-    for (name, references, check_method) in [
-        ("ofdrw-SESV4SignDoc.ofd", 5, "SM3"),
-        ("vendor-v4signed.ofd", 13, "1.2.156.10197.1.401"),
-    ] {
+    for (name, references, check_method) in
+        [("ofdrw-SESV4SignDoc.ofd", 5, "SM3"), ("vendor-v4signed.ofd", 13, "1.2.156.10197.1.401")]
+    {
         let bytes = data(name);
         let i = inspect(&bytes);
         assert_eq!(codes(&i), Vec::<&str>::new(), "{name}");
@@ -189,14 +185,19 @@ fn sign_then_inspect_round_trips() {
     assert_eq!(annot.boundary, Some(spec().stamp_boundary));
     let provider = s.provider.as_ref().unwrap();
     assert_eq!(provider.company.as_deref(), Some("Zhengzhao & Co"));
-    assert!(String::from_utf8(seen).unwrap().contains(r#"<ofd:References CheckMethod="1.2.156.10197.1.401">"#));
+    assert!(
+        String::from_utf8(seen).unwrap().contains(r#"<ofd:References CheckMethod="1.2.156.10197.1.401">"#)
+    );
     // Metadata and custom tags read back.
     assert_eq!(i.doc_info.title.as_deref(), Some("营业执照"));
     assert!(i.doc_info.custom_datas.contains(&("holder".into(), "张三 & 李四".into())));
     assert_eq!(i.document.max_unit_id, Some(8));
     let tag = &i.custom_tags[0];
     assert_eq!(tag.name_space.as_deref(), Some("urn:zhengzhao:licence"));
-    assert_eq!(tag.values, [("licence_id".into(), "1.2.156.3005.2.X".into()), ("holder".into(), "张三".into())]);
+    assert_eq!(
+        tag.values,
+        [("licence_id".into(), "1.2.156.3005.2.X".into()), ("holder".into(), "张三".into())]
+    );
     let list = String::from_utf8(i.package.get(ofd::SIGNATURES_PATH).unwrap().to_vec()).unwrap();
     assert!(list.contains(r#"<ofd:MaxSignId>1</ofd:MaxSignId><ofd:Signature ID="1" Type="Seal" BaseLoc="/Doc_0/Signs/Sign_0/Signature.xml"/>"#));
 }
@@ -211,7 +212,10 @@ fn sign_refuses_what_it_cannot_sign_and_leaves_the_package_unchanged() {
     let mut p = licence();
     let cases: [(SignSpec, &str); 4] = [
         (SignSpec { page_id: 2, ..spec() }, "ofd_not_signable"),
-        (SignSpec { stamp_boundary: Boundary { width: f64::NAN, ..spec().stamp_boundary }, ..spec() }, "ofd_bad_sign_spec"),
+        (
+            SignSpec { stamp_boundary: Boundary { width: f64::NAN, ..spec().stamp_boundary }, ..spec() },
+            "ofd_bad_sign_spec",
+        ),
         (SignSpec { provider_name: "a\u{1}".into(), ..spec() }, "ofd_bad_sign_spec"),
         (SignSpec { provider_name: " ".into(), ..spec() }, "ofd_bad_sign_spec"),
     ];
@@ -261,7 +265,10 @@ fn a_file_no_reference_covers_is_reported() {
     let bad = tamper(&zip, |f| f.push(("Doc_0/Res/extra.png".into(), b"\x89PNG".to_vec())));
     let i = inspect(&bad);
     assert_eq!(codes(&i), ["ofd_file_not_covered"]);
-    assert_eq!(i.signatures[0].findings[0].to_string(), "Doc_0/Res/extra.png is not covered by the signature");
+    assert_eq!(
+        i.signatures[0].findings[0].to_string(),
+        "Doc_0/Res/extra.png is not covered by the signature"
+    );
     // A file put into the signature folder is not excused either.
     let bad = tamper(&zip, |f| f.push(("Doc_0/Signs/Sign_0/Seal.esl".into(), b"x".to_vec())));
     assert_eq!(codes(&inspect(&bad)), ["ofd_file_not_covered"]);
@@ -285,9 +292,8 @@ fn a_removed_reference_leaves_its_file_uncovered_and_changes_the_signed_bytes() 
 #[test]
 fn an_edited_signature_time_keeps_the_digests_but_not_the_signed_bytes() {
     let (zip, original) = signed_zip();
-    let bad = tamper(&zip, |f| {
-        edit(f, ofd::SIGNATURE_PATH, |s| s.replace("20261206023005", "20261205023005"))
-    });
+    let bad =
+        tamper(&zip, |f| edit(f, ofd::SIGNATURE_PATH, |s| s.replace("20261206023005", "20261205023005")));
     let i = inspect(&bad);
     // Nothing at this layer: every reference still holds …
     assert_eq!(codes(&i), Vec::<&str>::new());
@@ -309,7 +315,9 @@ fn a_second_signature_may_add_its_own_files() {
     let mut refs = String::new();
     for (path, bytes) in p.files().filter(|(n, _)| *n != ofd::SIGNATURES_PATH) {
         let v = data_encoding::BASE64.encode(&Sm3::digest(bytes));
-        refs.push_str(&format!(r#"<ofd:Reference FileRef="/{path}"><ofd:CheckValue>{v}</ofd:CheckValue></ofd:Reference>"#));
+        refs.push_str(&format!(
+            r#"<ofd:Reference FileRef="/{path}"><ofd:CheckValue>{v}</ofd:CheckValue></ofd:Reference>"#
+        ));
     }
     let second = format!(
         r#"<?xml version="1.0" encoding="UTF-8"?><ofd:Signature xmlns:ofd="http://www.ofdspec.org/2016"><ofd:SignedInfo><ofd:Provider ProviderName="x"/><ofd:SignatureMethod>1.2.156.10197.1.501</ofd:SignatureMethod><ofd:SignatureDateTime>20261207000000</ofd:SignatureDateTime><ofd:References CheckMethod="SM3">{refs}<ofd:Reference FileRef="/Doc_0/Signs/Sign_1/Seal.esl"><ofd:CheckValue>{}</ofd:CheckValue></ofd:Reference></ofd:References><ofd:StampAnnot ID="9" PageRef="1" Boundary="1 1 10 10"/><ofd:Seal><ofd:BaseLoc>Seal.esl</ofd:BaseLoc></ofd:Seal></ofd:SignedInfo><ofd:SignedValue>SignedValue.dat</ofd:SignedValue></ofd:Signature>"#,

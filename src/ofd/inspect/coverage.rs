@@ -99,10 +99,9 @@ pub(super) fn check_coverage(
             .map(|p| Finding::FileNotCovered { path: p.to_owned() })
             .collect();
         for page in &document.pages {
-            if let Some(p) = page.path.as_deref().filter(|p| package.get(p).is_some()) {
-                if !covered.contains(p) {
-                    found.push(Finding::PageNotCovered { id: page.id.clone(), path: p.to_owned() });
-                }
+            let present = page.path.as_deref().filter(|p| package.get(p).is_some());
+            if let Some(p) = present.filter(|p| !covered.contains(p)) {
+                found.push(Finding::PageNotCovered { id: page.id.clone(), path: p.to_owned() });
             }
         }
         signatures[i].findings.extend(found);

@@ -88,7 +88,7 @@ pub(super) fn read_document(
         let id = xml::attr(page, "ID").unwrap_or_default();
         let base_loc = xml::attr(page, "BaseLoc").unwrap_or_default();
         let path = locate(package, dir, &base_loc);
-        if !path.as_deref().is_some_and(|p| package.get(p).is_some()) {
+        if path.as_deref().is_none_or(|p| package.get(p).is_none()) {
             findings.push(Finding::PageMissing { id: id.clone(), base_loc: base_loc.clone() });
         }
         pages.push(PageEntry { id, base_loc, path });
