@@ -228,3 +228,48 @@ fn fuzz_seeds_and_regressions_end_without_panic() {
     }
     assert!(n >= 3, "the interop seeds are in fuzz/seeds/ofd_inspect");
 }
+
+/// A small deterministic generator (xorshift) for the mutation test.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self, below: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % below as u64) as usize
+    }
+}
+
+#[test]
+fn mutated_interop_packages_end_in_ok_or_err() {
+    // Bytes of the files inside the package are changed (the zip stays valid), so the
+    // XML, path and signature readers see the damage rather than the inflater.
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let start = Instant::now();
+    for name in ["ofdrw-SESV4SignDoc.ofd", "vendor-v4signed.ofd", "ofdrw-helloworld.ofd"] {
+        let p = Package::from_zip(&data(name), &ReadLimits::default()).unwrap();
+        let files: Vec<(String, Vec<u8>)> = p.files().map(|(n, b)| (n.to_owned(), b.to_vec())).collect();
+        for _ in 0..150 {
+            let mut files = files.clone();
+            let (_, bytes) = &mut files[rng.next(p.len())];
+            for _ in 0..=rng.next(4) {
+                if bytes.is_empty() {
+                    break;
+                }
+                let at = rng.next(bytes.len());
+                match rng.next(3) {
+                    0 => bytes[at] = b"<>/\"=& :x0"[rng.next(10)],
+                    1 => drop(bytes.drain(at..(at + rng.next(40)).min(bytes.len()))),
+                    _ => bytes.insert(at, rng.next(256) as u8),
+                }
+            }
+            let mut q = Package::new();
+            for (n, b) in files {
+                q.insert(n, b).unwrap();
+            }
+            let _ = ofd::inspect_package(q, &ReadLimits::default());
+        }
+    }
+    assert!(start.elapsed() < LIMIT * 10, "took {:?}", start.elapsed());
+}

@@ -6,6 +6,8 @@
 
 #![allow(clippy::unwrap_used)] // Test helpers: a failed unwrap is a failed test.
 
+mod common;
+
 use std::path::Path;
 
 use sm3::{Digest, Sm3};
@@ -338,4 +340,41 @@ fn a_second_signature_may_add_its_own_files() {
     assert_eq!(i.signatures.len(), 2);
     assert_eq!(codes(&i), Vec::<&str>::new());
     assert_eq!(i.signatures[1].signed_value.as_deref(), Some(&b"ses"[..]));
+}
+
+#[tokio::test]
+async fn openssl_recomputes_every_reference_digest_we_write() {
+    let test = "openssl dgst -sm3 over the signed OFD's files";
+    let Some([openssl]) = common::tools::require(test, [common::tools::path_tool("openssl")]) else {
+        return;
+    };
+    let (zip, _) = signed_zip();
+    let i = inspect(&zip);
+    let dir = tempfile::tempdir().unwrap();
+    for r in &i.signatures[0].references {
+        let path = r.path.as_deref().unwrap();
+        let file = dir.path().join(path.replace('/', "_"));
+        std::fs::write(&file, i.package.get(path).unwrap()).unwrap();
+        let out = common::tools::run(&openssl, ["dgst", "-sm3", "-binary", file.to_str().unwrap()]).await;
+        assert!(out.status.success(), "{}", common::tools::text(&out));
+        assert_eq!(data_encoding::BASE64.encode(&out.stdout), r.check_value, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn python_zipfile_reads_our_zip_in_order_with_fixed_times() {
+    let test = "Python's zipfile on the signed OFD";
+    let Some([python]) = common::tools::require(test, [common::tools::path_tool("python3")]) else {
+        return;
+    };
+    let (zip, _) = signed_zip();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("licence.ofd");
+    std::fs::write(&file, &zip).unwrap();
+    let script = "import sys, zipfile\nz = zipfile.ZipFile(sys.argv[1])\nassert z.testzip() is None\nfor i in z.infolist():\n    assert i.date_time == (1980, 1, 1, 0, 0, 0), i\n    assert i.compress_type == zipfile.ZIP_DEFLATED, i\n    print(i.filename)\n";
+    let out = common::tools::run(&python, ["-c", script, file.to_str().unwrap()]).await;
+    assert!(out.status.success(), "{}", common::tools::text(&out));
+    let names: Vec<String> = String::from_utf8(out.stdout).unwrap().lines().map(str::to_owned).collect();
+    let ours: Vec<String> = inspect(&zip).package.files().map(|(n, _)| n.to_owned()).collect();
+    assert_eq!(names, ours);
 }

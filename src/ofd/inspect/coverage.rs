@@ -50,7 +50,8 @@ pub(super) fn check_reference(
         Some(_) if !supported => (DigestOutcome::NotChecked, None),
         Some(p) => compare(p, &file_ref, check_value, digests),
     };
-    (ReferenceCheck { file_ref, path, outcome }, finding)
+    let check_value = check_value.to_owned();
+    (ReferenceCheck { file_ref, path, check_value, outcome }, finding)
 }
 
 fn compare(

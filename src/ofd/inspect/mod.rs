@@ -160,6 +160,8 @@ pub struct ReferenceCheck {
     pub file_ref: String,
     /// The package path it names, if usable.
     pub path: Option<String>,
+    /// `CheckValue` as written (base64 of the digest).
+    pub check_value: String,
     /// The comparison.
     pub outcome: DigestOutcome,
 }
