@@ -1,7 +1,19 @@
 //! The one error type of the OFD module, with stable snake_case codes for API clients.
 //!
 //! Reading errors say which limit or which rule an uploaded package broke; the limits
-//! themselves are in [`super::ReadLimits`].
+//! themselves are in [`super::ReadLimits`]. Codes:
+//!
+//! | code | when |
+//! |---|---|
+//! | `ofd_bad_path` | [`super::Package::insert`] of a path that is not plain, or twice |
+//! | `ofd_input_too_large`, `ofd_too_many_entries`, `ofd_entry_too_large`, `ofd_total_too_large`, `ofd_compression_ratio` | a [`super::ReadLimits`] bound |
+//! | `ofd_bad_entry_name`, `ofd_duplicate_entry` | zip entry names (traversal, absolute, backslash, not UTF-8; repeated, also by letter case) |
+//! | `ofd_encrypted_entry`, `ofd_unsupported_compression` | an entry that is encrypted or neither stored nor deflated |
+//! | `ofd_not_zip`, `ofd_corrupt_entry` | not a zip or truncated; an entry that does not inflate or fails its CRC |
+//! | `ofd_xml_too_large`, `ofd_xml_doctype`, `ofd_xml_too_deep`, `ofd_xml_too_many_nodes`, `ofd_xml_unreadable` | `OFD.xml` or the document's XML (in signature files these are findings) |
+//! | `ofd_no_ofd_xml`, `ofd_no_doc_body`, `ofd_no_doc_root` | the package structure |
+//! | `ofd_not_signable`, `ofd_bad_sign_spec`, `ofd_signed_value_failed` | [`super::sign`] |
+//! | `ofd_zip_write` | [`super::Package::to_zip`] (internal) |
 
 /// Why an OFD could not be written, signed or read.
 #[derive(Debug, thiserror::Error)]

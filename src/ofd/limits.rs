@@ -13,7 +13,7 @@
 /// | `max_xml_bytes` | 4 MiB per XML file parsed | `ofd_xml_too_large` |
 /// | `max_xml_depth` | 64 nested elements | `ofd_xml_too_deep` |
 /// | `max_xml_nodes` | 200,000 nodes per XML file | `ofd_xml_too_many_nodes` |
-/// | `max_signatures` | 16 signatures in `Signatures.xml` | `ofd_structure` finding |
+/// | `max_signatures` | 16 signatures in `Signatures.xml` (the rest unread) | finding `ofd_too_many_signatures` |
 ///
 /// Sizes are counted while inflating (the zip headers' sizes are not trusted). A licence
 /// OFD is a few dozen files and well under 1 MiB; the defaults leave room for foreign

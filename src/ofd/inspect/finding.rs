@@ -1,5 +1,17 @@
 //! What inspecting an OFD found wrong, one variant per stable code. The verification engine
 //! turns each into a failed check; an empty list means the check passed.
+//!
+//! | code | level | check it fails |
+//! |---|---|---|
+//! | `ofd_page_missing` | package | a page of `Document.xml` has no content file |
+//! | `ofd_signatures_unreadable`, `ofd_too_many_signatures` | package | the signature list |
+//! | `ofd_custom_tags_unreadable` | package | the metadata tag files |
+//! | `ofd_extra_documents` | package | more than one `DocBody` (only the first is read) |
+//! | `ofd_signature_xml_missing`, `ofd_signature_xml_unreadable`, `ofd_signed_value_missing` | signature | signature structure |
+//! | `ofd_signature_method_unknown`, `ofd_signature_time_unreadable`, `ofd_stamp_annot_invalid` | signature | `SignedInfo` contents |
+//! | `ofd_check_method_unsupported`, `ofd_no_references` | signature | reference digests (none checked) |
+//! | `ofd_reference_mismatch`, `ofd_reference_missing_file`, `ofd_reference_bad_path`, `ofd_reference_bad_check_value` | signature | one reference digest |
+//! | `ofd_file_not_covered`, `ofd_page_not_covered` | signature | coverage of the package |
 
 use std::fmt;
 
