@@ -378,3 +378,29 @@ async fn python_zipfile_reads_our_zip_in_order_with_fixed_times() {
     let ours: Vec<String> = inspect(&zip).package.files().map(|(n, _)| n.to_owned()).collect();
     assert_eq!(names, ours);
 }
+
+#[test]
+fn reference_problems_each_have_their_code() {
+    let (zip, _) = signed_zip();
+    let sig = ofd::SIGNATURE_PATH;
+    let md5 = tamper(&zip, |f| edit(f, sig, |s| s.replace(ofd::SM3_OID, "MD5")));
+    let i = inspect(&md5);
+    assert_eq!(codes(&i), ["ofd_check_method_unsupported"]);
+    assert!(i.signatures[0].references.iter().all(|r| r.outcome == DigestOutcome::NotChecked));
+    // "SM3" (as ofdrw writes it) is checked like the OID.
+    let sm3 = tamper(&zip, |f| edit(f, sig, |s| s.replace(ofd::SM3_OID, "SM3")));
+    assert_eq!(codes(&inspect(&sm3)), Vec::<&str>::new());
+    let gone = tamper(&zip, |f| f.retain(|(n, _)| n != "Doc_0/PublicRes.xml"));
+    assert_eq!(codes(&inspect(&gone)), ["ofd_reference_missing_file"]);
+    let bad_value =
+        tamper(&zip, |f| edit(f, sig, |s| s.replacen("<ofd:CheckValue>", "<ofd:CheckValue>!", 1)));
+    assert_eq!(codes(&inspect(&bad_value)), ["ofd_reference_bad_check_value"]);
+    let bad_path = tamper(&zip, |f| {
+        edit(f, sig, |s| s.replace(r#"FileRef="/Doc_0/PublicRes.xml""#, r#"FileRef="/../PublicRes.xml""#))
+    });
+    assert_eq!(codes(&inspect(&bad_path)), ["ofd_file_not_covered", "ofd_reference_bad_path"]);
+    let no_annot_page = tamper(&zip, |f| edit(f, sig, |s| s.replace(r#"PageRef="1""#, r#"PageRef="5""#)));
+    assert_eq!(codes(&inspect(&no_annot_page)), ["ofd_stamp_annot_invalid"]);
+    let no_value = tamper(&zip, |f| f.retain(|(n, _)| n != ofd::SIGNED_VALUE_PATH));
+    assert_eq!(codes(&inspect(&no_value)), ["ofd_signed_value_missing"]);
+}
