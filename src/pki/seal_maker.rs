@@ -102,7 +102,10 @@ mod tests {
         assert_eq!(chain.path.len(), 2);
         // Another root's maker, a seal certificate, the root itself: refused.
         let other = TestRoot::named(Algorithm::Sm2, "别的平台");
-        assert_eq!(validate_seal_maker(&cert, &[other.der.clone()], now), Err(ChainError::UnknownIssuer));
+        assert_eq!(
+            validate_seal_maker(&cert, std::slice::from_ref(&other.der), now),
+            Err(ChainError::UnknownIssuer)
+        );
         let seal = root.seal([5; 16], now, now + Duration::days(10));
         assert_eq!(validate_seal_maker(&seal.der, &roots, now), Err(ChainError::WrongExtendedKeyUsage));
         assert_eq!(validate_seal_maker(&root.der, &roots, now), Err(ChainError::WrongKeyUsage));

@@ -201,11 +201,11 @@ struct Property {
 
 fn read_property_v4(tlv: &[u8]) -> Result<Property, SesError> {
     let p: PropertyV4 = decode("SES_ESPropertyInfo", tlv)?;
-    let list = p.cert_list.to_der_vec()?;
+    let list = &p.cert_list;
     let cert_list = match p.cert_list_type {
-        1 => certs(decode::<Vec<OctetString>>("certList", &list)?)?,
+        1 => certs(list.decode_as::<Vec<OctetString>>().map_err(|e| SesError::der("certList", e))?)?,
         2 => {
-            let digests: Vec<CertDigestAsn1> = decode("certList", &list)?;
+            let digests: Vec<CertDigestAsn1> = list.decode_as().map_err(|e| SesError::der("certList", e))?;
             limit_count(digests.len())?;
             let digests = digests
                 .into_iter()
@@ -409,15 +409,4 @@ fn limit_count(n: usize) -> Result<(), SesError> {
 
 fn malformed(what: &'static str, reason: impl Into<String>) -> SesError {
     SesError::Malformed { what, reason: reason.into() }
-}
-
-/// Re-encodes an `Any` (its own TLV: the bytes it was decoded from, as DER is canonical).
-trait ToDerVec {
-    fn to_der_vec(&self) -> Result<Vec<u8>, SesError>;
-}
-
-impl ToDerVec for der::asn1::Any {
-    fn to_der_vec(&self) -> Result<Vec<u8>, SesError> {
-        der::Encode::to_der(self).map_err(|e| SesError::der("certList", e))
-    }
 }

@@ -322,3 +322,72 @@ fn another_version_number_is_refused() {
     v3[pos + 6] = 3;
     assert_eq!(read_seal(&v3).unwrap_err(), SesError::UnsupportedVersion(3));
 }
+
+/// A seal whose `certList` holds digests (`certListType` 2), made by hand from the derives.
+fn digest_listed_seal(f: &Fixture, digest: CertDigestSpec) -> Vec<u8> {
+    use der::Encode as _;
+    use der::asn1::{Any, AnyRef, BitString, GeneralizedTime, Ia5String, OctetString, PrintableString};
+
+    use super::asn1::{CertDigestAsn1, Picture, PropertyV4, SealInfoOut, SesHeader, SesSealOut};
+    let time = GeneralizedTime::from_unix_duration(std::time::Duration::from_secs(1_780_000_000)).unwrap();
+    let list = vec![CertDigestAsn1 {
+        kind: PrintableString::new(digest.0).unwrap(),
+        value: OctetString::new(digest.1).unwrap(),
+    }];
+    let info = SealInfoOut {
+        header: SesHeader {
+            id: Ia5String::new("ES").unwrap(),
+            version: 4,
+            vid: Ia5String::new("T").unwrap(),
+        },
+        es_id: Ia5String::new("1").unwrap(),
+        property: PropertyV4 {
+            seal_type: 1,
+            name: "章".into(),
+            cert_list_type: 2,
+            cert_list: Any::encode_from(&list).unwrap(),
+            create_date: time,
+            valid_start: time,
+            valid_end: time,
+        },
+        picture: Picture {
+            kind: Ia5String::new("PNG").unwrap(),
+            data: OctetString::new(f.picture.data.clone()).unwrap(),
+            width: 46,
+            height: 46,
+        },
+    };
+    let info_der = info.to_der().unwrap();
+    let seal = SesSealOut {
+        info: AnyRef::try_from(info_der.as_slice()).unwrap(),
+        cert: OctetString::new(f.maker_cert.clone()).unwrap(),
+        sign_alg: crate::signing::oid::SM2_WITH_SM3,
+        signed_value: BitString::from_bytes(&f.maker.sign_der(&info_der)).unwrap(),
+    };
+    seal.to_der().unwrap()
+}
+
+/// A digest algorithm's name and the digest.
+struct CertDigestSpec(&'static str, Vec<u8>);
+
+#[test]
+fn a_seal_listing_certificate_digests_matches_by_digest() {
+    use sha2::Digest as _;
+    let f = fixture();
+    let by_sm3 = digest_listed_seal(&f, CertDigestSpec("SM3", sm3::Sm3::digest(&f.seal_cert).to_vec()));
+    let seal = read_seal(&by_sm3).unwrap();
+    assert!(matches!(&seal.cert_list, CertList::Digests(d) if d.len() == 1 && d[0].algorithm == "SM3"));
+    seal.verify_maker_signature().unwrap();
+    assert!(seal.lists_cert(&f.seal_cert));
+    assert!(!seal.lists_cert(&f.maker_cert));
+    let by_sha256 =
+        digest_listed_seal(&f, CertDigestSpec("SHA-256", sha2::Sha256::digest(&f.seal_cert).to_vec()));
+    assert!(read_seal(&by_sha256).unwrap().lists_cert(&f.seal_cert));
+    // A digest algorithm we do not compute never matches.
+    let unknown = digest_listed_seal(&f, CertDigestSpec("MD5", vec![0; 16]));
+    assert!(!read_seal(&unknown).unwrap().lists_cert(&f.seal_cert));
+    // A signature by a digest-listed seal: the signer is found by its digest.
+    let hash = [1u8; 32];
+    let signed = sign(&by_sm3, at(1_790_000_000), &hash, "/p", &f.seal_cert, &f.seal_key).unwrap();
+    read_signature(&signed).unwrap().signer_listed_in_seal().unwrap();
+}
