@@ -391,3 +391,39 @@ fn a_seal_listing_certificate_digests_matches_by_digest() {
     let signed = sign(&by_sm3, at(1_790_000_000), &hash, "/p", &f.seal_cert, &f.seal_key).unwrap();
     read_signature(&signed).unwrap().signer_listed_in_seal().unwrap();
 }
+
+#[test]
+fn optional_time_stamps_and_extension_data_are_read() {
+    use super::asn1::{elements, sequence_of_parts};
+    let f = fixture();
+    let seal = f.seal();
+    let sig = f.signature(&seal);
+    // SES_Signature with timeStamp [0] EXPLICIT BIT STRING { 0x11 0x22 }.
+    let stamp = [0xa0, 0x05, 0x03, 0x03, 0x00, 0x11, 0x22];
+    let mut parts = elements("t", &sig, 5).unwrap();
+    parts.push(&stamp);
+    let stamped = sequence_of_parts(&parts).unwrap();
+    let facts = read_signature(&stamped).unwrap();
+    assert_eq!(facts.timestamp, Some(vec![0x11, 0x22]));
+    facts.verify_signature().unwrap();
+    // A timeStamp that is not [0] EXPLICIT is malformed.
+    let wrong =
+        sequence_of_parts(&[parts[0], parts[1], parts[2], parts[3], &[0x03, 0x02, 0x00, 0x11]]).unwrap();
+    assert_eq!(read_signature(&wrong).unwrap_err().code(), "ses_malformed");
+    // TBS_Sign with extDatas [0] EXPLICIT: read (and, as it changes the TBS, the signature fails).
+    let mut tbs = elements("t", parts[0], 6).unwrap();
+    let ext = [0xa0, 0x02, 0x30, 0x00];
+    tbs.push(&ext);
+    let tbs = sequence_of_parts(&tbs).unwrap();
+    let with_ext = sequence_of_parts(&[&tbs, parts[1], parts[2], parts[3]]).unwrap();
+    let facts = read_signature(&with_ext).unwrap();
+    assert_eq!(facts.ext_datas, Some(vec![0x30, 0x00]));
+    assert_eq!(facts.verify_signature(), Err(SesError::BadSignature));
+    // A v5-style seal with a fifth element (its time-stamp) keeps it, DER as found.
+    let mut seal_parts = elements("s", &seal, 5).unwrap();
+    let seal_stamp = [0x04, 0x01, 0x7f];
+    seal_parts.push(&seal_stamp);
+    let stamped_seal = read_seal(&sequence_of_parts(&seal_parts).unwrap()).unwrap();
+    assert_eq!(stamped_seal.timestamp, Some(seal_stamp.to_vec()));
+    stamped_seal.verify_maker_signature().unwrap();
+}
