@@ -462,6 +462,9 @@ pub enum StartError {
     /// A root or seal key cannot be read.
     #[error("checking the signing keys")]
     Keys(#[source] PlatformError),
+    /// The GB/T 38540 seal maker cannot be prepared.
+    #[error("preparing the electronic seal maker")]
+    SealMaker(#[source] PlatformError),
     /// The access log's checkpoint signer cannot be prepared.
     #[error("preparing the access log checkpoint signer")]
     CheckpointSigner(#[source] PlatformError),
@@ -505,12 +508,18 @@ pub struct Service {
 }
 
 impl Service {
-    /// Checks the platform's keys and prepares its checkpoint signer.
+    /// Checks the platform's keys and prepares its checkpoint signer and, with an SM2
+    /// root, its seal maker (made now on a data directory from before).
     pub async fn prepare(platform: Platform, now: OffsetDateTime) -> Result<Self, StartError> {
         let keys = platform.pki.check_keys().await.map_err(StartError::Keys)?;
         tracing::info!(keys, "signing keys readable");
-        for alg in platform.pki.missing_roots().await.map_err(StartError::Keys)? {
+        let missing = platform.pki.missing_roots().await.map_err(StartError::Keys)?;
+        for alg in &missing {
             tracing::warn!(algorithm = %alg, "no {alg} root CA: run `zhengzhao init` to add it");
+        }
+        // A data directory made before GB/T 38540 seals gets its seal maker now.
+        if !missing.contains(&Algorithm::Sm2) {
+            platform.pki.seal_maker(now).await.map_err(StartError::SealMaker)?;
         }
         let checkpoints = platform.audit.audit_signer(now).await.map_err(StartError::CheckpointSigner)?;
         Ok(Self { platform: Arc::new(platform), checkpoints })

@@ -14,7 +14,7 @@ use zhengzhao::pki::{Algorithm, RevocationReason};
 use zhengzhao::store::prelude::*;
 use zhengzhao::store::{
     AuthorisationRecord, CrlRecord, Department, LicenceEvent, LicenceFilter, NewLicence, PlatformRecord,
-    RootRecord, SealRecord, SealStatus, StoreError,
+    RootRecord, SealMakerRecord, SealRecord, SealStatus, StoreError,
 };
 
 fn t(secs: i64) -> OffsetDateTime {
@@ -449,6 +449,32 @@ async fn licences_keep_their_document(store: Arc<dyn Store>) {
     assert_eq!(replayed.licence.document, Document::None);
 }
 
+/// The seal maker is one row; a seal's SES_Seal is kept once (the first stored stands).
+async fn seal_maker_and_ses_seals(store: Arc<dyn Store>) {
+    with_roots(&*store).await;
+    assert_eq!(store.seal_maker().await.unwrap(), None);
+    let maker =
+        SealMakerRecord { cert_der: vec![0x30, 1, 2], key_name: "seal-maker-sm2".into(), created_at: t(5) };
+    store.insert_seal_maker(&maker).await.unwrap();
+    assert_eq!(store.seal_maker().await.unwrap(), Some(maker.clone()));
+    let again = SealMakerRecord { cert_der: vec![9], ..maker.clone() };
+    assert!(matches!(store.insert_seal_maker(&again).await, Err(StoreError::Conflict(_))));
+    assert_eq!(store.seal_maker().await.unwrap(), Some(maker));
+
+    store.insert_department(&department(DEPT)).await.unwrap();
+    let s = seal("31011500000001", DEPT, Algorithm::Sm2, "0a01");
+    store.insert_seal(&s).await.unwrap();
+    assert_eq!(store.ses_seal(&s.id).await.unwrap(), None);
+    let first = vec![0x30, 0x03, 1, 2, 3];
+    assert_eq!(store.keep_ses_seal(&s.id, &first).await.unwrap(), first);
+    assert_eq!(store.keep_ses_seal(&s.id, &[0x30, 0]).await.unwrap(), first);
+    assert_eq!(store.ses_seal(&s.id).await.unwrap(), Some(first));
+    // The seal record itself is unchanged.
+    assert_eq!(store.seal(&s.id).await.unwrap(), Some(s));
+    assert!(matches!(store.ses_seal("nope").await, Err(StoreError::NotFound(_))));
+    assert!(matches!(store.keep_ses_seal("nope", &[1]).await, Err(StoreError::NotFound(_))));
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -486,6 +512,7 @@ on_both_backends!(
     authorisations_count_uses,
     serials_are_reserved_given_back_and_reused,
     licences_keep_their_document,
+    seal_maker_and_ses_seals,
 );
 
 #[tokio::test]

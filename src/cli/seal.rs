@@ -1,4 +1,4 @@
-//! `zhengzhao seal create|list|revoke|cert|preview`.
+//! `zhengzhao seal create|list|revoke|cert|preview|export`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -53,6 +53,15 @@ pub enum SealCommand {
     },
     /// Write the seal image as PNG or SVG.
     Preview(PreviewArgs),
+    /// Write an SM2 seal's GB/T 38540 electronic seal (DER `SES_Seal`, signed by the
+    /// platform's seal maker).
+    Export {
+        /// The seal id.
+        seal_id: String,
+        /// Output file (`.esl`).
+        #[arg(long)]
+        esl: PathBuf,
+    },
 }
 
 /// `seal preview`.
@@ -155,6 +164,11 @@ pub async fn run(
         }
         SealCommand::Cert { seal_id } => write!(out, "{}", platform.pki.seal_chain_pem(&seal_id).await?)?,
         SealCommand::Preview(args) => preview(platform, args, out).await?,
+        SealCommand::Export { seal_id, esl } => {
+            let der = platform.pki.ses_seal(&seal_id, now).await?;
+            std::fs::write(&esl, der).with_context(|| format!("cannot write {}", esl.display()))?;
+            writeln!(out, "wrote {}", esl.display())?;
+        }
     }
     Ok(())
 }

@@ -27,6 +27,9 @@ pub async fn init(
     for alg in &report.kept {
         writeln!(out, "kept existing {alg} root CA")?;
     }
+    if report.made_seal_maker {
+        writeln!(out, "created the GB/T 38540 seal maker certificate (under the sm2 root CA)")?;
+    }
     print_locations(out, &platform)
 }
 

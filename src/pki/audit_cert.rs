@@ -4,24 +4,20 @@
 
 use der::asn1::ObjectIdentifier;
 use time::OffsetDateTime;
-use x509_cert::ext::pkix::{BasicConstraints, KeyUsages};
-use x509_parser::certificate::X509Certificate;
 
-use super::cert::{
-    can_sign_certs, cert_info_parsed, check_issuer_key, check_validity, issuer_of, parse_cert,
-};
 use super::chain_error::{ChainError, ValidatedChain};
 use super::error::PkiError;
 use super::keys::PrivateKey;
-use super::name::{NameBuilder, attr, check_text};
-use super::profile::{CertSpec, build_cert};
-use super::x509_key::{SubjectKey, X509Signer};
+use super::service_cert::{ServiceRole, issue_service_cert, validate_service_cert};
 
 /// OID of the extended key usage timeStamping (RFC 5280 id-kp-timeStamping).
 pub const TIME_STAMPING_EKU: &str = "1.3.6.1.5.5.7.3.8";
 const TIME_STAMPING_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap(TIME_STAMPING_EKU);
 /// The subject CN of a checkpoint signer certificate.
 pub const AUDIT_SIGNER_CN: &str = "Access log checkpoint signer";
+
+const ROLE: ServiceRole =
+    ServiceRole { cn: AUDIT_SIGNER_CN, eku: Some(TIME_STAMPING_OID), key_field: "checkpoint signer key" };
 
 /// Issues the checkpoint signer's certificate (DER) for `public_key_spki_der`, signed by
 /// `issuer_key` on behalf of `issuer_cert_der` (the platform's root).
@@ -40,43 +36,16 @@ pub fn issue_audit_cert(
     not_after: OffsetDateTime,
     serial: [u8; 16],
 ) -> Result<Vec<u8>, PkiError> {
-    check_text("platform name", platform_name, 64)?;
-    let (not_before, not_after) = check_validity(not_before, not_after)?;
-    let subject_key = SubjectKey::from_spki_der(public_key_spki_der)?;
-    let issuer_cert = parse_cert(issuer_cert_der).map_err(PkiError::MalformedCertificate)?;
-    check_issuer_key(&issuer_cert, issuer_key)?;
-    if issuer_key.public_key_spki_der() == public_key_spki_der {
-        return Err(PkiError::InvalidField {
-            field: "checkpoint signer key",
-            reason: "must not be the root's own key".to_owned(),
-        });
-    }
-    if !can_sign_certs(&issuer_cert) {
-        return Err(PkiError::IssuerNotCa);
-    }
-    let (issuer_nb, issuer_na) =
-        (issuer_cert.validity().not_before.to_datetime(), issuer_cert.validity().not_after.to_datetime());
-    let not_before = not_before.max(issuer_nb);
-    let not_after = not_after.min(issuer_na);
-    if not_after <= not_before {
-        return Err(PkiError::InvalidValidity("outside the issuer's validity".to_owned()));
-    }
-    let subject = NameBuilder::new()
-        .printable_or_utf8(attr::COUNTRY, "CN")?
-        .utf8(attr::ORGANIZATION, platform_name)?
-        .utf8(attr::COMMON_NAME, AUDIT_SIGNER_CN)?
-        .build()?;
-    let spec = CertSpec {
-        subject,
-        serial: serial.to_vec(),
+    issue_service_cert(
+        ROLE,
+        platform_name,
+        public_key_spki_der,
+        issuer_cert_der,
+        issuer_key,
         not_before,
         not_after,
-        basic_constraints: BasicConstraints { ca: false, path_len_constraint: None },
-        key_usage: KeyUsages::DigitalSignature.into(),
-        extended_key_usage: vec![TIME_STAMPING_OID],
-        crl_url: None,
-    };
-    build_cert(&spec, Some(&issuer_of(&issuer_cert)?), &subject_key, &X509Signer::new(issuer_key)?)
+        serial,
+    )
 }
 
 /// Validates a checkpoint signer's certificate at `at` against `trusted_roots`: it chains
@@ -89,33 +58,7 @@ pub fn validate_audit_signer(
     trusted_roots: &[Vec<u8>],
     at: OffsetDateTime,
 ) -> Result<ValidatedChain, ChainError> {
-    let leaf = parse_cert(leaf_der).map_err(|e| ChainError::Malformed(format!("signer: {e}")))?;
-    let roots = super::path::parse_all(trusted_roots, "trusted root")?;
-    let path = super::path::build_path(&leaf, &[], &roots)?;
-    for cert in &path {
-        super::path::check_critical_extensions(cert)?;
-    }
-    super::path::check_ca_constraints(&path)?;
-    for cert in &path {
-        super::path::check_validity(cert, at)?;
-    }
-    check_signer_usage(&leaf)?;
-    let infos = path
-        .iter()
-        .map(|c| cert_info_parsed(c).map_err(|e| ChainError::Malformed(e.to_string())))
-        .collect::<Result<Vec<_>, _>>()?;
-    let leaf_info = infos.first().cloned().ok_or_else(|| ChainError::Malformed("empty path".to_owned()))?;
-    Ok(ValidatedChain { leaf: leaf_info, path: infos })
-}
-
-fn check_signer_usage(leaf: &X509Certificate<'_>) -> Result<(), ChainError> {
-    if !matches!(leaf.key_usage(), Ok(Some(ku)) if ku.value.digital_signature()) {
-        return Err(ChainError::WrongKeyUsage);
-    }
-    if !matches!(leaf.extended_key_usage(), Ok(Some(eku)) if eku.value.time_stamping) {
-        return Err(ChainError::WrongExtendedKeyUsage);
-    }
-    Ok(())
+    validate_service_cert(ROLE, leaf_der, trusted_roots, at)
 }
 
 #[cfg(test)]

@@ -17,7 +17,10 @@
 //! - one seal certificate per electronic seal ([`issue_seal_cert`]), always of the same
 //!   algorithm as its root,
 //! - the root's CRL ([`make_crl`]),
-//! - validation of a seal certificate up to a trusted root ([`validate_seal_chain`]).
+//! - validation of a seal certificate up to a trusted root ([`validate_seal_chain`]),
+//! - the platform's own service certificates: the access log's checkpoint signer
+//!   ([`issue_audit_cert`]) and the GB/T 38540 seal maker under the SM2 root
+//!   ([`issue_seal_maker_cert`], [`validate_seal_maker`]).
 
 mod audit_cert;
 mod cert;
@@ -31,6 +34,8 @@ mod path;
 mod pem;
 mod profile;
 mod revocation;
+mod seal_maker;
+mod service_cert;
 mod signature;
 #[cfg(test)]
 mod test_support;
@@ -47,3 +52,4 @@ pub use keys::{PrivateKey, key_id, random_serial};
 pub use path::MAX_PATH_CERTS;
 pub use pem::{pem_decode_all, pem_encode};
 pub use revocation::{RevocationPolicy, RevocationStatus, revocation_applies, revocation_status};
+pub use seal_maker::{SEAL_MAKER_CN, issue_seal_maker_cert, validate_seal_maker};

@@ -112,6 +112,9 @@ pub enum PlatformError {
     /// The operating system's random number generator failed.
     #[error("no randomness available")]
     Rng,
+    /// A GB/T 38540 electronic seal or seal signature could not be made.
+    #[error("electronic seal: {0}")]
+    Ses(#[from] crate::ses::SesError),
     /// A background task (a blocking job, the access-log writer) stopped or panicked.
     #[error("{0}")]
     Task(String),
@@ -162,6 +165,7 @@ impl PlatformError {
             Self::Pki(_) => "pki_error",
             Self::Seal(_) => "invalid_seal_name",
             Self::Signing { .. } => "key_unusable",
+            Self::Ses(_) => "electronic_seal_failed",
             Self::Rng => "rng_unavailable",
             Self::Task(_) => "task_failed",
             Self::Render(_) => "render_failed",

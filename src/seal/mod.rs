@@ -14,7 +14,7 @@ mod layout;
 mod render;
 
 pub use drawing::{FillRule, SEAL_RED, SealDrawing, SealError, SealPath, Seg};
-pub use render::{MAX_PNG_PX, MIN_PNG_PX};
+pub use render::{IMAGE_MARGIN_MM, MAX_PNG_PX, MIN_PNG_PX};
 
 use geometry::Affine;
 use layout::{Frame, GlyphBox};

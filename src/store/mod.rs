@@ -38,7 +38,9 @@ pub use clients::{ClientRecord, ClientStore};
 pub use error::StoreError;
 pub use issuing::{IdempotencyClaim, IssueOutcome, IssuingStore, SERIAL_LEASE, SerialReservation};
 pub use licences::{LicenceEvent, LicenceFilter, LicenceRow, LicenceStore, NewLicence};
-pub use pki::{CrlRecord, Department, PkiStore, PlatformRecord, RootRecord, SealRecord, SealStatus};
+pub use pki::{
+    CrlRecord, Department, PkiStore, PlatformRecord, RootRecord, SealMakerRecord, SealRecord, SealStatus,
+};
 pub use portals::{PortalRecord, PortalStore};
 pub use sql::{Backend, SqlStore};
 

@@ -118,6 +118,18 @@ pub struct SealRecord {
     pub revocation: Option<(OffsetDateTime, RevocationReason)>,
 }
 
+/// The platform's GB/T 38540 seal maker (制章者): its certificate under the SM2 root and
+/// the name of its key in the key store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealMakerRecord {
+    /// The maker certificate, DER.
+    pub cert_der: Vec<u8>,
+    /// The key's name in the key store.
+    pub key_name: String,
+    /// When it was made.
+    pub created_at: OffsetDateTime,
+}
+
 /// The platform, its roots and CRLs, departments and seals. Each method is atomic.
 #[async_trait]
 pub trait PkiStore: Send + Sync {
@@ -163,6 +175,16 @@ pub trait PkiStore: Send + Sync {
         reason: RevocationReason,
         crl: &CrlRecord,
     ) -> Result<(), StoreError>;
+
+    /// The seal maker, if one was made.
+    async fn seal_maker(&self) -> Result<Option<SealMakerRecord>, StoreError>;
+    /// Records the seal maker; conflict if there is one.
+    async fn insert_seal_maker(&self, maker: &SealMakerRecord) -> Result<(), StoreError>;
+    /// A seal's `SES_Seal` (DER), if it has one.
+    async fn ses_seal(&self, seal_id: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Records a seal's `SES_Seal` unless it has one, and returns the one it has now (so
+    /// that two makers racing agree on the first). Not found if the seal is unknown.
+    async fn keep_ses_seal(&self, seal_id: &str, der: &[u8]) -> Result<Vec<u8>, StoreError>;
 }
 
 fn crl_from_row(row: &AnyRow) -> Result<CrlRecord, StoreError> {
@@ -466,5 +488,50 @@ impl PkiStore for SqlStore {
         insert_crl_in(&mut *tx, crl).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn seal_maker(&self) -> Result<Option<SealMakerRecord>, StoreError> {
+        let row = sqlx::query("SELECT cert_der, key_name, created_at FROM seal_maker WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            Ok(SealMakerRecord {
+                cert_der: row.try_get("cert_der")?,
+                key_name: row.try_get("key_name")?,
+                created_at: from_ts(row.try_get("created_at")?)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn insert_seal_maker(&self, maker: &SealMakerRecord) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO seal_maker (id, cert_der, key_name, created_at) VALUES (1, $1, $2, $3)")
+            .bind(maker.cert_der.clone())
+            .bind(&maker.key_name)
+            .bind(ts(maker.created_at))
+            .execute(&self.pool)
+            .await
+            .map_err(conflict(|| "the seal maker exists already".to_owned()))?;
+        Ok(())
+    }
+
+    async fn ses_seal(&self, seal_id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let row = sqlx::query("SELECT ses_seal FROM seals WHERE id = $1")
+            .bind(seal_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            None => Err(StoreError::NotFound(format!("seal {seal_id}"))),
+            Some(row) => Ok(row.try_get("ses_seal")?),
+        }
+    }
+
+    async fn keep_ses_seal(&self, seal_id: &str, der: &[u8]) -> Result<Vec<u8>, StoreError> {
+        sqlx::query("UPDATE seals SET ses_seal = $2 WHERE id = $1 AND ses_seal IS NULL")
+            .bind(seal_id)
+            .bind(der.to_vec())
+            .execute(&self.pool)
+            .await?;
+        self.ses_seal(seal_id).await?.ok_or_else(|| corrupt("seal", "SES_Seal not kept"))
     }
 }

@@ -152,6 +152,21 @@ impl TrustSet {
             .clone()
     }
 
+    /// Judges the seal maker (制章者) of a GB/T 38540 electronic seal, its certificate as
+    /// the seal carries it (`ses::SealFacts::maker_cert_der`), at `at`: the platform's
+    /// maker, issued by a trusted (SM2) root, passes; a maker under another root
+    /// (`unknown_issuer`), a seal or other certificate posing as maker
+    /// (`wrong_extended_key_usage`, `wrong_key_usage`) or an expired one fails. The
+    /// trusted makers are exactly those the trusted roots issued with the maker profile
+    /// ([`pki::validate_seal_maker`]), so the trust list needs nothing more than its roots.
+    pub fn seal_maker_chain(
+        &self,
+        maker_cert_der: &[u8],
+        at: OffsetDateTime,
+    ) -> Result<ValidatedChain, ChainError> {
+        pki::validate_seal_maker(maker_cert_der, &self.roots, at)
+    }
+
     /// The trusted root certificates, DER.
     pub(crate) fn roots(&self) -> &[Vec<u8>] {
         &self.roots

@@ -5,6 +5,7 @@
 mod context;
 mod crl;
 mod seals;
+mod ses;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -24,6 +25,7 @@ use super::error::PlatformError;
 use super::lookup;
 use super::trust_cache::TrustCache;
 pub(super) use context::SealContext;
+pub use ses::SealMaker;
 
 /// Validity of a root certificate.
 const ROOT_YEARS: i64 = 20;
@@ -46,6 +48,8 @@ pub struct InitReport {
     pub kept: Vec<Algorithm>,
     /// Whether the configuration file was written now.
     pub wrote_config: bool,
+    /// Whether the GB/T 38540 seal maker (under the SM2 root) was made now.
+    pub made_seal_maker: bool,
 }
 
 /// Roots, departments, seals and CRLs.
@@ -64,6 +68,8 @@ pub struct Pki {
     dss_crls: Arc<tokio::sync::Mutex<HashMap<Algorithm, CrlRecord>>>,
     /// Root certificates with their keys, read once (key files may be slow to decrypt).
     root_keys: Arc<Mutex<HashMap<Algorithm, Arc<RootWithKey>>>>,
+    /// The GB/T 38540 seal maker, read once (see [`Pki::seal_maker`]).
+    seal_maker: Arc<Mutex<Option<Arc<SealMaker>>>>,
 }
 
 impl Pki {
@@ -84,6 +90,7 @@ impl Pki {
             trust,
             dss_crls: Default::default(),
             root_keys: Default::default(),
+            seal_maker: Default::default(),
         }
     }
 
@@ -101,7 +108,13 @@ impl Pki {
             }
         };
         let roots = self.store.roots().await?;
-        let mut report = InitReport { platform_name, created: vec![], kept: vec![], wrote_config: false };
+        let mut report = InitReport {
+            platform_name,
+            created: vec![],
+            kept: vec![],
+            wrote_config: false,
+            made_seal_maker: false,
+        };
         for algorithm in Algorithm::ALL {
             if roots.iter().any(|r| r.algorithm == algorithm) {
                 report.kept.push(algorithm);
@@ -110,6 +123,8 @@ impl Pki {
             self.make_root(&report.platform_name, algorithm, now).await?;
             report.created.push(algorithm);
         }
+        report.made_seal_maker = !self.has_seal_maker().await?;
+        self.seal_maker(now).await?;
         report.wrote_config = self.write_config_file()?;
         Ok(report)
     }
@@ -212,12 +227,13 @@ impl Pki {
         Ok(Algorithm::ALL.into_iter().filter(|a| !roots.iter().any(|r| r.algorithm == *a)).collect())
     }
 
-    /// Reads every root key and the key of every active seal, so that a missing file,
+    /// Reads every root key, the seal maker's and the key of every active seal, so that a missing file,
     /// loose permissions or a wrong passphrase show at start-up. Returns how many.
     pub async fn check_keys(&self) -> Result<usize, PlatformError> {
         let mut names: Vec<String> = self.store.roots().await?.into_iter().map(|r| r.key_name).collect();
         let seals = self.store.seals(None).await?;
         names.extend(seals.into_iter().filter(|s| s.status == SealStatus::Active).map(|s| s.key_name));
+        names.extend(self.store.seal_maker().await?.map(|m| m.key_name));
         for name in &names {
             self.keys.read(name)?;
         }

@@ -46,7 +46,8 @@ impl Pki {
     }
 
     /// Creates a seal for a department: a new key, a certificate from the root of the
-    /// same algorithm, and the record. The name must be drawable (see [`seal::draw`]).
+    /// same algorithm, and the record; an SM2 seal also its GB/T 38540 `SES_Seal`, signed
+    /// by the seal maker ([`Pki::ses_seal`]). The name must be drawable (see [`seal::draw`]).
     pub async fn create_seal(
         &self,
         department: &str,
@@ -97,7 +98,19 @@ impl Pki {
                 created_at: now,
                 revocation: None,
             };
+            // An SM2 seal gets its GB/T 38540 electronic seal now (made before the record,
+            // so a failure leaves no seal behind).
+            let ses_seal = match algorithm {
+                Algorithm::Sm2 => Some(self.make_ses_seal(&seal, &department, now).await?),
+                _ => None,
+            };
             self.store.insert_seal(&seal).await?;
+            if let Some(der) = ses_seal
+                && let Err(e) = self.store.keep_ses_seal(&seal.id, &der).await
+            {
+                // Not fatal: `Pki::ses_seal` makes it again on first need.
+                tracing::warn!(seal = %seal.id, error = %e, "the electronic seal (SES_Seal) was not stored");
+            }
             self.trust.invalidate();
             Ok::<_, PlatformError>(seal)
         }
