@@ -161,6 +161,13 @@ pub(super) fn unreadable_sentence(
             "The PDF has more structure (objects, nesting, streams) than a licence PDF could have; it was not verified.",
         );
     }
+    if subject == Subject::Ofd && pdf_code.is_some_and(crate::verify::ofd_too_complex) {
+        return (
+            "ofd_too_complex",
+            "OFD 文件包超出限制（文件过多、过大、压缩比过高或 XML 嵌套过深），不可能是电子证照，未予核验。",
+            "The OFD package is beyond the limits (too many or too large files, too high a compression ratio, too deep XML) for a licence; it was not verified.",
+        );
+    }
     let (zh, en) = match subject {
         Subject::Token => (
             "无法识别：这不是本平台的电子证照二维码，或二维码内容不完整。请重新扫描证照上的二维码。",

@@ -259,8 +259,8 @@ impl<'a> Engine<'a> {
         {
             checks.push(Check::fail(
                 "register.record",
-                "PDF 中的记录摘要与证照库不一致",
-                "the PDF's record hash differs from the register's",
+                "文档中的记录摘要与证照库不一致",
+                "the document's record hash differs from the register's",
             ));
         }
         if let Some(claims) = &claims {

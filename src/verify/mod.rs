@@ -32,6 +32,12 @@ mod trust;
 pub mod trustlist;
 
 pub use engine::{Engine, Input, Pending, Step};
+
+/// Whether an OFD error code says the package is beyond the reader's limits (an answer of
+/// `ofd_too_complex`) rather than unreadable.
+pub fn ofd_too_complex(code: &str) -> bool {
+    format::ofd::is_too_complex(code)
+}
 pub use register::{Lookup, RegisterEntry};
 pub use report::{CHECKS, Check, LicenceSummary, Mode, Outcome, Report, SealSummary, Subject, Verdict};
 pub use trust::{SealAssessment, SealSource, TrustSet, TrustedSeal, spki_of_cert};

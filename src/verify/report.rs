@@ -97,6 +97,7 @@ pub const CHECKS: &[(&str, &str, &str)] = &[
     ("ofd.data_hash", "签章描述摘要", "Signature description digest"),
     ("ofd.signature", "电子签章签名值", "Seal signature value"),
     ("ofd.seal_maker", "制章者签名", "Seal maker's signature"),
+    ("ofd.seal_maker_chain", "制章者证书", "Seal maker trusted"),
     ("ofd.seal_validity", "印章有效期", "Seal validity period"),
     ("ofd.seal_signer", "签章人证书", "Signer certificate listed in the seal"),
     ("token.signer", "签名印章", "Signing seal known"),
