@@ -7,6 +7,17 @@ pub enum OfdError {
     /// characters) or is given twice.
     #[error("bad package path {0:?}")]
     BadPath(String),
+
+    // --- Writing the licence page (src/ofd/write.rs and its parts) ---
+    /// The page cannot be laid out (empty or oversized text, missing glyph, overflow, …).
+    #[error(transparent)]
+    Layout(#[from] crate::layout::LayoutError),
+    /// The font subset could not be built.
+    #[error("could not subset the font: {0}")]
+    FontSubset(String),
+    /// A writer option is unusable (the argument says which and why).
+    #[error("bad OFD option: {0}")]
+    BadOption(String),
 }
 
 impl OfdError {
@@ -14,6 +25,10 @@ impl OfdError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::BadPath(_) => "ofd_bad_path",
+            // The layout's codes are the same as the PDF's for the same page.
+            Self::Layout(e) => e.code(),
+            Self::FontSubset(_) => "font_subset",
+            Self::BadOption(_) => "ofd_bad_option",
         }
     }
 }

@@ -18,7 +18,6 @@
 mod cms;
 mod dss;
 mod error;
-mod fontstrip;
 mod info;
 mod inspect;
 mod limits;
@@ -40,6 +39,7 @@ pub use render::{LicencePage, RenderedPdf, qr_module_mm, render};
 pub use sign::{Dss, MIN_CONTENTS_RESERVED, SealAppearance, SignParams, sign, sign_rendered};
 
 pub(crate) use crate::layout::PT_PER_MM;
+pub(crate) use writer::push_num;
 
 /// Millimetres to PDF points.
 pub(crate) fn pt(mm: f32) -> f32 {

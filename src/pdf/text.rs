@@ -56,7 +56,7 @@ impl FontUse {
         let face = face();
         let subset = subsetter::subset(FONT_BYTES, FACE_INDEX, &self.remapper)
             .map_err(|e| PdfError::FontSubset(e.to_string()))?;
-        let subset = super::fontstrip::strip(subset);
+        let subset = crate::font::sfnt::strip(subset);
         let subset_len = i64::try_from(subset.len()).map_err(|e| PdfError::FontSubset(e.to_string()))?;
         let file =
             super::flate_stream(Dictionary::from_iter([("Length1", Object::Integer(subset_len))]), subset);

@@ -1,0 +1,189 @@
+//! The licence OFD read by independent OFD readers (not our code): the `ofd-core` crate
+//! checks the package's structure and renders page 1 with the embedded font subset, `zbar`
+//! decodes the QR from that render, and `ofdkit` (PyPI) extracts the Chinese text and the
+//! document information.
+//!
+//! Tools come from `tests/run-all.sh` (zbar-tools on `PATH`, ofdkit in the venv named by
+//! `ZHENGZHAO_TEST_PYTHON`); a missing one fails the test under `CI` and skips it loudly
+//! otherwise (`tests/common/tools.rs`). The render is saved as
+//! `target/tmp/ofd_readers/licence.png` for a person to look at.
+#![allow(clippy::unwrap_used)] // Test helpers: a failed unwrap is a failed test.
+
+mod common;
+
+use std::io::{Cursor, Write};
+use std::path::PathBuf;
+
+use common::tools::{env_tool, path_tool, require, run, text};
+use zhengzhao::ofd::{self, OfdOptions, Package};
+use zhengzhao::pdf::{DocInfo, LicencePage};
+
+/// Licence identifier of the sample licence (GB/T 36904 form).
+const LICENCE_ID: &str = "1.2.156.3005.2.11100000000013338W032.11220000013544541J.2430599.001.F";
+
+/// The 食品经营许可证 page the PDF tests render, with a QR token URL.
+fn page() -> LicencePage {
+    LicencePage {
+        title: "食品经营许可证".into(),
+        subtitle: Some("Food Business License".into()),
+        holder_lines: vec!["持证主体：上海浦江美食餐饮管理有限公司".into()],
+        fields: vec![
+            ("经营者名称".into(), "上海浦江美食餐饮管理有限公司".into()),
+            ("统一社会信用代码".into(), "91310115MA1H7ABC2X".into()),
+            ("法定代表人".into(), "张伟".into()),
+            ("住所".into(), "上海市浦东新区张江路123号1幢2层201室".into()),
+            ("主体业态".into(), "餐饮服务经营者（中型餐馆）".into()),
+            (
+                "经营项目".into(),
+                "预包装食品（含冷藏冷冻食品）销售，散装食品（含冷藏冷冻食品）销售，热食类食品制售，\
+                 冷食类食品制售，糕点类食品（含裱花蛋糕）制售，自制饮品制售（不含自酿酒）"
+                    .into(),
+            ),
+            ("许可证编号".into(), "JY23101150012345".into()),
+            ("有效期至".into(), "2031年11月21日".into()),
+        ],
+        issuer: "上海市浦东新区市场监督管理局".into(),
+        issue_date: "2026年11月22日".into(),
+        identifier: LICENCE_ID.into(),
+        qr_text: format!("https://zhengzhao.example.gov.cn/v/{LICENCE_ID}#t=AbC-123_xyz"),
+        info: DocInfo {
+            title: "食品经营许可证 JY23101150012345".into(),
+            subject: "食品经营许可证".into(),
+            author: "上海市浦东新区市场监督管理局".into(),
+            keywords: Some("食品经营许可证, 电子证照".into()),
+            creation_date: Some(time::macros::datetime!(2026-11-22 10:30:00 +08:00)),
+            custom: vec![
+                ("LicenceIdentifier".into(), LICENCE_ID.into()),
+                ("HolderName".into(), "上海浦江美食餐饮管理有限公司".into()),
+                ("Token".into(), "eyJhbGciOiJFZERTQSJ9.e30.c2ln".into()),
+            ],
+        },
+    }
+}
+
+/// The package as a zip (deflated, in the package's order).
+fn zip(p: &Package) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    for (name, bytes) in p.files() {
+        w.start_file(name, opts).unwrap();
+        w.write_all(bytes).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+/// A fresh folder under `target/tmp/ofd_readers/`.
+fn out_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("ofd_readers");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The unsigned licence OFD written to `dir/licence.ofd`.
+fn write_licence(dir: &std::path::Path) -> (PathBuf, Vec<u8>) {
+    let rendered = ofd::render(&page(), &OfdOptions::default()).unwrap();
+    let bytes = zip(&rendered.package);
+    let path = dir.join("licence.ofd");
+    std::fs::write(&path, &bytes).unwrap();
+    (path, bytes)
+}
+
+/// Whether the pixel at `(x, y)` mm on a page rendered at `dpi` is close to `rgb`.
+fn pixel_near(img: &tiny_skia::Pixmap, dpi: f64, (x, y): (f64, f64), rgb: [u8; 3]) -> bool {
+    let px = |mm: f64| (mm / 25.4 * dpi).round() as u32;
+    let p = img.pixel(px(x), px(y)).unwrap();
+    [p.red(), p.green(), p.blue()].iter().zip(rgb).all(|(a, b)| a.abs_diff(b) < 40)
+}
+
+#[tokio::test]
+async fn ofd_core_finds_it_conformant_renders_it_and_zbar_reads_the_qr() {
+    let dir = out_dir();
+    let (_, bytes) = write_licence(&dir);
+    let mut reader =
+        ofd_core::OfdReader::new(ofd_core::OfdPackage::new(Cursor::new(bytes)).unwrap()).unwrap();
+    let report = ofd_core::check_reader(&mut reader);
+    assert!(report.conforms() && report.problems.is_empty(), "{:?}", report.problems);
+    assert!(report.signatures.is_empty());
+
+    let bodies = reader.ofd().doc_bodies.clone();
+    let doc = reader.load_document(&bodies[0]).unwrap();
+    assert_eq!(doc.pages().len(), 1);
+    let dpi = 150.0;
+    let options = ofd_core::RenderOptions::with_dpi(dpi);
+    let png_bytes =
+        reader.render_page_to_bytes(&doc, 0, &options, ofd_core::render::ImageFormat::Png).unwrap();
+    let png = dir.join("licence.png");
+    std::fs::write(&png, &png_bytes).unwrap();
+    let img = tiny_skia::Pixmap::decode_png(&png_bytes).unwrap();
+    assert_eq!((img.width(), img.height()), (1240, 1754));
+    // The outer frame (1.8 pt gold at 10 mm from the edge), the QR's top-left finder
+    // pattern (dark) and its quiet zone (white), paper between frame and text.
+    assert!(pixel_near(&img, dpi, (105.0, 10.0), [168, 124, 48]), "no gold frame");
+    let qr_module = 50.0 / 45.0;
+    assert!(pixel_near(&img, dpi, (25.0 + 4.5 * qr_module, 297.0 - 83.0 + 4.5 * qr_module), [0, 0, 0]));
+    assert!(pixel_near(&img, dpi, (25.0 + 1.0, 297.0 - 83.0 + 1.0), [255, 255, 255]));
+    // Text was drawn from the embedded font: the title's band has ink, the margin none.
+    let inked = |y0: f64, y1: f64| {
+        let px = |mm: f64| (mm / 25.4 * dpi).round() as u32;
+        (px(40.0)..px(170.0))
+            .flat_map(|x| (px(y0)..px(y1)).map(move |y| (x, y)))
+            .any(|(x, y)| img.pixel(x, y).unwrap().red() < 100)
+    };
+    assert!(inked(38.0, 48.0), "no title drawn");
+    assert!(!inked(13.0, 16.0), "ink in the top margin");
+
+    let Some([zbar]) = require("zbarimg on the OFD render", [path_tool("zbarimg")]) else { return };
+    let out =
+        run(&zbar, ["--raw", "--nodbus", "-q"].iter().map(std::ffi::OsStr::new).chain([png.as_os_str()]))
+            .await;
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim_end(), page().qr_text);
+}
+
+/// Reads the OFD with ofdkit and prints the text and document information as JSON.
+const OFDKIT: &str = r#"
+import json, sys, ofdkit
+with ofdkit.open(sys.argv[1]) as d:
+    print(json.dumps({"pages": len(d.pages), "text": d.text(), "info": d.info.to_dict(),
+                      "warnings": list(d.warnings)}, ensure_ascii=False))
+"#;
+
+#[tokio::test]
+async fn ofdkit_extracts_the_chinese_text_and_the_metadata() {
+    let Some([python]) = require("ofdkit", [env_tool("ZHENGZHAO_TEST_PYTHON")]) else { return };
+    let dir = out_dir();
+    let (path, _) = write_licence(&dir);
+    let out =
+        run(&python, [std::ffi::OsStr::new("-c"), std::ffi::OsStr::new(OFDKIT), path.as_os_str()]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["pages"], 1);
+    assert_eq!(v["warnings"], serde_json::json!([]));
+    let got = v["text"].as_str().unwrap().to_owned();
+    let p = page();
+    let mut wanted = vec![p.title.clone(), "持证主体：上海浦江美食餐饮管理有限公司".into(), p.issuer.clone()];
+    wanted.push(p.issue_date.clone());
+    wanted.push(format!("电子证照标识：{LICENCE_ID}"));
+    wanted.push("扫码核验".into());
+    for (label, value) in &p.fields {
+        wanted.push(format!("{label}："));
+        if value.chars().count() < 20 {
+            wanted.push(value.clone());
+        }
+    }
+    for w in &wanted {
+        assert!(got.contains(w.as_str()), "{w:?} not in the extracted text:\n{got}");
+    }
+    let info = &v["info"];
+    assert_eq!(info["title"], p.info.title.as_str());
+    assert_eq!(info["author"], p.info.author.as_str());
+    assert_eq!(info["subject"], p.info.subject.as_str());
+    assert_eq!(info["creation_date"], "2026-11-22");
+    assert_eq!(info["creator"], "Zhengzhao");
+    assert_eq!(info["keywords"], serde_json::json!(["食品经营许可证", "电子证照"]));
+    let doc_id = info["doc_id"].as_str().unwrap();
+    assert!(doc_id.len() == 32 && doc_id.bytes().all(|b| b.is_ascii_hexdigit()), "{doc_id}");
+    let custom: serde_json::Map<String, serde_json::Value> =
+        p.info.custom.iter().map(|(k, v)| (k.clone(), serde_json::Value::from(v.as_str()))).collect();
+    assert_eq!(info["custom_data"], serde_json::Value::Object(custom));
+}
