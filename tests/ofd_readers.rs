@@ -187,3 +187,65 @@ async fn ofdkit_extracts_the_chinese_text_and_the_metadata() {
         p.info.custom.iter().map(|(k, v)| (k.clone(), serde_json::Value::from(v.as_str()))).collect();
     assert_eq!(info["custom_data"], serde_json::Value::Object(custom));
 }
+
+/// Dark pixels (luma below half) of a PNG, row by row, and its width.
+fn ink(png: &[u8]) -> (u32, Vec<bool>) {
+    let img = tiny_skia::Pixmap::decode_png(png).unwrap();
+    let dark = img
+        .pixels()
+        .iter()
+        .map(|p| u32::from(p.red()) * 3 + u32::from(p.green()) * 6 + u32::from(p.blue()) < 128 * 10)
+        .collect();
+    (img.width(), dark)
+}
+
+#[tokio::test]
+async fn the_pdf_and_the_ofd_show_the_same_page() {
+    let Some([pdftoppm]) = require("pdftoppm beside the OFD render", [path_tool("pdftoppm")]) else { return };
+    let dir = out_dir();
+    let dpi = 100.0;
+    let pdf = zhengzhao::pdf::render(&page()).unwrap().pdf;
+    std::fs::write(dir.join("same.pdf"), &pdf).unwrap();
+    let args = ["-r", "100", "-png", "-singlefile"].map(std::ffi::OsString::from);
+    let paths = [dir.join("same.pdf"), dir.join("same-pdf")].map(std::ffi::OsString::from);
+    let out = run(&pdftoppm, args.iter().chain(&paths)).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let (pdf_w, pdf_ink) = ink(&std::fs::read(dir.join("same-pdf.png")).unwrap());
+
+    let (_, bytes) = write_licence(&dir);
+    let mut reader =
+        ofd_core::OfdReader::new(ofd_core::OfdPackage::new(Cursor::new(bytes)).unwrap()).unwrap();
+    let doc = reader.load_document(&reader.ofd().doc_bodies[0].clone()).unwrap();
+    let options = ofd_core::RenderOptions::with_dpi(dpi);
+    let png = reader.render_page_to_bytes(&doc, 0, &options, ofd_core::render::ImageFormat::Png).unwrap();
+    std::fs::write(dir.join("same-ofd.png"), &png).unwrap();
+    let (ofd_w, ofd_ink) = ink(&png);
+
+    // Rounding of the page size to pixels may differ by one; compare the common area. The
+    // two rasterisers anti-alias edges differently, so a dark pixel of one render counts as
+    // matched when the other has one within a pixel; a line or glyph misplaced by two pixels
+    // (0.5 mm) leaves some 15 % unmatched.
+    let h = (pdf_ink.len() as u32 / pdf_w).min(ofd_ink.len() as u32 / ofd_w);
+    let w = pdf_w.min(ofd_w);
+    let unmatched = |(a, aw): (&[bool], u32), (b, bw): (&[bool], u32)| {
+        let dark = |v: &[bool], vw: u32, x: u32, y: u32| v[(y * vw + x) as usize];
+        let (mut total, mut lone) = (0u32, 0u32);
+        for y in 1..h - 1 {
+            for x in 1..w - 1 {
+                if dark(a, aw, x, y) {
+                    total += 1;
+                    let near = (y - 1..=y + 1).any(|ny| (x - 1..=x + 1).any(|nx| dark(b, bw, nx, ny)));
+                    lone += u32::from(!near);
+                }
+            }
+        }
+        (lone, total)
+    };
+    for (what, (lone, total)) in [
+        ("PDF", unmatched((&pdf_ink, pdf_w), (&ofd_ink, ofd_w))),
+        ("OFD", unmatched((&ofd_ink, ofd_w), (&pdf_ink, pdf_w))),
+    ] {
+        assert!(total > w * h / 50, "almost nothing drawn in the {what}: {total} dark pixels");
+        assert!(lone * 50 < total, "{lone} of {total} dark pixels of the {what} render have no counterpart");
+    }
+}

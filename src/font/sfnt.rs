@@ -95,7 +95,7 @@ pub(crate) fn strip_adding(font: &[u8], extra: Vec<([u8; 4], Vec<u8>)>) -> Optio
     out_tables.retain(|(tag, _)| !extra.iter().any(|(t, _)| t == tag));
     out_tables.extend(extra);
     // The table directory is sorted by tag.
-    out_tables.sort_by(|a, b| a.0.cmp(&b.0));
+    out_tables.sort_by_key(|a| a.0);
     Some(assemble(font.get(..4)?, out_tables))
 }
 
