@@ -249,3 +249,70 @@ async fn the_pdf_and_the_ofd_show_the_same_page() {
         assert!(lone * 50 < total, "{lone} of {total} dark pixels of the {what} render have no counterpart");
     }
 }
+
+/// The package with a stand-in seal signature: `Signatures.xml` and a `Signature.xml` whose
+/// SM3 references cover every file, with the `StampAnnot` where [`ofd::RenderedOfd`] says
+/// the seal goes. The signed value is a placeholder (the SES signature is not this test's
+/// subject): ofd-core checks the references, not the SM2 signature.
+fn dummy_signed() -> (Package, ofd::RenderedOfd) {
+    use sm3::Digest as _;
+    let rendered = ofd::render(&page(), &OfdOptions { signed: true, ..OfdOptions::default() }).unwrap();
+    let mut p = rendered.package.clone();
+    let b = rendered.seal_boundary;
+    let mut sig = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ofd:Signature xmlns:ofd=\"http://www.ofdspec.org/2016\">\
+         <ofd:SignedInfo><ofd:Provider ProviderName=\"test\"/>\
+         <ofd:SignatureMethod>1.2.156.10197.1.501</ofd:SignatureMethod>\
+         <ofd:SignatureDateTime>20261122103000</ofd:SignatureDateTime>\
+         <ofd:References CheckMethod=\"1.2.156.10197.1.401\">",
+    );
+    for (name, bytes) in p.files() {
+        let digest = data_encoding::BASE64.encode(&sm3::Sm3::digest(bytes));
+        sig += &format!(
+            "<ofd:Reference FileRef=\"/{name}\"><ofd:CheckValue>{digest}</ofd:CheckValue></ofd:Reference>"
+        );
+    }
+    sig += &format!(
+        "</ofd:References><ofd:StampAnnot ID=\"1\" PageRef=\"{}\" Boundary=\"{} {} {} {}\"/></ofd:SignedInfo>\
+         <ofd:SignedValue>/Doc_0/Signs/Sign_0/SignedValue.dat</ofd:SignedValue></ofd:Signature>",
+        rendered.page_id, b.x, b.y, b.width, b.height
+    );
+    p.insert(
+        ofd::SIGNATURES_PATH,
+        b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ofd:Signatures xmlns:ofd=\"http://www.ofdspec.org/2016\">\
+          <ofd:MaxSignId>1</ofd:MaxSignId><ofd:Signature ID=\"1\" Type=\"Seal\" BaseLoc=\"Sign_0/Signature.xml\"/>\
+          </ofd:Signatures>"
+            .to_vec(),
+    )
+    .unwrap();
+    p.insert("Doc_0/Signs/Sign_0/Signature.xml", sig.into_bytes()).unwrap();
+    p.insert("Doc_0/Signs/Sign_0/SignedValue.dat", vec![0x30, 0x00]).unwrap();
+    (p, rendered)
+}
+
+#[test]
+fn ofd_core_checks_every_reference_of_a_signed_package() {
+    let (p, rendered) = dummy_signed();
+    let mut reader =
+        ofd_core::OfdReader::new(ofd_core::OfdPackage::new(Cursor::new(zip(&p))).unwrap()).unwrap();
+    let report = ofd_core::check_reader(&mut reader);
+    assert!(report.conforms(), "{:?}", report.problems);
+    assert_eq!(report.signatures.len(), 1);
+    let s = &report.signatures[0];
+    assert_eq!(s.verdict(), ofd_core::SigVerdict::Valid, "{s:?}");
+    assert_eq!(s.references.len(), rendered.package.len());
+    assert!(s.references.iter().all(|r| r.status == ofd_core::RefStatus::Ok));
+
+    // One byte of the page changed: the reader names the file.
+    let mut tampered = p.clone();
+    let mut content = tampered.get(&rendered.page_path).unwrap().to_vec();
+    let at = content.windows(4).position(|w| w == b"2026").unwrap();
+    content[at + 3] = b'7';
+    assert!(tampered.replace(&rendered.page_path, content));
+    let mut reader =
+        ofd_core::OfdReader::new(ofd_core::OfdPackage::new(Cursor::new(zip(&tampered))).unwrap()).unwrap();
+    let report = ofd_core::check_reader(&mut reader);
+    assert!(!report.conforms());
+    let failed: Vec<String> = report.signatures[0].failures().map(|r| r.file_ref.clone()).collect();
+    assert_eq!(failed, [format!("/{}", rendered.page_path)]);
+}
