@@ -79,11 +79,11 @@ fn out_dir() -> PathBuf {
     dir
 }
 
-/// The unsigned licence OFD written to `dir/licence.ofd`.
-fn write_licence(dir: &std::path::Path) -> (PathBuf, Vec<u8>) {
+/// The unsigned licence OFD written to `dir/NAME.ofd` (one name per test: they run at once).
+fn write_licence(dir: &std::path::Path, name: &str) -> (PathBuf, Vec<u8>) {
     let rendered = ofd::render(&page(), &OfdOptions::default()).unwrap();
     let bytes = zip(&rendered.package);
-    let path = dir.join("licence.ofd");
+    let path = dir.join(format!("{name}.ofd"));
     std::fs::write(&path, &bytes).unwrap();
     (path, bytes)
 }
@@ -98,7 +98,7 @@ fn pixel_near(img: &tiny_skia::Pixmap, dpi: f64, (x, y): (f64, f64), rgb: [u8; 3
 #[tokio::test]
 async fn ofd_core_finds_it_conformant_renders_it_and_zbar_reads_the_qr() {
     let dir = out_dir();
-    let (_, bytes) = write_licence(&dir);
+    let (_, bytes) = write_licence(&dir, "licence");
     let mut reader =
         ofd_core::OfdReader::new(ofd_core::OfdPackage::new(Cursor::new(bytes)).unwrap()).unwrap();
     let report = ofd_core::check_reader(&mut reader);
@@ -152,7 +152,7 @@ with ofdkit.open(sys.argv[1]) as d:
 async fn ofdkit_extracts_the_chinese_text_and_the_metadata() {
     let Some([python]) = require("ofdkit", [env_tool("ZHENGZHAO_TEST_PYTHON")]) else { return };
     let dir = out_dir();
-    let (path, _) = write_licence(&dir);
+    let (path, _) = write_licence(&dir, "ofdkit");
     let out =
         run(&python, [std::ffi::OsStr::new("-c"), std::ffi::OsStr::new(OFDKIT), path.as_os_str()]).await;
     assert!(out.status.success(), "{}", text(&out));
@@ -212,7 +212,7 @@ async fn the_pdf_and_the_ofd_show_the_same_page() {
     assert!(out.status.success(), "{}", text(&out));
     let (pdf_w, pdf_ink) = ink(&std::fs::read(dir.join("same-pdf.png")).unwrap());
 
-    let (_, bytes) = write_licence(&dir);
+    let (_, bytes) = write_licence(&dir, "same");
     let mut reader =
         ofd_core::OfdReader::new(ofd_core::OfdPackage::new(Cursor::new(bytes)).unwrap()).unwrap();
     let doc = reader.load_document(&reader.ofd().doc_bodies[0].clone()).unwrap();
