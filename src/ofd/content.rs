@@ -2,8 +2,7 @@
 //! the origin at the top-left corner and y down.
 //!
 //! Frames and rules are stroked `PathObject`s, the corner squares and the QR filled ones
-//! (the QR in module units under a `CTM`, rows 1.02 modules high so no seams show, as in the
-//! PDF), and text is a `TextObject` per run with `DeltaX` = the glyph advances the layout
+//! (the QR's rows 1.02 modules high so no seams show, as in the PDF), and text is a `TextObject` per run with `DeltaX` = the glyph advances the layout
 //! measured. Bold text is filled and stroked, as the PDF does it (fill + stroke rendering
 //! mode), with the line width both on the object (`LineWidth`, as GB/T 33190 puts it on
 //! every graphic unit) and in a `DrawParam` (which some readers take instead).
@@ -175,25 +174,26 @@ fn text(
     Ok(())
 }
 
-/// The QR symbol: one filled path of its dark runs in module units, scaled and placed by
-/// the `CTM` (the quiet zone is the boundary's margin).
+/// The QR symbol: one filled path of its dark runs in mm from the symbol's corner (the
+/// quiet zone is the boundary's margin), rows 1.02 modules high. Plain coordinates rather
+/// than module units under a `CTM`: a reader that ignored a path's `CTM` would misdraw it.
 fn qr(x: &mut Xml, id: u32, q: &QrSymbol, page_h: f32) {
     let (l, t, w, h) = flip(&q.area, page_h);
     let m = q.module();
     // Module counts are small (at most 177 + 8), so the casts are exact.
     let quiet = QUIET_MODULES as f32 * m;
     x.raw("<ofd:PathObject ID=\"").int(id).raw("\" Boundary=\"").nums(&[l, t, w, h]);
-    x.raw("\" CTM=\"").nums(&[m, 0.0, 0.0, m, quiet, quiet - 0.01 * m]);
     x.raw("\" Stroke=\"false\" Fill=\"true\">");
     colour(x, "FillColor", q.colour);
     x.raw("<ofd:AbbreviatedData>");
     for (i, (row, start, len)) in q.runs().enumerate() {
-        let (r, s, e) = (row as f32, start as f32, (start + len) as f32);
+        let (top, bottom) = (quiet + (row as f32 - 0.01) * m, quiet + (row as f32 + 1.01) * m);
+        let (left, right) = (quiet + start as f32 * m, quiet + (start + len) as f32 * m);
         if i > 0 {
             x.raw(" ");
         }
-        x.raw("M ").nums(&[s, r]).raw(" L ").nums(&[e, r]).raw(" L ").nums(&[e, r + 1.02]);
-        x.raw(" L ").nums(&[s, r + 1.02]).raw(" C");
+        x.raw("M ").nums(&[left, top]).raw(" L ").nums(&[right, top]).raw(" L ").nums(&[right, bottom]);
+        x.raw(" L ").nums(&[left, bottom]).raw(" C");
     }
     x.raw("</ofd:AbbreviatedData></ofd:PathObject>");
 }
