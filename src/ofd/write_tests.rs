@@ -168,3 +168,25 @@ fn layout_errors_keep_their_codes() {
         Err(OfdError::Layout(crate::layout::LayoutError::EmptyText("title")))
     ));
 }
+
+#[test]
+fn every_path_lies_inside_its_boundary_on_the_page() {
+    let out = render(&sample(), &OfdOptions::default()).unwrap();
+    let content = text(&out.package, &out.page_path);
+    let paths: Vec<&str> = content.split("<ofd:PathObject ").skip(1).collect();
+    // Two frames, the corner squares, two rules under the title, the QR, the footer rule.
+    assert_eq!(paths.len(), 7);
+    for obj in paths {
+        let b: Vec<f32> = attrs(obj, "Boundary")[0].split(' ').map(|v| v.parse().unwrap()).collect();
+        assert!(b[0] >= 0.0 && b[1] >= 0.0 && b[0] + b[2] <= 210.0 && b[1] + b[3] <= 297.0, "{b:?}");
+        let data = obj.split("<ofd:AbbreviatedData>").nth(1).unwrap().split('<').next().unwrap();
+        let nums: Vec<f32> = data.split(' ').filter_map(|t| t.parse().ok()).collect();
+        assert!(nums.len() >= 4 && nums.len().is_multiple_of(2), "{data}");
+        for p in nums.chunks(2) {
+            assert!(
+                p[0] >= 0.0 && p[0] <= b[2] + 0.001 && p[1] >= 0.0 && p[1] <= b[3] + 0.001,
+                "{p:?} outside {b:?}"
+            );
+        }
+    }
+}
