@@ -1,5 +1,5 @@
 //! Criterion benchmarks of the issuing hot paths: raw seal signatures (the reference), page
-//! rendering, PAdES signing, render + sign, the QR token, and issuing end to end on SQLite.
+//! rendering (PDF and OFD), PAdES signing, render + sign, the QR token, and issuing end to end on SQLite.
 //!
 //! Run with `cargo bench --bench issue`; `benches/compare.sh` runs it beside pyHanko. With
 //! `ZHENGZHAO_BENCH_FIXTURES=DIR` set, the run first writes the unsigned PDF it signs and
@@ -227,6 +227,12 @@ fn bench_render(c: &mut Criterion, fx: &Fixtures) {
     let mut group = c.benchmark_group("render");
     group.bench_function("licence_page", |b| {
         b.iter(|| zhengzhao::pdf::render(black_box(&fx.page)).expect("rendering"))
+    });
+    // The same page as an OFD package (unsigned, pointing to the signature it will get):
+    // layout, XML, font subset with its cmap; zipping is not included.
+    let ofd_options = zhengzhao::ofd::OfdOptions { signed: true, ..Default::default() };
+    group.bench_function("licence_page_ofd", |b| {
+        b.iter(|| zhengzhao::ofd::render(black_box(&fx.page), &ofd_options).expect("rendering the OFD"))
     });
     group.finish();
 }

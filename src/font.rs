@@ -1,8 +1,10 @@
-//! The CJK font embedded in the binary (WenQuanYi Micro Hei), shared by the seal drawing and the PDF renderer.
+//! The CJK font embedded in the binary (WenQuanYi Micro Hei), shared by the seal drawing and the PDF and OFD writers.
 //!
 //! The font ships inside the crate (`templates/fonts/wqy-microhei.ttc`, Apache-2.0 or
 //! GPL-3+ with font exception; the licence lies beside it), so nothing is read from disk
 //! at run time. It covers CJK Unified Ideographs (the basic block), CJK punctuation and Latin.
+
+pub(crate) mod sfnt;
 
 use std::sync::OnceLock;
 

@@ -29,6 +29,7 @@ pub mod holder_assertion;
 pub mod http;
 pub mod jws;
 pub mod keystore;
+pub mod layout;
 pub mod licence;
 pub mod netrange;
 pub mod ofd;

@@ -151,6 +151,17 @@ pub enum OfdError {
     /// The caller's signing callback failed.
     #[error("making the SignedValue failed: {0}")]
     SignedValue(#[source] Box<dyn std::error::Error + Send + Sync>),
+
+    // --- Writing the licence page (src/ofd/write.rs and its parts) ---
+    /// The page cannot be laid out (empty or oversized text, missing glyph, overflow, …).
+    #[error(transparent)]
+    Layout(#[from] crate::layout::LayoutError),
+    /// The font subset could not be built.
+    #[error("could not subset the font: {0}")]
+    FontSubset(String),
+    /// A writer option is unusable (the argument says which and why).
+    #[error("bad OFD option: {0}")]
+    BadOption(String),
 }
 
 impl OfdError {
@@ -181,6 +192,10 @@ impl OfdError {
             Self::NotSignable(_) => "ofd_not_signable",
             Self::BadSignSpec(_) => "ofd_bad_sign_spec",
             Self::SignedValue(_) => "ofd_signed_value_failed",
+            // The layout's codes are the same as the PDF's for the same page.
+            Self::Layout(e) => e.code(),
+            Self::FontSubset(_) => "font_subset",
+            Self::BadOption(_) => "ofd_bad_option",
         }
     }
 }

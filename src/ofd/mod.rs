@@ -5,6 +5,8 @@
 //! - [`Package`]: the files of an OFD package in zip order (paths without a leading `/`);
 //!   [`Package::to_zip`] writes it deterministically, [`Package::from_zip`] reads an upload
 //!   under [`ReadLimits`].
+//! - [`render`] writes the licence page as [`crate::layout`] lays it out (the same layout
+//!   as the PDF) into an unsigned [`Package`] and says where the seal goes.
 //! - [`sign`] adds the seal signature files (`Signatures.xml`, `Signature.xml` with an SM3
 //!   reference per file, `SignedValue.dat` from the caller's `SES_Signature` callback).
 //! - [`inspect`] reads any OFD, ours or foreign: metadata, pages, custom tags, and per
@@ -16,12 +18,15 @@
 
 mod archive;
 mod boundary;
+mod content;
 mod error;
+mod font;
 mod inspect;
 mod limits;
 mod package;
 mod path;
 mod sign;
+mod write;
 mod xml;
 
 pub use boundary::Boundary;
@@ -35,4 +40,5 @@ pub use package::Package;
 pub use sign::{
     SIGNATURE_PATH, SIGNATURES_PATH, SIGNED_VALUE_PATH, SM2_SM3_OID, SM3_OID, SignSpec, SignatureToSign, sign,
 };
+pub use write::{BoxMm, DEFAULT_TAG_NAMESPACE, OfdOptions, RenderedOfd, render};
 pub use xml::OFD_NS;

@@ -112,6 +112,21 @@ pub enum PdfError {
     BadSignature,
 }
 
+impl From<crate::layout::LayoutError> for PdfError {
+    /// The layout's errors keep the variants (and codes) they had when the PDF laid pages out.
+    fn from(e: crate::layout::LayoutError) -> Self {
+        use crate::layout::LayoutError as L;
+        match e {
+            L::EmptyText(what) => Self::EmptyText(what),
+            L::TooLong { what, max, got } => Self::TooLong { what, max, got },
+            L::MissingGlyph(c) => Self::MissingGlyph(c),
+            L::PageOverflow => Self::PageOverflow,
+            L::BadMetadataKey(k) => Self::BadMetadataKey(k),
+            L::QrEncode(m) => Self::QrEncode(m),
+        }
+    }
+}
+
 impl PdfError {
     /// A stable snake_case code for API responses and logs.
     pub fn code(&self) -> &'static str {

@@ -6,28 +6,10 @@ use time::OffsetDateTime;
 
 use super::PdfError;
 use super::writer::text_string;
+use crate::layout::DocInfo;
 
 /// Longest custom metadata value, in characters.
 const MAX_META_VALUE: usize = 4096;
-
-/// The document information dictionary of a licence PDF.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct DocInfo {
-    /// `/Title`, e.g. the licence name and number.
-    pub title: String,
-    /// `/Subject`, e.g. the licence type.
-    pub subject: String,
-    /// `/Author`: the issuing department.
-    pub author: String,
-    /// `/Keywords`, if any.
-    pub keywords: Option<String>,
-    /// `/CreationDate` (and `/ModDate`), if given; the module reads no clock.
-    pub creation_date: Option<OffsetDateTime>,
-    /// Catalogue metadata as custom keys (`LicenceIdentifier`, `HolderName`, …), in order.
-    ///
-    /// Keys must be ASCII letters, digits, `_`, `-` or `.`, and not a standard key.
-    pub custom: Vec<(String, String)>,
-}
 
 /// The `/Info` dictionary.
 pub(super) fn info_dict(info: &DocInfo) -> Result<Dictionary, PdfError> {

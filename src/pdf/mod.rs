@@ -4,9 +4,10 @@
 //! signing key, certificates, CRLs and the signing time, and gets bytes back. No file,
 //! network or clock is touched.
 //!
-//! - [`render`] lays out an A4 licence page ([`LicencePage`]) with the embedded CJK font
-//!   embedded as a subset (`subsetter`), the QR code as vector rectangles (`qrcode`) and
-//!   catalogue metadata in the document information; it reports where the seal goes.
+//! - [`render`] writes the A4 licence page ([`LicencePage`]) as [`crate::layout`] lays it
+//!   out, with the embedded CJK font as a subset (`subsetter`), the QR code as vector
+//!   rectangles and catalogue metadata in the document information; it reports where the
+//!   seal goes.
 //! - [`sign`] appends an incremental update (`lopdf`) with an AcroForm signature field whose
 //!   widget shows the seal, and a CMS SignedData (`cms`, `der`) in `/Contents`:
 //!   `/SubFilter /ETSI.CAdES.detached`, ESS signing-certificate-v2, no signing-time attribute.
@@ -17,10 +18,8 @@
 mod cms;
 mod dss;
 mod error;
-mod fontstrip;
 mod info;
 mod inspect;
-mod layout;
 mod limits;
 mod qr;
 mod render;
@@ -32,28 +31,15 @@ mod writer;
 #[cfg(test)]
 mod tests;
 
+pub use crate::layout::{DocInfo, RectMm};
 pub use dss::add_dss;
 pub use error::PdfError;
-pub use info::DocInfo;
 pub use inspect::{LaterRevisions, MAX_INSPECT_BYTES, SignatureInfo, inspect};
 pub use render::{LicencePage, RenderedPdf, qr_module_mm, render};
 pub use sign::{Dss, MIN_CONTENTS_RESERVED, SealAppearance, SignParams, sign, sign_rendered};
 
-/// A rectangle on the page in millimetres, origin at the bottom-left corner of the page, y up.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RectMm {
-    /// Left edge.
-    pub x: f32,
-    /// Bottom edge.
-    pub y: f32,
-    /// Width.
-    pub width: f32,
-    /// Height.
-    pub height: f32,
-}
-
-/// Points per millimetre (PDF user space unit is 1/72 inch).
-pub(crate) const PT_PER_MM: f32 = 72.0 / 25.4;
+pub(crate) use crate::layout::PT_PER_MM;
+pub(crate) use writer::push_num;
 
 /// Millimetres to PDF points.
 pub(crate) fn pt(mm: f32) -> f32 {

@@ -7,8 +7,8 @@ use rcgen::{
 };
 use time::macros::datetime;
 
-use super::render::tests::sample;
 use super::*;
+use crate::layout::page_sample as sample;
 use crate::signing::{Algorithm, SealSigner};
 
 /// A root, a seal certificate with its PKCS#8 key, and an empty CRL.

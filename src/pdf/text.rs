@@ -1,4 +1,4 @@
-//! Text with the embedded CJK font: measuring, glyph encoding, and the subset Type 0 font.
+//! Text with the embedded CJK font: glyph encoding and the subset Type 0 font.
 //!
 //! Glyphs are addressed by their id in the subset (`Identity-H`, CID = new glyph id), the
 //! subset is made by `subsetter` from [`crate::font::FONT_BYTES`], and a `ToUnicode` CMap maps
@@ -15,19 +15,6 @@ use crate::font::{FACE_INDEX, FONT_BYTES, face};
 
 /// PostScript name of the embedded face.
 const BASE_FONT: &str = "WenQuanYiMicroHei";
-
-/// Width of `c` in em, or an error if the font lacks it.
-pub(crate) fn advance_em(c: char) -> Result<f32, PdfError> {
-    let face = face();
-    let id = face.glyph_index(c).filter(|id| id.0 != 0).ok_or(PdfError::MissingGlyph(c))?;
-    let adv = face.glyph_hor_advance(id).unwrap_or(0);
-    Ok(f32::from(adv) / f32::from(face.units_per_em()))
-}
-
-/// Width of `text` in points at `size`, without extra spacing.
-pub(crate) fn width_pt(text: &str, size: f32) -> Result<f32, PdfError> {
-    text.chars().try_fold(0.0, |w, c| Ok(w + advance_em(c)? * size))
-}
 
 /// The glyphs a document uses so far, in order of first use.
 #[derive(Debug)]
@@ -69,7 +56,7 @@ impl FontUse {
         let face = face();
         let subset = subsetter::subset(FONT_BYTES, FACE_INDEX, &self.remapper)
             .map_err(|e| PdfError::FontSubset(e.to_string()))?;
-        let subset = super::fontstrip::strip(subset);
+        let subset = crate::font::sfnt::strip(subset);
         let subset_len = i64::try_from(subset.len()).map_err(|e| PdfError::FontSubset(e.to_string()))?;
         let file =
             super::flate_stream(Dictionary::from_iter([("Length1", Object::Integer(subset_len))]), subset);
@@ -192,6 +179,5 @@ mod tests {
     #[test]
     fn missing_glyph_is_an_error() {
         assert!(matches!(FontUse::new().encode("a\u{E000}"), Err(PdfError::MissingGlyph('\u{E000}'))));
-        assert!(matches!(width_pt("\u{20000}", 10.0), Err(PdfError::MissingGlyph(_))));
     }
 }

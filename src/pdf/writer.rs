@@ -60,7 +60,7 @@ impl Content {
         // Text state outlives BT/ET, so every run sets spacing and rendering mode itself.
         self.op(&[spacing], "Tc");
         if bold {
-            self.op(&[size * 0.03], "w");
+            self.op(&[size * crate::layout::BOLD_STROKE_EM], "w");
             self.buf.push_str("2 Tr\n");
         } else {
             self.buf.push_str("0 Tr\n");

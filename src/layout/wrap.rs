@@ -1,7 +1,7 @@
 //! Line breaking for mixed Chinese and Latin text: break between ideographs, at spaces between
 //! Latin words, never before closing or after opening punctuation.
 
-use super::PdfError;
+use super::LayoutError;
 use super::text::width_pt;
 
 /// Punctuation that must not start a line.
@@ -39,7 +39,7 @@ fn tokens(text: &str) -> Vec<String> {
 /// Breaks `text` into lines at most `max_width` points wide at `size`; `\n` forces a break.
 ///
 /// A piece wider than a whole line (a long URL) is broken between characters.
-pub(crate) fn wrap(text: &str, size: f32, max_width: f32) -> Result<Vec<String>, PdfError> {
+pub(crate) fn wrap(text: &str, size: f32, max_width: f32) -> Result<Vec<String>, LayoutError> {
     let mut lines = Vec::new();
     for paragraph in text.split('\n') {
         let mut line = String::new();

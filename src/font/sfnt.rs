@@ -1,8 +1,10 @@
-//! Shrinks a subset TrueType font for PDF embedding: drops hinting (glyph instructions,
-//! `fpgm`, `prep`, `cvt `) and glyph names (`post` version 3), which a PDF never needs.
+//! Shrinks a subset TrueType font for embedding: drops hinting (glyph instructions,
+//! `fpgm`, `prep`, `cvt `) and glyph names (`post` version 3), which a PDF or OFD never
+//! needs, and can add tables (the OFD's subset gets its Unicode `cmap` back here).
 //!
-//! Renderers draw CJK text at print and screen sizes unhinted anyway. If anything in the
-//! font is not as expected, the font is returned unchanged: stripping is an optimisation.
+//! Renderers draw CJK text at print and screen sizes unhinted anyway. For the PDF, if
+//! anything in the font is not as expected, the font is returned unchanged: stripping is an
+//! optimisation.
 
 /// Tables dropped from the font.
 const DROP: [&[u8; 4]; 3] = [b"fpgm", b"prep", b"cvt "];
@@ -17,10 +19,12 @@ fn u32_at(b: &[u8], at: usize) -> Option<u32> {
 
 /// The font without hinting and glyph names, or `font` itself if it cannot be parsed.
 pub(crate) fn strip(font: Vec<u8>) -> Vec<u8> {
-    try_strip(&font).unwrap_or(font)
+    strip_adding(&font, Vec::new()).unwrap_or(font)
 }
 
-fn try_strip(font: &[u8]) -> Option<Vec<u8>> {
+/// The font without hinting and glyph names and with the `extra` tables (replacing any of
+/// the same tag), or `None` if it cannot be parsed.
+pub(crate) fn strip_adding(font: &[u8], extra: Vec<([u8; 4], Vec<u8>)>) -> Option<Vec<u8>> {
     let num_tables = usize::from(u16_at(font, 4)?);
     let mut tables: Vec<([u8; 4], Vec<u8>)> = Vec::with_capacity(num_tables);
     for i in 0..num_tables {
@@ -88,6 +92,10 @@ fn try_strip(font: &[u8]) -> Option<Vec<u8>> {
         };
         out_tables.push((*tag, data));
     }
+    out_tables.retain(|(tag, _)| !extra.iter().any(|(t, _)| t == tag));
+    out_tables.extend(extra);
+    // The table directory is sorted by tag.
+    out_tables.sort_by_key(|a| a.0);
     Some(assemble(font.get(..4)?, out_tables))
 }
 
