@@ -11,7 +11,7 @@
 
 mod common;
 
-use std::io::{Cursor, Write};
+use std::io::Cursor;
 use std::path::PathBuf;
 
 use common::tools::{env_tool, path_tool, require, run, text};

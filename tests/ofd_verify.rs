@@ -8,12 +8,67 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 use zhengzhao::config::{Config, Layer};
-use zhengzhao::platform::Platform;
-use zhengzhao::verify::{Outcome, Report, Verdict};
+use zhengzhao::licence::{DocumentKind, LicenceInput};
+use zhengzhao::ofd::{Package, ReadLimits};
+use zhengzhao::pki::Algorithm;
+use zhengzhao::platform::{IssueRequest, IssuedLicence, Platform};
+use zhengzhao::verify::trustlist::verify_trust_list;
+use zhengzhao::verify::{Engine, Mode, Outcome, Report, TrustSet, Verdict};
+
+const FOOD: &str = "11100000000013338W002";
 
 struct Fixture {
     _dir: tempfile::TempDir,
     platform: Arc<Platform>,
+}
+
+impl Fixture {
+    /// The demo seal of `alg`.
+    async fn seal(&self, alg: Algorithm) -> String {
+        let seals = self.platform.store.seals(None).await.unwrap();
+        seals.iter().find(|s| s.algorithm == alg).unwrap().id.clone()
+    }
+
+    /// Issues the food business licence with `document`: SM2 for an OFD, Ed25519 (and the
+    /// SM2 seal for the OFD) otherwise.
+    async fn issue(&self, document: DocumentKind) -> IssuedLicence {
+        let (seal, ofd_seal) = match document {
+            DocumentKind::Ofd => (self.seal(Algorithm::Sm2).await, None),
+            DocumentKind::Both => {
+                (self.seal(Algorithm::Ed25519).await, Some(self.seal(Algorithm::Sm2).await))
+            }
+            _ => (self.seal(Algorithm::Ed25519).await, None),
+        };
+        let path = format!("{}/templates/examples/food-business-licence.json", env!("CARGO_MANIFEST_DIR"));
+        let input: LicenceInput = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let request = IssueRequest {
+            seal_id: seal,
+            ofd_seal_id: ofd_seal,
+            type_code: FOOD.into(),
+            input,
+            document,
+            client: None,
+            idempotency_key: None,
+            renews: None,
+        };
+        self.platform.issuing.issue(request, OffsetDateTime::now_utc()).await.unwrap()
+    }
+
+    async fn verify(&self, ofd: Vec<u8>) -> Report {
+        self.platform.verification.verify_ofd(ofd, OffsetDateTime::now_utc()).await.unwrap()
+    }
+
+    /// The platform's signed trust list as an offline verifier holds it.
+    async fn offline_trust(&self, now: OffsetDateTime) -> TrustSet {
+        let list = self.platform.verification.trust_list(now).await.unwrap();
+        let verified = verify_trust_list(list.as_bytes(), None).unwrap();
+        TrustSet::from_trust_list(&verified.body, vec![], now).unwrap()
+    }
+}
+
+/// The package of an OFD, to tamper with.
+fn unzip(ofd: &[u8]) -> Package {
+    Package::from_zip(ofd, &ReadLimits::default()).unwrap()
 }
 
 async fn fixture() -> Fixture {
@@ -83,4 +138,146 @@ async fn an_unsigned_ofd_is_not_verified_and_garbage_is_unreadable() {
     let report = f.platform.verification.verify_ofd(truncated, now).await.unwrap();
     assert_eq!(outcome(&report, "input.read"), Outcome::Failed, "{}", lines(&report));
     assert_eq!(report.checks.len(), 1);
+}
+
+/// Every check of a report on an intact licence OFD passes, and it names the right seal.
+fn assert_all_pass(report: &Report) {
+    for c in &report.checks {
+        assert_eq!(c.outcome, Outcome::Passed, "{}:\n{}", c.code, lines(report));
+    }
+}
+
+#[tokio::test]
+async fn an_sm2_seal_issues_an_ofd_that_verifies_valid_online_and_offline() {
+    let f = fixture().await;
+    let issued = f.issue(DocumentKind::Ofd).await;
+    assert_eq!(issued.document.kind(), DocumentKind::Ofd);
+    assert!(issued.pdf().is_none());
+    let ofd = issued.ofd().unwrap().to_vec();
+    assert!(ofd.starts_with(b"PK\x03\x04"));
+    let report = f.verify(ofd.clone()).await;
+    assert_eq!(report.verdict, Verdict::Valid, "{}", lines(&report));
+    assert_all_pass(&report);
+    for code in ["ofd.references", "ofd.coverage", "ofd.data_hash", "ofd.signature", "ofd.seal_maker"] {
+        assert!(report.check(code).is_some(), "{code}");
+    }
+    assert_eq!(report.licence.as_ref().unwrap().identifier, issued.identifier);
+    // Offline, with the signed trust list alone: everything but the register's status.
+    let now = OffsetDateTime::now_utc();
+    let trust = f.offline_trust(now).await;
+    let offline = Engine::new(&trust, now).verify_ofd(&ofd);
+    assert_eq!(
+        (offline.mode, offline.verdict),
+        (Mode::Offline, Verdict::Indeterminate),
+        "{}",
+        lines(&offline)
+    );
+    for c in offline.checks.iter().filter(|c| c.code.starts_with("ofd.")) {
+        assert_eq!(c.outcome, Outcome::Passed, "{}:\n{}", c.code, lines(&offline));
+    }
+    // The same package is written again byte for byte only with the same signature: SM2
+    // signatures are randomised, so two licences never share bytes — but their files but
+    // the signature's are the platform's deterministic rendering.
+    let package = unzip(&ofd);
+    let names: Vec<&str> = package.files().map(|(n, _)| n).collect();
+    assert_eq!(names[0], "OFD.xml");
+    assert!(names.contains(&"Doc_0/Signs/Sign_0/SignedValue.dat"), "{names:?}");
+}
+
+#[tokio::test]
+async fn both_issues_a_pdf_and_an_ofd_of_one_record_under_one_token() {
+    let f = fixture().await;
+    let issued = f.issue(DocumentKind::Both).await;
+    assert_eq!(issued.document.kind(), DocumentKind::Both);
+    let (pdf, ofd) = (issued.pdf().unwrap().to_vec(), issued.ofd().unwrap().to_vec());
+    let now = OffsetDateTime::now_utc();
+    let pdf_report = f.platform.verification.verify_pdf(pdf, now).await.unwrap();
+    let ofd_report = f.verify(ofd.clone()).await;
+    assert_eq!(pdf_report.verdict, Verdict::Valid, "{}", lines(&pdf_report));
+    assert_eq!(ofd_report.verdict, Verdict::Valid, "{}", lines(&ofd_report));
+    assert_all_pass(&ofd_report);
+    // One record: the same identifier and record hash; the token in the OFD is the PDF seal's.
+    assert_eq!(pdf_report.licence, ofd_report.licence);
+    let inspection = zhengzhao::ofd::inspect(&ofd, &ReadLimits::default()).unwrap();
+    let token = inspection.doc_info.custom_datas.iter().find(|(k, _)| k == "Token").unwrap().1.clone();
+    assert!(issued.url.ends_with(&token), "{} / {token}", issued.url);
+    let stored = f.platform.store.licence(&issued.identifier).await.unwrap().unwrap();
+    assert_eq!(stored.licence.seal_id, f.seal(Algorithm::Ed25519).await);
+    assert_eq!(stored.licence.ofd_seal_id, Some(f.seal(Algorithm::Sm2).await));
+    assert_eq!(stored.licence.document, issued.document);
+}
+
+/// A licence OFD with `edit` applied to its package, verified online.
+async fn tampered(f: &Fixture, ofd: &[u8], edit: impl FnOnce(&mut Package)) -> Report {
+    let mut package = unzip(ofd);
+    edit(&mut package);
+    f.verify(package.to_zip().unwrap()).await
+}
+
+/// The `ofd.*` checks that failed.
+fn failed(report: &Report) -> Vec<&'static str> {
+    report.checks.iter().filter(|c| c.outcome == Outcome::Failed).map(|c| c.code).collect()
+}
+
+fn text_of(p: &Package, path: &str) -> String {
+    String::from_utf8(p.get(path).unwrap().to_vec()).unwrap()
+}
+
+const CONTENT: &str = "Doc_0/Pages/Page_0/Content.xml";
+const SIGNATURE: &str = "Doc_0/Signs/Sign_0/Signature.xml";
+const SIGNED_VALUE: &str = "Doc_0/Signs/Sign_0/SignedValue.dat";
+
+#[tokio::test]
+async fn tampering_with_the_package_is_caught_by_its_check() {
+    let f = fixture().await;
+    let ofd = f.issue(DocumentKind::Ofd).await.ofd().unwrap().to_vec();
+
+    let r = tampered(&f, &ofd, |p| {
+        let mut c = p.get(CONTENT).unwrap().to_vec();
+        let at = c.len() / 2;
+        c[at] ^= 0x01;
+        p.replace(CONTENT, c);
+    })
+    .await;
+    assert_eq!(failed(&r), ["ofd.references"], "one byte of the page:\n{}", lines(&r));
+
+    let r = tampered(&f, &ofd, |p| {
+        let page = p.get(CONTENT).unwrap().to_vec();
+        p.insert("Doc_0/Pages/Page_1/Content.xml", page).unwrap();
+        let doc = text_of(p, "Doc_0/Document.xml").replace(
+            "</ofd:Pages>",
+            "<ofd:Page ID=\"900\" BaseLoc=\"Pages/Page_1/Content.xml\"/></ofd:Pages>",
+        );
+        p.replace("Doc_0/Document.xml", doc.into_bytes());
+    })
+    .await;
+    assert_eq!(failed(&r), ["ofd.references", "ofd.coverage"], "a page added:\n{}", lines(&r));
+
+    let r = tampered(&f, &ofd, |p| p.insert("Doc_0/Res/extra.png", b"not covered".to_vec()).unwrap()).await;
+    assert_eq!(failed(&r), ["ofd.coverage"], "a file added:\n{}", lines(&r));
+    assert!(r.check("ofd.coverage").unwrap().message_en.contains("Doc_0/Res/extra.png"));
+
+    let r = tampered(&f, &ofd, |p| {
+        let xml = text_of(p, SIGNATURE);
+        let start = xml.find("<ofd:Reference ").unwrap();
+        let end = start + xml[start..].find("</ofd:Reference>").unwrap() + "</ofd:Reference>".len();
+        p.replace(SIGNATURE, format!("{}{}", &xml[..start], &xml[end..]).into_bytes());
+    })
+    .await;
+    assert_eq!(failed(&r), ["ofd.coverage", "ofd.data_hash"], "a reference removed:\n{}", lines(&r));
+
+    let r = tampered(&f, &ofd, |p| {
+        let xml = text_of(p, SIGNATURE);
+        let at = xml.find("SignatureDateTime>").unwrap() + "SignatureDateTime>".len();
+        let year: u32 = xml[at..at + 4].parse().unwrap();
+        let edited = format!("{}{}{}", &xml[..at], year - 1, &xml[at + 4..]);
+        p.replace(SIGNATURE, edited.into_bytes());
+    })
+    .await;
+    assert_eq!(failed(&r), ["ofd.data_hash"], "SignatureDateTime edited:\n{}", lines(&r));
+
+    let mut truncated = ofd.clone();
+    truncated.truncate(ofd.len() - 200);
+    let r = f.verify(truncated).await;
+    assert_eq!(failed(&r), ["input.read"], "truncated:\n{}", lines(&r));
 }

@@ -12,14 +12,13 @@ use time::OffsetDateTime;
 
 use super::content::{Ids, PageResources, page_xml};
 use super::font::FontUse;
-use super::xml::{OFD_NS, Xml};
 use super::sign::SIGNATURES_PATH;
+use super::xml::{OFD_NS, Xml};
 use super::{OfdError, Package};
 use crate::layout::{DocInfo, LicencePage, PageLayout, RectMm, lay_out};
 
 /// The namespace of the catalogue-metadata tag file unless configured otherwise.
 pub const DEFAULT_TAG_NAMESPACE: &str = "urn:zhengzhao:licence:1";
-
 
 /// The package path of the page.
 const PAGE_PATH: &str = "Doc_0/Pages/Page_0/Content.xml";

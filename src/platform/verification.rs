@@ -113,6 +113,7 @@ impl Verification {
             record_hash: row.licence.record_hash.clone(),
             issued_at: row.licence.issued_at,
             seal_id: row.licence.seal_id.clone(),
+            ofd_seal_id: row.licence.ofd_seal_id.clone(),
             holder_name: row.licence.holder_name.clone(),
             valid_from: row.licence.valid_from.clone(),
             valid_until: row.licence.valid_until.clone(),

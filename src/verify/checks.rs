@@ -213,7 +213,9 @@ pub(crate) fn register_differences(
     if entry.valid_from != claims.valid_from || entry.valid_until != claims.valid_until {
         differences.push("validity");
     }
-    if seal.is_none_or(|s| s.id != entry.seal_id) {
+    // The document's signer is one of the licence's seals: the token's (and PDF's), or the
+    // OFD's of a PDF + OFD licence.
+    if seal.is_none_or(|s| s.id != entry.seal_id && entry.ofd_seal_id.as_ref() != Some(&s.id)) {
         differences.push("seal");
     }
     differences

@@ -20,8 +20,10 @@ pub struct RegisterEntry {
     pub record_hash: Vec<u8>,
     /// When the register recorded it (proof that it existed then).
     pub issued_at: OffsetDateTime,
-    /// The seal that signed it.
+    /// The seal that signed it (its token, and its PDF or, alone, its OFD).
     pub seal_id: String,
+    /// The SM2 seal that signed its OFD, if it has one (for an OFD alone, `seal_id`).
+    pub ofd_seal_id: Option<String>,
     /// Holder name.
     pub holder_name: String,
     /// `YYYY-MM-DD`.

@@ -84,9 +84,9 @@ impl Issuing {
             false => None,
         };
         let ofd = match (request.document, &ofd_seal) {
-            (DocumentKind::Ofd, _) => Some(self.ofd_job(ctx.clone()).await?),
+            (DocumentKind::Ofd, _) => Some(self.ofd_job(ctx.clone(), now).await?),
             (DocumentKind::Both, Some(ofd_seal)) => {
-                Some(self.ofd_job(self.pki.seal_context(&ofd_seal.id).await?).await?)
+                Some(self.ofd_job(self.pki.seal_context(&ofd_seal.id).await?, now).await?)
             }
             _ => None,
         };

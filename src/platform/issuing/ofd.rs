@@ -1,14 +1,24 @@
 //! The OFD rendition of a licence: the same page as the PDF, written as an OFD package
-//! ([`crate::ofd`]) and signed with a GB/T 38540 seal signature ([`crate::ses`]) by an SM2
-//! seal, whose `SES_Seal` the seal maker made.
+//! ([`crate::ofd::render`]) and signed with a GB/T 38540 seal signature
+//! ([`crate::ofd::sign`], [`crate::ses::sign`]) by an SM2 seal, whose `SES_Seal` the
+//! platform's seal maker made.
 
 use std::sync::Arc;
+
+use sm3::{Digest, Sm3};
+use time::OffsetDateTime;
 
 use super::super::error::PlatformError;
 use super::super::pki::SealContext;
 use super::Issuing;
 use super::build::{BuildError, BuildJob};
+use super::page::licence_page;
 use crate::licence::LicenceRecord;
+use crate::ofd::{self, Boundary, OfdOptions, SignSpec};
+use crate::{ses, token};
+
+/// The signing software named in every OFD signature (`Provider/@ProviderName`).
+pub const OFD_PROVIDER: &str = "Zhengzhao";
 
 /// What signing one licence's OFD needs: the SM2 seal and its `SES_Seal`.
 #[derive(Debug)]
@@ -16,6 +26,8 @@ pub(super) struct OfdJob {
     ctx: Arc<SealContext>,
     /// DER of the seal's `SES_Seal`.
     ses_seal: Vec<u8>,
+    /// The namespace of the metadata tags (`ofd_tag_namespace`).
+    tag_namespace: String,
 }
 
 impl OfdJob {
@@ -26,22 +38,53 @@ impl OfdJob {
 }
 
 impl Issuing {
-    /// The OFD job for the SM2 seal of `ctx` (its `SES_Seal` read or made once).
-    pub(super) async fn ofd_job(&self, ctx: Arc<SealContext>) -> Result<OfdJob, PlatformError> {
-        let _ = &self.pki;
-        Ok(OfdJob { ses_seal: Vec::new(), ctx })
+    /// The OFD job for the SM2 seal of `ctx`: its `SES_Seal`, read from the store or made
+    /// by the seal maker and stored on first need.
+    pub(super) async fn ofd_job(
+        &self,
+        ctx: Arc<SealContext>,
+        now: OffsetDateTime,
+    ) -> Result<OfdJob, PlatformError> {
+        let ses_seal = self.pki.ses_seal(&ctx.seal_id, now).await?;
+        Ok(OfdJob { ctx, ses_seal, tag_namespace: self.config.ofd_tag_namespace.clone() })
     }
 }
 
 impl BuildJob {
-    /// The licence's page as an OFD, signed with the job's seal.
+    /// The licence's page as an OFD package signed with the job's seal: `Signature.xml`
+    /// digests every file with SM3, and `SignedValue.dat` is the `SES_Signature` over it.
     pub(super) fn signed_ofd(
         &self,
         job: &OfdJob,
-        _record: &LicenceRecord,
-        _token: &[u8],
+        record: &LicenceRecord,
+        token: &[u8],
     ) -> Result<Vec<u8>, BuildError> {
-        let _ = &job.ses_seal;
-        Err("OFD issuing is being built".into())
+        let url = token::qr_url(&self.public_url, token);
+        let page = licence_page(&self.licence_type, record, &url, self.now);
+        let options = OfdOptions { signed: true, tag_namespace: job.tag_namespace.clone() };
+        let rendered = ofd::render(&page, &options)?;
+        let stamp_annot_id = rendered.stamp_annot_id.ok_or("the OFD writer kept no StampAnnot ID")?;
+        let b = rendered.seal_boundary;
+        let spec = SignSpec {
+            provider_name: OFD_PROVIDER.to_owned(),
+            provider_version: env!("CARGO_PKG_VERSION").to_owned(),
+            provider_company: String::new(),
+            signature_date_time: self.now,
+            page_id: u64::from(rendered.page_id),
+            stamp_boundary: Boundary {
+                x: f64::from(b.x),
+                y: f64::from(b.y),
+                width: f64::from(b.width),
+                height: f64::from(b.height),
+            },
+            stamp_annot_id: u64::from(stamp_annot_id),
+        };
+        let cert = job.ctx.chain.first().ok_or("the seal has no certificate")?;
+        let mut package = rendered.package;
+        ofd::sign(&mut package, &spec, |tbs| {
+            let data_hash = Sm3::digest(tbs.xml);
+            ses::sign(&job.ses_seal, self.now, &data_hash, tbs.property_info, cert, &job.ctx.signer)
+        })?;
+        Ok(package.to_zip()?)
     }
 }
