@@ -281,3 +281,120 @@ async fn tampering_with_the_package_is_caught_by_its_check() {
     let r = f.verify(truncated).await;
     assert_eq!(failed(&r), ["input.read"], "truncated:\n{}", lines(&r));
 }
+
+/// DER of one element: tag, definite length, content.
+fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let len = content.len();
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes: Vec<u8> = len.to_be_bytes().into_iter().skip_while(|b| *b == 0).collect();
+        out.push(0x80 | bytes.len() as u8);
+        out.extend(bytes);
+    }
+    out.extend_from_slice(content);
+    out
+}
+
+/// An `SES_Signature` (v4, no time-stamp) from its parts.
+fn ses_signature(tbs_der: &[u8], cert: &[u8], signature: &[u8]) -> Vec<u8> {
+    // SM2-with-SM3, 1.2.156.10197.1.501.
+    let alg = [0x06, 0x08, 0x2a, 0x81, 0x1c, 0xcf, 0x55, 0x01, 0x83, 0x75];
+    let mut bits = vec![0];
+    bits.extend_from_slice(signature);
+    let body = [tbs_der.to_vec(), tlv(0x04, cert), alg.to_vec(), tlv(0x03, &bits)].concat();
+    tlv(0x30, &body)
+}
+
+fn new_sm2_signer() -> (zhengzhao::pki::PrivateKey, zhengzhao::signing::SealSigner) {
+    let key = zhengzhao::pki::PrivateKey::generate(Algorithm::Sm2, &ring::rand::SystemRandom::new()).unwrap();
+    let signer = zhengzhao::signing::SealSigner::from_pkcs8_der(key.pkcs8_der()).unwrap();
+    (key, signer)
+}
+
+#[tokio::test]
+async fn tampering_with_the_seal_signature_is_caught_by_its_check() {
+    let f = fixture().await;
+    let ofd = f.issue(DocumentKind::Ofd).await.ofd().unwrap().to_vec();
+    let signed_value = unzip(&ofd).get(SIGNED_VALUE).unwrap().to_vec();
+    let facts = zhengzhao::ses::read_signature(&signed_value).unwrap();
+
+    // The seal picture swapped (one byte of the PNG inside the SES_Seal): the maker's
+    // signature breaks, and with it the signature over TBS_Sign, which contains the seal.
+    let r = tampered(&f, &ofd, |p| {
+        let mut sv = p.get(SIGNED_VALUE).unwrap().to_vec();
+        let png = sv.windows(4).position(|w| w == b"\x89PNG").unwrap();
+        sv[png + 200] ^= 0xff;
+        p.replace(SIGNED_VALUE, sv);
+    })
+    .await;
+    assert_eq!(failed(&r), ["ofd.signature", "ofd.seal_maker"], "picture swapped:\n{}", lines(&r));
+
+    // Re-signed by a foreign key, the seal's certificate and every name copied.
+    let (_, foreign) = new_sm2_signer();
+    let forged = ses_signature(&facts.tbs_der, &facts.signer_cert_der, &foreign.sign_der(&facts.tbs_der));
+    let r = tampered(&f, &ofd, |p| {
+        p.replace(SIGNED_VALUE, forged);
+    })
+    .await;
+    assert_eq!(failed(&r), ["ofd.signature"], "foreign key:\n{}", lines(&r));
+
+    // A seal made by a foreign maker (its own root), listing our seal's certificate and
+    // used by our seal's own key: everything holds but the maker's trust.
+    let now = OffsetDateTime::now_utc();
+    let (root_key, _) = new_sm2_signer();
+    let root = zhengzhao::pki::make_root(
+        Algorithm::Sm2,
+        "外地平台",
+        &root_key,
+        now - time::Duration::days(1),
+        now + time::Duration::days(3650),
+        [7; 16],
+    )
+    .unwrap();
+    let (maker_key, maker) = new_sm2_signer();
+    let maker_cert = zhengzhao::pki::issue_seal_maker_cert(
+        "外地平台",
+        &maker_key.public_key_spki_der(),
+        &root,
+        &root_key,
+        now - time::Duration::hours(1),
+        now + time::Duration::days(365),
+        [8; 16],
+    )
+    .unwrap();
+    let seal_id = f.seal(Algorithm::Sm2).await;
+    let drawing = f.platform.pki.seal_drawing(&seal_id).await.unwrap();
+    let picture = zhengzhao::ses::picture_of(&drawing).unwrap();
+    let s = &facts.seal;
+    let spec = zhengzhao::ses::SealSpec {
+        es_id: &s.es_id,
+        seal_type: s.seal_type,
+        name: &s.name,
+        seal_cert_der: &facts.signer_cert_der,
+        create_date: s.create_date,
+        valid_start: s.valid_start,
+        valid_end: s.valid_end,
+        picture: &picture,
+    };
+    let foreign_seal = zhengzhao::ses::make_seal(&spec, &maker, &maker_cert).unwrap();
+    let record = f.platform.store.seal(&seal_id).await.unwrap().unwrap();
+    let our_key = f.platform.keys.read(&record.key_name).unwrap();
+    let ours = zhengzhao::signing::SealSigner::from_pkcs8_der(our_key.pkcs8_der()).unwrap();
+    let resigned = zhengzhao::ses::sign(
+        &foreign_seal,
+        facts.time.unwrap(),
+        &facts.data_hash,
+        &facts.property_info,
+        &facts.signer_cert_der,
+        &ours,
+    )
+    .unwrap();
+    let r = tampered(&f, &ofd, |p| {
+        p.replace(SIGNED_VALUE, resigned);
+    })
+    .await;
+    assert_eq!(failed(&r), ["ofd.seal_maker_chain"], "foreign maker:\n{}", lines(&r));
+    assert!(r.check("ofd.seal_maker_chain").unwrap().message_en.contains("外地平台"), "{}", lines(&r));
+}
