@@ -162,3 +162,53 @@ async fn seal_export_writes_the_esl_of_an_sm2_seal_only() {
     assert!(stderr.contains("SM2 only") && stderr.contains(&p256.id), "{stderr}");
     assert!(!dir.path().join("p256.esl").exists());
 }
+
+/// `seal read` reports any maker's seal file — ours trusted, the v1, v4 and v5 interop
+/// seals intact but untrusted — and refuses a file that is no seal with one line.
+#[tokio::test]
+async fn seal_read_reports_ours_and_foreign_seals_of_every_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = OffsetDateTime::now_utc();
+    let p = platform(dir.path(), now).await;
+    let sm2 = p.pki.create_seal(DEPT, "行政审批专用章", Algorithm::Sm2, now).await.unwrap();
+    std::fs::write(dir.path().join("ours.esl"), p.store.ses_seal(&sm2.id).await.unwrap().unwrap()).unwrap();
+    drop(p);
+    let read = |file: &std::path::Path| {
+        let out = Command::cargo_bin("zhengzhao")
+            .unwrap()
+            .arg("--data")
+            .arg(dir.path().join("data"))
+            .args(["seal", "read", "--json"])
+            .arg(file)
+            .env("ZHENGZHAO_LOG", "warn")
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+    };
+    let (code, json, stderr) = read(&dir.path().join("ours.esl"));
+    assert_eq!(code, Some(0), "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        (v["version"].as_u64(), v["vendor_id"].as_str(), v["es_id"].as_str()),
+        (Some(4), Some("ZHENGZHAO"), Some(sm2.id.as_str()))
+    );
+    assert_eq!(
+        (v["maker_signature"]["ok"].as_bool(), v["maker_trusted"]["ok"].as_bool()),
+        (Some(true), Some(true)),
+        "{json}"
+    );
+    let data = format!("{}/tests/data/ses", env!("CARGO_MANIFEST_DIR"));
+    for (file, version) in [("UserV1.esl", 1), ("UserV4.esl", 4), ("UserV5.esl", 5)] {
+        let (code, json, stderr) = read(&std::path::Path::new(&data).join(file));
+        assert_eq!(code, Some(0), "{file}: {stderr}");
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v["version"].as_u64(), Some(version), "{file}");
+        assert_eq!(v["maker_signature"]["ok"].as_bool(), Some(true), "{file}: {json}");
+        assert_eq!(v["maker_trusted"]["ok"].as_bool(), Some(false), "{file}: {json}");
+        assert!(v["maker_trusted"]["reason"].as_str().unwrap().contains("trusted root"), "{json}");
+    }
+    let (code, _, stderr) = read(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"));
+    assert_eq!(code, Some(1));
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("not a readable electronic seal"), "{stderr}");
+}

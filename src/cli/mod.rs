@@ -7,6 +7,7 @@ mod audit;
 mod client;
 mod config;
 mod department;
+mod esl;
 mod issue;
 mod licence;
 mod output;

@@ -1,4 +1,4 @@
-//! `zhengzhao seal create|list|revoke|cert|preview|export`.
+//! `zhengzhao seal create|list|revoke|cert|preview|export|read`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -61,6 +61,16 @@ pub enum SealCommand {
         /// Output file (`.esl`).
         #[arg(long)]
         esl: PathBuf,
+    },
+    /// Read an electronic seal file (`.esl`) of any maker — GB/T 38540 v4, GM/T 0031 v1 or
+    /// v5 — and report what it says, whether its maker's signature holds and whether this
+    /// platform trusts the maker.
+    Read {
+        /// The seal file (DER `SES_Seal`).
+        file: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -169,6 +179,7 @@ pub async fn run(
             std::fs::write(&esl, der).with_context(|| format!("cannot write {}", esl.display()))?;
             writeln!(out, "wrote {}", esl.display())?;
         }
+        SealCommand::Read { file, json } => super::esl::read(platform, &file, json, now, out).await?,
     }
     Ok(())
 }
