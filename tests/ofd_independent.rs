@@ -1,0 +1,307 @@
+//! OFD licences the platform issued (an SM2 seal's OFD, and the OFD of a PDF + OFD
+//! licence), checked by implementations that are not ours:
+//!
+//! - OpenSSL 3 cuts the signed bytes, signatures and certificates out of `SignedValue.dat`
+//!   with `asn1parse -strparse` (so our SES reader is not trusted for them, only compared
+//!   with), verifies the seal's SM2 signature over `TBS_Sign` and the maker's over
+//!   `SES_SealInfo` (`pkeyutl -rawin -digest sm3 -pkeyopt distid:1234567812345678`), each
+//!   certificate link to the SM2 root (`verify -vfyopt distid:…`), and recomputes with
+//!   `dgst -sm3` the `dataHash` and every `Reference`'s `CheckValue` of `Signature.xml`;
+//! - the `ofd-core` crate finds the package conformant with every reference digest OK and
+//!   renders page 1 (without the `StampAnnot` seal: ofd-core does not draw it), and `zbarimg`
+//!   decodes the QR of that render to exactly the licence's URL;
+//! - `ofdkit` (PyPI) extracts the Chinese text and the document information, whose
+//!   `Identifier` and `Token` are the issued ones.
+//!
+//! Tools come from `tests/run-all.sh`; a missing one fails the test under `CI` and skips it
+//! loudly otherwise (`tests/common/tools.rs`). Files are left under
+//! `target/tmp/ofd_independent/` for a person to look at (`*.png` are the renders).
+#![allow(clippy::unwrap_used)] // Test helpers: a failed unwrap is a failed test.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+
+use common::tools::{env_tool, path_tool, require, run, text};
+use time::OffsetDateTime;
+use zhengzhao::config::{Config, Layer};
+use zhengzhao::licence::{DocumentKind, LicenceInput};
+use zhengzhao::ofd::{Package, ReadLimits};
+use zhengzhao::pki::Algorithm;
+use zhengzhao::platform::{IssueRequest, IssuedLicence, Platform};
+use zhengzhao::ses;
+
+const FOOD: &str = "11100000000013338W002";
+const DISTID: &str = "distid:1234567812345678";
+const SIGNATURES_XML: &str = "Doc_0/Signs/Signatures.xml";
+const SIGNATURE_XML: &str = "Doc_0/Signs/Sign_0/Signature.xml";
+const SIGNED_VALUE: &str = "Doc_0/Signs/Sign_0/SignedValue.dat";
+const HOLDER: &str = "上海浦江美食餐饮管理有限公司";
+
+/// A fresh demo platform and what it issued: an OFD licence and a PDF + OFD one (the
+/// food business licence of `templates/examples/`), each with its OFD.
+struct Issued {
+    _dir: tempfile::TempDir,
+    platform: Platform,
+    licences: Vec<(&'static str, IssuedLicence)>,
+}
+
+impl Issued {
+    /// The OFD of the licence named `name` (`ofd` or `both`).
+    fn ofd(&self, name: &str) -> &[u8] {
+        self.licence(name).ofd().unwrap()
+    }
+
+    fn licence(&self, name: &str) -> &IssuedLicence {
+        &self.licences.iter().find(|(n, _)| *n == name).unwrap().1
+    }
+}
+
+async fn issue() -> Issued {
+    let dir = tempfile::tempdir().unwrap();
+    let layer = Layer { public_url: Some("https://zz.example.gov.cn".into()), ..Layer::default() };
+    let platform =
+        Platform::create(Config::from_layer(dir.path().join("data"), layer).unwrap(), None).await.unwrap();
+    let now = OffsetDateTime::now_utc();
+    platform.ensure_demo(now).await.unwrap();
+    let seals = platform.store.seals(None).await.unwrap();
+    let seal = |alg| seals.iter().find(|s| s.algorithm == alg).unwrap().id.clone();
+    let path = format!("{}/templates/examples/food-business-licence.json", env!("CARGO_MANIFEST_DIR"));
+    let input: LicenceInput = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut licences = vec![];
+    for (name, document, seal_id, ofd_seal_id) in [
+        ("ofd", DocumentKind::Ofd, seal(Algorithm::Sm2), None),
+        ("both", DocumentKind::Both, seal(Algorithm::Ed25519), Some(seal(Algorithm::Sm2))),
+    ] {
+        let request = IssueRequest {
+            seal_id,
+            ofd_seal_id,
+            type_code: FOOD.into(),
+            input: input.clone(),
+            document,
+            client: None,
+            idempotency_key: None,
+            renews: None,
+        };
+        licences.push((name, platform.issuing.issue(request, now).await.unwrap()));
+    }
+    Issued { _dir: dir, platform, licences }
+}
+
+/// A fresh folder `target/tmp/ofd_independent/<name>/`.
+fn out_dir(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("ofd_independent").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The files of the OFD, unzipped under `dir/pkg/`, and the package.
+fn unpack(ofd: &[u8], dir: &Path) -> Package {
+    let package = Package::from_zip(ofd, &ReadLimits::default()).unwrap();
+    for (name, bytes) in package.files() {
+        let path = dir.join("pkg").join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+    package
+}
+
+// --- OpenSSL --------------------------------------------------------------------------
+
+/// Runs `openssl` with `args`, where `@name` stands for the file `name` in `dir`; whether
+/// it succeeded, and what it said.
+async fn openssl(bin: &Path, dir: &Path, args: &[&str]) -> (bool, String) {
+    let args: Vec<String> = args
+        .iter()
+        .map(|a| match a.strip_prefix('@') {
+            Some(name) => dir.join(name).display().to_string(),
+            None => (*a).to_owned(),
+        })
+        .collect();
+    let out = run(bin, &args).await;
+    (out.status.success(), text(&out))
+}
+
+async fn openssl_ok(bin: &Path, dir: &Path, args: &[&str]) -> String {
+    let (ok, text) = openssl(bin, dir, args).await;
+    assert!(ok, "openssl {args:?}: {text}");
+    text
+}
+
+/// `-strparse` arguments drilling down through `offsets`.
+fn drill(offsets: &[&str]) -> Vec<String> {
+    offsets.iter().flat_map(|o| ["-strparse".to_owned(), (*o).to_owned()]).collect()
+}
+
+/// `openssl asn1parse` of the element reached by `offsets` in the DER file `name`: the
+/// offsets of its children (depth 1), and the listing.
+async fn children(bin: &Path, dir: &Path, name: &str, offsets: &[&str]) -> (Vec<String>, String) {
+    let input = format!("@{name}");
+    let mut args = vec!["asn1parse", "-inform", "DER", "-i", "-in", &input];
+    let drilled = drill(offsets);
+    args.extend(drilled.iter().map(String::as_str));
+    let layout = openssl_ok(bin, dir, &args).await;
+    let offsets = layout
+        .lines()
+        .filter(|l| l.contains("d=1"))
+        .map(|l| l.split(':').next().unwrap().trim().to_owned())
+        .collect();
+    (offsets, layout)
+}
+
+/// Cuts the element reached by `offsets` in `name` into the file `out` (the whole
+/// encoding of a SEQUENCE, the contents of a string), and returns its bytes.
+async fn cut(bin: &Path, dir: &Path, name: &str, offsets: &[&str], out: &str) -> Vec<u8> {
+    let (input, output) = (format!("@{name}"), format!("@{out}"));
+    let mut args = vec!["asn1parse", "-inform", "DER", "-in", &input, "-noout", "-out", &output];
+    let drilled = drill(offsets);
+    args.extend(drilled.iter().map(String::as_str));
+    openssl_ok(bin, dir, &args).await;
+    std::fs::read(dir.join(out)).unwrap()
+}
+
+/// Whether OpenSSL's SM2 (with the standard distinguishing ID) verifies `sig` over the
+/// file `signed` with the key of the PEM certificate `cert`.
+async fn sm2_verifies(bin: &Path, dir: &Path, signed: &str, sig: &str, cert: &str) -> bool {
+    let key = format!("@{cert}.pub");
+    openssl_ok(bin, dir, &["x509", "-in", &format!("@{cert}"), "-pubkey", "-noout", "-out", &key]).await;
+    let (signed, sig) = (format!("@{signed}"), format!("@{sig}"));
+    let args = [
+        "pkeyutl", "-verify", "-rawin", "-digest", "sm3", "-pkeyopt", DISTID, "-pubin", "-inkey", &key, "-in",
+        &signed, "-sigfile", &sig,
+    ];
+    let (ok, text) = openssl(bin, dir, &args).await;
+    assert_eq!(ok, text.contains("Signature Verified Successfully"), "{text}");
+    ok
+}
+
+/// A copy `name.flipped` of the file `name` with one bit of its last byte changed.
+fn flipped(dir: &Path, name: &str) -> String {
+    let mut bytes = std::fs::read(dir.join(name)).unwrap();
+    *bytes.last_mut().unwrap() ^= 0x01;
+    let out = format!("{name}.flipped");
+    std::fs::write(dir.join(&out), bytes).unwrap();
+    out
+}
+
+/// SM3 of each of `files` (paths relative to `dir`) by `openssl dgst -sm3`, in hex.
+async fn sm3_hex(bin: &Path, dir: &Path, files: &[String]) -> BTreeMap<String, String> {
+    let mut args = vec!["dgst".to_owned(), "-sm3".to_owned(), "-r".to_owned()];
+    args.extend(files.iter().map(|f| format!("@{f}")));
+    let out = openssl_ok(bin, dir, &args.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    let stdout = out.split("--- stdout\n").nth(1).unwrap().split("\n--- stderr").next().unwrap();
+    let digests: Vec<&str> = stdout.lines().map(|l| l.split(' ').next().unwrap()).collect();
+    assert_eq!(digests.len(), files.len(), "{out}");
+    files.iter().cloned().zip(digests.into_iter().map(str::to_owned)).collect()
+}
+
+/// Every `FileRef` of `Signature.xml` with its `CheckValue` (base64), read with plain
+/// string search rather than our XML reader.
+fn references(xml: &str) -> Vec<(String, String)> {
+    let value_of = |s: &str, open: &str, close: &str| {
+        let start = s.find(open).unwrap() + open.len();
+        s[start..start + s[start..].find(close).unwrap()].to_owned()
+    };
+    xml.split("<ofd:Reference ")
+        .skip(1)
+        .map(|r| (value_of(r, "FileRef=\"", "\""), value_of(r, "<ofd:CheckValue>", "</ofd:CheckValue>")))
+        .collect()
+}
+
+/// OpenSSL on one issued OFD, unpacked in `dir`: see the module documentation.
+async fn openssl_checks(bin: &Path, dir: &Path, ofd: &[u8], root_pem: &str) {
+    let package = unpack(ofd, dir);
+    std::fs::write(dir.join("root.pem"), root_pem).unwrap();
+    let sv = &format!("pkg/{SIGNED_VALUE}");
+    let facts = ses::read_signature(package.get(SIGNED_VALUE).unwrap()).unwrap();
+
+    // SES_Signature: TBS_Sign, signer cert, SM2-with-SM3, signature (no time-stamp).
+    let (top, layout) = children(bin, dir, sv, &[]).await;
+    assert_eq!(top.len(), 4, "{layout}");
+    assert!(layout.contains("SM2-with-SM3"), "{layout}");
+    // TBS_Sign: version 4, the seal, the time, the data hash, the path of Signature.xml.
+    let (tbs, layout) = children(bin, dir, sv, &[&top[0]]).await;
+    assert_eq!(tbs.len(), 5, "{layout}");
+    for needed in [":04", "GENERALIZEDTIME", "BIT STRING", &format!("IA5STRING         :/{SIGNATURE_XML}")] {
+        assert!(layout.contains(needed), "{needed}: {layout}");
+    }
+    // SESeal: SES_SealInfo (header "ES", v4, our vendor id; a PNG picture), maker cert,
+    // SM2-with-SM3, the maker's signature.
+    let (seal, layout) = children(bin, dir, sv, &[&top[0], &tbs[1]]).await;
+    assert_eq!(seal.len(), 4, "{layout}");
+    for needed in [":ES", ":04", ":ZHENGZHAO", ":PNG", "SM2-with-SM3", "GENERALIZEDTIME"] {
+        assert!(layout.contains(needed), "{needed}: {layout}");
+    }
+
+    // The signed bytes, signatures and certificates as OpenSSL cuts them are those our
+    // reader finds.
+    let at = |last: usize| [top[0].as_str(), tbs[1].as_str(), seal[last].as_str()];
+    assert_eq!(cut(bin, dir, sv, &[&top[0]], "tbs.der").await, facts.tbs_der);
+    assert_eq!(cut(bin, dir, sv, &[&top[3]], "tbs.sig").await, facts.signature);
+    assert_eq!(cut(bin, dir, sv, &[&top[1]], "signer.der").await, facts.signer_cert_der);
+    assert_eq!(cut(bin, dir, sv, &at(0), "sealinfo.der").await, facts.seal.maker_signed_der);
+    assert_eq!(cut(bin, dir, sv, &at(3), "sealinfo.sig").await, facts.seal.maker_signature);
+    assert_eq!(cut(bin, dir, sv, &at(1), "maker.der").await, facts.seal.maker_cert_der);
+    let data_hash = cut(bin, dir, sv, &[&top[0], &tbs[3]], "datahash.bin").await;
+    // The seal lists the signer's certificate (certListType 1: certificates).
+    assert!(facts.seal.maker_signed_der.windows(facts.signer_cert_der.len()).any(|w| w == facts.signer_cert_der));
+
+    for who in ["signer", "maker"] {
+        let (der, pem) = (format!("@{who}.der"), format!("@{who}.pem"));
+        openssl_ok(bin, dir, &["x509", "-inform", "DER", "-in", &der, "-out", &pem]).await;
+        // One link each to the SM2 root (FINDINGS: -vfyopt distid reaches the leaf only).
+        let out = openssl_ok(bin, dir, &["verify", "-CAfile", "@root.pem", "-vfyopt", DISTID, &pem]).await;
+        assert!(out.contains(&format!("{who}.pem: OK")), "{out}");
+    }
+    assert!(sm2_verifies(bin, dir, "tbs.der", "tbs.sig", "signer.pem").await);
+    assert!(!sm2_verifies(bin, dir, &flipped(dir, "tbs.der"), "tbs.sig", "signer.pem").await);
+    assert!(sm2_verifies(bin, dir, "sealinfo.der", "sealinfo.sig", "maker.pem").await);
+    assert!(!sm2_verifies(bin, dir, &flipped(dir, "sealinfo.der"), "sealinfo.sig", "maker.pem").await);
+    // Each signature is its signer's: the seal did not sign the seal, the maker not the page.
+    assert!(!sm2_verifies(bin, dir, "sealinfo.der", "sealinfo.sig", "signer.pem").await);
+    assert!(!sm2_verifies(bin, dir, "tbs.der", "tbs.sig", "maker.pem").await);
+
+    digest_checks(bin, dir, &package, &data_hash).await;
+}
+
+/// `openssl dgst -sm3` recomputes the `dataHash` (SM3 of `Signature.xml` as stored) and
+/// every reference's `CheckValue`; the references cover every file but the signatures'.
+async fn digest_checks(bin: &Path, dir: &Path, package: &Package, data_hash: &[u8]) {
+    let xml = std::str::from_utf8(package.get(SIGNATURE_XML).unwrap()).unwrap();
+    assert!(xml.contains("<ofd:References CheckMethod=\"1.2.156.10197.1.401\">"), "{xml}");
+    assert!(xml.contains(&format!("<ofd:SignedValue>/{SIGNED_VALUE}</ofd:SignedValue>")), "{xml}");
+    let refs = references(xml);
+    let mut files: Vec<String> = refs.iter().map(|(r, _)| format!("pkg{r}")).collect();
+    files.push(format!("pkg/{SIGNATURE_XML}"));
+    let digests = sm3_hex(bin, dir, &files).await;
+    assert_eq!(digests[&format!("pkg/{SIGNATURE_XML}")], hex::encode(data_hash), "dataHash");
+    for (file, check_value) in &refs {
+        let expected = hex::encode(data_encoding::BASE64.decode(check_value.as_bytes()).unwrap());
+        assert_eq!(digests[&format!("pkg{file}")], expected, "CheckValue of {file}");
+    }
+    let covered: Vec<&str> = refs.iter().map(|(r, _)| r.strip_prefix('/').unwrap()).collect();
+    let uncovered: Vec<&str> = package.files().map(|(n, _)| n).filter(|n| !covered.contains(n)).collect();
+    // Signatures.xml lists the signatures (a later one adds itself there): like the
+    // foreign signed OFDs (FINDINGS), no reference covers it.
+    assert_eq!(uncovered, [SIGNATURES_XML, SIGNATURE_XML, SIGNED_VALUE], "covered: {covered:?}");
+}
+
+#[tokio::test]
+async fn openssl_verifies_the_seal_signatures_certificates_and_digests_of_issued_ofds() {
+    let Some([bin]) = require("openssl on issued OFDs", [path_tool("openssl")]) else { return };
+    let issued = issue().await;
+    let root = issued.platform.pki.roots_pem(Some(Algorithm::Sm2)).await.unwrap();
+    for name in ["ofd", "both"] {
+        openssl_checks(&bin, &out_dir(&format!("openssl-{name}")), issued.ofd(name), &root).await;
+    }
+    // The seal in the OFD is the seal the platform exports, byte for byte.
+    let seals = issued.platform.store.seals(None).await.unwrap();
+    let sm2 = &seals.iter().find(|s| s.algorithm == Algorithm::Sm2).unwrap().id;
+    let esl = issued.platform.pki.ses_seal(sm2, OffsetDateTime::now_utc()).await.unwrap();
+    let pkg = Package::from_zip(issued.ofd("ofd"), &ReadLimits::default()).unwrap();
+    assert_eq!(ses::read_signature(pkg.get(SIGNED_VALUE).unwrap()).unwrap().seal.der, esl);
+}
