@@ -305,3 +305,54 @@ async fn openssl_verifies_the_seal_signatures_certificates_and_digests_of_issued
     let pkg = Package::from_zip(issued.ofd("ofd"), &ReadLimits::default()).unwrap();
     assert_eq!(ses::read_signature(pkg.get(SIGNED_VALUE).unwrap()).unwrap().seal.der, esl);
 }
+
+// --- ofd-core and zbar ----------------------------------------------------------------
+
+/// Whether the pixel at `(x, y)` mm on a page rendered at `dpi` is close to `rgb`.
+fn pixel_near(img: &tiny_skia::Pixmap, dpi: f64, (x, y): (f64, f64), rgb: [u8; 3]) -> bool {
+    let px = |mm: f64| (mm / 25.4 * dpi).round() as u32;
+    let p = img.pixel(px(x), px(y)).unwrap();
+    [p.red(), p.green(), p.blue()].iter().zip(rgb).all(|(a, b)| a.abs_diff(b) < 40)
+}
+
+/// ofd-core's conformance report on the issued OFD and its render of page 1 (PNG, 150 dpi).
+fn ofd_core_render(ofd: &[u8], files: usize) -> Vec<u8> {
+    let mut reader =
+        ofd_core::OfdReader::new(ofd_core::OfdPackage::new(Cursor::new(ofd.to_vec())).unwrap()).unwrap();
+    let report = ofd_core::check_reader(&mut reader);
+    assert!(report.conforms() && report.problems.is_empty(), "{:?}", report.problems);
+    assert_eq!(report.signatures.len(), 1, "{:?}", report.signatures);
+    let s = &report.signatures[0];
+    assert_eq!(s.verdict(), ofd_core::SigVerdict::Valid, "{s:?}");
+    // Every file but the three of the signatures, each digest OK.
+    assert_eq!(s.references.len(), files - 3, "{s:?}");
+    assert!(s.references.iter().all(|r| r.status == ofd_core::RefStatus::Ok), "{s:?}");
+
+    let bodies = reader.ofd().doc_bodies.clone();
+    let doc = reader.load_document(&bodies[0]).unwrap();
+    assert_eq!(doc.pages().len(), 1);
+    let options = ofd_core::RenderOptions::with_dpi(150.0);
+    reader.render_page_to_bytes(&doc, 0, &options, ofd_core::render::ImageFormat::Png).unwrap()
+}
+
+#[tokio::test]
+async fn ofd_core_finds_issued_ofds_conformant_and_zbar_reads_the_qr_of_its_render() {
+    let issued = issue().await;
+    let zbar = require("zbarimg on the render of an issued OFD", [path_tool("zbarimg")]);
+    for name in ["ofd", "both"] {
+        let ofd = issued.ofd(name);
+        let files = Package::from_zip(ofd, &ReadLimits::default()).unwrap().len();
+        let png_bytes = ofd_core_render(ofd, files);
+        let png = out_dir(&format!("ofd-core-{name}")).join("page1.png");
+        std::fs::write(&png, &png_bytes).unwrap();
+        let img = tiny_skia::Pixmap::decode_png(&png_bytes).unwrap();
+        assert_eq!((img.width(), img.height()), (1240, 1754));
+        assert!(pixel_near(&img, 150.0, (105.0, 10.0), [168, 124, 48]), "no gold frame");
+        let Some([zbar]) = &zbar else { continue };
+        let out = run(zbar, [OsStr::new("--raw"), OsStr::new("--nodbus"), OsStr::new("-q"), png.as_os_str()]).await;
+        assert!(out.status.success(), "{}", text(&out));
+        let url = &issued.licence(name).url;
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim_end(), url, "{name}");
+        assert!(url.starts_with("https://zz.example.gov.cn/v/"), "{url}");
+    }
+}
