@@ -356,3 +356,68 @@ async fn ofd_core_finds_issued_ofds_conformant_and_zbar_reads_the_qr_of_its_rend
         assert!(url.starts_with("https://zz.example.gov.cn/v/"), "{url}");
     }
 }
+
+// --- ofdkit ---------------------------------------------------------------------------
+
+/// Reads the OFD with ofdkit and prints the text and document information as JSON.
+const OFDKIT: &str = r#"
+import json, sys, ofdkit
+with ofdkit.open(sys.argv[1]) as d:
+    print(json.dumps({"pages": len(d.pages), "text": d.text(), "info": d.info.to_dict(),
+                      "warnings": list(d.warnings)}, ensure_ascii=False))
+"#;
+
+#[tokio::test]
+async fn ofdkit_extracts_the_chinese_text_and_the_metadata_of_issued_ofds() {
+    let Some([python]) = require("ofdkit on issued OFDs", [env_tool("ZHENGZHAO_TEST_PYTHON")]) else { return };
+    let issued = issue().await;
+    for name in ["ofd", "both"] {
+        let (licence, ofd) = (issued.licence(name), issued.ofd(name));
+        let path = out_dir(&format!("ofdkit-{name}")).join("licence.ofd");
+        std::fs::write(&path, ofd).unwrap();
+        let out = run(&python, [OsStr::new("-c"), OsStr::new(OFDKIT), path.as_os_str()]).await;
+        assert!(out.status.success(), "{}", text(&out));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!((&v["pages"], &v["warnings"]), (&1.into(), &serde_json::json!([])), "{v}");
+        let got = v["text"].as_str().unwrap();
+        let issuer = "演示市市场监督管理局";
+        // The issue date as the metadata gives it (yyyy-mm-dd), as the page shows it.
+        let ymd: Vec<String> =
+            v["info"]["custom_data"]["IssueDate"].as_str().unwrap().split('-').map(str::to_owned).collect();
+        let date = format!("{}年{}月{}日", ymd[0], ymd[1], ymd[2]);
+        let id_line = format!("电子证照标识：{}", licence.identifier);
+        for wanted in [
+            "食品经营许可证",
+            "经营者名称：",
+            HOLDER,
+            "统一社会信用代码：",
+            "91310115MA1H7ABC2D",
+            "法定代表人（负责人）：",
+            "张伟",
+            "许可证编号：",
+            "JY23101150012345",
+            "有效期至：",
+            "发证机关：",
+            issuer,
+            &date,
+            "扫码核验",
+            &id_line,
+        ] {
+            assert!(got.contains(wanted), "{wanted:?} not in the text ofdkit extracted:\n{got}");
+        }
+        let info = &v["info"];
+        assert_eq!(info["title"], "食品经营许可证 JY23101150012345");
+        assert_eq!((&info["author"], &info["subject"]), (&issuer.into(), &"食品经营许可证".into()));
+        let custom = &info["custom_data"];
+        assert_eq!(custom["Identifier"], licence.identifier.as_str());
+        let token = licence.url.rsplit_once("/v/").unwrap().1;
+        assert_eq!(custom["Token"], token);
+        assert_eq!(custom["HolderName"], HOLDER);
+        assert_eq!(custom["RecordHash"], hex::encode(&licence.record_hash));
+        // ofdkit reads the same CustomDatas as our reader, no more, no less.
+        let ours = zhengzhao::ofd::inspect(ofd, &ReadLimits::default()).unwrap().doc_info.custom_datas;
+        let ours: serde_json::Map<String, serde_json::Value> =
+            ours.into_iter().map(|(k, v)| (k, serde_json::Value::from(v))).collect();
+        assert_eq!(custom, &serde_json::Value::Object(ours));
+    }
+}
