@@ -11,10 +11,14 @@
 //!   renders page 1 (without the `StampAnnot` seal: ofd-core does not draw it), and `zbarimg`
 //!   decodes the QR of that render to exactly the licence's URL;
 //! - `ofdkit` (PyPI) extracts the Chinese text and the document information, whose
-//!   `Identifier` and `Token` are the issued ones.
+//!   `Identifier` and `Token` are the issued ones;
+//! - `easyofd` (PyPI), which draws the `StampAnnot`'s seal picture (but no text), puts the
+//!   seal where the `StampAnnot` says, and there, in ofd-core's render, lie the issuing
+//!   authority and the issue date (`easyofd/overlay.png` shows the two renders together).
 //!
-//! Tools come from `tests/run-all.sh`; a missing one fails the test under `CI` and skips it
-//! loudly otherwise (`tests/common/tools.rs`). Files are left under
+//! Tools come from `tests/run-all.sh` (openssl and zbar-tools on `PATH`, ofdkit and easyofd
+//! in the venv named by `ZHENGZHAO_TEST_PYTHON`); a missing one fails the test under `CI`
+//! and skips it loudly otherwise (`tests/common/tools.rs`). Files are left under
 //! `target/tmp/ofd_independent/` for a person to look at (`*.png` are the renders).
 #![allow(clippy::unwrap_used)] // Test helpers: a failed unwrap is a failed test.
 
@@ -171,8 +175,8 @@ async fn sm2_verifies(bin: &Path, dir: &Path, signed: &str, sig: &str, cert: &st
     openssl_ok(bin, dir, &["x509", "-in", &format!("@{cert}"), "-pubkey", "-noout", "-out", &key]).await;
     let (signed, sig) = (format!("@{signed}"), format!("@{sig}"));
     let args = [
-        "pkeyutl", "-verify", "-rawin", "-digest", "sm3", "-pkeyopt", DISTID, "-pubin", "-inkey", &key, "-in",
-        &signed, "-sigfile", &sig,
+        "pkeyutl", "-verify", "-rawin", "-digest", "sm3", "-pkeyopt", DISTID, "-pubin", "-inkey", &key,
+        "-in", &signed, "-sigfile", &sig,
     ];
     let (ok, text) = openssl(bin, dir, &args).await;
     assert_eq!(ok, text.contains("Signature Verified Successfully"), "{text}");
@@ -190,13 +194,14 @@ fn flipped(dir: &Path, name: &str) -> String {
 
 /// SM3 of each of `files` (paths relative to `dir`) by `openssl dgst -sm3`, in hex.
 async fn sm3_hex(bin: &Path, dir: &Path, files: &[String]) -> BTreeMap<String, String> {
-    let mut args = vec!["dgst".to_owned(), "-sm3".to_owned(), "-r".to_owned()];
-    args.extend(files.iter().map(|f| format!("@{f}")));
-    let out = openssl_ok(bin, dir, &args.iter().map(String::as_str).collect::<Vec<_>>()).await;
-    let stdout = out.split("--- stdout\n").nth(1).unwrap().split("\n--- stderr").next().unwrap();
-    let digests: Vec<&str> = stdout.lines().map(|l| l.split(' ').next().unwrap()).collect();
-    assert_eq!(digests.len(), files.len(), "{out}");
-    files.iter().cloned().zip(digests.into_iter().map(str::to_owned)).collect()
+    let args = ["dgst", "-sm3", "-r"].map(PathBuf::from).into_iter().chain(files.iter().map(|f| dir.join(f)));
+    let out = run(bin, args).await;
+    assert!(out.status.success(), "{}", text(&out));
+    // One line per file, in order: `<hex> *<path>`.
+    let stdout = String::from_utf8(out.stdout.clone()).unwrap();
+    let digests: Vec<String> = stdout.lines().map(|l| l.split(' ').next().unwrap().to_owned()).collect();
+    assert_eq!(digests.len(), files.len(), "{}", text(&out));
+    files.iter().cloned().zip(digests).collect()
 }
 
 /// Every `FileRef` of `Signature.xml` with its `CheckValue` (base64), read with plain
@@ -248,7 +253,9 @@ async fn openssl_checks(bin: &Path, dir: &Path, ofd: &[u8], root_pem: &str) {
     assert_eq!(cut(bin, dir, sv, &at(1), "maker.der").await, facts.seal.maker_cert_der);
     let data_hash = cut(bin, dir, sv, &[&top[0], &tbs[3]], "datahash.bin").await;
     // The seal lists the signer's certificate (certListType 1: certificates).
-    assert!(facts.seal.maker_signed_der.windows(facts.signer_cert_der.len()).any(|w| w == facts.signer_cert_der));
+    assert!(
+        facts.seal.maker_signed_der.windows(facts.signer_cert_der.len()).any(|w| w == facts.signer_cert_der)
+    );
 
     for who in ["signer", "maker"] {
         let (der, pem) = (format!("@{who}.der"), format!("@{who}.pem"));
@@ -349,7 +356,8 @@ async fn ofd_core_finds_issued_ofds_conformant_and_zbar_reads_the_qr_of_its_rend
         assert_eq!((img.width(), img.height()), (1240, 1754));
         assert!(pixel_near(&img, 150.0, (105.0, 10.0), [168, 124, 48]), "no gold frame");
         let Some([zbar]) = &zbar else { continue };
-        let out = run(zbar, [OsStr::new("--raw"), OsStr::new("--nodbus"), OsStr::new("-q"), png.as_os_str()]).await;
+        let out =
+            run(zbar, [OsStr::new("--raw"), OsStr::new("--nodbus"), OsStr::new("-q"), png.as_os_str()]).await;
         assert!(out.status.success(), "{}", text(&out));
         let url = &issued.licence(name).url;
         assert_eq!(String::from_utf8_lossy(&out.stdout).trim_end(), url, "{name}");
@@ -369,7 +377,9 @@ with ofdkit.open(sys.argv[1]) as d:
 
 #[tokio::test]
 async fn ofdkit_extracts_the_chinese_text_and_the_metadata_of_issued_ofds() {
-    let Some([python]) = require("ofdkit on issued OFDs", [env_tool("ZHENGZHAO_TEST_PYTHON")]) else { return };
+    let Some([python]) = require("ofdkit on issued OFDs", [env_tool("ZHENGZHAO_TEST_PYTHON")]) else {
+        return;
+    };
     let issued = issue().await;
     for name in ["ofd", "both"] {
         let (licence, ofd) = (issued.licence(name), issued.ofd(name));
@@ -420,4 +430,126 @@ async fn ofdkit_extracts_the_chinese_text_and_the_metadata_of_issued_ofds() {
             ours.into_iter().map(|(k, v)| (k, serde_json::Value::from(v))).collect();
         assert_eq!(custom, &serde_json::Value::Object(ours));
     }
+}
+
+// --- easyofd: the seal picture --------------------------------------------------------
+
+/// Renders page 1 of the OFD `argv[1]` with easyofd (OFD → PDF with reportlab → PNG with
+/// PyMuPDF) into `argv[2]`. easyofd draws images, paths and the StampAnnot's seal picture,
+/// but no text (FINDINGS), ignores stroke colours (black frame) and strokes filled paths
+/// (an outlined QR): it is looked to for the seal only.
+const EASYOFD: &str = r#"
+import sys
+from easyofd.ofd import OFD
+ofd = OFD()
+ofd.read(sys.argv[1], fmt="path")
+ofd.to_jpg()[0].save(sys.argv[2])
+"#;
+
+/// The `Boundary` of the `StampAnnot` in `Signature.xml`, in mm: x, y, width, height.
+fn stamp_boundary(package: &Package) -> [f64; 4] {
+    let xml = std::str::from_utf8(package.get(SIGNATURE_XML).unwrap()).unwrap();
+    let annot = &xml[xml.find("<ofd:StampAnnot ").unwrap()..];
+    let start = annot.find("Boundary=\"").unwrap() + "Boundary=\"".len();
+    let numbers: Vec<f64> = annot[start..start + annot[start..].find('"').unwrap()]
+        .split(' ')
+        .map(|n| n.parse().unwrap())
+        .collect();
+    numbers.try_into().unwrap()
+}
+
+/// Whether a pixel is the seal's red.
+fn red(p: tiny_skia::PremultipliedColorU8) -> bool {
+    p.red() > 180 && p.green() < 110 && p.blue() < 110
+}
+
+/// The box, in mm on an A4 page, around the red pixels of `img`, and how many there are.
+fn red_box(img: &tiny_skia::Pixmap) -> ([f64; 4], usize) {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let (mut x0, mut y0, mut x1, mut y1, mut n) = (w, h, 0, 0, 0);
+    for (i, _) in img.pixels().iter().enumerate().filter(|(_, p)| red(**p)) {
+        let (x, y) = (i % w, i / w);
+        (x0, y0, x1, y1, n) = (x0.min(x), y0.min(y), x1.max(x + 1), y1.max(y + 1), n + 1);
+    }
+    let (sx, sy) = (210.0 / w as f64, 297.0 / h as f64);
+    ([x0 as f64 * sx, y0 as f64 * sy, x1 as f64 * sx, y1 as f64 * sy], n)
+}
+
+/// The lines of text (bands of rows with dark pixels) of `img`, rendered at `dpi`, inside
+/// the box `b` (x, y, width, height in mm), as mm ranges.
+fn ink_bands(img: &tiny_skia::Pixmap, dpi: f64, b: [f64; 4]) -> Vec<(f64, f64)> {
+    let px = |mm: f64| (mm / 25.4 * dpi).round() as u32;
+    let mm = |px: u32| f64::from(px) * 25.4 / dpi;
+    let dark = |p: tiny_skia::PremultipliedColorU8| {
+        u32::from(p.red()) * 3 + u32::from(p.green()) * 6 + u32::from(p.blue()) < 128 * 10
+    };
+    let inked = |y: u32| (px(b[0])..px(b[0] + b[2])).any(|x| dark(img.pixel(x, y).unwrap()));
+    let mut bands: Vec<(f64, f64)> = vec![];
+    let mut open: Option<u32> = None;
+    for y in px(b[1])..=px(b[1] + b[3]) {
+        match (open, inked(y)) {
+            (None, true) => open = Some(y),
+            (Some(top), false) => {
+                bands.push((mm(top), mm(y)));
+                open = None;
+            }
+            _ => {}
+        }
+    }
+    bands
+}
+
+#[tokio::test]
+async fn easyofd_draws_the_seal_over_the_issuer_and_the_date() {
+    let Some([python]) = require("easyofd on an issued OFD", [env_tool("ZHENGZHAO_TEST_PYTHON")]) else {
+        return;
+    };
+    let issued = issue().await;
+    let ofd = issued.ofd("ofd");
+    let package = Package::from_zip(ofd, &ReadLimits::default()).unwrap();
+    let dir = out_dir("easyofd");
+    let (path, png) = (dir.join("licence.ofd"), dir.join("easyofd.png"));
+    std::fs::write(&path, ofd).unwrap();
+    let out = run(&python, [OsStr::new("-c"), OsStr::new(EASYOFD), path.as_os_str(), png.as_os_str()]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let seal = tiny_skia::Pixmap::decode_png(&std::fs::read(&png).unwrap()).unwrap();
+
+    // The seal picture is drawn where the StampAnnot says, filling its boundary: the red
+    // of the render lies where the red of the seal's own picture (in SignedValue.dat) puts it.
+    let b = stamp_boundary(&package);
+    let (red, n) = red_box(&seal);
+    let picture = ses::read_signature(package.get(SIGNED_VALUE).unwrap()).unwrap().seal.picture;
+    assert_eq!(picture.kind, "PNG");
+    let (in_picture, _) = red_box(&tiny_skia::Pixmap::decode_png(&picture.data).unwrap());
+    let (fx, fy) = (b[2] / 210.0, b[3] / 297.0);
+    let expected = [0, 1, 2, 3].map(|i| b[i % 2] + in_picture[i] * if i % 2 == 0 { fx } else { fy });
+    assert!(
+        red.iter().zip(expected).all(|(r, e)| (r - e).abs() < 0.5),
+        "red {red:?}, expected {expected:?} (StampAnnot {b:?})"
+    );
+    assert!(n * 10 > (seal.width() * seal.height()) as usize / 100, "only {n} red pixels");
+
+    // Under it, in ofd-core's render of the same page (text, no seal): two lines, the
+    // issuing authority and the issue date.
+    let dpi = 150.0;
+    let page = tiny_skia::Pixmap::decode_png(&ofd_core_render(ofd, package.len())).unwrap();
+    let bands = ink_bands(&page, dpi, b);
+    assert_eq!(bands.len(), 2, "lines of text under the seal: {bands:?}");
+    assert!(bands.iter().all(|(top, bottom)| bottom - top > 2.0 && bottom - top < 6.0), "{bands:?}");
+
+    // For a person to look at: ofd-core's page with easyofd's seal laid over it.
+    let mut overlay = page.clone();
+    let (sx, sy) = (
+        f64::from(seal.width()) / f64::from(page.width()),
+        f64::from(seal.height()) / f64::from(page.height()),
+    );
+    for y in 0..page.height() {
+        for x in 0..page.width() {
+            let s = seal.pixel((f64::from(x) * sx) as u32, (f64::from(y) * sy) as u32).unwrap();
+            if self::red(s) {
+                overlay.pixels_mut()[(y * page.width() + x) as usize] = s;
+            }
+        }
+    }
+    overlay.save_png(dir.join("overlay.png")).unwrap();
 }
