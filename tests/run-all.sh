@@ -32,10 +32,11 @@ fi
 # --- Python venv with the independent checkers (tests/external_checks.rs) -------------
 # pyHanko validates the signed PDFs, pycose the Ed25519/P-256 QR tokens (pycose 1.1 needs
 # cbor2 < 6), gmssl (pure Python) the SM2 ones (tests/sm2_interop.rs), ofdkit reads the
-# licence OFDs (tests/ofd_readers.rs).
+# licence OFDs (tests/ofd_readers.rs), easyofd draws their seal picture (tests/ofd_independent.rs;
+# PyMuPDF < 1.27, as 1.27+ pulls in onnxruntime and more, some 100 MB we do not use).
 # Rebuildable: delete target/test-venv to start again.
 VENV="$PWD/target/test-venv"
-if [ ! -x "$VENV/bin/pyhanko" ] || ! "$VENV/bin/python" -c 'import pycose, cbor2, gmssl.sm2, ofdkit' 2>/dev/null; then
+if [ ! -x "$VENV/bin/pyhanko" ] || ! "$VENV/bin/python" -c 'import pycose, cbor2, gmssl.sm2, ofdkit, easyofd' >/dev/null 2>&1; then
   if ! "$VENV/bin/python" -m pip --version >/dev/null 2>&1; then
     rm -rf "$VENV"
     if ! python3 -m venv "$VENV" >/dev/null 2>&1; then
@@ -47,8 +48,9 @@ if [ ! -x "$VENV/bin/pyhanko" ] || ! "$VENV/bin/python" -c 'import pycose, cbor2
       python3 -m venv "$VENV"
     fi
   fi
-  say "installing pyHanko, pycose, gmssl and ofdkit into $VENV"
-  "$VENV/bin/python" -m pip install --quiet pyhanko pyhanko-cli pycose 'cbor2<6' 'gmssl>=3.2.2,<4' 'ofdkit>=0.2,<0.3'
+  say "installing pyHanko, pycose, gmssl, ofdkit and easyofd into $VENV"
+  "$VENV/bin/python" -m pip install --quiet pyhanko pyhanko-cli pycose 'cbor2<6' 'gmssl>=3.2.2,<4' 'ofdkit>=0.2,<0.3' \
+    'easyofd==20260427' 'pymupdf<1.27'
 fi
 # schemathesis runs against the live OpenAPI document (tests/openapi_conformance.rs).
 if ! "$VENV/bin/schemathesis" --version 2>/dev/null | grep -q 'version 4\.'; then
