@@ -26,8 +26,8 @@ pub struct LicenceView {
     pub replaces: Option<String>,
     /// The version that replaced this.
     pub superseded_by: Option<String>,
-    /// The document it was issued with: `pdf` (fetch it at `links.pdf`) or `none` (a
-    /// data-only licence: no file, no `pdf` link).
+    /// The documents it was issued with: `pdf` (fetch it at `links.pdf`), `ofd` (at
+    /// `links.ofd`), `both` (both links) or `none` (a data-only licence: no file, no link).
     pub document: DocumentKind,
     /// Catalogue metadata under stable English keys.
     #[schema(value_type = Object)]
@@ -39,7 +39,7 @@ pub struct LicenceView {
     pub fields: BTreeMap<String, String>,
     /// The Chinese label of each field.
     pub field_labels: BTreeMap<String, String>,
-    /// Links: `self`, `history`, `verify` (the QR URL), and `pdf` when it has one.
+    /// Links: `self`, `history`, `verify` (the QR URL), and `pdf` and `ofd` when it has them.
     #[schema(value_type = Object)]
     pub links: BTreeMap<&'static str, String>,
 }
@@ -165,8 +165,11 @@ pub(in crate::platform) fn licence_view(
     let mut links = BTreeMap::new();
     links.insert("self", format!("/api/v1/licences/{}", record.identifier));
     let document = row.licence.document.kind();
-    if document == DocumentKind::Pdf {
+    if document.has_pdf() {
         links.insert("pdf", format!("/api/v1/licences/{}/pdf", record.identifier));
+    }
+    if document.has_ofd() {
+        links.insert("ofd", format!("/api/v1/licences/{}/ofd", record.identifier));
     }
     links.insert("history", format!("/api/v1/licences/{}/history", record.identifier));
     links.insert("verify", crate::token::qr_url(public_url, &row.licence.token));
