@@ -118,7 +118,11 @@ async fn issue_writes_ofds_that_verify_and_verify_exits_by_verdict() {
     let out = f.run(&["verify", x.to_str().unwrap()]);
     let report = ok(&out);
     assert!(report.starts_with("有效 Valid · OFD 文件 OFD file"), "{report}");
-    assert!(report.contains("ofd.references") || report.contains("✓"), "{report}");
+    for code in ["ofd.references", "ofd.coverage", "ofd.data_hash", "ofd.signature", "licence.status"] {
+        let line = report.lines().find(|l| l.ends_with(&format!("[{code}]"))).unwrap_or_default();
+        assert!(line.starts_with("  ✓ "), "{code}: {report}");
+    }
+    assert!(!report.contains("  ✗ ") && !report.contains("  ? "), "{report}");
     assert!(report.contains(&id), "{report}");
     let out = f.run(&["verify", x.to_str().unwrap(), "--json"]);
     let v: Value = serde_json::from_str(&ok(&out)).unwrap();
@@ -139,7 +143,8 @@ async fn issue_writes_ofds_that_verify_and_verify_exits_by_verdict() {
     let out = f.run(&["verify", x.to_str().unwrap(), "--trust", trust.to_str().unwrap(), "--offline"]);
     assert_eq!(out.status.code(), Some(2), "{}{}", text(&out.stdout), text(&out.stderr));
     let report = text(&out.stdout);
-    assert!(report.contains("licence.status") || report.contains("register."), "{report}");
+    assert!(report.starts_with("无法确定 ") || report.contains("离线核验 offline"), "{report}");
+    assert!(report.contains("  ? ") && !report.contains("  ✗ "), "{report}");
     let out =
         f.run(&["verify", x.to_str().unwrap(), "--trust", trust.to_str().unwrap(), "--offline", "--json"]);
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
