@@ -1,4 +1,4 @@
-//! `zhengzhao verify`: a signed PDF, a QR token or URL, or an identifier, online against
+//! `zhengzhao verify`: a signed PDF or OFD, a QR token or URL, or an identifier, online against
 //! the local platform or offline with a trust list. Exit code 0 valid, 1 invalid, 2 cannot
 //! tell; the report printed in the same bilingual words as the verification page, or as
 //! the JSON `POST /api/v1/verify` answers.
@@ -20,7 +20,8 @@ use super::output::is_broken_pipe;
 /// `verify`.
 #[derive(Debug, ClapArgs)]
 pub struct VerifyArgs {
-    /// A PDF file, a QR URL or token, or a licence identifier.
+    /// A PDF or OFD file (told apart by their first bytes), a QR URL or token, or a licence
+    /// identifier.
     input: String,
     /// The trust list (trust-list.json from /pki/trust-list.json or `pki trust-list`);
     /// verifies offline with it. Without it, the local data directory's platform is the
