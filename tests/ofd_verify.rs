@@ -32,6 +32,11 @@ impl Fixture {
     /// Issues the food business licence with `document`: SM2 for an OFD, Ed25519 (and the
     /// SM2 seal for the OFD) otherwise.
     async fn issue(&self, document: DocumentKind) -> IssuedLicence {
+        self.issue_version(document, None).await
+    }
+
+    /// As [`Self::issue`], or a new version of `renews`.
+    async fn issue_version(&self, document: DocumentKind, renews: Option<String>) -> IssuedLicence {
         let (seal, ofd_seal) = match document {
             DocumentKind::Ofd => (self.seal(Algorithm::Sm2).await, None),
             DocumentKind::Both => {
@@ -49,7 +54,7 @@ impl Fixture {
             document,
             client: None,
             idempotency_key: None,
-            renews: None,
+            renews,
         };
         self.platform.issuing.issue(request, OffsetDateTime::now_utc()).await.unwrap()
     }
@@ -397,4 +402,26 @@ async fn tampering_with_the_seal_signature_is_caught_by_its_check() {
     .await;
     assert_eq!(failed(&r), ["ofd.seal_maker_chain"], "foreign maker:\n{}", lines(&r));
     assert!(r.check("ofd.seal_maker_chain").unwrap().message_en.contains("外地平台"), "{}", lines(&r));
+}
+
+/// A new version chooses its own documents: an OFD licence renewed as PDF + OFD, then as a
+/// PDF alone; each version's documents verify, the old OFD then as superseded.
+#[tokio::test]
+async fn renewals_choose_their_own_documents() {
+    let f = fixture().await;
+    let v1 = f.issue(DocumentKind::Ofd).await;
+    let v2 = f.issue_version(DocumentKind::Both, Some(v1.identifier.clone())).await;
+    assert_eq!(v2.document.kind(), DocumentKind::Both);
+    assert!(
+        v2.identifier.ends_with(&format!(".002.{}", v2.identifier.chars().last().unwrap())),
+        "{}",
+        v2.identifier
+    );
+    let r = f.verify(v2.ofd().unwrap().to_vec()).await;
+    assert_eq!(r.verdict, Verdict::Valid, "{}", lines(&r));
+    let v3 = f.issue_version(DocumentKind::Pdf, Some(v2.identifier.clone())).await;
+    assert_eq!((v3.document.kind(), v3.ofd()), (DocumentKind::Pdf, None));
+    let old = f.verify(v1.ofd().unwrap().to_vec()).await;
+    assert_eq!(old.verdict, Verdict::Invalid, "{}", lines(&old));
+    assert_eq!(failed(&old), ["licence.status"], "superseded:\n{}", lines(&old));
 }
