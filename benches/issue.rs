@@ -1,5 +1,7 @@
 //! Criterion benchmarks of the issuing hot paths: raw seal signatures (the reference), page
-//! rendering (PDF and OFD), PAdES signing, render + sign, the QR token, and issuing end to end on SQLite.
+//! rendering (PDF and OFD), PAdES signing, render + sign of the PDF, render + sign + zip of
+//! the OFD (GB/T 38540 seal signature by an SM2 seal), the QR token, and issuing end to end
+//! on SQLite (PDF, OFD, both).
 //!
 //! Run with `cargo bench --bench issue`; `benches/compare.sh` runs it beside pyHanko. With
 //! `ZHENGZHAO_BENCH_FIXTURES=DIR` set, the run first writes the unsigned PDF it signs and
@@ -167,6 +169,10 @@ struct Fixtures {
     crl: Vec<u8>,
     ed25519: Seal,
     p256: Seal,
+    /// The SM2 seal that signs OFDs, with its `SES_Seal`.
+    sm2: Seal,
+    /// DER `SES_Seal` of `sm2`, made by a seal maker as the platform makes it.
+    ses_seal: Vec<u8>,
 }
 
 impl Fixtures {
@@ -180,7 +186,19 @@ impl Fixtures {
         let crl =
             pki::make_crl(&ed25519.chain[1], &ed25519.root_key, 7, now, now + time::Duration::days(7), &[])
                 .expect("signing a CRL");
-        Self { page, rendered, drawing, appearance, crl, ed25519, p256: Seal::new(Algorithm::P256, now) }
+        let sm2 = Seal::new(Algorithm::Sm2, now);
+        let ses_seal = make_ses_seal(&sm2, &drawing, now);
+        Self {
+            page,
+            rendered,
+            drawing,
+            appearance,
+            crl,
+            ed25519,
+            p256: Seal::new(Algorithm::P256, now),
+            sm2,
+            ses_seal,
+        }
     }
 
     fn seals(&self) -> [(&'static str, &Seal); 2] {
@@ -188,12 +206,67 @@ impl Fixtures {
     }
 }
 
+/// The `SES_Seal` of an SM2 seal as the platform's seal maker makes it (see
+/// `platform::pki::ses`): the drawn seal as PNG, the seal certificate listed, signed by a
+/// maker key of its own (another SM2 seal here: only its key matters to the structure).
+fn make_ses_seal(seal: &Seal, drawing: &SealDrawing, now: OffsetDateTime) -> Vec<u8> {
+    let maker = Seal::new(Algorithm::Sm2, now);
+    let info = pki::cert_info(&seal.chain[0]).expect("reading the seal certificate");
+    let picture = zhengzhao::ses::picture_of(drawing).expect("the seal picture");
+    let name = format!("{DEPARTMENT}{SEAL_NAME}");
+    let spec = zhengzhao::ses::SealSpec {
+        es_id: "S-BENCH-0001",
+        seal_type: zhengzhao::ses::SEAL_TYPE_ORGANISATION,
+        name: &name,
+        seal_cert_der: &seal.chain[0],
+        create_date: now,
+        valid_start: info.not_before,
+        valid_end: info.not_after,
+        picture: &picture,
+    };
+    zhengzhao::ses::make_seal(&spec, &maker.signer, &maker.chain[0]).expect("making the SES_Seal")
+}
+
+/// Renders, signs and zips the sample page as a licence OFD, as issuing does
+/// (`platform::issuing::ofd`): `ofd::render`, `ofd::sign` with SM3 of `Signature.xml`
+/// and `ses::sign` by the SM2 seal, then `Package::to_zip`.
+fn signed_ofd(fx: &Fixtures, page: &LicencePage, options: &zhengzhao::ofd::OfdOptions) -> Vec<u8> {
+    use sm3::Digest as _;
+    let rendered = zhengzhao::ofd::render(page, options).expect("rendering the OFD");
+    let b = rendered.seal_boundary;
+    let now = OffsetDateTime::now_utc();
+    let spec = zhengzhao::ofd::SignSpec {
+        provider_name: "Zhengzhao".into(),
+        provider_version: env!("CARGO_PKG_VERSION").into(),
+        provider_company: String::new(),
+        signature_date_time: now,
+        page_id: u64::from(rendered.page_id),
+        stamp_boundary: zhengzhao::ofd::Boundary {
+            x: f64::from(b.x),
+            y: f64::from(b.y),
+            width: f64::from(b.width),
+            height: f64::from(b.height),
+        },
+        stamp_annot_id: u64::from(rendered.stamp_annot_id.expect("a reserved StampAnnot ID")),
+    };
+    let seal = &fx.sm2;
+    let mut package = rendered.package;
+    zhengzhao::ofd::sign(&mut package, &spec, |tbs| {
+        let data_hash = sm3::Sm3::digest(tbs.xml);
+        zhengzhao::ses::sign(&fx.ses_seal, now, &data_hash, tbs.property_info, &seal.chain[0], &seal.signer)
+    })
+    .expect("signing the OFD");
+    package.to_zip().expect("zipping the OFD")
+}
+
 /// Writes what another signer needs to do the same work as `sign/*` into `dir`:
-/// `unsigned.pdf`, and per algorithm `<alg>/seal-key.pem` (unencrypted PKCS#8),
+/// `unsigned.pdf` (and `signed.ofd`, what `render+sign+zip_ofd` makes), and per algorithm `<alg>/seal-key.pem` (unencrypted PKCS#8),
 /// `<alg>/seal-cert.pem` and `<alg>/root.pem`.
 fn write_fixtures(fx: &Fixtures, dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     std::fs::write(dir.join("unsigned.pdf"), &fx.rendered.pdf)?;
+    let ofd_options = zhengzhao::ofd::OfdOptions { signed: true, ..Default::default() };
+    std::fs::write(dir.join("signed.ofd"), signed_ofd(fx, &fx.page, &ofd_options))?;
     for (name, seal) in fx.seals() {
         let sub = dir.join(name);
         std::fs::create_dir_all(&sub)?;
@@ -220,6 +293,8 @@ fn bench_raw(c: &mut Criterion, fx: &Fixtures) {
     for (name, seal) in fx.seals() {
         group.bench_function(format!("{name}_sign"), |b| b.iter(|| seal.signer.sign_raw(black_box(&msg))));
     }
+    // The OFD's seal: SM2 with SM3 over the message.
+    group.bench_function("sm2_sign", |b| b.iter(|| fx.sm2.signer.sign_raw(black_box(&msg))));
     group.finish();
 }
 
@@ -260,6 +335,17 @@ fn bench_sign(c: &mut Criterion, fx: &Fixtures) {
     }
     group.finish();
 
+    // The licence as an OFD, as issuing does it: render, Signature.xml, SES_Signature by
+    // the SM2 seal, zip. The result must read back as a signed OFD whose digests hold.
+    let ofd_options = zhengzhao::ofd::OfdOptions { signed: true, ..Default::default() };
+    let ofd = signed_ofd(fx, &fx.page, &ofd_options);
+    let inspection = zhengzhao::ofd::inspect(&ofd, &zhengzhao::ofd::ReadLimits::default())
+        .expect("the signed OFD reads back");
+    assert!(inspection.is_signed(), "the benchmarked OFD is signed");
+    let mut group = c.benchmark_group("render+sign+zip_ofd");
+    group.bench_function("sm2", |b| b.iter(|| signed_ofd(fx, black_box(&fx.page), &ofd_options)));
+    group.finish();
+
     // The whole PDF of a licence: render, sign, and the DSS update with chain and CRL.
     let mut group = c.benchmark_group("render+sign+dss");
     let seal = &fx.ed25519;
@@ -288,42 +374,52 @@ fn bench_token(c: &mut Criterion, fx: &Fixtures) {
 }
 
 /// Issues a 食品经营许可证 through [`Issuing::issue`](zhengzhao::platform::Issuing::issue) on a demo platform with its SQLite
-/// database in a temporary directory: checks, token, render, sign, DSS and the stored row.
+/// database in a temporary directory: checks, token, render, sign, DSS and the stored row;
+/// as a PDF (Ed25519 seal), an OFD (SM2 seal) and both (Ed25519 PDF, SM2 OFD).
 fn bench_issue_e2e(c: &mut Criterion) {
+    use zhengzhao::licence::DocumentKind;
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime");
     let dir = tempfile::tempdir().expect("a temporary directory");
     let layer = Layer { public_url: Some("https://zhengzhao.example.gov.cn".into()), ..Layer::default() };
     let config = Config::from_layer(dir.path().join("data"), layer).expect("the bench configuration");
-    let (platform, seal_id) = rt.block_on(async {
+    let (platform, ed25519, sm2) = rt.block_on(async {
         let platform = Platform::create(config, None).await.expect("creating the platform");
         platform.ensure_demo(OffsetDateTime::now_utc()).await.expect("the demo department and seals");
         let seals = platform.pki.seals(None).await.expect("listing the seals");
-        let seal = seals.iter().find(|s| s.algorithm == Algorithm::Ed25519).expect("an Ed25519 demo seal");
-        let seal_id = seal.id.clone();
-        (platform, seal_id)
+        let id = |alg| seals.iter().find(|s| s.algorithm == alg).expect("a demo seal").id.clone();
+        let (ed25519, sm2) = (id(Algorithm::Ed25519), id(Algorithm::Sm2));
+        (platform, ed25519, sm2)
     });
     let example =
         platform.issuing.licence_type(FOOD_TYPE).expect("the shipped food licence type").example.clone();
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/examples").join(example);
     let json = std::fs::read_to_string(&path).expect("reading the example licence");
     let input: LicenceInput = serde_json::from_str(&json).expect("parsing the example licence");
-    let request = IssueRequest {
-        seal_id,
-        ofd_seal_id: None,
+    let request = |seal_id: &str, ofd_seal_id: Option<&str>, document| IssueRequest {
+        seal_id: seal_id.into(),
+        ofd_seal_id: ofd_seal_id.map(Into::into),
         type_code: FOOD_TYPE.into(),
-        input,
-        document: zhengzhao::licence::DocumentKind::Pdf,
+        input: input.clone(),
+        document,
         client: None,
         idempotency_key: None,
         renews: None,
     };
+    let runs = [
+        ("sqlite", request(&ed25519, None, DocumentKind::Pdf)),
+        ("sqlite_ofd", request(&sm2, None, DocumentKind::Ofd)),
+        ("sqlite_both", request(&ed25519, Some(&sm2), DocumentKind::Both)),
+    ];
 
     let mut group = c.benchmark_group("issue_e2e");
-    group.bench_function("sqlite", |b| {
-        b.iter(|| {
-            rt.block_on(platform.issuing.issue(request.clone(), OffsetDateTime::now_utc())).expect("issuing")
-        })
-    });
+    for (name, request) in runs {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                rt.block_on(platform.issuing.issue(request.clone(), OffsetDateTime::now_utc()))
+                    .expect("issuing")
+            })
+        });
+    }
     group.finish();
 }
 

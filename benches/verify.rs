@@ -1,12 +1,12 @@
 //! Criterion benchmarks of verification: the raw seal signature check (the reference),
 //! token verification (base32 decode, COSE parse, signature), the whole token report
-//! offline and online, and PDF verification offline and online, for each demo seal:
-//! Ed25519 and P-256 licences with PDFs, the SM2 one data-only (SM2 signs no PDF), so its
-//! rows are raw, token and token-report ones (`raw/sm2_verify`, `token_report/online_sm2`).
+//! offline and online, and document verification offline and online, for each demo seal:
+//! Ed25519 and P-256 licences with PDFs (`pdf_verify/*`), the SM2 one with an OFD signed by
+//! a GB/T 38540 seal signature (SM2 signs no PDF; `ofd_verify/*`).
 //!
 //! Run with `cargo bench --bench verify`; `benches/verify_compare.sh` runs it beside
 //! pyHanko's validation of the same PDFs. With `ZHENGZHAO_BENCH_FIXTURES=DIR` set, the run
-//! writes the signed PDFs, the roots and the CRLs it verifies to `DIR`. The inputs are
+//! writes the signed PDFs and OFD, the roots and the CRLs it verifies to `DIR`. The inputs are
 //! made by the library itself, so the `expect`s below cannot fail unless it is broken.
 
 use std::hint::black_box;
@@ -51,8 +51,8 @@ fn setup() -> Setup {
             [("ed25519", Algorithm::Ed25519), ("p256", Algorithm::P256), ("sm2", Algorithm::Sm2)]
         {
             let seal = seals.iter().find(|s| s.algorithm == alg).expect("demo seal");
-            // SM2 seals sign no PDF: their licence is data-only (register entry and token).
-            let document = if alg.signs_pdf() { DocumentKind::Pdf } else { DocumentKind::None };
+            // SM2 seals sign no PDF: their licence is an OFD.
+            let document = if alg.signs_pdf() { DocumentKind::Pdf } else { DocumentKind::Ofd };
             let request = IssueRequest {
                 seal_id: seal.id.clone(),
                 ofd_seal_id: None,
@@ -83,11 +83,19 @@ fn write_fixtures(s: &Setup, dir: &std::path::Path) {
     for (name, pdf) in pdfs(s) {
         std::fs::write(dir.join(format!("{name}.pdf")), pdf).expect("write pdf");
     }
+    for (name, ofd) in ofds(s) {
+        std::fs::write(dir.join(format!("{name}.ofd")), ofd).expect("write ofd");
+    }
 }
 
-/// The licences that have a PDF (not the SM2 seal's data-only one), by algorithm name.
+/// The licences that have a PDF (not the SM2 seal's OFD one), by algorithm name.
 fn pdfs(s: &Setup) -> impl Iterator<Item = (&'static str, &[u8])> {
     s.licences.iter().filter_map(|(name, l)| l.pdf().map(|pdf| (*name, pdf)))
+}
+
+/// The licences that have an OFD (the SM2 seal's), by algorithm name.
+fn ofds(s: &Setup) -> impl Iterator<Item = (&'static str, &[u8])> {
+    s.licences.iter().filter_map(|(name, l)| l.ofd().map(|ofd| (*name, ofd)))
 }
 
 fn benches(c: &mut Criterion) {
@@ -137,7 +145,7 @@ fn benches(c: &mut Criterion) {
     reports(c, &s, &offline, now);
 }
 
-/// Whole verification reports, offline and online: of tokens, then of PDFs.
+/// Whole verification reports, offline and online: of tokens, then of PDFs and OFDs.
 fn reports(c: &mut Criterion, s: &Setup, offline: &TrustSet, now: OffsetDateTime) {
     let mut report = c.benchmark_group("token_report");
     for (name, l) in &s.licences {
@@ -184,6 +192,35 @@ fn reports(c: &mut Criterion, s: &Setup, offline: &TrustSet, now: OffsetDateTime
         });
     }
     pdf.finish();
+
+    // The same for the OFD: `inspect` reads the zip, the XML and the seal signature's
+    // structure and checks every SM3 reference; the reports add the SM2 signature checks
+    // (the SES_Signature, the maker's over the SES_Seal) and the chain.
+    let mut ofd = c.benchmark_group("ofd_verify");
+    ofd.sample_size(50);
+    for (name, file) in ofds(s) {
+        let limits = zhengzhao::ofd::ReadLimits::default();
+        ofd.bench_function(format!("inspect_{name}"), |b| {
+            b.iter(|| zhengzhao::ofd::inspect(black_box(file), &limits).expect("inspects"))
+        });
+        let engine = Engine::new(offline, now);
+        ofd.bench_function(format!("offline_{name}"), |b| {
+            b.iter(|| {
+                let r = engine.verify_ofd(black_box(file));
+                assert_eq!(r.verdict, Verdict::Indeterminate);
+            })
+        });
+        ofd.bench_function(format!("online_{name}"), |b| {
+            b.iter(|| {
+                let r = s
+                    .runtime
+                    .block_on(s.platform.verification.verify_ofd(file.to_vec(), now))
+                    .expect("report");
+                assert_eq!(r.verdict, Verdict::Valid);
+            })
+        });
+    }
+    ofd.finish();
 }
 
 fn main() {

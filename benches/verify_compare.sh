@@ -2,7 +2,9 @@
 # Runs the verification benchmarks (criterion), `openssl speed sm2` and pyHanko's validation
 # of the same PDFs in one go, then prints them side by side: token verification as a share
 # of the raw signature-verify rate of the same run (Ed25519, P-256, SM2), our raw SM2
-# sign/verify rates beside OpenSSL's on this machine, and PDF verification beside pyHanko.
+# sign/verify rates beside OpenSSL's on this machine, PDF verification beside pyHanko, and
+# OFD verification (SM2 seal, GB/T 38540) beside PDF verification, each as a multiple of the
+# raw verify time of its seal's algorithm in the same run.
 #
 # Usage: benches/verify_compare.sh [criterion filter…]
 #   PYHANKO_ITERATIONS=N  validations per algorithm for pyHanko (default 50)
@@ -88,6 +90,20 @@ for alg in ("ed25519", "p256"):
     ok = "" if py[alg]["intact_valid_trusted"] else "  (pyHanko did NOT find it intact+trusted!)"
     print(f"{alg:<22} {ms(off):>14} {ms(on):>14} {ms(theirs):>14} {ratio:>13}{ok}")
 print()
+# OFD beside PDF: each document check as a multiple of one raw verify of its seal's
+# algorithm (a PDF report does one seal-signature check plus the token and the chain; an
+# OFD report the SES_Signature, the maker's signature on the SES_Seal, the token, chains).
+print(f"{'document verification':<22} {'inspect':>12} {'offline':>12} {'online':>12} {'raw verify':>12} {'offline/raw':>12} {'online/raw':>11}")
+DOCS = (("PDF ed25519", "pdf_verify", "ed25519"), ("PDF p256", "pdf_verify", "p256"), ("OFD sm2", "ofd_verify", "sm2"))
+for label, group, alg in DOCS:
+    ins, off, on = (ours_ms(group, f"{m}_{alg}") for m in ("inspect", "offline", "online"))
+    raw = ours_ms("raw", f"{alg}_verify")
+    times = lambda v: "—" if v is None or raw is None else f"{v / raw:10.1f}×"
+    print(f"{label:<22} {ms(ins):>12} {ms(off):>12} {ms(on):>12} {ms(raw):>12} {times(off):>12} {times(on):>11}")
+off_ofd, off_pdf = ours_ms("ofd_verify", "offline_sm2"), ours_ms("pdf_verify", "offline_ed25519")
+if off_ofd is not None and off_pdf is not None:
+    print(f"  OFD (SM2) offline takes {off_ofd / off_pdf:.1f}× the time of PDF (Ed25519) offline")
+print()
 print("token reports:")
 for alg in ("ed25519", "p256"):
     for mode in ("offline", "online"):
@@ -110,6 +126,10 @@ for alg in ("ed25519", "p256"):
         misses.append(f"PDF verify {alg} less than {ratio_target:g}x pyHanko")
     if not py[alg]["intact_valid_trusted"]:
         misses.append(f"pyHanko did not find the {alg} PDF intact and trusted")
+# OFD verification has no speed target: its figures must only be there.
+for mode in ("offline", "online"):
+    if ours_ms("ofd_verify", f"{mode}_sm2") is None:
+        misses.append(f"no ofd_verify/{mode}_sm2 figure")
 print()
 for m in misses:
     print(f"MISSES: {m}")

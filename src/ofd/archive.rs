@@ -1,8 +1,9 @@
 //! The zip form of a [`Package`]: a deterministic writer and a reader for hostile uploads.
 //!
-//! Writing: entries in insertion order, deflate level 6, every timestamp 1980-01-01 00:00,
-//! permissions 0644, no directory entries and no extra fields, so one package always gives
-//! the same bytes (with the same `zip`/`flate2` versions).
+//! Writing: entries in insertion order, deflate at [`DEFLATE_LEVEL`] except for entries that
+//! are compressed already (see [`is_compressed_already`]: stored), every timestamp 1980-01-01
+//! 00:00, permissions 0644, no directory entries and no extra fields, so one package always
+//! gives the same bytes (with the same `zip`/`flate2` versions).
 //!
 //! Reading checks, in this order: input size; the entry count announced by the end of
 //! central directory record (before the directory is parsed, so a 10,000-entry zip costs one
@@ -22,21 +23,37 @@ use super::limits::RATIO_FLOOR;
 use super::package::is_plain_path;
 use super::{OfdError, Package, ReadLimits};
 
+/// The deflate level of the writer. Level 2 (zlib's fast strategy) zips a licence OFD in
+/// about half the time of level 6 (430 µs instead of 770 µs on the benchmark machine) for
+/// 2 % more bytes (65.5 KB instead of 64.2 KB): the page XML and the font subset are most
+/// of the work, and both shrink nearly as well at level 2.
+const DEFLATE_LEVEL: i64 = 2;
+
+/// Entries whose bytes deflate cannot shrink much, stored rather than deflated: images
+/// (`.png`, `.jpg`, `.jpeg`) and signed values (`.dat`: a `SES_Signature` is mostly the
+/// seal's PNG; deflate took 3 % off it for 350 µs, a third of zipping a licence OFD).
+fn is_compressed_already(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    [".png", ".jpg", ".jpeg", ".dat"].iter().any(|ext| lower.ends_with(ext))
+}
+
 /// Smallest central directory file header (without name, extra field, comment).
 const CD_HEADER_MIN: u64 = 46;
 
 impl Package {
-    /// The package as zip bytes: insertion order, deflate, fixed timestamps (see the module
-    /// documentation); the same package always gives the same bytes.
+    /// The package as zip bytes: insertion order, deflate (images and signed values
+    /// stored), fixed timestamps (see the module documentation); the same package always
+    /// gives the same bytes.
     pub fn to_zip(&self) -> Result<Vec<u8>, OfdError> {
-        let options = SimpleFileOptions::default()
-            .compression_method(CompressionMethod::Deflated)
-            .compression_level(Some(6))
-            .last_modified_time(DateTime::DEFAULT)
-            .unix_permissions(0o644);
+        let options =
+            SimpleFileOptions::default().last_modified_time(DateTime::DEFAULT).unix_permissions(0o644);
+        let deflated =
+            options.compression_method(CompressionMethod::Deflated).compression_level(Some(DEFLATE_LEVEL));
+        let stored = options.compression_method(CompressionMethod::Stored);
         let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
         let fail = |e: &dyn std::fmt::Display| OfdError::ZipWrite(e.to_string());
         for (path, bytes) in self.files() {
+            let options = if is_compressed_already(path) { stored } else { deflated };
             writer.start_file(path, options).map_err(|e| fail(&e))?;
             writer.write_all(bytes).map_err(|e| fail(&e))?;
         }
@@ -185,6 +202,29 @@ mod tests {
         assert_eq!(zip, sample().to_zip().unwrap());
         let back = Package::from_zip(&zip, &ReadLimits::default()).unwrap();
         assert_eq!(back, sample());
+    }
+
+    #[test]
+    fn images_and_signed_values_are_stored_and_the_rest_deflated() {
+        let mut p = sample();
+        p.insert("Doc_0/Signs/Sign_0/SignedValue.dat", vec![7; 3000]).unwrap();
+        p.insert("Doc_0/Res/Seal.PNG", vec![8; 3000]).unwrap();
+        let zip = p.to_zip().unwrap();
+        let mut archive = ZipArchive::new(Cursor::new(zip.as_slice())).unwrap();
+        let methods: Vec<(String, CompressionMethod)> = (0..archive.len())
+            .map(|i| {
+                let entry = archive.by_index_raw(i).unwrap();
+                (entry.name().unwrap().into_owned(), entry.compression())
+            })
+            .collect();
+        let expect = [
+            ("OFD.xml", CompressionMethod::Deflated),
+            ("Doc_0/Document.xml", CompressionMethod::Deflated),
+            ("Doc_0/Signs/Sign_0/SignedValue.dat", CompressionMethod::Stored),
+            ("Doc_0/Res/Seal.PNG", CompressionMethod::Stored),
+        ];
+        assert_eq!(methods, expect.map(|(n, m)| (n.to_owned(), m)));
+        assert_eq!(Package::from_zip(&zip, &ReadLimits::default()).unwrap(), p);
     }
 
     #[test]
