@@ -447,6 +447,32 @@ async fn licences_keep_their_document(store: Arc<dyn Store>) {
     assert_eq!(kinds, [(ids[0].as_str(), DocumentKind::Pdf), (data_only.id.as_str(), DocumentKind::None)]);
     let replayed = store.replay_issue(&claim).await.unwrap().unwrap();
     assert_eq!(replayed.licence.document, Document::None);
+
+    // An OFD alone (signed by the licence's SM2 seal) and PDF + OFD (the OFD by a second
+    // seal) keep their files and the OFD's seal (migration 0010).
+    store.insert_seal(&seal("31011500000009", DEPT, Algorithm::Sm2, "0a09")).await.unwrap();
+    let ofd = b"PK\x03\x04ofd".to_vec();
+    let r = store.reserve_serial("licence:test", t(1_800_000_000)).await.unwrap();
+    let ofd_only = NewLicence {
+        seal_id: "31011500000009".into(),
+        document: Document::Ofd(ofd.clone()),
+        ofd_seal_id: Some("31011500000009".into()),
+        ..new_licence(r.value, DEPT)
+    };
+    assert_eq!(store.store_licence(Some(&r), None, ofd_only.clone()).await.unwrap().row().licence, ofd_only);
+    let r = store.reserve_serial("licence:test", t(1_800_000_000)).await.unwrap();
+    let both = NewLicence {
+        document: Document::Both { pdf: b"%PDF-1.7".to_vec(), ofd: ofd.clone() },
+        ofd_seal_id: Some("31011500000009".into()),
+        ..new_licence(r.value, DEPT)
+    };
+    store.store_licence(Some(&r), None, both.clone()).await.unwrap();
+    for expected in [&ofd_only, &both] {
+        assert_eq!(&store.licence(&expected.id).await.unwrap().unwrap().licence, expected);
+    }
+    let listed = store.licences(&LicenceFilter { limit: 10, ..Default::default() }).await.unwrap();
+    let kinds: Vec<_> = listed.iter().map(|r| r.licence.document.kind()).collect();
+    assert_eq!(kinds, [DocumentKind::Pdf, DocumentKind::None, DocumentKind::Ofd, DocumentKind::Both]);
 }
 
 /// The seal maker is one row; a seal's SES_Seal is kept once (the first stored stands).
