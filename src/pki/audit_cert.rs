@@ -16,8 +16,12 @@ const TIME_STAMPING_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap(TIME_ST
 /// The subject CN of a checkpoint signer certificate.
 pub const AUDIT_SIGNER_CN: &str = "Access log checkpoint signer";
 
-const ROLE: ServiceRole =
-    ServiceRole { cn: AUDIT_SIGNER_CN, eku: Some(TIME_STAMPING_OID), key_field: "checkpoint signer key" };
+const ROLE: ServiceRole = ServiceRole {
+    cn: AUDIT_SIGNER_CN,
+    eku: Some(TIME_STAMPING_OID),
+    eku_critical: false,
+    key_field: "checkpoint signer key",
+};
 
 /// Issues the checkpoint signer's certificate (DER) for `public_key_spki_der`, signed by
 /// `issuer_key` on behalf of `issuer_cert_der` (the platform's root).

@@ -100,6 +100,7 @@ pub fn make_root(
         basic_constraints: BasicConstraints { ca: true, path_len_constraint: Some(0) },
         key_usage: KeyUsages::KeyCertSign | KeyUsages::CRLSign,
         extended_key_usage: vec![],
+        extended_key_usage_critical: false,
         crl_url: None,
     };
     let subject_key = SubjectKey::from_spki_der(&key.public_key_spki_der())?;
@@ -182,6 +183,7 @@ pub fn issue_seal_cert(
         // (pdfsig, Firefox, LibreOffice) validates PDF signers as e-mail signers and refuses
         // the certificate without it.
         extended_key_usage: vec![DOCUMENT_SIGNING_OID, EMAIL_PROTECTION_OID],
+        extended_key_usage_critical: false,
         crl_url: Some(crl_url.to_owned()),
     };
     build_cert(&spec, Some(&issuer_of(&issuer_cert)?), &seal_key, &signer)

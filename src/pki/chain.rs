@@ -151,6 +151,7 @@ mod tests {
             basic_constraints: BasicConstraints { ca: false, path_len_constraint: None },
             key_usage: KeyUsages::DigitalSignature.into(),
             extended_key_usage: vec![oid(DOCUMENT_SIGNING_EKU)],
+            extended_key_usage_critical: false,
             crl_url: None,
         };
         edit(&mut spec);

@@ -20,7 +20,8 @@
 //! - validation of a seal certificate up to a trusted root ([`validate_seal_chain`]),
 //! - the platform's own service certificates: the access log's checkpoint signer
 //!   ([`issue_audit_cert`]) and the GB/T 38540 seal maker under the SM2 root
-//!   ([`issue_seal_maker_cert`], [`validate_seal_maker`]).
+//!   ([`issue_seal_maker_cert`], [`validate_seal_maker`]) and the RFC 3161 time-stamping
+//!   authority under any root ([`issue_tsa_cert`], [`validate_tsa_cert`]).
 
 mod audit_cert;
 mod cert;
@@ -39,6 +40,7 @@ mod service_cert;
 mod signature;
 #[cfg(test)]
 mod test_support;
+mod tsa_cert;
 mod x509_key;
 
 pub use crate::signing::{Algorithm, ParseEnumError};
@@ -53,3 +55,4 @@ pub use path::MAX_PATH_CERTS;
 pub use pem::{pem_decode_all, pem_encode};
 pub use revocation::{RevocationPolicy, RevocationStatus, revocation_applies, revocation_status};
 pub use seal_maker::{SEAL_MAKER_CN, issue_seal_maker_cert, validate_seal_maker};
+pub use tsa_cert::{TSA_CN, issue_tsa_cert, validate_tsa_cert};

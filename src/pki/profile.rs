@@ -5,7 +5,7 @@
 //! distribution point); [`build_cert`] adds what every certificate has (subject key
 //! identifier, the issuer's authority key identifier) and writes the extensions in one
 //! order with one criticality each: authorityKeyIdentifier, keyUsage (critical),
-//! extendedKeyUsage, cRLDistributionPoints, subjectKeyIdentifier, basicConstraints
+//! extendedKeyUsage (critical when the spec says so: time-stamping authorities), cRLDistributionPoints, subjectKeyIdentifier, basicConstraints
 //! (critical). [`sign_crl`] signs a CRL's TBS the same way.
 
 use der::Encode as _;
@@ -49,6 +49,8 @@ pub(crate) struct CertSpec {
     pub(crate) key_usage: FlagSet<KeyUsages>,
     /// extendedKeyUsage; omitted when empty.
     pub(crate) extended_key_usage: Vec<ObjectIdentifier>,
+    /// Whether extendedKeyUsage is critical (a time-stamping authority's, RFC 3161 §2.3).
+    pub(crate) extended_key_usage_critical: bool,
     /// The one URI of the cRLDistributionPoints extension, if any.
     pub(crate) crl_url: Option<String>,
 }
@@ -131,7 +133,7 @@ fn extensions(
     }
     if !spec.extended_key_usage.is_empty() {
         let eku = ExtendedKeyUsage(spec.extended_key_usage.clone());
-        exts.push((false, &eku).to_extension(subject, &[]).map_err(encoding)?);
+        exts.push((spec.extended_key_usage_critical, &eku).to_extension(subject, &[]).map_err(encoding)?);
     }
     if let Some(url) = &spec.crl_url {
         let uri = Ia5String::new(url)

@@ -20,7 +20,8 @@ use crate::signing::Algorithm;
 /// The subject CN of a seal maker certificate.
 pub const SEAL_MAKER_CN: &str = "Electronic seal maker";
 
-const ROLE: ServiceRole = ServiceRole { cn: SEAL_MAKER_CN, eku: None, key_field: "seal maker key" };
+const ROLE: ServiceRole =
+    ServiceRole { cn: SEAL_MAKER_CN, eku: None, eku_critical: false, key_field: "seal maker key" };
 
 /// Issues the seal maker's certificate (DER) for the SM2 key `public_key_spki_der`,
 /// signed by `issuer_key` on behalf of `issuer_cert_der` (the platform's SM2 root).

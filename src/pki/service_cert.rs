@@ -26,6 +26,9 @@ pub(super) struct ServiceRole {
     /// The one extended key usage; `None`: the certificate has no extendedKeyUsage and
     /// is recognised by its exact subject CN instead.
     pub(super) eku: Option<ObjectIdentifier>,
+    /// Whether the extended key usage is critical and the only purpose (a time-stamping
+    /// authority, RFC 3161 §2.3); validation then requires both.
+    pub(super) eku_critical: bool,
     /// How errors name the key (`"checkpoint signer key"`).
     pub(super) key_field: &'static str,
 }
@@ -83,6 +86,7 @@ pub(super) fn issue_service_cert(
         basic_constraints: BasicConstraints { ca: false, path_len_constraint: None },
         key_usage: KeyUsages::DigitalSignature.into(),
         extended_key_usage: role.eku.into_iter().collect(),
+        extended_key_usage_critical: role.eku_critical,
         crl_url: None,
     };
     build_cert(&spec, Some(&issuer_of(&issuer_cert)?), &subject_key, &X509Signer::new(issuer_key)?)
@@ -140,5 +144,23 @@ fn check_usage(leaf: &X509Certificate<'_>, role: ServiceRole) -> Result<(), Chai
     if !has {
         return Err(ChainError::WrongExtendedKeyUsage);
     }
+    if role.eku_critical && !(ext.critical && only_purpose(&ext.value)) {
+        return Err(ChainError::WrongExtendedKeyUsage);
+    }
     Ok(())
+}
+
+/// Whether `eku` names exactly one purpose (RFC 3161 §2.3: a TSA's certificate has
+/// id-kp-timeStamping alone).
+fn only_purpose(eku: &x509_parser::extensions::ExtendedKeyUsage<'_>) -> bool {
+    let flags = [
+        eku.any,
+        eku.server_auth,
+        eku.client_auth,
+        eku.code_signing,
+        eku.email_protection,
+        eku.time_stamping,
+        eku.ocsp_signing,
+    ];
+    flags.iter().filter(|f| **f).count() + eku.other.len() == 1
 }
