@@ -42,4 +42,5 @@ pub mod ses;
 pub mod signing;
 pub mod store;
 pub mod token;
+pub mod tsa;
 pub mod verify;

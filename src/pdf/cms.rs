@@ -34,22 +34,22 @@ const ID_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101
 
 /// ESS `IssuerSerial` (RFC 5035).
 #[derive(Clone, Debug, Eq, PartialEq, Sequence)]
-struct IssuerSerial {
-    issuer: Vec<GeneralName>,
-    serial_number: SerialNumber,
+pub(crate) struct IssuerSerial {
+    pub(crate) issuer: Vec<GeneralName>,
+    pub(crate) serial_number: SerialNumber,
 }
 
 /// ESS `ESSCertIDv2` with the default hash algorithm (SHA-256), which DER leaves out.
 #[derive(Clone, Debug, Eq, PartialEq, Sequence)]
-struct EssCertIdV2 {
-    cert_hash: OctetString,
-    issuer_serial: Option<IssuerSerial>,
+pub(crate) struct EssCertIdV2 {
+    pub(crate) cert_hash: OctetString,
+    pub(crate) issuer_serial: Option<IssuerSerial>,
 }
 
 /// ESS `SigningCertificateV2` without policies.
 #[derive(Clone, Debug, Eq, PartialEq, Sequence)]
-struct SigningCertificateV2 {
-    certs: Vec<EssCertIdV2>,
+pub(crate) struct SigningCertificateV2 {
+    pub(crate) certs: Vec<EssCertIdV2>,
 }
 
 /// A message digest algorithm of a seal signature.
@@ -82,7 +82,7 @@ impl DigestAlg {
         }
     }
 
-    fn oid(self) -> ObjectIdentifier {
+    pub(crate) fn oid(self) -> ObjectIdentifier {
         match self {
             Self::Sha256 => ID_SHA256,
             Self::Sha512 => ID_SHA512,

@@ -15,7 +15,7 @@
 //! - [`inspect`] finds the signature of an uploaded PDF, checks its byte ranges, digest and
 //!   CMS signature, and says what later revisions changed.
 
-mod cms;
+pub(crate) mod cms;
 mod dss;
 mod error;
 mod info;
