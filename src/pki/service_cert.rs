@@ -144,7 +144,7 @@ fn check_usage(leaf: &X509Certificate<'_>, role: ServiceRole) -> Result<(), Chai
     if !has {
         return Err(ChainError::WrongExtendedKeyUsage);
     }
-    if role.eku_critical && !(ext.critical && only_purpose(&ext.value)) {
+    if role.eku_critical && !(ext.critical && only_purpose(ext.value)) {
         return Err(ChainError::WrongExtendedKeyUsage);
     }
     Ok(())

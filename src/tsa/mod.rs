@@ -78,7 +78,7 @@ impl ImprintAlg {
     }
 
     /// Digest length in bytes.
-    pub fn len(self) -> usize {
+    pub fn digest_len(self) -> usize {
         match self {
             Self::Sha256 | Self::Sm3 => 32,
             Self::Sha384 => 48,

@@ -53,10 +53,10 @@ pub fn parse_request(der: &[u8]) -> Result<Request, Refusal> {
         return Err(Refusal::new(FailureInfo::BadAlg, "hash algorithm parameters other than NULL"));
     }
     let hashed = req.message_imprint.hashed_message.as_bytes();
-    if hashed.len() != alg.len() {
+    if hashed.len() != alg.digest_len() {
         return Err(Refusal::new(
             FailureInfo::BadDataFormat,
-            format!("{}-byte digest for a {}-byte hash", hashed.len(), alg.len()),
+            format!("{}-byte digest for a {}-byte hash", hashed.len(), alg.digest_len()),
         ));
     }
     let imprint = req.message_imprint.clone();
