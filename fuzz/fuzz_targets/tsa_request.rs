@@ -1,7 +1,9 @@
 //! Fuzz target: bytes → `tsa::parse_request` (a DER RFC 3161 `TimeStampReq`), and the same
 //! bytes as a `TimeStampResp` and a `TimeStampToken` to the verifier (no trusted root: every
 //! parse and check up to the certificate runs). Any outcome is fine, quickly and without
-//! panicking; a refused request must still make a rejection reply.
+//! panicking; a refused request must still make a rejection reply. Seeds: requests from
+//! `openssl ts -query` and `tsa::build_request`, granted replies of each algorithm and a
+//! rejection made by `tsa::respond`.
 
 #![no_main]
 
