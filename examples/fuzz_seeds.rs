@@ -1,7 +1,10 @@
-//! Writes the seed corpus of the fuzz targets (`fuzz/seeds/token_decode`, `fuzz/seeds/pdf_inspect`):
-//! real tokens (Ed25519, P-256 and SM2, as COSE bytes and as QR URL text) and a one-page
+//! Writes the seed corpus of the fuzz targets (`fuzz/seeds/token_decode`, `fuzz/seeds/pdf_inspect`,
+//! `fuzz/seeds/tsa_request`):
+//! real tokens (Ed25519, P-256 and SM2, as COSE bytes and as QR URL text), a one-page
 //! PDF signed with Ed25519 and with P-256, the P-256 one with a `/DSS` revision (PAdES
-//! has no SM2). Keys and certificates
+//! has no SM2), and RFC 3161 requests and replies of the platform's time-stamping
+//! authority (a granted reply per algorithm, a rejection; the `openssl_*.tsq` requests there
+//! come from `openssl ts -query` and are not rewritten). Keys and certificates
 //! are fresh each run, so the files change but their structure does not.
 //!
 //! Run at the repository root: `cargo run --example fuzz_seeds`. (An example of the main
@@ -159,4 +162,37 @@ fn main() {
     )
     .expect("adding the DSS");
     write("pdf_inspect", "signed-p256-dss.pdf", &with_dss);
+    tsa_seeds(&write);
+}
+
+/// A request and the platform TSA's replies: granted with each algorithm, and a rejection.
+fn tsa_seeds(write: &dyn Fn(&str, &str, &[u8])) {
+    use zhengzhao::pki::{self as zpki, Algorithm, PrivateKey};
+    use zhengzhao::tsa::{self, ImprintAlg, Stamp};
+    let rng = ring::rand::SystemRandom::new();
+    let (start, end) = (datetime!(2026-01-01 0:00 UTC), datetime!(2036-01-01 0:00 UTC));
+    let req = tsa::build_request(ImprintAlg::Sha256, b"data", Some(42), true, None).expect("request");
+    write("tsa_request", "request_sha256_nonce.tsq", &req);
+    for (name, alg) in [("ed25519", Algorithm::Ed25519), ("p256", Algorithm::P256), ("sm2", Algorithm::Sm2)] {
+        let root_key = PrivateKey::generate(alg, &rng).expect("root key");
+        let root = zpki::make_root(alg, "测试平台", &root_key, start, end, [1; 16]).expect("root");
+        let key = PrivateKey::generate(alg, &rng).expect("TSA key");
+        let spki = key.public_key_spki_der();
+        let cert =
+            tsa::issue_tsa_cert("测试平台", &spki, &root, &root_key, start, end, [2; 16]).expect("TSA cert");
+        let signer = SealSigner::from_pkcs8_der(key.pkcs8_der()).expect("TSA signer");
+        let stamp = Stamp {
+            policy: der::asn1::ObjectIdentifier::new_unwrap("1.3.6.1.4.1.99999.7.1"),
+            serial: 7,
+            gen_time: datetime!(2026-06-01 8:00 UTC),
+            accuracy: None,
+            name_tsa: true,
+        };
+        let granted = tsa::respond(&req, &signer, &cert, &stamp).expect("granted reply");
+        write("tsa_request", &format!("reply_{name}.tsr"), &granted.der);
+        if alg == Algorithm::P256 {
+            let refused = tsa::respond(b"junk", &signer, &cert, &stamp).expect("rejection");
+            write("tsa_request", "reply_rejection.tsr", &refused.der);
+        }
+    }
 }
