@@ -18,6 +18,7 @@
 //! are the TSA's own faults (a key that does not match its certificate).
 
 mod asn1;
+mod authority;
 mod request;
 mod respond;
 mod verify;
@@ -29,9 +30,10 @@ use der::asn1::ObjectIdentifier;
 use sha2::Digest as _;
 
 pub use crate::pki::{TSA_CN, issue_tsa_cert, validate_tsa_cert};
+pub use authority::{Authority, FixedStamper, Stamper};
 pub use request::{Request, build_request, parse_request};
 pub use respond::{Outcome, Response, Stamp, rejection, respond};
-pub use verify::{StampInfo, verify_response, verify_token};
+pub use verify::{StampInfo, verify_response, verify_token, verify_token_parts};
 
 /// Largest `TimeStampReq` accepted (a SHA-512 request with a policy and a 160-bit nonce is
 /// under 150 bytes).
@@ -88,11 +90,31 @@ impl ImprintAlg {
 
     /// The digest of `data`.
     pub fn digest(self, data: &[u8]) -> Vec<u8> {
+        self.digest_parts(&[data])
+    }
+
+    /// The digest of the concatenation of `parts`.
+    pub fn digest_parts(self, parts: &[&[u8]]) -> Vec<u8> {
+        use crate::pdf::cms::DigestAlg;
         match self {
-            Self::Sha256 => sha2::Sha256::digest(data).to_vec(),
-            Self::Sha384 => sha2::Sha384::digest(data).to_vec(),
-            Self::Sha512 => sha2::Sha512::digest(data).to_vec(),
-            Self::Sm3 => <sm3::Sm3 as sm3::Digest>::digest(data).to_vec(),
+            Self::Sha256 => DigestAlg::Sha256.digest(parts),
+            Self::Sha512 => DigestAlg::Sha512.digest(parts),
+            Self::Sm3 => DigestAlg::Sm3.digest(parts),
+            Self::Sha384 => {
+                let mut h = sha2::Sha384::new();
+                parts.iter().for_each(|p| h.update(p));
+                h.finalize().to_vec()
+            }
+        }
+    }
+
+    /// The imprint algorithm the platform uses with a key of `algorithm`: SHA-512 with
+    /// Ed25519, SHA-256 with P-256, SM3 with SM2 (the signature's own digest).
+    pub fn for_algorithm(algorithm: crate::signing::Algorithm) -> Self {
+        match algorithm {
+            crate::signing::Algorithm::Ed25519 => Self::Sha512,
+            crate::signing::Algorithm::P256 => Self::Sha256,
+            crate::signing::Algorithm::Sm2 => Self::Sm3,
         }
     }
 }

@@ -95,6 +95,35 @@ pub fn respond(
     Ok(Response { der: resp.to_der().map_err(enc)?, outcome: Outcome::Granted })
 }
 
+/// A DER `TimeStampToken` over `digest` (made with `alg`), the TSA certificate included:
+/// what [`super::Authority::token`] gives the in-process signers. Errors as [`respond`].
+pub(crate) fn token_for_digest(
+    alg: super::ImprintAlg,
+    digest: &[u8],
+    signer: &SealSigner,
+    tsa_cert_der: &[u8],
+    stamp: &Stamp,
+) -> Result<Vec<u8>, TsaError> {
+    if digest.len() != alg.digest_len() {
+        return Err(TsaError::InvalidArgument(format!("a {alg:?} digest has {} bytes", alg.digest_len())));
+    }
+    let cert = Certificate::from_der(tsa_cert_der).map_err(|e| TsaError::BadTsaKey(e.to_string()))?;
+    let spki = cert.tbs_certificate().subject_public_key_info().to_der().map_err(enc)?;
+    if spki != signer.public_key_spki_der() {
+        return Err(TsaError::BadTsaKey("the key does not match the certificate".to_owned()));
+    }
+    let req = Request {
+        imprint: super::request::imprint(alg, digest)?,
+        imprint_alg: alg,
+        hashed_message: digest.to_vec(),
+        req_policy: None,
+        nonce: None,
+        cert_req: true,
+    };
+    let tst_der = tst_info(&req, &cert, stamp)?.to_der().map_err(enc)?;
+    sign_token(&tst_der, signer, &cert, tsa_cert_der, true)
+}
+
 /// A DER `TimeStampResp` refusing with `refusal`: PKIStatus rejection (2), its reason as
 /// the status string, its PKIFailureInfo bit.
 pub fn rejection(refusal: &Refusal) -> Result<Vec<u8>, TsaError> {

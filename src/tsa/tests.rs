@@ -214,3 +214,35 @@ fn tampered_tokens_and_wrong_certificates_fail() {
         "malformed_token"
     );
 }
+
+#[test]
+fn the_in_process_authority_stamps_digests_that_verify_over_the_data() {
+    for alg in [Algorithm::Ed25519, Algorithm::P256, Algorithm::Sm2] {
+        let t = tsa(alg);
+        let authority = Authority::new(t.signer, t.cert.clone(), t.root.clone(), POLICY, None).unwrap();
+        assert_eq!(authority.algorithm(), alg);
+        let stamper = FixedStamper::new(authority, t.now + Duration::minutes(3), 41);
+        let imprint = ImprintAlg::for_algorithm(alg);
+        let parts: [&[u8]; 2] = [b"first range ", b"second range"];
+        let token = stamper.stamp(imprint, &imprint.digest_parts(&parts)).unwrap();
+        let roots = std::slice::from_ref(&t.root);
+        let info = verify_token_parts(&token, &parts, roots, &[]).unwrap();
+        assert_eq!(
+            (info.serial_u64(), info.gen_time, info.algorithm),
+            (Some(41), t.now + Duration::minutes(3), alg)
+        );
+        assert_eq!(
+            verify_token(&token, b"first range second range", roots, &[]).unwrap().imprint_alg,
+            imprint
+        );
+        let second = stamper.stamp(imprint, &imprint.digest(b"x")).unwrap();
+        assert_eq!(verify_token(&second, b"x", roots, &[]).unwrap().serial_u64(), Some(42));
+        assert!(matches!(verify_token(&second, b"y", roots, &[]), Err(TsaError::ImprintMismatch)));
+        assert_eq!(stamper.chain(), vec![t.cert.clone(), t.root.clone()]);
+        // A digest of the wrong length is the caller's error, not a token.
+        assert!(matches!(stamper.stamp(imprint, &[0; 20]), Err(TsaError::InvalidArgument(_))));
+    }
+    // A key that is not the certificate's makes no authority.
+    let (a, b) = (tsa(Algorithm::P256), tsa(Algorithm::P256));
+    assert!(matches!(Authority::new(a.signer, b.cert, b.root, POLICY, None), Err(TsaError::BadTsaKey(_))));
+}

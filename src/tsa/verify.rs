@@ -107,6 +107,17 @@ pub fn verify_token(
     trusted_roots: &[Vec<u8>],
     tsa_certs: &[Vec<u8>],
 ) -> Result<StampInfo, TsaError> {
+    verify_token_parts(token_der, &[data], trusted_roots, tsa_certs)
+}
+
+/// [`verify_token`] over data given in parts (a PDF's signed byte ranges), digested as
+/// their concatenation.
+pub fn verify_token_parts(
+    token_der: &[u8],
+    parts: &[&[u8]],
+    trusted_roots: &[Vec<u8>],
+    tsa_certs: &[Vec<u8>],
+) -> Result<StampInfo, TsaError> {
     if token_der.len() > MAX_TOKEN_BYTES {
         return Err(malformed(format!("token over {MAX_TOKEN_BYTES} bytes")));
     }
@@ -142,7 +153,7 @@ pub fn verify_token(
     let imprint_alg = ImprintAlg::from_oid(&imprint.hash_algorithm.oid).ok_or_else(|| {
         TsaError::UnsupportedAlgorithm(format!("imprint hash {}", imprint.hash_algorithm.oid))
     })?;
-    if imprint.hashed_message.as_bytes() != imprint_alg.digest(data).as_slice() {
+    if imprint.hashed_message.as_bytes() != imprint_alg.digest_parts(parts).as_slice() {
         return Err(TsaError::ImprintMismatch);
     }
     let secs = tst.gen_time.to_unix_duration().as_secs();
