@@ -12,7 +12,7 @@ use crate::licence::LicenceStatus;
 use crate::pki::{self, RevocationReason, RevocationStatus};
 use crate::token::LicenceClaims;
 
-fn fmt_time(t: OffsetDateTime) -> String {
+pub(crate) fn fmt_time(t: OffsetDateTime) -> String {
     let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
     t.to_offset(time::UtcOffset::UTC).format(&f).unwrap_or_else(|_| t.to_string())
 }

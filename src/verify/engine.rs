@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use super::checks::{ClaimsContext, licence_checks, register_differences, seal_checks, summary};
 use super::format::{self, Evidence, Read};
 use super::register::{Lookup, RegisterEntry};
-use super::report::{Check, Mode, Report, Subject, Verdict};
+use super::report::{Check, Mode, Report, SigningTime, Subject, TimeBasis, Verdict};
 use super::trust::TrustSet;
 use crate::codes::LicenceId;
 use crate::token;
@@ -240,20 +240,34 @@ impl<'a> Engine<'a> {
             _ => self.trust.mode(),
         };
         let entry: Option<&RegisterEntry> = lookup.entry().filter(|_| mode == Mode::Online);
-        let Evidence { subject, mut checks, claims, seal, assessment, claimed_signing_time, record_hash } =
-            evidence;
+        let Evidence {
+            subject,
+            mut checks,
+            claims,
+            seal,
+            assessment,
+            claimed_signing_time,
+            proven_time,
+            record_hash,
+        } = evidence;
         let seal = seal.as_deref();
         let registered = match (entry, &claims) {
             (Some(e), Some(c)) => register_differences(c, seal, e).is_empty(),
             _ => false,
         };
-        let signing_time = match entry {
-            Some(e) if registered => e.issued_at,
-            _ => claimed_signing_time,
+        let signing_time = match (&proven_time, entry) {
+            (Some(p), _) => {
+                SigningTime { time: p.time, basis: TimeBasis::TimeStamp, tsa: Some(p.tsa.clone()) }
+            }
+            (None, Some(e)) if registered => {
+                SigningTime { time: e.issued_at, basis: TimeBasis::Register, tsa: None }
+            }
+            _ => SigningTime { time: claimed_signing_time, basis: TimeBasis::Claimed, tsa: None },
         };
+        let proven = signing_time.basis != TimeBasis::Claimed;
         let register_revocation =
             if mode == Mode::Online { seal.and_then(|s| s.register_revocation) } else { None };
-        checks.extend(seal_checks(&assessment, register_revocation, signing_time, registered, self.now));
+        checks.extend(seal_checks(&assessment, register_revocation, signing_time.time, proven, self.now));
         if let (Some(stated), Some(e)) = (&record_hash, entry)
             && hex::encode(&e.record_hash) != *stated
         {
@@ -277,6 +291,7 @@ impl<'a> Engine<'a> {
         let mut report = Report::new(subject, mode, self.now, checks);
         report.licence = claims.as_ref().map(|c| summary(c, seal, entry));
         report.seal = seal.map(|s| s.summary());
+        report.signing_time = Some(signing_time);
         report
     }
 }

@@ -28,6 +28,7 @@ mod engine;
 mod format;
 mod register;
 mod report;
+mod timestamp;
 mod trust;
 pub mod trustlist;
 
@@ -39,5 +40,8 @@ pub fn ofd_too_complex(code: &str) -> bool {
     format::ofd::is_too_complex(code)
 }
 pub use register::{Lookup, RegisterEntry};
-pub use report::{CHECKS, Check, LicenceSummary, Mode, Outcome, Report, SealSummary, Subject, Verdict};
+pub use report::{
+    CHECKS, Check, LicenceSummary, Mode, Outcome, Report, SealSummary, SigningTime, Subject, TimeBasis,
+    Verdict,
+};
 pub use trust::{SealAssessment, SealSource, TrustSet, TrustedSeal, spki_of_cert};

@@ -104,6 +104,9 @@ pub const CHECKS: &[(&str, &str, &str)] = &[
     ("token.signature", "二维码签名", "QR token signature"),
     ("pdf.token", "PDF 与二维码一致", "PDF and QR token agree"),
     ("ofd.token", "OFD 与二维码一致", "OFD and QR token agree"),
+    ("pdf.timestamp", "签名时间戳", "Signature time-stamp"),
+    ("pdf.archive", "长期验证数据与文档时间戳", "Long-term validation data and document time-stamps"),
+    ("ofd.timestamp", "电子签章时间戳", "Seal signature time-stamp"),
     ("seal.chain", "印章证书链", "Seal certificate chain"),
     ("seal.revocation", "印章吊销状态", "Seal revocation status"),
     ("issuer.authorised", "颁证单位权限", "Issuer authorised for this type"),
@@ -229,8 +232,36 @@ pub struct Report {
     pub licence: Option<LicenceSummary>,
     /// The seal, once known.
     pub seal: Option<SealSummary>,
+    /// When the licence was signed, and what says so (absent when verification stopped
+    /// before the signature was authenticated).
+    pub signing_time: Option<SigningTime>,
     /// The checks, in order.
     pub checks: Vec<Check>,
+}
+
+/// What a signing time rests on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeBasis {
+    /// A validated time-stamp from a trusted time-stamping authority.
+    TimeStamp,
+    /// The register's date of issue (online, the register holds exactly this licence).
+    Register,
+    /// Only the signer's own claim (`/M`, the token's date, the seal signature's time).
+    Claimed,
+}
+
+/// The signing time of a report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct SigningTime {
+    /// The time (RFC 3339).
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String)]
+    pub time: OffsetDateTime,
+    /// What it rests on.
+    pub basis: TimeBasis,
+    /// The time-stamping authority's certificate subject, for a time-stamp.
+    pub tsa: Option<String>,
 }
 
 impl Report {
@@ -242,7 +273,16 @@ impl Report {
         } else {
             Verdict::Valid
         };
-        Self { verdict, subject, mode, checked_at: now, licence: None, seal: None, checks }
+        Self {
+            verdict,
+            subject,
+            mode,
+            checked_at: now,
+            licence: None,
+            seal: None,
+            signing_time: None,
+            checks,
+        }
     }
 
     /// The first failed check, if any.

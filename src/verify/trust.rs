@@ -217,7 +217,7 @@ impl SealAssessment {
 }
 
 /// The DER of the certificate that issued the seal certificate of `chain`.
-fn issuer_der<'a>(
+pub(crate) fn issuer_der<'a>(
     chain: &ValidatedChain,
     intermediates: &'a [Vec<u8>],
     roots: &'a [Vec<u8>],

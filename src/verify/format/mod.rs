@@ -34,6 +34,9 @@ pub(crate) struct Evidence {
     /// When the document says it was signed; the register's date replaces it when the
     /// register holds exactly this licence.
     pub(crate) claimed_signing_time: OffsetDateTime,
+    /// The signing time a validated time-stamp proves (it outranks the register's date and
+    /// the claim).
+    pub(crate) proven_time: Option<super::timestamp::ProvenTime>,
     /// The record hash (hex) the document states beside the licence data, to compare
     /// with the register's.
     pub(crate) record_hash: Option<String>,

@@ -66,6 +66,7 @@ pub(crate) fn read(trust: &TrustSet, bytes: &[u8], now: OffsetDateTime) -> Read 
         seal,
         assessment,
         claimed_signing_time,
+        proven_time: None,
         record_hash: sig.info.get("RecordHash").cloned(),
     }))
 }

@@ -31,6 +31,7 @@ pub(crate) fn read(trust: &TrustSet, bytes: &[u8], subject: Subject) -> Read {
         assessment: trust.assessment(&seal),
         seal: Some(seal),
         claimed_signing_time,
+        proven_time: None,
         record_hash: None,
     }))
 }

@@ -93,6 +93,7 @@ pub(crate) fn read(trust: &TrustSet, bytes: &[u8], now: OffsetDateTime) -> Read 
         seal: trusted,
         assessment,
         claimed_signing_time,
+        proven_time: None,
         record_hash: token::metadata(&inspection, "RecordHash"),
     }))
 }
