@@ -155,6 +155,7 @@ impl Seal {
             reason: Some("电子证照签章".into()),
             location: None,
             name: None,
+            stamper: None,
         }
     }
 }
@@ -350,7 +351,8 @@ fn bench_sign(c: &mut Criterion, fx: &Fixtures) {
     let mut group = c.benchmark_group("render+sign+dss");
     let seal = &fx.ed25519;
     let params = seal.params(&fx.drawing, &fx.appearance, &fx.rendered);
-    let dss = zhengzhao::pdf::Dss { certs: &seal.chain, crls: std::slice::from_ref(&fx.crl) };
+    let dss =
+        zhengzhao::pdf::Dss { certs: &seal.chain, crls: std::slice::from_ref(&fx.crl), doc_timestamp: false };
     group.bench_function("ed25519", |b| {
         b.iter(|| {
             let rendered = zhengzhao::pdf::render(black_box(&fx.page)).expect("rendering");

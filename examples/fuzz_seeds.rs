@@ -107,6 +107,7 @@ fn signed_pdf(p: &Pki) -> Vec<u8> {
         reason: Some("电子证照签章".into()),
         location: None,
         name: None,
+        stamper: None,
     };
     zhengzhao::pdf::sign(&minimal_pdf(), &params).expect("signing the seed PDF")
 }

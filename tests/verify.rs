@@ -365,6 +365,7 @@ async fn a_pdf_signed_by_a_key_our_root_never_certified_is_caught() {
         reason: None,
         location: None,
         name: None,
+        stamper: None,
     };
     let forged = zhengzhao::pdf::sign(&rendered.pdf, &params).unwrap();
     let report = f.platform.verification.verify_pdf(forged, now).await.unwrap();

@@ -29,6 +29,10 @@ const ID_CONTENT_TYPE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.
 const ID_MESSAGE_DIGEST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.4");
 const ID_SIGNING_TIME: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.5");
 const ID_SIGNING_CERT_V2: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.47");
+/// `id-aa-signatureTimeStampToken` (RFC 3161 Appendix A): the unsigned attribute holding a
+/// time-stamp token over the signature value (PAdES B-T).
+pub(crate) const ID_SIGNATURE_TIME_STAMP: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.14");
 const ID_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
 const ID_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.3");
 
@@ -137,11 +141,14 @@ fn attribute(oid: ObjectIdentifier, value: Any) -> Result<Attribute, PdfError> {
 /// Builds the DER ContentInfo of a detached SignedData over content whose digest is
 /// `message_digest` (computed with [`DigestAlg::for_algorithm`] of the signer).
 ///
-/// `chain_der` holds the seal certificate first, then its issuers.
+/// `chain_der` holds the seal certificate first, then its issuers. With a `stamper`, the
+/// signature value is time-stamped (imprint with the seal's digest algorithm) and the token
+/// added as the unsigned attribute signature-time-stamp (PAdES B-T).
 pub(crate) fn sign(
     signer: &SealSigner,
     chain_der: &[Vec<u8>],
     message_digest: &[u8],
+    stamper: Option<&dyn crate::tsa::Stamper>,
 ) -> Result<Vec<u8>, PdfError> {
     let first = chain_der.first().ok_or(PdfError::EmptyChain)?;
     let certs: Vec<Certificate> = chain_der
@@ -177,6 +184,15 @@ pub(crate) fn sign(
     .map_err(cms_err)?;
     // The signature covers the DER of the attributes as a SET OF (RFC 5652 §5.4).
     let signature = signer.sign_der(&signed_attrs.to_der().map_err(cms_err)?);
+    let unsigned_attrs = match stamper {
+        Some(stamper) => {
+            let imprint = crate::tsa::ImprintAlg::for_algorithm(signer.algorithm());
+            let token = stamper.stamp(imprint, &imprint.digest(&signature)).map_err(PdfError::TimeStamp)?;
+            let value = Any::from_der(&token).map_err(cms_err)?;
+            Some(SetOfVec::try_from(vec![attribute(ID_SIGNATURE_TIME_STAMP, value)?]).map_err(cms_err)?)
+        }
+        None => None,
+    };
 
     let signer_info = SignerInfo {
         version: CmsVersion::V1,
@@ -188,7 +204,7 @@ pub(crate) fn sign(
         signed_attrs: Some(signed_attrs),
         signature_algorithm: alg_id(sig_alg),
         signature: OctetString::new(signature).map_err(cms_err)?,
-        unsigned_attrs: None,
+        unsigned_attrs,
     };
     let cert_set = SetOfVec::try_from(
         certs.into_iter().map(cms::cert::CertificateChoices::Certificate).collect::<Vec<_>>(),
@@ -218,6 +234,11 @@ pub(crate) struct Verified {
     pub algorithm: Algorithm,
     /// The message digest algorithm.
     pub digest: DigestAlg,
+    /// The signature value (what a signature time-stamp stamps).
+    pub signature_value: Vec<u8>,
+    /// The DER `TimeStampToken` of the signature-time-stamp attribute, if there is exactly
+    /// one (several are refused as [`PdfError::BadAttribute`]); not verified here.
+    pub signature_timestamp: Option<Vec<u8>>,
 }
 
 /// The signer's certificate, parsed, with its DER.
@@ -319,5 +340,26 @@ pub(crate) fn verify(cms_der: &[u8], parts: &[&[u8]]) -> Result<Verified, PdfErr
     }
     let signed = attrs.to_der().map_err(cms_err)?;
     verifier.verify_der(&signed, si.signature.as_bytes()).map_err(|_| PdfError::BadSignature)?;
-    Ok(Verified { signer_cert_der: cert_der, certificates, algorithm: verifier.algorithm(), digest })
+    Ok(Verified {
+        signer_cert_der: cert_der,
+        certificates,
+        algorithm: verifier.algorithm(),
+        digest,
+        signature_value: si.signature.as_bytes().to_vec(),
+        signature_timestamp: signature_timestamp(si)?,
+    })
+}
+
+/// The token of the signature-time-stamp unsigned attribute of `si`, if any.
+fn signature_timestamp(si: &SignerInfo) -> Result<Option<Vec<u8>>, PdfError> {
+    let mut found =
+        si.unsigned_attrs.iter().flat_map(|a| a.iter()).filter(|a| a.oid == ID_SIGNATURE_TIME_STAMP);
+    match (found.next(), found.next()) {
+        (None, _) => Ok(None),
+        (Some(a), None) if a.values.len() == 1 => {
+            let token = a.values.get(0).ok_or(PdfError::BadAttribute("signature-time-stamp"))?;
+            Ok(Some(token.to_der().map_err(cms_err)?))
+        }
+        _ => Err(PdfError::BadAttribute("signature-time-stamp (more than one)")),
+    }
 }

@@ -20,18 +20,21 @@ const MAX_DSS_ITEM_BYTES: usize = 4 * 1024 * 1024;
 pub fn add_dss(signed_pdf: &[u8], certs: &[Vec<u8>], crls: &[Vec<u8>]) -> Result<Vec<u8>, PdfError> {
     check(signed_pdf, certs, crls)?;
     let doc = super::inspect::load(signed_pdf)?;
-    append(signed_pdf.to_vec(), doc, certs, crls)
+    Ok(append(signed_pdf.to_vec(), doc, certs, crls)?.0)
 }
 
-/// [`add_dss`] for a PDF that [`super::sign_rendered`] has just signed: no parsing.
+/// [`add_dss`] for a PDF that [`super::sign_rendered`] has just signed: no parsing. Returns
+/// what a further update (a document time-stamp) needs of the result.
 pub(crate) fn add_dss_to(
     signed_pdf: Vec<u8>,
     skeleton: &Skeleton,
     certs: &[Vec<u8>],
     crls: &[Vec<u8>],
-) -> Result<Vec<u8>, PdfError> {
+) -> Result<(Vec<u8>, Skeleton), PdfError> {
     check(&signed_pdf, certs, crls)?;
-    append(signed_pdf, skeleton.document(), certs, crls)
+    let (out, doc) = append(signed_pdf, skeleton.document(), certs, crls)?;
+    let next = skeleton.after(&doc, &out)?;
+    Ok((out, next))
 }
 
 fn check(signed_pdf: &[u8], certs: &[Vec<u8>], crls: &[Vec<u8>]) -> Result<(), PdfError> {
@@ -48,13 +51,14 @@ fn check(signed_pdf: &[u8], certs: &[Vec<u8>], crls: &[Vec<u8>]) -> Result<(), P
     Ok(())
 }
 
-/// Appends the DSS update to `signed_pdf`, of which `doc` holds (at least) trailer and catalog.
+/// Appends the DSS update to `signed_pdf`, of which `doc` holds (at least) trailer and
+/// catalog; returns the file and the update's objects.
 fn append(
     signed_pdf: Vec<u8>,
     doc: Document,
     certs: &[Vec<u8>],
     crls: &[Vec<u8>],
-) -> Result<Vec<u8>, PdfError> {
+) -> Result<(Vec<u8>, Document), PdfError> {
     let items = certs.len() + crls.len();
     let parse = |e: lopdf::Error| PdfError::Parse(e.to_string());
     let catalog_id = doc.trailer.get(b"Root").and_then(Object::as_reference).map_err(parse)?;
@@ -102,5 +106,5 @@ fn append(
 
     let mut out = Vec::with_capacity(prev_len + items * 1024 + 1024);
     inc.save_to(&mut out).map_err(|e| PdfError::Write(e.to_string()))?;
-    Ok(out)
+    Ok((out, inc.new_document))
 }

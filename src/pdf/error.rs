@@ -110,6 +110,10 @@ pub enum PdfError {
     /// The CMS signature does not verify with the signer certificate's key.
     #[error("the signature does not verify with the signer certificate's key")]
     BadSignature,
+    /// The time-stamping authority gave no token (signing), or a document time-stamp is
+    /// not a valid token over its byte ranges (inspecting).
+    #[error("time-stamp: {0}")]
+    TimeStamp(crate::tsa::TsaError),
 }
 
 impl From<crate::layout::LayoutError> for PdfError {
@@ -160,6 +164,7 @@ impl PdfError {
             Self::SigningCertificateMismatch => "signing_certificate_mismatch",
             Self::DigestMismatch => "digest_mismatch",
             Self::BadSignature => "bad_signature",
+            Self::TimeStamp(_) => "time_stamp",
         }
     }
 }

@@ -5,12 +5,11 @@
 //! the caller gets the signer certificate and the certificates and CRLs found, and asks the
 //! PKI module. Every input is untrusted: sizes are bounded and nothing panics.
 
-use std::collections::{BTreeSet, HashMap};
-
-use lopdf::{Dictionary, Document, Object, ObjectId};
+use lopdf::{Dictionary, Document, Object};
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 
 use super::PdfError;
+use super::revisions::{self, deref};
 use super::writer::decode_text_string;
 use super::{cms, limits};
 
@@ -20,16 +19,6 @@ pub const MAX_INSPECT_BYTES: usize = 32 * 1024 * 1024;
 /// Largest CMS taken from `/Contents`, in bytes.
 const MAX_CMS_BYTES: usize = 512 * 1024;
 
-/// Most form fields looked at, and how deep field trees may nest.
-const MAX_FIELDS: usize = 1000;
-const MAX_FIELD_DEPTH: usize = 8;
-
-/// Most objects followed when collecting what the `/DSS` references.
-const MAX_DSS_OBJECTS: usize = 10_000;
-
-/// Most bytes the `/DSS` certificates and CRLs may decode to, together.
-const MAX_DSS_BYTES: usize = 8 * 1024 * 1024;
-
 /// What revisions appended after the signed revision changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LaterRevisions {
@@ -37,6 +26,12 @@ pub enum LaterRevisions {
     None,
     /// Later revisions only add validation data: a `/DSS` and the objects it references.
     DssOnly,
+    /// Later revisions only add validation data and document time-stamps (PAdES B-LTA):
+    /// invisible signature fields whose values are `/DocTimeStamp`s (this many).
+    Archival {
+        /// How many document time-stamps were added.
+        doc_timestamps: usize,
+    },
     /// Later revisions change or add other objects (each entry describes one).
     Other(Vec<String>),
 }
@@ -76,9 +71,40 @@ pub struct SignatureInfo {
     pub dss_certs: Vec<Vec<u8>>,
     /// DER CRLs in the `/DSS`, if any.
     pub dss_crls: Vec<Vec<u8>>,
+    /// The CMS signature value (what [`Self::signature_timestamp`] stamps).
+    pub signature_value: Vec<u8>,
+    /// The signature time-stamp token (PAdES B-T), DER, as found: not verified here.
+    pub signature_timestamp: Option<Vec<u8>>,
+    /// The document time-stamps after the signature (PAdES B-LTA), oldest first; their byte
+    /// ranges are checked, their tokens not (that needs the trusted roots).
+    pub doc_timestamps: Vec<DocTimeStamp>,
     /// Text entries of the document information dictionary (at most [`MAX_INFO_ENTRIES`],
     /// each value at most [`MAX_INFO_VALUE`] bytes), as the latest revision has them.
     pub info: std::collections::BTreeMap<String, String>,
+}
+
+/// A document time-stamp: an RFC 3161 token over every byte of its revision but itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocTimeStamp {
+    /// The field's name (`/T`).
+    pub field_name: Option<String>,
+    /// The `/ByteRange`, checked as a signature's.
+    pub byte_range: [usize; 4],
+    /// The DER `TimeStampToken` from `/Contents`.
+    pub token_der: Vec<u8>,
+}
+
+impl DocTimeStamp {
+    /// The length of the revision it stamps.
+    pub fn revision_len(&self) -> usize {
+        self.byte_range[2] + self.byte_range[3]
+    }
+
+    /// The stamped bytes of `pdf` (the file it was read from), in two parts.
+    pub fn parts<'p>(&self, pdf: &'p [u8]) -> [&'p [u8]; 2] {
+        let [a, b, c, d] = self.byte_range;
+        [&pdf[a..a + b], &pdf[c..c + d]]
+    }
 }
 
 /// Most document information entries [`inspect`] reads.
@@ -102,7 +128,9 @@ pub fn inspect(pdf: &[u8]) -> Result<SignatureInfo, PdfError> {
         return Err(PdfError::InputTooLarge { max: MAX_INSPECT_BYTES, got: pdf.len() });
     }
     let doc = load(pdf)?;
-    let (field_name, sig) = find_signature(&doc)?;
+    let fields = revisions::signature_fields(&doc);
+    let seal_field = fields.iter().find(|f| !f.is_doc_timestamp()).ok_or(PdfError::NotSigned)?;
+    let (field_name, sig) = (seal_field.name.clone(), &seal_field.value);
     let string = |key: &[u8]| match sig.get(key) {
         Ok(Object::String(bytes, _)) => Some(decode_text_string(bytes)),
         _ => None,
@@ -115,18 +143,25 @@ pub fn inspect(pdf: &[u8]) -> Result<SignatureInfo, PdfError> {
     if sub_filter != "ETSI.CAdES.detached" {
         return Err(PdfError::UnsupportedSubFilter(sub_filter));
     }
-    let byte_range = byte_range(&sig, pdf.len())?;
+    let byte_range = byte_range(sig, pdf.len())?;
     let [a, b, c, d] = byte_range;
-    let cms_der = contents(pdf, &sig, byte_range)?;
+    let cms_der = contents(pdf, sig, byte_range)?;
     let verified = cms::verify(&cms_der, &[&pdf[a..a + b], &pdf[c..c + d]])?;
 
     let signed_revision_len = c + d;
+    let stamp_fields: Vec<&revisions::SigField> = fields.iter().filter(|f| f.is_doc_timestamp()).collect();
+    let doc_timestamps = doc_timestamps(pdf, &stamp_fields, signed_revision_len)?;
     let later_revisions = if signed_revision_len == pdf.len() {
         LaterRevisions::None
     } else {
-        later_revisions(&load(&pdf[..signed_revision_len])?, &doc)
+        let signed = load(&pdf[..signed_revision_len])?;
+        let stamp_fields: Vec<&revisions::SigField> = stamp_fields
+            .into_iter()
+            .filter(|f| f.id.is_some_and(|id| !signed.objects.contains_key(&id)))
+            .collect();
+        revisions::later_revisions(&signed, &doc, &stamp_fields)
     };
-    let (dss_certs, dss_crls) = dss_contents(&doc);
+    let (dss_certs, dss_crls) = revisions::dss_contents(&doc);
     let info = info_strings(&doc);
     let signing_time_raw = string(b"M");
     Ok(SignatureInfo {
@@ -146,8 +181,40 @@ pub fn inspect(pdf: &[u8]) -> Result<SignatureInfo, PdfError> {
         later_revisions,
         dss_certs,
         dss_crls,
+        signature_value: verified.signature_value,
+        signature_timestamp: verified.signature_timestamp,
+        doc_timestamps,
         info,
     })
+}
+
+/// The document time-stamps appended after the signed revision, oldest first, each with
+/// its byte range and token checked as the signature's are. One that is broken (bad byte
+/// range, not a hex string, not DER) is an error: it is not validation data.
+fn doc_timestamps(
+    pdf: &[u8],
+    fields: &[&revisions::SigField],
+    signed_revision_len: usize,
+) -> Result<Vec<DocTimeStamp>, PdfError> {
+    if fields.len() > super::MAX_DOC_TIMESTAMPS {
+        return Err(PdfError::TooLong {
+            what: "document time-stamps",
+            max: super::MAX_DOC_TIMESTAMPS,
+            got: fields.len(),
+        });
+    }
+    let mut out = Vec::new();
+    for f in fields {
+        let byte_range = byte_range(&f.value, pdf.len())?;
+        if byte_range[2] + byte_range[3] <= signed_revision_len {
+            // Before the signature: not evidence of anything about it.
+            continue;
+        }
+        let token_der = contents(pdf, &f.value, byte_range)?;
+        out.push(DocTimeStamp { field_name: f.name.clone(), byte_range, token_der });
+    }
+    out.sort_by_key(DocTimeStamp::revision_len);
+    Ok(out)
 }
 
 /// The text entries of the trailer's `/Info`, bounded.
@@ -165,50 +232,6 @@ fn info_strings(doc: &Document) -> std::collections::BTreeMap<String, String> {
         })
         .take(MAX_INFO_ENTRIES)
         .collect()
-}
-
-/// Follows a reference (one level; lopdf resolves chains itself, bounded).
-fn deref<'a>(doc: &'a Document, o: &'a Object) -> Option<&'a Object> {
-    doc.dereference(o).ok().map(|(_, o)| o)
-}
-
-/// The first signature field with a value: its name and its signature dictionary.
-fn find_signature(doc: &Document) -> Result<(Option<String>, Dictionary), PdfError> {
-    let form = doc
-        .catalog()
-        .ok()
-        .and_then(|c| c.get(b"AcroForm").ok())
-        .and_then(|o| deref(doc, o))
-        .and_then(|o| o.as_dict().ok());
-    let fields =
-        form.and_then(|f| f.get(b"Fields").ok()).and_then(|o| deref(doc, o)).and_then(|o| o.as_array().ok());
-    let mut stack: Vec<(&Object, usize)> =
-        fields.map(|f| f.iter().map(|o| (o, 0)).collect()).unwrap_or_default();
-    let mut seen = 0;
-    while let Some((field, depth)) = stack.pop() {
-        seen += 1;
-        if seen > MAX_FIELDS {
-            break;
-        }
-        let Some(dict) = deref(doc, field).and_then(|o| o.as_dict().ok()) else { continue };
-        let is_sig = dict.get(b"FT").and_then(Object::as_name).is_ok_and(|n| n == b"Sig");
-        if is_sig
-            && let Some(v) = dict.get(b"V").ok().and_then(|o| deref(doc, o)).and_then(|o| o.as_dict().ok())
-        {
-            let name = match dict.get(b"T") {
-                Ok(Object::String(bytes, _)) => Some(decode_text_string(bytes)),
-                _ => None,
-            };
-            return Ok((name, v.clone()));
-        }
-        if depth < MAX_FIELD_DEPTH
-            && let Some(kids) =
-                dict.get(b"Kids").ok().and_then(|o| deref(doc, o)).and_then(|o| o.as_array().ok())
-        {
-            stack.extend(kids.iter().rev().map(|k| (k, depth + 1)));
-        }
-    }
-    Err(PdfError::NotSigned)
 }
 
 /// The `/ByteRange`, checked: it starts at 0, leaves exactly a hex string `<…>` out, and
@@ -291,110 +314,6 @@ fn der_len(der: &[u8]) -> Option<usize> {
     };
     let total = len.checked_add(header)?;
     (total <= der.len()).then_some(total)
-}
-
-/// Compares the signed revision with the whole file.
-fn later_revisions(signed: &Document, full: &Document) -> LaterRevisions {
-    let catalog_id = full.trailer.get(b"Root").and_then(Object::as_reference).ok();
-    let dss_refs = dss_reachable(full);
-    let mut changes = Vec::new();
-    for (id, obj) in &full.objects {
-        if is_xref_stream(obj) {
-            continue;
-        }
-        match signed.objects.get(id) {
-            Some(old) if old == obj => {}
-            Some(old) if Some(*id) == catalog_id && only_dss_added(old, obj) => {}
-            Some(_) => changes.push(format!("object {} {} changed", id.0, id.1)),
-            None if dss_refs.contains(id) => {}
-            None => changes.push(format!("object {} {} added", id.0, id.1)),
-        }
-    }
-    if changes.is_empty() {
-        if dss_refs.is_empty() {
-            LaterRevisions::Other(vec!["revision without changes".into()])
-        } else {
-            LaterRevisions::DssOnly
-        }
-    } else {
-        LaterRevisions::Other(changes)
-    }
-}
-
-fn is_xref_stream(obj: &Object) -> bool {
-    obj.as_stream().is_ok_and(|s| s.dict.get(b"Type").and_then(Object::as_name).is_ok_and(|n| n == b"XRef"))
-}
-
-/// Whether `new` is `old` plus a `/DSS` (and possibly `/Extensions`) entry.
-fn only_dss_added(old: &Object, new: &Object) -> bool {
-    let (Ok(old), Ok(new)) = (old.as_dict(), new.as_dict()) else { return false };
-    if !new.has(b"DSS") {
-        return false;
-    }
-    let strip = |d: &Dictionary| -> HashMap<Vec<u8>, Object> {
-        d.iter()
-            .filter(|(k, _)| k.as_slice() != b"DSS" && k.as_slice() != b"Extensions")
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
-    };
-    strip(old) == strip(new)
-}
-
-/// The ids of the `/DSS` dictionary and every object it references, transitively (bounded).
-fn dss_reachable(doc: &Document) -> BTreeSet<ObjectId> {
-    let mut out = BTreeSet::new();
-    let Some(root) = doc.catalog().ok().and_then(|c| c.get(b"DSS").ok()) else { return out };
-    let mut stack = vec![root.clone()];
-    while let Some(o) = stack.pop() {
-        if out.len() > MAX_DSS_OBJECTS {
-            break;
-        }
-        match o {
-            Object::Reference(id) => {
-                if out.insert(id)
-                    && let Ok(target) = doc.get_object(id)
-                {
-                    stack.push(target.clone());
-                }
-            }
-            Object::Array(items) => stack.extend(items),
-            Object::Dictionary(d) => stack.extend(d.iter().map(|(_, v)| v.clone())),
-            Object::Stream(s) => stack.extend(s.dict.iter().map(|(_, v)| v.clone())),
-            _ => {}
-        }
-    }
-    out
-}
-
-/// The certificates and CRLs the `/DSS` holds (streams that cannot be decoded are skipped).
-fn dss_contents(doc: &Document) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
-    let Some(dss) = doc
-        .catalog()
-        .ok()
-        .and_then(|c| c.get(b"DSS").ok())
-        .and_then(|o| deref(doc, o))
-        .and_then(|o| o.as_dict().ok())
-    else {
-        return (Vec::new(), Vec::new());
-    };
-    // Decoded bytes left for both lists: many streams each under the per-stream limit
-    // would otherwise add up without bound.
-    let mut left = MAX_DSS_BYTES;
-    let mut list = |key: &[u8]| -> Vec<Vec<u8>> {
-        let items = dss.get(key).ok().and_then(|o| deref(doc, o)).and_then(|o| o.as_array().ok());
-        let mut out = Vec::new();
-        for item in items.into_iter().flatten().take(MAX_DSS_OBJECTS) {
-            let Some(stream) = deref(doc, item).and_then(|o| o.as_stream().ok()) else { continue };
-            let Ok(bytes) = stream.decompressed_content_with_limit(left.min(MAX_CMS_BYTES * 8)) else {
-                continue;
-            };
-            left -= bytes.len();
-            out.push(bytes);
-        }
-        out
-    };
-    let certs = list(b"Certs");
-    (certs, list(b"CRLs"))
 }
 
 /// Parses a PDF date `D:YYYYMMDDHHmmSS+HH'mm'` (trailing parts optional, `Z` for UTC).

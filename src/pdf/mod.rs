@@ -16,6 +16,7 @@
 //!   CMS signature, and says what later revisions changed.
 
 pub(crate) mod cms;
+mod doc_timestamp;
 mod dss;
 mod error;
 mod info;
@@ -23,18 +24,22 @@ mod inspect;
 mod limits;
 mod qr;
 mod render;
+mod revisions;
 mod sign;
 mod skeleton;
 mod text;
 mod writer;
 
 #[cfg(test)]
+mod lta_tests;
+#[cfg(test)]
 mod tests;
 
 pub use crate::layout::{DocInfo, RectMm};
+pub use doc_timestamp::{MAX_DOC_TIMESTAMPS, add_doc_timestamp};
 pub use dss::add_dss;
 pub use error::PdfError;
-pub use inspect::{LaterRevisions, MAX_INSPECT_BYTES, SignatureInfo, inspect};
+pub use inspect::{DocTimeStamp, LaterRevisions, MAX_INSPECT_BYTES, SignatureInfo, inspect};
 pub use render::{LicencePage, RenderedPdf, qr_module_mm, render};
 pub use sign::{Dss, MIN_CONTENTS_RESERVED, SealAppearance, SignParams, sign, sign_rendered};
 

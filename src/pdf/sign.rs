@@ -11,6 +11,7 @@ use super::writer::{Content, text_string};
 use super::{PdfError, RectMm, cms, pt};
 use crate::seal::SealDrawing;
 use crate::signing::SealSigner;
+use crate::tsa::Stamper;
 
 /// Fewest bytes reserved for the DER CMS in `/Contents` (written as twice as many hex digits).
 ///
@@ -22,14 +23,19 @@ pub const MIN_CONTENTS_RESERVED: usize = 4096;
 /// Most bytes ever reserved for the CMS.
 const MAX_CONTENTS_RESERVED: usize = 64 * 1024;
 
-/// Bytes to reserve for a CMS carrying `chain`.
-fn reservation(chain: &[Vec<u8>]) -> usize {
-    let need = chain.iter().map(Vec::len).sum::<usize>().saturating_add(2048);
+/// Bytes a time-stamp token takes at most besides its TSA's certificate: TSTInfo, signed
+/// attributes, signature and structure (some 600 bytes), with room to spare.
+pub(crate) const TOKEN_OVERHEAD: usize = 2048;
+
+/// Bytes to reserve for a CMS carrying `chain`, and a time-stamp token when `stamper`.
+fn reservation(chain: &[Vec<u8>], stamper: Option<&dyn Stamper>) -> usize {
+    let token = stamper.map_or(0, |s| s.chain().first().map_or(0, Vec::len) + TOKEN_OVERHEAD);
+    let need = chain.iter().map(Vec::len).sum::<usize>().saturating_add(2048).saturating_add(token);
     need.div_ceil(1024).saturating_mul(1024).clamp(MIN_CONTENTS_RESERVED, MAX_CONTENTS_RESERVED)
 }
 
 /// The `/ByteRange` written first; patched with the real offsets, padded with spaces.
-const BYTE_RANGE_PLACEHOLDER: [i64; 4] = [0, 9_999_999_999, 9_999_999_999, 9_999_999_999];
+pub(super) const BYTE_RANGE_PLACEHOLDER: [i64; 4] = [0, 9_999_999_999, 9_999_999_999, 9_999_999_999];
 
 /// What [`sign`] needs besides the PDF.
 #[derive(Debug)]
@@ -53,6 +59,9 @@ pub struct SignParams<'a> {
     pub location: Option<String>,
     /// Optional `/Name` (the signer's name as shown by viewers).
     pub name: Option<String>,
+    /// The time-stamping authority that stamps the signature value (PAdES B-T); `None`:
+    /// B-B, the signing time only as claimed in `/M`.
+    pub stamper: Option<&'a dyn Stamper>,
 }
 
 /// Signs `pdf` with a visible seal as PAdES B-B, appending one incremental update.
@@ -76,6 +85,9 @@ pub struct Dss<'a> {
     pub certs: &'a [Vec<u8>],
     /// CRLs, DER.
     pub crls: &'a [Vec<u8>],
+    /// Whether a document time-stamp from [`SignParams::stamper`] follows the DSS update
+    /// (PAdES B-LTA: it protects the DSS); ignored without a stamper.
+    pub doc_timestamp: bool,
 }
 
 /// Signs a PDF that [`super::render`] has just made, as [`sign`] does, and then, with `dss`,
@@ -89,9 +101,14 @@ pub fn sign_rendered(
     check_input(&rendered.pdf, params)?;
     let skeleton = &rendered.skeleton;
     let (signed, skeleton) = sign_doc(&rendered.pdf, skeleton.document(), skeleton.page_id, params)?;
-    match dss {
-        Some(dss) => super::dss::add_dss_to(signed, &skeleton, dss.certs, dss.crls),
-        None => Ok(signed),
+    let Some(dss) = dss else { return Ok(signed) };
+    let (with_dss, skeleton) = super::dss::add_dss_to(signed, &skeleton, dss.certs, dss.crls)?;
+    match params.stamper {
+        Some(stamper) if dss.doc_timestamp => {
+            let imprint = crate::tsa::ImprintAlg::for_algorithm(params.signer.algorithm());
+            super::doc_timestamp::add_doc_timestamp_to(with_dss, &skeleton, stamper, imprint)
+        }
+        _ => Ok(with_dss),
     }
 }
 
@@ -134,7 +151,7 @@ fn sign_doc(
     sig.set("Filter", Object::Name(b"Adobe.PPKLite".to_vec()));
     sig.set("SubFilter", Object::Name(b"ETSI.CAdES.detached".to_vec()));
     sig.set("ByteRange", Object::Array(BYTE_RANGE_PLACEHOLDER.map(Object::Integer).to_vec()));
-    let reserved = reservation(&params.cert_chain_der);
+    let reserved = reservation(&params.cert_chain_der, params.stamper);
     sig.set("Contents", Object::String(vec![0; reserved], StringFormat::Hexadecimal));
     sig.set("M", Object::string_literal(pdf_date(params.signing_time)));
     for (key, value) in [("Name", &params.name), ("Reason", &params.reason), ("Location", &params.location)] {
@@ -170,7 +187,10 @@ fn sign_doc(
 
     let mut out = Vec::with_capacity(pdf.len() + 2 * reserved + 16 * 1024);
     inc.save_to(&mut out).map_err(|e| PdfError::Write(e.to_string()))?;
-    patch_signature(&mut out, pdf.len(), reserved, params)?;
+    patch_contents(&mut out, pdf.len(), reserved, |parts| {
+        let digest = cms::DigestAlg::for_algorithm(params.signer.algorithm()).digest(parts);
+        cms::sign(params.signer, &params.cert_chain_der, &digest, params.stamper)
+    })?;
     let skeleton = Skeleton::of_saved(&inc.new_document, &out, page_id, &[catalog_id, page_id])?;
     Ok((out, skeleton))
 }
@@ -269,7 +289,11 @@ fn appearance(seal: &SealDrawing, w: f32, h: f32) -> Stream {
 }
 
 /// Appends `annot` to the page's `/Annots` (a direct array or a referenced one).
-fn add_annotation(inc: &mut IncrementalDocument, page_id: ObjectId, annot: ObjectId) -> Result<(), PdfError> {
+pub(super) fn add_annotation(
+    inc: &mut IncrementalDocument,
+    page_id: ObjectId,
+    annot: ObjectId,
+) -> Result<(), PdfError> {
     let parse = |e: lopdf::Error| PdfError::Parse(e.to_string());
     inc.opt_clone_object_to_new_document(page_id).map_err(parse)?;
     let annots_ref = inc
@@ -298,12 +322,14 @@ pub(crate) fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
     hay.get(from..)?.windows(needle.len()).position(|w| w == needle).map(|i| i + from)
 }
 
-/// Writes the real `/ByteRange`, computes the digest, signs, and writes the CMS into `/Contents`.
-fn patch_signature(
+/// Writes the real `/ByteRange` of the update that starts at `prev_len`, has `make` turn
+/// the two signed byte ranges into the DER for `/Contents` (a CMS signature, a time-stamp
+/// token) and writes it there.
+pub(crate) fn patch_contents(
     out: &mut [u8],
     prev_len: usize,
     reserved: usize,
-    params: &SignParams<'_>,
+    make: impl FnOnce(&[&[u8]]) -> Result<Vec<u8>, PdfError>,
 ) -> Result<(), PdfError> {
     let placeholder = format!(
         "[{} {} {} {}]",
@@ -331,9 +357,7 @@ fn patch_signature(
     field[..text.len() - 1].copy_from_slice(&text.as_bytes()[..text.len() - 1]);
     field[placeholder.len() - 1] = b']';
 
-    let digest =
-        cms::DigestAlg::for_algorithm(params.signer.algorithm()).digest(&[&out[..start], &out[end..]]);
-    let der = cms::sign(params.signer, &params.cert_chain_der, &digest)?;
+    let der = make(&[&out[..start], &out[end..]])?;
     if der.len() > reserved {
         return Err(PdfError::SignatureTooLarge { need: der.len(), room: reserved });
     }

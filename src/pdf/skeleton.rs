@@ -39,6 +39,25 @@ impl Skeleton {
         Ok(Self { trailer, xref_start: startxref(bytes)?, max_id: doc.max_id, page_id, objects })
     }
 
+    /// The skeleton of `bytes`, this skeleton's PDF with the update `update` (the update's
+    /// own objects, as saved) appended: kept objects the update rewrote are taken from it.
+    pub(crate) fn after(&self, update: &Document, bytes: &[u8]) -> Result<Self, PdfError> {
+        let mut trailer = update.trailer.clone();
+        trailer.set("Size", i64::from(update.max_id) + 1);
+        let objects = self
+            .objects
+            .iter()
+            .map(|(id, old)| (*id, update.get_object(*id).cloned().unwrap_or_else(|_| old.clone())))
+            .collect();
+        Ok(Self {
+            trailer,
+            xref_start: startxref(bytes)?,
+            max_id: update.max_id,
+            page_id: self.page_id,
+            objects,
+        })
+    }
+
     /// A document standing for the written PDF, holding only the kept objects: enough for
     /// [`lopdf::IncrementalDocument`] to append to it.
     pub(crate) fn document(&self) -> Document {

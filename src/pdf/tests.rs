@@ -68,6 +68,7 @@ fn signed(p: &Pki) -> (RenderedPdf, Vec<u8>) {
         reason: Some("电子证照签章".into()),
         location: None,
         name: None,
+        stamper: None,
     };
     let pdf = sign(&rendered.pdf, &params).unwrap();
     (rendered, pdf)
@@ -169,6 +170,7 @@ fn sign_refuses_wrong_key_and_double_signing() {
         reason: None,
         location: None,
         name: None,
+        stamper: None,
     };
     assert_eq!(sign(&rendered.pdf, &params).unwrap_err().code(), "key_mismatch");
     params.cert_chain_der = vec![];
@@ -226,11 +228,13 @@ fn sign_rendered_gives_the_bytes_of_sign_then_add_dss() {
         reason: Some("电子证照签章".into()),
         location: None,
         name: Some("某某市市场监督管理局".into()),
+        stamper: None,
     };
     let chain = [p.seal.clone(), p.root.clone()];
     let crls = std::slice::from_ref(&p.crl);
     let slow = add_dss(&sign(&rendered.pdf, &params).unwrap(), &chain, crls).unwrap();
-    let fast = sign_rendered(&rendered, &params, Some(Dss { certs: &chain, crls })).unwrap();
+    let fast =
+        sign_rendered(&rendered, &params, Some(Dss { certs: &chain, crls, doc_timestamp: false })).unwrap();
     assert_eq!(String::from_utf8_lossy(&fast), String::from_utf8_lossy(&slow));
     let info = inspect(&fast).unwrap();
     assert_eq!(info.later_revisions, LaterRevisions::DssOnly);
@@ -238,7 +242,8 @@ fn sign_rendered_gives_the_bytes_of_sign_then_add_dss() {
     // A prepared seal appearance gives the same bytes too.
     let ap = SealAppearance::new(&seal, rendered.seal_rect_mm);
     let with_ap = SignParams { appearance: Some(&ap), ..params };
-    let prepared = sign_rendered(&rendered, &with_ap, Some(Dss { certs: &chain, crls })).unwrap();
+    let prepared =
+        sign_rendered(&rendered, &with_ap, Some(Dss { certs: &chain, crls, doc_timestamp: false })).unwrap();
     assert!(prepared == fast, "a prepared appearance changed the PDF");
     let params = SignParams { appearance: None, ..with_ap };
     // Without DSS it is the plain signature.

@@ -89,7 +89,7 @@ impl Authority {
 ///
 /// The platform's stamper draws serial numbers from the database and reads the clock;
 /// [`FixedStamper`] is for tests and benchmarks.
-pub trait Stamper: Send + Sync {
+pub trait Stamper: Send + Sync + std::fmt::Debug {
     /// A token over `digest`.
     fn stamp(&self, alg: ImprintAlg, digest: &[u8]) -> Result<Vec<u8>, TsaError>;
     /// The TSA certificate chain (TSA certificate first, then its root), for the DSS.

@@ -171,8 +171,9 @@ impl BuildJob {
             reason: Some(format!("{}电子证照签发", self.licence_type.name)),
             location: None,
             name: Some(ctx.department.name.clone()),
+            stamper: None,
         };
-        let dss = pdf::Dss { certs: ctx.chain.as_slice(), crls };
+        let dss = pdf::Dss { certs: ctx.chain.as_slice(), crls, doc_timestamp: false };
         Ok(pdf::sign_rendered(&rendered, &params, Some(dss))?)
     }
 }

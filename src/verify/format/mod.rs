@@ -8,6 +8,7 @@
 
 pub(crate) mod ofd;
 pub(crate) mod pdf;
+mod pdf_stamps;
 pub(crate) mod token;
 
 use std::sync::Arc;

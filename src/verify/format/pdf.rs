@@ -27,6 +27,8 @@ pub(crate) fn read(trust: &TrustSet, bytes: &[u8], now: OffsetDateTime) -> Read 
         checks.push(Check::pass(code, zh, en));
     }
     checks.push(changes_check(&sig.later_revisions));
+    let (stamp_checks, proven_time) = super::pdf_stamps::checks(trust, bytes, &sig, now);
+    checks.extend(stamp_checks);
     let kid = token::kid_of(&sig.signer_cert_der);
     let seal = trust.seal_by_kid(&kid).filter(|s| s.cert_der == sig.signer_cert_der).cloned();
     let claims = match pdf_token(&sig, &kid) {
@@ -66,7 +68,7 @@ pub(crate) fn read(trust: &TrustSet, bytes: &[u8], now: OffsetDateTime) -> Read 
         seal,
         assessment,
         claimed_signing_time,
-        proven_time: None,
+        proven_time,
         record_hash: sig.info.get("RecordHash").cloned(),
     }))
 }
@@ -79,6 +81,13 @@ fn changes_check(later: &LaterRevisions) -> Check {
             "pdf.changes",
             "签名后只添加了验证数据（DSS）",
             "after signing, only validation data (DSS) was added",
+        ),
+        LaterRevisions::Archival { doc_timestamps } => Check::pass(
+            "pdf.changes",
+            format!("签名后只添加了验证数据（DSS）和 {doc_timestamps} 个文档时间戳"),
+            format!(
+                "after signing, only validation data (DSS) and {doc_timestamps} document time-stamp(s) were added"
+            ),
         ),
         LaterRevisions::Other(what) => Check::fail(
             "pdf.changes",
