@@ -475,6 +475,45 @@ async fn licences_keep_their_document(store: Arc<dyn Store>) {
     assert_eq!(kinds, [DocumentKind::Pdf, DocumentKind::None, DocumentKind::Ofd, DocumentKind::Both]);
 }
 
+/// Archive renewal (migration 0012): due licences page by identifier; a renewal replaces
+/// the PDF only if nobody renewed it meanwhile; data-only licences are never due.
+async fn archive_renewal_is_paged_and_compare_and_swap(store: Arc<dyn Store>) {
+    let ids = with_licences(&*store, 3).await;
+    let r = store.reserve_serial("licence:test", t(1_800_000_000)).await.unwrap();
+    store
+        .store_licence(Some(&r), None, NewLicence { document: Document::None, ..new_licence(r.value, DEPT) })
+        .await
+        .unwrap();
+    let horizon = t(10_000);
+    let due = store.archive_due(horizon, "", 2).await.unwrap();
+    assert_eq!(due.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(), [ids[0].as_str(), ids[1].as_str()]);
+    assert!(due.iter().all(|d| d.archive_until.is_none()));
+    let rest = store.archive_due(horizon, &due[1].id, 10).await.unwrap();
+    assert_eq!(rest.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(), [ids[2].as_str()]);
+
+    // Renewing the first: its PDF and horizon change together.
+    let (pdf, until) = store.archived_pdf(&ids[0]).await.unwrap().unwrap();
+    assert_eq!((pdf.as_slice(), until), (&b"%PDF-1.7"[..], None));
+    let renewed = b"%PDF-1.7 renewed".to_vec();
+    assert!(store.keep_archive(&ids[0], None, Some(&renewed), t(50_000)).await.unwrap());
+    assert_eq!(store.archived_pdf(&ids[0]).await.unwrap().unwrap(), (renewed.clone(), Some(t(50_000))));
+    assert_eq!(
+        store.licence(&ids[0]).await.unwrap().unwrap().licence.document,
+        Document::Pdf(renewed.clone())
+    );
+    // A second renewer that read the old version loses, and changes nothing.
+    assert!(!store.keep_archive(&ids[0], None, Some(b"%PDF-1.7 other"), t(60_000)).await.unwrap());
+    assert_eq!(store.archived_pdf(&ids[0]).await.unwrap().unwrap().0, renewed);
+    // Recording a horizon without a new file (already renewed far enough).
+    assert!(store.keep_archive(&ids[1], None, None, t(90_000)).await.unwrap());
+    let due = store.archive_due(horizon, "", 10).await.unwrap();
+    assert_eq!(due.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(), [ids[2].as_str()]);
+    // A later horizon makes them due again, with the version to compare.
+    let later = store.archive_due(t(70_000), "", 10).await.unwrap();
+    assert_eq!(later[0], zhengzhao::store::ArchiveDue { id: ids[0].clone(), archive_until: Some(t(50_000)) });
+    assert!(store.archived_pdf("no-such-licence").await.unwrap().is_none());
+}
+
 /// The seal maker is one row; a seal's SES_Seal is kept once (the first stored stands).
 async fn seal_maker_and_ses_seals(store: Arc<dyn Store>) {
     with_roots(&*store).await;
@@ -527,6 +566,7 @@ macro_rules! on_both_backends {
 }
 
 on_both_backends!(
+    archive_renewal_is_paged_and_compare_and_swap,
     platform_and_roots,
     crl_numbers_only_increase,
     departments,

@@ -13,6 +13,7 @@
 //! | [`AccessLogStore`] | `access_log.rs` | the hash-chained access log |
 //! | [`AuthorisationStore`] | `authorisations.rs` | holders' authorisations |
 //! | [`PortalStore`] | `portals.rs` | holder portals and the assertion ids they used |
+//! | [`ArchiveStore`] | `archive.rs` | which PDFs need archive renewal, and their renewals |
 //!
 //! `sql.rs` holds the connection, the write gate and how values cross the driver;
 //! `sqlite_file.rs` the database file's mode and pragmas; `error.rs` [`StoreError`].
@@ -20,6 +21,7 @@
 //! uses this file.
 
 mod access_log;
+mod archive;
 mod authorisations;
 mod clients;
 mod error;
@@ -33,6 +35,7 @@ pub mod sqlite_file;
 use async_trait::async_trait;
 
 pub use access_log::{AccessLogRow, AccessLogStore};
+pub use archive::{ArchiveDue, ArchiveStore};
 pub use authorisations::{AuthorisationRecord, AuthorisationStore};
 pub use clients::{ClientRecord, ClientStore};
 pub use error::StoreError;
@@ -50,6 +53,7 @@ pub use sql::{Backend, SqlStore};
 pub trait Store:
     PkiStore
     + LicenceStore
+    + ArchiveStore
     + IssuingStore
     + ClientStore
     + AccessLogStore
@@ -81,7 +85,7 @@ impl Store for SqlStore {
 /// (`use zhengzhao::store::prelude::*`); an `Arc<dyn Store>` needs none of them.
 pub mod prelude {
     pub use super::{
-        AccessLogStore, AuthorisationStore, ClientStore, IssuingStore, LicenceStore, PkiStore, PortalStore,
-        Store,
+        AccessLogStore, ArchiveStore, AuthorisationStore, ClientStore, IssuingStore, LicenceStore, PkiStore,
+        PortalStore, Store,
     };
 }
