@@ -39,6 +39,22 @@ pub(super) fn checks(
     }
     if let Some(newest) = &newest {
         checks.push(archive_pass(sig, pdf.len(), newest));
+    } else if let Ok(seal) = crate::pki::cert_info(&sig.signer_cert_der)
+        && now > seal.not_after
+    {
+        // The seal certificate has expired: its CA need no longer answer for it, so the
+        // validation data must be proven to exist from before — a document time-stamp.
+        checks.push(Check::not_checked(
+            "pdf.archive",
+            format!(
+                "印章证书已于 {} 过期，文件中没有文档时间戳保护验证数据，无法确认长期有效",
+                fmt_time(seal.not_after)
+            ),
+            format!(
+                "the seal certificate expired at {} and no document time-stamp protects the validation data: long-term validity cannot be confirmed",
+                fmt_time(seal.not_after)
+            ),
+        ));
     }
     let Some(token) = &sig.signature_timestamp else {
         // No signature time-stamp: the oldest document time-stamp still proves that the
