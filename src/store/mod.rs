@@ -13,6 +13,7 @@
 //! | [`AccessLogStore`] | `access_log.rs` | the hash-chained access log |
 //! | [`AuthorisationStore`] | `authorisations.rs` | holders' authorisations |
 //! | [`PortalStore`] | `portals.rs` | holder portals and the assertion ids they used |
+//! | [`TsaStore`] | `tsa.rs` | the time-stamping authority's units and token serial numbers |
 //!
 //! `sql.rs` holds the connection, the write gate and how values cross the driver;
 //! `sqlite_file.rs` the database file's mode and pragmas; `error.rs` [`StoreError`].
@@ -29,6 +30,7 @@ mod pki;
 mod portals;
 mod sql;
 pub mod sqlite_file;
+mod tsa;
 
 use async_trait::async_trait;
 
@@ -43,6 +45,7 @@ pub use pki::{
 };
 pub use portals::{PortalRecord, PortalStore};
 pub use sql::{Backend, SqlStore};
+pub use tsa::{MAX_TSA_SERIAL_BLOCK, TsaStore, TsaUnitRecord};
 
 /// Everything the service keeps: every role, and the database's health. Implementations
 /// must make each method atomic.
@@ -55,6 +58,7 @@ pub trait Store:
     + AccessLogStore
     + AuthorisationStore
     + PortalStore
+    + TsaStore
     + Send
     + Sync
     + std::fmt::Debug
@@ -82,6 +86,6 @@ impl Store for SqlStore {
 pub mod prelude {
     pub use super::{
         AccessLogStore, AuthorisationStore, ClientStore, IssuingStore, LicenceStore, PkiStore, PortalStore,
-        Store,
+        Store, TsaStore,
     };
 }
