@@ -18,29 +18,10 @@ use zhengzhao::pki::{self, Algorithm, PrivateKey};
 use zhengzhao::signing::SealSigner;
 use zhengzhao::tsa::{self, Accuracy, Outcome, Stamp};
 
+use common::openssl::{ok as openssl_ok, run as openssl};
 use common::tools;
 
 const POLICY: &str = "1.3.6.1.4.1.99999.7.1";
-
-/// Runs `openssl` in `dir` with `args`, where `@name` stands for the file `name` in
-/// `dir`; whether it succeeded, and what it said.
-async fn openssl(bin: &Path, dir: &Path, args: &[&str]) -> (bool, String) {
-    let args: Vec<String> = args
-        .iter()
-        .map(|a| match a.strip_prefix('@') {
-            Some(name) => dir.join(name).display().to_string(),
-            None => (*a).to_owned(),
-        })
-        .collect();
-    let out = tools::run(bin, &args).await;
-    (out.status.success(), tools::text(&out))
-}
-
-async fn openssl_ok(bin: &Path, dir: &Path, args: &[&str]) -> String {
-    let (ok, text) = openssl(bin, dir, args).await;
-    assert!(ok, "openssl {args:?}: {text}");
-    text
-}
 
 /// A root of `alg` and a TSA certificate under it, written as `root.pem` and `tsa.pem`
 /// in `dir`; the TSA's signer and certificate (DER), the root (DER) and the time.

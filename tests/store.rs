@@ -13,8 +13,9 @@ use zhengzhao::licence::{Document, DocumentKind, LicenceStatus};
 use zhengzhao::pki::{Algorithm, RevocationReason};
 use zhengzhao::store::prelude::*;
 use zhengzhao::store::{
-    AuthorisationRecord, CrlRecord, Department, LicenceEvent, LicenceFilter, NewLicence, PlatformRecord,
-    MAX_TSA_SERIAL_BLOCK, RootRecord, SealMakerRecord, SealRecord, SealStatus, StoreError, TsaUnitRecord,
+    AuthorisationRecord, CrlRecord, Department, LicenceEvent, LicenceFilter, MAX_TSA_SERIAL_BLOCK,
+    NewLicence, PlatformRecord, RootRecord, SealMakerRecord, SealRecord, SealStatus, StoreError,
+    TsaUnitRecord,
 };
 
 fn t(secs: i64) -> OffsetDateTime {
@@ -527,7 +528,8 @@ async fn tsa_units_and_serials(store: Arc<dyn Store>) {
     assert_eq!(p256, vec![units[0].clone(), units[2].clone()]);
     assert!(store.tsa_units(Some(Algorithm::Ed25519)).await.unwrap().is_empty());
     // Another node's unit 2: refused, the first one stands.
-    let again = TsaUnitRecord { key_name: "tsa-p256-2-ffffffff".into(), ..unit("p256-2", Algorithm::P256, 4) };
+    let again =
+        TsaUnitRecord { key_name: "tsa-p256-2-ffffffff".into(), ..unit("p256-2", Algorithm::P256, 4) };
     assert!(matches!(store.insert_tsa_unit(&again).await, Err(StoreError::Conflict(_))));
     let same_key = TsaUnitRecord { id: "p256-3".into(), ..units[2].clone() };
     assert!(matches!(store.insert_tsa_unit(&same_key).await, Err(StoreError::Conflict(_))));
