@@ -53,9 +53,9 @@ pub enum TsaCommand {
     Verify {
         /// The reply (`.tsr`).
         reply: PathBuf,
-        /// The stamped file.
+        /// The stamped file (`--data` is the data directory).
         #[arg(long)]
-        data: PathBuf,
+        data_file: PathBuf,
     },
 }
 
@@ -98,7 +98,7 @@ pub async fn run(
         TsaCommand::Stamp { file, algorithm, out: path } => {
             stamp(platform, &file, algorithm, path, now, out).await?
         }
-        TsaCommand::Verify { reply, data } => verify(platform, &reply, &data, out).await?,
+        TsaCommand::Verify { reply, data_file } => verify(platform, &reply, &data_file, out).await?,
     }
     Ok(())
 }
@@ -113,7 +113,7 @@ async fn list(platform: &Platform, json: bool, now: OffsetDateTime, out: &mut im
             out,
             "{:<10} {:<7}  serial {}  valid {} to {}  signs until {}{}",
             u.id,
-            u.algorithm,
+            u.algorithm.as_str(),
             u.cert_serial,
             rfc3339(u.not_before),
             rfc3339(u.not_after),
