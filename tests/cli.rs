@@ -286,9 +286,17 @@ fn seal_errors_are_one_line_and_change_nothing() {
     assert!(line.contains("not found"), "{line}");
     assert_eq!(env.ok(&["seal", "list"]), "");
     let keys: Vec<_> = std::fs::read_dir(env.data().join("keys")).unwrap().collect();
-    // The roots' keys and the GB/T 38540 seal maker's, which `init` makes.
+    // The roots' keys, the GB/T 38540 seal maker's and the time-stamping units', which
+    // `init` makes.
     assert!(env.data().join("keys/seal-maker-sm2.key").is_file());
-    assert_eq!(keys.len(), ALGORITHMS.len() + 1, "only the root and seal maker keys: no stray seal key");
+    let tsa_keys =
+        keys.iter().filter(|k| k.as_ref().unwrap().file_name().to_string_lossy().starts_with("tsa-"));
+    assert_eq!(tsa_keys.count(), ALGORITHMS.len());
+    assert_eq!(
+        keys.len(),
+        2 * ALGORITHMS.len() + 1,
+        "only the root, seal maker and TSA keys: no stray seal key"
+    );
 }
 
 #[test]
