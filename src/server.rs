@@ -530,7 +530,7 @@ impl Service {
             tracing::info!(algorithm = %algorithm, "made the {algorithm} time-stamping unit");
         }
         if platform.config.tsa_policy == crate::config::DEFAULT_TSA_POLICY {
-            tracing::warn!(
+            tracing::info!(
                 "time-stamps name the policy anyPolicy ({}): set tsa_policy to your time-stamp policy's OID",
                 crate::config::DEFAULT_TSA_POLICY
             );

@@ -8,7 +8,7 @@ use super::within;
 /// names no particular practice statement. The project has no OID arc of its own to put a
 /// policy under, and an unregistered arc would claim a number that belongs to someone
 /// else; an operator with a policy (a practice statement under its organisation's arc,
-/// e.g. an IANA Private Enterprise Number) sets `tsa_policy`, and `serve` warns until then.
+/// e.g. an IANA Private Enterprise Number) sets `tsa_policy`; `serve` says so at start-up until then.
 pub const DEFAULT_TSA_POLICY: &str = "2.5.29.32.0";
 /// Default stated accuracy of the time-stamps, in milliseconds.
 pub const DEFAULT_TSA_ACCURACY_MS: u32 = 1000;
