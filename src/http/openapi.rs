@@ -122,6 +122,12 @@ fn conformance(doc: &mut Value) {
     if let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut) {
         constrain_schemas(schemas);
     }
+    // A time-stamp request is DER: bytes, not text.
+    if let Some(schema) =
+        doc.pointer_mut("/paths/~1tsa/post/requestBody/content/application~1timestamp-query/schema")
+    {
+        *schema = json!({"type": "string", "format": "binary", "maxLength": crate::tsa::MAX_REQUEST_BYTES});
+    }
 }
 
 /// A header's schema: printable text of 1 to `max` characters.
