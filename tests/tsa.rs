@@ -380,3 +380,16 @@ async fn serials_grow_across_two_platforms_on_one_postgresql_database() {
     .await;
     common::drop_schema(&schema).await;
 }
+
+#[tokio::test]
+async fn a_missing_tsa_key_fails_the_start_up_key_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let (platform, _) = platform(dir.path()).await;
+    platform.pki.check_keys().await.unwrap();
+    let unit = platform.store.tsa_units(Some(Algorithm::Sm2)).await.unwrap().pop().unwrap();
+    std::fs::remove_file(platform.keys.path(&unit.key_name).unwrap()).unwrap();
+    let err = platform.pki.check_keys().await.unwrap_err();
+    assert!(err.to_string().contains(&unit.key_name), "{err}");
+    let err = zhengzhao::server::Service::prepare(platform.as_ref().clone(), OffsetDateTime::now_utc()).await;
+    assert!(err.is_err());
+}
