@@ -52,7 +52,6 @@ pub(super) fn checked(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::config::{Config, Layer};
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
