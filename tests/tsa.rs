@@ -321,7 +321,8 @@ async fn a_unit_signs_for_half_its_validity_then_a_new_one_takes_over() {
     // A clock before the newest unit began is refused, not answered by a new unit.
     let fresh = Platform::open(platform.config.as_ref().clone(), None).await.unwrap();
     let err = fresh.tsa.authority(Algorithm::P256, start - Duration::days(1)).await.unwrap_err();
-    assert!(matches!(err, PlatformError::Conflict(_)), "{err}");
+    assert!(matches!(err, PlatformError::Tsa(TsaError::InvalidArgument(_))), "{err}");
+    assert!(err.to_string().contains("is before the newest p256 time-stamping unit p256-2"), "{err}");
 }
 
 /// Two platforms on one database (two processes, or two nodes): stamps taken in turn get

@@ -138,7 +138,8 @@ impl Pki {
         let text = format!(
             "# Zhengzhao configuration; environment ZHENGZHAO_* and flags override it.\n\
              public_url = {:?}\n# listen = \"127.0.0.1:8080\"\n# database_url = \"postgres://user@host/db\"\n\
-             # log = \"info\"\n# log_format = \"text\"\n# crl_days = 7\n# seal_cert_days = 1095\n",
+             # log = \"info\"\n# log_format = \"text\"\n# crl_days = 7\n# seal_cert_days = 1095\n\
+             # tsa_policy = \"2.5.29.32.0\"  # the OID of your time-stamp policy (default: anyPolicy)\n",
             self.config.public_url
         );
         std::fs::write(&config_path, text)

@@ -15,7 +15,7 @@ use time::{Duration, OffsetDateTime};
 use crate::pki::{self, Algorithm, PrivateKey};
 use crate::signing::SealSigner;
 use crate::store::{StoreError, TsaUnitRecord};
-use crate::tsa::{Accuracy, Authority};
+use crate::tsa::{Accuracy, Authority, TsaError};
 
 use super::super::error::PlatformError;
 use super::super::lookup;
@@ -108,10 +108,11 @@ impl TimeStamping {
             if let Some(newest) = units.last()
                 && now < Window::of(&newest.cert_der)?.not_before
             {
-                return Err(PlatformError::Conflict(format!(
+                // The service's clock, not the caller's request: a 503, logged.
+                return Err(PlatformError::Tsa(TsaError::InvalidArgument(format!(
                     "the clock ({now}) is before the newest {algorithm} time-stamping unit {} began",
                     newest.id
-                )));
+                ))));
             }
             match self.make(algorithm, units.len() + 1, now).await {
                 Ok(record) => return Ok((self.open(&record).await?, true)),
