@@ -465,6 +465,9 @@ pub enum StartError {
     /// The GB/T 38540 seal maker cannot be prepared.
     #[error("preparing the electronic seal maker")]
     SealMaker(#[source] PlatformError),
+    /// The time-stamping authority's units cannot be prepared.
+    #[error("preparing the time-stamping authority")]
+    Tsa(#[source] PlatformError),
     /// The access log's checkpoint signer cannot be prepared.
     #[error("preparing the access log checkpoint signer")]
     CheckpointSigner(#[source] PlatformError),
@@ -508,8 +511,10 @@ pub struct Service {
 }
 
 impl Service {
-    /// Checks the platform's keys and prepares its checkpoint signer and, with an SM2
-    /// root, its seal maker (made now on a data directory from before).
+    /// Checks the platform's keys and prepares its checkpoint signer, its time-stamping
+    /// units (made now on a data directory from before, or when the current one has used
+    /// half its validity) and, with an SM2 root, its seal maker (made now on a data
+    /// directory from before).
     pub async fn prepare(platform: Platform, now: OffsetDateTime) -> Result<Self, StartError> {
         let keys = platform.pki.check_keys().await.map_err(StartError::Keys)?;
         tracing::info!(keys, "signing keys readable");
@@ -520,6 +525,15 @@ impl Service {
         // A data directory made before GB/T 38540 seals gets its seal maker now.
         if !missing.contains(&Algorithm::Sm2) {
             platform.pki.seal_maker(now).await.map_err(StartError::SealMaker)?;
+        }
+        for algorithm in platform.tsa.prepare(now).await.map_err(StartError::Tsa)? {
+            tracing::info!(algorithm = %algorithm, "made the {algorithm} time-stamping unit");
+        }
+        if platform.config.tsa_policy == crate::config::DEFAULT_TSA_POLICY {
+            tracing::info!(
+                "time-stamps name the policy anyPolicy ({}): set tsa_policy to your time-stamp policy's OID",
+                crate::config::DEFAULT_TSA_POLICY
+            );
         }
         let checkpoints = platform.audit.audit_signer(now).await.map_err(StartError::CheckpointSigner)?;
         Ok(Self { platform: Arc::new(platform), checkpoints })

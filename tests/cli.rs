@@ -286,9 +286,17 @@ fn seal_errors_are_one_line_and_change_nothing() {
     assert!(line.contains("not found"), "{line}");
     assert_eq!(env.ok(&["seal", "list"]), "");
     let keys: Vec<_> = std::fs::read_dir(env.data().join("keys")).unwrap().collect();
-    // The roots' keys and the GB/T 38540 seal maker's, which `init` makes.
+    // The roots' keys, the GB/T 38540 seal maker's and the time-stamping units', which
+    // `init` makes.
     assert!(env.data().join("keys/seal-maker-sm2.key").is_file());
-    assert_eq!(keys.len(), ALGORITHMS.len() + 1, "only the root and seal maker keys: no stray seal key");
+    let tsa_keys =
+        keys.iter().filter(|k| k.as_ref().unwrap().file_name().to_string_lossy().starts_with("tsa-"));
+    assert_eq!(tsa_keys.count(), ALGORITHMS.len());
+    assert_eq!(
+        keys.len(),
+        2 * ALGORITHMS.len() + 1,
+        "only the root, seal maker and TSA keys: no stray seal key"
+    );
 }
 
 #[test]
@@ -379,6 +387,80 @@ fn config_layers_show_in_config_command() {
     std::fs::write(env.data().join("config.toml"), "publik_url = 1\n").unwrap();
     let line = env.fails(&["config"]);
     assert!(line.contains("publik_url"), "{line}");
+}
+
+/// The time-stamping authority for the operator: `init` makes a unit per root, `tsa list`
+/// and `tsa certs` show them, `tsa stamp` writes a reply through the platform (serials from
+/// the database), `tsa verify` checks it against the roots, OpenSSL verifies the P-256 one,
+/// and errors are one line.
+#[test]
+fn tsa_stamps_and_verifies_from_the_command_line() {
+    let env = Env::new();
+    let out = env.init();
+    for alg in ALGORITHMS {
+        assert!(out.contains(&format!("created the {alg} time-stamping authority certificate")), "{out}");
+    }
+    assert!(!env.init().contains("time-stamping authority certificate"));
+    let list = env.ok(&["tsa", "list"]);
+    assert_eq!(list.lines().filter(|l| l.ends_with("current")).count(), ALGORITHMS.len(), "{list}");
+    let json: serde_json::Value = serde_json::from_str(&env.ok(&["tsa", "list", "--json"])).unwrap();
+    assert_eq!(json[1]["id"], "p256-1");
+    for key in std::fs::read_dir(env.data().join("keys")).unwrap().map(|e| e.unwrap().path()) {
+        assert_eq!(mode(&key), 0o600, "{}", key.display());
+    }
+    assert_eq!(env.ok(&["tsa", "certs"]).matches("BEGIN CERTIFICATE").count(), 2 * ALGORITHMS.len());
+    let chain = env.ok(&["tsa", "certs", "--algorithm", "p256"]);
+    let (tsa_pem, root_pem) = chain.split_at(chain.find("-----END CERTIFICATE-----").unwrap() + 26);
+    let (tsa_pem, root_pem) = (env.file("tsa.pem", tsa_pem), env.file("root.pem", root_pem.trim_start()));
+    let (ok, text) = openssl(&["x509", "-in", tsa_pem.to_str().unwrap(), "-noout", "-text"]);
+    assert!(ok && text.contains("URI:http://127.0.0.1:9/pki/crl-p256.crl"), "{text}");
+    assert!(text.contains("X509v3 Extended Key Usage: critical") && text.contains("Time Stamping"), "{text}");
+
+    let data = env.file("licence.txt", "证照 licence\n");
+    let out = env.ok(&["tsa", "stamp", data.to_str().unwrap()]);
+    assert!(out.starts_with("wrote ") && out.contains("(p256, serial 1,"), "{out}");
+    let reply = env.dir.path().join("licence.txt.tsr");
+    let sm2 = env.dir.path().join("sm2.tsr");
+    let out = env.ok(&[
+        "tsa",
+        "stamp",
+        data.to_str().unwrap(),
+        "--algorithm",
+        "sm2",
+        "--out",
+        sm2.to_str().unwrap(),
+    ]);
+    assert!(out.contains("(sm2, serial 2,"), "{out}");
+    for (file, alg, serial) in [(&reply, "p256", "1"), (&sm2, "sm2", "2")] {
+        let out = env.ok(&["tsa", "verify", file.to_str().unwrap(), "--data-file", data.to_str().unwrap()]);
+        assert!(out.contains(&format!("platform's {alg} TSA")), "{out}");
+        assert!(
+            out.contains(&format!("serial:    {serial}\n")) && out.contains("policy:    2.5.29.32.0"),
+            "{out}"
+        );
+        assert!(out.contains("CN=Time-stamping authority"), "{out}");
+    }
+    let (ok, text) = openssl(&[
+        "ts",
+        "-verify",
+        "-in",
+        reply.to_str().unwrap(),
+        "-data",
+        data.to_str().unwrap(),
+        "-CAfile",
+        root_pem.to_str().unwrap(),
+        "-untrusted",
+        tsa_pem.to_str().unwrap(),
+    ]);
+    assert!(ok && text.contains("Verification: OK"), "{text}");
+
+    let other = env.file("other.txt", "another licence");
+    let line = env.fails(&["tsa", "verify", reply.to_str().unwrap(), "--data-file", other.to_str().unwrap()]);
+    assert!(line.contains("does not verify") && line.contains("imprint"), "{line}");
+    let line = env.fails(&["tsa", "verify", data.to_str().unwrap(), "--data-file", data.to_str().unwrap()]);
+    assert!(line.contains("does not verify"), "{line}");
+    assert!(env.fails(&["tsa", "stamp", "/nonexistent/file"]).contains("cannot read"));
+    assert!(env.fails(&["tsa", "certs", "--algorithm", "rsa"]).contains("rsa"));
 }
 
 fn free_port() -> u16 {

@@ -115,8 +115,11 @@ async fn run_schemathesis(
     dir: &std::path::Path,
 ) -> (Scope, bool, String) {
     let config = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/schemathesis.toml");
+    // Serializes `application/timestamp-query` bodies (POST /tsa) as raw bytes.
+    let hooks = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/schemathesis_hooks.py");
     let seed = 20_261_126 + Scope::ALL.iter().position(|s| *s == scope).unwrap_or(0);
     let output = tokio::process::Command::new(st)
+        .env("SCHEMATHESIS_HOOKS", hooks)
         .args(["--config-file", config, "run", &format!("{base}/api/openapi.json")])
         .args(["-H", &format!("Authorization: Bearer {key}")])
         .args(["--max-examples", MAX_EXAMPLES, "--checks", "all", "--workers", "1"])

@@ -19,30 +19,11 @@ use zhengzhao::pki::{self, Algorithm};
 use zhengzhao::platform::Platform;
 use zhengzhao::ses;
 
+use common::openssl::{ok as openssl_ok, run as openssl};
 use common::tools;
 
 const DEPT: &str = "11310115MB2C90510L";
 const DISTID: &str = "distid:1234567812345678";
-
-/// Runs `openssl` with `args`, where `@name` stands for the file `name` in `dir`; whether
-/// it succeeded, and what it said.
-async fn openssl(openssl: &Path, dir: &Path, args: &[&str]) -> (bool, String) {
-    let args: Vec<String> = args
-        .iter()
-        .map(|a| match a.strip_prefix('@') {
-            Some(name) => dir.join(name).display().to_string(),
-            None => (*a).to_owned(),
-        })
-        .collect();
-    let out = tools::run(openssl, &args).await;
-    (out.status.success(), tools::text(&out))
-}
-
-async fn openssl_ok(bin: &Path, dir: &Path, args: &[&str]) -> String {
-    let (ok, text) = openssl(bin, dir, args).await;
-    assert!(ok, "openssl {args:?}: {text}");
-    text
-}
 
 /// The offsets of the top-level elements (depth 1) of the DER file `name`, as
 /// `openssl asn1parse` lists them, and the listing.

@@ -18,29 +18,10 @@ use zhengzhao::pki::{self, Algorithm, PrivateKey};
 use zhengzhao::signing::SealSigner;
 use zhengzhao::tsa::{self, Accuracy, Outcome, Stamp};
 
+use common::openssl::{ok as openssl_ok, run as openssl};
 use common::tools;
 
 const POLICY: &str = "1.3.6.1.4.1.99999.7.1";
-
-/// Runs `openssl` in `dir` with `args`, where `@name` stands for the file `name` in
-/// `dir`; whether it succeeded, and what it said.
-async fn openssl(bin: &Path, dir: &Path, args: &[&str]) -> (bool, String) {
-    let args: Vec<String> = args
-        .iter()
-        .map(|a| match a.strip_prefix('@') {
-            Some(name) => dir.join(name).display().to_string(),
-            None => (*a).to_owned(),
-        })
-        .collect();
-    let out = tools::run(bin, &args).await;
-    (out.status.success(), tools::text(&out))
-}
-
-async fn openssl_ok(bin: &Path, dir: &Path, args: &[&str]) -> String {
-    let (ok, text) = openssl(bin, dir, args).await;
-    assert!(ok, "openssl {args:?}: {text}");
-    text
-}
 
 /// A root of `alg` and a TSA certificate under it, written as `root.pem` and `tsa.pem`
 /// in `dir`; the TSA's signer and certificate (DER), the root (DER) and the time.
@@ -163,4 +144,158 @@ async fn openssl_reads_but_cannot_verify_the_platforms_ed25519_time_stamp() {
     ];
     let (ok, text) = openssl(&bin, dir, &args).await;
     assert!(!ok && text.contains("invalid digest"), "{text}");
+}
+
+/// `POST /tsa` as another system calls it: OpenSSL writes the request, the platform's HTTP
+/// endpoint answers (a client with the timestamp scope, the configured policy), OpenSSL
+/// reads the reply (policy, serial number, time) and verifies it with the root and the TSA
+/// certificate the platform publishes at `/pki/tsa-ALG.pem`.
+///
+/// P-256: verified. SM2 (an SM3 request, answered by the SM2 unit), measured with OpenSSL
+/// 3.0.19: `ts -reply -text` reads the reply; `ts -verify` refuses it, because it checks
+/// SM2 signatures with OpenSSL's default distinguishing ID, not `1234567812345678`, and
+/// has no option to set it (FINDINGS): the TSA certificate fails ("certificate signature
+/// failure"), and with that certificate trusted directly (`-partial_chain`) the token's
+/// signature fails in `PKCS7_signatureVerify`. Given the ID, OpenSSL verifies both by
+/// parts: `verify -vfyopt distid:…` the TSA certificate under the SM2 root, and `pkeyutl
+/// -verify -rawin -digest sm3 -pkeyopt distid:…` the SignerInfo's signature over its DER
+/// signed attributes (cut out of the token with the `cms` crate).
+#[tokio::test]
+async fn openssl_reads_and_verifies_replies_of_post_tsa() {
+    let Some(bin) = common::openssl::require("openssl_tsa") else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let (platform, key) = tsa_platform(dir).await;
+    std::fs::write(dir.join("data.txt"), "证照 licence signature value\n").unwrap();
+    let now = OffsetDateTime::now_utc();
+    for (alg, digest) in [(Algorithm::P256, "-sha256"), (Algorithm::Sm2, "-sm3")] {
+        let (req, reply) = (format!("@req-{alg}.tsq"), format!("reply-{alg}.tsr"));
+        openssl_ok(&bin, dir, &["ts", "-query", "-data", "@data.txt", digest, "-cert", "-out", &req]).await;
+        let request = std::fs::read(dir.join(&req[1..])).unwrap();
+        let der = post_tsa(&platform, &key, &format!("/tsa?algorithm={alg}"), request).await;
+        std::fs::write(dir.join(&reply), der).unwrap();
+        let chain = get_text(&platform, &format!("/pki/tsa-{alg}.pem")).await;
+        let certs = pki::pem_decode_all(&chain, "CERTIFICATE").unwrap();
+        std::fs::write(dir.join("tsa.pem"), pki::pem_encode("CERTIFICATE", &certs[0])).unwrap();
+        std::fs::write(dir.join("root.pem"), pki::pem_encode("CERTIFICATE", &certs[1])).unwrap();
+
+        let text = openssl_ok(&bin, dir, &["ts", "-reply", "-in", &format!("@{reply}"), "-text"]).await;
+        for expected in
+            ["Status: Granted.", &format!("Policy OID: {CONFIGURED_POLICY}"), "Accuracy: 0x01 seconds"]
+        {
+            assert!(text.contains(expected), "{alg}: {expected:?} not in {text}");
+        }
+        let serial = text.lines().find_map(|l| l.strip_prefix("Serial number: 0x")).unwrap();
+        assert!(u64::from_str_radix(serial.trim(), 16).unwrap() >= 1, "{text}");
+        let stamped = text.lines().find_map(|l| l.strip_prefix("Time stamp: ")).unwrap();
+        assert!(stamped.contains(&now.year().to_string()) && stamped.ends_with("GMT"), "{text}");
+
+        let (ok, text) = openssl_verifies(&bin, dir, &format!("@{reply}"), "@data.txt").await;
+        if alg == Algorithm::P256 {
+            assert!(ok, "{text}");
+            continue;
+        }
+        assert!(!ok && text.contains("certificate signature failure"), "{alg}: {text}");
+        let args =
+            ["ts", "-verify", "-in", &format!("@{reply}"), "-data", "@data.txt", "-CAfile", "@tsa.pem"];
+        let (ok, text) = openssl(&bin, dir, &[&args[..], &["-partial_chain"]].concat()).await;
+        assert!(!ok && text.contains("PKCS7_signatureVerify:signature failure"), "{text}");
+        sm2_token_verifies_by_parts(&bin, dir, &reply).await;
+    }
+}
+
+/// The SM2 token of `reply` checked by OpenSSL with the distinguishing ID given: the TSA
+/// certificate under the root, and the signature over the signed attributes.
+async fn sm2_token_verifies_by_parts(bin: &Path, dir: &Path, reply: &str) {
+    use der::{Decode as _, Encode as _};
+    const DISTID: &str = "distid:1234567812345678";
+    let text = openssl_ok(bin, dir, &["verify", "-CAfile", "@root.pem", "-vfyopt", DISTID, "@tsa.pem"]).await;
+    assert!(text.contains("tsa.pem: OK"), "{text}");
+    let token_out = ["ts", "-reply", "-in", &format!("@{reply}"), "-token_out", "-out", "@token.der"];
+    openssl_ok(bin, dir, &token_out).await;
+    let token =
+        cms::content_info::ContentInfo::from_der(&std::fs::read(dir.join("token.der")).unwrap()).unwrap();
+    let signed = token.content.decode_as::<cms::signed_data::SignedData>().unwrap();
+    let signer = signed.signer_infos.0.get(0).unwrap();
+    let attrs = signer.signed_attrs.as_ref().unwrap().to_der().unwrap();
+    std::fs::write(dir.join("attrs.der"), &attrs).unwrap();
+    std::fs::write(dir.join("sig.der"), signer.signature.as_bytes()).unwrap();
+    openssl_ok(bin, dir, &["x509", "-in", "@tsa.pem", "-pubkey", "-noout", "-out", "@tsa.pub"]).await;
+    let verify = [
+        "pkeyutl",
+        "-verify",
+        "-pubin",
+        "-inkey",
+        "@tsa.pub",
+        "-rawin",
+        "-digest",
+        "sm3",
+        "-pkeyopt",
+        DISTID,
+        "-in",
+        "@attrs.der",
+        "-sigfile",
+        "@sig.der",
+    ];
+    let text = openssl_ok(bin, dir, &verify).await;
+    assert!(text.contains("Signature Verified Successfully"), "{text}");
+    // One bit of the signed attributes changed: refused.
+    let mut flipped = attrs.clone();
+    let last = flipped.len() - 1;
+    flipped[last] ^= 1;
+    std::fs::write(dir.join("attrs.der"), &flipped).unwrap();
+    let (ok, text) = openssl(bin, dir, &verify).await;
+    assert!(!ok, "{text}");
+}
+
+const CONFIGURED_POLICY: &str = "1.2.156.112233.1.1";
+
+/// A demo platform with `tsa_policy` set, and the key of a client with the timestamp scope.
+async fn tsa_platform(dir: &Path) -> (std::sync::Arc<zhengzhao::platform::Platform>, String) {
+    use zhengzhao::config::{Config, Layer};
+    use zhengzhao::platform::{DEMO_DEPARTMENT, Platform, Scope};
+    let layer = Layer {
+        public_url: Some("http://127.0.0.1:9".into()),
+        tsa_policy: Some(CONFIGURED_POLICY.into()),
+        ..Layer::default()
+    };
+    let platform =
+        Platform::create(Config::from_layer(dir.join("data"), layer).unwrap(), None).await.unwrap();
+    let now = OffsetDateTime::now_utc();
+    platform.ensure_demo(now).await.unwrap();
+    let (_, key) = platform
+        .clients
+        .add_client(DEMO_DEPARTMENT.0, "存档系统", &[Scope::Timestamp], &[], now)
+        .await
+        .unwrap();
+    (std::sync::Arc::new(platform), key.expose().to_owned())
+}
+
+async fn post_tsa(
+    platform: &std::sync::Arc<zhengzhao::platform::Platform>,
+    key: &str,
+    uri: &str,
+    body: Vec<u8>,
+) -> Vec<u8> {
+    use axum::http::{Request, StatusCode, header};
+    use http_body_util::BodyExt as _;
+    use tower::ServiceExt as _;
+    let request = Request::post(uri)
+        .header(header::CONTENT_TYPE, "application/timestamp-query")
+        .header(header::AUTHORIZATION, format!("Bearer {key}"))
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    let response = common::app(platform.clone()).oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[header::CONTENT_TYPE], "application/timestamp-reply");
+    response.into_body().collect().await.unwrap().to_bytes().to_vec()
+}
+
+async fn get_text(platform: &std::sync::Arc<zhengzhao::platform::Platform>, uri: &str) -> String {
+    use http_body_util::BodyExt as _;
+    use tower::ServiceExt as _;
+    let request = axum::http::Request::get(uri).body(axum::body::Body::empty()).unwrap();
+    let response = common::app(platform.clone()).oneshot(request).await.unwrap();
+    assert_eq!(response.status(), axum::http::StatusCode::OK, "{uri}");
+    String::from_utf8(response.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
 }

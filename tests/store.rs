@@ -13,8 +13,9 @@ use zhengzhao::licence::{Document, DocumentKind, LicenceStatus};
 use zhengzhao::pki::{Algorithm, RevocationReason};
 use zhengzhao::store::prelude::*;
 use zhengzhao::store::{
-    AuthorisationRecord, CrlRecord, Department, LicenceEvent, LicenceFilter, NewLicence, PlatformRecord,
-    RootRecord, SealMakerRecord, SealRecord, SealStatus, StoreError,
+    AuthorisationRecord, CrlRecord, Department, LicenceEvent, LicenceFilter, MAX_TSA_SERIAL_BLOCK,
+    NewLicence, PlatformRecord, RootRecord, SealMakerRecord, SealRecord, SealStatus, StoreError,
+    TsaUnitRecord,
 };
 
 fn t(secs: i64) -> OffsetDateTime {
@@ -540,6 +541,60 @@ async fn seal_maker_and_ses_seals(store: Arc<dyn Store>) {
     assert!(matches!(store.keep_ses_seal("nope", &[1]).await, Err(StoreError::NotFound(_))));
 }
 
+/// The time-stamping units (several per algorithm, oldest first; an id or key name taken
+/// is a conflict) and the token serial numbers: blocks reserved at once by many tasks are
+/// disjoint, cover the counter without gaps, and each starts above every block reserved
+/// before it (migration 0011).
+async fn tsa_units_and_serials(store: Arc<dyn Store>) {
+    assert!(store.tsa_units(None).await.unwrap().is_empty());
+    let unit = |id: &str, alg: Algorithm, at: i64| TsaUnitRecord {
+        id: id.into(),
+        algorithm: alg,
+        cert_der: vec![0x30, at as u8],
+        key_name: format!("tsa-{id}-0a0b0c0d"),
+        created_at: t(at),
+    };
+    let units = [
+        unit("p256-1", Algorithm::P256, 1),
+        unit("sm2-1", Algorithm::Sm2, 2),
+        unit("p256-2", Algorithm::P256, 3),
+    ];
+    for u in &units {
+        store.insert_tsa_unit(u).await.unwrap();
+    }
+    assert_eq!(store.tsa_units(None).await.unwrap(), units.to_vec());
+    let p256 = store.tsa_units(Some(Algorithm::P256)).await.unwrap();
+    assert_eq!(p256, vec![units[0].clone(), units[2].clone()]);
+    assert!(store.tsa_units(Some(Algorithm::Ed25519)).await.unwrap().is_empty());
+    // Another node's unit 2: refused, the first one stands.
+    let again =
+        TsaUnitRecord { key_name: "tsa-p256-2-ffffffff".into(), ..unit("p256-2", Algorithm::P256, 4) };
+    assert!(matches!(store.insert_tsa_unit(&again).await, Err(StoreError::Conflict(_))));
+    let same_key = TsaUnitRecord { id: "p256-3".into(), ..units[2].clone() };
+    assert!(matches!(store.insert_tsa_unit(&same_key).await, Err(StoreError::Conflict(_))));
+    assert_eq!(store.tsa_units(None).await.unwrap().len(), 3);
+
+    assert_eq!(store.reserve_tsa_serials(1).await.unwrap(), 1..=1);
+    assert_eq!(store.reserve_tsa_serials(5).await.unwrap(), 2..=6);
+    for bad in [0, MAX_TSA_SERIAL_BLOCK + 1] {
+        assert!(store.reserve_tsa_serials(bad).await.is_err(), "{bad}");
+    }
+    let mut tasks = vec![];
+    for i in 0..24u64 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move { store.reserve_tsa_serials(1 + i % 3).await.unwrap() }));
+    }
+    let mut blocks = vec![];
+    for task in tasks {
+        blocks.push(task.await.unwrap());
+    }
+    let mut all: Vec<u64> = blocks.iter().flat_map(|b| b.clone()).collect();
+    all.sort_unstable();
+    assert_eq!(all, (7..=6 + 24 * 2).collect::<Vec<u64>>());
+    let next = store.reserve_tsa_serials(2).await.unwrap();
+    assert_eq!(next, 55..=56);
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -579,6 +634,7 @@ on_both_backends!(
     serials_are_reserved_given_back_and_reused,
     licences_keep_their_document,
     seal_maker_and_ses_seals,
+    tsa_units_and_serials,
 );
 
 #[tokio::test]

@@ -22,8 +22,8 @@ pub enum ClientCommand {
         /// A name for the client (e.g. the approval system's).
         #[arg(long)]
         name: String,
-        /// Comma-separated: issue, manage, query, check, audit (holder-proxy is only for
-        /// holder portals: `portal add`).
+        /// Comma-separated: issue, manage, query, check, audit, timestamp (holder-proxy is
+        /// only for holder portals: `portal add`).
         #[arg(long, value_delimiter = ',', required = true)]
         scopes: Vec<Scope>,
         /// Comma-separated licence type codes it may use (default: all).

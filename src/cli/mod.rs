@@ -1,6 +1,6 @@
 //! The command line: it parses and dispatches, and prints what the library answers. One
 //! file per command group: `serve` (init, serve), `config`, `department`, `seal`, `pki`,
-//! `types`, `issue`, `client`, `portal`, `licence`, `audit`, `verify`; `output` holds what
+//! `types`, `issue`, `client`, `portal`, `licence`, `audit`, `verify`, `tsa`; `output` holds what
 //! they all print with, `pending_output` the file `issue` writes.
 
 mod audit;
@@ -16,6 +16,7 @@ mod pki;
 mod portal;
 mod seal;
 mod serve;
+mod tsa;
 mod types;
 mod verify;
 
@@ -94,6 +95,10 @@ enum Command {
     /// Verify a licence: a signed PDF, a QR token or URL, or an identifier. Exit code 0
     /// valid, 1 invalid, 2 cannot tell (offline, or unusable input).
     Verify(verify::VerifyArgs),
+    /// The platform's RFC 3161 time-stamping authority: its certificates and units,
+    /// stamping a file, verifying a reply.
+    #[command(subcommand)]
+    Tsa(tsa::TsaCommand),
 }
 
 impl Command {
@@ -137,6 +142,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         Command::Portal(cmd) => portal::run(&open(config, passphrase).await?, cmd, now, out).await?,
         Command::Licence(cmd) => licence::run(&open(config, passphrase).await?, cmd, now, out).await?,
         Command::Audit(cmd) => audit::run(&open(config, passphrase).await?, cmd, now, out).await?,
+        Command::Tsa(cmd) => tsa::run(&open(config, passphrase).await?, cmd, now, out).await?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -30,6 +30,9 @@ pub async fn init(
     if report.made_seal_maker {
         writeln!(out, "created the GB/T 38540 seal maker certificate (under the sm2 root CA)")?;
     }
+    for alg in platform.tsa.prepare(now).await? {
+        writeln!(out, "created the {alg} time-stamping authority certificate (under the {alg} root CA)")?;
+    }
     print_locations(out, &platform)
 }
 
@@ -103,6 +106,7 @@ fn print_locations(out: &mut impl Write, platform: &Platform) -> Result<()> {
     writeln!(out, "trust list:     {}/pki/trust-list.json", c.public_url)?;
     writeln!(out, "OpenAPI:        {}/api/openapi.json", c.public_url)?;
     writeln!(out, "root CAs:       {}/pki/root.pem", c.public_url)?;
+    writeln!(out, "time-stamps:    {}/tsa (TSA certificates {}/pki/tsa.pem)", c.public_url, c.public_url)?;
     for alg in Algorithm::ALL {
         writeln!(
             out,

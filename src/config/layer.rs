@@ -36,6 +36,9 @@ const ENV_KEYS: &[&str] = &[
     "ZHENGZHAO_PUBLIC_NICE",
     "ZHENGZHAO_REFUSAL_DELAY_MS",
     "ZHENGZHAO_API_RESERVED_CONNECTIONS",
+    "ZHENGZHAO_TSA_POLICY",
+    "ZHENGZHAO_TSA_ACCURACY_MS",
+    "ZHENGZHAO_TSA_CERT_DAYS",
 ];
 /// Environment variables that are known but not configuration keys.
 const ENV_OTHER: &[&str] = &["ZHENGZHAO_DATA", "ZHENGZHAO_KEY_PASSPHRASE"];
@@ -183,6 +186,15 @@ pub struct Layer {
     /// See [`super::Config::api_reserved_connections`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub api_reserved_connections: Option<u32>,
+    /// See [`super::Config::tsa_policy`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tsa_policy: Option<String>,
+    /// See [`super::Config::tsa_accuracy_ms`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tsa_accuracy_ms: Option<u32>,
+    /// See [`super::Config::tsa_cert_days`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tsa_cert_days: Option<u32>,
 }
 
 impl Layer {
@@ -229,6 +241,9 @@ impl Layer {
             public_nice: env.parsed("ZHENGZHAO_PUBLIC_NICE")?,
             refusal_delay_ms: env.parsed("ZHENGZHAO_REFUSAL_DELAY_MS")?,
             api_reserved_connections: env.parsed("ZHENGZHAO_API_RESERVED_CONNECTIONS")?,
+            tsa_policy: env.text("ZHENGZHAO_TSA_POLICY"),
+            tsa_accuracy_ms: env.parsed("ZHENGZHAO_TSA_ACCURACY_MS")?,
+            tsa_cert_days: env.parsed("ZHENGZHAO_TSA_CERT_DAYS")?,
         };
         Ok((layer, unknown))
     }
@@ -261,6 +276,9 @@ impl Layer {
             public_nice: over.public_nice.or(self.public_nice),
             refusal_delay_ms: over.refusal_delay_ms.or(self.refusal_delay_ms),
             api_reserved_connections: over.api_reserved_connections.or(self.api_reserved_connections),
+            tsa_policy: over.tsa_policy.or(self.tsa_policy),
+            tsa_accuracy_ms: over.tsa_accuracy_ms.or(self.tsa_accuracy_ms),
+            tsa_cert_days: over.tsa_cert_days.or(self.tsa_cert_days),
         }
     }
 }

@@ -4,6 +4,7 @@
 
 mod error;
 mod layer;
+mod tsa;
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -13,6 +14,7 @@ use serde::Serialize;
 
 pub use error::ConfigError;
 pub use layer::{Layer, LogFormat};
+pub use tsa::{DEFAULT_TSA_ACCURACY_MS, DEFAULT_TSA_CERT_DAYS, DEFAULT_TSA_POLICY};
 
 use crate::netrange::AddrRange;
 
@@ -100,6 +102,14 @@ pub struct Config {
     /// Connections held back for addresses from which an API client has authenticated
     /// recently: others are closed once `max_connections` minus these are open.
     pub api_reserved_connections: u32,
+    /// The time-stamping authority's policy (an OID, dotted), written into every token;
+    /// [`DEFAULT_TSA_POLICY`] unless configured.
+    pub tsa_policy: String,
+    /// The accuracy every time-stamp states, in milliseconds.
+    pub tsa_accuracy_ms: u32,
+    /// Validity of new TSA certificates, in days (cut to the root's); a TSA unit signs
+    /// during the first half, then a new one takes over.
+    pub tsa_cert_days: u32,
 }
 
 /// The public URL given, or `http://LISTEN`, without trailing slashes; it must be http(s).
@@ -165,7 +175,11 @@ impl Config {
             layer.api_reserved_connections.unwrap_or(max_connections / 8),
             0..=max_connections - 1,
         )?;
+        let tsa = tsa::checked(layer.tsa_policy, layer.tsa_accuracy_ms, layer.tsa_cert_days)?;
         Ok(Self {
+            tsa_policy: tsa.policy,
+            tsa_accuracy_ms: tsa.accuracy_ms,
+            tsa_cert_days: tsa.cert_days,
             rate_limit,
             trusted_proxies: layer.trusted_proxies.unwrap_or_default(),
             header_timeout,
@@ -249,6 +263,9 @@ impl fmt::Debug for Config {
             .field("pdf_verify_timeout", &self.pdf_verify_timeout)
             .field("pdf_verify_concurrency", &self.pdf_verify_concurrency)
             .field("pdf_verify_wait", &self.pdf_verify_wait)
+            .field("tsa_policy", &self.tsa_policy)
+            .field("tsa_accuracy_ms", &self.tsa_accuracy_ms)
+            .field("tsa_cert_days", &self.tsa_cert_days)
             .finish()
     }
 }

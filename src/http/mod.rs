@@ -17,6 +17,7 @@ mod pki;
 mod register;
 mod report_page;
 mod state;
+mod tsa;
 mod verify;
 
 use std::time::Duration;
@@ -35,6 +36,7 @@ pub use licences::IssuedBody;
 pub use openapi::ApiDoc;
 pub use report_page::render_page;
 pub use state::AppState;
+pub use tsa::{TIMESTAMP_QUERY, TIMESTAMP_REPLY};
 pub use verify::MAX_UPLOAD_BYTES;
 
 /// Largest request body accepted anywhere (later endpoints set tighter limits).
@@ -66,6 +68,7 @@ pub fn app(state: AppState) -> Router {
         .merge(licences::routes())
         .merge(register::routes())
         .merge(holder::routes())
+        .merge(tsa::routes())
         .route_layer(axum::middleware::from_fn_with_state(authenticated, capacity::gated))
         .route_layer(axum::middleware::from_fn(auth::mark_authenticated));
     // Verification is rate limited per client address and its body read before it queues

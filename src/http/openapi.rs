@@ -26,7 +26,7 @@ impl Modify for BearerKeys {
 #[openapi(
     info(
         title = "Zhengzhao (证照) API",
-        description = "Electronic licences: issue, register (电子证照互认), checks, holder authorisations, verification. \
+        description = "Electronic licences: issue, register (电子证照互认), checks, holder authorisations, verification; the platform's RFC 3161 time-stamping authority. \
                        Errors are JSON {code, message} with stable codes."
     ),
     paths(
@@ -53,6 +53,8 @@ impl Modify for BearerKeys {
         super::holder::authorise,
         super::holder::revoke_authorisation,
         super::audit::checkpoint,
+        super::tsa::stamp,
+        super::pki::tsa_chains,
     ),
     components(schemas(
         super::error::ErrorBody,
@@ -119,6 +121,12 @@ fn conformance(doc: &mut Value) {
     }
     if let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut) {
         constrain_schemas(schemas);
+    }
+    // A time-stamp request is DER: bytes, not text.
+    if let Some(schema) =
+        doc.pointer_mut("/paths/~1tsa/post/requestBody/content/application~1timestamp-query/schema")
+    {
+        *schema = json!({"type": "string", "format": "binary", "maxLength": crate::tsa::MAX_REQUEST_BYTES});
     }
 }
 

@@ -1,5 +1,6 @@
-//! Public PKI material: the root certificates and each root's current CRL, at the URL
-//! that its seal certificates name as their CRL distribution point.
+//! Public PKI material: the root certificates, each root's current CRL at the URL that its
+//! seal and TSA certificates name as their CRL distribution point, and the certificate
+//! chains of the time-stamping authority.
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -16,6 +17,7 @@ pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/pki/root.pem", get(roots))
         .route("/pki/trust-list.json", get(trust_list))
+        .route("/pki/tsa.pem", get(tsa_chains))
         .route("/pki/{file}", get(pki_file))
 }
 
@@ -37,8 +39,17 @@ async fn trust_list(State(platform): State<AppState>) -> Result<impl IntoRespons
     ))
 }
 
-/// `crl-ALG.crl` (DER) and `root-ALG.pem`, ALG one of `ed25519`, `p256`, `sm2`.
-#[utoipa::path(get, path = "/pki/{file}", tag = "pki", params(("file" = String, Path, description = "crl-ed25519.crl, crl-p256.crl, crl-sm2.crl (DER, application/pkix-crl) or root-ed25519.pem, root-p256.pem, root-sm2.pem. SM2 certificates and CRLs are signed SM2-with-SM3 (1.2.156.10197.1.501) with the default distinguishing ID 1234567812345678 (OpenSSL: -vfyopt distid:1234567812345678)")), responses((status = 200, description = "The CRL or root certificate"), (status = 404, description = "No such file", body = super::error::ErrorBody)))]
+/// The chains of the time-stamping units that sign now, one per root algorithm: each TSA
+/// certificate followed by its root (for `openssl ts -verify -untrusted`).
+#[utoipa::path(get, path = "/pki/tsa.pem", tag = "pki", responses((status = 200, description = "The current TSA certificate and its root, per algorithm, PEM", content_type = "application/x-pem-file")))]
+async fn tsa_chains(State(platform): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+    let pem = platform.tsa.chain_pem(None, OffsetDateTime::now_utc()).await?;
+    Ok(([(header::CONTENT_TYPE, "application/x-pem-file")], pem))
+}
+
+/// `crl-ALG.crl` (DER), `root-ALG.pem` and `tsa-ALG.pem` (the current TSA certificate of
+/// that algorithm and its root), ALG one of `ed25519`, `p256`, `sm2`.
+#[utoipa::path(get, path = "/pki/{file}", tag = "pki", params(("file" = String, Path, description = "crl-ed25519.crl, crl-p256.crl, crl-sm2.crl (DER, application/pkix-crl) or root-ed25519.pem, root-p256.pem, root-sm2.pem, or tsa-ed25519.pem, tsa-p256.pem, tsa-sm2.pem (the current time-stamping certificate and its root). SM2 certificates and CRLs are signed SM2-with-SM3 (1.2.156.10197.1.501) with the default distinguishing ID 1234567812345678 (OpenSSL: -vfyopt distid:1234567812345678)")), responses((status = 200, description = "The CRL or root certificate"), (status = 404, description = "No such file", body = super::error::ErrorBody)))]
 async fn pki_file(
     State(platform): State<AppState>,
     Path(file): Path<String>,
@@ -61,6 +72,11 @@ async fn pki_file(
     if let Some(alg) = file.strip_prefix("root-").and_then(|f| f.strip_suffix(".pem")) {
         let algorithm: Algorithm = alg.parse().map_err(|_| not_found())?;
         let pem = platform.pki.roots_pem(Some(algorithm)).await?;
+        return Ok(([(header::CONTENT_TYPE, "application/x-pem-file")], pem).into_response());
+    }
+    if let Some(alg) = file.strip_prefix("tsa-").and_then(|f| f.strip_suffix(".pem")) {
+        let algorithm: Algorithm = alg.parse().map_err(|_| not_found())?;
+        let pem = platform.tsa.chain_pem(Some(algorithm), OffsetDateTime::now_utc()).await?;
         return Ok(([(header::CONTENT_TYPE, "application/x-pem-file")], pem).into_response());
     }
     Err(not_found())

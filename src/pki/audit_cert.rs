@@ -46,6 +46,7 @@ pub fn issue_audit_cert(
         public_key_spki_der,
         issuer_cert_der,
         issuer_key,
+        None,
         not_before,
         not_after,
         serial,

@@ -311,7 +311,7 @@ pub(crate) fn utc_in_range(t: OffsetDateTime) -> Result<OffsetDateTime, PkiError
     Ok(t)
 }
 
-fn check_crl_url(url: &str) -> Result<(), PkiError> {
+pub(super) fn check_crl_url(url: &str) -> Result<(), PkiError> {
     let invalid = |reason: &str| PkiError::InvalidField { field: "CRL URL", reason: reason.to_owned() };
     if url.is_empty() {
         return Err(invalid("must not be empty"));

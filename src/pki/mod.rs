@@ -21,7 +21,8 @@
 //! - the platform's own service certificates: the access log's checkpoint signer
 //!   ([`issue_audit_cert`]) and the GB/T 38540 seal maker under the SM2 root
 //!   ([`issue_seal_maker_cert`], [`validate_seal_maker`]) and the RFC 3161 time-stamping
-//!   authority under any root ([`issue_tsa_cert`], [`validate_tsa_cert`]).
+//!   authority under any root ([`issue_tsa_cert`], [`issue_tsa_cert_with_crl`],
+//!   [`validate_tsa_cert`]).
 
 mod audit_cert;
 mod cert;
@@ -55,4 +56,4 @@ pub use path::MAX_PATH_CERTS;
 pub use pem::{pem_decode_all, pem_encode};
 pub use revocation::{RevocationPolicy, RevocationStatus, revocation_applies, revocation_status};
 pub use seal_maker::{SEAL_MAKER_CN, issue_seal_maker_cert, validate_seal_maker};
-pub use tsa_cert::{TSA_CN, issue_tsa_cert, validate_tsa_cert};
+pub use tsa_cert::{TSA_CN, issue_tsa_cert, issue_tsa_cert_with_crl, validate_tsa_cert};

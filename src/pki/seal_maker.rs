@@ -53,6 +53,7 @@ pub fn issue_seal_maker_cert(
         public_key_spki_der,
         issuer_cert_der,
         issuer_key,
+        None,
         not_before,
         not_after,
         serial,

@@ -1,7 +1,9 @@
 //! Certificates the platform's roots issue to the platform's own services (not to seals):
 //! one profile, told apart by subject CN and extended key usage — the access log's
-//! checkpoint signer (`audit_cert.rs`, timeStamping) and the electronic seal maker
-//! (`seal_maker.rs`, none) — and their validation up to a trusted root.
+//! checkpoint signer (`audit_cert.rs`, timeStamping), the electronic seal maker
+//! (`seal_maker.rs`, none) and the time-stamping authority (`tsa_cert.rs`, timeStamping
+//! critical, with the root's CRL distribution point) — and their validation up to a
+//! trusted root.
 
 use der::asn1::ObjectIdentifier;
 use time::OffsetDateTime;
@@ -9,7 +11,7 @@ use x509_cert::ext::pkix::{BasicConstraints, KeyUsages};
 use x509_parser::certificate::X509Certificate;
 
 use super::cert::{
-    can_sign_certs, cert_info_parsed, check_issuer_key, check_validity, issuer_of, parse_cert,
+    can_sign_certs, cert_info_parsed, check_crl_url, check_issuer_key, check_validity, issuer_of, parse_cert,
 };
 use super::chain_error::{ChainError, ValidatedChain};
 use super::error::PkiError;
@@ -37,10 +39,11 @@ pub(super) struct ServiceRole {
 /// on behalf of `issuer_cert_der` (a root).
 ///
 /// Subject `C=CN, O=<platform name>, CN=<role CN>`; basicConstraints CA:FALSE; keyUsage
-/// critical digitalSignature; extendedKeyUsage the role's (if it has one); authority and subject key
-/// identifiers; validity cut to the issuer's. Refused: the issuer's own key as the subject
-/// key, an issuer key that does not match its certificate, an issuer that is not a CA, a
-/// validity outside the issuer's.
+/// critical digitalSignature; extendedKeyUsage the role's (if it has one); the CRL
+/// distribution point `crl_url` if given; authority and subject key identifiers; validity
+/// cut to the issuer's. Refused: the issuer's own key as the subject key, an issuer key that
+/// does not match its certificate, an issuer that is not a CA, a validity outside the
+/// issuer's, a `crl_url` that is not an absolute ASCII URI.
 #[allow(clippy::too_many_arguments)] // the role plus the arguments of every issuing function
 pub(super) fn issue_service_cert(
     role: ServiceRole,
@@ -48,11 +51,13 @@ pub(super) fn issue_service_cert(
     public_key_spki_der: &[u8],
     issuer_cert_der: &[u8],
     issuer_key: &PrivateKey,
+    crl_url: Option<&str>,
     not_before: OffsetDateTime,
     not_after: OffsetDateTime,
     serial: [u8; 16],
 ) -> Result<Vec<u8>, PkiError> {
     check_text("platform name", platform_name, 64)?;
+    crl_url.map(check_crl_url).transpose()?;
     let (not_before, not_after) = check_validity(not_before, not_after)?;
     let subject_key = SubjectKey::from_spki_der(public_key_spki_der)?;
     let issuer_cert = parse_cert(issuer_cert_der).map_err(PkiError::MalformedCertificate)?;
@@ -87,7 +92,7 @@ pub(super) fn issue_service_cert(
         key_usage: KeyUsages::DigitalSignature.into(),
         extended_key_usage: role.eku.into_iter().collect(),
         extended_key_usage_critical: role.eku_critical,
-        crl_url: None,
+        crl_url: crl_url.map(str::to_owned),
     };
     build_cert(&spec, Some(&issuer_of(&issuer_cert)?), &subject_key, &X509Signer::new(issuer_key)?)
 }

@@ -46,6 +46,35 @@ pub fn issue_tsa_cert(
         public_key_spki_der,
         issuer_cert_der,
         issuer_key,
+        None,
+        not_before,
+        not_after,
+        serial,
+    )
+}
+
+/// [`issue_tsa_cert`] with the CRL distribution point `crl_url` (the issuing root's CRL,
+/// as seal certificates name it), so that the root's CRL can revoke the TSA: what the
+/// platform's time-stamping units get. Refused besides: a `crl_url` that is not an
+/// absolute ASCII URI.
+#[allow(clippy::too_many_arguments)] // issue_tsa_cert's arguments and the CRL URL
+pub fn issue_tsa_cert_with_crl(
+    platform_name: &str,
+    public_key_spki_der: &[u8],
+    issuer_cert_der: &[u8],
+    issuer_key: &PrivateKey,
+    crl_url: &str,
+    not_before: OffsetDateTime,
+    not_after: OffsetDateTime,
+    serial: [u8; 16],
+) -> Result<Vec<u8>, PkiError> {
+    issue_service_cert(
+        ROLE,
+        platform_name,
+        public_key_spki_der,
+        issuer_cert_der,
+        issuer_key,
+        Some(crl_url),
         not_before,
         not_after,
         serial,
@@ -56,8 +85,8 @@ pub fn issue_tsa_cert(
 /// chains to one of them (signature, CA constraints, validity of every certificate), is
 /// not itself a root, has keyUsage digitalSignature and a critical extendedKeyUsage
 /// whose only purpose is timeStamping (RFC 3161 §2.3; the access log's checkpoint
-/// signer, whose timeStamping is not critical, is refused). Revocation is not checked:
-/// the roots' CRLs list seals only.
+/// signer, whose timeStamping is not critical, is refused). Revocation is not checked here:
+/// a caller holding the root's CRL checks it (the platform's TSA certificates name it).
 pub fn validate_tsa_cert(
     leaf_der: &[u8],
     trusted_roots: &[Vec<u8>],
@@ -105,6 +134,15 @@ mod tests {
             assert_eq!(validate_tsa_cert(&audit, &roots, now), Err(ChainError::WrongExtendedKeyUsage));
             let own = root_key.public_key_spki_der();
             assert!(issue_tsa_cert("测试平台", &own, &root, &root_key, now, end, [4; 16]).is_err());
+            // With the root's CRL: the same profile, and the distribution point.
+            let url = format!("https://zz.example.gov.cn/pki/crl-{alg}.crl");
+            let with = issue_tsa_cert_with_crl("测试平台", &spki, &root, &root_key, &url, now, end, [5; 16]);
+            let with = with.unwrap();
+            assert_eq!(crate::pki::cert_info(&with).unwrap().crl_urls, vec![url]);
+            assert!(crate::pki::cert_info(&cert).unwrap().crl_urls.is_empty());
+            validate_tsa_cert(&with, &roots, now + Duration::days(1)).unwrap();
+            let bad = issue_tsa_cert_with_crl("测试平台", &spki, &root, &root_key, "证照", now, end, [6; 16]);
+            assert!(matches!(bad, Err(PkiError::InvalidField { field: "CRL URL", .. })), "{bad:?}");
         }
     }
 }

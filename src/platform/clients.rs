@@ -41,12 +41,21 @@ pub enum Scope {
     HolderProxy,
     /// Read the access log.
     Audit,
+    /// Ask the platform's time-stamping authority for RFC 3161 time-stamps (`POST /tsa`).
+    Timestamp,
 }
 
 impl Scope {
     /// All scopes.
-    pub const ALL: [Scope; 6] =
-        [Self::Issue, Self::Manage, Self::Query, Self::Check, Self::HolderProxy, Self::Audit];
+    pub const ALL: [Scope; 7] = [
+        Self::Issue,
+        Self::Manage,
+        Self::Query,
+        Self::Check,
+        Self::HolderProxy,
+        Self::Audit,
+        Self::Timestamp,
+    ];
 
     /// The scope's name.
     pub fn as_str(self) -> &'static str {
@@ -57,6 +66,7 @@ impl Scope {
             Self::Check => "check",
             Self::HolderProxy => "holder-proxy",
             Self::Audit => "audit",
+            Self::Timestamp => "timestamp",
         }
     }
 }
@@ -236,7 +246,7 @@ mod tests {
     fn scopes_parse_and_list_allowed_values() {
         assert_eq!("holder-proxy".parse::<Scope>().unwrap(), Scope::HolderProxy);
         let err = "admin".parse::<Scope>().unwrap_err();
-        assert!(err.contains("issue, manage, query, check, holder-proxy, audit"), "{err}");
+        assert!(err.contains("issue, manage, query, check, holder-proxy, audit, timestamp"), "{err}");
         assert_eq!(format!("{:?}", ClientKey("zz_secret".into())), "ClientKey(<redacted>)");
         assert_eq!(key_hash("zz_a").len(), 64);
     }

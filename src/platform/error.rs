@@ -115,6 +115,9 @@ pub enum PlatformError {
     /// A GB/T 38540 electronic seal or seal signature could not be made.
     #[error("electronic seal: {0}")]
     Ses(#[from] crate::ses::SesError),
+    /// The time-stamping authority could not answer (its key or certificate, an encoding).
+    #[error("time-stamping: {0}")]
+    Tsa(crate::tsa::TsaError),
     /// A background task (a blocking job, the access-log writer) stopped or panicked.
     #[error("{0}")]
     Task(String),
@@ -166,6 +169,7 @@ impl PlatformError {
             Self::Seal(_) => "invalid_seal_name",
             Self::Signing { .. } => "key_unusable",
             Self::Ses(_) => "electronic_seal_failed",
+            Self::Tsa(_) => "time_stamping_failed",
             Self::Rng => "rng_unavailable",
             Self::Task(_) => "task_failed",
             Self::Render(_) => "render_failed",

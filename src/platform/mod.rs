@@ -8,7 +8,8 @@
 //! - [`Holders`] (`holders.rs`): what holders do through their portals;
 //! - [`Verification`] (`verification.rs`): the verification engine online, the trust list;
 //! - [`Clients`] (`clients.rs`, `portals.rs`): API clients, holder portals, rate limits;
-//! - [`Audit`] (`audit.rs`): the access log's checkpoints and chain checks.
+//! - [`Audit`] (`audit.rs`): the access log's checkpoints and chain checks;
+//! - [`TimeStamping`] (`tsa/`): the RFC 3161 time-stamping authority.
 //!
 //! This layer does the I/O (store, key files, clock); the domain modules it calls do none.
 //! Policy the services apply (legal basis aside) lives with the domain types it judges:
@@ -29,6 +30,7 @@ mod portals;
 mod ratelimit;
 mod register;
 mod trust_cache;
+mod tsa;
 mod verification;
 
 use std::path::Path;
@@ -57,6 +59,7 @@ pub use register::{
     Access, AuthorisationRequest, AuthorisationView, Basis, CheckRequest, CheckResult, LicenceView, Original,
     Register, StatusView, effective_status,
 };
+pub use tsa::{ReservedStamper, TimeStamping, TsaReply, TsaUnitView};
 pub use verification::{MAX_VERIFY_PDF_BYTES, TRUST_LIST_VALIDITY, TRUST_SET_TTL, Verification};
 
 pub use crate::licence::CheckClaims;
@@ -91,6 +94,8 @@ pub struct Platform {
     pub clients: Clients,
     /// The access log's checkpoints.
     pub audit: Audit,
+    /// The time-stamping authority.
+    pub tsa: TimeStamping,
 }
 
 impl Platform {
@@ -141,6 +146,7 @@ impl Platform {
             ),
             clients: Clients::new(s.clone(), catalogue.clone(), rate, access_log),
             audit: Audit::new(s.clone(), keys.clone(), config.data_dir.clone(), pki.clone()),
+            tsa: TimeStamping::new(s.clone(), keys.clone(), c.clone(), pki.clone()),
             pki,
             store,
             keys,
@@ -149,11 +155,12 @@ impl Platform {
         })
     }
 
-    /// On a fresh data directory: initialises the platform and adds the demo department
-    /// and one demo seal per algorithm. Returns the demo seals made now (none if the
-    /// platform had departments already).
+    /// On a fresh data directory: initialises the platform (with its time-stamping units)
+    /// and adds the demo department and one demo seal per algorithm. Returns the demo seals
+    /// made now (none if the platform had departments already).
     pub async fn ensure_demo(&self, now: OffsetDateTime) -> Result<Vec<SealRecord>, PlatformError> {
         self.pki.init("证照服务平台（演示）", now).await?;
+        self.tsa.prepare(now).await?;
         if !self.pki.departments().await?.is_empty() {
             return Ok(vec![]);
         }

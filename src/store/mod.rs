@@ -14,6 +14,7 @@
 //! | [`AuthorisationStore`] | `authorisations.rs` | holders' authorisations |
 //! | [`PortalStore`] | `portals.rs` | holder portals and the assertion ids they used |
 //! | [`ArchiveStore`] | `archive.rs` | which PDFs need archive renewal, and their renewals |
+//! | [`TsaStore`] | `tsa.rs` | the time-stamping authority's units and token serial numbers |
 //!
 //! `sql.rs` holds the connection, the write gate and how values cross the driver;
 //! `sqlite_file.rs` the database file's mode and pragmas; `error.rs` [`StoreError`].
@@ -31,6 +32,7 @@ mod pki;
 mod portals;
 mod sql;
 pub mod sqlite_file;
+mod tsa;
 
 use async_trait::async_trait;
 
@@ -46,6 +48,7 @@ pub use pki::{
 };
 pub use portals::{PortalRecord, PortalStore};
 pub use sql::{Backend, SqlStore};
+pub use tsa::{MAX_TSA_SERIAL_BLOCK, TsaStore, TsaUnitRecord};
 
 /// Everything the service keeps: every role, and the database's health. Implementations
 /// must make each method atomic.
@@ -59,6 +62,7 @@ pub trait Store:
     + AccessLogStore
     + AuthorisationStore
     + PortalStore
+    + TsaStore
     + Send
     + Sync
     + std::fmt::Debug
@@ -86,6 +90,6 @@ impl Store for SqlStore {
 pub mod prelude {
     pub use super::{
         AccessLogStore, ArchiveStore, AuthorisationStore, ClientStore, IssuingStore, LicenceStore, PkiStore,
-        PortalStore, Store,
+        PortalStore, Store, TsaStore,
     };
 }

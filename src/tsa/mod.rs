@@ -29,7 +29,7 @@ mod tests;
 use der::asn1::ObjectIdentifier;
 use sha2::Digest as _;
 
-pub use crate::pki::{TSA_CN, issue_tsa_cert, validate_tsa_cert};
+pub use crate::pki::{TSA_CN, issue_tsa_cert, issue_tsa_cert_with_crl, validate_tsa_cert};
 pub use authority::{Authority, FixedStamper, Stamper};
 pub use request::{Request, build_request, parse_request};
 pub use respond::{Outcome, Response, Stamp, rejection, respond};

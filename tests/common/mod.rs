@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use zhengzhao::store::SqlStore;
 
+pub mod openssl;
 pub mod skip;
 pub mod tools;
 

@@ -138,7 +138,8 @@ impl Pki {
         let text = format!(
             "# Zhengzhao configuration; environment ZHENGZHAO_* and flags override it.\n\
              public_url = {:?}\n# listen = \"127.0.0.1:8080\"\n# database_url = \"postgres://user@host/db\"\n\
-             # log = \"info\"\n# log_format = \"text\"\n# crl_days = 7\n# seal_cert_days = 1095\n",
+             # log = \"info\"\n# log_format = \"text\"\n# crl_days = 7\n# seal_cert_days = 1095\n\
+             # tsa_policy = \"2.5.29.32.0\"  # the OID of your time-stamp policy (default: anyPolicy)\n",
             self.config.public_url
         );
         std::fs::write(&config_path, text)
@@ -227,13 +228,18 @@ impl Pki {
         Ok(Algorithm::ALL.into_iter().filter(|a| !roots.iter().any(|r| r.algorithm == *a)).collect())
     }
 
-    /// Reads every root key, the seal maker's and the key of every active seal, so that a missing file,
-    /// loose permissions or a wrong passphrase show at start-up. Returns how many.
+    /// Reads every root key, the seal maker's, the key of every active seal and of the
+    /// newest time-stamping unit of each algorithm, so that a missing file, loose
+    /// permissions or a wrong passphrase show at start-up. Returns how many.
     pub async fn check_keys(&self) -> Result<usize, PlatformError> {
         let mut names: Vec<String> = self.store.roots().await?.into_iter().map(|r| r.key_name).collect();
         let seals = self.store.seals(None).await?;
         names.extend(seals.into_iter().filter(|s| s.status == SealStatus::Active).map(|s| s.key_name));
         names.extend(self.store.seal_maker().await?.map(|m| m.key_name));
+        let units = self.store.tsa_units(None).await?;
+        for algorithm in Algorithm::ALL {
+            names.extend(units.iter().rev().find(|u| u.algorithm == algorithm).map(|u| u.key_name.clone()));
+        }
         for name in &names {
             self.keys.read(name)?;
         }
