@@ -79,8 +79,8 @@ impl Limits {
 }
 
 /// Serves `platform` on `listener` with the limits its configuration sets until
-/// `shutdown` completes, then lets requests in flight finish. Keeps the CRLs fresh
-/// meanwhile.
+/// `shutdown` completes, then lets requests in flight finish. Keeps the CRLs fresh and
+/// the stored PDFs' archive time-stamps renewed meanwhile.
 pub async fn run(
     platform: Arc<Platform>,
     listener: TcpListener,
@@ -88,9 +88,11 @@ pub async fn run(
 ) -> io::Result<()> {
     let limits = Limits::from_config(&platform.config);
     let crls = tokio::spawn(refresh_crls(platform.clone()));
+    let archive = tokio::spawn(platform.archive.clone().job());
     let app = crate::http::app(platform);
     let result = serve_app(listener, app, limits, shutdown).await;
     crls.abort();
+    archive.abort();
     result
 }
 

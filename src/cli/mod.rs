@@ -3,6 +3,7 @@
 //! `types`, `issue`, `client`, `portal`, `licence`, `audit`, `verify`, `tsa`; `output` holds what
 //! they all print with, `pending_output` the file `issue` writes.
 
+mod archive;
 mod audit;
 mod client;
 mod config;
@@ -99,6 +100,10 @@ enum Command {
     /// stamping a file, verifying a reply.
     #[command(subcommand)]
     Tsa(tsa::TsaCommand),
+    /// Long-term validation of the stored PDFs: archive renewal (a new DSS revision and
+    /// document time-stamp before the newest one's TSA certificate expires).
+    #[command(subcommand)]
+    Archive(archive::ArchiveCommand),
 }
 
 impl Command {
@@ -143,6 +148,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         Command::Licence(cmd) => licence::run(&open(config, passphrase).await?, cmd, now, out).await?,
         Command::Audit(cmd) => audit::run(&open(config, passphrase).await?, cmd, now, out).await?,
         Command::Tsa(cmd) => tsa::run(&open(config, passphrase).await?, cmd, now, out).await?,
+        Command::Archive(cmd) => archive::run(&open(config, passphrase).await?, cmd, now, out).await?,
     }
     Ok(ExitCode::SUCCESS)
 }

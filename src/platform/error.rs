@@ -118,6 +118,9 @@ pub enum PlatformError {
     /// The time-stamping authority could not answer (its key or certificate, an encoding).
     #[error("time-stamping: {0}")]
     Tsa(crate::tsa::TsaError),
+    /// A stored PDF could not be read or extended (archive renewal).
+    #[error("PDF: {0}")]
+    Pdf(#[from] crate::pdf::PdfError),
     /// A background task (a blocking job, the access-log writer) stopped or panicked.
     #[error("{0}")]
     Task(String),
@@ -170,6 +173,7 @@ impl PlatformError {
             Self::Signing { .. } => "key_unusable",
             Self::Ses(_) => "electronic_seal_failed",
             Self::Tsa(_) => "time_stamping_failed",
+            Self::Pdf(e) => e.code(),
             Self::Rng => "rng_unavailable",
             Self::Task(_) => "task_failed",
             Self::Render(_) => "render_failed",

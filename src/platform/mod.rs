@@ -9,7 +9,8 @@
 //! - [`Verification`] (`verification.rs`): the verification engine online, the trust list;
 //! - [`Clients`] (`clients.rs`, `portals.rs`): API clients, holder portals, rate limits;
 //! - [`Audit`] (`audit.rs`): the access log's checkpoints and chain checks;
-//! - [`TimeStamping`] (`tsa/`): the RFC 3161 time-stamping authority.
+//! - [`TimeStamping`] (`tsa/`): the RFC 3161 time-stamping authority;
+//! - [`Archive`] (`archive.rs`): archive renewal of the stored PDFs (PAdES B-LTA).
 //!
 //! This layer does the I/O (store, key files, clock); the domain modules it calls do none.
 //! Policy the services apply (legal basis aside) lives with the domain types it judges:
@@ -17,6 +18,7 @@
 //! [`crate::licence::CheckClaims`].
 
 mod accesslog;
+mod archive;
 mod audit;
 mod checks;
 mod clients;
@@ -44,6 +46,7 @@ use crate::licence::Catalogue;
 use crate::pki::Algorithm;
 use crate::store::{SealRecord, SqlStore, Store};
 
+pub use archive::{Archive, RENEW_AHEAD, RenewalProgress, RenewalReport};
 pub use audit::{
     AUDIT_KEY, Audit, AuditOutcome, AuditSigner, CHECKPOINT_INTERVAL, audit_dir, read_checkpoint,
 };
@@ -96,6 +99,8 @@ pub struct Platform {
     pub audit: Audit,
     /// The time-stamping authority.
     pub tsa: TimeStamping,
+    /// Archive renewal of the stored PDFs.
+    pub archive: Archive,
 }
 
 impl Platform {
@@ -131,6 +136,7 @@ impl Platform {
         let rate = Arc::new(RateLimiter::new(config.rate_limit, config.rate_limit.saturating_mul(2)));
         let (s, c) = (&store, &config);
         let pki = Pki::new(s.clone(), keys.clone(), c.clone(), catalogue.clone(), trust.clone());
+        let tsa = TimeStamping::new(s.clone(), keys.clone(), c.clone(), pki.clone());
         let register = Register::new(s.clone(), c.clone(), catalogue.clone(), access_log.clone());
         Ok(Self {
             issuing: Issuing::new(s.clone(), c.clone(), catalogue.clone(), pki.clone()),
@@ -146,7 +152,8 @@ impl Platform {
             ),
             clients: Clients::new(s.clone(), catalogue.clone(), rate, access_log),
             audit: Audit::new(s.clone(), keys.clone(), config.data_dir.clone(), pki.clone()),
-            tsa: TimeStamping::new(s.clone(), keys.clone(), c.clone(), pki.clone()),
+            tsa: tsa.clone(),
+            archive: Archive::new(s.clone(), pki.clone(), tsa),
             pki,
             store,
             keys,
