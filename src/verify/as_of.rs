@@ -96,7 +96,7 @@ mod tests {
             "2035-01-01T00:00:00",
             "tomorrow",
             "",
-            "2035-01-01 00:00:00Z",
+            "2035-01-01T25:00:00Z",
         ] {
             assert!(matches!(parse_as_of(bad, now), Err(AsOfError::Malformed(_))), "{bad}");
         }
