@@ -94,9 +94,9 @@ pub(super) fn check(seals: &[&SignatureInspection], stamps: &[Stamp]) -> Check {
             ),
         ),
         Stamp::Lapsed((zh, en)) => (
-            format!("时间戳签发时有效，但已不能证明签章时间（{zh}）；签章时间为签章人自述的时间"),
+            format!("时间戳签发时有效，但已不能证明签章时间（{zh}）；如同没有时间戳，签章时间为签章人自述的时间（在线核验时以证照库登记时间为准）"),
             format!(
-                "the time-stamp was valid when made but proves nothing any more ({en}): the signing time is the signer's own claim"
+                "the time-stamp was valid when made but proves nothing any more ({en}): as without one, the signing time is the signer's own claim (online, the register's date)"
             ),
         ),
         Stamp::Absent | Stamp::Invalid(_) => (
