@@ -2,7 +2,7 @@
 //! /api/v1/verify`): what a verifier will see then. The moment is parsed and bounded here
 //! ([`parse_as_of`]); the engine ([`super::Engine::as_of`]) judges the licence's validity,
 //! the certificates and the time-stamps at it, but can only know the register's status and
-//! the CRLs as they stand now — the checks built on them say so ([`note_known_now`]).
+//! the CRLs as they stand now — the checks built on them say so (`note_known_now`).
 
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
