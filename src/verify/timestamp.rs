@@ -13,6 +13,7 @@
 
 use time::OffsetDateTime;
 
+use super::report::Check;
 use super::trust::TrustSet;
 use crate::pki::{self, RevocationReason};
 use crate::tsa::{self, StampInfo};
@@ -24,10 +25,36 @@ pub(crate) struct ProvenTime {
     pub(crate) time: OffsetDateTime,
     /// The TSA certificate's subject.
     pub(crate) tsa: String,
+    /// When the TSA certificate expires: the proof must be carried on by then.
+    pub(crate) tsa_not_after: OffsetDateTime,
 }
 
-/// Why a time-stamp proves nothing: a sentence in Chinese and one in English.
-pub(crate) type StampFailure = (String, String);
+/// Why a time-stamp proves nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct StampFailure {
+    /// Whether it is only unproven (its TSA certificate expired and nothing later carries
+    /// the proof: ETSI's "no proof of existence"), not wrong.
+    pub(crate) indeterminate: bool,
+    /// In Chinese.
+    pub(crate) zh: String,
+    /// In English.
+    pub(crate) en: String,
+}
+
+impl StampFailure {
+    fn wrong(zh: String, en: String) -> Self {
+        Self { indeterminate: false, zh, en }
+    }
+
+    /// The failure as the check `code`: failed, or not checked when only unproven.
+    pub(crate) fn check(self, code: &'static str) -> Check {
+        if self.indeterminate {
+            Check::not_checked(code, self.zh, self.en)
+        } else {
+            Check::fail(code, self.zh, self.en)
+        }
+    }
+}
 
 /// Validates `token_der` over `parts` (concatenated) for a verifier at `now`: see the
 /// module. `poe` is the time at which the token is proven to exist (a later time-stamp's
@@ -48,25 +75,28 @@ pub(crate) fn validate(
             tsa::TsaError::Chain(c) => format!("时间戳服务证书不受信任：{c}"),
             _ => format!("时间戳无效：{e}"),
         };
-        (zh, format!("{e} ({})", e.code()))
+        StampFailure::wrong(zh, format!("{e} ({})", e.code()))
     })?;
     let fmt = |t: OffsetDateTime| crate::verify::checks::fmt_time(t);
     let chain = pki::validate_tsa_cert(&info.tsa_cert_der, trust.roots(), info.gen_time).map_err(|e| {
-        (format!("时间戳服务证书不受信任：{e}"), format!("TSA certificate: {e} ({})", e.code()))
+        StampFailure::wrong(
+            format!("时间戳服务证书不受信任：{e}"),
+            format!("TSA certificate: {e} ({})", e.code()),
+        )
     })?;
-    let leaf = chain
-        .path
-        .first()
-        .ok_or_else(|| ("时间戳服务证书缺失".to_owned(), "no TSA certificate".to_owned()))?;
+    let leaf = chain.path.first().ok_or_else(|| {
+        StampFailure::wrong("时间戳服务证书缺失".to_owned(), "no TSA certificate".to_owned())
+    })?;
     let proven_at = poe.unwrap_or(now);
     if proven_at > leaf.not_after {
-        return Err((
-            format!("时间戳服务证书已于 {} 过期，此后没有新的时间戳为其续期", fmt(leaf.not_after)),
-            format!(
-                "the TSA certificate expired at {} and no later time-stamp renews the proof",
+        return Err(StampFailure {
+            indeterminate: true,
+            zh: format!("时间戳服务证书已于 {} 过期，此后没有新的时间戳为其续期", fmt(leaf.not_after)),
+            en: format!(
+                "the TSA certificate expired at {} and no later time-stamp carries the proof on",
                 fmt(leaf.not_after)
             ),
-        ));
+        });
     }
     let mut all_crls = trust.crls().to_vec();
     all_crls.extend(crls.iter().cloned());
@@ -78,12 +108,12 @@ pub(crate) fn validate(
     {
         let compromise = matches!(reason, RevocationReason::KeyCompromise | RevocationReason::Unspecified);
         if revoked_at <= info.gen_time || (compromise && revoked_at <= proven_at) {
-            return Err((
+            return Err(StampFailure::wrong(
                 format!("时间戳服务证书已于 {} 吊销", fmt(revoked_at)),
                 format!("the TSA certificate was revoked at {} ({reason})", fmt(revoked_at)),
             ));
         }
     }
-    let proven = ProvenTime { time: info.gen_time, tsa: leaf.subject.clone() };
+    let proven = ProvenTime { time: info.gen_time, tsa: leaf.subject.clone(), tsa_not_after: leaf.not_after };
     Ok((info, proven))
 }

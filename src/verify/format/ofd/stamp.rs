@@ -3,13 +3,13 @@
 //! ([`crate::verify::timestamp::validate`]). A valid one proves when the signature existed
 //! and becomes the signing time.
 //!
-//! The check fails only when a time-stamp is there and is not one: a token of an
-//! untrusted TSA, over other data, unreadable, or whose TSA certificate was not valid (or
-//! already revoked) when it stamped. A signature without a time-stamp passes with what
-//! that means — the signing time is the signer's claim (online, the register's date) —
-//! so that older licences keep their verdict. So does a time-stamp that held when it was
-//! made but proves nothing any more (its TSA certificate has since expired, or was
-//! revoked for key compromise, and nothing renews it): it is then as if absent.
+//! The check fails when a time-stamp is there and is not one: a token of an untrusted TSA,
+//! over other bytes, unreadable, or whose TSA certificate was not valid (or was revoked)
+//! when it stamped. A time-stamp that held when made but whose TSA certificate has expired
+//! since proves nothing any more — nothing in an OFD carries the proof on — and the check
+//! is not made (the verdict is then at best indeterminate, as for a PDF's). A signature
+//! without a time-stamp passes with what that means — the signing time is the signer's
+//! claim (online, the register's date) — so that older licences keep their verdict.
 
 use time::OffsetDateTime;
 
@@ -27,10 +27,8 @@ pub(super) enum Stamp {
     Absent,
     /// A valid time-stamp: the time it proves.
     Proven(ProvenTime),
-    /// Valid when made, but it proves nothing any more: why (Chinese, English).
-    Lapsed(StampFailure),
-    /// Not a valid time-stamp of this signature: why (Chinese, English).
-    Invalid(StampFailure),
+    /// It proves nothing: why (wrong, or only unproven any more).
+    Failed(StampFailure),
 }
 
 impl Stamp {
@@ -47,63 +45,61 @@ impl Stamp {
 /// signature value (the content of its `signature` BIT STRING).
 pub(super) fn judge(trust: &TrustSet, f: &SignatureFacts, now: OffsetDateTime) -> Stamp {
     let Some(token) = f.timestamp.as_deref() else { return Stamp::Absent };
-    let parts: [&[u8]; 1] = [&f.signature];
-    match timestamp::validate(trust, token, &parts, &[], &[], None, now) {
+    match timestamp::validate(trust, token, &[&f.signature], &[], &[], None, now) {
         Ok((_, proven)) => Stamp::Proven(proven),
-        // Proven to exist at the earliest moment, would it hold? Then it held when it was
-        // made, and only its TSA certificate's later expiry (or revocation for key
-        // compromise after the stamp) keeps it from proving anything now.
-        Err(why) => {
-            match timestamp::validate(trust, token, &parts, &[], &[], Some(OffsetDateTime::UNIX_EPOCH), now) {
-                Ok(_) => Stamp::Lapsed(why),
-                Err(_) => Stamp::Invalid(why),
-            }
-        }
+        Err(failure) => Stamp::Failed(failure),
     }
 }
 
 /// `ofd.timestamp` over every seal signature's stamp (`stamps` in the order of `seals`):
-/// failed when any is invalid; else passed, saying what the licence's (first) signing
-/// time rests on.
+/// failed when any is wrong, not checked when any is only unproven, else passed, saying
+/// what the licence's (first) signing time rests on.
 pub(super) fn check(seals: &[&SignatureInspection], stamps: &[Stamp]) -> Check {
-    let invalid: Vec<(String, String)> = seals
+    let failures: Vec<(&str, &StampFailure)> = seals
         .iter()
         .zip(stamps)
         .filter_map(|(s, stamp)| match stamp {
-            Stamp::Invalid((zh, en)) => {
-                Some((format!("签章 {}：{zh}", s.id), format!("signature {}: {en}", s.id)))
-            }
+            Stamp::Failed(f) => Some((s.id.as_str(), f)),
             _ => None,
         })
         .collect();
-    if !invalid.is_empty() {
-        let (zh, en): (Vec<String>, Vec<String>) = invalid.into_iter().unzip();
-        return Check::fail(
-            "ofd.timestamp",
-            format!("电子签章时间戳无效：{}", zh.join("；")),
-            format!("the seal signature's time-stamp is not valid: {}", en.join("; ")),
-        );
+    if !failures.is_empty() {
+        let zh: Vec<String> = failures.iter().map(|(id, f)| format!("签章 {id}：{}", f.zh)).collect();
+        let en: Vec<String> = failures.iter().map(|(id, f)| format!("signature {id}: {}", f.en)).collect();
+        // Not checked only when every one is merely unproven any more; wrong if any is.
+        let indeterminate = failures.iter().all(|(_, f)| f.indeterminate);
+        let (what_zh, what_en) = if indeterminate {
+            ("电子签章时间戳已不能证明签章时间", "the seal signature's time-stamp proves nothing any more")
+        } else {
+            ("电子签章时间戳无效", "the seal signature's time-stamp is not valid")
+        };
+        let failure = StampFailure {
+            indeterminate,
+            zh: format!("{what_zh}：{}", zh.join("；")),
+            en: format!("{what_en}: {}", en.join("; ")),
+        };
+        return failure.check("ofd.timestamp");
     }
-    let (zh, en) = match stamps.first().unwrap_or(&Stamp::Absent) {
-        Stamp::Proven(p) => (
-            format!("时间戳服务机构 {} 证明签章于 {} 已存在，以此为签章时间", p.tsa, fmt_time(p.time)),
+    match stamps.first().and_then(Stamp::proven) {
+        Some(p) => Check::pass(
+            "ofd.timestamp",
             format!(
-                "time-stamped by {} at {}: the signing time rests on the time-stamp",
+                "时间戳服务机构 {} 证明签章于 {} 已存在，以此为签章时间（时间戳服务证书有效至 {}）",
                 p.tsa,
-                fmt_time(p.time)
+                fmt_time(p.time),
+                fmt_time(p.tsa_not_after)
             ),
-        ),
-        Stamp::Lapsed((zh, en)) => (
-            format!("时间戳签发时有效，但已不能证明签章时间（{zh}）；如同没有时间戳，签章时间为签章人自述的时间（在线核验时以证照库登记时间为准）"),
             format!(
-                "the time-stamp was valid when made but proves nothing any more ({en}): as without one, the signing time is the signer's own claim (online, the register's date)"
+                "time-stamped by {} at {}: the signing time rests on the time-stamp (its TSA certificate is valid until {})",
+                p.tsa,
+                fmt_time(p.time),
+                fmt_time(p.tsa_not_after)
             ),
         ),
-        Stamp::Absent | Stamp::Invalid(_) => (
-            "电子签章没有时间戳：签章时间为签章人自述的时间（在线核验时以证照库登记时间为准）".to_owned(),
-            "the seal signature carries no time-stamp: the signing time is the signer's own claim (online, the register's date)"
-                .to_owned(),
+        None => Check::pass(
+            "ofd.timestamp",
+            "电子签章没有时间戳：签章时间为签章人自述的时间（在线核验时以证照库登记时间为准）",
+            "the seal signature carries no time-stamp: the signing time is the signer's own claim (online, the register's date)",
         ),
-    };
-    Check::pass("ofd.timestamp", zh, en)
+    }
 }
