@@ -483,6 +483,7 @@ fn a_time_stamped_signature_carries_a_token_over_its_signature_value() {
 }
 
 /// A stamper that answers with whatever bytes it was made with.
+#[derive(Debug)]
 struct Broken(Vec<u8>, Vec<Vec<u8>>);
 
 impl crate::tsa::Stamper for Broken {
@@ -518,6 +519,7 @@ fn a_stamper_that_answers_junk_or_for_other_data_makes_no_signature() {
 }
 
 /// A stamper whose tokens are its own but whose chain is another TSA's.
+#[derive(Debug)]
 struct ForeignChain(crate::tsa::FixedStamper, Vec<Vec<u8>>);
 
 impl crate::tsa::Stamper for ForeignChain {
