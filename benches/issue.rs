@@ -254,7 +254,15 @@ fn signed_ofd(fx: &Fixtures, page: &LicencePage, options: &zhengzhao::ofd::OfdOp
     let mut package = rendered.package;
     zhengzhao::ofd::sign(&mut package, &spec, |tbs| {
         let data_hash = sm3::Sm3::digest(tbs.xml);
-        zhengzhao::ses::sign(&fx.ses_seal, now, &data_hash, tbs.property_info, &seal.chain[0], &seal.signer)
+        zhengzhao::ses::sign(
+            &fx.ses_seal,
+            now,
+            &data_hash,
+            tbs.property_info,
+            &seal.chain[0],
+            &seal.signer,
+            None,
+        )
     })
     .expect("signing the OFD");
     package.to_zip().expect("zipping the OFD")

@@ -1,10 +1,13 @@
 //! Writes the seed corpus of the fuzz targets (`fuzz/seeds/token_decode`, `fuzz/seeds/pdf_inspect`,
-//! `fuzz/seeds/tsa_request`):
+//! `fuzz/seeds/tsa_request`, and the time-stamped seal signature of `fuzz/seeds/ses_decode` and
+//! `fuzz/seeds/ofd_inspect`):
 //! real tokens (Ed25519, P-256 and SM2, as COSE bytes and as QR URL text), a one-page
 //! PDF signed with Ed25519 and with P-256, the P-256 one with a `/DSS` revision (PAdES
 //! has no SM2), and RFC 3161 requests and replies of the platform's time-stamping
 //! authority (a granted reply per algorithm, a rejection; the `openssl_*.tsq` requests there
-//! come from `openssl ts -query` and are not rewritten). Keys and certificates
+//! come from `openssl ts -query` and are not rewritten), and a GB/T 38540 seal signature
+//! time-stamped by an SM2 TSA (`timeStamp`), alone and as the `SignedValue.dat` of ofdrw's
+//! signed OFD (whose other files, seeds themselves, are kept). Keys and certificates
 //! are fresh each run, so the files change but their structure does not.
 //!
 //! Run at the repository root: `cargo run --example fuzz_seeds`. (An example of the main
@@ -164,8 +167,117 @@ fn main() {
     .expect("adding the DSS");
     write("pdf_inspect", "signed-p256-dss.pdf", &with_dss);
     tsa_seeds(&write);
+    stamped_ses_seeds(&dir, &write);
 }
 
+/// A v4 `SES_Signature` by an SM2 seal over ofdrw's signed OFD's `Signature.xml`,
+/// time-stamped by an SM2 TSA, written alone (`ses_decode`) and in that OFD in place of its
+/// `SignedValue.dat` (`ofd_inspect`).
+fn stamped_ses_seeds(dir: &Path, write: &dyn Fn(&str, &str, &[u8])) {
+    use sm3::Digest as _;
+    use zhengzhao::{ofd, ses};
+    let sm2 = Sm2Pki::new();
+    let ofd_seed =
+        fs::read(dir.join("ofd_inspect").join("ofdrw-SESV4SignDoc.ofd")).expect("ofdrw's OFD seed");
+    let mut package = ofd::Package::from_zip(&ofd_seed, &ofd::ReadLimits::default()).expect("ofdrw's OFD");
+    let (xml_path, value_path) = ("Doc_0/Signs/Sign_0/Signature.xml", "Doc_0/Signs/Sign_0/SignedValue.dat");
+    let hash = sm3::Sm3::digest(package.get(xml_path).expect("Signature.xml"));
+    let time = datetime!(2026-06-01 8:00 UTC);
+    let (seal_cert, seal_key) = (&sm2.seal_cert, &sm2.signer(&sm2.seal_key));
+    let stamper = sm2.stamper();
+    let signed =
+        ses::sign(&sm2.ses_seal(), time, &hash, &format!("/{xml_path}"), seal_cert, seal_key, Some(&stamper))
+            .expect("time-stamped SES_Signature");
+    write("ses_decode", "stamped-SignedValue.dat", &signed);
+    package.replace(value_path, signed);
+    write("ofd_inspect", "stamped-SESV4SignDoc.ofd", &package.to_zip().expect("zipping the OFD"));
+}
+
+/// An SM2 root with a seal maker, a seal and a time-stamping authority under it.
+struct Sm2Pki {
+    root: Vec<u8>,
+    root_key: zhengzhao::pki::PrivateKey,
+    seal_key: zhengzhao::pki::PrivateKey,
+    seal_cert: Vec<u8>,
+}
+
+impl Sm2Pki {
+    const START: time::OffsetDateTime = datetime!(2026-01-01 0:00 UTC);
+    const END: time::OffsetDateTime = datetime!(2036-01-01 0:00 UTC);
+
+    fn key() -> zhengzhao::pki::PrivateKey {
+        let rng = ring::rand::SystemRandom::new();
+        zhengzhao::pki::PrivateKey::generate(zhengzhao::pki::Algorithm::Sm2, &rng).expect("SM2 key")
+    }
+
+    fn signer(&self, key: &zhengzhao::pki::PrivateKey) -> SealSigner {
+        SealSigner::from_pkcs8_der(key.pkcs8_der()).expect("SM2 signer")
+    }
+
+    fn new() -> Self {
+        use zhengzhao::pki::{self as zpki, Algorithm};
+        let (root_key, seal_key) = (Self::key(), Self::key());
+        let root = zpki::make_root(Algorithm::Sm2, "测试平台", &root_key, Self::START, Self::END, [1; 16])
+            .expect("root");
+        let subject = zpki::SealSubject {
+            seal_id: "110100000001",
+            seal_name: "行政审批专用章",
+            department_name: "某某市市场监督管理局",
+            department_code: "11100000000013338W",
+        };
+        let spki = seal_key.public_key_spki_der();
+        let (crl_url, serial) = ("http://127.0.0.1/crl", [3; 16]);
+        let seal_cert =
+            zpki::issue_seal_cert(&subject, &spki, &root, &root_key, crl_url, Self::START, Self::END, serial)
+                .expect("seal certificate");
+        Self { root, root_key, seal_key, seal_cert }
+    }
+
+    /// The seal, made by a seal maker of the root.
+    fn ses_seal(&self) -> Vec<u8> {
+        use zhengzhao::ses;
+        let maker_key = Self::key();
+        let spki = maker_key.public_key_spki_der();
+        let (start, end) = (Self::START, Self::END);
+        let maker = zhengzhao::pki::issue_seal_maker_cert(
+            "测试平台",
+            &spki,
+            &self.root,
+            &self.root_key,
+            start,
+            end,
+            [2; 16],
+        )
+        .expect("maker certificate");
+        let drawing = zhengzhao::seal::draw("某某市市场监督管理局", "行政审批专用章").expect("seal drawing");
+        let picture = ses::picture_of(&drawing).expect("seal picture");
+        let spec = ses::SealSpec {
+            es_id: "110100000001",
+            seal_type: ses::SEAL_TYPE_ORGANISATION,
+            name: "某某市市场监督管理局行政审批专用章",
+            seal_cert_der: &self.seal_cert,
+            create_date: start,
+            valid_start: start,
+            valid_end: end,
+            picture: &picture,
+        };
+        ses::make_seal(&spec, &self.signer(&maker_key), &maker).expect("SES_Seal")
+    }
+
+    /// A time-stamping authority of the root, stamping at a fixed time.
+    fn stamper(&self) -> zhengzhao::tsa::FixedStamper {
+        use zhengzhao::tsa;
+        let key = Self::key();
+        let spki = key.public_key_spki_der();
+        let (start, end) = (Self::START, Self::END);
+        let cert = tsa::issue_tsa_cert("测试平台", &spki, &self.root, &self.root_key, start, end, [4; 16])
+            .expect("TSA certificate");
+        let policy = der::asn1::ObjectIdentifier::new_unwrap("1.3.6.1.4.1.99999.7.1");
+        let authority =
+            tsa::Authority::new(self.signer(&key), cert, self.root.clone(), policy, None).expect("TSA");
+        tsa::FixedStamper::new(authority, datetime!(2026-06-01 8:00:05 UTC), 1)
+    }
+}
 /// A request and the platform TSA's replies: granted with each algorithm, and a rejection.
 fn tsa_seeds(write: &dyn Fn(&str, &str, &[u8])) {
     use zhengzhao::pki::{self as zpki, Algorithm, PrivateKey};

@@ -14,7 +14,10 @@
 //!   `Identifier` and `Token` are the issued ones;
 //! - `easyofd` (PyPI), which draws the `StampAnnot`'s seal picture (but no text), puts the
 //!   seal where the `StampAnnot` says, and there, in ofd-core's render, lie the issuing
-//!   authority and the issue date (`easyofd/overlay.png` shows the two renders together).
+//!   authority and the issue date (`easyofd/overlay.png` shows the two renders together);
+//! - each also reads an OFD whose seal signature is time-stamped (`timeStamp`), and OpenSSL
+//!   checks that time-stamp as far as OpenSSL 3.0 can with SM2 (see
+//!   `openssl_checks_the_time_stamp_of_a_time_stamped_ofd`).
 //!
 //! Tools come from `tests/run-all.sh` (openssl and zbar-tools on `PATH`, ofdkit and easyofd
 //! in the venv named by `ZHENGZHAO_TEST_PYTHON`); a missing one fails the test under `CI`
@@ -28,6 +31,7 @@ use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use common::tools::{env_tool, path_tool, require, run, text};
 use time::OffsetDateTime;
@@ -37,6 +41,7 @@ use zhengzhao::ofd::{Package, ReadLimits};
 use zhengzhao::pki::Algorithm;
 use zhengzhao::platform::{IssueRequest, IssuedLicence, Platform};
 use zhengzhao::ses;
+use zhengzhao::tsa::{self, FixedStamper, Stamper};
 
 const FOOD: &str = "11100000000013338W002";
 const DISTID: &str = "distid:1234567812345678";
@@ -45,12 +50,15 @@ const SIGNATURE_XML: &str = "Doc_0/Signs/Sign_0/Signature.xml";
 const SIGNED_VALUE: &str = "Doc_0/Signs/Sign_0/SignedValue.dat";
 const HOLDER: &str = "上海浦江美食餐饮管理有限公司";
 
-/// A fresh demo platform and what it issued: an OFD licence and a PDF + OFD one (the
-/// food business licence of `templates/examples/`), each with its OFD.
+/// A fresh demo platform and what it issued: an OFD licence, a PDF + OFD one, and an OFD
+/// licence whose seal signature is time-stamped (the food business licence of
+/// `templates/examples/`), each with its OFD; and the time-stamping authority's
+/// certificate (issued by the platform's SM2 root).
 struct Issued {
     _dir: tempfile::TempDir,
     platform: Platform,
     licences: Vec<(&'static str, IssuedLicence)>,
+    tsa_cert: Vec<u8>,
 }
 
 impl Issued {
@@ -76,9 +84,12 @@ async fn issue() -> Issued {
     let path = format!("{}/templates/examples/food-business-licence.json", env!("CARGO_MANIFEST_DIR"));
     let input: LicenceInput = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let mut licences = vec![];
+    let stamper = sm2_tsa(&platform, now).await;
+    let tsa_cert = stamper.chain()[0].clone();
     for (name, document, seal_id, ofd_seal_id) in [
         ("ofd", DocumentKind::Ofd, seal(Algorithm::Sm2), None),
         ("both", DocumentKind::Both, seal(Algorithm::Ed25519), Some(seal(Algorithm::Sm2))),
+        ("stamped", DocumentKind::Ofd, seal(Algorithm::Sm2), None),
     ] {
         let request = IssueRequest {
             seal_id,
@@ -90,9 +101,28 @@ async fn issue() -> Issued {
             idempotency_key: None,
             renews: None,
         };
-        licences.push((name, platform.issuing.issue(request, now).await.unwrap()));
+        let stamper: Option<Arc<dyn Stamper>> = (name == "stamped").then(|| stamper.clone() as _);
+        licences.push((name, platform.issuing.issue_stamped(request, now, stamper).await.unwrap()));
     }
-    Issued { _dir: dir, platform, licences }
+    Issued { _dir: dir, platform, licences, tsa_cert }
+}
+
+/// A time-stamping authority with an SM2 key, its certificate issued by the platform's SM2
+/// root for a year, stamping at `now`.
+async fn sm2_tsa(platform: &Platform, now: OffsetDateTime) -> Arc<FixedStamper> {
+    let roots = platform.store.roots().await.unwrap();
+    let root = roots.iter().find(|r| r.algorithm == Algorithm::Sm2).unwrap();
+    let root_key = platform.keys.read(&root.key_name).unwrap();
+    let rng = ring::rand::SystemRandom::new();
+    let key = zhengzhao::pki::PrivateKey::generate(Algorithm::Sm2, &rng).unwrap();
+    let spki = key.public_key_spki_der();
+    let until = now + time::Duration::days(365);
+    let cert =
+        tsa::issue_tsa_cert("证照服务平台", &spki, &root.cert_der, &root_key, now, until, [5; 16]).unwrap();
+    let signer = zhengzhao::signing::SealSigner::from_pkcs8_der(key.pkcs8_der()).unwrap();
+    let policy = der::asn1::ObjectIdentifier::new_unwrap("1.3.6.1.4.1.99999.7.1");
+    let authority = tsa::Authority::new(signer, cert, root.cert_der.clone(), policy, None).unwrap();
+    Arc::new(FixedStamper::new(authority, now, 1))
 }
 
 /// A fresh folder `target/tmp/ofd_independent/<name>/`.
@@ -224,9 +254,11 @@ async fn openssl_checks(bin: &Path, dir: &Path, ofd: &[u8], root_pem: &str) {
     let sv = &format!("pkg/{SIGNED_VALUE}");
     let facts = ses::read_signature(package.get(SIGNED_VALUE).unwrap()).unwrap();
 
-    // SES_Signature: TBS_Sign, signer cert, SM2-with-SM3, signature (no time-stamp).
+    // SES_Signature: TBS_Sign, signer cert, SM2-with-SM3, signature, and the time-stamp
+    // ([0] EXPLICIT) if there is one.
     let (top, layout) = children(bin, dir, sv, &[]).await;
-    assert_eq!(top.len(), 4, "{layout}");
+    assert_eq!(top.len(), 4 + usize::from(facts.timestamp.is_some()), "{layout}");
+    assert_eq!(layout.contains("cont [ 0 ]"), facts.timestamp.is_some(), "{layout}");
     assert!(layout.contains("SM2-with-SM3"), "{layout}");
     // TBS_Sign: version 4, the seal, the time, the data hash, the path of Signature.xml.
     let (tbs, layout) = children(bin, dir, sv, &[&top[0]]).await;
@@ -302,7 +334,7 @@ async fn openssl_verifies_the_seal_signatures_certificates_and_digests_of_issued
     let Some([bin]) = require("openssl on issued OFDs", [path_tool("openssl")]) else { return };
     let issued = issue().await;
     let root = issued.platform.pki.roots_pem(Some(Algorithm::Sm2)).await.unwrap();
-    for name in ["ofd", "both"] {
+    for name in ["ofd", "both", "stamped"] {
         openssl_checks(&bin, &out_dir(&format!("openssl-{name}")), issued.ofd(name), &root).await;
     }
     // The seal in the OFD is the seal the platform exports, byte for byte.
@@ -311,6 +343,117 @@ async fn openssl_verifies_the_seal_signatures_certificates_and_digests_of_issued
     let esl = issued.platform.pki.ses_seal(sm2, OffsetDateTime::now_utc()).await.unwrap();
     let pkg = Package::from_zip(issued.ofd("ofd"), &ReadLimits::default()).unwrap();
     assert_eq!(ses::read_signature(pkg.get(SIGNED_VALUE).unwrap()).unwrap().seal.der, esl);
+}
+
+// --- OpenSSL on the time-stamp ---------------------------------------------------------
+
+/// The elements `openssl asn1parse -i` lists in the DER file `name`: offset, depth,
+/// header length, content length, and the rest of the line.
+async fn listing(bin: &Path, dir: &Path, name: &str) -> Vec<(usize, usize, usize, usize, String)> {
+    let layout =
+        openssl_ok(bin, dir, &["asn1parse", "-inform", "DER", "-i", "-in", &format!("@{name}")]).await;
+    let number = |l: &str, key: &str| -> usize {
+        let at = l.find(key).unwrap() + key.len();
+        l[at..].trim_start().split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap()
+    };
+    layout
+        .lines()
+        .filter(|l| l.contains("d=") && l.contains("hl="))
+        .map(|l| {
+            let offset = l.split(':').next().unwrap().trim().parse().unwrap();
+            (offset, number(l, "d="), number(l, "hl="), number(l, " l="), l.to_owned())
+        })
+        .collect()
+}
+
+/// The time-stamp of the time-stamped OFD, checked by OpenSSL 3.0 on bytes OpenSSL cuts and
+/// locates: it reads the token (`ts -reply -token_in -text`: granted, SM3, our policy and
+/// TSA) and its message imprint is `dgst -sm3` of the signature value; the TSA certificate
+/// in it chains to the SM2 root (`verify -vfyopt distid:…`); the TSA's SM2 signature over
+/// the signed attributes verifies (`pkeyutl -rawin -digest sm3 -pkeyopt distid:…`), and
+/// their messageDigest is the SM3 of the TSTInfo. What OpenSSL 3.0.19 cannot do, as
+/// measured: `ts -verify` of an SM2 token — its PKCS#7 layer verifies SM2 with OpenSSL's
+/// default distinguishing ID, not `1234567812345678`, and no option sets it, so the
+/// signature fails (and the chain too, without `-partial_chain`: FINDINGS on distid).
+#[tokio::test]
+async fn openssl_checks_the_time_stamp_of_a_time_stamped_ofd() {
+    let Some([bin]) = require("openssl on a time-stamped OFD", [path_tool("openssl")]) else { return };
+    let bin = &bin;
+    let issued = issue().await;
+    let dir = &out_dir("openssl-timestamp");
+    let package = unpack(issued.ofd("stamped"), dir);
+    let root = issued.platform.pki.roots_pem(Some(Algorithm::Sm2)).await.unwrap();
+    std::fs::write(dir.join("root.pem"), root).unwrap();
+    let facts = ses::read_signature(package.get(SIGNED_VALUE).unwrap()).unwrap();
+    // Cut by OpenSSL: the signature value, and the BIT STRING inside [0] (the token).
+    let sv = &format!("pkg/{SIGNED_VALUE}");
+    let (top, layout) = children(bin, dir, sv, &[]).await;
+    assert_eq!(top.len(), 5, "{layout}");
+    assert_eq!(cut(bin, dir, sv, &[&top[3]], "signature.bin").await, facts.signature);
+    let token = cut(bin, dir, sv, &[&top[4], "4"], "token.der").await;
+    assert_eq!(Some(&token), facts.timestamp.as_ref());
+
+    let text = openssl_ok(bin, dir, &["ts", "-reply", "-in", "@token.der", "-token_in", "-text"]).await;
+    for wanted in [
+        "Status: Granted.",
+        "Hash Algorithm: sm3",
+        "Policy OID: 1.3.6.1.4.1.99999.7.1",
+        "CN=Time-stamping authority",
+    ] {
+        assert!(text.contains(wanted), "{wanted:?} not in {text}");
+    }
+    let imprint: String = text
+        .split("Message data:")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .take(2)
+        .flat_map(|l| l.split(" - ").nth(1).unwrap().split("  ").next().unwrap().split([' ', '-']))
+        .collect();
+    let digests = sm3_hex(bin, dir, &["signature.bin".to_owned()]).await;
+    assert_eq!(imprint, digests["signature.bin"], "{text}");
+
+    // The token carries the TSA's certificate, which chains to the SM2 root.
+    let print_certs = ["pkcs7", "-inform", "DER", "-in", "@token.der", "-print_certs", "-out", "@tsa.pem"];
+    openssl_ok(bin, dir, &print_certs).await;
+    openssl_ok(bin, dir, &["x509", "-in", "@tsa.pem", "-outform", "DER", "-out", "@tsa.der"]).await;
+    assert_eq!(std::fs::read(dir.join("tsa.der")).unwrap(), issued.tsa_cert);
+    let out = openssl_ok(bin, dir, &["verify", "-CAfile", "@root.pem", "-vfyopt", DISTID, "@tsa.pem"]).await;
+    assert!(out.contains("tsa.pem: OK"), "{out}");
+
+    // The SignerInfo, located by OpenSSL: its [0] signed attributes (signed as a SET) and
+    // its signature, the last OCTET STRING; the TSTInfo is the first OCTET STRING.
+    let elements = listing(bin, dir, "token.der").await;
+    let (signer_info, ..) = elements.iter().rev().find(|e| e.1 == 4 && e.4.contains("SEQUENCE")).unwrap();
+    let content = |e: &(usize, usize, usize, usize, String)| token[e.0 + e.2..e.0 + e.2 + e.3].to_vec();
+    let attrs =
+        elements.iter().find(|e| e.0 > *signer_info && e.1 == 5 && e.4.contains("cont [ 0 ]")).unwrap();
+    let mut signed = token[attrs.0..attrs.0 + attrs.2 + attrs.3].to_vec();
+    signed[0] = 0x31;
+    std::fs::write(dir.join("attrs.der"), &signed).unwrap();
+    let sig = elements.iter().rev().find(|e| e.1 == 5 && e.4.contains("OCTET STRING")).unwrap();
+    std::fs::write(dir.join("attrs.sig"), content(sig)).unwrap();
+    let tst = elements.iter().find(|e| e.4.contains("OCTET STRING")).unwrap();
+    std::fs::write(dir.join("tst.der"), content(tst)).unwrap();
+    assert!(sm2_verifies(bin, dir, "attrs.der", "attrs.sig", "tsa.pem").await);
+    assert!(!sm2_verifies(bin, dir, &flipped(dir, "attrs.der"), "attrs.sig", "tsa.pem").await);
+    let tst_digest = hex::decode(&sm3_hex(bin, dir, &["tst.der".to_owned()]).await["tst.der"]).unwrap();
+    assert!(signed.windows(32).any(|w| w == tst_digest), "messageDigest is not SM3(TSTInfo)");
+
+    // Measured: `ts -verify` refuses the SM2 token, for the distinguishing ID.
+    let verify = |ca: &'static str, partial: bool| {
+        let mut args =
+            vec!["ts", "-verify", "-in", "@token.der", "-token_in", "-data", "@signature.bin", "-CAfile", ca];
+        if partial {
+            args.push("-partial_chain");
+        }
+        args
+    };
+    let (ok, text) = openssl(bin, dir, &verify("@root.pem", false)).await;
+    assert!(!ok && text.contains("certificate signature failure"), "{text}");
+    let (ok, text) = openssl(bin, dir, &verify("@tsa.pem", true)).await;
+    assert!(!ok && text.contains("PKCS7_signatureVerify:signature failure"), "{text}");
 }
 
 // --- ofd-core and zbar ----------------------------------------------------------------
@@ -346,7 +489,7 @@ fn ofd_core_render(ofd: &[u8], files: usize) -> Vec<u8> {
 async fn ofd_core_finds_issued_ofds_conformant_and_zbar_reads_the_qr_of_its_render() {
     let issued = issue().await;
     let zbar = require("zbarimg on the render of an issued OFD", [path_tool("zbarimg")]);
-    for name in ["ofd", "both"] {
+    for name in ["ofd", "both", "stamped"] {
         let ofd = issued.ofd(name);
         let files = Package::from_zip(ofd, &ReadLimits::default()).unwrap().len();
         let png_bytes = ofd_core_render(ofd, files);
@@ -381,7 +524,7 @@ async fn ofdkit_extracts_the_chinese_text_and_the_metadata_of_issued_ofds() {
         return;
     };
     let issued = issue().await;
-    for name in ["ofd", "both"] {
+    for name in ["ofd", "both", "stamped"] {
         let (licence, ofd) = (issued.licence(name), issued.ofd(name));
         let path = out_dir(&format!("ofdkit-{name}")).join("licence.ofd");
         std::fs::write(&path, ofd).unwrap();
@@ -552,4 +695,12 @@ async fn easyofd_draws_the_seal_over_the_issuer_and_the_date() {
         }
     }
     overlay.save_png(dir.join("overlay.png")).unwrap();
+
+    // The time-stamped OFD (a fifth element in SignedValue.dat) reads and draws alike.
+    let (path, png) = (dir.join("stamped.ofd"), dir.join("stamped.png"));
+    std::fs::write(&path, issued.ofd("stamped")).unwrap();
+    let out = run(&python, [OsStr::new("-c"), OsStr::new(EASYOFD), path.as_os_str(), png.as_os_str()]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let (stamped_red, _) = red_box(&tiny_skia::Pixmap::decode_png(&std::fs::read(&png).unwrap()).unwrap());
+    assert!(stamped_red.iter().zip(red).all(|(a, b)| (a - b).abs() < 0.5), "{stamped_red:?} vs {red:?}");
 }

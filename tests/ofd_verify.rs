@@ -394,6 +394,7 @@ async fn tampering_with_the_seal_signature_is_caught_by_its_check() {
         &facts.property_info,
         &facts.signer_cert_der,
         &ours,
+        None,
     )
     .unwrap();
     let r = tampered(&f, &ofd, |p| {

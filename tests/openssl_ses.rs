@@ -102,7 +102,7 @@ async fn openssl_parses_and_verifies_the_platforms_seal_and_seal_signature() {
     let xml = b"<ofd:Signature/>";
     let signed = p
         .pki
-        .ses_sign(&seal.id, &sm3::Sm3::digest(xml), "/Doc_0/Signs/Sign_0/Signature.xml", now)
+        .ses_sign(&seal.id, &sm3::Sm3::digest(xml), "/Doc_0/Signs/Sign_0/Signature.xml", now, None)
         .await
         .unwrap();
     let maker = p.pki.seal_maker(now).await.unwrap();

@@ -65,7 +65,8 @@ async fn an_sm2_seal_gets_a_verifiable_electronic_seal_and_signs_with_it() {
     // A seal signature over an OFD's Signature.xml.
     let xml = b"<ofd:Signature xmlns:ofd=\"http://www.ofdspec.org/2016\"/>";
     let hash = sm3::Sm3::digest(xml);
-    let signed = p.pki.ses_sign(&seal.id, &hash, "/Doc_0/Signs/Sign_0/Signature.xml", now).await.unwrap();
+    let signed =
+        p.pki.ses_sign(&seal.id, &hash, "/Doc_0/Signs/Sign_0/Signature.xml", now, None).await.unwrap();
     let sig = ses::read_signature(&signed).unwrap();
     assert_eq!(sig.seal.der, stored);
     assert_eq!(sig.signer_cert_der, seal.cert_der);

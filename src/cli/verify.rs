@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use zhengzhao::config::Config;
 use zhengzhao::pki;
 use zhengzhao::platform::{self, Platform};
-use zhengzhao::verify::{Engine, Input, Mode, Outcome, Report, Subject, TrustSet};
+use zhengzhao::verify::{Engine, Input, Mode, Outcome, Report, Subject, TrustSet, as_of};
 
 use super::output::is_broken_pipe;
 
@@ -37,6 +37,11 @@ pub struct VerifyArgs {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+    /// Verify as of this moment, RFC 3339 (e.g. 2035-01-01T00:00:00Z), from 2000 to 100
+    /// years ahead: what a verifier will see then. The register's status and the CRLs are
+    /// as known now.
+    #[arg(long, value_name = "TIME")]
+    at: Option<String>,
 }
 
 /// Verifies; any error that keeps it from a verdict exits 2, after one line on stderr.
@@ -154,6 +159,7 @@ async fn verify(
     now: OffsetDateTime,
     out: &mut impl Write,
 ) -> Result<ExitCode> {
+    let at = args.at.as_deref().map(|t| as_of::parse_as_of(t, now)).transpose().context("--at")?;
     let input = verify_input(&args.input)?;
     let extra_crls = args.crl.as_deref().map(read_crl).transpose()?.into_iter().collect::<Vec<_>>();
     let report = match anchor(config, passphrase, &args, now).await? {
@@ -163,18 +169,29 @@ async fn verify(
                 .as_ref()
                 .map_or_else(|| "the local trust list".to_owned(), |p| p.display().to_string());
             let trust = TrustSet::from_signed_trust_list(&list, extra_crls, now).with_context(|| what)?;
-            Engine::new(&trust, now).verify_offline(input.as_input())
+            let engine = Engine::new(&trust, now);
+            at.map_or(engine, |at| engine.as_of(at)).verify_offline(input.as_input())
         }
-        Anchor::Platform(platform) => match input {
-            VerifyInput::Pdf(pdf) => platform.verification.verify_pdf(pdf, now).await?,
-            VerifyInput::Ofd(ofd) => platform.verification.verify_ofd(ofd, now).await?,
-            VerifyInput::Text(text) => platform.verification.verify_token_text(&text, now).await?,
-            VerifyInput::Identifier(id) => platform.verification.verify_identifier(&id, now).await?,
-        },
+        Anchor::Platform(platform) => {
+            let v = &platform.verification;
+            match input {
+                VerifyInput::Pdf(pdf) => v.verify_document_at(pdf, Subject::Pdf, now, at).await?,
+                VerifyInput::Ofd(ofd) => v.verify_document_at(ofd, Subject::Ofd, now, at).await?,
+                VerifyInput::Text(text) => v.verify_token_text_at(&text, now, at).await?,
+                VerifyInput::Identifier(id) => v.verify_identifier_at(&id, now, at).await?,
+            }
+        }
     };
     if args.json {
         writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
     } else {
+        if at.is_some() {
+            let when = report.checked_at.format(&time::format_description::well_known::Rfc3339)?;
+            writeln!(
+                out,
+                "核验时刻 As of:        {when}（证照状态与吊销列表按当前所知 register and CRLs as known now）"
+            )?;
+        }
         print_report(&report, out)?;
     }
     Ok(ExitCode::from(report.verdict.exit_code()))

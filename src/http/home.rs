@@ -95,7 +95,7 @@ async fn verify_form(State(platform): State<AppState>, request: Request) -> Resp
         Err(e) => return form_error(&e, ""),
     };
     let result = match pdf {
-        Some(file) => verify_document(&platform, file, None, OffsetDateTime::now_utc()).await,
+        Some(file) => verify_document(&platform, file, None, OffsetDateTime::now_utc(), None).await,
         None => report_for_text(&platform, &text).await,
     };
     match result {

@@ -124,6 +124,15 @@ impl Verification {
     }
 }
 
+/// The engine over `trust` at `now`, as of `at` when given.
+fn engine(trust: &TrustSet, now: OffsetDateTime, at: Option<OffsetDateTime>) -> Engine<'_> {
+    let engine = Engine::new(trust, now);
+    match at {
+        Some(at) => engine.as_of(at),
+        None => engine,
+    }
+}
+
 /// What both the online trust set and the trust list are made of.
 struct Material {
     roots: Vec<RootRecord>,
@@ -190,8 +199,18 @@ impl Verification {
 
     /// Verifies a QR token or its URL, online.
     pub async fn verify_token_text(&self, text: &str, now: OffsetDateTime) -> Result<Report, PlatformError> {
+        self.verify_token_text_at(text, now, None).await
+    }
+
+    /// [`Self::verify_token_text`] as of `at` ([`Engine::as_of`]), when given.
+    pub async fn verify_token_text_at(
+        &self,
+        text: &str,
+        now: OffsetDateTime,
+        at: Option<OffsetDateTime>,
+    ) -> Result<Report, PlatformError> {
         let trust = self.trust_set(now).await?;
-        let engine = Engine::new(&trust, now);
+        let engine = engine(&trust, now, at);
         Ok(self.complete(&engine, engine.read(Input::TokenText(text))).await)
     }
 
@@ -212,35 +231,47 @@ impl Verification {
         identifier: &str,
         now: OffsetDateTime,
     ) -> Result<Report, PlatformError> {
+        self.verify_identifier_at(identifier, now, None).await
+    }
+
+    /// [`Self::verify_identifier`] as of `at` ([`Engine::as_of`]), when given.
+    pub async fn verify_identifier_at(
+        &self,
+        identifier: &str,
+        now: OffsetDateTime,
+        at: Option<OffsetDateTime>,
+    ) -> Result<Report, PlatformError> {
         let trust = self.trust_set(now).await?;
-        let engine = Engine::new(&trust, now);
+        let engine = engine(&trust, now, at);
         Ok(self.complete(&engine, engine.read(Input::Identifier(identifier))).await)
     }
 
     /// Verifies a signed licence PDF, online. Reading the PDF (the CPU work) runs on a
     /// blocking thread; the register lookup after it does not.
     pub async fn verify_pdf(&self, pdf: Vec<u8>, now: OffsetDateTime) -> Result<Report, PlatformError> {
-        self.verify_file(pdf, Subject::Pdf, now).await
+        self.verify_document_at(pdf, Subject::Pdf, now, None).await
     }
 
     /// Verifies a signed licence OFD, online, as [`Self::verify_pdf`] a PDF.
     pub async fn verify_ofd(&self, ofd: Vec<u8>, now: OffsetDateTime) -> Result<Report, PlatformError> {
-        self.verify_file(ofd, Subject::Ofd, now).await
+        self.verify_document_at(ofd, Subject::Ofd, now, None).await
     }
 
     /// Verifies an uploaded file as the document its first bytes say it is
     /// ([`Input::document`]: an OFD is a zip, anything else is read as a PDF).
     pub async fn verify_upload(&self, file: Vec<u8>, now: OffsetDateTime) -> Result<Report, PlatformError> {
         let subject = Input::document(&file).subject();
-        self.verify_file(file, subject, now).await
+        self.verify_document_at(file, subject, now, None).await
     }
 
-    /// Verifies `file` as a PDF or an OFD (`subject`), reading it on a blocking thread.
-    async fn verify_file(
+    /// Verifies `file` as a PDF or an OFD (`subject`), reading it on a blocking thread; as
+    /// of `at` ([`Engine::as_of`]) when given.
+    pub async fn verify_document_at(
         &self,
         file: Vec<u8>,
         subject: Subject,
         now: OffsetDateTime,
+        at: Option<OffsetDateTime>,
     ) -> Result<Report, PlatformError> {
         let what = if subject == Subject::Ofd { "OFD" } else { "PDF" };
         if file.len() > MAX_VERIFY_PDF_BYTES {
@@ -253,11 +284,11 @@ impl Verification {
         let reader = trust.clone();
         let step = tokio::task::spawn_blocking(move || {
             let input = if subject == Subject::Ofd { Input::Ofd(&file) } else { Input::Pdf(&file) };
-            Engine::new(&reader, now).read(input)
+            engine(&reader, now, at).read(input)
         })
         .await
         .map_err(|e| PlatformError::Task(format!("the {what} could not be verified: {e}")))?;
-        Ok(self.complete(&Engine::new(&trust, now), step).await)
+        Ok(self.complete(&engine(&trust, now, at), step).await)
     }
 
     /// The slots for uploaded PDFs verified at once (`pdf_verify_concurrency` of them).

@@ -89,13 +89,16 @@ pub(super) struct TbsSignOut<'a> {
     pub(super) property_info: Ia5String,
 }
 
-/// `SES_Signature` (v4, without `timeStamp`) around already encoded `TBS_Sign` bytes.
+/// `SES_Signature` (v4) around already encoded `TBS_Sign` bytes; `timeStamp` is the DER
+/// `TimeStampToken` over the signature value, in a BIT STRING under `[0] EXPLICIT`.
 #[derive(Debug, Clone, Sequence)]
 pub(super) struct SesSignatureOut<'a> {
     pub(super) to_sign: AnyRef<'a>,
     pub(super) cert: OctetString,
     pub(super) signature_alg: ObjectIdentifier,
     pub(super) signature: BitString,
+    #[asn1(context_specific = "0", tag_mode = "EXPLICIT", optional = "true")]
+    pub(super) time_stamp: Option<BitString>,
 }
 
 /// The exact encoded bytes (tag, length and value) of each element of the SEQUENCE that

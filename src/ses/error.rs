@@ -60,6 +60,9 @@ pub enum SesError {
         /// The time asked about.
         at: OffsetDateTime,
     },
+    /// The time-stamping authority gave no usable token for the signature value.
+    #[error("time-stamping the signature failed: {0}")]
+    TimeStamp(String),
     /// An argument of [`super::make_seal`] or [`super::sign`] is unusable.
     #[error("invalid {field}: {reason}")]
     Invalid {
@@ -83,6 +86,7 @@ impl SesError {
             Self::BadSignature => "ses_signature_invalid",
             Self::SignerNotListed => "ses_signer_not_listed",
             Self::SealNotValid { .. } => "ses_seal_not_valid",
+            Self::TimeStamp(_) => "ses_time_stamp_failed",
             Self::Invalid { .. } => "ses_invalid_input",
         }
     }

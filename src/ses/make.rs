@@ -12,6 +12,7 @@ use super::verify::sm2_key_of;
 use super::{MAX_CERT_BYTES, MAX_PICTURE_BYTES, MAX_TEXT_BYTES};
 use crate::seal::SealDrawing;
 use crate::signing::{Algorithm, SealSigner, oid};
+use crate::tsa::{self, ImprintAlg, Stamper};
 
 /// The vendor id (`vid`) of the seals this platform makes.
 pub const VENDOR_ID: &str = "ZHENGZHAO";
@@ -118,11 +119,17 @@ pub fn make_seal(
     seal.to_der().map_err(encoding)
 }
 
-/// Makes a seal signature, `SES_Signature` (v4, no time-stamp): `TBS_Sign` with version
-/// 4, the seal `seal_der` as given, `time`, `data_hash` (for OFD: SM3 of `Signature.xml`
-/// as stored, 32 bytes) and `property_info` (for OFD: the path of `Signature.xml`),
-/// signed by `signer` (the seal's SM2 key) whose certificate `signer_cert_der` the seal
-/// must list. The seal must read as a v4 seal.
+/// Makes a seal signature, `SES_Signature` (v4): `TBS_Sign` with version 4, the seal
+/// `seal_der` as given, `time`, `data_hash` (for OFD: SM3 of `Signature.xml` as stored, 32
+/// bytes) and `property_info` (for OFD: the path of `Signature.xml`), signed by `signer`
+/// (the seal's SM2 key) whose certificate `signer_cert_der` the seal must list. The seal
+/// must read as a v4 seal.
+///
+/// With a `stamper`, the signature value (the content of the `signature` BIT STRING, DER
+/// `SEQUENCE { r, s }`) is time-stamped with an SM3 imprint, and the token goes in
+/// `timeStamp`. The token must verify over the signature value with the stamper's own
+/// chain and be at most [`crate::tsa::MAX_TOKEN_BYTES`], else [`SesError::TimeStamp`] and
+/// nothing is made.
 pub fn sign(
     seal_der: &[u8],
     time: OffsetDateTime,
@@ -130,6 +137,7 @@ pub fn sign(
     property_info: &str,
     signer_cert_der: &[u8],
     signer: &SealSigner,
+    stamper: Option<&dyn Stamper>,
 ) -> Result<Vec<u8>, SesError> {
     let seal = super::read_seal(seal_der)?;
     if seal.version != 4 {
@@ -151,13 +159,33 @@ pub fn sign(
     };
     let tbs_der = tbs.to_der().map_err(encoding)?;
     let signature = signer.sign_der(&tbs_der);
+    let time_stamp = match stamper {
+        Some(stamper) => Some(BitString::from_bytes(&stamp(stamper, &signature)?).map_err(encoding)?),
+        None => None,
+    };
     let out = SesSignatureOut {
         to_sign: AnyRef::try_from(tbs_der.as_slice()).map_err(encoding)?,
         cert: octets("signer certificate", signer_cert_der)?,
         signature_alg: oid::SM2_WITH_SM3,
         signature: BitString::from_bytes(&signature).map_err(encoding)?,
+        time_stamp,
     };
     out.to_der().map_err(encoding)
+}
+
+/// A time-stamp token over `signature` (SM3 imprint) from `stamper`, checked against the
+/// stamper's own chain (its TSA certificate, then the root) before it is embedded.
+fn stamp(stamper: &dyn Stamper, signature: &[u8]) -> Result<Vec<u8>, SesError> {
+    let failed = |e: tsa::TsaError| SesError::TimeStamp(format!("{e} ({})", e.code()));
+    let alg = ImprintAlg::Sm3;
+    let token = stamper.stamp(alg, &alg.digest(signature)).map_err(failed)?;
+    if token.len() > tsa::MAX_TOKEN_BYTES {
+        return Err(SesError::TimeStamp(format!("a token of {} bytes", token.len())));
+    }
+    let chain = stamper.chain();
+    let (tsa_cert, roots) = chain.split_first().ok_or_else(|| SesError::TimeStamp("no TSA chain".into()))?;
+    tsa::verify_token(&token, signature, roots, std::slice::from_ref(tsa_cert)).map_err(failed)?;
+    Ok(token)
 }
 
 /// The key must be SM2 and the one `cert_der` certifies.

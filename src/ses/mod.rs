@@ -10,7 +10,8 @@
 //!   [`SignatureFacts::verify_signature`], [`SignatureFacts::signer_listed_in_seal`],
 //!   [`SealFacts::check_valid_at`]. Whether the maker is trusted is chain validation of
 //!   [`SealFacts::maker_cert_der`] (`crate::pki::validate_seal_maker`).
-//! - Making (v4 only): [`make_seal`] and [`sign`].
+//! - Making (v4 only): [`make_seal`] and [`sign`], which time-stamps the signature value
+//!   when given a [`crate::tsa::Stamper`].
 //!
 //! Layout: `asn1.rs` the structures (`der` derives), `read.rs` the readers, `verify.rs`
 //! the checks, `make.rs` the writers, `error.rs` [`SesError`].
@@ -22,7 +23,9 @@
 //! OPTIONAL }`; `TBS_Sign ::= SEQUENCE { version INTEGER, eseal SES_Seal, timeInfo
 //! GeneralizedTime, dataHash BIT STRING, propertyInfo IA5String, extDatas [0] EXPLICIT
 //! OPTIONAL }`. Signatures are SM2-with-SM3 (user id `1234567812345678`), DER
-//! `SEQUENCE { r, s }`.
+//! `SEQUENCE { r, s }`. `timeStamp` holds a DER RFC 3161 `TimeStampToken` whose message
+//! imprint is a digest (SM3 when this module makes it) of the signature value — the content
+//! of the `signature` BIT STRING, as ofdrw's `TimeStampHook` is handed it.
 
 mod asn1;
 mod error;

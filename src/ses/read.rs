@@ -108,7 +108,9 @@ pub struct SignatureFacts {
     pub signature: Vec<u8>,
     /// The exact bytes signed: DER(`TBS_Sign`) as found in the input.
     pub tbs_der: Vec<u8>,
-    /// `timeStamp` (v4, v5), DER of the time-stamp token inside the BIT STRING, if present.
+    /// `timeStamp` (v4, v5): the content of its BIT STRING, the DER `TimeStampToken` over
+    /// [`SignatureFacts::signature`] (at most [`crate::tsa::MAX_TOKEN_BYTES`]), if present.
+    /// GM/T 0031-2014 (v1) signatures have no such field.
     pub timestamp: Option<Vec<u8>>,
 }
 
@@ -273,7 +275,9 @@ pub fn read_signature(der: &[u8]) -> Result<SignatureFacts, SesError> {
                 None => None,
                 Some(t) => {
                     let inner = asn1::explicit_inner("timeStamp", t)?;
-                    Some(bits("timeStamp", inner)?)
+                    let token = bits("timeStamp", inner)?;
+                    limit("timeStamp", token.len(), crate::tsa::MAX_TOKEN_BYTES)?;
+                    Some(token)
                 }
             };
             let mut facts = read_tbs_v4(tbs)?;

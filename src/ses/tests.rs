@@ -16,6 +16,7 @@ pub(super) fn at(secs: i64) -> OffsetDateTime {
 /// A root, a maker and a seal of one algorithm; the maker cert here is a seal-profile
 /// certificate (the maker profile lives in `pki`; only its key matters to this module).
 pub(super) struct Fixture {
+    pub root: (PrivateKey, Vec<u8>),
     pub maker: SealSigner,
     pub maker_cert: Vec<u8>,
     pub seal_key: SealSigner,
@@ -58,7 +59,7 @@ pub(super) fn fixture() -> Fixture {
     let (maker, maker_cert) = cert(Algorithm::Sm2, &root, "MAKER");
     let (seal_key, seal_cert) = cert(Algorithm::Sm2, &root, "110100000001");
     let drawing = crate::seal::draw("某某市市场监督管理局", "行政审批专用章").unwrap();
-    Fixture { maker, maker_cert, seal_key, seal_cert, picture: picture_of(&drawing).unwrap() }
+    Fixture { root, maker, maker_cert, seal_key, seal_cert, picture: picture_of(&drawing).unwrap() }
 }
 
 impl Fixture {
@@ -88,6 +89,7 @@ impl Fixture {
             "/Doc_0/Signs/Sign_0/Signature.xml",
             &self.seal_cert,
             &self.seal_key,
+            None,
         )
         .unwrap()
     }
@@ -168,10 +170,10 @@ fn making_refuses_what_it_must() {
     // Signing by a key the seal does not list, or with a digest that is not SM3-sized.
     let seal = f.seal();
     let hash = [7u8; 32];
-    let err = sign(&seal, at(1_790_000_000), &hash, "/p", &f.maker_cert, &f.maker).unwrap_err();
+    let err = sign(&seal, at(1_790_000_000), &hash, "/p", &f.maker_cert, &f.maker, None).unwrap_err();
     assert_eq!(err, SesError::SignerNotListed);
-    assert!(sign(&seal, at(1_790_000_000), &hash[..20], "/p", &f.seal_cert, &f.seal_key).is_err());
-    assert!(sign(&seal, at(1_790_000_000), &hash, "/p", &f.seal_cert, &f.maker).is_err());
+    assert!(sign(&seal, at(1_790_000_000), &hash[..20], "/p", &f.seal_cert, &f.seal_key, None).is_err());
+    assert!(sign(&seal, at(1_790_000_000), &hash, "/p", &f.seal_cert, &f.maker, None).is_err());
 }
 
 /// Flips one byte of `der` at the first place `needle` occurs (plus `offset`).
@@ -214,6 +216,7 @@ fn a_tbs_resigned_by_another_key_with_the_copied_cert_fails() {
             cert: der::asn1::OctetString::new(f.seal_cert.clone()).unwrap(),
             signature_alg: crate::signing::oid::SM2_WITH_SM3,
             signature: der::asn1::BitString::from_bytes(&forged_sig).unwrap(),
+            time_stamp: None,
         };
         der::Encode::to_der(&out).unwrap()
     };
@@ -388,7 +391,7 @@ fn a_seal_listing_certificate_digests_matches_by_digest() {
     assert!(!read_seal(&unknown).unwrap().lists_cert(&f.seal_cert));
     // A signature by a digest-listed seal: the signer is found by its digest.
     let hash = [1u8; 32];
-    let signed = sign(&by_sm3, at(1_790_000_000), &hash, "/p", &f.seal_cert, &f.seal_key).unwrap();
+    let signed = sign(&by_sm3, at(1_790_000_000), &hash, "/p", &f.seal_cert, &f.seal_key, None).unwrap();
     read_signature(&signed).unwrap().signer_listed_in_seal().unwrap();
 }
 
@@ -426,4 +429,151 @@ fn optional_time_stamps_and_extension_data_are_read() {
     let stamped_seal = read_seal(&sequence_of_parts(&seal_parts).unwrap()).unwrap();
     assert_eq!(stamped_seal.timestamp, Some(seal_stamp.to_vec()));
     stamped_seal.verify_maker_signature().unwrap();
+}
+
+/// A time-stamping authority of `alg` under `root`, stamping at `time`.
+fn stamper(alg: Algorithm, root: &(PrivateKey, Vec<u8>), time: OffsetDateTime) -> crate::tsa::FixedStamper {
+    let rng = SystemRandom::new();
+    let key = PrivateKey::generate(alg, &rng).unwrap();
+    let cert = crate::tsa::issue_tsa_cert(
+        "测试平台",
+        &key.public_key_spki_der(),
+        &root.1,
+        &root.0,
+        at(1_770_000_000),
+        at(1_870_000_000),
+        [3; 16],
+    )
+    .unwrap();
+    let signer = SealSigner::from_pkcs8_der(key.pkcs8_der()).unwrap();
+    let policy = der::asn1::ObjectIdentifier::new_unwrap("1.3.6.1.4.1.99999.7.1");
+    let authority = crate::tsa::Authority::new(signer, cert, root.1.clone(), policy, None).unwrap();
+    crate::tsa::FixedStamper::new(authority, time, 1)
+}
+
+#[test]
+fn a_time_stamped_signature_carries_a_token_over_its_signature_value() {
+    use crate::tsa::{ImprintAlg, Stamper as _};
+    let f = fixture();
+    let seal = f.seal();
+    let tsa = stamper(Algorithm::Sm2, &f.root, at(1_790_000_005));
+    let hash = sm3::Sm3::digest(b"<Signature/>");
+    let der = sign(&seal, at(1_790_000_000), &hash, "/p", &f.seal_cert, &f.seal_key, Some(&tsa)).unwrap();
+    let facts = read_signature(&der).unwrap();
+    facts.verify_signature().unwrap();
+    let token = facts.timestamp.as_deref().unwrap();
+    // The token is over the signature value as the BIT STRING holds it (DER r, s), SM3.
+    let info =
+        crate::tsa::verify_token(token, &facts.signature, std::slice::from_ref(&f.root.1), &[]).unwrap();
+    assert_eq!(
+        (info.gen_time, info.imprint_alg, info.algorithm),
+        (at(1_790_000_005), ImprintAlg::Sm3, Algorithm::Sm2)
+    );
+    assert_eq!(info.tsa_cert_der, tsa.chain()[0]);
+    // Not over the TBS_Sign, nor anything else.
+    assert!(crate::tsa::verify_token(token, &facts.tbs_der, std::slice::from_ref(&f.root.1), &[]).is_err());
+    // The layout: the fifth element is [0] EXPLICIT BIT STRING (what ofdrw writes and reads).
+    let parts = super::asn1::elements("t", &der, 5).unwrap();
+    assert_eq!(parts.len(), 5);
+    assert_eq!(parts[4][0], 0xa0);
+    assert_eq!(super::asn1::explicit_inner("t", parts[4]).unwrap()[0], 0x03);
+    // Without a stamper: four elements, as before.
+    let plain = f.signature(&seal);
+    assert_eq!(super::asn1::elements("t", &plain, 5).unwrap().len(), 4);
+}
+
+/// A stamper that answers with whatever bytes it was made with.
+#[derive(Debug)]
+struct Broken(Vec<u8>, Vec<Vec<u8>>);
+
+impl crate::tsa::Stamper for Broken {
+    fn stamp(&self, _: crate::tsa::ImprintAlg, _: &[u8]) -> Result<Vec<u8>, crate::tsa::TsaError> {
+        Ok(self.0.clone())
+    }
+    fn chain(&self) -> Vec<Vec<u8>> {
+        self.1.clone()
+    }
+}
+
+#[test]
+fn a_stamper_that_answers_junk_or_for_other_data_makes_no_signature() {
+    use crate::tsa::Stamper as _;
+    let f = fixture();
+    let seal = f.seal();
+    let tsa = stamper(Algorithm::Sm2, &f.root, at(1_790_000_005));
+    let hash = [7u8; 32];
+    let chain = tsa.chain();
+    // A real token, but over other data.
+    let other = tsa.stamp(crate::tsa::ImprintAlg::Sm3, &[0u8; 32]).unwrap();
+    for token in [b"junk".to_vec(), other, vec![0x30; crate::tsa::MAX_TOKEN_BYTES + 1]] {
+        let broken = Broken(token, chain.clone());
+        let err = sign(&seal, at(1_790_000_000), &hash, "/p", &f.seal_cert, &f.seal_key, Some(&broken))
+            .unwrap_err();
+        assert_eq!(err.code(), "ses_time_stamp_failed", "{err}");
+    }
+    // A TSA of another root than the chain it names: refused too.
+    let foreign = ForeignChain(stamper(Algorithm::Sm2, &root(Algorithm::Sm2), at(1_790_000_005)), chain);
+    let err =
+        sign(&seal, at(1_790_000_000), &hash, "/p", &f.seal_cert, &f.seal_key, Some(&foreign)).unwrap_err();
+    assert!(err.to_string().ends_with("(tsa_certificate)"), "{err}");
+}
+
+/// A stamper whose tokens are its own but whose chain is another TSA's.
+#[derive(Debug)]
+struct ForeignChain(crate::tsa::FixedStamper, Vec<Vec<u8>>);
+
+impl crate::tsa::Stamper for ForeignChain {
+    fn stamp(&self, alg: crate::tsa::ImprintAlg, digest: &[u8]) -> Result<Vec<u8>, crate::tsa::TsaError> {
+        self.0.stamp(alg, digest)
+    }
+    fn chain(&self) -> Vec<Vec<u8>> {
+        self.1.clone()
+    }
+}
+
+#[test]
+fn an_oversized_time_stamp_is_refused_when_read() {
+    use super::asn1::{elements, sequence_of_parts};
+    let f = fixture();
+    let sig = f.signature(&f.seal());
+    let build = |len: usize| {
+        let mut bits = vec![0u8];
+        bits.extend(std::iter::repeat_n(0x30, len));
+        let bit_string = der::Encode::to_der(&der::asn1::BitString::from_bytes(&bits[1..]).unwrap()).unwrap();
+        let mut explicit = vec![0xa0];
+        let len_der = der::Encode::to_der(&der::Length::try_from(bit_string.len()).unwrap()).unwrap();
+        explicit.extend(len_der);
+        explicit.extend(bit_string);
+        let mut parts = elements("t", &sig, 5).unwrap();
+        parts.push(&explicit);
+        sequence_of_parts(&parts).unwrap()
+    };
+    let max = crate::tsa::MAX_TOKEN_BYTES;
+    assert_eq!(read_signature(&build(max)).unwrap().timestamp.unwrap().len(), max);
+    assert_eq!(read_signature(&build(max + 1)).unwrap_err().code(), "ses_too_large");
+}
+
+#[test]
+fn the_fuzz_seeds_read_and_the_stamped_signature_carries_a_token_over_its_value() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/ses_decode");
+    let mut stamped = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        let name = path.display().to_string();
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("esl") => assert!(read_seal(&bytes).is_ok(), "{name}"),
+            Some("dat") => {
+                let facts = read_signature(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+                if let Some(token) = &facts.timestamp {
+                    // Everything but the TSA's root, which the seed's maker kept to itself.
+                    let err = crate::tsa::verify_token(token, &facts.signature, &[], &[]).unwrap_err();
+                    assert_eq!(err.code(), "tsa_certificate", "{name}: {err}");
+                    stamped += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(stamped, 1, "fuzz/seeds/ses_decode/stamped-SignedValue.dat (cargo run --example fuzz_seeds)");
 }

@@ -77,16 +77,22 @@ impl Pending {
     }
 }
 
-/// The verification engine over one trust set, at one time.
+/// The verification engine over one trust set, at one time — or, with [`Engine::as_of`],
+/// judging as of another moment with what is known now.
 #[derive(Clone, Copy)]
 pub struct Engine<'a> {
     trust: &'a TrustSet,
     now: OffsetDateTime,
+    at: Option<OffsetDateTime>,
 }
 
 impl std::fmt::Debug for Engine<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine").field("mode", &self.trust.mode()).field("now", &self.now).finish()
+        f.debug_struct("Engine")
+            .field("mode", &self.trust.mode())
+            .field("now", &self.now)
+            .field("at", &self.at)
+            .finish()
     }
 }
 
@@ -94,7 +100,20 @@ impl<'a> Engine<'a> {
     /// An engine over `trust`: online when the trust set is, and then a report may wait
     /// for the register.
     pub fn new(trust: &'a TrustSet, now: OffsetDateTime) -> Self {
-        Self { trust, now }
+        Self { trust, now, at: None }
+    }
+
+    /// The same engine judging as of `at` (see [`super::as_of`]): the report's
+    /// `checked_at`, the licence's validity, the certificates' and the time-stamps'
+    /// validity are taken at `at`; the register's status and the CRLs are what is known
+    /// now, and the report says so.
+    pub fn as_of(self, at: OffsetDateTime) -> Self {
+        Self { at: Some(at), ..self }
+    }
+
+    /// The moment the report is for.
+    fn moment(&self) -> OffsetDateTime {
+        self.at.unwrap_or(self.now)
     }
 
     /// Phase one: reads the input. Offline, the report is always done.
@@ -106,13 +125,13 @@ impl<'a> Engine<'a> {
                 Err(e) => Read::Stopped(vec![Check::unreadable(&e.to_string())]),
             },
             Input::Token(bytes) => format::token::read(self.trust, bytes, input.subject()),
-            Input::Pdf(bytes) => format::pdf::read(self.trust, bytes, self.now),
-            Input::Ofd(bytes) => format::ofd::read(self.trust, bytes, self.now),
+            Input::Pdf(bytes) => format::pdf::read(self.trust, bytes, self.moment()),
+            Input::Ofd(bytes) => format::ofd::read(self.trust, bytes, self.moment()),
             Input::Identifier(identifier) => return self.read_identifier(identifier.trim()),
         };
         let evidence = match read {
             Read::Stopped(checks) => {
-                return Step::Done(Box::new(Report::new(input.subject(), mode, self.now, checks)));
+                return Step::Done(Box::new(Report::new(input.subject(), mode, self.moment(), checks)));
             }
             Read::Evidence(evidence) => evidence,
         };
@@ -213,7 +232,7 @@ impl<'a> Engine<'a> {
             return self.identifier_report(Mode::Offline, check);
         };
         let mut report = match format::token::read(self.trust, &entry.token, Subject::Identifier) {
-            Read::Stopped(checks) => Report::new(Subject::Identifier, Mode::Online, self.now, checks),
+            Read::Stopped(checks) => Report::new(Subject::Identifier, Mode::Online, self.moment(), checks),
             Read::Evidence(evidence) => self.conclude(*evidence, Lookup::Found(entry)),
         };
         if report.licence.as_ref().is_some_and(|l| l.identifier != identifier) {
@@ -228,7 +247,7 @@ impl<'a> Engine<'a> {
     }
 
     fn identifier_report(&self, mode: Mode, check: Check) -> Report {
-        Report::new(Subject::Identifier, mode, self.now, vec![check])
+        Report::new(Subject::Identifier, mode, self.moment(), vec![check])
     }
 
     /// The checks every format shares, on a document's evidence and the register's
@@ -284,11 +303,14 @@ impl<'a> Engine<'a> {
                 entry,
                 register_down: lookup == Lookup::Unavailable,
                 mode,
-                today: self.now.date(),
+                today: self.moment().date(),
             };
             licence_checks(&cx, &mut checks);
         }
-        let mut report = Report::new(subject, mode, self.now, checks);
+        if let Some(at) = self.at.filter(|at| *at != self.now) {
+            super::as_of::note_known_now(&mut checks, self.now, at);
+        }
+        let mut report = Report::new(subject, mode, self.moment(), checks);
         report.licence = claims.as_ref().map(|c| summary(c, seal, entry));
         report.seal = seal.map(|s| s.summary());
         report.signing_time = Some(signing_time);

@@ -18,11 +18,16 @@
 //! Verdict: any failed check makes the licence `invalid`; otherwise any check that could
 //! not be made makes it `indeterminate`; only when every check passed is it `valid`.
 //!
+//! A report can be asked as of another moment ([`Engine::as_of`], [`as_of`]): what a
+//! verifier will see then, with the register and the CRLs as known now.
+//!
 //! Files: `report` (what the answer says), `register` (the register as the engine sees
 //! it), `trust` (the trust set), `checks` (the checks every format shares), `format/`
-//! (one module per document format: `token`, `pdf`), `engine` (the two phases),
+//! (one module per document format: `token`, `pdf`, `ofd`), `timestamp` (time-stamps
+//! inside documents), `engine` (the two phases), `as_of` (the moment judged),
 //! `trustlist` (the signed trust list offline verifiers use).
 
+pub mod as_of;
 mod checks;
 mod engine;
 mod format;

@@ -102,7 +102,8 @@ pub(crate) fn validate(
     all_crls.extend(crls.iter().cloned());
     let issuer = super::trust::issuer_der(&chain, certs, trust.roots());
     if let Some(issuer) = issuer
-        && let Ok(status) = pki::revocation_status(&info.tsa_cert_der, issuer, &all_crls, now)
+        // Every CRL known now, also when the report is for an earlier moment.
+        && let Ok(status) = pki::revocation_status(&info.tsa_cert_der, issuer, &all_crls, trust.built_at.max(now))
         && let Some((revoked_at, reason)) = status.revoked
     {
         let compromise = matches!(reason, RevocationReason::KeyCompromise | RevocationReason::Unspecified);

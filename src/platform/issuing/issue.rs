@@ -2,12 +2,15 @@
 //! thread (`build.rs`) with a serial reserved before (`serial.rs`), then one short
 //! transaction that stores it.
 
+use std::sync::Arc;
+
 use time::OffsetDateTime;
 
 use crate::codes::Uscc;
 use crate::licence::DocumentKind;
 use crate::store::{IdempotencyClaim, IssueOutcome, LicenceRow, NewLicence, SealStatus};
 use crate::token;
+use crate::tsa::Stamper;
 
 use super::super::error::PlatformError;
 use super::super::lookup;
@@ -19,11 +22,23 @@ impl Issuing {
     /// Issues a licence. Checks, in order: the seal exists; an API client has the `issue`
     /// scope, belongs to the seal's department and may use the type; the seal is active
     /// and its algorithm can sign the document asked for; the input fits the type. Then
-    /// builds, signs and stores everything atomically.
+    /// builds, signs and stores everything atomically. The OFD's seal signature carries
+    /// no time-stamp (see [`Issuing::issue_stamped`]).
     pub async fn issue(
         &self,
         request: IssueRequest,
         now: OffsetDateTime,
+    ) -> Result<IssuedLicence, PlatformError> {
+        self.issue_stamped(request, now, None).await
+    }
+
+    /// [`Issuing::issue`], the OFD's seal signature (GB/T 38540 `timeStamp`) time-stamped
+    /// by `ofd_stamper` when one is given; the PDF and the token are unaffected.
+    pub async fn issue_stamped(
+        &self,
+        request: IssueRequest,
+        now: OffsetDateTime,
+        ofd_stamper: Option<Arc<dyn Stamper>>,
     ) -> Result<IssuedLicence, PlatformError> {
         let seal = lookup::seal(self.store.as_ref(), &request.seal_id).await?;
         if let Some(client) = &request.client {
@@ -84,9 +99,9 @@ impl Issuing {
             false => None,
         };
         let ofd = match (request.document, &ofd_seal) {
-            (DocumentKind::Ofd, _) => Some(self.ofd_job(ctx.clone(), now).await?),
+            (DocumentKind::Ofd, _) => Some(self.ofd_job(ctx.clone(), now, ofd_stamper).await?),
             (DocumentKind::Both, Some(ofd_seal)) => {
-                Some(self.ofd_job(self.pki.seal_context(&ofd_seal.id).await?, now).await?)
+                Some(self.ofd_job(self.pki.seal_context(&ofd_seal.id).await?, now, ofd_stamper).await?)
             }
             _ => None,
         };

@@ -144,16 +144,18 @@ impl Pki {
         Ok(ses::make_seal(&spec, &maker.signer, &maker.cert_der)?)
     }
 
-    /// A seal signature (`SES_Signature`, DER, GB/T 38540 v4, no time-stamp) by an SM2
-    /// seal: its `SES_Seal` ([`Pki::ses_seal`]), `time`, `data_hash` (for OFD: SM3 of
-    /// `Signature.xml` as stored) and `property_info` (its path), signed with the seal's
-    /// key; the signer certificate is the seal's. The OFD writer's one call.
+    /// A seal signature (`SES_Signature`, DER, GB/T 38540 v4) by an SM2 seal: its
+    /// `SES_Seal` ([`Pki::ses_seal`]), `time`, `data_hash` (for OFD: SM3 of `Signature.xml`
+    /// as stored) and `property_info` (its path), signed with the seal's key; the signer
+    /// certificate is the seal's. With a `stamper`, the signature value is time-stamped
+    /// ([`ses::sign`]).
     pub async fn ses_sign(
         &self,
         seal_id: &str,
         data_hash: &[u8],
         property_info: &str,
         time: OffsetDateTime,
+        stamper: Option<&dyn crate::tsa::Stamper>,
     ) -> Result<Vec<u8>, PlatformError> {
         let seal_der = self.ses_seal(seal_id, time).await?;
         let ctx = self.seal_context(seal_id).await?;
@@ -161,6 +163,6 @@ impl Pki {
             .chain
             .first()
             .ok_or_else(|| PlatformError::NotFound(format!("certificate of seal {seal_id}")))?;
-        Ok(ses::sign(&seal_der, time, data_hash, property_info, cert, &ctx.signer)?)
+        Ok(ses::sign(&seal_der, time, data_hash, property_info, cert, &ctx.signer, stamper)?)
     }
 }

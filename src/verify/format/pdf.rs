@@ -54,7 +54,9 @@ pub(crate) fn read(trust: &TrustSet, bytes: &[u8], now: OffsetDateTime) -> Read 
             crls.extend(sig.dss_crls.iter().cloned());
             let mut intermediates = sig.certificates.clone();
             intermediates.extend(sig.dss_certs.iter().cloned());
-            Arc::new(SealAssessment::new(&sig.signer_cert_der, &intermediates, trust.roots(), &crls, now))
+            // Every CRL known now, also when the report is for an earlier moment.
+            let known = trust.built_at.max(now);
+            Arc::new(SealAssessment::new(&sig.signer_cert_der, &intermediates, trust.roots(), &crls, known))
         }
     };
     let claimed_signing_time = sig

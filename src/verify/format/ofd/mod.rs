@@ -2,13 +2,15 @@
 //! and [`crate::ses`]): the package read within limits, then for every seal signature its
 //! reference digests, what it leaves uncovered, `dataHash`, the signature over `TBS_Sign`,
 //! the seal inside (maker's signature and chain, validity, signer listed), and the QR
-//! token in the metadata, which must agree with the signer and the metadata.
+//! token in the metadata, which must agree with the signer and the metadata, and the
+//! signature's time-stamp (`ofd.timestamp`), whose time, when it holds, is the signing time.
 //!
 //! Every signature must hold (a file one signature excuses from its coverage — another
 //! signature's own files — is only as good as that signature); the first is the licence's,
 //! whose signer the engine judges (`seal.chain`, `seal.revocation`) at its signing time.
 
 mod seal;
+mod stamp;
 mod token;
 
 use std::sync::Arc;
@@ -76,9 +78,12 @@ pub(crate) fn read(trust: &TrustSet, bytes: &[u8], now: OffsetDateTime) -> Read 
     let kid = crate::token::kid_of(&signer_cert);
     let trusted = trust.seal_by_kid(&kid).filter(|s| s.cert_der == signer_cert).cloned();
     let claims = token::check(trust, &inspection, &signer_cert, trusted.as_deref(), &mut checks);
+    checks.push(read.stamp_check);
+    // Every CRL known now, also when the report is for an earlier moment.
+    let known = trust.built_at.max(now);
     let assessment = match &trusted {
         Some(s) => trust.assessment(s),
-        None => Arc::new(SealAssessment::new(&signer_cert, &[], trust.roots(), trust.crls(), now)),
+        None => Arc::new(SealAssessment::new(&signer_cert, &[], trust.roots(), trust.crls(), known)),
     };
     let claimed_signing_time = read
         .first
@@ -93,7 +98,7 @@ pub(crate) fn read(trust: &TrustSet, bytes: &[u8], now: OffsetDateTime) -> Read 
         seal: trusted,
         assessment,
         claimed_signing_time,
-        proven_time: None,
+        proven_time: read.proven,
         record_hash: token::metadata(&inspection, "RecordHash"),
     }))
 }

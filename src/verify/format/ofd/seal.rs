@@ -1,20 +1,27 @@
 //! The GB/T 38540 side of an OFD's seal signatures: each `SignedValue.dat` read as an
 //! `SES_Signature` ([`crate::ses`]) and checked — `dataHash` against `Signature.xml` as
 //! stored, the signature over `TBS_Sign`, the seal maker's signature and chain, the seal's
-//! validity at the signing time, and the signer being the certificate the seal lists.
+//! validity at the signing time, and the signer being the certificate the seal lists. The
+//! signing time is the one its time-stamp proves (`stamp.rs`), else the one it states.
 
 use sm3::{Digest, Sm3};
 use time::OffsetDateTime;
 
+use super::stamp::{self, Stamp};
 use crate::ofd::SignatureInspection;
 use crate::ses::{self, SignatureFacts};
 use crate::verify::report::Check;
+use crate::verify::timestamp::ProvenTime;
 use crate::verify::trust::TrustSet;
 
 /// The seal signatures read; `first` is the licence's.
 pub(super) struct SesRead {
     /// The first signature's facts.
     pub(super) first: SignatureFacts,
+    /// `ofd.timestamp`, for the caller to place in report order.
+    pub(super) stamp_check: Check,
+    /// The signing time of the first signature that its time-stamp proves.
+    pub(super) proven: Option<ProvenTime>,
 }
 
 /// One check's outcome for one signature: `Ok(message)` or `Err(message)`, English.
@@ -22,8 +29,9 @@ type Outcome = Result<String, String>;
 
 /// Reads and checks every seal signature, appending `ofd.data_hash`, `ofd.signature`,
 /// `ofd.seal_maker`, `ofd.seal_maker_chain`, `ofd.seal_validity` and `ofd.seal_signer`
-/// (each failing when any signature fails it). `None` when a `SignedValue.dat` is no
-/// `SES_Signature` (then `ofd.signature` says so and nothing more can be checked).
+/// (each failing when any signature fails it), and judging `ofd.timestamp`. `None` when a
+/// `SignedValue.dat` is no `SES_Signature` (then `ofd.signature` says so and nothing more
+/// can be checked).
 pub(super) fn read_all(
     trust: &TrustSet,
     seals: &[&SignatureInspection],
@@ -48,7 +56,13 @@ pub(super) fn read_all(
             }
         }
     }
-    let results: Vec<[Outcome; 6]> = seals.iter().zip(&facts).map(|(s, f)| judge(trust, s, f, now)).collect();
+    let stamps: Vec<Stamp> = facts.iter().map(|f| stamp::judge(trust, f, now)).collect();
+    let results: Vec<[Outcome; 6]> = seals
+        .iter()
+        .zip(&facts)
+        .zip(&stamps)
+        .map(|((s, f), stamp)| judge(trust, s, f, stamp.proven().map(|p| p.time), now))
+        .collect();
     for (i, (code, zh_pass, zh_fail)) in TITLES.iter().enumerate() {
         let failed: Vec<String> = seals
             .iter()
@@ -63,7 +77,9 @@ pub(super) fn read_all(
         };
         checks.push(check);
     }
-    facts.into_iter().next().map(|first| SesRead { first })
+    let stamp_check = stamp::check(seals, &stamps);
+    let proven = stamps.first().and_then(Stamp::proven).cloned();
+    facts.into_iter().next().map(|first| SesRead { first, stamp_check, proven })
 }
 
 /// Codes with their Chinese messages when passing and failing, in [`judge`]'s order.
@@ -76,9 +92,16 @@ const TITLES: [(&str, &str, &str); 6] = [
     ("ofd.seal_signer", "签章人证书是印章所列证书", "签章人证书不是印章所列证书"),
 ];
 
-/// The six outcomes for one signature.
-fn judge(trust: &TrustSet, s: &SignatureInspection, f: &SignatureFacts, now: OffsetDateTime) -> [Outcome; 6] {
-    let at = f.time.or_else(|| s.signature_time.map(|t| t.assume_utc())).unwrap_or(now);
+/// The six outcomes for one signature, at the signing time its time-stamp proves (`proven`)
+/// or, without one, the time it states.
+fn judge(
+    trust: &TrustSet,
+    s: &SignatureInspection,
+    f: &SignatureFacts,
+    proven: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+) -> [Outcome; 6] {
+    let at = proven.or(f.time).or_else(|| s.signature_time.map(|t| t.assume_utc())).unwrap_or(now);
     let maker = &f.seal.maker_cert_der;
     let maker_name = crate::pki::cert_info(maker).map_or_else(|_| "?".to_owned(), |i| i.subject);
     [
@@ -97,7 +120,8 @@ fn judge(trust: &TrustSet, s: &SignatureInspection, f: &SignatureFacts, now: Off
             .seal_maker_chain(maker, at)
             .map(|_| format!("the seal maker {maker_name} chains to a trusted root"))
             .map_err(|e| format!("the seal maker {maker_name} is not trusted: {e} ({})", e.code())),
-        f.seal_valid_at_signing(now)
+        f.seal
+            .check_valid_at(at)
             .map(|()| {
                 format!(
                     "the seal was valid at the signing time ({} to {})",
