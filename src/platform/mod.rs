@@ -139,7 +139,7 @@ impl Platform {
         let tsa = TimeStamping::new(s.clone(), keys.clone(), c.clone(), pki.clone());
         let register = Register::new(s.clone(), c.clone(), catalogue.clone(), access_log.clone());
         Ok(Self {
-            issuing: Issuing::new(s.clone(), c.clone(), catalogue.clone(), pki.clone()),
+            issuing: Issuing::new(s.clone(), c.clone(), catalogue.clone(), pki.clone(), tsa.clone()),
             holders: Holders::new(s.clone(), register.clone()),
             register,
             verification: Verification::new(

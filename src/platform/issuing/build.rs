@@ -14,6 +14,9 @@ use crate::licence::{CheckedInput, Document, LicenceRecord, LicenceType};
 use crate::pdf;
 use crate::store::NewLicence;
 use crate::token::{self, LicenceClaims};
+use crate::tsa;
+
+use super::super::tsa::ReservedStamper;
 
 use super::super::pki::SealContext;
 use super::ofd::OfdJob;
@@ -43,11 +46,20 @@ pub(super) struct BuildJob {
 /// The documents to build beside record and token.
 #[derive(Debug)]
 pub(super) struct DocumentJob {
-    /// The signed PDF, with this CRL (the root's, with thisUpdate at or after the signing
-    /// time) in its DSS; `None`: no PDF.
-    pub(super) pdf_crl_der: Option<Vec<u8>>,
+    /// The signed PDF; `None`: no PDF.
+    pub(super) pdf: Option<PdfJob>,
     /// The signed OFD; `None`: no OFD.
     pub(super) ofd: Option<OfdJob>,
+}
+
+/// What the PDF needs besides the seal: PAdES B-LTA material.
+#[derive(Debug)]
+pub(super) struct PdfJob {
+    /// The root's CRL with thisUpdate at or after the signing time, for the DSS.
+    pub(super) crl_der: Vec<u8>,
+    /// The time-stamping unit of the seal's algorithm, two serials reserved: the
+    /// signature time-stamp and the document time-stamp.
+    pub(super) stamper: Arc<ReservedStamper>,
 }
 
 impl BuildJob {
@@ -62,8 +74,8 @@ impl BuildJob {
         let record_cbor = record.to_cbor();
         let record_hash = Sha256::digest(&record_cbor).to_vec();
         let token = token::sign(&self.claims(&record, &record_hash), &self.ctx.kid, &self.ctx.signer)?;
-        let pdf = match &self.document.pdf_crl_der {
-            Some(crl_der) => Some(self.signed_pdf(&record, &token, std::slice::from_ref(crl_der))?),
+        let pdf = match &self.document.pdf {
+            Some(job) => Some(self.signed_pdf(&record, &token, job)?),
             None => None,
         };
         let ofd = match &self.document.ofd {
@@ -147,14 +159,10 @@ impl BuildJob {
         }
     }
 
-    /// The licence's page, rendered and signed with the seal, the chain and `crls` in its
-    /// DSS.
-    fn signed_pdf(
-        &self,
-        record: &LicenceRecord,
-        token: &[u8],
-        crls: &[Vec<u8>],
-    ) -> Result<Vec<u8>, BuildError> {
+    /// The licence's page, rendered and signed with the seal as PAdES B-LTA: the signature
+    /// time-stamped, the seal's and the time-stamping unit's chains and the CRL in the DSS,
+    /// then a document time-stamp over it all.
+    fn signed_pdf(&self, record: &LicenceRecord, token: &[u8], job: &PdfJob) -> Result<Vec<u8>, BuildError> {
         let ctx = &self.ctx;
         let url = token::qr_url(&self.public_url, token);
         let page = licence_page(&self.licence_type, record, &url, self.now);
@@ -171,9 +179,12 @@ impl BuildJob {
             reason: Some(format!("{}电子证照签发", self.licence_type.name)),
             location: None,
             name: Some(ctx.department.name.clone()),
-            stamper: None,
+            stamper: Some(job.stamper.as_ref()),
         };
-        let dss = pdf::Dss { certs: ctx.chain.as_slice(), crls, doc_timestamp: false };
+        // The seal's chain, then the TSA's certificate (its root is the seal's root).
+        let mut certs = ctx.chain.clone();
+        certs.extend(tsa::Stamper::chain(job.stamper.as_ref()).into_iter().filter(|c| !ctx.chain.contains(c)));
+        let dss = pdf::Dss { certs: &certs, crls: std::slice::from_ref(&job.crl_der), doc_timestamp: true };
         Ok(pdf::sign_rendered(&rendered, &params, Some(dss))?)
     }
 }

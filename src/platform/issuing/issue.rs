@@ -14,7 +14,7 @@ use crate::tsa::Stamper;
 
 use super::super::error::PlatformError;
 use super::super::lookup;
-use super::build::{BuildJob, DocumentJob};
+use super::build::{BuildJob, DocumentJob, PdfJob};
 use super::serial::Reserved;
 use super::{IssueRequest, IssuedLicence, Issuing, policy};
 
@@ -22,23 +22,36 @@ impl Issuing {
     /// Issues a licence. Checks, in order: the seal exists; an API client has the `issue`
     /// scope, belongs to the seal's department and may use the type; the seal is active
     /// and its algorithm can sign the document asked for; the input fits the type. Then
-    /// builds, signs and stores everything atomically. The OFD's seal signature carries
-    /// no time-stamp (see [`Issuing::issue_stamped`]).
+    /// builds, signs and stores everything atomically. The platform's time-stamping
+    /// authority stamps in process: the PDF's signature (PAdES B-T) and its document
+    /// time-stamp after the DSS (B-LTA) by the unit of the seal's algorithm, the OFD's seal
+    /// signature (`timeStamp`) by the SM2 unit.
     pub async fn issue(
         &self,
         request: IssueRequest,
         now: OffsetDateTime,
     ) -> Result<IssuedLicence, PlatformError> {
-        self.issue_stamped(request, now, None).await
+        self.issue_with(request, now, OfdStamp::Platform).await
     }
 
-    /// [`Issuing::issue`], the OFD's seal signature (GB/T 38540 `timeStamp`) time-stamped
-    /// by `ofd_stamper` when one is given; the PDF and the token are unaffected.
+    /// [`Issuing::issue`] with the OFD's seal signature time-stamped by `ofd_stamper`
+    /// instead of the platform's SM2 unit, or not at all with `None` (tools and tests that
+    /// bring their own authority, or need a signature as older versions made it). The PDF
+    /// is stamped by the platform as always.
     pub async fn issue_stamped(
         &self,
         request: IssueRequest,
         now: OffsetDateTime,
         ofd_stamper: Option<Arc<dyn Stamper>>,
+    ) -> Result<IssuedLicence, PlatformError> {
+        self.issue_with(request, now, OfdStamp::Given(ofd_stamper)).await
+    }
+
+    async fn issue_with(
+        &self,
+        request: IssueRequest,
+        now: OffsetDateTime,
+        ofd_stamp: OfdStamp,
     ) -> Result<IssuedLicence, PlatformError> {
         let seal = lookup::seal(self.store.as_ref(), &request.seal_id).await?;
         if let Some(client) = &request.client {
@@ -93,10 +106,21 @@ impl Issuing {
         if let Some(old) = &renewal {
             policy::keeps_holder(old, &checked)?;
         }
-        // Only a PDF carries a CRL (and may need a fresh one signed).
+        // Only a PDF carries a CRL (and may need a fresh one signed), and two time-stamps
+        // (the signature's and the document's), whose serials are reserved now.
         let pdf = match request.document.has_pdf() {
-            true => Some(self.pki.dss_crl(seal.algorithm, now).await?.der),
+            true => Some(PdfJob {
+                crl_der: self.pki.dss_crl(seal.algorithm, now).await?.der,
+                stamper: Arc::new(self.tsa.stamper(seal.algorithm, 2, now).await?),
+            }),
             false => None,
+        };
+        let ofd_stamper = match ofd_stamp {
+            OfdStamp::Given(stamper) => stamper,
+            OfdStamp::Platform if request.document.has_ofd() => {
+                Some(Arc::new(self.tsa.stamper(crate::pki::Algorithm::Sm2, 1, now).await?) as Arc<dyn Stamper>)
+            }
+            OfdStamp::Platform => None,
         };
         let ofd = match (request.document, &ofd_seal) {
             (DocumentKind::Ofd, _) => Some(self.ofd_job(ctx.clone(), now, ofd_stamper).await?),
@@ -105,7 +129,7 @@ impl Issuing {
             }
             _ => None,
         };
-        let document = DocumentJob { pdf_crl_der: pdf, ofd };
+        let document = DocumentJob { pdf, ofd };
         let issuer =
             Uscc::parse(ctx.department.code.as_str()).map_err(|e| PlatformError::invalid("issuer", e))?;
         let job = BuildJob {
@@ -188,4 +212,12 @@ fn issued(public_url: &str, l: NewLicence, replayed: bool) -> IssuedLicence {
         record_hash: l.record_hash,
         replayed,
     }
+}
+
+/// Who time-stamps the OFD's seal signature.
+enum OfdStamp {
+    /// The platform's SM2 time-stamping unit.
+    Platform,
+    /// This stamper, or none.
+    Given(Option<Arc<dyn Stamper>>),
 }

@@ -18,6 +18,7 @@ use crate::store::{ClientRecord, Store};
 
 use super::error::PlatformError;
 use super::pki::Pki;
+use super::tsa::TimeStamping;
 pub use page::licence_page;
 
 /// What an issuing request names.
@@ -81,6 +82,7 @@ pub struct Issuing {
     config: Arc<Config>,
     catalogue: Arc<Catalogue>,
     pki: Pki,
+    tsa: TimeStamping,
 }
 
 impl Issuing {
@@ -89,8 +91,9 @@ impl Issuing {
         config: Arc<Config>,
         catalogue: Arc<Catalogue>,
         pki: Pki,
+        tsa: TimeStamping,
     ) -> Self {
-        Self { store, config, catalogue, pki }
+        Self { store, config, catalogue, pki, tsa }
     }
 
     /// The licence type with `code`.
