@@ -84,7 +84,11 @@ impl Archive {
         mut progress: impl FnMut(RenewalProgress<'_>) + Send,
     ) -> Result<RenewalReport, PlatformError> {
         // Forcing renews even what lasts: look at everything up to the end of time.
-        let horizon = if force { OffsetDateTime::from_unix_timestamp(i64::from(i32::MAX) * 4).unwrap_or(before) } else { before };
+        let horizon = if force {
+            OffsetDateTime::from_unix_timestamp(i64::from(i32::MAX) * 4).unwrap_or(before)
+        } else {
+            before
+        };
         let roots: Vec<Vec<u8>> = self.store.roots().await?.into_iter().map(|r| r.cert_der).collect();
         let mut report = RenewalReport::default();
         let mut cursor = String::new();

@@ -1,10 +1,10 @@
 """PAdES long-term validation of a signed PDF by pyHanko (ETSI EN 319 102-1 LTA), offline.
 
-Usage: python pyhanko_lta.py FILE.pdf ROOT.pem MOMENT [CRL.der ...]
+Usage: python pyhanko_lta.py FILE.pdf ROOTS.pem MOMENT [CRL.der ...]
 
 MOMENT (RFC 3339) is the validation time, pinned: pyHanko does not use the real clock as
 a proof of existence and fetches nothing (no OCSP, no CRL download, no certificates).
-ROOT.pem is the only trust anchor. Prints one JSON object: the AdES indication and
+The certificates of ROOTS.pem are the only trust anchors. Prints one JSON object: the AdES indication and
 sub-indication, the signature's intactness and validity, the best proven signing time, the
 oldest document time-stamp, and the signature time-stamp's indication.
 """
@@ -37,12 +37,13 @@ from pyhanko_certvalidator.registry import SimpleTrustManager
 from pyhanko_certvalidator.revinfo.archival import CRLContainer
 
 
-def load_root(path):
+def load_roots(path):
+    """Every certificate of a PEM file (or the one DER certificate)."""
     with open(path, "rb") as f:
         data = f.read()
-    if pem.detect(data):
-        _, _, data = pem.unarmor(data)
-    return x509.Certificate.load(data)
+    if not pem.detect(data):
+        return [x509.Certificate.load(data)]
+    return [x509.Certificate.load(der) for _, _, der in pem.unarmor(data, multiple=True)]
 
 
 async def main():
@@ -52,7 +53,7 @@ async def main():
         with open(path, "rb") as f:
             crls.append(CRLContainer(asn1_crl.CertificateList.load(f.read())))
     at = datetime.fromisoformat(moment.replace("Z", "+00:00"))
-    trust = SimpleTrustManager.build(trust_roots=[load_root(root_path)])
+    trust = SimpleTrustManager.build(trust_roots=load_roots(root_path))
     # Revocation information is required wherever a certificate names a CRL
     # distribution point (the seal and TSA certificates do), and must come from the file.
     rev = CertRevTrustPolicy(

@@ -183,7 +183,8 @@ impl BuildJob {
         };
         // The seal's chain, then the TSA's certificate (its root is the seal's root).
         let mut certs = ctx.chain.clone();
-        certs.extend(tsa::Stamper::chain(job.stamper.as_ref()).into_iter().filter(|c| !ctx.chain.contains(c)));
+        certs
+            .extend(tsa::Stamper::chain(job.stamper.as_ref()).into_iter().filter(|c| !ctx.chain.contains(c)));
         let dss = pdf::Dss { certs: &certs, crls: std::slice::from_ref(&job.crl_der), doc_timestamp: true };
         Ok(pdf::sign_rendered(&rendered, &params, Some(dss))?)
     }
