@@ -370,6 +370,72 @@ fn bench_sign(c: &mut Criterion, fx: &Fixtures) {
     group.finish();
 }
 
+/// A time-stamping authority under `seal`'s root, stamping at a fixed time.
+fn stamper(seal: &Seal) -> zhengzhao::tsa::FixedStamper {
+    let rng = SystemRandom::new();
+    let now = OffsetDateTime::now_utc();
+    let key = PrivateKey::generate(seal.root_key.algorithm(), &rng).expect("a TSA key");
+    let cert = pki::issue_tsa_cert(
+        "证照服务平台",
+        &key.public_key_spki_der(),
+        &seal.chain[1],
+        &seal.root_key,
+        now - time::Duration::minutes(5),
+        now + time::Duration::days(3650),
+        pki::random_serial(&rng).expect("a serial"),
+    )
+    .expect("the TSA certificate");
+    let signer = SealSigner::from_pkcs8_der(key.pkcs8_der()).expect("the TSA key");
+    let policy = zhengzhao::config::DEFAULT_TSA_POLICY.parse().expect("the policy OID");
+    let authority = zhengzhao::tsa::Authority::new(signer, cert, seal.chain[1].clone(), policy, None)
+        .expect("the authority");
+    zhengzhao::tsa::FixedStamper::new(authority, now, 1)
+}
+
+/// Long-term validation: what the time-stamps and the B-LTA revision add to a licence PDF
+/// (render, sign, DSS: B-LT as before; with the signature time-stamp: B-T + LT; with the
+/// document time-stamp too: B-LTA, what issuing does), one TSA token alone, and archive
+/// renewal of a stored B-LTA PDF (DSS + document time-stamp, parsing the file).
+fn bench_ltv(c: &mut Criterion, fx: &Fixtures) {
+    use zhengzhao::tsa::{ImprintAlg, Stamper};
+    let mut group = c.benchmark_group("ltv");
+    for (name, seal) in fx.seals() {
+        let tsa = stamper(seal);
+        let mut certs = seal.chain.clone();
+        certs.push(tsa.chain()[0].clone());
+        let crls = std::slice::from_ref(&fx.crl);
+        let imprint = ImprintAlg::for_algorithm(seal.root_key.algorithm());
+        let digest = imprint.digest(b"a signature value");
+        group.bench_function(format!("{name}/tsa_token"), |b| {
+            b.iter(|| tsa.stamp(imprint, black_box(&digest)))
+        });
+        for (label, stamped, doc_timestamp) in
+            [("b_lt", false, false), ("b_t_lt", true, false), ("b_lta", true, true)]
+        {
+            let mut params = seal.params(&fx.drawing, &fx.appearance, &fx.rendered);
+            params.stamper = stamped.then_some(&tsa as &dyn Stamper);
+            let dss = zhengzhao::pdf::Dss { certs: &certs, crls, doc_timestamp };
+            group.bench_function(format!("{name}/render+sign+{label}"), |b| {
+                b.iter(|| {
+                    let rendered = zhengzhao::pdf::render(black_box(&fx.page)).expect("rendering");
+                    zhengzhao::pdf::sign_rendered(&rendered, &params, Some(dss)).expect("signing")
+                })
+            });
+        }
+        let mut params = seal.params(&fx.drawing, &fx.appearance, &fx.rendered);
+        params.stamper = Some(&tsa);
+        let dss = zhengzhao::pdf::Dss { certs: &certs, crls, doc_timestamp: true };
+        let stored = zhengzhao::pdf::sign_rendered(&fx.rendered, &params, Some(dss)).expect("a B-LTA PDF");
+        group.bench_function(format!("{name}/archive_renew"), |b| {
+            b.iter(|| {
+                let with_dss = zhengzhao::pdf::add_dss(black_box(&stored), &tsa.chain(), crls).expect("DSS");
+                zhengzhao::pdf::add_doc_timestamp(&with_dss, &tsa, imprint).expect("document time-stamp")
+            })
+        });
+    }
+    group.finish();
+}
+
 fn bench_token(c: &mut Criterion, fx: &Fixtures) {
     let claims = licence_claims();
     let kid = [0x1du8, 0x8e, 0x3a, 0x52, 0x07, 0xc4, 0x91, 0x6b];
@@ -444,6 +510,7 @@ fn main() {
     bench_raw(&mut c, &fx);
     bench_render(&mut c, &fx);
     bench_sign(&mut c, &fx);
+    bench_ltv(&mut c, &fx);
     bench_token(&mut c, &fx);
     bench_issue_e2e(&mut c);
     c.final_summary();

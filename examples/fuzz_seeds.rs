@@ -98,6 +98,11 @@ fn minimal_pdf() -> Vec<u8> {
 }
 
 fn signed_pdf(p: &Pki) -> Vec<u8> {
+    signed_pdf_stamped(p, None)
+}
+
+/// [`signed_pdf`], its signature value time-stamped by `stamper` (PAdES B-T).
+fn signed_pdf_stamped(p: &Pki, stamper: Option<&dyn zhengzhao::tsa::Stamper>) -> Vec<u8> {
     let signer = SealSigner::from_pkcs8_der(&p.key).expect("seal key");
     let seal = zhengzhao::seal::draw("某某市市场监督管理局", "行政审批专用章").expect("seal drawing");
     let params = SignParams {
@@ -110,7 +115,7 @@ fn signed_pdf(p: &Pki) -> Vec<u8> {
         reason: Some("电子证照签章".into()),
         location: None,
         name: None,
-        stamper: None,
+        stamper,
     };
     zhengzhao::pdf::sign(&minimal_pdf(), &params).expect("signing the seed PDF")
 }
@@ -166,6 +171,16 @@ fn main() {
     )
     .expect("adding the DSS");
     write("pdf_inspect", "signed-p256-dss.pdf", &with_dss);
+    // PAdES B-LTA: signature time-stamp, DSS, document time-stamp (the TSA need not be of
+    // the seal's root for the reader).
+    let tsa = Sm2Pki::new().stamper();
+    let certs = [ed.root.clone(), zhengzhao::tsa::Stamper::chain(&tsa)[0].clone()];
+    let b_lt =
+        zhengzhao::pdf::add_dss(&signed_pdf_stamped(&ed, Some(&tsa)), &certs, std::slice::from_ref(&ed.crl))
+            .expect("adding the DSS");
+    let lta = zhengzhao::pdf::add_doc_timestamp(&b_lt, &tsa, zhengzhao::tsa::ImprintAlg::Sha256)
+        .expect("adding the document time-stamp");
+    write("pdf_inspect", "signed-ed25519-lta.pdf", &lta);
     tsa_seeds(&write);
     stamped_ses_seeds(&dir, &write);
 }

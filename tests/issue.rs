@@ -378,7 +378,7 @@ async fn the_dss_crl_is_issued_at_or_after_the_signing_time_and_lists_revocation
         for _ in 0..3 {
             let (pdf, token) = issue_pdf(&f, seal).await;
             let info = zhengzhao::pdf::inspect(&pdf).unwrap();
-            assert_eq!(info.later_revisions, zhengzhao::pdf::LaterRevisions::DssOnly);
+            assert_eq!(info.later_revisions, zhengzhao::pdf::LaterRevisions::Archival { doc_timestamps: 1 });
             let signed_at = info.signing_time.unwrap();
             assert_eq!(info.dss_crls.len(), 1);
             let crl = zhengzhao::pki::crl_info(&info.dss_crls[0]).unwrap();

@@ -317,3 +317,72 @@ async fn tampered_time_stamps_are_caught() {
     let report = f.platform.verification.verify_pdf(changed, now).await.unwrap();
     assert_eq!(outcome(&report, "pdf.changes"), Outcome::Failed, "{:#?}", report.checks);
 }
+
+#[tokio::test]
+async fn archive_renewal_extends_every_stored_pdf_and_resumes() {
+    let f = fixture().await;
+    let now = OffsetDateTime::now_utc();
+    let (food, file) = TYPES[1];
+    let mut ids = vec![];
+    let mut stored = vec![];
+    for algorithm in [Algorithm::Ed25519, Algorithm::P256] {
+        let seal = seal_of(&f, algorithm).await;
+        let l = issue(&f, &seal, food, file, now).await;
+        stored.push(l.pdf().unwrap().to_vec());
+        ids.push(l.identifier);
+    }
+    // A licence as older versions stored it: B-LT, no document time-stamp.
+    let b_lt = without_last_revision(&stored[1]);
+    assert!(f.platform.store.keep_archive(&ids[1], None, Some(&b_lt), now).await.unwrap());
+    stored[1] = b_lt;
+    // A data-only licence has nothing to renew.
+    let request = IssueRequest {
+        seal_id: seal_of(&f, Algorithm::Ed25519).await,
+        ofd_seal_id: None,
+        type_code: food.into(),
+        input: example(file),
+        document: DocumentKind::None,
+        client: None,
+        idempotency_key: None,
+        renews: None,
+    };
+    f.platform.issuing.issue(request, now).await.unwrap();
+
+    // Renewal nine and a half years on, of everything whose proof ends within a year: the
+    // TSA certificate of the issuing time (`tsa_cert_days`, 3650 by default) ends within
+    // it, and the unit that signs now is a newer one (a unit signs in the first half of its
+    // certificate's life only), whose certificate lasts ten more years.
+    let at = now + Duration::days(3450);
+    let before = at + Duration::days(365);
+    let mut seen = vec![];
+    let report = f.platform.archive.renew(before, false, at, |p| seen.push(p.id.to_owned())).await.unwrap();
+    assert_eq!((report.examined, report.renewed, report.failed.len()), (2, 2, 0), "{report:?}");
+    assert_eq!(seen, ids);
+    for ((id, before_renewal), stamps) in ids.iter().zip(&stored).zip([2, 1]) {
+        let (renewed, until) = f.platform.store.archived_pdf(id).await.unwrap().unwrap();
+        assert!(until.unwrap() > before, "the new time-stamp lasts beyond the horizon");
+        // Every earlier revision is kept byte for byte, and one more time-stamp follows.
+        assert!(renewed.starts_with(before_renewal));
+        let info = zhengzhao::pdf::inspect(&renewed).unwrap();
+        assert_eq!(info.doc_timestamps.len(), stamps);
+        assert_eq!(info.doc_timestamps.last().unwrap().revision_len(), renewed.len());
+        let report = f.platform.verification.verify_pdf(renewed.clone(), LATER).await.unwrap();
+        assert_valid(&report);
+        let archive = &report.check("pdf.archive").unwrap().message_en;
+        assert!(archive.contains(&format!("{stamps} document time-stamp")), "{archive}");
+        // The file as it was before the renewal still validates as it did.
+        let report = f.platform.verification.verify_pdf(before_renewal.clone(), now).await.unwrap();
+        assert_valid(&report);
+    }
+    // Resumed or run again: nothing is due any more.
+    let again = f.platform.archive.renew(before, false, at, |_| {}).await.unwrap();
+    assert_eq!(again.examined, 0, "{again:?}");
+    // A licence whose proof lasts beyond the horizon is only recorded.
+    let (_, version) = f.platform.store.archived_pdf(&ids[0]).await.unwrap().unwrap();
+    assert!(f.platform.store.keep_archive(&ids[0], version, None, now).await.unwrap());
+    let recorded = f.platform.archive.renew(now + Duration::days(30), false, at, |_| {}).await.unwrap();
+    assert_eq!((recorded.examined, recorded.recorded, recorded.renewed), (1, 1, 0), "{recorded:?}");
+    // --all renews even what lasts.
+    let all = f.platform.archive.renew(before, true, at, |_| {}).await.unwrap();
+    assert_eq!((all.examined, all.renewed), (2, 2));
+}

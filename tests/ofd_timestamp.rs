@@ -5,7 +5,8 @@
 //! Hostile time-stamps — another root's TSA, a token over other bytes, garbage, a
 //! truncated or oversized token, a TSA certificate not valid when it stamped — fail
 //! `ofd.timestamp` and nothing else; a token that held when made but whose TSA has expired
-//! since proves nothing any more (not checked: indeterminate). And what the proven time is for: a
+//! since proves nothing any more and counts as absent (the signing time is the claim, or
+//! online the register's date): it never leaves a licence worse off. And what the proven time is for: a
 //! seal certificate that expired, or was revoked for an ordinary reason or for key
 //! compromise, after the stamp does not invalidate the licence; revoked for key compromise
 //! before the stamp it does.
@@ -299,7 +300,7 @@ async fn hostile_time_stamps_fail_the_time_stamp_check_alone() {
 }
 
 #[tokio::test]
-async fn a_time_stamp_whose_tsa_expired_since_proves_nothing_and_the_verdict_is_indeterminate() {
+async fn a_time_stamp_whose_tsa_expired_since_proves_nothing_and_counts_as_absent() {
     let f = fixture().await;
     let short = stamper(&f.root, f.now - Duration::days(1), f.now + Duration::days(30), f.now);
     let ofd = f.resigned(&f.issue(None).await, Some(&short)).await;
@@ -309,14 +310,9 @@ async fn a_time_stamp_whose_tsa_expired_since_proves_nothing_and_the_verdict_is_
     let v = &f.platform.verification;
     let r = v.verify_document_at(ofd, Subject::Ofd, f.now, Some(later)).await.unwrap();
     assert_eq!(r.checked_at, later);
-    // Not wrong, only unproven (nothing in an OFD carries the proof on): as for a PDF whose
-    // time-stamps lapsed, the verdict cannot be valid; the register's date stands in.
-    assert_eq!(
-        (r.verdict, outcome(&r, "ofd.timestamp")),
-        (Verdict::Indeterminate, Outcome::NotChecked),
-        "{}",
-        lines(&r)
-    );
+    // Not wrong, only unproven (nothing in an OFD carries the proof on): it counts as no
+    // time-stamp, and the register's date stands in as for a licence never stamped.
+    assert_eq!((r.verdict, outcome(&r, "ofd.timestamp")), (Verdict::Valid, Outcome::Passed), "{}", lines(&r));
     assert!(failed(&r).is_empty(), "{}", lines(&r));
     assert!(message(&r, "ofd.timestamp").contains("proves nothing any more"), "{}", lines(&r));
     assert!(message(&r, "ofd.timestamp").contains("expired at"), "{}", lines(&r));

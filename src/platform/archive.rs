@@ -124,7 +124,7 @@ impl Archive {
             tick.tick().await;
             let now = OffsetDateTime::now_utc();
             let progress = |p: RenewalProgress<'_>| {
-                if p.done % 1000 == 0 {
+                if p.done.is_multiple_of(1000) {
                     tracing::info!(done = p.done, licence = p.id, "archive renewal in progress");
                 }
             };

@@ -8,12 +8,13 @@ use time::OffsetDateTime;
 
 use crate::codes::Uscc;
 use crate::licence::DocumentKind;
-use crate::store::{IdempotencyClaim, IssueOutcome, LicenceRow, NewLicence, SealStatus};
+use crate::store::{IdempotencyClaim, IssueOutcome, LicenceRow, NewLicence, SealRecord, SealStatus};
 use crate::token;
 use crate::tsa::Stamper;
 
 use super::super::error::PlatformError;
 use super::super::lookup;
+use super::super::pki::SealContext;
 use super::build::{BuildJob, DocumentJob, PdfJob};
 use super::serial::Reserved;
 use super::{IssueRequest, IssuedLicence, Issuing, policy};
@@ -106,30 +107,8 @@ impl Issuing {
         if let Some(old) = &renewal {
             policy::keeps_holder(old, &checked)?;
         }
-        // Only a PDF carries a CRL (and may need a fresh one signed), and two time-stamps
-        // (the signature's and the document's), whose serials are reserved now.
-        let pdf = match request.document.has_pdf() {
-            true => Some(PdfJob {
-                crl_der: self.pki.dss_crl(seal.algorithm, now).await?.der,
-                stamper: Arc::new(self.tsa.stamper(seal.algorithm, 2, now).await?),
-            }),
-            false => None,
-        };
-        let ofd_stamper = match ofd_stamp {
-            OfdStamp::Given(stamper) => stamper,
-            OfdStamp::Platform if request.document.has_ofd() => {
-                Some(Arc::new(self.tsa.stamper(crate::pki::Algorithm::Sm2, 1, now).await?) as Arc<dyn Stamper>)
-            }
-            OfdStamp::Platform => None,
-        };
-        let ofd = match (request.document, &ofd_seal) {
-            (DocumentKind::Ofd, _) => Some(self.ofd_job(ctx.clone(), now, ofd_stamper).await?),
-            (DocumentKind::Both, Some(ofd_seal)) => {
-                Some(self.ofd_job(self.pki.seal_context(&ofd_seal.id).await?, now, ofd_stamper).await?)
-            }
-            _ => None,
-        };
-        let document = DocumentJob { pdf, ofd };
+        let document =
+            self.document_job(request.document, &seal, ofd_seal.as_ref(), &ctx, ofd_stamp, now).await?;
         let issuer =
             Uscc::parse(ctx.department.code.as_str()).map_err(|e| PlatformError::invalid("issuer", e))?;
         let job = BuildJob {
@@ -146,6 +125,43 @@ impl Issuing {
             now,
         };
         self.build_and_store(job, renewal.as_ref(), idempotency, now).await
+    }
+
+    /// What the documents need besides the seal: for a PDF the DSS CRL and a stamper with
+    /// two serials reserved; for an OFD the seal's `SES_Seal` and the OFD's stamper.
+    async fn document_job(
+        &self,
+        kind: DocumentKind,
+        seal: &SealRecord,
+        ofd_seal: Option<&SealRecord>,
+        ctx: &Arc<SealContext>,
+        ofd_stamp: OfdStamp,
+        now: OffsetDateTime,
+    ) -> Result<DocumentJob, PlatformError> {
+        // Only a PDF carries a CRL (and may need a fresh one signed), and two time-stamps
+        // (the signature's and the document's), whose serials are reserved now.
+        let pdf = match kind.has_pdf() {
+            true => Some(PdfJob {
+                crl_der: self.pki.dss_crl(seal.algorithm, now).await?.der,
+                stamper: Arc::new(self.tsa.stamper(seal.algorithm, 2, now).await?),
+            }),
+            false => None,
+        };
+        let ofd_stamper = match ofd_stamp {
+            OfdStamp::Given(stamper) => stamper,
+            OfdStamp::Platform if kind.has_ofd() => {
+                Some(Arc::new(self.tsa.stamper(crate::pki::Algorithm::Sm2, 1, now).await?) as Arc<dyn Stamper>)
+            }
+            OfdStamp::Platform => None,
+        };
+        let ofd = match (kind, ofd_seal) {
+            (DocumentKind::Ofd, _) => Some(self.ofd_job(ctx.clone(), now, ofd_stamper).await?),
+            (DocumentKind::Both, Some(ofd_seal)) => {
+                Some(self.ofd_job(self.pki.seal_context(&ofd_seal.id).await?, now, ofd_stamper).await?)
+            }
+            _ => None,
+        };
+        Ok(DocumentJob { pdf, ofd })
     }
 
     /// The serial is reserved by the database in a short transaction of its own; the

@@ -6,10 +6,11 @@
 //! The check fails when a time-stamp is there and is not one: a token of an untrusted TSA,
 //! over other bytes, unreadable, or whose TSA certificate was not valid (or was revoked)
 //! when it stamped. A time-stamp that held when made but whose TSA certificate has expired
-//! since proves nothing any more — nothing in an OFD carries the proof on — and the check
-//! is not made (the verdict is then at best indeterminate, as for a PDF's). A signature
-//! without a time-stamp passes with what that means — the signing time is the signer's
-//! claim (online, the register's date) — so that older licences keep their verdict.
+//! since proves nothing any more — nothing in an OFD carries the proof on (no document
+//! time-stamps, no archive renewal) — and counts as absent, saying so: a time-stamp must
+//! never leave a licence worse off than none. A signature without a time-stamp passes with
+//! what that means — the signing time is the signer's claim (online, the register's date) —
+//! so that older licences keep their verdict.
 
 use time::OffsetDateTime;
 
@@ -27,6 +28,8 @@ pub(super) enum Stamp {
     Absent,
     /// A valid time-stamp: the time it proves.
     Proven(ProvenTime),
+    /// A time-stamp that held when made, whose TSA certificate has expired since: why.
+    Lapsed(StampFailure),
     /// It proves nothing: why (wrong, or only unproven any more).
     Failed(StampFailure),
 }
@@ -47,6 +50,7 @@ pub(super) fn judge(trust: &TrustSet, f: &SignatureFacts, now: OffsetDateTime) -
     let Some(token) = f.timestamp.as_deref() else { return Stamp::Absent };
     match timestamp::validate(trust, token, &[&f.signature], &[], &[], None, now) {
         Ok((_, proven)) => Stamp::Proven(proven),
+        Err(failure) if failure.indeterminate => Stamp::Lapsed(failure),
         Err(failure) => Stamp::Failed(failure),
     }
 }
@@ -66,19 +70,21 @@ pub(super) fn check(seals: &[&SignatureInspection], stamps: &[Stamp]) -> Check {
     if !failures.is_empty() {
         let zh: Vec<String> = failures.iter().map(|(id, f)| format!("签章 {id}：{}", f.zh)).collect();
         let en: Vec<String> = failures.iter().map(|(id, f)| format!("signature {id}: {}", f.en)).collect();
-        // Not checked only when every one is merely unproven any more; wrong if any is.
-        let indeterminate = failures.iter().all(|(_, f)| f.indeterminate);
-        let (what_zh, what_en) = if indeterminate {
-            ("电子签章时间戳已不能证明签章时间", "the seal signature's time-stamp proves nothing any more")
-        } else {
-            ("电子签章时间戳无效", "the seal signature's time-stamp is not valid")
-        };
-        let failure = StampFailure {
-            indeterminate,
-            zh: format!("{what_zh}：{}", zh.join("；")),
-            en: format!("{what_en}: {}", en.join("; ")),
-        };
-        return failure.check("ofd.timestamp");
+        return Check::fail(
+            "ofd.timestamp",
+            format!("电子签章时间戳无效：{}", zh.join("；")),
+            format!("the seal signature's time-stamp is not valid: {}", en.join("; ")),
+        );
+    }
+    if let Some(Stamp::Lapsed(f)) = stamps.first() {
+        return Check::pass(
+            "ofd.timestamp",
+            format!("电子签章时间戳已不能证明签章时间（{}），签章时间为签章人自述的时间", f.zh),
+            format!(
+                "the seal signature's time-stamp proves nothing any more ({}): the signing time is the signer's own claim",
+                f.en
+            ),
+        );
     }
     match stamps.first().and_then(Stamp::proven) {
         Some(p) => Check::pass(
