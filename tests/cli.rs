@@ -661,3 +661,30 @@ fn licence_status_history_and_audit_verify_catches_edits_behind_the_back() {
     let line = env.fails(&["audit", "verify"]);
     assert!(line.contains("entry 2 was changed"), "{line}");
 }
+
+/// `archive renew`: renews the stored PDFs due before `--before`, says what it did, and a
+/// second run finds nothing due; a malformed moment is one line and exit ≠ 0.
+#[test]
+fn archive_renew_from_the_command_line() {
+    let env = Env::new();
+    with_department(&env);
+    let seal = env.ok(&["seal", "create", "--department", DEPT, "--name", "行政审批专用章"]);
+    let input = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/examples/food-business-licence.json");
+    let pdf = env.dir.path().join("licence.pdf");
+    let issue = ["issue", "--seal", seal.trim(), "--type", "11100000000013338W002"];
+    let mut args = issue.to_vec();
+    args.extend(["--input", input.to_str().unwrap(), "--out", pdf.to_str().unwrap()]);
+    env.ok(&args);
+    // Nothing expires within a year: looked at and recorded, nothing renewed.
+    let out = env.ok(&["archive", "renew"]);
+    assert!(out.contains("1 looked at, 0 renewed, 1 already lasting"), "{out}");
+    // Everything whose proof ends before 2100: renewed, once.
+    let out = env.ok(&["archive", "renew", "--before", "2100-01-01T00:00:00Z"]);
+    assert!(out.contains("1 looked at, 1 renewed"), "{out}");
+    let again = env.ok(&["archive", "renew", "--before", "2100-01-01T00:00:00Z"]);
+    assert!(again.contains("1 looked at, 1 renewed"), "its new time-stamp also ends before 2100: {again}");
+    let all = env.ok(&["archive", "renew", "--all"]);
+    assert!(all.contains("1 looked at, 1 renewed"), "{all}");
+    let line = env.fails(&["archive", "renew", "--before", "next year"]);
+    assert!(line.contains("RFC 3339"), "{line}");
+}
