@@ -95,31 +95,17 @@ impl ArchiveStore for SqlStore {
         until: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         let _turn = self.writer.enter().await;
-        let done = match pdf {
-            Some(pdf) => {
-                sqlx::query(
-                    "UPDATE licences SET pdf = $1, archive_until = $2 WHERE id = $3 \
-                     AND document = 'pdf' AND COALESCE(archive_until, -1) = $4",
-                )
-                .bind(pdf)
-                .bind(ts(until))
-                .bind(id)
-                .bind(version(expected))
-                .execute(&self.pool)
-                .await?
-            }
-            None => {
-                sqlx::query(
-                    "UPDATE licences SET archive_until = $1 WHERE id = $2 \
-                     AND document = 'pdf' AND COALESCE(archive_until, -1) = $3",
-                )
-                .bind(ts(until))
-                .bind(id)
-                .bind(version(expected))
-                .execute(&self.pool)
-                .await?
-            }
-        };
+        // Without a new file the PDF stays as it is (COALESCE of NULL).
+        let done = sqlx::query(
+            "UPDATE licences SET pdf = COALESCE($1, pdf), archive_until = $2 WHERE id = $3 \
+             AND document = 'pdf' AND COALESCE(archive_until, -1) = $4",
+        )
+        .bind(pdf)
+        .bind(ts(until))
+        .bind(id)
+        .bind(version(expected))
+        .execute(&self.pool)
+        .await?;
         Ok(done.rows_affected() == 1)
     }
 }
