@@ -236,6 +236,9 @@ fn resign_cms(cms_der: &[u8], signer: &SealSigner, edit: impl FnOnce(&mut Vec<At
     let attrs = SetOfVec::try_from(attrs).unwrap();
     si.signature = OctetString::new(signer.sign_der(&attrs.to_der().unwrap())).unwrap();
     si.signed_attrs = Some(attrs);
+    // The signature time-stamp stamped the old signature value (a P-256 signature is new
+    // every time): it would no longer match, so the re-signed CMS goes without (B-B).
+    si.unsigned_attrs = None;
     sd.signer_infos = SignerInfos(SetOfVec::try_from(infos).unwrap());
     ContentInfo { content_type: ci.content_type, content: Any::encode_from(&sd).unwrap() }.to_der().unwrap()
 }
