@@ -19,6 +19,7 @@ use zhengzhao::signing::SealSigner;
 use zhengzhao::tsa::{Authority, FixedStamper, ImprintAlg, Stamper};
 use zhengzhao::verify::{Outcome, Report, TimeBasis, Verdict};
 
+use common::pdf::without_last_revision;
 use common::tools;
 
 /// Years after issue, past the seal certificate's expiry (1095 days) and within the food
@@ -76,13 +77,6 @@ fn outcome(report: &Report, code: &str) -> Outcome {
 #[track_caller]
 fn assert_valid(report: &Report) {
     assert_eq!(report.verdict, Verdict::Valid, "{:#?}", report.checks);
-}
-
-/// The file as it was before its last revision (everything up to the previous `%%EOF`).
-fn without_last_revision(pdf: &[u8]) -> Vec<u8> {
-    let end = pdf[..pdf.len() - 7].windows(5).rposition(|w| w == b"%%EOF").unwrap() + 5;
-    let eol = pdf[end..].iter().take_while(|b| **b == b'\r' || **b == b'\n').count();
-    pdf[..end + eol].to_vec()
 }
 
 fn path_text(p: &std::path::Path) -> String {

@@ -6,6 +6,8 @@
 
 #![allow(clippy::unwrap_used)] // Test helpers: a failed unwrap is a failed test.
 
+mod common;
+
 use std::sync::Arc;
 
 use cms::content_info::ContentInfo;
@@ -274,14 +276,12 @@ fn layout_unchecked(pdf: &[u8]) -> Layout {
     Layout { br: (open, close), gap: (contents, end), end: 0 }
 }
 
-/// An issued B-LTA PDF as it was before its document time-stamp (up to the previous
-/// `%%EOF`): signature time-stamp and DSS, one signature field.
+/// An issued B-LTA PDF as it was before its document time-stamp: signature time-stamp and
+/// DSS, one signature field.
 fn without_doc_timestamp(pdf: &[u8]) -> Vec<u8> {
     let last = zhengzhao::pdf::inspect(pdf).unwrap().doc_timestamps.pop().unwrap();
     assert_eq!(last.revision_len(), pdf.len());
-    let end = pdf[..pdf.len() - 7].windows(5).rposition(|w| w == b"%%EOF").unwrap() + 5;
-    let eol = pdf[end..].iter().take_while(|b| **b == b'\r' || **b == b'\n').count();
-    pdf[..end + eol].to_vec()
+    common::pdf::without_last_revision(pdf)
 }
 
 struct Case {

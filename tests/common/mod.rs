@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use zhengzhao::store::SqlStore;
 
 pub mod openssl;
+pub mod pdf;
 pub mod skip;
 pub mod tools;
 
