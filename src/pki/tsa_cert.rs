@@ -40,30 +40,21 @@ pub fn issue_tsa_cert(
     not_after: OffsetDateTime,
     serial: [u8; 16],
 ) -> Result<Vec<u8>, PkiError> {
-    issue_service_cert(
-        ROLE,
-        platform_name,
-        public_key_spki_der,
-        issuer_cert_der,
-        issuer_key,
-        None,
-        not_before,
-        not_after,
-        serial,
-    )
+    let args = (public_key_spki_der, issuer_cert_der, issuer_key);
+    issue_tsa_cert_with_crl(platform_name, args.0, args.1, args.2, None, not_before, not_after, serial)
 }
 
-/// [`issue_tsa_cert`] with the CRL distribution point `crl_url` (the issuing root's CRL,
-/// as seal certificates name it), so that the root's CRL can revoke the TSA: what the
-/// platform's time-stamping units get. Refused besides: a `crl_url` that is not an
-/// absolute ASCII URI.
+/// [`issue_tsa_cert`] with the CRL distribution point `crl_url`, if given (the issuing
+/// root's CRL, as seal certificates name it), so that the root's CRL can revoke the TSA:
+/// what the platform's time-stamping units get. Refused besides: a `crl_url` that is not
+/// an absolute ASCII URI.
 #[allow(clippy::too_many_arguments)] // issue_tsa_cert's arguments and the CRL URL
 pub fn issue_tsa_cert_with_crl(
     platform_name: &str,
     public_key_spki_der: &[u8],
     issuer_cert_der: &[u8],
     issuer_key: &PrivateKey,
-    crl_url: &str,
+    crl_url: Option<&str>,
     not_before: OffsetDateTime,
     not_after: OffsetDateTime,
     serial: [u8; 16],
@@ -74,7 +65,7 @@ pub fn issue_tsa_cert_with_crl(
         public_key_spki_der,
         issuer_cert_der,
         issuer_key,
-        Some(crl_url),
+        crl_url,
         not_before,
         not_after,
         serial,
@@ -136,12 +127,14 @@ mod tests {
             assert!(issue_tsa_cert("测试平台", &own, &root, &root_key, now, end, [4; 16]).is_err());
             // With the root's CRL: the same profile, and the distribution point.
             let url = format!("https://zz.example.gov.cn/pki/crl-{alg}.crl");
-            let with = issue_tsa_cert_with_crl("测试平台", &spki, &root, &root_key, &url, now, end, [5; 16]);
+            let with =
+                issue_tsa_cert_with_crl("测试平台", &spki, &root, &root_key, Some(&url), now, end, [5; 16]);
             let with = with.unwrap();
             assert_eq!(crate::pki::cert_info(&with).unwrap().crl_urls, vec![url]);
             assert!(crate::pki::cert_info(&cert).unwrap().crl_urls.is_empty());
             validate_tsa_cert(&with, &roots, now + Duration::days(1)).unwrap();
-            let bad = issue_tsa_cert_with_crl("测试平台", &spki, &root, &root_key, "证照", now, end, [6; 16]);
+            let bad =
+                issue_tsa_cert_with_crl("测试平台", &spki, &root, &root_key, Some("证照"), now, end, [6; 16]);
             assert!(matches!(bad, Err(PkiError::InvalidField { field: "CRL URL", .. })), "{bad:?}");
         }
     }

@@ -83,13 +83,9 @@ impl Archive {
         now: OffsetDateTime,
         mut progress: impl FnMut(RenewalProgress<'_>) + Send,
     ) -> Result<RenewalReport, PlatformError> {
-        // Forcing renews even what lasts: look at everything up to the end of time.
-        let horizon = if force {
-            OffsetDateTime::from_unix_timestamp(i64::from(i32::MAX) * 4).unwrap_or(before)
-        } else {
-            before
-        };
-        let roots: Vec<Vec<u8>> = self.store.roots().await?.into_iter().map(|r| r.cert_der).collect();
+        // Forcing renews even what lasts: every PDF is due.
+        let horizon = if force { time::Date::MAX.midnight().assume_utc() } else { before };
+        let roots: Arc<[Vec<u8>]> = self.store.roots().await?.into_iter().map(|r| r.cert_der).collect();
         let mut report = RenewalReport::default();
         let mut cursor = String::new();
         loop {
@@ -98,7 +94,7 @@ impl Archive {
             cursor = last.id.clone();
             for item in due {
                 report.examined += 1;
-                match self.renew_one(&item.id, &roots, before, force, now).await {
+                match self.renew_one(&item.id, roots.clone(), before, force, now).await {
                     Ok(Outcome::Renewed) => report.renewed += 1,
                     Ok(Outcome::Recorded) => report.recorded += 1,
                     Ok(Outcome::Raced) => report.raced += 1,
@@ -146,16 +142,15 @@ impl Archive {
     async fn renew_one(
         &self,
         id: &str,
-        roots: &[Vec<u8>],
+        roots: Arc<[Vec<u8>]>,
         before: OffsetDateTime,
         force: bool,
         now: OffsetDateTime,
     ) -> Result<Outcome, PlatformError> {
         let Some((stored, version)) = self.store.archived_pdf(id).await? else { return Ok(Outcome::Raced) };
-        let (bytes, roots_owned) = (stored, roots.to_vec());
         let (bytes, state) = tokio::task::spawn_blocking(move || {
-            let state = archive_state(&bytes, &roots_owned);
-            (bytes, state)
+            let state = archive_state(&stored, &roots);
+            (stored, state)
         })
         .await
         .map_err(|e| PlatformError::Io(format!("archive worker: {e}")))?;

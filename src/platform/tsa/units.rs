@@ -168,7 +168,7 @@ impl TimeStamping {
                 &key.public_key_spki_der(),
                 &root.0.cert_der,
                 &root.1,
-                &self.config.crl_url(algorithm.as_str()),
+                Some(&self.config.crl_url(algorithm.as_str())),
                 now - BACKDATE,
                 (now + days).min(root_end),
                 pki::random_serial(&self.rng)?,
