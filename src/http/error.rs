@@ -15,12 +15,15 @@ pub struct ApiError {
     code: &'static str,
     message: String,
     retry_after: Option<u64>,
+    problems: Vec<crate::platform::EntryProblem>,
 }
 
 #[derive(Serialize)]
 struct Body<'a> {
     code: &'a str,
     message: &'a str,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    errors: &'a [crate::platform::EntryProblem],
 }
 
 /// The error body every endpoint answers with (for the OpenAPI document).
@@ -34,12 +37,15 @@ pub struct ErrorBody {
         example = "invalid holder.code: 统一社会信用代码 (unified social credit code) check character is wrong: expected 'D', got 'X'"
     )]
     pub message: String,
+    /// For a refused bundle: every faulty entry and field (left out otherwise).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<crate::platform::EntryProblem>,
 }
 
 impl ApiError {
     /// An error with a status, stable code and message.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), retry_after: None }
+        Self { status, code, message: message.into(), retry_after: None, problems: vec![] }
     }
 
     /// The HTTP status.
@@ -82,6 +88,12 @@ impl From<PlatformError> for ApiError {
             }
             PlatformError::NotFound(_) | PlatformError::NoDocument(_) => StatusCode::NOT_FOUND,
             PlatformError::Conflict(_) => StatusCode::CONFLICT,
+            PlatformError::BundleRefused { forbidden, problems } => {
+                let status = if *forbidden { StatusCode::FORBIDDEN } else { StatusCode::BAD_REQUEST };
+                let mut error = Self::new(status, e.code(), e.to_string());
+                error.problems = problems.clone();
+                return error;
+            }
             _ => StatusCode::SERVICE_UNAVAILABLE,
         };
         if e.is_client_error() {
@@ -96,7 +108,8 @@ impl From<PlatformError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response =
-            (self.status, Json(Body { code: self.code, message: &self.message })).into_response();
+            (self.status, Json(Body { code: self.code, message: &self.message, errors: &self.problems }))
+                .into_response();
         if let Some(secs) = self.retry_after {
             response
                 .headers_mut()
@@ -186,7 +199,7 @@ pub(super) async fn error_form(request: axum::extract::Request, next: axum::midd
             axum::http::HeaderValue::from_static("application/json"),
         );
         axum::body::Body::from(
-            serde_json::to_vec(&Body { code: &code, message: &message }).unwrap_or_default(),
+            serde_json::to_vec(&Body { code: &code, message: &message, errors: &[] }).unwrap_or_default(),
         )
     };
     Response::from_parts(parts, body)

@@ -136,41 +136,14 @@ async fn issue_or_renew(
     body: Bytes,
     renews: Option<String>,
 ) -> Result<Response, ApiError> {
-    let json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if !json {
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "send application/json",
-        ));
-    }
+    require_json(&headers)?;
     let body: IssueBody =
         super::json_body::parse(&body, &["/licence", "/licence/holder", "/licence/matter"])?;
     let document = body.document()?;
     // A licence is a legal document: a blind retry must not issue a second one. A missing
     // key is refused by the platform (400 idempotency_key_required) after the client's
     // rights, so that a client that may not issue learns that first.
-    let idempotency_key = match headers.get("idempotency-key") {
-        None => None,
-        Some(v) => {
-            let key = String::from_utf8_lossy(v.as_bytes());
-            let key = key.trim();
-            if key.is_empty()
-                || key.len() > crate::platform::MAX_IDEMPOTENCY_KEY
-                || !key.bytes().all(|b| (0x20..0x7f).contains(&b))
-            {
-                return Err(ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_input",
-                    "Idempotency-Key must be 1–128 printable ASCII characters",
-                ));
-            }
-            Some(key.to_owned())
-        }
-    };
+    let idempotency_key = idempotency_key(&headers)?;
     let request = IssueRequest {
         seal_id: body.seal_id,
         ofd_seal_id: body.ofd_seal_id,
@@ -194,6 +167,46 @@ async fn issue_or_renew(
         response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
     Ok(response)
+}
+
+/// 415 unless the body is declared `application/json`.
+pub(super) fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !json {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send application/json",
+        ));
+    }
+    Ok(())
+}
+
+/// The `Idempotency-Key` header, if sent: 1–128 printable ASCII characters. A missing key
+/// is refused by the platform (400 idempotency_key_required) after the client's rights,
+/// so that a client that may not issue learns that first.
+pub(super) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    Ok(match headers.get("idempotency-key") {
+        None => None,
+        Some(v) => {
+            let key = String::from_utf8_lossy(v.as_bytes());
+            let key = key.trim();
+            if key.is_empty()
+                || key.len() > crate::platform::MAX_IDEMPOTENCY_KEY
+                || !key.bytes().all(|b| (0x20..0x7f).contains(&b))
+            {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_input",
+                    "Idempotency-Key must be 1–128 printable ASCII characters",
+                ));
+            }
+            Some(key.to_owned())
+        }
+    })
 }
 
 /// The request example: the food business licence of `templates/examples/`.

@@ -3,6 +3,8 @@
 
 mod audit;
 mod auth;
+mod bundle_page;
+mod bundles;
 mod capacity;
 mod client_ip;
 mod error;
@@ -66,6 +68,7 @@ pub fn app(state: AppState) -> Router {
         .route_layer(axum::middleware::from_fn_with_state(public.clone(), capacity::gated));
     let api_routes = Router::new()
         .merge(licences::routes())
+        .merge(bundles::routes())
         .merge(register::routes())
         .merge(holder::routes())
         .merge(tsa::routes())

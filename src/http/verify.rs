@@ -25,6 +25,7 @@ pub const MAX_UPLOAD_BYTES: usize = crate::platform::MAX_VERIFY_PDF_BYTES + 64 *
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/v/{token}", get(page))
+        .route("/b/{token}", get(super::bundle_page::page))
         .route("/api/v1/verify", post(verify))
         .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
         .layer(RequestBodyLimitLayer::new(MAX_UPLOAD_BYTES))

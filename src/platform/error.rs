@@ -130,6 +130,36 @@ pub enum PlatformError {
     /// The file system.
     #[error("{0}")]
     Io(String),
+    /// A bundle refused before anything was built: every faulty entry named. `forbidden`:
+    /// the client may not issue some entry (403), else some entry is invalid (400).
+    #[error("{}", EntryProblem::summary(.problems))]
+    BundleRefused {
+        /// Whether an entry is forbidden to this client (rather than invalid).
+        forbidden: bool,
+        /// What is wrong, entry by entry.
+        problems: Vec<EntryProblem>,
+    },
+}
+
+/// What is wrong with one entry of a bundle.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct EntryProblem {
+    /// The entry's position in `licences` (from 0); `null` for the bundle's own fields.
+    pub entry: Option<usize>,
+    /// The field path, e.g. `licences[2].fields.licence_no`.
+    pub field: String,
+    /// The stable code of the problem (`invalid_field`, `forbidden`, `not_found`, …).
+    pub code: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl EntryProblem {
+    /// One line naming every problem.
+    pub fn summary(problems: &[Self]) -> String {
+        let parts: Vec<String> = problems.iter().map(|p| format!("{}: {}", p.field, p.message)).collect();
+        format!("the bundle is refused ({} problem(s)): {}", problems.len(), parts.join("; "))
+    }
 }
 
 impl From<StoreError> for PlatformError {
@@ -178,6 +208,8 @@ impl PlatformError {
             Self::Task(_) => "task_failed",
             Self::Render(_) => "render_failed",
             Self::Io(_) => "io_error",
+            Self::BundleRefused { forbidden: true, .. } => "forbidden",
+            Self::BundleRefused { forbidden: false, .. } => "invalid_bundle",
         }
     }
 
@@ -200,6 +232,7 @@ impl PlatformError {
                 | Self::NoDocument(_)
                 | Self::Conflict(_)
                 | Self::Seal(_)
+                | Self::BundleRefused { .. }
         )
     }
 }

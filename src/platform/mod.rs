@@ -51,9 +51,12 @@ pub use audit::{
     AUDIT_KEY, Audit, AuditOutcome, AuditSigner, CHECKPOINT_INTERVAL, audit_dir, read_checkpoint,
 };
 pub use clients::{ClientKey, Clients, PORTAL_KEY_PREFIX, Scope, has_scope, key_hash};
-pub use error::PlatformError;
+pub use error::{EntryProblem, PlatformError};
 pub use holders::{HOLDER_ASSERTION_BASIS, HolderCall, HolderCaller, Holders};
-pub use issuing::{IssueRequest, IssuedLicence, Issuing, licence_page};
+pub use issuing::{
+    BundleContent, BundleEntry, BundleLicenceView, BundleRequest, BundleView, IssueRequest, IssuedBundle,
+    IssuedLicence, Issuing, licence_page,
+};
 pub use limits::{MAX_IDEMPOTENCY_KEY, MAX_PAGE, MAX_PURPOSE};
 pub use pki::{InitReport, Pki};
 pub use portals::parse_portal_public_key;

@@ -19,7 +19,7 @@ use crate::verify::trustlist::{
     TRUST_LIST_VERSION, TrustListBody, TrustedCrl, TrustedRoot, TrustedSealEntry, sign_trust_list,
 };
 use crate::verify::{
-    Engine, Input, Lookup, Mode, RegisterEntry, Report, SealSource, Step, Subject, TrustSet,
+    BundleReport, Engine, Input, Lookup, Mode, RegisterEntry, Report, SealSource, Step, Subject, TrustSet,
 };
 
 use super::error::PlatformError;
@@ -212,6 +212,24 @@ impl Verification {
         let trust = self.trust_set(now).await?;
         let engine = engine(&trust, now, at);
         Ok(self.complete(&engine, engine.read(Input::TokenText(text))).await)
+    }
+
+    /// Verifies a bundle receipt's QR token (or its URL), online: the receipt's token and
+    /// seal, then every licence it names as the register has it now.
+    pub async fn verify_bundle_text(
+        &self,
+        text: &str,
+        now: OffsetDateTime,
+    ) -> Result<BundleReport, PlatformError> {
+        let trust = self.trust_set(now).await?;
+        let engine = engine(&trust, now, None);
+        let read = engine.read_bundle(text);
+        let mut licences = Vec::with_capacity(read.licences().len());
+        for claim in read.licences() {
+            let lookup = self.lookup(&claim.licence_id).await;
+            licences.push(engine.bundle_licence(claim, lookup));
+        }
+        Ok(engine.conclude_bundle(read, licences))
     }
 
     /// Ends a verification the engine has read: looks up what it waits for.

@@ -106,7 +106,7 @@ fn actor(l: &NewLicence) -> String {
 }
 
 /// Ends a serial reservation inside `tx`; conflict if it lapsed and was handed out again.
-async fn end_reservation(
+pub(super) async fn end_reservation(
     tx: &mut Transaction<'static, Any>,
     r: &SerialReservation,
 ) -> Result<(), StoreError> {
@@ -150,7 +150,10 @@ async fn supersede(tx: &mut Transaction<'static, Any>, old: &str, l: &NewLicence
 }
 
 /// Inserts the licence and its first event inside `tx`.
-async fn insert_licence(tx: &mut Transaction<'static, Any>, l: &NewLicence) -> Result<(), StoreError> {
+pub(super) async fn insert_licence(
+    tx: &mut Transaction<'static, Any>,
+    l: &NewLicence,
+) -> Result<(), StoreError> {
     let (pdf, document, ofd) = document_columns(&l.document);
     sqlx::query(concat!(
         "INSERT INTO licences (",

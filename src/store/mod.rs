@@ -9,6 +9,7 @@
 //! | [`PkiStore`] | `pki.rs` | the platform row, roots and CRLs, departments, seals, counters |
 //! | [`LicenceStore`] | `licences.rs` | licences, their history and status changes, listings |
 //! | [`IssuingStore`] | `issuing.rs` | serial reservations, idempotency keys, storing a licence |
+//! | [`BundleStore`] | `bundles.rs` | 一件事一次办 bundles: their licences stored at once, receipts |
 //! | [`ClientStore`] | `clients.rs` | departments' API clients |
 //! | [`AccessLogStore`] | `access_log.rs` | the hash-chained access log |
 //! | [`AuthorisationStore`] | `authorisations.rs` | holders' authorisations |
@@ -18,12 +19,13 @@
 //!
 //! `sql.rs` holds the connection, the write gate and how values cross the driver;
 //! `sqlite_file.rs` the database file's mode and pragmas; `error.rs` [`StoreError`].
-//! Role files use `sql.rs` and `error.rs` (and `issuing.rs` uses `licences.rs`); none
+//! Role files use `sql.rs` and `error.rs` (and `issuing.rs` uses `licences.rs`, `bundles.rs` uses `issuing.rs`); none
 //! uses this file.
 
 mod access_log;
 mod archive;
 mod authorisations;
+mod bundles;
 mod clients;
 mod error;
 mod issuing;
@@ -39,6 +41,7 @@ use async_trait::async_trait;
 pub use access_log::{AccessLogRow, AccessLogStore};
 pub use archive::{ArchiveDue, ArchiveStore};
 pub use authorisations::{AuthorisationRecord, AuthorisationStore};
+pub use bundles::{BundleOutcome, BundleRow, BundleStore, NewBundle};
 pub use clients::{ClientRecord, ClientStore};
 pub use error::StoreError;
 pub use issuing::{IdempotencyClaim, IssueOutcome, IssuingStore, SERIAL_LEASE, SerialReservation};
@@ -58,6 +61,7 @@ pub trait Store:
     + LicenceStore
     + ArchiveStore
     + IssuingStore
+    + BundleStore
     + ClientStore
     + AccessLogStore
     + AuthorisationStore

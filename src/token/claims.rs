@@ -192,7 +192,7 @@ const CLAIM_SUB: i64 = 2;
 const CLAIM_AUD: i64 = 3;
 const CLAIM_EXP: i64 = 4;
 const CLAIM_NBF: i64 = 5;
-const CLAIM_IAT: i64 = 6;
+pub(super) const CLAIM_IAT: i64 = 6;
 const CLAIM_CTI: i64 = 7;
 
 /// The licence claim's fields as the token states them, borrowed from its bytes; each
@@ -238,7 +238,7 @@ impl<'a> LicenceFields<'a> {
 }
 
 /// Puts `value` in `slot`, unless the token already gave it (a duplicate key).
-fn once<T>(slot: &mut Option<T>, value: T, name: &str) -> Result<(), String> {
+pub(super) fn once<T>(slot: &mut Option<T>, value: T, name: &str) -> Result<(), String> {
     match slot.replace(value) {
         Some(_) => Err(format!("duplicate {name}")),
         None => Ok(()),
@@ -246,17 +246,17 @@ fn once<T>(slot: &mut Option<T>, value: T, name: &str) -> Result<(), String> {
 }
 
 /// A decode error as a message naming what was being read.
-fn cbor(what: &'static str) -> impl Fn(minicbor::decode::Error) -> String {
+pub(super) fn cbor(what: &'static str) -> impl Fn(minicbor::decode::Error) -> String {
     move |e| format!("{what}: {e}")
 }
 
 /// A text item (definite length, UTF-8).
-fn text_item<'a>(d: &mut Decoder<'a>, name: &str) -> Result<&'a str, String> {
+pub(super) fn text_item<'a>(d: &mut Decoder<'a>, name: &str) -> Result<&'a str, String> {
     d.str().map_err(|_| format!("{name} is not text"))
 }
 
 /// A time claim: an integer number of seconds (CWT allows a float, which no token has).
-fn whole_seconds(name: &str, d: &mut Decoder<'_>) -> Result<i64, String> {
+pub(super) fn whole_seconds(name: &str, d: &mut Decoder<'_>) -> Result<i64, String> {
     d.i64().map_err(|_| format!("claim {name} is not a whole number of seconds"))
 }
 
@@ -266,14 +266,14 @@ fn implied_issuer(short_id: &str) -> Option<&str> {
 }
 
 /// A required text field, checked.
-fn text<'a>(name: &str, value: Option<&'a str>) -> Result<&'a str, String> {
+pub(super) fn text<'a>(name: &str, value: Option<&'a str>) -> Result<&'a str, String> {
     let t = value.ok_or_else(|| format!("missing {name}"))?;
     check_text(name, t)?;
     Ok(t)
 }
 
 /// Non-empty and free of control characters (the verification page shows these strings).
-fn check_text(name: &str, t: &str) -> Result<(), String> {
+pub(super) fn check_text(name: &str, t: &str) -> Result<(), String> {
     if t.is_empty() || t.chars().any(char::is_control) {
         Err(format!("{name} is empty or has control characters"))
     } else {

@@ -10,6 +10,7 @@
 //! the Sig_structure (the README shows it with OpenSSL). This module does no I/O and reads no clock: times come in as arguments,
 //! and checking `exp` against "now" is the caller's business.
 
+pub mod bundle;
 pub mod claims;
 mod cose;
 pub mod url;
@@ -17,7 +18,7 @@ pub mod url;
 use coset::{CborSerializable as _, CoseSign1Builder, HeaderBuilder, TaggedCborSerializable as _};
 
 pub use claims::{LICENCE_ID_ROOT, LicenceClaims, RECORD_HASH_BYTES};
-pub use url::{decode_from_url, encode_for_url, qr_url};
+pub use url::{bundle_url, decode_from_url, encode_for_url, qr_url};
 
 use crate::signing::{Algorithm, SealSigner, SealVerifier};
 
@@ -56,14 +57,25 @@ pub struct ParsedToken {
 /// Signs `claims` with `signer` under the seal certificate identifier `kid`; returns the
 /// tagged COSE_Sign1 bytes. Keeps the first [`RECORD_HASH_BYTES`] of the record hash.
 pub fn sign(claims: &LicenceClaims, kid: &[u8], signer: &SealSigner) -> Result<Vec<u8>, TokenError> {
-    if kid.is_empty() || kid.len() > MAX_KID_BYTES {
-        return Err(TokenError::Signing(format!("kid must be 1 to {MAX_KID_BYTES} bytes")));
-    }
     let payload = claims
         .to_claims_set()
         .map_err(TokenError::Signing)?
         .to_vec()
         .map_err(|e| TokenError::Signing(format!("encoding the claims: {e}")))?;
+    sign_payload(payload, kid, signer, MAX_TOKEN_BYTES)
+}
+
+/// The tagged COSE_Sign1 of a claims `payload` under `kid`, at most `max` bytes: licence
+/// tokens and bundle receipt tokens are made here.
+fn sign_payload(
+    payload: Vec<u8>,
+    kid: &[u8],
+    signer: &SealSigner,
+    max: usize,
+) -> Result<Vec<u8>, TokenError> {
+    if kid.is_empty() || kid.len() > MAX_KID_BYTES {
+        return Err(TokenError::Signing(format!("kid must be 1 to {MAX_KID_BYTES} bytes")));
+    }
     let mut protected = HeaderBuilder::new().key_id(kid.to_vec()).build();
     protected.alg = Some(signer.algorithm().cose());
     let token = CoseSign1Builder::new()
@@ -73,9 +85,9 @@ pub fn sign(claims: &LicenceClaims, kid: &[u8], signer: &SealSigner) -> Result<V
         .build()
         .to_tagged_vec()
         .map_err(|e| TokenError::Signing(format!("encoding the COSE_Sign1: {e}")))?;
-    if token.len() > MAX_TOKEN_BYTES {
+    if token.len() > max {
         return Err(TokenError::Signing(format!(
-            "token of {} bytes exceeds {MAX_TOKEN_BYTES}: shorten the claims",
+            "token of {} bytes exceeds {max}: shorten the claims",
             token.len()
         )));
     }

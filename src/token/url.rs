@@ -26,6 +26,9 @@ use super::{MAX_TOKEN_BYTES, TokenError};
 /// Path segment between the public URL and the token (the verification page's route).
 pub const URL_PATH: &str = "/v/";
 
+/// Path segment of a bundle receipt's verification page.
+pub const BUNDLE_URL_PATH: &str = "/b/";
+
 /// Longest encoded token [`decode_from_url`] looks at: base32 of [`MAX_TOKEN_BYTES`].
 pub const MAX_ENCODED_CHARS: usize = MAX_TOKEN_BYTES.div_ceil(5) * 8;
 
@@ -69,6 +72,11 @@ static BASE32_ANY_CASE: LazyLock<Encoding> = LazyLock::new(|| {
     // valid specification (tested by `round_trip_in_any_case_and_from_a_url`).
     spec.encoding().expect("base32 with a lowercase translation is a valid encoding")
 });
+
+/// The QR text of a bundle receipt: `PUBLIC_URL/b/<base32 token>`.
+pub fn bundle_url(public_url: &str, token: &[u8]) -> String {
+    format!("{}{BUNDLE_URL_PATH}{}", public_url.trim_end_matches('/'), encode_for_url(token))
+}
 
 /// The QR text: `PUBLIC_URL/v/<base32 token>`.
 pub fn qr_url(public_url: &str, token: &[u8]) -> String {

@@ -5,6 +5,10 @@
 
 use time::OffsetDateTime;
 
+mod bundle;
+
+pub use bundle::{BundleLicenceReport, BundleRead, BundleReport, BundleSummary};
+
 use super::checks::{ClaimsContext, licence_checks, register_differences, seal_checks, summary};
 use super::format::{self, Evidence, Read};
 use super::register::{Lookup, RegisterEntry};

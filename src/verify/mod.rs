@@ -37,7 +37,9 @@ mod timestamp;
 mod trust;
 pub mod trustlist;
 
-pub use engine::{Engine, Input, Pending, Step};
+pub use engine::{
+    BundleLicenceReport, BundleRead, BundleReport, BundleSummary, Engine, Input, Pending, Step,
+};
 
 /// Whether an OFD error code says the package is beyond the reader's limits (an answer of
 /// `ofd_too_complex`) rather than unreadable.

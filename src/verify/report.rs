@@ -114,6 +114,7 @@ pub const CHECKS: &[(&str, &str, &str)] = &[
     ("register.record", "证照库记录", "Register record"),
     ("licence.validity", "有效期", "Validity period"),
     ("licence.status", "证照状态", "Licence status"),
+    ("bundle.record", "与办结通知书一致", "Licence as the receipt lists it"),
 ];
 
 /// One check's result.

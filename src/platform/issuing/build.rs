@@ -163,29 +163,41 @@ impl BuildJob {
     /// time-stamped, the seal's and the time-stamping unit's chains and the CRL in the DSS,
     /// then a document time-stamp over it all.
     fn signed_pdf(&self, record: &LicenceRecord, token: &[u8], job: &PdfJob) -> Result<Vec<u8>, BuildError> {
-        let ctx = &self.ctx;
         let url = token::qr_url(&self.public_url, token);
         let page = licence_page(&self.licence_type, record, &url, self.now);
-        let rendered = pdf::render(&page)?;
-        let params = pdf::SignParams {
-            signer: &ctx.signer,
-            cert_chain_der: ctx.chain.clone(),
-            signing_time: self.now,
-            seal: &ctx.drawing,
-            appearance: Some(
-                ctx.appearance.get_or_init(|| pdf::SealAppearance::new(&ctx.drawing, rendered.seal_rect_mm)),
-            ),
-            seal_rect_mm: rendered.seal_rect_mm,
-            reason: Some(format!("{}电子证照签发", self.licence_type.name)),
-            location: None,
-            name: Some(ctx.department.name.clone()),
-            stamper: Some(job.stamper.as_ref()),
-        };
-        // The seal's chain, then the TSA's certificate (its root is the seal's root).
-        let mut certs = ctx.chain.clone();
-        certs
-            .extend(tsa::Stamper::chain(job.stamper.as_ref()).into_iter().filter(|c| !ctx.chain.contains(c)));
-        let dss = pdf::Dss { certs: &certs, crls: std::slice::from_ref(&job.crl_der), doc_timestamp: true };
-        Ok(pdf::sign_rendered(&rendered, &params, Some(dss))?)
+        let reason = format!("{}电子证照签发", self.licence_type.name);
+        sign_page(&page, &self.ctx, job, reason, self.now)
     }
+}
+
+/// A page rendered and signed with the seal of `ctx` as PAdES B-LTA: the signature
+/// time-stamped, the seal's and the time-stamping unit's chains and the CRL in the DSS,
+/// then a document time-stamp over it all. Licences and bundle receipts are signed here.
+pub(super) fn sign_page(
+    page: &pdf::LicencePage,
+    ctx: &SealContext,
+    job: &PdfJob,
+    reason: String,
+    now: OffsetDateTime,
+) -> Result<Vec<u8>, BuildError> {
+    let rendered = pdf::render(page)?;
+    let params = pdf::SignParams {
+        signer: &ctx.signer,
+        cert_chain_der: ctx.chain.clone(),
+        signing_time: now,
+        seal: &ctx.drawing,
+        appearance: Some(
+            ctx.appearance.get_or_init(|| pdf::SealAppearance::new(&ctx.drawing, rendered.seal_rect_mm)),
+        ),
+        seal_rect_mm: rendered.seal_rect_mm,
+        reason: Some(reason),
+        location: None,
+        name: Some(ctx.department.name.clone()),
+        stamper: Some(job.stamper.as_ref()),
+    };
+    // The seal's chain, then the TSA's certificate (its root is the seal's root).
+    let mut certs = ctx.chain.clone();
+    certs.extend(tsa::Stamper::chain(job.stamper.as_ref()).into_iter().filter(|c| !ctx.chain.contains(c)));
+    let dss = pdf::Dss { certs: &certs, crls: std::slice::from_ref(&job.crl_der), doc_timestamp: true };
+    Ok(pdf::sign_rendered(&rendered, &params, Some(dss))?)
 }

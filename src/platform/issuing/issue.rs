@@ -7,7 +7,7 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use crate::codes::Uscc;
-use crate::licence::DocumentKind;
+use crate::licence::{CheckedInput, DocumentKind, LicenceType};
 use crate::store::{IdempotencyClaim, IssueOutcome, LicenceRow, NewLicence, SealRecord, SealStatus};
 use crate::token;
 use crate::tsa::Stamper;
@@ -54,15 +54,50 @@ impl Issuing {
         now: OffsetDateTime,
         ofd_stamp: OfdStamp,
     ) -> Result<IssuedLicence, PlatformError> {
-        let seal = lookup::seal(self.store.as_ref(), &request.seal_id).await?;
-        if let Some(client) = &request.client {
-            policy::client_may_issue(client, &seal, &request.type_code)?;
-        }
+        let authorised = self.authorise(&request).await?;
         // An API client must make its request repeatable: a blind retry without a key
         // would issue a second licence (a legal document). Checked after the client's
         // rights, so that a client that may not issue learns that first.
         if request.client.is_some() && request.idempotency_key.is_none() {
             return Err(PlatformError::IdempotencyKeyRequired);
+        }
+        // A retry is answered before the renewal is judged: after a renewal succeeded, the
+        // old version is superseded, and its retry must still get the new version back.
+        let idempotency = policy::idempotency_claim(&request, &authorised.seal.id, &authorised.licence_type)?;
+        if let Some(claim) = &idempotency
+            && let Some(row) = self.store.replay_issue(claim).await?
+        {
+            return Ok(issued(&self.config.public_url, row.licence, true));
+        }
+        let renewal = match &request.renews {
+            None => None,
+            Some(old_id) => {
+                let old = lookup::licence(self.store.as_ref(), old_id).await?;
+                let issuer = authorised.seal.department_code.as_str();
+                policy::may_renew(&old, old_id, issuer, &authorised.licence_type)?;
+                Some(old)
+            }
+        };
+        let checked = authorised
+            .licence_type
+            .check(&request.input, now.date())
+            .map_err(|e| PlatformError::InvalidField { field: e.field, message: e.message })?;
+        if let Some(old) = &renewal {
+            policy::keeps_holder(old, &checked)?;
+        }
+        let client_id = request.client.as_ref().map(|c| c.id.clone());
+        let job = self.build_job(authorised, checked, renewal.as_ref(), client_id, ofd_stamp, now).await?;
+        self.build_and_store(job, renewal.as_ref(), idempotency, now).await
+    }
+
+    /// The checks of a request that need no input but its names, in order: the seal
+    /// exists; an API client may issue the type with it; the seal is active and its
+    /// algorithm can sign the document asked for; the OFD seal fits; the type exists and
+    /// the department may issue it. Reads only.
+    pub(super) async fn authorise(&self, request: &IssueRequest) -> Result<Authorised, PlatformError> {
+        let seal = lookup::seal(self.store.as_ref(), &request.seal_id).await?;
+        if let Some(client) = &request.client {
+            policy::client_may_issue(client, &seal, &request.type_code)?;
         }
         if seal.status != SealStatus::Active {
             return Err(PlatformError::Conflict(format!(
@@ -81,55 +116,46 @@ impl Issuing {
             policy::client_may_issue(client, ofd_seal, &request.type_code)?;
         }
         policy::ofd_seal_fits(request.document, &seal, ofd_seal.as_ref())?;
-        let licence_type = self.licence_type(&request.type_code)?;
+        let licence_type = self.licence_type(&request.type_code)?.clone();
         // The department as the seal context keeps it (read once per seal).
         let ctx = self.pki.seal_context(&seal.id).await?;
-        policy::department_may_issue(&ctx.department, licence_type)?;
-        // A retry is answered before the renewal is judged: after a renewal succeeded, the
-        // old version is superseded, and its retry must still get the new version back.
-        let idempotency = policy::idempotency_claim(&request, &seal.id, licence_type)?;
-        if let Some(claim) = &idempotency
-            && let Some(row) = self.store.replay_issue(claim).await?
-        {
-            return Ok(issued(&self.config.public_url, row.licence, true));
-        }
-        let renewal = match &request.renews {
-            None => None,
-            Some(old_id) => {
-                let old = lookup::licence(self.store.as_ref(), old_id).await?;
-                policy::may_renew(&old, old_id, seal.department_code.as_str(), licence_type)?;
-                Some(old)
-            }
-        };
-        let checked = licence_type
-            .check(&request.input, now.date())
-            .map_err(|e| PlatformError::InvalidField { field: e.field, message: e.message })?;
-        if let Some(old) = &renewal {
-            policy::keeps_holder(old, &checked)?;
-        }
-        let document =
-            self.document_job(request.document, &seal, ofd_seal.as_ref(), &ctx, ofd_stamp, now).await?;
+        policy::department_may_issue(&ctx.department, &licence_type)?;
+        Ok(Authorised { seal, ofd_seal, licence_type, ctx, document: request.document })
+    }
+
+    /// The build of an authorised request with checked input: its documents' material
+    /// reserved (time-stamp serials, the DSS CRL).
+    pub(super) async fn build_job(
+        &self,
+        authorised: Authorised,
+        checked: CheckedInput,
+        renewal: Option<&LicenceRow>,
+        client_id: Option<String>,
+        ofd_stamp: OfdStamp,
+        now: OffsetDateTime,
+    ) -> Result<BuildJob, PlatformError> {
+        let Authorised { seal, ofd_seal, licence_type, ctx, document } = authorised;
+        let document = self.document_job(document, &seal, ofd_seal.as_ref(), &ctx, ofd_stamp, now).await?;
         let issuer =
             Uscc::parse(ctx.department.code.as_str()).map_err(|e| PlatformError::invalid("issuer", e))?;
-        let job = BuildJob {
-            licence_type: licence_type.clone(),
+        Ok(BuildJob {
+            licence_type,
             checked,
             ctx,
             document,
             issuer,
             public_url: self.config.public_url.clone(),
-            client_id: request.client.as_ref().map(|c| c.id.clone()),
-            version: renewal.as_ref().map_or(1, |old| old.licence.version + 1),
-            replaces: renewal.as_ref().map(|old| old.licence.id.clone()),
-            renewal_serial: renewal.as_ref().map(|old| old.licence.serial.clone()),
+            client_id,
+            version: renewal.map_or(1, |old| old.licence.version + 1),
+            replaces: renewal.map(|old| old.licence.id.clone()),
+            renewal_serial: renewal.map(|old| old.licence.serial.clone()),
             now,
-        };
-        self.build_and_store(job, renewal.as_ref(), idempotency, now).await
+        })
     }
 
     /// What the documents need besides the seal: for a PDF the DSS CRL and a stamper with
     /// two serials reserved; for an OFD the seal's `SES_Seal` and the OFD's stamper.
-    async fn document_job(
+    pub(super) async fn document_job(
         &self,
         kind: DocumentKind,
         seal: &SealRecord,
@@ -219,7 +245,7 @@ impl Issuing {
 }
 
 /// The answer for a stored licence.
-fn issued(public_url: &str, l: NewLicence, replayed: bool) -> IssuedLicence {
+pub(super) fn issued(public_url: &str, l: NewLicence, replayed: bool) -> IssuedLicence {
     IssuedLicence {
         url: token::qr_url(public_url, &l.token),
         identifier: l.id,
@@ -230,8 +256,18 @@ fn issued(public_url: &str, l: NewLicence, replayed: bool) -> IssuedLicence {
     }
 }
 
+/// A request whose names passed [`Issuing::authorise`].
+#[derive(Debug)]
+pub(super) struct Authorised {
+    pub(super) seal: SealRecord,
+    pub(super) ofd_seal: Option<SealRecord>,
+    pub(super) licence_type: LicenceType,
+    pub(super) ctx: Arc<SealContext>,
+    pub(super) document: DocumentKind,
+}
+
 /// Who time-stamps the OFD's seal signature.
-enum OfdStamp {
+pub(super) enum OfdStamp {
     /// The platform's SM2 time-stamping unit.
     Platform,
     /// This stamper, or none.

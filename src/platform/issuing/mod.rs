@@ -4,10 +4,12 @@
 //! reserved before (`serial.rs`).
 
 mod build;
+mod bundle;
 mod issue;
 mod ofd;
 mod page;
 mod policy;
+mod receipt;
 mod serial;
 
 use std::sync::Arc;
@@ -19,6 +21,7 @@ use crate::store::{ClientRecord, Store};
 use super::error::PlatformError;
 use super::pki::Pki;
 use super::tsa::TimeStamping;
+pub use bundle::{BundleContent, BundleEntry, BundleLicenceView, BundleRequest, BundleView, IssuedBundle};
 pub use page::licence_page;
 
 /// What an issuing request names.

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use super::{Evidence, Read};
-use crate::token::{self, ParsedToken};
+use crate::signing::SealVerifier;
+use crate::token;
 use crate::verify::report::{Check, Subject};
 use crate::verify::trust::{TrustSet, TrustedSeal};
 
@@ -17,7 +18,8 @@ pub(crate) fn read(trust: &TrustSet, bytes: &[u8], subject: Subject) -> Read {
         Err(e) => return Read::Stopped(vec![Check::unreadable(&format!("not a licence token: {e}"))]),
     };
     let mut checks = vec![Check::pass("input.read", "二维码令牌格式正确", "a well-formed licence token")];
-    let Some(seal) = authenticate(trust, &parsed, &mut checks) else {
+    let holds = |v: &SealVerifier| token::verify(&parsed, v).is_ok();
+    let Some(seal) = authenticate(trust, &parsed.kid, holds, &mut checks) else {
         return Read::Stopped(checks);
     };
     let claims = parsed.claims;
@@ -36,17 +38,23 @@ pub(crate) fn read(trust: &TrustSet, bytes: &[u8], subject: Subject) -> Read {
     }))
 }
 
-/// `token.signer` and `token.signature`: the seal, if the token is authentic.
-fn authenticate(trust: &TrustSet, parsed: &ParsedToken, checks: &mut Vec<Check>) -> Option<Arc<TrustedSeal>> {
-    let Some(seal) = trust.seal_by_kid(&parsed.kid) else {
+/// `token.signer` and `token.signature` of a token (a licence's or a bundle receipt's)
+/// naming `kid`, whose signature `holds` for a seal's key: the seal, if it is authentic.
+pub(crate) fn authenticate(
+    trust: &TrustSet,
+    kid: &[u8],
+    holds: impl Fn(&SealVerifier) -> bool,
+    checks: &mut Vec<Check>,
+) -> Option<Arc<TrustedSeal>> {
+    let Some(seal) = trust.seal_by_kid(kid) else {
         checks.push(Check::fail(
             "token.signer",
             "签名印章不在信任列表中：可能是伪造的二维码",
-            format!("no trusted seal has key id {}: the token may be forged", hex::encode(&parsed.kid)),
+            format!("no trusted seal has key id {}: the token may be forged", hex::encode(kid)),
         ));
         return None;
     };
-    let verified = seal.verifier.as_ref().is_some_and(|v| token::verify(parsed, v).is_ok());
+    let verified = seal.verifier.as_ref().is_some_and(holds);
     checks.push(if verified {
         Check::pass(
             "token.signer",
