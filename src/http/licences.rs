@@ -54,6 +54,23 @@ pub struct IssueBody {
     #[serde(default)]
     #[schema(value_type = Option<DocumentKind>, default = "pdf")]
     pub document: Option<String>,
+    /// When the documents are made: `now` (the default) or `on_download` — the record and
+    /// the QR token are stored now, the PDF and/or OFD are rendered, signed and
+    /// time-stamped on first download (their signing time is then) and stored; the
+    /// storage-saving mode for bulk conversion.
+    #[serde(default)]
+    pub render: Render,
+}
+
+/// When a licence's documents are made.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Render {
+    /// With the licence.
+    #[default]
+    Now,
+    /// On first download.
+    OnDownload,
 }
 
 impl IssueBody {
@@ -100,8 +117,9 @@ impl IssuedBody {
             url: issued.url.clone(),
             record_hash: hex::encode(&issued.record_hash),
             document: issued.document.kind(),
-            pdf: issued.pdf().map(|_| pdf),
-            ofd: issued.ofd().map(|_| ofd),
+            // Deferred documents are made on first download from the same place.
+            pdf: issued.document.kind().has_pdf().then_some(pdf),
+            ofd: issued.document.kind().has_ofd().then_some(ofd),
         }
     }
 }
@@ -140,6 +158,7 @@ async fn issue_or_renew(
     let body: IssueBody =
         super::json_body::parse(&body, &["/licence", "/licence/holder", "/licence/matter"])?;
     let document = body.document()?;
+    let render = body.render;
     // A licence is a legal document: a blind retry must not issue a second one. A missing
     // key is refused by the platform (400 idempotency_key_required) after the client's
     // rights, so that a client that may not issue learns that first.
@@ -154,7 +173,11 @@ async fn issue_or_renew(
         idempotency_key,
         renews,
     };
-    let issued = platform.issuing.issue(request, OffsetDateTime::now_utc()).await?;
+    let now = OffsetDateTime::now_utc();
+    let issued = match render {
+        Render::Now => platform.issuing.issue(request, now).await?,
+        Render::OnDownload => platform.issuing.issue_deferred(request, now).await?,
+    };
     let status = if issued.replayed { StatusCode::OK } else { StatusCode::CREATED };
     let resource = format!("/api/v1/licences/{}", issued.identifier);
     let body = IssuedBody::new(&issued, format!("{resource}/pdf"), format!("{resource}/ofd"));

@@ -69,6 +69,7 @@ impl Modify for BearerKeys {
         crate::verify::BundleLicenceReport,
         super::licences::IssueBody,
         super::licences::IssuedBody,
+        super::licences::Render,
         super::bundles::BundleBody,
         super::bundles::BundleLicenceBody,
         crate::platform::BundleContent,

@@ -158,6 +158,9 @@ pub enum Document {
     },
     /// A data-only licence: no file.
     None,
+    /// Documents of this kind are rendered and signed on first download (a bulk import's
+    /// storage-saving mode): the record and the token are kept, the files are not yet.
+    Deferred(DocumentKind),
 }
 
 impl Document {
@@ -173,14 +176,25 @@ impl Document {
 
     /// Which kind of document this is.
     pub fn kind(&self) -> DocumentKind {
-        DocumentKind::of(self.pdf().is_some(), self.ofd().is_some())
+        match self {
+            Self::Deferred(kind) => *kind,
+            _ => DocumentKind::of(self.pdf().is_some(), self.ofd().is_some()),
+        }
+    }
+
+    /// The kind of the documents still to be made on first download, if any.
+    pub fn deferred(&self) -> Option<DocumentKind> {
+        match self {
+            Self::Deferred(kind) => Some(*kind),
+            _ => None,
+        }
     }
 
     /// The signed PDF, if the licence has one.
     pub fn pdf(&self) -> Option<&[u8]> {
         match self {
             Self::Pdf(bytes) | Self::Both { pdf: bytes, .. } => Some(bytes),
-            Self::Ofd(_) | Self::None => None,
+            Self::Ofd(_) | Self::None | Self::Deferred(_) => None,
         }
     }
 
@@ -188,7 +202,7 @@ impl Document {
     pub fn ofd(&self) -> Option<&[u8]> {
         match self {
             Self::Ofd(bytes) | Self::Both { ofd: bytes, .. } => Some(bytes),
-            Self::Pdf(_) | Self::None => None,
+            Self::Pdf(_) | Self::None | Self::Deferred(_) => None,
         }
     }
 }

@@ -140,9 +140,11 @@ impl Platform {
         let (s, c) = (&store, &config);
         let pki = Pki::new(s.clone(), keys.clone(), c.clone(), catalogue.clone(), trust.clone());
         let tsa = TimeStamping::new(s.clone(), keys.clone(), c.clone(), pki.clone());
-        let register = Register::new(s.clone(), c.clone(), catalogue.clone(), access_log.clone());
+        let issuing = Issuing::new(s.clone(), c.clone(), catalogue.clone(), pki.clone(), tsa.clone());
+        let register =
+            Register::new(s.clone(), c.clone(), catalogue.clone(), access_log.clone(), issuing.clone());
         Ok(Self {
-            issuing: Issuing::new(s.clone(), c.clone(), catalogue.clone(), pki.clone(), tsa.clone()),
+            issuing,
             holders: Holders::new(s.clone(), register.clone()),
             register,
             verification: Verification::new(

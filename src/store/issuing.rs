@@ -154,11 +154,11 @@ pub(super) async fn insert_licence(
     tx: &mut Transaction<'static, Any>,
     l: &NewLicence,
 ) -> Result<(), StoreError> {
-    let (pdf, document, ofd) = document_columns(&l.document);
+    let (pdf, document, ofd, deferred) = document_columns(&l.document);
     sqlx::query(concat!(
         "INSERT INTO licences (",
         licence_columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)"
     ))
     .bind(&l.id)
     .bind(&l.type_code)
@@ -182,6 +182,7 @@ pub(super) async fn insert_licence(
     .bind(document)
     .bind(ofd)
     .bind(l.ofd_seal_id.clone())
+    .bind(deferred)
     .execute(&mut **tx)
     .await
     .map_err(|e| {

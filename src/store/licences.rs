@@ -122,6 +122,10 @@ pub trait LicenceStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// A licence's history, oldest first.
     async fn licence_events(&self, id: &str) -> Result<Vec<LicenceEvent>, StoreError>;
+    /// Stores the documents of a licence whose documents were deferred
+    /// ([`Document::Deferred`]), made now; `false` (and nothing changed) if another
+    /// download stored them first or the licence has none deferred.
+    async fn complete_deferred(&self, id: &str, document: &Document) -> Result<bool, StoreError>;
 }
 
 /// The columns written when a licence is issued.
@@ -129,7 +133,7 @@ macro_rules! licence_columns {
     () => {
         "id, type_code, issuer_code, serial, version, holder_code, holder_code_type, holder_name, seal_id, \
          status, issued_at, valid_from, valid_until, record_cbor, record_hash, token, pdf, replaces, client_id, \
-         document, ofd, ofd_seal_id"
+         document, ofd, ofd_seal_id, deferred"
     };
 }
 /// The columns read back: the written ones and what changes later.
@@ -177,6 +181,7 @@ fn document_from_row(row: &AnyRow) -> Result<Document, StoreError> {
     let kind: String = row.try_get("document")?;
     let pdf: Vec<u8> = row.try_get("pdf")?;
     let ofd: Vec<u8> = row.try_get("ofd")?;
+    let deferred: Option<String> = row.try_get("deferred")?;
     let has_pdf = match kind.parse::<DocumentKind>().map_err(|e| corrupt("document", e))? {
         DocumentKind::Pdf => true,
         DocumentKind::None => false,
@@ -188,14 +193,24 @@ fn document_from_row(row: &AnyRow) -> Result<Document, StoreError> {
             pdf.len()
         )));
     }
+    if let Some(deferred) = deferred {
+        if has_pdf || !ofd.is_empty() {
+            return Err(StoreError::Corrupt("a licence with deferred documents has documents".into()));
+        }
+        let kind = deferred.parse::<DocumentKind>().map_err(|e| corrupt("deferred", e))?;
+        return Ok(Document::Deferred(kind));
+    }
     Ok(Document::of(has_pdf.then_some(pdf), (!ofd.is_empty()).then_some(ofd)))
 }
 
-/// The `pdf`, `document` and `ofd` column values of `document`.
-pub(super) fn document_columns(document: &Document) -> (Vec<u8>, &'static str, Vec<u8>) {
+/// The `pdf`, `document`, `ofd` and `deferred` column values of `document`.
+pub(super) fn document_columns(
+    document: &Document,
+) -> (Vec<u8>, &'static str, Vec<u8>, Option<&'static str>) {
     let pdf = document.pdf().unwrap_or_default().to_vec();
     let has_pdf = if pdf.is_empty() { DocumentKind::None } else { DocumentKind::Pdf };
-    (pdf, has_pdf.as_str(), document.ofd().unwrap_or_default().to_vec())
+    let deferred = document.deferred().map(DocumentKind::as_str);
+    (pdf, has_pdf.as_str(), document.ofd().unwrap_or_default().to_vec(), deferred)
 }
 
 fn event_from_row(row: &AnyRow) -> Result<LicenceEvent, StoreError> {
@@ -316,5 +331,24 @@ impl LicenceStore for SqlStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(event_from_row).collect()
+    }
+
+    async fn complete_deferred(&self, id: &str, document: &Document) -> Result<bool, StoreError> {
+        if document.deferred().is_some() || document.kind() == DocumentKind::None {
+            return Err(StoreError::Conflict("completing deferred documents needs the documents".into()));
+        }
+        let (pdf, kind, ofd, _) = document_columns(document);
+        let _turn = self.writer.enter().await;
+        let done = sqlx::query(
+            "UPDATE licences SET pdf = $2, document = $3, ofd = $4, deferred = NULL \
+             WHERE id = $1 AND deferred IS NOT NULL",
+        )
+        .bind(id)
+        .bind(pdf)
+        .bind(kind)
+        .bind(ofd)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 }

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use crate::codes::{LicenceId, Uscc};
-use crate::licence::{CheckedInput, Document, LicenceRecord, LicenceType};
+use crate::licence::{CheckedInput, Document, DocumentKind, LicenceRecord, LicenceType};
 use crate::pdf;
 use crate::store::NewLicence;
 use crate::token::{self, LicenceClaims};
@@ -44,12 +44,59 @@ pub(super) struct BuildJob {
 }
 
 /// The documents to build beside record and token.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(super) struct DocumentJob {
     /// The signed PDF; `None`: no PDF.
     pub(super) pdf: Option<PdfJob>,
     /// The signed OFD; `None`: no OFD.
     pub(super) ofd: Option<OfdJob>,
+    /// Documents of this kind made on first download instead (neither `pdf` nor `ofd`
+    /// then), and the seal that will sign the OFD, if there is one.
+    pub(super) deferred: Option<(DocumentKind, Option<String>)>,
+}
+
+impl DocumentJob {
+    /// The seal that signs the OFD, if there is one.
+    fn ofd_seal_id(&self) -> Option<String> {
+        self.ofd.as_ref().map(|job| job.seal_id().to_owned())
+    }
+}
+
+/// Who makes a licence's documents from its record and token: its type's page, signed with
+/// the seal at `now`. At issue, or on first download for deferred documents.
+pub(super) struct DocumentMaker<'a> {
+    pub(super) licence_type: &'a LicenceType,
+    pub(super) ctx: &'a SealContext,
+    pub(super) public_url: &'a str,
+    pub(super) now: OffsetDateTime,
+}
+
+impl DocumentMaker<'_> {
+    /// The documents `job` asks for.
+    pub(super) fn make(
+        &self,
+        job: &DocumentJob,
+        record: &LicenceRecord,
+        token: &[u8],
+    ) -> Result<Document, BuildError> {
+        let pdf = match &job.pdf {
+            Some(pdf_job) => Some(self.signed_pdf(record, token, pdf_job)?),
+            None => None,
+        };
+        let ofd = match &job.ofd {
+            Some(ofd_job) => Some(self.signed_ofd(ofd_job, record, token)?),
+            None => None,
+        };
+        Ok(Document::of(pdf, ofd))
+    }
+
+    /// The licence's page, rendered and signed as PAdES B-LTA ([`sign_page`]).
+    fn signed_pdf(&self, record: &LicenceRecord, token: &[u8], job: &PdfJob) -> Result<Vec<u8>, BuildError> {
+        let url = token::qr_url(self.public_url, token);
+        let page = licence_page(self.licence_type, record, &url, self.now);
+        let reason = format!("{}电子证照签发", self.licence_type.name);
+        sign_page(&page, self.ctx, job, reason, self.now)
+    }
 }
 
 /// What the PDF needs besides the seal: PAdES B-LTA material.
@@ -74,16 +121,10 @@ impl BuildJob {
         let record_cbor = record.to_cbor();
         let record_hash = Sha256::digest(&record_cbor).to_vec();
         let token = token::sign(&self.claims(&record, &record_hash), &self.ctx.kid, &self.ctx.signer)?;
-        let pdf = match &self.document.pdf {
-            Some(job) => Some(self.signed_pdf(&record, &token, job)?),
-            None => None,
+        let (document, ofd_seal_id) = match &self.document.deferred {
+            Some((kind, ofd_seal_id)) => (Document::Deferred(*kind), ofd_seal_id.clone()),
+            None => (self.maker().make(&self.document, &record, &token)?, self.document.ofd_seal_id()),
         };
-        let ofd = match &self.document.ofd {
-            Some(job) => Some(self.signed_ofd(job, &record, &token)?),
-            None => None,
-        };
-        let ofd_seal_id = self.document.ofd.as_ref().map(|job| job.seal_id().to_owned());
-        let document = Document::of(pdf, ofd);
         Ok(NewLicence {
             id: id.to_string(),
             type_code: record.type_code,
@@ -159,14 +200,14 @@ impl BuildJob {
         }
     }
 
-    /// The licence's page, rendered and signed with the seal as PAdES B-LTA: the signature
-    /// time-stamped, the seal's and the time-stamping unit's chains and the CRL in the DSS,
-    /// then a document time-stamp over it all.
-    fn signed_pdf(&self, record: &LicenceRecord, token: &[u8], job: &PdfJob) -> Result<Vec<u8>, BuildError> {
-        let url = token::qr_url(&self.public_url, token);
-        let page = licence_page(&self.licence_type, record, &url, self.now);
-        let reason = format!("{}电子证照签发", self.licence_type.name);
-        sign_page(&page, &self.ctx, job, reason, self.now)
+    /// The maker of this licence's documents.
+    fn maker(&self) -> DocumentMaker<'_> {
+        DocumentMaker {
+            licence_type: &self.licence_type,
+            ctx: &self.ctx,
+            public_url: &self.public_url,
+            now: self.now,
+        }
     }
 }
 

@@ -17,7 +17,7 @@ use crate::token::bundle::MAX_BUNDLE_LICENCES;
 
 use super::super::error::{EntryProblem, PlatformError};
 use super::super::limits::MAX_IDEMPOTENCY_KEY;
-use super::issue::{Authorised, OfdStamp};
+use super::issue::{Authorised, Documents, OfdStamp};
 use super::serial::Reserved;
 use super::{IssueRequest, Issuing};
 
@@ -168,8 +168,15 @@ impl Issuing {
         for entry in ready {
             let client_id = Some(request.client.id.clone());
             jobs.push(
-                self.build_job(entry.authorised, entry.checked, None, client_id, OfdStamp::Platform, now)
-                    .await?,
+                self.build_job(
+                    entry.authorised,
+                    entry.checked,
+                    None,
+                    client_id,
+                    Documents::Now(OfdStamp::Platform),
+                    now,
+                )
+                .await?,
             );
         }
         let mut reserved = Vec::with_capacity(jobs.len());

@@ -32,7 +32,19 @@ impl Issuing {
         request: IssueRequest,
         now: OffsetDateTime,
     ) -> Result<IssuedLicence, PlatformError> {
-        self.issue_with(request, now, OfdStamp::Platform).await
+        self.issue_with(request, now, OfdStamp::Platform, false).await
+    }
+
+    /// [`Issuing::issue`] with the documents deferred: the record and the QR token are
+    /// stored now, the PDF and/or OFD are rendered and signed on first download (and their
+    /// signing time is then), which keeps a bulk import's storage to the record. Nothing
+    /// is time-stamped or reserved for them now.
+    pub async fn issue_deferred(
+        &self,
+        request: IssueRequest,
+        now: OffsetDateTime,
+    ) -> Result<IssuedLicence, PlatformError> {
+        self.issue_with(request, now, OfdStamp::Platform, true).await
     }
 
     /// [`Issuing::issue`] with the OFD's seal signature time-stamped by `ofd_stamper`
@@ -45,7 +57,7 @@ impl Issuing {
         now: OffsetDateTime,
         ofd_stamper: Option<Arc<dyn Stamper>>,
     ) -> Result<IssuedLicence, PlatformError> {
-        self.issue_with(request, now, OfdStamp::Given(ofd_stamper)).await
+        self.issue_with(request, now, OfdStamp::Given(ofd_stamper), false).await
     }
 
     async fn issue_with(
@@ -53,6 +65,7 @@ impl Issuing {
         request: IssueRequest,
         now: OffsetDateTime,
         ofd_stamp: OfdStamp,
+        defer: bool,
     ) -> Result<IssuedLicence, PlatformError> {
         let authorised = self.authorise(&request).await?;
         // An API client must make its request repeatable: a blind retry without a key
@@ -63,7 +76,17 @@ impl Issuing {
         }
         // A retry is answered before the renewal is judged: after a renewal succeeded, the
         // old version is superseded, and its retry must still get the new version back.
-        let idempotency = policy::idempotency_claim(&request, &authorised.seal.id, &authorised.licence_type)?;
+        let mut idempotency =
+            policy::idempotency_claim(&request, &authorised.seal.id, &authorised.licence_type)?;
+        // Documents now and documents on download are different requests.
+        if let Some(claim) = idempotency.as_mut().filter(|_| defer) {
+            use sha2::Digest as _;
+            claim.request_hash = sha2::Sha256::new()
+                .chain_update(&claim.request_hash)
+                .chain_update(b"deferred")
+                .finalize()
+                .to_vec();
+        }
         if let Some(claim) = &idempotency
             && let Some(row) = self.store.replay_issue(claim).await?
         {
@@ -86,7 +109,8 @@ impl Issuing {
             policy::keeps_holder(old, &checked)?;
         }
         let client_id = request.client.as_ref().map(|c| c.id.clone());
-        let job = self.build_job(authorised, checked, renewal.as_ref(), client_id, ofd_stamp, now).await?;
+        let documents = if defer { Documents::Deferred } else { Documents::Now(ofd_stamp) };
+        let job = self.build_job(authorised, checked, renewal.as_ref(), client_id, documents, now).await?;
         self.build_and_store(job, renewal.as_ref(), idempotency, now).await
     }
 
@@ -131,11 +155,24 @@ impl Issuing {
         checked: CheckedInput,
         renewal: Option<&LicenceRow>,
         client_id: Option<String>,
-        ofd_stamp: OfdStamp,
+        documents: Documents,
         now: OffsetDateTime,
     ) -> Result<BuildJob, PlatformError> {
         let Authorised { seal, ofd_seal, licence_type, ctx, document } = authorised;
-        let document = self.document_job(document, &seal, ofd_seal.as_ref(), &ctx, ofd_stamp, now).await?;
+        let document = match documents {
+            Documents::Now(ofd_stamp) => {
+                self.document_job(document, &seal, ofd_seal.as_ref(), &ctx, ofd_stamp, now).await?
+            }
+            Documents::Deferred if document == DocumentKind::None => DocumentJob::default(),
+            Documents::Deferred => {
+                let ofd_seal_id = match document {
+                    DocumentKind::Ofd => Some(seal.id.clone()),
+                    DocumentKind::Both => ofd_seal.as_ref().map(|s| s.id.clone()),
+                    _ => None,
+                };
+                DocumentJob { deferred: Some((document, ofd_seal_id)), ..DocumentJob::default() }
+            }
+        };
         let issuer =
             Uscc::parse(ctx.department.code.as_str()).map_err(|e| PlatformError::invalid("issuer", e))?;
         Ok(BuildJob {
@@ -187,7 +224,7 @@ impl Issuing {
             }
             _ => None,
         };
-        Ok(DocumentJob { pdf, ofd })
+        Ok(DocumentJob { pdf, ofd, deferred: None })
     }
 
     /// The serial is reserved by the database in a short transaction of its own; the
@@ -264,6 +301,14 @@ pub(super) struct Authorised {
     pub(super) licence_type: LicenceType,
     pub(super) ctx: Arc<SealContext>,
     pub(super) document: DocumentKind,
+}
+
+/// When a licence's documents are made.
+pub(super) enum Documents {
+    /// With the licence, the OFD's seal signature time-stamped as said.
+    Now(OfdStamp),
+    /// On first download.
+    Deferred,
 }
 
 /// Who time-stamps the OFD's seal signature.

@@ -5,6 +5,7 @@
 
 mod build;
 mod bundle;
+mod deferred;
 mod issue;
 mod ofd;
 mod page;

@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use super::super::error::PlatformError;
 use super::super::pki::SealContext;
 use super::Issuing;
-use super::build::{BuildError, BuildJob};
+use super::build::{BuildError, DocumentMaker};
 use super::page::licence_page;
 use crate::licence::LicenceRecord;
 use crate::ofd::{self, Boundary, OfdOptions, SignSpec};
@@ -65,7 +65,7 @@ impl Issuing {
     }
 }
 
-impl BuildJob {
+impl DocumentMaker<'_> {
     /// The licence's page as an OFD package signed with the job's seal: `Signature.xml`
     /// digests every file with SM3, and `SignedValue.dat` is the `SES_Signature` over it,
     /// time-stamped when the job has a stamper.
@@ -75,8 +75,8 @@ impl BuildJob {
         record: &LicenceRecord,
         token: &[u8],
     ) -> Result<Vec<u8>, BuildError> {
-        let url = token::qr_url(&self.public_url, token);
-        let page = licence_page(&self.licence_type, record, &url, self.now);
+        let url = token::qr_url(self.public_url, token);
+        let page = licence_page(self.licence_type, record, &url, self.now);
         let options = OfdOptions { signed: true, tag_namespace: job.tag_namespace.clone() };
         let rendered = ofd::render(&page, &options)?;
         let stamp_annot_id = rendered.stamp_annot_id.ok_or("the OFD writer kept no StampAnnot ID")?;

@@ -57,6 +57,8 @@ pub struct Register {
     config: Arc<Config>,
     catalogue: Arc<Catalogue>,
     access_log: AccessLogWriter,
+    /// Makes deferred documents on first download.
+    issuing: super::Issuing,
 }
 
 impl Register {
@@ -65,7 +67,8 @@ impl Register {
         config: Arc<Config>,
         catalogue: Arc<Catalogue>,
         access_log: AccessLogWriter,
+        issuing: super::Issuing,
     ) -> Self {
-        Self { store, config, catalogue, access_log }
+        Self { store, config, catalogue, access_log, issuing }
     }
 }

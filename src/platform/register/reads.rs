@@ -89,7 +89,7 @@ impl Register {
             let row = lookup::licence(self.store.as_ref(), id.as_str()).await?;
             subject = Some(basis::found(&row));
             basis = Some(self.confirm(grant, &row, now).await?);
-            let document = &row.licence.document;
+            let document = self.issuing.documents(&row, now).await?;
             match original {
                 Original::Pdf => document.pdf(),
                 Original::Ofd => document.ofd(),
