@@ -62,9 +62,14 @@ fn token_refused(name: &str, bytes: &[u8]) -> (TokenError, TokenError) {
     let start = Instant::now();
     let text = token::decode_from_url(&String::from_utf8_lossy(bytes)).and_then(|b| token::parse(&b));
     let raw = token::parse(bytes);
+    // A bundle receipt's token goes through the same URL reader and COSE reader.
+    let bundle_text =
+        token::decode_from_url(&String::from_utf8_lossy(bytes)).and_then(|b| token::bundle::parse_bundle(&b));
+    let bundle_raw = token::bundle::parse_bundle(bytes);
     let took = start.elapsed();
     eprintln!("{name}: {} bytes, {took:?}", bytes.len());
     assert!(took < LIMIT, "{name} took {took:?}");
+    assert!(bundle_text.is_err() && bundle_raw.is_err(), "{name}: read as a bundle receipt");
     (text.expect_err(name), raw.expect_err(name))
 }
 

@@ -1,5 +1,6 @@
-//! Fuzz target: QR token text and bytes → `token::decode_from_url`, `token::parse`, and,
-//! when a token parses, `token::verify` with fixed Ed25519, P-256 and SM2 keys.
+//! Fuzz target: QR token text and bytes → `token::decode_from_url`, `token::parse` (a
+//! licence's token) and `token::bundle::parse_bundle` (a bundle receipt's), and, when a
+//! token parses, its verification with fixed Ed25519, P-256 and SM2 keys.
 //!
 //! The input is tried twice: as URL text (lossy UTF-8) through `decode_from_url`, and as
 //! raw COSE bytes straight into `parse`. Every outcome must be `Ok` or `Err`, quickly.
@@ -45,6 +46,12 @@ fn parse_and_verify(bytes: &[u8]) {
         for verifier in VERIFIERS.iter() {
             // A fuzzer cannot forge a signature: verification must fail, without panicking.
             assert!(token::verify(&parsed, verifier).is_err(), "forged token verified");
+        }
+    }
+    if let Ok(parsed) = token::bundle::parse_bundle(bytes) {
+        for verifier in VERIFIERS.iter() {
+            let verified = token::bundle::verify_bundle(&parsed, verifier);
+            assert!(verified.is_err(), "forged bundle receipt token verified");
         }
     }
 }

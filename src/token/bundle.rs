@@ -303,4 +303,78 @@ mod tests {
         assert!(parse_bundle(&token[..token.len() - 1]).is_err());
         assert!(parse_bundle(&vec![0u8; MAX_BUNDLE_TOKEN_BYTES + 1]).is_err());
     }
+
+    #[test]
+    fn hostile_claims_are_refused_quickly() {
+        use minicbor::Encoder;
+        let claims_with = |build: &dyn Fn(&mut Encoder<&mut Vec<u8>>)| {
+            let mut buf = Vec::new();
+            let mut e = Encoder::new(&mut buf);
+            e.map(2).unwrap().i64(6).unwrap().i64(1_790_000_000).unwrap().i64(CLAIM_BUNDLE).unwrap();
+            build(&mut e);
+            buf
+        };
+        let cases: Vec<(&str, Vec<u8>)> = vec![
+            (
+                "a huge declared licence array",
+                claims_with(&|e| {
+                    e.map(1).unwrap().i64(LICENCES).unwrap().array(u64::MAX).unwrap();
+                }),
+            ),
+            (
+                "an indefinite bundle map",
+                claims_with(&|e| {
+                    e.begin_map().unwrap();
+                }),
+            ),
+            (
+                "a licence that is no pair",
+                claims_with(&|e| {
+                    e.map(1).unwrap().i64(LICENCES).unwrap().array(1).unwrap().array(3).unwrap();
+                }),
+            ),
+            (
+                "a short record hash",
+                claims_with(&|e| {
+                    let l = e.map(1).unwrap().i64(LICENCES).unwrap().array(1).unwrap().array(2).unwrap();
+                    l.str("11100000000013338W002.X").unwrap().bytes(&[0; 8]).unwrap();
+                }),
+            ),
+            (
+                "a duplicate key",
+                claims_with(&|e| {
+                    e.map(2)
+                        .unwrap()
+                        .i64(BUNDLE_ID)
+                        .unwrap()
+                        .str("a")
+                        .unwrap()
+                        .i64(BUNDLE_ID)
+                        .unwrap()
+                        .str("b")
+                        .unwrap();
+                }),
+            ),
+            (
+                "an unknown key",
+                claims_with(&|e| {
+                    e.map(1).unwrap().i64(99).unwrap().str("a").unwrap();
+                }),
+            ),
+            (
+                "nothing but the map",
+                claims_with(&|e| {
+                    e.map(0).unwrap();
+                }),
+            ),
+        ];
+        for (name, payload) in cases {
+            let start = std::time::Instant::now();
+            assert!(BundleClaims::from_cwt(&payload).is_err(), "{name}");
+            assert!(start.elapsed() < std::time::Duration::from_millis(100), "{name}");
+        }
+        let mut nested = vec![0xa2, 0x06, 0x01, 0x3a, 0x00, 0x01, 0x00, 0x01];
+        nested.extend(std::iter::repeat_n(0x81, 100_000));
+        assert!(BundleClaims::from_cwt(&nested).is_err(), "deep nesting");
+    }
 }
