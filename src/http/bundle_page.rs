@@ -116,7 +116,7 @@ fn render(report: &BundleReport) -> Result<String, ApiError> {
 }
 
 /// The verification page for a bundle receipt's QR token.
-#[utoipa::path(get, path = "/b/{token}", tag = "verify", params(("token" = String, Path, description = "The receipt's QR token, base32 (any letter case)")), responses((status = 200, description = "HTML page (or, with Accept: application/json, the report as JSON) with the receipt's verdict and every licence's", content_type = "text/html"), (status = 400, description = "Not a bundle receipt token", content_type = "text/html"), (status = 429, description = "Rate limited; see Retry-After", content_type = "text/html")))]
+#[utoipa::path(get, path = "/b/{token}", tag = "verify", params(("token" = String, Path, description = "The receipt's QR token, base32 (any letter case)")), responses((status = 200, description = "The receipt's verdict and every licence's: an HTML page, or with `Accept: application/json` the report", content((String = "text/html"), (crate::verify::BundleReport = "application/json"))), (status = 400, description = "Not a bundle receipt token (the same page or report, verdict invalid)", content((String = "text/html"), (crate::verify::BundleReport = "application/json"))), (status = 429, description = "Rate limited; see Retry-After", content_type = "text/html")))]
 pub(super) async fn page(
     State(platform): State<AppState>,
     headers: HeaderMap,

@@ -130,9 +130,15 @@ pub const MAX_HEADER_BYTES: usize = 32 * 1024;
 /// Largest error body read back when an error is reshaped.
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
-/// Whether `path` is the public verification page (`/v/…`), whose errors are HTML.
+/// Whether `path` is a public verification page (`/v/…`, a bundle receipt's `/b/…`),
+/// whose errors are HTML.
 fn is_page(path: &str) -> bool {
-    path == "/v" || path.starts_with("/v/") || path == "/" || path == "/verify"
+    path == "/v" || path.starts_with("/v/") || path.starts_with("/b/") || path == "/" || path == "/verify"
+}
+
+/// Whether `path` is a page that also answers JSON when asked (`/b/…`).
+fn answers_json(path: &str) -> bool {
+    path.starts_with("/b/")
 }
 
 /// Middleware: refuses an overlong request target (414) or header section (431), and
@@ -142,6 +148,7 @@ fn is_page(path: &str) -> bool {
 /// other headers (e.g. `Allow`, `Retry-After`) are kept.
 pub(super) async fn error_form(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let page = is_page(request.uri().path());
+    let page_json = answers_json(request.uri().path());
     let uri_len = request.uri().path_and_query().map_or(0, |p| p.as_str().len());
     let header_bytes: usize = request.headers().iter().map(|(k, v)| k.as_str().len() + v.len() + 4).sum();
     let response = if uri_len > MAX_URI_BYTES {
@@ -171,7 +178,7 @@ pub(super) async fn error_form(request: axum::extract::Request, next: axum::midd
         .map(|v| v.as_bytes().to_ascii_lowercase())
         .unwrap_or_default();
     let json = content_type.starts_with(b"application/json");
-    if (json && !page) || (page && content_type.starts_with(b"text/html")) {
+    if (json && (!page || page_json)) || (page && content_type.starts_with(b"text/html")) {
         return response;
     }
     let (mut parts, body) = response.into_parts();

@@ -106,6 +106,8 @@ fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Spa
     let path = request.uri().path();
     let path = if path.starts_with("/v/") {
         "/v/{token}"
+    } else if path.starts_with("/b/") {
+        "/b/{token}"
     } else if path.starts_with("/api/v1/holders/") {
         "/api/v1/holders/{code}/…"
     } else {

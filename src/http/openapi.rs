@@ -180,7 +180,7 @@ fn constrain_parameters(path: &str, op: &mut Value) -> bool {
 /// Adds the shared layers' answers and [`EXTRA_RESPONSES`] to the operation's responses,
 /// keeping those its annotation states; under `/v/` they are HTML pages.
 fn add_responses(path: &str, method: &str, op: &mut Value, has_parameters: bool) {
-    let content = if path.starts_with("/v/") {
+    let content = if path.starts_with("/v/") || path.starts_with("/b/") {
         json!({"text/html": {"schema": {"type": "string"}}})
     } else {
         json!({"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}})

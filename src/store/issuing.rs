@@ -228,73 +228,78 @@ async fn claim_key(
     }
 }
 
-impl SqlStore {
-    /// Takes the lowest serial of `counter` given back or lapsed, if there is one.
-    async fn take_free_serial(
-        &self,
-        counter: &str,
-        holder: &str,
-        until: i64,
-        now: OffsetDateTime,
-    ) -> Result<Option<u64>, StoreError> {
-        // A concurrent reserver (another node) may take the lowest free serial between the
-        // subquery and the update; the update then re-checks the row, changes nothing and
-        // this loop looks again.
-        for _ in 0..8 {
-            let taken = sqlx::query(
-                "UPDATE serial_reservations SET holder = $2, reserved_until = $3 \
-                 WHERE counter = $1 AND (holder IS NULL OR reserved_until < $4) AND value = \
-                 (SELECT MIN(value) FROM serial_reservations \
-                  WHERE counter = $1 AND (holder IS NULL OR reserved_until < $4)) \
-                 RETURNING value",
-            )
-            .bind(counter)
-            .bind(holder)
-            .bind(until)
-            .bind(ts(now))
-            .fetch_optional(&self.pool)
-            .await?;
-            if let Some(row) = taken {
-                return unsigned("serial", row.try_get("value")?).map(Some);
-            }
-            let free = sqlx::query(
-                "SELECT value FROM serial_reservations \
-                 WHERE counter = $1 AND (holder IS NULL OR reserved_until < $2) LIMIT 1",
-            )
-            .bind(counter)
-            .bind(ts(now))
-            .fetch_optional(&self.pool)
-            .await?;
-            if free.is_none() {
-                break;
-            }
-        }
-        Ok(None)
+/// Reserves a serial of `counter` inside `tx`: the lowest one given back or lapsed, else
+/// the counter's next value.
+async fn reserve_in(
+    tx: &mut Transaction<'static, Any>,
+    counter: &str,
+    holder: &str,
+    until: i64,
+    now: OffsetDateTime,
+) -> Result<u64, StoreError> {
+    // On PostgreSQL another node may take the lowest free serial between the subquery and
+    // the update; the update then re-checks the row, changes nothing, and this reservation
+    // takes the counter's next value instead (the free one stays free for the next).
+    let taken = sqlx::query(
+        "UPDATE serial_reservations SET holder = $2, reserved_until = $3 \
+         WHERE counter = $1 AND (holder IS NULL OR reserved_until < $4) AND value = \
+         (SELECT MIN(value) FROM serial_reservations \
+          WHERE counter = $1 AND (holder IS NULL OR reserved_until < $4)) \
+         RETURNING value",
+    )
+    .bind(counter)
+    .bind(holder)
+    .bind(until)
+    .bind(ts(now))
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some(row) = taken {
+        return unsigned("serial", row.try_get("value")?);
     }
+    let row = sqlx::query(
+        "INSERT INTO counters (name, value) VALUES ($1, 1) \
+         ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value",
+    )
+    .bind(counter)
+    .fetch_one(&mut **tx)
+    .await?;
+    let value: i64 = row.try_get("value")?;
+    sqlx::query(
+        "INSERT INTO serial_reservations (counter, value, holder, reserved_until) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(counter)
+    .bind(value)
+    .bind(holder)
+    .bind(until)
+    .execute(&mut **tx)
+    .await?;
+    unsigned("counter", value)
+}
 
-    /// Takes the counter's next value and reserves it.
-    async fn take_next_serial(&self, counter: &str, holder: &str, until: i64) -> Result<u64, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let row = sqlx::query(
-            "INSERT INTO counters (name, value) VALUES ($1, 1) \
-             ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value",
-        )
-        .bind(counter)
-        .fetch_one(&mut *tx)
-        .await?;
-        let value: i64 = row.try_get("value")?;
-        sqlx::query(
-            "INSERT INTO serial_reservations (counter, value, holder, reserved_until) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(counter)
-        .bind(value)
-        .bind(holder)
-        .bind(until)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        unsigned("counter", value)
+/// What a combined store of a licence answers when a concurrent request with the same
+/// idempotency key stored first (its savepoint is rolled back; the caller replays).
+const KEY_TAKEN: &str = "\u{0}the idempotency key was taken by a concurrent request";
+
+/// Stores a built licence inside `tx` (see [`IssuingStore::store_licence`]).
+async fn store_in(
+    tx: &mut Transaction<'static, Any>,
+    reservation: Option<&SerialReservation>,
+    idempotency: Option<&IdempotencyClaim>,
+    l: &NewLicence,
+) -> Result<(), StoreError> {
+    if let Some(r) = reservation {
+        end_reservation(tx, r).await?;
     }
+    if let Some(old) = &l.replaces {
+        supersede(tx, old, l).await?;
+    }
+    insert_licence(tx, l).await?;
+    if let Some(claim) = idempotency
+        && !claim_key(tx, claim, l).await?
+    {
+        return Err(StoreError::Conflict(KEY_TAKEN.into()));
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -325,11 +330,11 @@ impl IssuingStore for SqlStore {
     ) -> Result<SerialReservation, StoreError> {
         let holder = reservation_holder()?;
         let until = ts(now + SERIAL_LEASE);
-        let _turn = self.writer.enter().await;
-        let value = match self.take_free_serial(counter, &holder, until, now).await? {
-            Some(value) => value,
-            None => self.take_next_serial(counter, &holder, until).await?,
-        };
+        let (name, who) = (counter.to_owned(), holder.clone());
+        let value = self
+            .combiner
+            .write(move |tx| Box::pin(async move { reserve_in(tx, &name, &who, until, now).await }))
+            .await?;
         Ok(SerialReservation { counter: counter.to_owned(), value, holder })
     }
 
@@ -354,26 +359,31 @@ impl IssuingStore for SqlStore {
         idempotency: Option<&IdempotencyClaim>,
         l: NewLicence,
     ) -> Result<IssueOutcome, StoreError> {
-        let _turn = self.writer.enter().await;
-        let mut tx = self.pool.begin().await?;
-        if let Some(r) = reservation {
-            end_reservation(&mut tx, r).await?;
-        }
-        if let Some(old) = &l.replaces {
-            supersede(&mut tx, old, &l).await?;
-        }
-        insert_licence(&mut tx, &l).await?;
-        if let Some(claim) = idempotency
-            && !claim_key(&mut tx, claim, &l).await?
-        {
+        let (r, claim) = (reservation.cloned(), idempotency.cloned());
+        let stored = self
+            .combiner
+            .write(move |tx| {
+                Box::pin(async move {
+                    store_in(tx, r.as_ref(), claim.as_ref(), &l).await?;
+                    Ok(l)
+                })
+            })
+            .await;
+        match (stored, idempotency) {
+            (Ok(l), _) => Ok(IssueOutcome::Issued(LicenceRow {
+                licence: l,
+                status: LicenceStatus::Valid,
+                superseded_by: None,
+            })),
             // A concurrent retry with the same key won: answer with its licence.
-            tx.rollback().await?;
-            return match self.replay_issue(claim).await? {
+            (Err(StoreError::Conflict(m)), Some(claim)) if m == KEY_TAKEN => match self
+                .replay_issue(claim)
+                .await?
+            {
                 Some(row) => Ok(IssueOutcome::Replayed(row)),
                 None => Err(StoreError::Conflict("concurrent request with the same Idempotency-Key".into())),
-            };
+            },
+            (Err(e), _) => Err(e),
         }
-        tx.commit().await?;
-        Ok(IssueOutcome::Issued(LicenceRow { licence: l, status: LicenceStatus::Valid, superseded_by: None }))
     }
 }

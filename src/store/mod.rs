@@ -27,6 +27,7 @@ mod archive;
 mod authorisations;
 mod bundles;
 mod clients;
+mod combine;
 mod error;
 mod issuing;
 mod licences;

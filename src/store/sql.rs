@@ -35,6 +35,8 @@ pub struct SqlStore {
     pub(super) pool: AnyPool,
     pub(super) backend: Backend,
     pub(super) writer: Arc<WriteGate>,
+    /// Group commit of the issuing path's writes (`combine.rs`).
+    pub(super) combiner: super::combine::Combiner,
 }
 
 /// Queues this process's write transactions on SQLite. SQLite allows one writer; without
@@ -95,7 +97,8 @@ impl SqlStore {
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
         }
         let writer = Arc::new(WriteGate((backend == Backend::Sqlite).then(|| tokio::sync::Mutex::new(()))));
-        Ok(Self { pool, backend, writer })
+        let combiner = super::combine::Combiner::start(pool.clone(), writer.clone());
+        Ok(Self { pool, backend, writer, combiner })
     }
 
     /// Closes the pool, waiting for connections to finish.

@@ -87,13 +87,24 @@ impl TsaStore for SqlStore {
                 "a block of {count} time-stamp serial numbers: reserve 1 to {MAX_TSA_SERIAL_BLOCK}"
             )));
         }
-        let _turn = self.writer.enter().await;
-        // One statement: the row lock (PostgreSQL) or the write lock (SQLite) makes it atomic.
-        let row = sqlx::query("UPDATE tsa_serial SET last = last + $1 WHERE id = 1 RETURNING last")
-            .bind(signed("serial block", count)?)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| StoreError::Corrupt("the time-stamp serial counter row is missing".to_owned()))?;
+        let by = signed("serial block", count)?;
+        // One statement: the row lock (PostgreSQL) or the write lock (SQLite) makes it atomic;
+        // concurrent reservations share one commit (`combine.rs`).
+        let row = self
+            .combiner
+            .write(move |tx| {
+                Box::pin(async move {
+                    let row =
+                        sqlx::query("UPDATE tsa_serial SET last = last + $1 WHERE id = 1 RETURNING last")
+                            .bind(by)
+                            .fetch_optional(&mut **tx)
+                            .await?;
+                    row.ok_or_else(|| {
+                        StoreError::Corrupt("the time-stamp serial counter row is missing".to_owned())
+                    })
+                })
+            })
+            .await?;
         let last = unsigned("time-stamp serial", row.try_get("last")?)?;
         let first = last
             .checked_sub(count - 1)
