@@ -509,7 +509,8 @@ fn serve_initialises_a_fresh_directory_and_stops_on_sigterm() {
     // Each demo department, then its seals in the line format scripts read (benches/).
     let lines: Vec<&str> = printed.lines().collect();
     for d in zhengzhao::platform::DEMO_DEPARTMENTS {
-        let at = lines.iter().position(|l| l.starts_with(&format!("demo department: {} {} ", d.code, d.name)));
+        let at =
+            lines.iter().position(|l| l.starts_with(&format!("demo department: {} {} ", d.code, d.name)));
         let at = at.unwrap_or_else(|| panic!("{} missing from: {printed}", d.name));
         for (i, alg) in d.algorithms.iter().enumerate() {
             let words: Vec<&str> = lines[at + 1 + i].split_whitespace().collect();

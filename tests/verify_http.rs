@@ -285,7 +285,8 @@ async fn the_trust_list_is_served_and_verifies_under_the_published_root() {
     // Each seal carries its department's types: the market department's every type, the
     // others' their own (the 政务服务中心's none).
     for d in zhengzhao::platform::DEMO_DEPARTMENTS {
-        let types: Vec<&str> = d.types.iter().copied().filter(|t| *t != zhengzhao::licence::NO_TYPE).collect();
+        let types: Vec<&str> =
+            d.types.iter().copied().filter(|t| *t != zhengzhao::licence::NO_TYPE).collect();
         let seals: Vec<_> = verified.body.seals.iter().filter(|s| s.department_code == d.code).collect();
         assert_eq!(seals.len(), d.algorithms.len(), "{}", d.name);
         assert!(seals.iter().all(|s| s.type_codes == types), "{}: {seals:?}", d.name);

@@ -6,8 +6,8 @@ use std::io::Write;
 use anyhow::{Context, Result};
 use time::OffsetDateTime;
 use zhengzhao::config::{CONFIG_FILE, Config, redact_url};
-use zhengzhao::pki::Algorithm;
 use zhengzhao::licence::{ANY_TYPE, NO_TYPE};
+use zhengzhao::pki::Algorithm;
 use zhengzhao::platform::{DEMO_DEPARTMENTS, Platform};
 use zhengzhao::server::{self, Service};
 use zhengzhao::store::SealRecord;
@@ -102,7 +102,9 @@ fn print_demo_departments(out: &mut impl Write, platform: &Platform, seals: &[Se
             [t] if *t == NO_TYPE => "no licence; its seal signs 一件事 receipts".to_owned(),
             codes => codes
                 .iter()
-                .map(|c| platform.catalogue.get(c).map_or_else(|| (*c).to_owned(), |t| format!("{c} {}", t.name)))
+                .map(|c| {
+                    platform.catalogue.get(c).map_or_else(|| (*c).to_owned(), |t| format!("{c} {}", t.name))
+                })
                 .collect::<Vec<_>>()
                 .join(", "),
         };

@@ -141,7 +141,8 @@ mod tests {
     #[test]
     fn the_open_restaurant_bundle_passes_its_types_with_the_demo_departments() {
         let path = format!("{}/templates/examples/bundles/open-restaurant.json", env!("CARGO_MANIFEST_DIR"));
-        let bundle: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let bundle: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         let catalogue = Catalogue::shipped().unwrap();
         let today = time::Date::from_calendar_date(2026, time::Month::November, 22).unwrap();
         let holder: HolderInput = serde_json::from_value(bundle["applicant"].clone()).unwrap();

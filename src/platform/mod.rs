@@ -49,8 +49,8 @@ pub use archive::{Archive, RENEW_AHEAD, RenewalProgress, RenewalReport};
 pub use audit::{
     AUDIT_KEY, Audit, AuditOutcome, AuditSigner, CHECKPOINT_INTERVAL, audit_dir, read_checkpoint,
 };
-pub use demo::{DEMO_DEPARTMENT, DEMO_DEPARTMENTS, DEMO_SEAL_NAME, DemoDepartment};
 pub use clients::{ClientKey, Clients, PORTAL_KEY_PREFIX, Scope, has_scope, key_hash};
+pub use demo::{DEMO_DEPARTMENT, DEMO_DEPARTMENTS, DEMO_SEAL_NAME, DemoDepartment};
 pub use error::PlatformError;
 pub use holders::{HOLDER_ASSERTION_BASIS, HolderCall, HolderCaller, Holders};
 pub use issuing::{IssueRequest, IssuedLicence, Issuing, licence_page};
