@@ -506,6 +506,20 @@ fn serve_initialises_a_fresh_directory_and_stops_on_sigterm() {
     {
         assert!(printed.contains(expected), "{expected:?} missing from: {printed}");
     }
+    // Each demo department, then its seals in the line format scripts read (benches/).
+    let lines: Vec<&str> = printed.lines().collect();
+    for d in zhengzhao::platform::DEMO_DEPARTMENTS {
+        let at =
+            lines.iter().position(|l| l.starts_with(&format!("demo department: {} {} ", d.code, d.name)));
+        let at = at.unwrap_or_else(|| panic!("{} missing from: {printed}", d.name));
+        for (i, alg) in d.algorithms.iter().enumerate() {
+            let words: Vec<&str> = lines[at + 1 + i].split_whitespace().collect();
+            assert_eq!(words[..2], ["demo", "seal:"], "{printed}");
+            assert_eq!(words[3], format!("({alg},"), "{printed}");
+            assert_eq!(words[4..].join(" "), format!("{} {})", d.code, d.seal_name), "{printed}");
+        }
+    }
+    assert!(printed.contains("templates/examples/bundles/open-restaurant.json"), "{printed}");
     let (status, body) = http_get(port, "/healthz");
     assert!(status.contains("200"), "{status}");
     assert!(String::from_utf8_lossy(&body).contains("\"ok\""));
@@ -524,8 +538,9 @@ fn serve_initialises_a_fresh_directory_and_stops_on_sigterm() {
     // The second start opens the same platform instead of initialising again.
     let out = env.ok(&["seal", "list", "--json"]);
     let seals: serde_json::Value = serde_json::from_str(&out).unwrap();
-    // One demo seal per algorithm.
-    assert_eq!(seals.as_array().unwrap().len(), ALGORITHMS.len());
+    // The demo departments' seals: one per algorithm of each.
+    let demo: usize = zhengzhao::platform::DEMO_DEPARTMENTS.iter().map(|d| d.algorithms.len()).sum();
+    assert_eq!(seals.as_array().unwrap().len(), demo);
 }
 
 #[test]
@@ -547,7 +562,8 @@ fn issue_and_clients_from_the_command_line() {
     with_department(&env);
     let seal = env.ok(&["seal", "create", "--department", DEPT, "--name", "行政审批专用章"]);
     let types = env.ok(&["types", "list"]);
-    assert_eq!(types.lines().count(), 4, "a header and three types: {types}");
+    let shipped = zhengzhao::licence::SHIPPED_TYPES.len();
+    assert_eq!(types.lines().count(), shipped + 1, "a header and one line per type: {types}");
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/examples");
     let pdf = env.dir.path().join("licence.pdf");
     let input = examples.join("food-business-licence.json");

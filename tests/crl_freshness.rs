@@ -12,7 +12,7 @@ use time::{Duration, OffsetDateTime};
 use zhengzhao::config::{Config, Layer};
 use zhengzhao::licence::LicenceInput;
 use zhengzhao::pki::{self, Algorithm};
-use zhengzhao::platform::{IssueRequest, IssuedLicence, Platform};
+use zhengzhao::platform::{DEMO_DEPARTMENT, IssueRequest, IssuedLicence, Platform};
 
 const FOOD: &str = "11100000000013338W002";
 
@@ -21,10 +21,14 @@ async fn platform(dir: &std::path::Path) -> (Platform, Vec<(Algorithm, String)>)
     let platform =
         Platform::create(Config::from_layer(dir.join("data"), layer).unwrap(), None).await.unwrap();
     let seals = platform.ensure_demo(OffsetDateTime::now_utc()).await.unwrap();
-    // The tests issue licences with a PDF: only seals of algorithms that sign PDFs (SM2
-    // seals sign none, `Algorithm::signs_pdf`).
-    let seals =
-        seals.iter().filter(|s| s.algorithm.signs_pdf()).map(|s| (s.algorithm, s.id.clone())).collect();
+    // The tests issue food licences with a PDF: only the market department's seals (the
+    // other demo departments issue other types) of algorithms that sign PDFs (SM2 seals
+    // sign none, `Algorithm::signs_pdf`).
+    let seals = seals
+        .iter()
+        .filter(|s| s.algorithm.signs_pdf() && s.department_code.as_str() == DEMO_DEPARTMENT.0)
+        .map(|s| (s.algorithm, s.id.clone()))
+        .collect();
     (platform, seals)
 }
 

@@ -47,7 +47,10 @@ async fn fixture() -> F {
     let p =
         Platform::create(Config::from_layer(dir.path().join("data"), layer).unwrap(), None).await.unwrap();
     let now = OffsetDateTime::now_utc();
-    let seals = p.ensure_demo(now).await.unwrap().into_iter().map(|s| (s.algorithm, s.id)).collect();
+    // Food licences: the market department's seals (the other demo departments issue other types).
+    let market = zhengzhao::platform::DEMO_DEPARTMENT.0;
+    let seals = p.ensure_demo(now).await.unwrap().into_iter();
+    let seals = seals.filter(|s| s.department_code.as_str() == market).map(|s| (s.algorithm, s.id)).collect();
     p.pki.add_department(RELYING, "演示市教育局", "310115", &[], now).await.unwrap();
     let clients: [(&str, &str, &[Scope], Vec<String>); 4] = [
         ("issuer", DEPT, &[Scope::Issue], vec![]),

@@ -18,8 +18,11 @@ async fn demo_platform(dir: &std::path::Path) -> Arc<Platform> {
     let config = Config::from_layer(dir.join("data"), layer).unwrap();
     let platform = Platform::create(config, None).await.unwrap();
     let seals = platform.ensure_demo(OffsetDateTime::now_utc()).await.unwrap();
-    // One demo seal per algorithm.
-    assert_eq!(seals.len(), Algorithm::ALL.len());
+    // One demo seal per algorithm of each demo department, the market department's first.
+    let demo: usize = zhengzhao::platform::DEMO_DEPARTMENTS.iter().map(|d| d.algorithms.len()).sum();
+    assert_eq!(seals.len(), demo);
+    let market: Vec<Algorithm> = seals[..Algorithm::ALL.len()].iter().map(|s| s.algorithm).collect();
+    assert_eq!(market, Algorithm::ALL);
     Arc::new(platform)
 }
 

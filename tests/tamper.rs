@@ -71,7 +71,12 @@ async fn fixture() -> Fixture {
     let seals = platform.ensure_demo(OffsetDateTime::now_utc()).await.unwrap();
     // Every licence here is issued with a PDF: only seals of algorithms that sign PDFs (SM2
     // seals sign none, `Algorithm::signs_pdf`).
-    let token_seals: Vec<(Algorithm, String)> = seals.iter().map(|s| (s.algorithm, s.id.clone())).collect();
+    // Food licences: the market department's seals (the other demo departments issue other types).
+    let token_seals: Vec<(Algorithm, String)> = seals
+        .iter()
+        .filter(|s| s.department_code.as_str() == zhengzhao::platform::DEMO_DEPARTMENT.0)
+        .map(|s| (s.algorithm, s.id.clone()))
+        .collect();
     let seals = token_seals.iter().filter(|(alg, _)| alg.signs_pdf()).cloned().collect();
     Fixture { platform: Arc::new(platform), seals, token_seals, _dir: dir }
 }

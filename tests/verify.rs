@@ -218,9 +218,10 @@ async fn the_trust_list_is_signed_by_the_ed25519_root_and_tampering_shows() {
     let now = OffsetDateTime::now_utc();
     let list = f.platform.verification.trust_list(now).await.unwrap();
     let verified = verify_trust_list(list.as_bytes(), None).unwrap();
-    // One root, demo seal and CRL per algorithm.
+    // One root and CRL per algorithm; every demo department's seals.
     assert_eq!(verified.body.roots.len(), Algorithm::ALL.len());
-    assert_eq!(verified.body.seals.len(), Algorithm::ALL.len());
+    let demo: usize = zhengzhao::platform::DEMO_DEPARTMENTS.iter().map(|d| d.algorithms.len()).sum();
+    assert_eq!(verified.body.seals.len(), demo);
     assert_eq!(verified.body.crls.len(), Algorithm::ALL.len());
     assert!(verified.signer.subject.contains("Ed25519"), "{}", verified.signer.subject);
     // Pinned to the platform's own root it verifies; to another root it does not.

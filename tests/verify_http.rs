@@ -282,7 +282,15 @@ async fn the_trust_list_is_served_and_verifies_under_the_published_root() {
         zhengzhao::pki::pem_decode_all(&String::from_utf8(pem).unwrap(), "CERTIFICATE").unwrap().remove(0);
     let verified = zhengzhao::verify::trustlist::verify_trust_list(&list, Some(&root)).unwrap();
     assert_eq!(verified.body.public_url, "https://zz.example.gov.cn");
-    assert!(verified.body.seals.iter().all(|s| s.type_codes == ["*"]));
+    // Each seal carries its department's types: the market department's every type, the
+    // others' their own (the 政务服务中心's none).
+    for d in zhengzhao::platform::DEMO_DEPARTMENTS {
+        let types: Vec<&str> =
+            d.types.iter().copied().filter(|t| *t != zhengzhao::licence::NO_TYPE).collect();
+        let seals: Vec<_> = verified.body.seals.iter().filter(|s| s.department_code == d.code).collect();
+        assert_eq!(seals.len(), d.algorithms.len(), "{}", d.name);
+        assert!(seals.iter().all(|s| s.type_codes == types), "{}: {seals:?}", d.name);
+    }
 }
 
 #[tokio::test]

@@ -25,7 +25,8 @@ pub enum DepartmentCommand {
         /// 行政区划代码 (6 digits) of its jurisdiction.
         #[arg(long)]
         area: String,
-        /// Comma-separated licence type codes it may issue (default: all types).
+        /// Comma-separated licence type codes it may issue (default: all types; `-`: none, for
+        /// a department whose seals sign receipts only).
         #[arg(long, value_delimiter = ',')]
         types: Vec<String>,
     },
@@ -75,7 +76,7 @@ pub async fn run(
                 d.code,
                 d.name,
                 d.area,
-                d.type_codes.join(",")
+                if d.type_codes.is_empty() { "no licence type".to_owned() } else { d.type_codes.join(",") }
             )?;
         }
         DepartmentCommand::List { json } => {

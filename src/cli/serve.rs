@@ -6,8 +6,9 @@ use std::io::Write;
 use anyhow::{Context, Result};
 use time::OffsetDateTime;
 use zhengzhao::config::{CONFIG_FILE, Config, redact_url};
+use zhengzhao::licence::{ANY_TYPE, NO_TYPE};
 use zhengzhao::pki::Algorithm;
-use zhengzhao::platform::Platform;
+use zhengzhao::platform::{DEMO_DEPARTMENTS, Platform};
 use zhengzhao::server::{self, Service};
 use zhengzhao::store::SealRecord;
 
@@ -66,9 +67,7 @@ fn print_demo(platform: &Platform, seals: &[SealRecord]) -> Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "initialised a new demo platform")?;
     print_locations(&mut out, platform)?;
-    for s in seals {
-        writeln!(out, "demo seal:      {} ({}, {} {})", s.id, s.algorithm, s.department_code, s.name)?;
-    }
+    print_demo_departments(&mut out, platform, seals)?;
     if let Some(s) = seals.iter().find(|s| s.algorithm.signs_pdf()) {
         writeln!(
             out,
@@ -85,6 +84,34 @@ fn print_demo(platform: &Platform, seals: &[SealRecord]) -> Result<()> {
             platform.config.data_dir.display(),
             s.id
         )?;
+    }
+    writeln!(
+        out,
+        "bundle:         templates/examples/bundles/open-restaurant.json (一件事 开办饭店; its \
+         SEAL:<department code>:<algorithm> placeholders stand for the demo seals above)"
+    )?;
+    Ok(())
+}
+
+/// Each demo department (code, name, the types it may issue) followed by its seals, one
+/// `demo seal:      ID (algorithm, department-code seal-name)` line each (scripts read them).
+fn print_demo_departments(out: &mut impl Write, platform: &Platform, seals: &[SealRecord]) -> Result<()> {
+    for d in DEMO_DEPARTMENTS {
+        let types = match d.types {
+            [t] if *t == ANY_TYPE => "every licence type".to_owned(),
+            [t] if *t == NO_TYPE => "no licence; its seal signs 一件事 receipts".to_owned(),
+            codes => codes
+                .iter()
+                .map(|c| {
+                    platform.catalogue.get(c).map_or_else(|| (*c).to_owned(), |t| format!("{c} {}", t.name))
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        writeln!(out, "demo department: {} {} (area {}; issues {types})", d.code, d.name, d.area)?;
+        for s in seals.iter().filter(|s| s.department_code.as_str() == d.code) {
+            writeln!(out, "demo seal:      {} ({}, {} {})", s.id, s.algorithm, s.department_code, s.name)?;
+        }
     }
     Ok(())
 }

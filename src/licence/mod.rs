@@ -15,7 +15,7 @@ pub use document::{Document, DocumentKind, DocumentUnsupported};
 pub use input::{CheckedInput, FieldError, HolderInput, LicenceInput, MatterInput, parse_date};
 pub use public::{public_fields, reveals_citizen_digits};
 pub use record::{CATALOGUE_LABELS, LicenceRecord, RECORD_FORMAT, RecordError};
-pub use scope::{ANY_TYPE, TypeScope};
+pub use scope::{ANY_TYPE, NO_TYPE, TypeScope};
 pub use types::{Catalogue, FieldDef, FieldKind, HolderCodeType, LicenceType, SHIPPED_TYPES, TypeError};
 
 /// 证照状态 (licence status) per the national catalogue practice.

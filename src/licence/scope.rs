@@ -1,8 +1,12 @@
 //! Which licence types a department issues or an API client may use: a list of type
-//! codes, where `*` stands for every type. The one place that reads the wildcard.
+//! codes, where `*` stands for every type and `-` for none. The one place that reads them.
 
 /// The code that stands for every licence type.
 pub const ANY_TYPE: &str = "*";
+
+/// The code that, alone, stands for no licence type: a department that issues none (a
+/// 政务服务中心 whose seal signs 一件事 receipts only). Stored as the empty list.
+pub const NO_TYPE: &str = "-";
 
 /// A list of licence type codes as a department or client record keeps it.
 #[derive(Debug, Clone, Copy)]
@@ -20,8 +24,12 @@ impl<'a> TypeScope<'a> {
     }
 
     /// The codes to store for `given`: each must be `*` or a code `known` accepts, and
-    /// none given means every type. `Err` names the first unknown code.
+    /// none given means every type; [`NO_TYPE`] alone means none (the empty list). `Err`
+    /// names the first unknown code (`-` among other codes is one).
     pub fn checked(given: &[String], known: impl Fn(&str) -> bool) -> Result<Vec<String>, String> {
+        if given.len() == 1 && given[0] == NO_TYPE {
+            return Ok(vec![]);
+        }
         if let Some(unknown) = given.iter().find(|c| *c != ANY_TYPE && !known(c)) {
             return Err(unknown.clone());
         }
@@ -49,5 +57,8 @@ mod tests {
         assert_eq!(TypeScope::checked(&[], known), Ok(vec!["*".to_owned()]));
         assert_eq!(TypeScope::checked(&["A".into(), "*".into()], known), Ok(vec!["A".into(), "*".into()]));
         assert_eq!(TypeScope::checked(&["A".into(), "Q".into()], known), Err("Q".to_owned()));
+        let none = TypeScope::checked(&["-".into()], known).unwrap();
+        assert!(none.is_empty() && !TypeScope::new(&none).covers("A"));
+        assert_eq!(TypeScope::checked(&["A".into(), "-".into()], known), Err("-".to_owned()));
     }
 }

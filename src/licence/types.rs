@@ -10,6 +10,9 @@ use crate::codes::{TypeCode, Uscc};
 pub const SHIPPED_TYPES: &[(&str, &str)] = &[
     ("business-licence.toml", include_str!("../../templates/types/business-licence.toml")),
     ("food-business-licence.toml", include_str!("../../templates/types/food-business-licence.toml")),
+    ("fire-safety-inspection.toml", include_str!("../../templates/types/fire-safety-inspection.toml")),
+    ("drainage-permit.toml", include_str!("../../templates/types/drainage-permit.toml")),
+    ("outdoor-sign-permit.toml", include_str!("../../templates/types/outdoor-sign-permit.toml")),
     ("teacher-qualification.toml", include_str!("../../templates/types/teacher-qualification.toml")),
 ];
 
@@ -307,7 +310,7 @@ mod tests {
     fn shipped_types_load() {
         let c = Catalogue::shipped().unwrap();
         let names: Vec<&str> = c.iter().map(|t| t.name.as_str()).collect();
-        assert_eq!(names.len(), 3, "{names:?}");
+        assert_eq!(names.len(), 6, "{names:?}");
         for t in c.iter() {
             assert_eq!(t.definer_code.as_str(), t.code.definer());
             assert!(!t.layout.rows.is_empty());

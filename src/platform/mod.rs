@@ -10,7 +10,8 @@
 //! - [`Clients`] (`clients.rs`, `portals.rs`): API clients, holder portals, rate limits;
 //! - [`Audit`] (`audit.rs`): the access log's checkpoints and chain checks;
 //! - [`TimeStamping`] (`tsa/`): the RFC 3161 time-stamping authority;
-//! - [`Archive`] (`archive.rs`): archive renewal of the stored PDFs (PAdES B-LTA).
+//! - [`Archive`] (`archive.rs`): archive renewal of the stored PDFs (PAdES B-LTA);
+//! - [`Platform::ensure_demo`] (`demo.rs`): the demo departments and seals of a first start.
 //!
 //! This layer does the I/O (store, key files, clock); the domain modules it calls do none.
 //! Policy the services apply (legal basis aside) lives with the domain types it judges:
@@ -22,6 +23,7 @@ mod archive;
 mod audit;
 mod checks;
 mod clients;
+mod demo;
 mod error;
 mod holders;
 mod issuing;
@@ -38,19 +40,17 @@ mod verification;
 use std::path::Path;
 use std::sync::Arc;
 
-use time::OffsetDateTime;
-
 use crate::config::{CONFIG_FILE, Config};
 use crate::keystore::KeyStore;
 use crate::licence::Catalogue;
-use crate::pki::Algorithm;
-use crate::store::{SealRecord, SqlStore, Store};
+use crate::store::{SqlStore, Store};
 
 pub use archive::{Archive, RENEW_AHEAD, RenewalProgress, RenewalReport};
 pub use audit::{
     AUDIT_KEY, Audit, AuditOutcome, AuditSigner, CHECKPOINT_INTERVAL, audit_dir, read_checkpoint,
 };
 pub use clients::{ClientKey, Clients, PORTAL_KEY_PREFIX, Scope, has_scope, key_hash};
+pub use demo::{DEMO_DEPARTMENT, DEMO_DEPARTMENTS, DEMO_SEAL_NAME, DemoDepartment};
 pub use error::{EntryProblem, PlatformError};
 pub use holders::{HOLDER_ASSERTION_BASIS, HolderCall, HolderCaller, Holders};
 pub use issuing::{
@@ -69,11 +69,6 @@ pub use tsa::{ReservedStamper, TimeStamping, TsaReply, TsaUnitView};
 pub use verification::{MAX_VERIFY_PDF_BYTES, TRUST_LIST_VALIDITY, TRUST_SET_TTL, Verification};
 
 pub use crate::licence::CheckClaims;
-
-/// The department and seal `serve` creates on a fresh data directory.
-pub const DEMO_DEPARTMENT: (&str, &str, &str) = ("11310115MB2C90510L", "演示市市场监督管理局", "310115");
-/// Name of the demo seal.
-pub const DEMO_SEAL_NAME: &str = "行政审批专用章";
 
 /// The services, over one store and one key store.
 #[derive(Debug, Clone)]
@@ -165,24 +160,6 @@ impl Platform {
             catalogue,
             config,
         })
-    }
-
-    /// On a fresh data directory: initialises the platform (with its time-stamping units)
-    /// and adds the demo department and one demo seal per algorithm. Returns the demo seals
-    /// made now (none if the platform had departments already).
-    pub async fn ensure_demo(&self, now: OffsetDateTime) -> Result<Vec<SealRecord>, PlatformError> {
-        self.pki.init("证照服务平台（演示）", now).await?;
-        self.tsa.prepare(now).await?;
-        if !self.pki.departments().await?.is_empty() {
-            return Ok(vec![]);
-        }
-        let (code, name, area) = DEMO_DEPARTMENT;
-        self.pki.add_department(code, name, area, &[], now).await?;
-        let mut seals = vec![];
-        for algorithm in Algorithm::ALL {
-            seals.push(self.pki.create_seal(code, DEMO_SEAL_NAME, algorithm, now).await?);
-        }
-        Ok(seals)
     }
 }
 

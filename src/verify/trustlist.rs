@@ -48,7 +48,7 @@ pub struct TrustedSealEntry {
     pub algorithm: String,
     /// The seal certificate, DER in standard base64.
     pub certificate: String,
-    /// Licence type codes the department may issue (`*` = any).
+    /// Licence type codes the department may issue (`*` = any; empty: none).
     pub type_codes: Vec<String>,
 }
 
