@@ -5,6 +5,7 @@ mod audit;
 mod auth;
 mod capacity;
 mod client_ip;
+mod delegations;
 mod error;
 mod headers;
 mod health;
@@ -66,6 +67,7 @@ pub fn app(state: AppState) -> Router {
         .route_layer(axum::middleware::from_fn_with_state(public.clone(), capacity::gated));
     let api_routes = Router::new()
         .merge(licences::routes())
+        .merge(delegations::routes())
         .merge(register::routes())
         .merge(holder::routes())
         .merge(tsa::routes())

@@ -8,6 +8,7 @@
 //! - [`Holders`] (`holders.rs`): what holders do through their portals;
 //! - [`Verification`] (`verification.rs`): the verification engine online, the trust list;
 //! - [`Clients`] (`clients.rs`, `portals.rs`): API clients, holder portals, rate limits;
+//! - [`Delegations`] (`delegations.rs`): departments' delegations to one-window clients;
 //! - [`Audit`] (`audit.rs`): the access log's checkpoints and chain checks;
 //! - [`TimeStamping`] (`tsa/`): the RFC 3161 time-stamping authority;
 //! - [`Archive`] (`archive.rs`): archive renewal of the stored PDFs (PAdES B-LTA).
@@ -22,6 +23,7 @@ mod archive;
 mod audit;
 mod checks;
 mod clients;
+mod delegations;
 mod error;
 mod holders;
 mod issuing;
@@ -51,6 +53,9 @@ pub use audit::{
     AUDIT_KEY, Audit, AuditOutcome, AuditSigner, CHECKPOINT_INTERVAL, audit_dir, read_checkpoint,
 };
 pub use clients::{ClientKey, Clients, PORTAL_KEY_PREFIX, Scope, has_scope, key_hash};
+pub use delegations::{
+    DelegationView, Delegations, MAX_DELEGATION_ITEMS, MAX_REVOKE_REASON, summary as delegation_summary,
+};
 pub use error::PlatformError;
 pub use holders::{HOLDER_ASSERTION_BASIS, HolderCall, HolderCaller, Holders};
 pub use issuing::{IssueRequest, IssuedLicence, Issuing, licence_page};
@@ -95,6 +100,8 @@ pub struct Platform {
     pub verification: Verification,
     /// API clients and holder portals.
     pub clients: Clients,
+    /// Departments' delegations to other departments' clients.
+    pub delegations: Delegations,
     /// The access log's checkpoints.
     pub audit: Audit,
     /// The time-stamping authority.
@@ -138,8 +145,18 @@ impl Platform {
         let pki = Pki::new(s.clone(), keys.clone(), c.clone(), catalogue.clone(), trust.clone());
         let tsa = TimeStamping::new(s.clone(), keys.clone(), c.clone(), pki.clone());
         let register = Register::new(s.clone(), c.clone(), catalogue.clone(), access_log.clone());
+        let delegations = Delegations::new(s.clone(), catalogue.clone(), access_log.clone());
+        let issuing = Issuing::new(
+            s.clone(),
+            c.clone(),
+            catalogue.clone(),
+            pki.clone(),
+            tsa.clone(),
+            access_log.clone(),
+        );
         Ok(Self {
-            issuing: Issuing::new(s.clone(), c.clone(), catalogue.clone(), pki.clone(), tsa.clone()),
+            issuing,
+            delegations,
             holders: Holders::new(s.clone(), register.clone()),
             register,
             verification: Verification::new(

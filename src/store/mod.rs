@@ -10,6 +10,7 @@
 //! | [`LicenceStore`] | `licences.rs` | licences, their history and status changes, listings |
 //! | [`IssuingStore`] | `issuing.rs` | serial reservations, idempotency keys, storing a licence |
 //! | [`ClientStore`] | `clients.rs` | departments' API clients |
+//! | [`DelegationStore`] | `delegations.rs` | departments' delegations to other departments' clients |
 //! | [`AccessLogStore`] | `access_log.rs` | the hash-chained access log |
 //! | [`AuthorisationStore`] | `authorisations.rs` | holders' authorisations |
 //! | [`PortalStore`] | `portals.rs` | holder portals and the assertion ids they used |
@@ -25,6 +26,7 @@ mod access_log;
 mod archive;
 mod authorisations;
 mod clients;
+mod delegations;
 mod error;
 mod issuing;
 mod licences;
@@ -40,6 +42,7 @@ pub use access_log::{AccessLogRow, AccessLogStore};
 pub use archive::{ArchiveDue, ArchiveStore};
 pub use authorisations::{AuthorisationRecord, AuthorisationStore};
 pub use clients::{ClientRecord, ClientStore};
+pub use delegations::{DelegationFilter, DelegationRecord, DelegationStore};
 pub use error::StoreError;
 pub use issuing::{IdempotencyClaim, IssueOutcome, IssuingStore, SERIAL_LEASE, SerialReservation};
 pub use licences::{LicenceEvent, LicenceFilter, LicenceRow, LicenceStore, NewLicence};
@@ -59,6 +62,7 @@ pub trait Store:
     + ArchiveStore
     + IssuingStore
     + ClientStore
+    + DelegationStore
     + AccessLogStore
     + AuthorisationStore
     + PortalStore
@@ -89,7 +93,7 @@ impl Store for SqlStore {
 /// (`use zhengzhao::store::prelude::*`); an `Arc<dyn Store>` needs none of them.
 pub mod prelude {
     pub use super::{
-        AccessLogStore, ArchiveStore, AuthorisationStore, ClientStore, IssuingStore, LicenceStore, PkiStore,
-        PortalStore, Store, TsaStore,
+        AccessLogStore, ArchiveStore, AuthorisationStore, ClientStore, DelegationStore, IssuingStore,
+        LicenceStore, PkiStore, PortalStore, Store, TsaStore,
     };
 }

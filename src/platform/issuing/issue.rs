@@ -12,6 +12,7 @@ use crate::store::{IdempotencyClaim, IssueOutcome, LicenceRow, NewLicence, SealR
 use crate::token;
 use crate::tsa::Stamper;
 
+use super::super::delegations::delegated_issue_entry;
 use super::super::error::PlatformError;
 use super::super::lookup;
 use super::super::pki::SealContext;
@@ -21,7 +22,9 @@ use super::{IssueRequest, IssuedLicence, Issuing, policy};
 
 impl Issuing {
     /// Issues a licence. Checks, in order: the seal exists; an API client has the `issue`
-    /// scope, belongs to the seal's department and may use the type; the seal is active
+    /// scope and belongs to the seal's department and may use the type, or holds an active
+    /// delegation of the seal's department naming the type and the seal (the licence is
+    /// then logged with the delegation's id); the seal is active
     /// and its algorithm can sign the document asked for; the input fits the type. Then
     /// builds, signs and stores everything atomically. The platform's time-stamping
     /// authority stamps in process: the PDF's signature (PAdES B-T) and its document
@@ -55,9 +58,13 @@ impl Issuing {
         ofd_stamp: OfdStamp,
     ) -> Result<IssuedLicence, PlatformError> {
         let seal = lookup::seal(self.store.as_ref(), &request.seal_id).await?;
-        if let Some(client) = &request.client {
-            policy::client_may_issue(client, &seal, &request.type_code)?;
-        }
+        // The delegation the client issues under (`None`: its own department's seal, or the operator).
+        let delegation = match &request.client {
+            Some(client) => {
+                policy::client_may_issue(self.store.as_ref(), client, &seal, &request.type_code).await?
+            }
+            None => None,
+        };
         // An API client must make its request repeatable: a blind retry without a key
         // would issue a second licence (a legal document). Checked after the client's
         // rights, so that a client that may not issue learns that first.
@@ -78,7 +85,7 @@ impl Issuing {
             None => None,
         };
         if let (Some(client), Some(ofd_seal)) = (&request.client, &ofd_seal) {
-            policy::client_may_issue(client, ofd_seal, &request.type_code)?;
+            policy::client_may_issue(self.store.as_ref(), client, ofd_seal, &request.type_code).await?;
         }
         policy::ofd_seal_fits(request.document, &seal, ofd_seal.as_ref())?;
         let licence_type = self.licence_type(&request.type_code)?;
@@ -91,7 +98,7 @@ impl Issuing {
         if let Some(claim) = &idempotency
             && let Some(row) = self.store.replay_issue(claim).await?
         {
-            return Ok(issued(&self.config.public_url, row.licence, true));
+            return self.answer(&request, delegation.as_deref(), row.licence, true, now).await;
         }
         let renewal = match &request.renews {
             None => None,
@@ -124,7 +131,27 @@ impl Issuing {
             renewal_serial: renewal.as_ref().map(|old| old.licence.serial.clone()),
             now,
         };
-        self.build_and_store(job, renewal.as_ref(), idempotency, now).await
+        let (licence, replayed) = self.build_and_store(job, renewal.as_ref(), idempotency, now).await?;
+        self.answer(&request, delegation.as_deref(), licence, replayed, now).await
+    }
+
+    /// The answer for a stored licence; one issued under a delegation is logged first (a
+    /// replay too, so that a retry after a failed log entry still leaves one).
+    async fn answer(
+        &self,
+        request: &IssueRequest,
+        delegation: Option<&str>,
+        licence: NewLicence,
+        replayed: bool,
+        now: OffsetDateTime,
+    ) -> Result<IssuedLicence, PlatformError> {
+        if let (Some(client), Some(delegation)) = (&request.client, delegation) {
+            let subject =
+                (licence.id.as_str(), licence.holder_code_type.as_str(), licence.holder_code.as_str());
+            let entry = delegated_issue_entry(client, delegation, subject, replayed, now);
+            self.access_log.append(entry).await?;
+        }
+        Ok(issued(&self.config.public_url, licence, replayed))
     }
 
     /// What the documents need besides the seal: for a PDF the DSS CRL and a stamper with
@@ -174,7 +201,7 @@ impl Issuing {
         renewal: Option<&LicenceRow>,
         idempotency: Option<IdempotencyClaim>,
         now: OffsetDateTime,
-    ) -> Result<IssuedLicence, PlatformError> {
+    ) -> Result<(NewLicence, bool), PlatformError> {
         let reservation = match renewal {
             None => {
                 let counter = format!("licence:{}:{}", job.issuer, job.licence_type.code);
@@ -200,13 +227,13 @@ impl Issuing {
                 if let Some(r) = r {
                     r.keep();
                 }
-                Ok(issued(&self.config.public_url, row.licence, false))
+                Ok((row.licence, false))
             }
             (Ok(IssueOutcome::Replayed(row)), r) => {
                 if let Some(r) = r {
                     r.release().await;
                 }
-                Ok(issued(&self.config.public_url, row.licence, true))
+                Ok((row.licence, true))
             }
             (Err(e), r) => {
                 if let Some(r) = r {
