@@ -271,7 +271,9 @@ async fn add_checks_everything_and_stores_nothing_on_refusal(f: F) {
     assert!(d.list(None, None, false).await.unwrap().is_empty());
     assert_eq!(d.list(None, None, true).await.unwrap(), vec![revoked]);
 
-    let entries: Vec<(String, Option<String>, Option<String>, Option<String>)> = log(&f)
+    // Action, client, department, basis.
+    type Logged = (String, Option<String>, Option<String>, Option<String>);
+    let entries: Vec<Logged> = log(&f)
         .await
         .into_iter()
         .filter(|e| e.action.starts_with("delegation"))
