@@ -99,12 +99,24 @@ async fn call(
 ) -> (StatusCode, Value) {
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    send(p, method, uri, key, body, &format!("order-{n}")).await
+}
+
+/// [`call`] with the Idempotency-Key `idempotency`.
+async fn send(
+    p: &Arc<Platform>,
+    method: &str,
+    uri: &str,
+    key: &str,
+    body: Option<&Value>,
+    idempotency: &str,
+) -> (StatusCode, Value) {
     let req = Request::builder()
         .method(method)
         .uri(uri)
         .header(header::AUTHORIZATION, format!("Bearer {key}"))
         .header(header::CONTENT_TYPE, "application/json")
-        .header("idempotency-key", format!("order-{n}"));
+        .header("idempotency-key", idempotency);
     let body = body.map_or(Body::empty(), |b| Body::from(b.to_string()));
     let response = common::app(p.clone()).oneshot(req.body(body).unwrap()).await.unwrap();
     let status = response.status();
@@ -297,8 +309,12 @@ async fn issuing_follows_the_active_delegations(f: F) {
 
     let d =
         f.p.delegations.add(DEMO_DEPARTMENT.0, &f.window, &v(&[FOOD]), &v(&[&f.seal]), now).await.unwrap();
-    let (status, issued) = issue(&f, &key, &f.seal, FOOD).await;
+    let body = issue_body(&f.seal, FOOD);
+    let (status, issued) = send(&f.p, "POST", "/api/v1/licences", &key, Some(&body), "window-1").await;
     assert_eq!(status, StatusCode::CREATED, "{issued}");
+    // A retry with the same key answers the same licence, and is logged as a replay.
+    let again = send(&f.p, "POST", "/api/v1/licences", &key, Some(&body), "window-1").await;
+    assert_eq!(again, (StatusCode::OK, issued.clone()));
     let id = issued["identifier"].as_str().unwrap().to_owned();
     // The licence is the delegating department's; the register keeps the window as its client.
     assert!(id.contains(&format!(".{}.", DEMO_DEPARTMENT.0)), "{id}");
@@ -332,7 +348,8 @@ async fn issuing_follows_the_active_delegations(f: F) {
     assert!(granted(&f, &key).await.is_empty());
 
     let issues: Vec<AccessEntry> = log(&f).await.into_iter().filter(|e| e.action == "issue").collect();
-    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert_eq!(issues.len(), 2, "{issues:?}");
+    assert_eq!((issues[1].licence_id.as_deref(), issues[1].result.as_str()), (Some(id.as_str()), "replayed"));
     let e = &issues[0];
     assert_eq!(e.client_id.as_deref(), Some(f.window.as_str()));
     assert_eq!(e.department_code.as_deref(), Some(WINDOW_DEPT));
