@@ -106,6 +106,7 @@ fn bad_input_exits_1_and_unusable_arguments_exit_2_each_with_one_line() {
         &["serve", "--listen", "not-an-address"],
         &["issue", "--seal", "31011500000001"],
         &["verify"],
+        &["delegation", "add", "--department", DEPT, "--client", "cl_x", "--types", "11100000000013338W002"],
     ];
     // Input the command understood but refuses: exit 1.
     let bad: Vec<Vec<&str>> = vec![
@@ -114,6 +115,20 @@ fn bad_input_exits_1_and_unusable_arguments_exit_2_each_with_one_line() {
         vec!["seal", "cert", "99999999999999"],
         vec!["seal", "revoke", "99999999999999", "--reason", "superseded"],
         vec!["client", "revoke", "no-such-client"],
+        vec!["delegation", "revoke", "dg_nothing"],
+        vec![
+            "delegation",
+            "add",
+            "--department",
+            DEPT,
+            "--client",
+            "cl_nobody",
+            "--types",
+            "11100000000013338W002",
+            "--seals",
+            "31011500000001",
+        ],
+        vec!["delegation", "list", "--department", "11310115MB2C90510X"],
         vec!["licence", "history", "1.2.156.3005.2.11100000000013338W032.11220000013544541J.2430599.001.F"],
         vec![
             "issue",

@@ -145,6 +145,7 @@ async fn openapi_document_lists_every_endpoint_with_examples() {
         ("/api/v1/licences/{id}/status", "post"),
         ("/api/v1/licences/{id}/history", "get"),
         ("/api/v1/checks", "post"),
+        ("/api/v1/delegations", "get"),
         ("/api/v1/authorisations", "post"),
         ("/api/v1/authorisations/{code}", "delete"),
         ("/api/v1/holders/{code}/licences", "get"),
@@ -163,7 +164,15 @@ async fn openapi_document_lists_every_endpoint_with_examples() {
         read["parameters"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
     assert!(headers.contains(&"X-Purpose") && headers.contains(&"X-Authorisation-Code"), "{headers:?}");
     let schemas = doc["components"]["schemas"].as_object().unwrap();
-    for s in ["ErrorBody", "LicenceInput", "LicenceView", "CheckRequest", "CheckResult", "AccessEntry"] {
+    for s in [
+        "ErrorBody",
+        "LicenceInput",
+        "LicenceView",
+        "CheckRequest",
+        "CheckResult",
+        "AccessEntry",
+        "DelegationView",
+    ] {
         assert!(schemas.contains_key(s), "schema {s} missing");
     }
     assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");

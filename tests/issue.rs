@@ -173,8 +173,9 @@ async fn wrong_clients_are_refused_and_change_nothing() {
     f.platform.pki.add_department(OTHER_DEPT, "演示市教育局", "310115", &[], now).await.unwrap();
     let (_, other) =
         f.platform.clients.add_client(OTHER_DEPT, "教育审批", &[Scope::Issue], &[], now).await.unwrap();
+    // Another department's seal, and no delegation of that department to this client.
     let (status, _, bytes) = post(Some(other.expose().into())).await;
-    assert_eq!((status, error_code(&bytes).0.as_str()), (StatusCode::FORBIDDEN, "forbidden"));
+    assert_eq!((status, error_code(&bytes).0.as_str()), (StatusCode::FORBIDDEN, "no_delegation"));
 
     let (_, query_only) =
         f.platform.clients.add_client(DEPT, "查询", &[Scope::Query], &[], now).await.unwrap();

@@ -330,15 +330,16 @@ async fn a_misnamed_ofd_seal_is_refused_before_anything_is_stored() {
             "invalid_input",
             "ofd_seal_id",
         ),
-        // A client names its own department's seals only: another department's OFD seal is
-        // refused as another department's `seal_id` is (the operator, who has no client,
-        // gets 400 `invalid_input` from the seals' mismatch: tests/ofd_cli.rs).
+        // A client names its own department's seals, or seals delegated to it: another
+        // department's OFD seal without a delegation is refused as another department's
+        // `seal_id` is (the operator, who has no client, gets 400 `invalid_input` from the
+        // seals' mismatch: tests/ofd_cli.rs).
         (
             "an OFD seal of another department",
             issue_body(&f.ed, "both", Some(&f.other_sm2)),
             StatusCode::FORBIDDEN,
-            "forbidden",
-            "belongs to another department",
+            "no_delegation",
+            "no active delegation",
         ),
         (
             "a revoked OFD seal",
@@ -365,7 +366,7 @@ async fn a_misnamed_ofd_seal_is_refused_before_anything_is_stored() {
     // seal: refused too.
     let body = issue_body(&f.other_ed, "both", Some(&f.sm2));
     let (status, _, e) = call(&f, "POST", "/api/v1/licences", Some("other_issuer"), &[], Some(body)).await;
-    assert_eq!((status, e["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")), "{e}");
+    assert_eq!((status, e["code"].as_str()), (StatusCode::FORBIDDEN, Some("no_delegation")), "{e}");
 
     // Nothing stored, no serial used: the next licence of the type is the first.
     assert_eq!(licence_count(&f).await, 0, "nothing stored");

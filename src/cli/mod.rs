@@ -1,12 +1,13 @@
 //! The command line: it parses and dispatches, and prints what the library answers. One
 //! file per command group: `serve` (init, serve), `config`, `department`, `seal`, `pki`,
-//! `types`, `issue`, `client`, `portal`, `licence`, `audit`, `verify`, `tsa`; `output` holds what
+//! `types`, `issue`, `client`, `delegation`, `portal`, `licence`, `audit`, `verify`, `tsa`; `output` holds what
 //! they all print with, `pending_output` the file `issue` writes.
 
 mod archive;
 mod audit;
 mod client;
 mod config;
+mod delegation;
 mod department;
 mod esl;
 mod issue;
@@ -83,6 +84,10 @@ enum Command {
     /// API clients of departments.
     #[command(subcommand)]
     Client(client::ClientCommand),
+    /// Delegations: a department lets another department's client (a one-window system,
+    /// 综合窗口) issue named licence types with named seals of the department.
+    #[command(subcommand)]
+    Delegation(delegation::DelegationCommand),
     /// Holder portals (a province's citizen app), which act for holders with signed holder
     /// assertions.
     #[command(subcommand)]
@@ -144,6 +149,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         Command::Pki(cmd) => pki::run(&open(config, passphrase).await?, cmd, now, out).await?,
         Command::Issue(args) => issue::run(&open(config, passphrase).await?, args, now, out).await?,
         Command::Client(cmd) => client::run(&open(config, passphrase).await?, cmd, now, out).await?,
+        Command::Delegation(cmd) => delegation::run(&open(config, passphrase).await?, cmd, now, out).await?,
         Command::Portal(cmd) => portal::run(&open(config, passphrase).await?, cmd, now, out).await?,
         Command::Licence(cmd) => licence::run(&open(config, passphrase).await?, cmd, now, out).await?,
         Command::Audit(cmd) => audit::run(&open(config, passphrase).await?, cmd, now, out).await?,

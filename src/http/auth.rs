@@ -58,6 +58,7 @@ fn action_of(parts: &Parts) -> &'static str {
         ("GET", "/api/v1/licences/{id}/history") => "history",
         ("POST", "/api/v1/licences/{id}/versions") => "renew",
         ("POST", "/api/v1/checks") => "check",
+        ("GET", "/api/v1/delegations") => "delegations",
         ("POST", "/tsa") => "timestamp",
         _ => "api",
     }

@@ -76,6 +76,7 @@ impl From<PlatformError> for ApiError {
                 StatusCode::UNAUTHORIZED
             }
             PlatformError::Forbidden(_)
+            | PlatformError::NoDelegation(_)
             | PlatformError::HolderMismatch(_)
             | PlatformError::OriginalRequiresHolderAuthorisation => StatusCode::FORBIDDEN,
             PlatformError::RateLimited { retry_after_secs } => {

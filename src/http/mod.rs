@@ -7,6 +7,7 @@ mod bundle_page;
 mod bundles;
 mod capacity;
 mod client_ip;
+mod delegations;
 mod error;
 mod headers;
 mod health;
@@ -69,6 +70,7 @@ pub fn app(state: AppState) -> Router {
     let api_routes = Router::new()
         .merge(licences::routes())
         .merge(bundles::routes())
+        .merge(delegations::routes())
         .merge(register::routes())
         .merge(holder::routes())
         .merge(tsa::routes())

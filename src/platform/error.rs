@@ -43,6 +43,10 @@ pub enum PlatformError {
     /// The credential is good but does not allow this.
     #[error("{0}")]
     Forbidden(String),
+    /// A client asked to issue with another department's seal, and no active delegation of
+    /// that department names the type and the seal (403 `no_delegation`).
+    #[error("{0}")]
+    NoDelegation(String),
     /// The licence could not be rendered or signed from valid-looking input (e.g. the
     /// text does not fit on the page).
     #[error("cannot produce the licence: {0}")]
@@ -187,6 +191,7 @@ impl PlatformError {
             Self::IdempotencyKeyRequired => "idempotency_key_required",
             Self::Unauthorised(_) => "unauthorised",
             Self::Forbidden(_) => "forbidden",
+            Self::NoDelegation(_) => "no_delegation",
             Self::OriginalRequiresHolderAuthorisation => "original_requires_holder_authorisation",
             Self::HolderAssertion { code, .. } => code,
             Self::HolderMismatch(_) => "holder_mismatch",
@@ -222,6 +227,7 @@ impl PlatformError {
                 | Self::IdempotencyKeyRequired
                 | Self::Unauthorised(_)
                 | Self::Forbidden(_)
+                | Self::NoDelegation(_)
                 | Self::OriginalRequiresHolderAuthorisation
                 | Self::HolderAssertion { .. }
                 | Self::HolderMismatch(_)

@@ -8,6 +8,7 @@
 //! - [`Holders`] (`holders.rs`): what holders do through their portals;
 //! - [`Verification`] (`verification.rs`): the verification engine online, the trust list;
 //! - [`Clients`] (`clients.rs`, `portals.rs`): API clients, holder portals, rate limits;
+//! - [`Delegations`] (`delegations.rs`): departments' delegations to one-window clients;
 //! - [`Audit`] (`audit.rs`): the access log's checkpoints and chain checks;
 //! - [`TimeStamping`] (`tsa/`): the RFC 3161 time-stamping authority;
 //! - [`Archive`] (`archive.rs`): archive renewal of the stored PDFs (PAdES B-LTA);
@@ -23,6 +24,7 @@ mod archive;
 mod audit;
 mod checks;
 mod clients;
+mod delegations;
 mod demo;
 mod error;
 mod holders;
@@ -50,6 +52,9 @@ pub use audit::{
     AUDIT_KEY, Audit, AuditOutcome, AuditSigner, CHECKPOINT_INTERVAL, audit_dir, read_checkpoint,
 };
 pub use clients::{ClientKey, Clients, PORTAL_KEY_PREFIX, Scope, has_scope, key_hash};
+pub use delegations::{
+    DelegationView, Delegations, MAX_DELEGATION_ITEMS, MAX_REVOKE_REASON, summary as delegation_summary,
+};
 pub use demo::{DEMO_DEPARTMENT, DEMO_DEPARTMENTS, DEMO_SEAL_NAME, DemoDepartment};
 pub use error::{EntryProblem, PlatformError};
 pub use holders::{HOLDER_ASSERTION_BASIS, HolderCall, HolderCaller, Holders};
@@ -93,6 +98,8 @@ pub struct Platform {
     pub verification: Verification,
     /// API clients and holder portals.
     pub clients: Clients,
+    /// Departments' delegations to other departments' clients.
+    pub delegations: Delegations,
     /// The access log's checkpoints.
     pub audit: Audit,
     /// The time-stamping authority.
@@ -135,11 +142,20 @@ impl Platform {
         let (s, c) = (&store, &config);
         let pki = Pki::new(s.clone(), keys.clone(), c.clone(), catalogue.clone(), trust.clone());
         let tsa = TimeStamping::new(s.clone(), keys.clone(), c.clone(), pki.clone());
-        let issuing = Issuing::new(s.clone(), c.clone(), catalogue.clone(), pki.clone(), tsa.clone());
+        let issuing = Issuing::new(
+            s.clone(),
+            c.clone(),
+            catalogue.clone(),
+            pki.clone(),
+            tsa.clone(),
+            access_log.clone(),
+        );
         let register =
             Register::new(s.clone(), c.clone(), catalogue.clone(), access_log.clone(), issuing.clone());
+        let delegations = Delegations::new(s.clone(), catalogue.clone(), access_log.clone());
         Ok(Self {
             issuing,
+            delegations,
             holders: Holders::new(s.clone(), register.clone()),
             register,
             verification: Verification::new(

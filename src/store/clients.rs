@@ -36,6 +36,8 @@ pub trait ClientStore: Send + Sync {
     async fn insert_client(&self, client: &ClientRecord) -> Result<(), StoreError>;
     /// The client whose key hashes to `key_hash` (revoked ones included).
     async fn client_by_key_hash(&self, key_hash: &str) -> Result<Option<ClientRecord>, StoreError>;
+    /// The client with `id` (revoked ones included).
+    async fn client(&self, id: &str) -> Result<Option<ClientRecord>, StoreError>;
     /// All clients, by id.
     async fn clients(&self) -> Result<Vec<ClientRecord>, StoreError>;
     /// Marks a client revoked; not found if unknown, conflict if revoked already.
@@ -87,6 +89,12 @@ impl ClientStore for SqlStore {
     async fn client_by_key_hash(&self, key_hash: &str) -> Result<Option<ClientRecord>, StoreError> {
         let sql = sqlx::AssertSqlSafe(format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE key_hash = $1"));
         let row = sqlx::query(sql).bind(key_hash).fetch_optional(&self.pool).await?;
+        row.as_ref().map(client_from_row).transpose()
+    }
+
+    async fn client(&self, id: &str) -> Result<Option<ClientRecord>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE id = $1"));
+        let row = sqlx::query(sql).bind(id).fetch_optional(&self.pool).await?;
         row.as_ref().map(client_from_row).transpose()
     }
 

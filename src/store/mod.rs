@@ -11,6 +11,7 @@
 //! | [`IssuingStore`] | `issuing.rs` | serial reservations, idempotency keys, storing a licence |
 //! | [`BundleStore`] | `bundles.rs` | 一件事一次办 bundles: their licences stored at once, receipts |
 //! | [`ClientStore`] | `clients.rs` | departments' API clients |
+//! | [`DelegationStore`] | `delegations.rs` | departments' delegations to other departments' clients |
 //! | [`AccessLogStore`] | `access_log.rs` | the hash-chained access log |
 //! | [`AuthorisationStore`] | `authorisations.rs` | holders' authorisations |
 //! | [`PortalStore`] | `portals.rs` | holder portals and the assertion ids they used |
@@ -28,6 +29,7 @@ mod authorisations;
 mod bundles;
 mod clients;
 mod combine;
+mod delegations;
 mod error;
 mod issuing;
 mod licences;
@@ -44,6 +46,7 @@ pub use archive::{ArchiveDue, ArchiveStore};
 pub use authorisations::{AuthorisationRecord, AuthorisationStore};
 pub use bundles::{BundleOutcome, BundleRow, BundleStore, NewBundle};
 pub use clients::{ClientRecord, ClientStore};
+pub use delegations::{DelegationFilter, DelegationRecord, DelegationStore};
 pub use error::StoreError;
 pub use issuing::{IdempotencyClaim, IssueOutcome, IssuingStore, SERIAL_LEASE, SerialReservation};
 pub use licences::{LicenceEvent, LicenceFilter, LicenceRow, LicenceStore, NewLicence};
@@ -64,6 +67,7 @@ pub trait Store:
     + IssuingStore
     + BundleStore
     + ClientStore
+    + DelegationStore
     + AccessLogStore
     + AuthorisationStore
     + PortalStore
@@ -94,7 +98,7 @@ impl Store for SqlStore {
 /// (`use zhengzhao::store::prelude::*`); an `Arc<dyn Store>` needs none of them.
 pub mod prelude {
     pub use super::{
-        AccessLogStore, ArchiveStore, AuthorisationStore, ClientStore, IssuingStore, LicenceStore, PkiStore,
-        PortalStore, Store, TsaStore,
+        AccessLogStore, ArchiveStore, AuthorisationStore, ClientStore, DelegationStore, IssuingStore,
+        LicenceStore, PkiStore, PortalStore, Store, TsaStore,
     };
 }

@@ -161,7 +161,10 @@ impl Issuing {
         }
         let (receipt, ready) = self.check_bundle(&request, now).await?;
         let claim = bundle_claim(&request)?;
+        let delegations: Vec<Option<String>> =
+            ready.iter().map(|r| r.authorised.delegation.clone()).collect();
         if let Some(row) = self.store.replay_bundle(&claim).await? {
+            self.log_delegated(&request.client, &row, &delegations, true, now).await?;
             return Ok(IssuedBundle { view: self.bundle_view(row, now).await?, replayed: true });
         }
         let mut jobs = Vec::with_capacity(ready.len());
@@ -206,7 +209,30 @@ impl Issuing {
                 return Err(e);
             }
         };
+        self.log_delegated(&request.client, &row, &delegations, replayed, now).await?;
         Ok(IssuedBundle { view: self.bundle_view(row, now).await?, replayed })
+    }
+
+    /// Logs each licence of `row` issued under a delegation (`delegations`, in entry order),
+    /// as single issuing does.
+    async fn log_delegated(
+        &self,
+        client: &ClientRecord,
+        row: &BundleRow,
+        delegations: &[Option<String>],
+        replayed: bool,
+        now: OffsetDateTime,
+    ) -> Result<(), PlatformError> {
+        for (id, delegation) in row.licence_ids.iter().zip(delegations) {
+            let Some(delegation) = delegation else { continue };
+            let licence = super::super::lookup::licence(self.store.as_ref(), id).await?.licence;
+            let subject =
+                (licence.id.as_str(), licence.holder_code_type.as_str(), licence.holder_code.as_str());
+            let entry =
+                super::super::delegations::delegated_issue_entry(client, delegation, subject, replayed, now);
+            self.access_log.append(entry).await?;
+        }
+        Ok(())
     }
 
     /// A bundle with its licences' state, to the one-window client that issued it (to
@@ -268,7 +294,7 @@ impl Issuing {
         let receipt = match self.receipt_seal(&request.client, &content.receipt_seal_id).await {
             Ok(receipt) => Some(receipt),
             Err(e) => {
-                forbidden |= matches!(e, PlatformError::Forbidden(_));
+                forbidden |= matches!(e, PlatformError::Forbidden(_) | PlatformError::NoDelegation(_));
                 problems.push(problem(None, "receipt_seal_id", &e));
                 None
             }
@@ -278,7 +304,7 @@ impl Issuing {
             match self.check_entry(request, entry, now).await {
                 Ok(r) => ready.push(r),
                 Err((field, e)) => {
-                    forbidden |= matches!(e, PlatformError::Forbidden(_));
+                    forbidden |= matches!(e, PlatformError::Forbidden(_) | PlatformError::NoDelegation(_));
                     problems.push(problem(Some(i), &field, &e));
                 }
             }

@@ -12,6 +12,7 @@ use crate::store::{IdempotencyClaim, IssueOutcome, LicenceRow, NewLicence, SealR
 use crate::token;
 use crate::tsa::Stamper;
 
+use super::super::delegations::delegated_issue_entry;
 use super::super::error::PlatformError;
 use super::super::lookup;
 use super::super::pki::SealContext;
@@ -90,7 +91,7 @@ impl Issuing {
         if let Some(claim) = &idempotency
             && let Some(row) = self.store.replay_issue(claim).await?
         {
-            return Ok(issued(&self.config.public_url, row.licence, true));
+            return self.answer(&request, authorised.delegation.as_deref(), row.licence, true, now).await;
         }
         let renewal = match &request.renews {
             None => None,
@@ -110,8 +111,27 @@ impl Issuing {
         }
         let client_id = request.client.as_ref().map(|c| c.id.clone());
         let documents = if defer { Documents::Deferred } else { Documents::Now(ofd_stamp) };
+        let delegation = authorised.delegation.clone();
         let job = self.build_job(authorised, checked, renewal.as_ref(), client_id, documents, now).await?;
-        self.build_and_store(job, renewal.as_ref(), idempotency, now).await
+        let (licence, replayed) = self.build_and_store(job, renewal.as_ref(), idempotency, now).await?;
+        self.answer(&request, delegation.as_deref(), licence, replayed, now).await
+    }
+
+    async fn answer(
+        &self,
+        request: &IssueRequest,
+        delegation: Option<&str>,
+        licence: NewLicence,
+        replayed: bool,
+        now: OffsetDateTime,
+    ) -> Result<IssuedLicence, PlatformError> {
+        if let (Some(client), Some(delegation)) = (&request.client, delegation) {
+            let subject =
+                (licence.id.as_str(), licence.holder_code_type.as_str(), licence.holder_code.as_str());
+            let entry = delegated_issue_entry(client, delegation, subject, replayed, now);
+            self.access_log.append(entry).await?;
+        }
+        Ok(issued(&self.config.public_url, licence, replayed))
     }
 
     /// The checks of a request that need no input but its names, in order: the seal
@@ -120,9 +140,13 @@ impl Issuing {
     /// the department may issue it. Reads only.
     pub(super) async fn authorise(&self, request: &IssueRequest) -> Result<Authorised, PlatformError> {
         let seal = lookup::seal(self.store.as_ref(), &request.seal_id).await?;
-        if let Some(client) = &request.client {
-            policy::client_may_issue(client, &seal, &request.type_code)?;
-        }
+        // The delegation the client issues under (`None`: its own department's seal, or the operator).
+        let delegation = match &request.client {
+            Some(client) => {
+                policy::client_may_issue(self.store.as_ref(), client, &seal, &request.type_code).await?
+            }
+            None => None,
+        };
         if seal.status != SealStatus::Active {
             return Err(PlatformError::Conflict(format!(
                 "seal {} is revoked and signs nothing more",
@@ -137,14 +161,14 @@ impl Issuing {
             None => None,
         };
         if let (Some(client), Some(ofd_seal)) = (&request.client, &ofd_seal) {
-            policy::client_may_issue(client, ofd_seal, &request.type_code)?;
+            policy::client_may_issue(self.store.as_ref(), client, ofd_seal, &request.type_code).await?;
         }
         policy::ofd_seal_fits(request.document, &seal, ofd_seal.as_ref())?;
         let licence_type = self.licence_type(&request.type_code)?.clone();
         // The department as the seal context keeps it (read once per seal).
         let ctx = self.pki.seal_context(&seal.id).await?;
         policy::department_may_issue(&ctx.department, &licence_type)?;
-        Ok(Authorised { seal, ofd_seal, licence_type, ctx, document: request.document })
+        Ok(Authorised { seal, ofd_seal, licence_type, ctx, document: request.document, delegation })
     }
 
     /// The build of an authorised request with checked input: its documents' material
@@ -158,7 +182,7 @@ impl Issuing {
         documents: Documents,
         now: OffsetDateTime,
     ) -> Result<BuildJob, PlatformError> {
-        let Authorised { seal, ofd_seal, licence_type, ctx, document } = authorised;
+        let Authorised { seal, ofd_seal, licence_type, ctx, document, .. } = authorised;
         let document = match documents {
             Documents::Now(ofd_stamp) => {
                 self.document_job(document, &seal, ofd_seal.as_ref(), &ctx, ofd_stamp, now).await?
@@ -237,7 +261,7 @@ impl Issuing {
         renewal: Option<&LicenceRow>,
         idempotency: Option<IdempotencyClaim>,
         now: OffsetDateTime,
-    ) -> Result<IssuedLicence, PlatformError> {
+    ) -> Result<(NewLicence, bool), PlatformError> {
         let reservation = match renewal {
             None => {
                 let counter = format!("licence:{}:{}", job.issuer, job.licence_type.code);
@@ -263,13 +287,13 @@ impl Issuing {
                 if let Some(r) = r {
                     r.keep();
                 }
-                Ok(issued(&self.config.public_url, row.licence, false))
+                Ok((row.licence, false))
             }
             (Ok(IssueOutcome::Replayed(row)), r) => {
                 if let Some(r) = r {
                     r.release().await;
                 }
-                Ok(issued(&self.config.public_url, row.licence, true))
+                Ok((row.licence, true))
             }
             (Err(e), r) => {
                 if let Some(r) = r {
@@ -301,6 +325,9 @@ pub(super) struct Authorised {
     pub(super) licence_type: LicenceType,
     pub(super) ctx: Arc<SealContext>,
     pub(super) document: DocumentKind,
+    /// The delegation an API client issues under (`None`: its own department's seal, or
+    /// the operator).
+    pub(super) delegation: Option<String>,
 }
 
 /// When a licence's documents are made.

@@ -1,5 +1,6 @@
-//! The issuing service: check a request against the client's rights, the seal, the
-//! document asked for and the licence type (`policy.rs`), build the record, token and
+//! The issuing service: check a request against the client's rights (its own department's
+//! seals, or another department's under an active delegation), the seal, the document
+//! asked for and the licence type (`policy.rs`), build the record, token and
 //! documents — a signed PDF, a signed OFD, both or none (`build.rs`, `page.rs`) — on a blocking thread, and store it in one short transaction with a serial
 //! reserved before (`serial.rs`).
 
@@ -19,6 +20,7 @@ use crate::config::Config;
 use crate::licence::{Catalogue, Document, DocumentKind, LicenceInput, LicenceType};
 use crate::store::{ClientRecord, Store};
 
+use super::accesslog::AccessLogWriter;
 use super::error::PlatformError;
 use super::pki::Pki;
 use super::tsa::TimeStamping;
@@ -87,6 +89,8 @@ pub struct Issuing {
     catalogue: Arc<Catalogue>,
     pki: Pki,
     tsa: TimeStamping,
+    /// Where licences issued under a delegation are logged.
+    access_log: AccessLogWriter,
 }
 
 impl Issuing {
@@ -96,8 +100,9 @@ impl Issuing {
         catalogue: Arc<Catalogue>,
         pki: Pki,
         tsa: TimeStamping,
+        access_log: AccessLogWriter,
     ) -> Self {
-        Self { store, config, catalogue, pki, tsa }
+        Self { store, config, catalogue, pki, tsa, access_log }
     }
 
     /// The licence type with `code`.

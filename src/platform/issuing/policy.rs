@@ -1,39 +1,53 @@
-//! Who may issue what, and when a licence may get a new version: pure judgements over
-//! the request, the seal, the department and the old version.
+//! Who may issue what, and when a licence may get a new version: judgements over the
+//! request, the seal, the department, the delegations (read from the store, never cached)
+//! and the old version.
 
 use sha2::{Digest, Sha256};
 
 use crate::licence::{CheckedInput, DocumentKind, LicenceStatus, LicenceType, TypeScope};
-use crate::store::{ClientRecord, Department, IdempotencyClaim, LicenceRow, SealRecord, SealStatus};
+use crate::store::{ClientRecord, Department, IdempotencyClaim, LicenceRow, SealRecord, SealStatus, Store};
 
 use super::super::clients::{Scope, has_scope};
+use super::super::delegations;
 use super::super::error::PlatformError;
 use super::super::limits::MAX_IDEMPOTENCY_KEY;
 use super::IssueRequest;
 
 /// An API client may issue with `seal` licences of `type_code`: it has the `issue` scope,
-/// belongs to the seal's department and may use the type.
-pub(super) fn client_may_issue(
+/// and either the seal is of its own department and its type list covers the type, or an
+/// active delegation from the seal's department to it names the type and the seal. Every
+/// issuing path asks this, once per seal it signs with. Answers the delegation that
+/// authorised it (`None`: the client's own department), for the caller to log; refuses
+/// with 403 `forbidden` (scope, own type list) or `no_delegation` (naming the type, the
+/// seal, the department and what is missing). Nothing is cached: a revoked delegation
+/// stops working for the next request.
+pub(in crate::platform) async fn client_may_issue(
+    store: &dyn Store,
     client: &ClientRecord,
     seal: &SealRecord,
     type_code: &str,
-) -> Result<(), PlatformError> {
+) -> Result<Option<String>, PlatformError> {
+    let type_code = type_code.trim();
     if !has_scope(client, Scope::Issue) {
         return Err(PlatformError::Forbidden("this client lacks the issue scope".into()));
     }
-    if client.department_code != seal.department_code.as_str() {
-        return Err(PlatformError::Forbidden(format!(
-            "seal {} belongs to another department than this client's",
+    let department = seal.department_code.as_str();
+    if client.department_code == department {
+        if !TypeScope::new(&client.type_codes).covers(type_code) {
+            return Err(PlatformError::Forbidden(format!(
+                "this client may not issue licences of type {type_code}"
+            )));
+        }
+        return Ok(None);
+    }
+    let active = store.active_delegations(department, &client.id).await?;
+    match delegations::covering(&active, &seal.id, type_code) {
+        Ok(delegation) => Ok(Some(delegation.id.clone())),
+        Err(missing) => Err(PlatformError::NoDelegation(format!(
+            "this client may not issue type {type_code} with seal {} of department {department}: {missing}",
             seal.id
-        )));
+        ))),
     }
-    if !TypeScope::new(&client.type_codes).covers(type_code.trim()) {
-        return Err(PlatformError::Forbidden(format!(
-            "this client may not issue licences of type {}",
-            type_code.trim()
-        )));
-    }
-    Ok(())
 }
 
 /// The OFD seal of a `both` request: named exactly then (`ofd_seal_id`), active, SM2, of
