@@ -129,9 +129,10 @@ fn receipt_page(
         ("办结结果".to_owned(), format!("共{}项证照已全部办结，均为电子证照", licences.len())),
     ];
     for (i, (l, what)) in licences.iter().zip(listed).enumerate() {
+        // Labels are short (a type's name may run to 23 characters): the name leads the value.
         fields.push((
-            format!("{}. {}", i + 1, what.type_name),
-            format!("发证机关：{}；证照标识：{}", what.issuer_name, l.id),
+            format!("证照{}", i + 1),
+            format!("{}（发证机关：{}；证照标识：{}）", what.type_name, what.issuer_name, l.id),
         ));
     }
     let d = now.to_offset(time::macros::offset!(+8)).date();
