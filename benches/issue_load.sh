@@ -39,6 +39,8 @@ sm2=$(demo_seal sm2)
 count() {
   python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from licences").fetchone()[0])' "$work/data/zhengzhao.db"
 }
+raw=$(raw_ed25519_rate)
+echo "== raw Ed25519 signatures/s of one core (openssl speed -seconds 2 ed25519): ${raw:-unknown}"
 status=0
 for document in $documents; do
   case "$document" in
@@ -84,7 +86,7 @@ LUA
   fi
   echo
 done
-echo "document  requests/s    p50 ms    p99 ms  answers"
+echo "document  requests/s    p50 ms    p99 ms  answers   (raw Ed25519 ${raw:-?} signs/s on one core)"
 for document in $documents; do
   sed -n 's/^RESULT rps=\([^ ]*\) p50_ms=\([^ ]*\) p99_ms=\([^ ]*\) requests=\([0-9]*\).*/\1 \2 \3 \4/p' "$work/wrk-$document.out" |
     awk -v d="$document" '{printf "%-8s %11s %9s %9s %8s\n", d, $1, $2, $3, $4}'

@@ -106,3 +106,9 @@ if misses:
 print(f"meets: {what}: {rps:.0f} requests/s (>= {min_rps:g}), p99 {p99:.2f} ms (<= {max_p99:g}), {v['requests']} answers all right")
 PY
 }
+
+# The raw Ed25519 signatures/s of one core now (`openssl speed -seconds 2 ed25519`), the
+# reference every load figure is reported beside.
+raw_ed25519_rate() {
+    openssl speed -seconds 2 ed25519 2>/dev/null | awk 'tolower($0) ~ /\(ed25519\)/ {print $(NF-1); exit}'
+}
