@@ -10,7 +10,8 @@
 //! - [`Clients`] (`clients.rs`, `portals.rs`): API clients, holder portals, rate limits;
 //! - [`Audit`] (`audit.rs`): the access log's checkpoints and chain checks;
 //! - [`TimeStamping`] (`tsa/`): the RFC 3161 time-stamping authority;
-//! - [`Archive`] (`archive.rs`): archive renewal of the stored PDFs (PAdES B-LTA).
+//! - [`Archive`] (`archive.rs`): archive renewal of the stored PDFs (PAdES B-LTA);
+//! - [`import`]: bulk import of existing licences, from the command line or as HTTP jobs.
 //!
 //! This layer does the I/O (store, key files, clock); the domain modules it calls do none.
 //! Policy the services apply (legal basis aside) lives with the domain types it judges:
@@ -24,6 +25,7 @@ mod checks;
 mod clients;
 mod error;
 mod holders;
+pub mod import;
 mod issuing;
 mod limits;
 mod lookup;
@@ -53,7 +55,9 @@ pub use audit::{
 pub use clients::{ClientKey, Clients, PORTAL_KEY_PREFIX, Scope, has_scope, key_hash};
 pub use error::PlatformError;
 pub use holders::{HOLDER_ASSERTION_BASIS, HolderCall, HolderCaller, Holders};
-pub use issuing::{IssueRequest, IssuedLicence, Issuing, licence_page};
+pub use issuing::{
+    BuildFailure, BulkIssuer, BulkItem, BulkJob, IssueRequest, IssuedLicence, Issuing, is_item_error, licence_page,
+};
 pub use limits::{MAX_IDEMPOTENCY_KEY, MAX_PAGE, MAX_PURPOSE};
 pub use pki::{InitReport, Pki};
 pub use portals::parse_portal_public_key;

@@ -15,17 +15,19 @@
 //! | [`PortalStore`] | `portals.rs` | holder portals and the assertion ids they used |
 //! | [`ArchiveStore`] | `archive.rs` | which PDFs need archive renewal, and their renewals |
 //! | [`TsaStore`] | `tsa.rs` | the time-stamping authority's units and token serial numbers |
+//! | [`ImportStore`] | `imports.rs` | bulk imports: source records → licences, import jobs |
 //!
 //! `sql.rs` holds the connection, the write gate and how values cross the driver;
 //! `sqlite_file.rs` the database file's mode and pragmas; `error.rs` [`StoreError`].
 //! Role files use `sql.rs` and `error.rs` (and `issuing.rs` uses `licences.rs`); none
-//! uses this file.
+//! uses this file. `imports.rs` stores with the statements of `issuing.rs`.
 
 mod access_log;
 mod archive;
 mod authorisations;
 mod clients;
 mod error;
+mod imports;
 mod issuing;
 mod licences;
 mod pki;
@@ -41,7 +43,13 @@ pub use archive::{ArchiveDue, ArchiveStore};
 pub use authorisations::{AuthorisationRecord, AuthorisationStore};
 pub use clients::{ClientRecord, ClientStore};
 pub use error::StoreError;
-pub use issuing::{IdempotencyClaim, IssueOutcome, IssuingStore, SERIAL_LEASE, SerialReservation};
+pub use imports::{
+    BatchOutcome, ImportCounts, ImportErrorLine, ImportJobRecord, ImportOrigin, ImportStore, ImportedLicence,
+    MAX_JOB_ERRORS, PriorImport,
+};
+pub use issuing::{
+    IdempotencyClaim, IssueOutcome, IssuingStore, MAX_SERIAL_BLOCK, SERIAL_LEASE, SerialReservation,
+};
 pub use licences::{LicenceEvent, LicenceFilter, LicenceRow, LicenceStore, NewLicence};
 pub use pki::{
     CrlRecord, Department, PkiStore, PlatformRecord, RootRecord, SealMakerRecord, SealRecord, SealStatus,
@@ -63,6 +71,7 @@ pub trait Store:
     + AuthorisationStore
     + PortalStore
     + TsaStore
+    + ImportStore
     + Send
     + Sync
     + std::fmt::Debug
@@ -91,5 +100,6 @@ pub mod prelude {
     pub use super::{
         AccessLogStore, ArchiveStore, AuthorisationStore, ClientStore, IssuingStore, LicenceStore, PkiStore,
         PortalStore, Store, TsaStore,
+        ImportStore,
     };
 }

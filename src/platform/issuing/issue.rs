@@ -7,8 +7,8 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use crate::codes::Uscc;
-use crate::licence::DocumentKind;
-use crate::store::{IdempotencyClaim, IssueOutcome, LicenceRow, NewLicence, SealRecord, SealStatus};
+use crate::licence::{DocumentKind, LicenceType};
+use crate::store::{IdempotencyClaim, IssueOutcome, LicenceRow, NewLicence, SealRecord};
 use crate::token;
 use crate::tsa::Stamper;
 
@@ -64,15 +64,9 @@ impl Issuing {
         if request.client.is_some() && request.idempotency_key.is_none() {
             return Err(PlatformError::IdempotencyKeyRequired);
         }
-        if seal.status != SealStatus::Active {
-            return Err(PlatformError::Conflict(format!(
-                "seal {} is revoked and signs nothing more",
-                seal.id
-            )));
-        }
         // Before anything is built or stored: an SM2 seal signs no PDF, only SM2 seals sign
         // OFDs, and a `both` licence names its OFD seal.
-        request.document.check_seal(seal.algorithm)?;
+        policy::seal_signs(&seal, request.document)?;
         let ofd_seal = match &request.ofd_seal_id {
             Some(id) => Some(lookup::seal(self.store.as_ref(), id).await?),
             None => None,
@@ -81,10 +75,7 @@ impl Issuing {
             policy::client_may_issue(client, ofd_seal, &request.type_code)?;
         }
         policy::ofd_seal_fits(request.document, &seal, ofd_seal.as_ref())?;
-        let licence_type = self.licence_type(&request.type_code)?;
-        // The department as the seal context keeps it (read once per seal).
-        let ctx = self.pki.seal_context(&seal.id).await?;
-        policy::department_may_issue(&ctx.department, licence_type)?;
+        let (licence_type, ctx) = self.issuable_type(&request.type_code, &seal).await?;
         // A retry is answered before the renewal is judged: after a renewal succeeded, the
         // old version is superseded, and its retry must still get the new version back.
         let idempotency = policy::idempotency_claim(&request, &seal.id, licence_type)?;
@@ -125,6 +116,19 @@ impl Issuing {
             now,
         };
         self.build_and_store(job, renewal.as_ref(), idempotency, now).await
+    }
+
+    /// The licence type `code` and the context of `seal`, whose department (as the seal
+    /// context keeps it, read once per seal) must be authorised for the type.
+    pub(super) async fn issuable_type(
+        &self,
+        code: &str,
+        seal: &SealRecord,
+    ) -> Result<(&LicenceType, Arc<SealContext>), PlatformError> {
+        let licence_type = self.licence_type(code)?;
+        let ctx = self.pki.seal_context(&seal.id).await?;
+        policy::department_may_issue(&ctx.department, licence_type)?;
+        Ok((licence_type, ctx))
     }
 
     /// What the documents need besides the seal: for a PDF the DSS CRL and a stamper with

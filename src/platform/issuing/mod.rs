@@ -1,9 +1,11 @@
 //! The issuing service: check a request against the client's rights, the seal, the
 //! document asked for and the licence type (`policy.rs`), build the record, token and
 //! documents — a signed PDF, a signed OFD, both or none (`build.rs`, `page.rs`) — on a blocking thread, and store it in one short transaction with a serial
-//! reserved before (`serial.rs`).
+//! reserved before (`serial.rs`). Bulk issuing (`bulk.rs`) shares the checks, and reserves
+//! serials and time-stamp serials in blocks for licences built on the caller's threads.
 
 mod build;
+mod bulk;
 mod issue;
 mod ofd;
 mod page;
@@ -19,6 +21,7 @@ use crate::store::{ClientRecord, Store};
 use super::error::PlatformError;
 use super::pki::Pki;
 use super::tsa::TimeStamping;
+pub use bulk::{BuildFailure, BulkIssuer, BulkItem, BulkJob, is_item_error};
 pub use page::licence_page;
 
 /// What an issuing request names.
