@@ -79,7 +79,12 @@ impl ErrorSink for Errors {
     }
 }
 
-async fn import(f: &F, input: &str, text: String, format: InputFormat) -> (ImportSummary, Vec<ImportErrorLine>) {
+async fn import(
+    f: &F,
+    input: &str,
+    text: String,
+    format: InputFormat,
+) -> (ImportSummary, Vec<ImportErrorLine>) {
     let origin = ImportOrigin { source: "registry".into(), input: input.into() };
     let mut options = ImportOptions::new(origin, format);
     options.batch = 7;
@@ -100,7 +105,10 @@ async fn import(f: &F, input: &str, text: String, format: InputFormat) -> (Impor
 
 /// (licences, import records, distinct source ids, distinct serials) in the register.
 async fn register_counts(f: &F) -> (i64, i64, i64, i64) {
-    let url = f.url.clone().unwrap_or_else(|| format!("sqlite://{}", f.dir.path().join("data/zhengzhao.db").display()));
+    let url = f
+        .url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}", f.dir.path().join("data/zhengzhao.db").display()));
     sqlx::any::install_default_drivers();
     let pool = sqlx::AnyPool::connect(&url).await.unwrap();
     let row = sqlx::query(
@@ -154,18 +162,18 @@ async fn bad_lines_go_to_the_error_sink(f: F) {
     let mut future: Value = serde_json::from_str(&good(6)).unwrap();
     future["issued_on"] = json!("2999-01-01");
     let lines = [
-        good(1),                                          // 1 ok
-        "{not json".to_owned(),                           // 2
-        bad_field.to_string(),                            // 3
-        unknown_type.to_string(),                         // 4
-        unknown_seal.to_string(),                         // 5
-        future.to_string(),                               // 6
-        good(1),                                          // 7 duplicate of line 1
-        "x".repeat(70_000),                               // 8 over-long
+        good(1),                                                                                   // 1 ok
+        "{not json".to_owned(),                                                                    // 2
+        bad_field.to_string(),                                                                     // 3
+        unknown_type.to_string(),                                                                  // 4
+        unknown_seal.to_string(),                                                                  // 5
+        future.to_string(),                                                                        // 6
+        good(1),            // 7 duplicate of line 1
+        "x".repeat(70_000), // 8 over-long
         String::from_utf8_lossy(&[0, 1, 2, 0xef, 0xbf, 0xbd, 0x7f]).into_owned(), // 9 garbage
         format!("{{\"source_id\":\"DEEP\",\"x\":{}1{}}}", "[".repeat(20_000), "]".repeat(20_000)), // 10 deeply nested
-        String::new(),                                    // blank
-        good(12),                                         // 12 ok
+        String::new(),                                                                             // blank
+        good(12),                                                                                  // 12 ok
     ];
     let (s, errors) = import(&f, "bad.jsonl", lines.join("\n"), InputFormat::Jsonl).await;
     // A duplicate is found when it is stored, after the lines refused before building.
@@ -210,7 +218,8 @@ async fn an_interrupted_import_resumes_exactly_once(f: F) {
 
 async fn csv_through_a_mapping(f: F) {
     let dir = format!("{}/templates/examples/import", env!("CARGO_MANIFEST_DIR"));
-    let mut mapping: CsvMapping = toml::from_str(&std::fs::read_to_string(format!("{dir}/mapping.toml")).unwrap()).unwrap();
+    let mut mapping: CsvMapping =
+        toml::from_str(&std::fs::read_to_string(format!("{dir}/mapping.toml")).unwrap()).unwrap();
     mapping.seal_id = Some(f.seal.clone());
     let mut text = std::fs::read_to_string(format!("{dir}/licences.csv")).unwrap();
     text.push_str("SCJG-CSV-000003,2019-01-01,short row\n");
@@ -258,11 +267,20 @@ async fn http_jobs(f: F) {
     let key = key.expose().to_owned();
     let body: Vec<String> = (1..=5).map(|i| line(&f.seal, i, "none")).chain(["{bad".to_owned()]).collect();
     let body = body.join("\n").into_bytes();
-    let (status, v) = call(other.expose().to_owned(), "POST", "/api/v1/imports?source=s1", "application/x-ndjson", body.clone()).await;
+    let (status, v) = call(
+        other.expose().to_owned(),
+        "POST",
+        "/api/v1/imports?source=s1",
+        "application/x-ndjson",
+        body.clone(),
+    )
+    .await;
     assert_eq!((status, v["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")));
-    let (status, v) = call(key.clone(), "POST", "/api/v1/imports", "application/x-ndjson", body.clone()).await;
+    let (status, v) =
+        call(key.clone(), "POST", "/api/v1/imports", "application/x-ndjson", body.clone()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
-    let (status, v) = call(key.clone(), "POST", "/api/v1/imports?source=s1", "application/x-ndjson", body).await;
+    let (status, v) =
+        call(key.clone(), "POST", "/api/v1/imports?source=s1", "application/x-ndjson", body).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{v}");
     let id = v["id"].as_str().unwrap().to_owned();
     let job = wait(&call, &key, &id).await;
@@ -274,18 +292,39 @@ async fn http_jobs(f: F) {
     let text: Vec<String> = (1..=8).map(|i| line(&f.seal, i, "none")).collect();
     std::fs::write(dir.join("batch1.jsonl"), text.join("\n")).unwrap();
     for bad in ["../data/config.toml", "/etc/passwd", "missing.jsonl"] {
-        let (status, v) = call(key.clone(), "POST", "/api/v1/imports", "application/json", json!({"path": bad}).to_string().into_bytes()).await;
-        assert_eq!((status, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_input")), "{bad}: {v}");
+        let (status, v) = call(
+            key.clone(),
+            "POST",
+            "/api/v1/imports",
+            "application/json",
+            json!({"path": bad}).to_string().into_bytes(),
+        )
+        .await;
+        assert_eq!(
+            (status, v["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_input")),
+            "{bad}: {v}"
+        );
     }
-    let (status, v) = call(key.clone(), "POST", "/api/v1/imports", "application/json", json!({"path": "batch1.jsonl", "source": "s1"}).to_string().into_bytes()).await;
+    let (status, v) = call(
+        key.clone(),
+        "POST",
+        "/api/v1/imports",
+        "application/json",
+        json!({"path": "batch1.jsonl", "source": "s1"}).to_string().into_bytes(),
+    )
+    .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{v}");
     let job = wait(&call, &key, v["id"].as_str().unwrap()).await;
     assert_eq!(job["counts"], json!({"read": 8, "issued": 3, "skipped": 5, "failed": 0}), "{job}");
-    let (status, _) = call(other.expose().to_owned(), "GET", &format!("/api/v1/imports/{id}"), "application/json", vec![]).await;
+    let (status, _) =
+        call(other.expose().to_owned(), "GET", &format!("/api/v1/imports/{id}"), "application/json", vec![])
+            .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, _) = call(key.clone(), "GET", "/api/v1/imports/nope", "application/json", vec![]).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = call(key.clone(), "POST", "/api/v1/imports?source=s1", "text/plain", b"x".to_vec()).await;
+    let (status, _) =
+        call(key.clone(), "POST", "/api/v1/imports?source=s1", "text/plain", b"x".to_vec()).await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     // A restart marks a running job interrupted.
     let mut record = f.p.store.import_job(&id).await.unwrap().unwrap();
@@ -301,7 +340,8 @@ where
     Fut: std::future::Future<Output = (StatusCode, Value)>,
 {
     for _ in 0..300 {
-        let (status, v) = call(key.to_owned(), "GET", &format!("/api/v1/imports/{id}"), "application/json", vec![]).await;
+        let (status, v) =
+            call(key.to_owned(), "GET", &format!("/api/v1/imports/{id}"), "application/json", vec![]).await;
         assert_eq!(status, StatusCode::OK, "{v}");
         if v["status"] != "running" {
             assert_eq!(v["status"], "done", "{v}");

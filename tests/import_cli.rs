@@ -12,7 +12,6 @@ use time::OffsetDateTime;
 use zhengzhao::config::{Config, Layer};
 use zhengzhao::platform::Platform;
 
-
 /// A data directory with the demo platform; its first seal.
 async fn data_dir(dir: &std::path::Path) -> String {
     let layer = Layer { public_url: Some("https://zz.example.gov.cn".into()), ..Layer::default() };

@@ -94,8 +94,10 @@ fn format_of(args: &ImportArgs) -> Result<InputFormat> {
         (Format::Jsonl, Some(_)) => bail!("--mapping is for --format csv"),
         (Format::Csv, None) => bail!("a CSV input needs --mapping FILE (see templates/examples/import/)"),
         (Format::Csv, Some(path)) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("mapping {}", path.display()))?;
-            let mapping: CsvMapping = toml::from_str(&text).with_context(|| format!("mapping {}", path.display()))?;
+            let text =
+                std::fs::read_to_string(path).with_context(|| format!("mapping {}", path.display()))?;
+            let mapping: CsvMapping =
+                toml::from_str(&text).with_context(|| format!("mapping {}", path.display()))?;
             Ok(InputFormat::Csv(mapping))
         }
     }
@@ -161,7 +163,12 @@ fn print_summary(
     writeln!(out, "  read:     {}", c.read)?;
     writeln!(out, "  issued:   {}", c.issued)?;
     writeln!(out, "  skipped:  {} (imported before)", c.skipped)?;
-    writeln!(out, "  failed:   {}{}", c.failed, if c.failed > 0 { format!(" (see {})", errors.display()) } else { String::new() })?;
+    writeln!(
+        out,
+        "  failed:   {}{}",
+        c.failed,
+        if c.failed > 0 { format!(" (see {})", errors.display()) } else { String::new() }
+    )?;
     writeln!(out, "  elapsed:  {:.1} s", s.elapsed.as_secs_f64())?;
     writeln!(out, "  rate:     {:.0} licences/s", s.rate())?;
     match (s.storage_per_licence(), s.document_per_licence()) {

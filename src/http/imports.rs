@@ -153,7 +153,9 @@ async fn job(
 ) -> Result<Json<ImportJobView>, ApiError> {
     may_import(&client)?;
     if id.len() > 64 {
-        return Err(PlatformError::NotFound(format!("import job {}", &id[..id.floor_char_boundary(64)])).into());
+        return Err(
+            PlatformError::NotFound(format!("import job {}", &id[..id.floor_char_boundary(64)])).into()
+        );
     }
     Ok(Json(platform.import_job(&id, Some(&client.id)).await?))
 }

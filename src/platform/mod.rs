@@ -56,7 +56,8 @@ pub use clients::{ClientKey, Clients, PORTAL_KEY_PREFIX, Scope, has_scope, key_h
 pub use error::PlatformError;
 pub use holders::{HOLDER_ASSERTION_BASIS, HolderCall, HolderCaller, Holders};
 pub use issuing::{
-    BuildFailure, BulkIssuer, BulkItem, BulkJob, IssueRequest, IssuedLicence, Issuing, is_item_error, licence_page,
+    BuildFailure, BulkIssuer, BulkItem, BulkJob, IssueRequest, IssuedLicence, Issuing, is_item_error,
+    licence_page,
 };
 pub use limits::{MAX_IDEMPOTENCY_KEY, MAX_PAGE, MAX_PURPOSE};
 pub use pki::{InitReport, Pki};

@@ -171,7 +171,10 @@ async fn supersede(tx: &mut Transaction<'static, Any>, old: &str, l: &NewLicence
 }
 
 /// Inserts the licence and its first event inside `tx`.
-pub(super) async fn insert_licence(tx: &mut Transaction<'static, Any>, l: &NewLicence) -> Result<(), StoreError> {
+pub(super) async fn insert_licence(
+    tx: &mut Transaction<'static, Any>,
+    l: &NewLicence,
+) -> Result<(), StoreError> {
     let (pdf, document, ofd) = document_columns(&l.document);
     sqlx::query(concat!(
         "INSERT INTO licences (",

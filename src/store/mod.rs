@@ -98,8 +98,7 @@ impl Store for SqlStore {
 /// (`use zhengzhao::store::prelude::*`); an `Arc<dyn Store>` needs none of them.
 pub mod prelude {
     pub use super::{
-        AccessLogStore, ArchiveStore, AuthorisationStore, ClientStore, IssuingStore, LicenceStore, PkiStore,
-        PortalStore, Store, TsaStore,
-        ImportStore,
+        AccessLogStore, ArchiveStore, AuthorisationStore, ClientStore, ImportStore, IssuingStore,
+        LicenceStore, PkiStore, PortalStore, Store, TsaStore,
     };
 }

@@ -15,7 +15,8 @@ use time::OffsetDateTime;
 use tokio::sync::mpsc;
 
 use crate::store::{
-    BatchOutcome, ImportErrorLine, ImportOrigin, ImportedLicence, PriorImport, SerialReservation, Store, StoreError,
+    BatchOutcome, ImportErrorLine, ImportOrigin, ImportedLicence, PriorImport, SerialReservation, Store,
+    StoreError,
 };
 
 use super::super::Platform;
@@ -195,7 +196,8 @@ async fn prepare_stage(
                 ReadMsg::Records(chunk) => chunk,
                 ReadMsg::Fatal(message) => return Err(ImportError::Input(message)),
             };
-            let ids: Vec<String> = chunk.iter().filter_map(|r| r.as_ref().ok().map(|r| r.source_id.clone())).collect();
+            let ids: Vec<String> =
+                chunk.iter().filter_map(|r| r.as_ref().ok().map(|r| r.source_id.clone())).collect();
             let priors: HashMap<String, PriorImport> = store
                 .imported(&origin.source, &ids)
                 .await
@@ -240,9 +242,10 @@ async fn prepare_one(
             jobs.send((Meta { line, source_id }, job)).await.map_err(|_| stopped("build"))?;
             Ok(None)
         }
-        Err(e) if is_item_error(&e) => {
-            Ok(Some(Done::Failed(ImportErrorLine { line, source_id: Some(source_id), reason: e.to_string() }, None)))
-        }
+        Err(e) if is_item_error(&e) => Ok(Some(Done::Failed(
+            ImportErrorLine { line, source_id: Some(source_id), reason: e.to_string() },
+            None,
+        ))),
         Err(e) => Err(e.into()),
     }
 }
@@ -273,7 +276,11 @@ fn spawn_builders(
                             line_no: meta.line,
                         })),
                         Err(f) => Done::Failed(
-                            ImportErrorLine { line: meta.line, source_id: Some(meta.source_id), reason: f.message },
+                            ImportErrorLine {
+                                line: meta.line,
+                                source_id: Some(meta.source_id),
+                                reason: f.message,
+                            },
                             Some(f.reservation),
                         ),
                     };
@@ -376,7 +383,8 @@ impl Writer {
             match self.store.store_import_batch(&self.origin, one, OffsetDateTime::now_utc()).await {
                 Ok(outcomes) => self.account(one, outcomes)?,
                 Err(StoreError::Conflict(reason)) => {
-                    let line = ImportErrorLine { line: item.line_no, source_id: Some(item.source_id), reason };
+                    let line =
+                        ImportErrorLine { line: item.line_no, source_id: Some(item.source_id), reason };
                     self.release.push(item.reservation);
                     self.fail(&line)?;
                 }
@@ -392,7 +400,8 @@ impl Writer {
                 BatchOutcome::Issued => {
                     self.progress.issued.fetch_add(1, Ordering::Relaxed);
                     let doc = &item.licence.document;
-                    self.document_bytes += (doc.pdf().map_or(0, <[u8]>::len) + doc.ofd().map_or(0, <[u8]>::len)) as u64;
+                    self.document_bytes +=
+                        (doc.pdf().map_or(0, <[u8]>::len) + doc.ofd().map_or(0, <[u8]>::len)) as u64;
                 }
                 BatchOutcome::Present(prior) => match judge_prior(&prior, &self.origin, item.line_no) {
                     Ok(()) => {

@@ -131,11 +131,13 @@ impl Platform {
             ImportJobInput::Upload(body) => {
                 let source = source.ok_or_else(|| PlatformError::InvalidInput {
                     field: "source",
-                    message: "an uploaded import names its source (?source=NAME): the namespace of its source ids"
-                        .into(),
+                    message:
+                        "an uploaded import names its source (?source=NAME): the namespace of its source ids"
+                            .into(),
                 })?;
                 let uploads = dir.join("uploads");
-                std::fs::create_dir_all(&uploads).map_err(|e| PlatformError::Io(format!("import directory: {e}")))?;
+                std::fs::create_dir_all(&uploads)
+                    .map_err(|e| PlatformError::Io(format!("import directory: {e}")))?;
                 let path = uploads.join(format!("{id}.jsonl"));
                 tokio::fs::write(&path, body).await.map_err(|e| PlatformError::Io(format!("upload: {e}")))?;
                 (path, source)
@@ -203,7 +205,11 @@ impl Platform {
     }
 
     /// An import job with its first error lines: only to the client that started it.
-    pub async fn import_job(&self, id: &str, client_id: Option<&str>) -> Result<ImportJobView, PlatformError> {
+    pub async fn import_job(
+        &self,
+        id: &str,
+        client_id: Option<&str>,
+    ) -> Result<ImportJobView, PlatformError> {
         let job = self
             .store
             .import_job(id)

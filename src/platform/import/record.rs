@@ -188,9 +188,11 @@ impl CsvPlan {
                 .ok_or_else(|| format!("column {column:?} (mapped to {key}) is not in the header row"))?;
             targets.push((target, index));
         }
-        for (needed, name) in
-            [(Target::SourceId, "source_id"), (Target::HolderName, "holder.name"), (Target::HolderCode, "holder.code")]
-        {
+        for (needed, name) in [
+            (Target::SourceId, "source_id"),
+            (Target::HolderName, "holder.name"),
+            (Target::HolderCode, "holder.code"),
+        ] {
             if !targets.iter().any(|(t, _)| *t == needed) {
                 return Err(format!("the mapping must name the column of {name}"));
             }
@@ -205,7 +207,8 @@ impl CsvPlan {
     /// Parses CSV record (line) number `line`.
     pub fn parse_row(&self, line: u64, text: &str) -> Result<SourceRecord, ImportErrorLine> {
         let cells = split_row(text, self.delimiter).map_err(|e| line_error(line, None, e))?;
-        let id_cell = self.targets.iter().find(|(t, _)| *t == Target::SourceId).and_then(|(_, i)| cells.get(*i));
+        let id_cell =
+            self.targets.iter().find(|(t, _)| *t == Target::SourceId).and_then(|(_, i)| cells.get(*i));
         let known_id = id_cell.and_then(|c| source_id(c).ok());
         if cells.len() != self.width {
             return Err(line_error(
@@ -287,7 +290,8 @@ fn split_row(text: &str, delimiter: u8) -> Result<Vec<String>, String> {
 mod tests {
     use super::*;
 
-    const FIELDS: &str = r#"{"holder":{"name":"某某公司","code":"91370406L24894136J"},"fields":{"licence_no":"JY1"}}"#;
+    const FIELDS: &str =
+        r#"{"holder":{"name":"某某公司","code":"91370406L24894136J"},"fields":{"licence_no":"JY1"}}"#;
 
     #[test]
     fn a_json_line_reads_its_source_id_and_date() {
@@ -308,7 +312,9 @@ mod tests {
         assert_eq!((e.line, e.source_id), (4, None));
         let deep = "[".repeat(10_000);
         assert!(parse_json_line(5, &deep).unwrap_err().reason.contains("not a licence line"));
-        let text = format!(r#"{{"source_id":"C","seal_id":"s","type_code":"t","licence":{FIELDS},"issued_on":"x"}}"#);
+        let text = format!(
+            r#"{{"source_id":"C","seal_id":"s","type_code":"t","licence":{FIELDS},"issued_on":"x"}}"#
+        );
         assert!(parse_json_line(6, &text).unwrap_err().reason.contains("issued_on"));
     }
 
@@ -346,6 +352,10 @@ issued_on = "发证日期"
         assert!(CsvPlan::new(mapping(), "编号,名称,代码").unwrap_err().contains("许可证号"));
         let mut m = mapping();
         m.columns.insert("nonsense".into(), "编号".into());
-        assert!(CsvPlan::new(m, "编号,名称,代码,许可证号,发证日期").unwrap_err().contains("unknown mapping target"));
+        assert!(
+            CsvPlan::new(m, "编号,名称,代码,许可证号,发证日期")
+                .unwrap_err()
+                .contains("unknown mapping target")
+        );
     }
 }

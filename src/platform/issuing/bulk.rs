@@ -110,7 +110,13 @@ impl Issuing {
     /// for `block` licences per algorithm and epoch).
     pub fn bulk(&self, block: u64) -> BulkIssuer {
         let block = block.clamp(1, crate::store::MAX_SERIAL_BLOCK);
-        BulkIssuer { issuing: self.clone(), block, plans: HashMap::new(), serials: HashMap::new(), epoch: None }
+        BulkIssuer {
+            issuing: self.clone(),
+            block,
+            plans: HashMap::new(),
+            serials: HashMap::new(),
+            epoch: None,
+        }
     }
 }
 
@@ -178,7 +184,12 @@ impl BulkIssuer {
 
     /// The checked plan of the item's seal, type and document (cached, errors too).
     async fn plan(&mut self, item: &BulkItem) -> Result<Arc<Plan>, PlatformError> {
-        let key = (item.seal_id.trim().to_owned(), item.ofd_seal_id.clone(), item.type_code.trim().to_owned(), item.document);
+        let key = (
+            item.seal_id.trim().to_owned(),
+            item.ofd_seal_id.clone(),
+            item.type_code.trim().to_owned(),
+            item.document,
+        );
         if let Some(cached) = self.plans.get(&key) {
             return cached.clone().map_err(PlatformError::Conflict);
         }
@@ -215,7 +226,11 @@ impl BulkIssuer {
     }
 
     /// The next reserved serial of `counter`, reserving a block when none is left.
-    async fn serial(&mut self, counter: &str, now: OffsetDateTime) -> Result<SerialReservation, PlatformError> {
+    async fn serial(
+        &mut self,
+        counter: &str,
+        now: OffsetDateTime,
+    ) -> Result<SerialReservation, PlatformError> {
         let queue = self.serials.entry(counter.to_owned()).or_default();
         if queue.is_empty() {
             queue.extend(self.issuing.store.reserve_serials(counter, self.block, now).await?);
@@ -238,7 +253,9 @@ impl BulkIssuer {
         if kind.has_ofd() {
             needs.push((Algorithm::Sm2, 1));
         }
-        let short = |epoch: &Epoch| needs.iter().any(|(a, n)| epoch.stampers.get(a).is_some_and(|(_, left)| left < n));
+        let short = |epoch: &Epoch| {
+            needs.iter().any(|(a, n)| epoch.stampers.get(a).is_some_and(|(_, left)| left < n))
+        };
         if self.epoch.as_ref().is_none_or(short) {
             self.epoch = Some(Epoch { now, stampers: HashMap::new(), crls: HashMap::new() });
         }
@@ -248,7 +265,9 @@ impl BulkIssuer {
         }
         let epoch_now = self.epoch.as_ref().map_or(now, |e| e.now);
         let pdf = match stampers.get(&plan.seal.algorithm).filter(|_| kind.has_pdf()) {
-            Some(stamper) => Some(PdfJob { crl_der: self.crl(plan.seal.algorithm).await?, stamper: stamper.clone() }),
+            Some(stamper) => {
+                Some(PdfJob { crl_der: self.crl(plan.seal.algorithm).await?, stamper: stamper.clone() })
+            }
             None => None,
         };
         let ofd = match (&plan.ofd_ctx, stampers.get(&Algorithm::Sm2).filter(|_| kind.has_ofd())) {
