@@ -251,7 +251,7 @@ mod tests {
     fn scopes_parse_and_list_allowed_values() {
         assert_eq!("holder-proxy".parse::<Scope>().unwrap(), Scope::HolderProxy);
         let err = "admin".parse::<Scope>().unwrap_err();
-        assert!(err.contains("issue, manage, query, check, holder-proxy, audit, timestamp"), "{err}");
+        assert!(err.contains("issue, manage, query, check, holder-proxy, audit, timestamp, import"), "{err}");
         assert_eq!(format!("{:?}", ClientKey("zz_secret".into())), "ClientKey(<redacted>)");
         assert_eq!(key_hash("zz_a").len(), 64);
     }
