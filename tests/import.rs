@@ -352,7 +352,24 @@ where
     panic!("the import job did not finish");
 }
 
+async fn serials_are_reserved_in_blocks(f: F) {
+    let now = OffsetDateTime::now_utc();
+    let store = &f.p.store;
+    let block = store.reserve_serials("licence:test", 5, now).await.unwrap();
+    assert_eq!(block.iter().map(|r| r.value).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
+    store.release_serials(&block[1..3]).await.unwrap();
+    // Given back first, lowest first, then the counter's next values.
+    let next = store.reserve_serials("licence:test", 4, now).await.unwrap();
+    assert_eq!(next.iter().map(|r| r.value).collect::<Vec<_>>(), [2, 3, 6, 7]);
+    // A block whose lease lapsed is handed out again.
+    let later = now + zhengzhao::store::SERIAL_LEASE + time::Duration::seconds(1);
+    let again = store.reserve_serials("licence:test", 2, later).await.unwrap();
+    assert_eq!(again.iter().map(|r| r.value).collect::<Vec<_>>(), [1, 2]);
+    assert!(store.reserve_serials("licence:test", 0, now).await.is_err());
+}
+
 on_both_backends!(
+    serials_are_reserved_in_blocks,
     jsonl_issues_every_line_once,
     bad_lines_go_to_the_error_sink,
     an_interrupted_import_resumes_exactly_once,
