@@ -96,8 +96,11 @@ pub async fn run_import(
     let joined = tokio::task::spawn_blocking(move || builders.into_iter().all(|b| b.join().is_ok())).await;
     let written = writer.await.map_err(|e| ImportError::Stage(format!("writer: {e}")))?;
     let _ = reader.join();
-    prepared?;
-    let document_bytes = written?;
+    // A writer that failed stopped the stages before it: its error is the cause.
+    let document_bytes = match (prepared, written) {
+        (_, Err(e)) | (Err(e), _) => return Err(e),
+        (Ok(()), Ok(bytes)) => bytes,
+    };
     if !matches!(joined, Ok(true)) {
         return Err(stopped("build"));
     }
