@@ -7,7 +7,8 @@
 # rate on all cores. With KILL_AT_HALF=1 (the default) the run is killed with SIGKILL once
 # half the licences are issued, then started again with the same command; the time from
 # the restart until it issues again is printed, and the counts are checked: every source
-# record issued exactly once, serials unique.
+# record issued exactly once, serials unique. RAW_BENCH=0 takes `openssl speed ed25519` as
+# the raw reference instead of criterion (no bench build).
 # Usage: bash benches/import.sh [N] [sqlite|postgres]
 #   postgres: ZHENGZHAO_BENCH_POSTGRES_URL (default postgres://root@127.0.0.1:5432/postgres)
 #   names the server; a fresh database zz_import_bench_<pid> is made there and dropped.
@@ -19,11 +20,19 @@ kill_at_half="${KILL_AT_HALF:-1}"
 source benches/lib.sh
 target=$(bench_target_dir)
 
-echo "== raw Ed25519 sign rate (cargo bench --bench issue -- raw/ed25519_sign)"
-cargo bench --quiet --bench issue -- 'raw/ed25519_sign' --noplot >/dev/null 2>&1 || true
-raw_ns=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["mean"]["point_estimate"])' \
-  "$target/criterion/raw/ed25519_sign/new/estimates.json" 2>/dev/null || echo "")
 cores=$(nproc)
+raw_ns=""
+if [ "${RAW_BENCH:-1}" = 1 ]; then
+  echo "== raw Ed25519 sign rate (cargo bench --bench issue -- raw/ed25519_sign)"
+  cargo bench --quiet --bench issue -- 'raw/ed25519_sign' --noplot >/dev/null 2>&1 || true
+  raw_ns=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["mean"]["point_estimate"])' \
+    "$target/criterion/raw/ed25519_sign/new/estimates.json" 2>/dev/null || echo "")
+else
+  # RAW_BENCH=0: OpenSSL's Ed25519 as the reference instead (another implementation).
+  echo "== raw Ed25519 sign rate (openssl speed -seconds 3 ed25519; RAW_BENCH=0)"
+  per_s=$(openssl speed -seconds 3 ed25519 2>/dev/null | awk '/\(Ed25519\)/ {print $(NF-1); exit}')
+  [ -n "$per_s" ] && raw_ns=$(python3 -c "print(1e9/$per_s)")
+fi
 if [ -n "$raw_ns" ]; then
   raw_rate=$(python3 -c "print(round(1e9/$raw_ns))")
   echo "raw ed25519 sign: ${raw_ns%.*} ns = $raw_rate signatures/s per core, $cores cores"
