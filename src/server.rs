@@ -537,6 +537,15 @@ impl Service {
                 crate::config::DEFAULT_TSA_POLICY
             );
         }
+        // No import job runs before the service starts: one that ran is interrupted.
+        match platform.store.interrupt_import_jobs(now).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(
+                jobs = n,
+                "import jobs interrupted by the last stop; post them again to resume"
+            ),
+            Err(e) => tracing::warn!("could not mark interrupted import jobs: {e}"),
+        }
         let checkpoints = platform.audit.audit_signer(now).await.map_err(StartError::CheckpointSigner)?;
         Ok(Self { platform: Arc::new(platform), checkpoints })
     }

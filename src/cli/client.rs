@@ -22,7 +22,7 @@ pub enum ClientCommand {
         /// A name for the client (e.g. the approval system's).
         #[arg(long)]
         name: String,
-        /// Comma-separated: issue, manage, query, check, audit, timestamp (holder-proxy is
+        /// Comma-separated: issue, manage, query, check, audit, timestamp, import (holder-proxy is
         /// only for holder portals: `portal add`).
         #[arg(long, value_delimiter = ',', required = true)]
         scopes: Vec<Scope>,

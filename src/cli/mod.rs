@@ -1,6 +1,6 @@
 //! The command line: it parses and dispatches, and prints what the library answers. One
 //! file per command group: `serve` (init, serve), `config`, `department`, `seal`, `pki`,
-//! `types`, `issue`, `client`, `delegation`, `portal`, `licence`, `audit`, `verify`, `tsa`; `output` holds what
+//! `types`, `issue`, `import`, `client`, `delegation`, `portal`, `licence`, `audit`, `verify`, `tsa`; `output` holds what
 //! they all print with, `pending_output` the file `issue` writes.
 
 mod archive;
@@ -10,6 +10,7 @@ mod config;
 mod delegation;
 mod department;
 mod esl;
+mod import;
 mod issue;
 mod licence;
 mod output;
@@ -81,6 +82,9 @@ enum Command {
     /// Issue a licence: prints its identifier and writes the signed PDF (or, with
     /// `--document none`, issues a data-only licence without a file).
     Issue(issue::IssueArgs),
+    /// Bulk import of existing licences (存量证照电子化) from JSONL or CSV: resumable,
+    /// each source record issued exactly once, failed lines to an error file.
+    Import(import::ImportArgs),
     /// API clients of departments.
     #[command(subcommand)]
     Client(client::ClientCommand),
@@ -148,6 +152,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         Command::Seal(cmd) => seal::run(&open(config, passphrase).await?, cmd, now, out).await?,
         Command::Pki(cmd) => pki::run(&open(config, passphrase).await?, cmd, now, out).await?,
         Command::Issue(args) => issue::run(&open(config, passphrase).await?, args, now, out).await?,
+        Command::Import(args) => return import::run(&open(config, passphrase).await?, args, out).await,
         Command::Client(cmd) => client::run(&open(config, passphrase).await?, cmd, now, out).await?,
         Command::Delegation(cmd) => delegation::run(&open(config, passphrase).await?, cmd, now, out).await?,
         Command::Portal(cmd) => portal::run(&open(config, passphrase).await?, cmd, now, out).await?,

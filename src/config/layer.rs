@@ -34,6 +34,7 @@ const ENV_KEYS: &[&str] = &[
     "ZHENGZHAO_PDF_VERIFY_CONCURRENCY",
     "ZHENGZHAO_PDF_VERIFY_WAIT",
     "ZHENGZHAO_PUBLIC_NICE",
+    "ZHENGZHAO_IMPORT_DIR",
     "ZHENGZHAO_REFUSAL_DELAY_MS",
     "ZHENGZHAO_API_RESERVED_CONNECTIONS",
     "ZHENGZHAO_TSA_POLICY",
@@ -180,6 +181,9 @@ pub struct Layer {
     /// See [`super::Config::public_nice`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub public_nice: Option<u32>,
+    /// See [`super::Config::import_dir`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub import_dir: Option<String>,
     /// See [`super::Config::refusal_delay_ms`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refusal_delay_ms: Option<u32>,
@@ -239,6 +243,7 @@ impl Layer {
             pdf_verify_wait: env.parsed("ZHENGZHAO_PDF_VERIFY_WAIT")?,
             ofd_tag_namespace: env.text("ZHENGZHAO_OFD_TAG_NAMESPACE"),
             public_nice: env.parsed("ZHENGZHAO_PUBLIC_NICE")?,
+            import_dir: env.text("ZHENGZHAO_IMPORT_DIR"),
             refusal_delay_ms: env.parsed("ZHENGZHAO_REFUSAL_DELAY_MS")?,
             api_reserved_connections: env.parsed("ZHENGZHAO_API_RESERVED_CONNECTIONS")?,
             tsa_policy: env.text("ZHENGZHAO_TSA_POLICY"),
@@ -274,6 +279,7 @@ impl Layer {
             pdf_verify_wait: over.pdf_verify_wait.or(self.pdf_verify_wait),
             ofd_tag_namespace: over.ofd_tag_namespace.or(self.ofd_tag_namespace),
             public_nice: over.public_nice.or(self.public_nice),
+            import_dir: over.import_dir.or(self.import_dir),
             refusal_delay_ms: over.refusal_delay_ms.or(self.refusal_delay_ms),
             api_reserved_connections: over.api_reserved_connections.or(self.api_reserved_connections),
             tsa_policy: over.tsa_policy.or(self.tsa_policy),

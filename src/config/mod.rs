@@ -110,6 +110,9 @@ pub struct Config {
     /// Validity of new TSA certificates, in days (cut to the root's); a TSA unit signs
     /// during the first half, then a new one takes over.
     pub tsa_cert_days: u32,
+    /// The directory whose files `POST /api/v1/imports` may name (relative paths only), and
+    /// where uploaded import files are kept; default `<data_dir>/imports`.
+    pub import_dir: PathBuf,
 }
 
 /// The public URL given, or `http://LISTEN`, without trailing slashes; it must be http(s).
@@ -203,6 +206,7 @@ impl Config {
             log_format: layer.log_format.unwrap_or(LogFormat::Text),
             crl_days,
             seal_cert_days,
+            import_dir: layer.import_dir.map_or_else(|| data_dir.join("imports"), PathBuf::from),
             data_dir,
         })
     }
@@ -266,6 +270,7 @@ impl fmt::Debug for Config {
             .field("tsa_policy", &self.tsa_policy)
             .field("tsa_accuracy_ms", &self.tsa_accuracy_ms)
             .field("tsa_cert_days", &self.tsa_cert_days)
+            .field("import_dir", &self.import_dir)
             .finish()
     }
 }

@@ -13,6 +13,7 @@ mod headers;
 mod health;
 mod holder;
 mod home;
+mod imports;
 mod json_body;
 mod licences;
 mod openapi;
@@ -62,6 +63,11 @@ pub fn app(state: AppState) -> Router {
         capacity::LowPriorityPool::shared(cores, state.config.public_nice),
     );
     let authenticated = Gate::new("api", state.config.api_concurrency, GATE_WAIT);
+    // Import jobs take JSONL bodies up to their own limit, past the API's.
+    let import_routes = imports::routes()
+        .route_layer(axum::middleware::from_fn_with_state(authenticated.clone(), capacity::gated))
+        .route_layer(axum::middleware::from_fn(auth::mark_authenticated))
+        .layer(RequestBodyLimitLayer::new(crate::platform::import::MAX_IMPORT_UPLOAD));
     let public_routes = Router::new()
         .merge(pki::routes())
         .merge(openapi::routes())
@@ -83,7 +89,8 @@ pub fn app(state: AppState) -> Router {
         .route_layer(axum::middleware::from_fn_with_state(public, capacity::gated))
         .route_layer(axum::middleware::from_fn_with_state(MAX_UPLOAD_BYTES, capacity::read_body_first))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), client_ip::limit_by_address));
-    // Every endpoint takes at most MAX_BODY_BYTES, but verification, which takes PDFs.
+    // Every endpoint takes at most MAX_BODY_BYTES, but verification, which takes PDFs, and
+    // import jobs.
     let api = Router::new()
         .route("/healthz", get(health::healthz))
         .merge(public_routes)
@@ -92,6 +99,7 @@ pub fn app(state: AppState) -> Router {
     let request_timeout = Duration::from_secs(u64::from(state.config.request_timeout));
     Router::new()
         .merge(api)
+        .merge(import_routes)
         .merge(verify_routes)
         .fallback(not_found)
         .with_state(state)

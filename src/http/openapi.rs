@@ -60,6 +60,8 @@ impl Modify for BearerKeys {
         super::audit::checkpoint,
         super::tsa::stamp,
         super::pki::tsa_chains,
+        super::imports::start,
+        super::imports::job,
     ),
     components(schemas(
         super::error::ErrorBody,
@@ -94,6 +96,11 @@ impl Modify for BearerKeys {
         crate::store::LicenceEvent,
         crate::audit::AccessEntry,
         crate::audit_checkpoint::Checkpoint,
+        super::imports::ImportPathBody,
+        super::imports::ImportStarted,
+        crate::platform::import::ImportJobView,
+        crate::store::ImportCounts,
+        crate::store::ImportErrorLine,
     )),
     modifiers(&BearerKeys)
 )]

@@ -43,11 +43,14 @@ pub enum Scope {
     Audit,
     /// Ask the platform's time-stamping authority for RFC 3161 time-stamps (`POST /tsa`).
     Timestamp,
+    /// Run bulk imports of existing licences (`POST /api/v1/imports`) as the operator
+    /// does with `zhengzhao import`: an operator's scope.
+    Import,
 }
 
 impl Scope {
     /// All scopes.
-    pub const ALL: [Scope; 7] = [
+    pub const ALL: [Scope; 8] = [
         Self::Issue,
         Self::Manage,
         Self::Query,
@@ -55,6 +58,7 @@ impl Scope {
         Self::HolderProxy,
         Self::Audit,
         Self::Timestamp,
+        Self::Import,
     ];
 
     /// The scope's name.
@@ -67,6 +71,7 @@ impl Scope {
             Self::HolderProxy => "holder-proxy",
             Self::Audit => "audit",
             Self::Timestamp => "timestamp",
+            Self::Import => "import",
         }
     }
 }
@@ -246,7 +251,7 @@ mod tests {
     fn scopes_parse_and_list_allowed_values() {
         assert_eq!("holder-proxy".parse::<Scope>().unwrap(), Scope::HolderProxy);
         let err = "admin".parse::<Scope>().unwrap_err();
-        assert!(err.contains("issue, manage, query, check, holder-proxy, audit, timestamp"), "{err}");
+        assert!(err.contains("issue, manage, query, check, holder-proxy, audit, timestamp, import"), "{err}");
         assert_eq!(format!("{:?}", ClientKey("zz_secret".into())), "ClientKey(<redacted>)");
         assert_eq!(key_hash("zz_a").len(), 64);
     }

@@ -12,7 +12,8 @@
 //! - [`Audit`] (`audit.rs`): the access log's checkpoints and chain checks;
 //! - [`TimeStamping`] (`tsa/`): the RFC 3161 time-stamping authority;
 //! - [`Archive`] (`archive.rs`): archive renewal of the stored PDFs (PAdES B-LTA);
-//! - [`Platform::ensure_demo`] (`demo.rs`): the demo departments and seals of a first start.
+//! - [`Platform::ensure_demo`] (`demo.rs`): the demo departments and seals of a first start;
+//! - [`import`]: bulk import of existing licences, from the command line or as HTTP jobs.
 //!
 //! This layer does the I/O (store, key files, clock); the domain modules it calls do none.
 //! Policy the services apply (legal basis aside) lives with the domain types it judges:
@@ -28,6 +29,7 @@ mod delegations;
 mod demo;
 mod error;
 mod holders;
+pub mod import;
 mod issuing;
 mod limits;
 mod lookup;
@@ -59,8 +61,9 @@ pub use demo::{DEMO_DEPARTMENT, DEMO_DEPARTMENTS, DEMO_SEAL_NAME, DemoDepartment
 pub use error::{EntryProblem, PlatformError};
 pub use holders::{HOLDER_ASSERTION_BASIS, HolderCall, HolderCaller, Holders};
 pub use issuing::{
-    BundleContent, BundleEntry, BundleLicenceView, BundleRequest, BundleView, IssueRequest, IssuedBundle,
-    IssuedLicence, Issuing, licence_page,
+    BuildFailure, BulkIssuer, BulkItem, BulkJob, BundleContent, BundleEntry, BundleLicenceView,
+    BundleRequest, BundleView, IssueRequest, IssuedBundle, IssuedLicence, Issuing, is_item_error,
+    licence_page,
 };
 pub use limits::{MAX_IDEMPOTENCY_KEY, MAX_PAGE, MAX_PURPOSE};
 pub use pki::{InitReport, Pki};

@@ -29,6 +29,13 @@ pub struct IdempotencyClaim {
 /// reservation left by a process that died mid-build is handed out again after this.
 pub const SERIAL_LEASE: time::Duration = time::Duration::minutes(10);
 
+/// Most serials one [`IssuingStore::reserve_serials`] call reserves.
+pub const MAX_SERIAL_BLOCK: u64 = 10_000;
+
+/// Rows per multi-row insert of serial reservations (4 parameters each, well under
+/// SQLite's limit of parameters per statement).
+const RESERVATION_ROWS: usize = 500;
+
 /// A serial reserved for a licence being built (see [`IssuingStore::reserve_serial`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SerialReservation {
@@ -76,6 +83,20 @@ pub trait IssuingStore: Send + Sync {
     /// Gives a reserved serial back (its licence was not stored), to be handed out again
     /// before the counter moves on. Does nothing if the reservation is no longer held.
     async fn release_serial(&self, reservation: &SerialReservation) -> Result<(), StoreError>;
+    /// Reserves a block of `count` serials of the named counter (1 to
+    /// [`MAX_SERIAL_BLOCK`]) in one transaction, each until `now` + [`SERIAL_LEASE`], as
+    /// [`IssuingStore::reserve_serial`] would one by one: the lowest given back or lapsed
+    /// first, then the counter's next values. Each is ended or given back on its own; a
+    /// process that dies leaves them to lapse and be handed out again, never a hole.
+    async fn reserve_serials(
+        &self,
+        counter: &str,
+        count: u64,
+        now: OffsetDateTime,
+    ) -> Result<Vec<SerialReservation>, StoreError>;
+    /// Gives several reserved serials back in one transaction (see
+    /// [`IssuingStore::release_serial`]).
+    async fn release_serials(&self, reservations: &[SerialReservation]) -> Result<(), StoreError>;
     /// Stores a built licence in one transaction: ends its serial reservation (conflict if
     /// it lapsed and was handed out again), marks the version it replaces superseded
     /// (conflict if superseded already), records the issue event and the idempotency key.
@@ -228,52 +249,108 @@ async fn claim_key(
     }
 }
 
-/// Reserves a serial of `counter` inside `tx`: the lowest one given back or lapsed, else
-/// the counter's next value.
-async fn reserve_in(
+/// Gives a reserved serial back inside `tx`: it is handed out again before the counter
+/// moves on. Does nothing if the reservation is no longer held.
+pub(super) async fn give_back(
+    tx: &mut Transaction<'static, Any>,
+    r: &SerialReservation,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE serial_reservations SET holder = NULL, reserved_until = NULL \
+         WHERE counter = $1 AND value = $2 AND holder = $3",
+    )
+    .bind(&r.counter)
+    .bind(signed("serial", r.value)?)
+    .bind(&r.holder)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Reserves, inside `tx`, up to `count` serials of `counter` that were given back or lapsed,
+/// lowest first, for `holder` until `until`.
+async fn take_free_serials(
     tx: &mut Transaction<'static, Any>,
     counter: &str,
-    holder: &str,
-    until: i64,
-    now: OffsetDateTime,
-) -> Result<u64, StoreError> {
-    // On PostgreSQL another node may take the lowest free serial between the subquery and
-    // the update; the update then re-checks the row, changes nothing, and this reservation
-    // takes the counter's next value instead (the free one stays free for the next).
-    let taken = sqlx::query(
+    count: u64,
+    (holder, until, now): (&str, i64, OffsetDateTime),
+) -> Result<Vec<u64>, StoreError> {
+    // The outer condition re-checks each row: a concurrent reserver on another node that
+    // took one of them first leaves it out, and this block is then smaller.
+    let rows = sqlx::query(
         "UPDATE serial_reservations SET holder = $2, reserved_until = $3 \
-         WHERE counter = $1 AND (holder IS NULL OR reserved_until < $4) AND value = \
-         (SELECT MIN(value) FROM serial_reservations \
-          WHERE counter = $1 AND (holder IS NULL OR reserved_until < $4)) \
-         RETURNING value",
+         WHERE counter = $1 AND (holder IS NULL OR reserved_until < $4) AND value IN \
+         (SELECT value FROM serial_reservations WHERE counter = $1 AND (holder IS NULL OR reserved_until < $4) \
+          ORDER BY value LIMIT $5) RETURNING value",
     )
     .bind(counter)
     .bind(holder)
     .bind(until)
     .bind(ts(now))
-    .fetch_optional(&mut **tx)
+    .bind(signed("serial block", count)?)
+    .fetch_all(&mut **tx)
     .await?;
-    if let Some(row) = taken {
-        return unsigned("serial", row.try_get("value")?);
-    }
+    rows.iter().map(|row| unsigned("serial", row.try_get("value")?)).collect()
+}
+
+/// Moves `counter` on by `count` inside `tx` and reserves the new values for `holder`
+/// until `until`; returns them.
+async fn take_next_serials(
+    tx: &mut Transaction<'static, Any>,
+    counter: &str,
+    count: u64,
+    (holder, until): (&str, i64),
+) -> Result<Vec<u64>, StoreError> {
+    let step = signed("serial block", count)?;
     let row = sqlx::query(
-        "INSERT INTO counters (name, value) VALUES ($1, 1) \
-         ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value",
+        "INSERT INTO counters (name, value) VALUES ($1, $2) \
+         ON CONFLICT (name) DO UPDATE SET value = counters.value + $2 RETURNING value",
     )
     .bind(counter)
+    .bind(step)
     .fetch_one(&mut **tx)
     .await?;
-    let value: i64 = row.try_get("value")?;
-    sqlx::query(
-        "INSERT INTO serial_reservations (counter, value, holder, reserved_until) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(counter)
-    .bind(value)
-    .bind(holder)
-    .bind(until)
-    .execute(&mut **tx)
-    .await?;
-    unsigned("counter", value)
+    let last = unsigned("counter", row.try_get("value")?)?;
+    let first = (last + 1)
+        .checked_sub(count)
+        .filter(|f| *f >= 1)
+        .ok_or_else(|| StoreError::Corrupt(format!("counter {counter} at {last}")))?;
+    let values: Vec<u64> = (first..=last).collect();
+    for chunk in values.chunks(RESERVATION_ROWS) {
+        let mut sql =
+            String::from("INSERT INTO serial_reservations (counter, value, holder, reserved_until) VALUES ");
+        for i in 0..chunk.len() {
+            let p = i * 4;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("(${}, ${}, ${}, ${})", p + 1, p + 2, p + 3, p + 4));
+        }
+        // Only placeholders are formatted in; the values are bound.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for value in chunk {
+            query = query.bind(counter).bind(signed("serial", *value)?).bind(holder).bind(until);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(values)
+}
+
+/// Reserves `count` serials of `counter` inside `tx` for `holder` until `until`: those given
+/// back or lapsed first, lowest first, then the counter's next values; in ascending order.
+async fn reserve_in(
+    tx: &mut Transaction<'static, Any>,
+    counter: &str,
+    count: u64,
+    (holder, until, now): (&str, i64, OffsetDateTime),
+) -> Result<Vec<u64>, StoreError> {
+    let mut values = take_free_serials(tx, counter, count, (holder, until, now)).await?;
+    let rest = count - values.len() as u64;
+    if rest > 0 {
+        values.extend(take_next_serials(tx, counter, rest, (holder, until)).await?);
+    }
+    values.sort_unstable();
+    Ok(values)
 }
 
 /// What a combined store of a licence answers when a concurrent request with the same
@@ -331,10 +408,12 @@ impl IssuingStore for SqlStore {
         let holder = reservation_holder()?;
         let until = ts(now + SERIAL_LEASE);
         let (name, who) = (counter.to_owned(), holder.clone());
-        let value = self
+        let values = self
             .combiner
-            .write(move |tx| Box::pin(async move { reserve_in(tx, &name, &who, until, now).await }))
+            .write(move |tx| Box::pin(async move { reserve_in(tx, &name, 1, (&who, until, now)).await }))
             .await?;
+        let value =
+            values.first().copied().ok_or_else(|| StoreError::Corrupt("no serial reserved".into()))?;
         Ok(SerialReservation { counter: counter.to_owned(), value, holder })
     }
 
@@ -350,6 +429,43 @@ impl IssuingStore for SqlStore {
         .bind(&r.holder)
         .execute(&self.pool)
         .await?;
+        Ok(())
+    }
+
+    async fn reserve_serials(
+        &self,
+        counter: &str,
+        count: u64,
+        now: OffsetDateTime,
+    ) -> Result<Vec<SerialReservation>, StoreError> {
+        if !(1..=MAX_SERIAL_BLOCK).contains(&count) {
+            return Err(StoreError::Conflict(format!(
+                "a block of {count} serials: reserve 1 to {MAX_SERIAL_BLOCK}"
+            )));
+        }
+        let holder = reservation_holder()?;
+        let until = ts(now + SERIAL_LEASE);
+        let (name, who) = (counter.to_owned(), holder.clone());
+        let values = self
+            .combiner
+            .write(move |tx| Box::pin(async move { reserve_in(tx, &name, count, (&who, until, now)).await }))
+            .await?;
+        Ok(values
+            .into_iter()
+            .map(|value| SerialReservation { counter: counter.to_owned(), value, holder: holder.clone() })
+            .collect())
+    }
+
+    async fn release_serials(&self, reservations: &[SerialReservation]) -> Result<(), StoreError> {
+        if reservations.is_empty() {
+            return Ok(());
+        }
+        let _turn = self.writer.enter().await;
+        let mut tx = self.pool.begin().await?;
+        for r in reservations {
+            give_back(&mut tx, r).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 

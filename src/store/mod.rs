@@ -17,11 +17,12 @@
 //! | [`PortalStore`] | `portals.rs` | holder portals and the assertion ids they used |
 //! | [`ArchiveStore`] | `archive.rs` | which PDFs need archive renewal, and their renewals |
 //! | [`TsaStore`] | `tsa.rs` | the time-stamping authority's units and token serial numbers |
+//! | [`ImportStore`] | `imports.rs` | bulk imports: source records → licences, import jobs |
 //!
 //! `sql.rs` holds the connection, the write gate and how values cross the driver;
 //! `sqlite_file.rs` the database file's mode and pragmas; `error.rs` [`StoreError`].
-//! Role files use `sql.rs` and `error.rs` (and `issuing.rs` uses `licences.rs`, `bundles.rs` uses `issuing.rs`); none
-//! uses this file.
+//! Role files use `sql.rs` and `error.rs` (and `issuing.rs` uses `licences.rs`, `bundles.rs` uses
+//! `issuing.rs`); none uses this file. `imports.rs` stores with the statements of `issuing.rs`.
 
 mod access_log;
 mod archive;
@@ -31,6 +32,7 @@ mod clients;
 mod combine;
 mod delegations;
 mod error;
+mod imports;
 mod issuing;
 mod licences;
 mod pki;
@@ -48,7 +50,13 @@ pub use bundles::{BundleOutcome, BundleRow, BundleStore, NewBundle};
 pub use clients::{ClientRecord, ClientStore};
 pub use delegations::{DelegationFilter, DelegationRecord, DelegationStore};
 pub use error::StoreError;
-pub use issuing::{IdempotencyClaim, IssueOutcome, IssuingStore, SERIAL_LEASE, SerialReservation};
+pub use imports::{
+    BatchOutcome, ImportCounts, ImportErrorLine, ImportJobRecord, ImportOrigin, ImportStore, ImportedLicence,
+    MAX_JOB_ERRORS, PriorImport,
+};
+pub use issuing::{
+    IdempotencyClaim, IssueOutcome, IssuingStore, MAX_SERIAL_BLOCK, SERIAL_LEASE, SerialReservation,
+};
 pub use licences::{LicenceEvent, LicenceFilter, LicenceRow, LicenceStore, NewLicence};
 pub use pki::{
     CrlRecord, Department, PkiStore, PlatformRecord, RootRecord, SealMakerRecord, SealRecord, SealStatus,
@@ -72,6 +80,7 @@ pub trait Store:
     + AuthorisationStore
     + PortalStore
     + TsaStore
+    + ImportStore
     + Send
     + Sync
     + std::fmt::Debug
@@ -98,7 +107,7 @@ impl Store for SqlStore {
 /// (`use zhengzhao::store::prelude::*`); an `Arc<dyn Store>` needs none of them.
 pub mod prelude {
     pub use super::{
-        AccessLogStore, ArchiveStore, AuthorisationStore, ClientStore, DelegationStore, IssuingStore,
-        LicenceStore, PkiStore, PortalStore, Store, TsaStore,
+        AccessLogStore, ArchiveStore, AuthorisationStore, BundleStore, ClientStore, DelegationStore,
+        ImportStore, IssuingStore, LicenceStore, PkiStore, PortalStore, Store, TsaStore,
     };
 }

@@ -112,12 +112,19 @@ pub(super) struct PdfJob {
 impl BuildJob {
     /// Builds record, token and document (a PDF with DSS, or none) for serial number `n`.
     pub(super) fn build(self, n: u64) -> Result<NewLicence, BuildError> {
+        let issue_date = self.now.date();
+        self.build_dated(n, issue_date)
+    }
+
+    /// [`BuildJob::build`] for a record whose issue date (颁证日期) is `issue_date` (an
+    /// imported licence's original date); documents and token are signed at `now`.
+    pub(super) fn build_dated(self, n: u64, issue_date: time::Date) -> Result<NewLicence, BuildError> {
         let serial = match &self.renewal_serial {
             Some(serial) => serial.clone(),
             None => format!("{}{n:07}", self.now.date().year()),
         };
         let id = LicenceId::new(&self.licence_type.code, &self.issuer, &serial, self.version)?;
-        let record = self.record(&id, &serial);
+        let record = self.record(&id, &serial, issue_date);
         let record_cbor = record.to_cbor();
         let record_hash = Sha256::digest(&record_cbor).to_vec();
         let token = token::sign(&self.claims(&record, &record_hash), &self.ctx.kid, &self.ctx.signer)?;
@@ -149,7 +156,7 @@ impl BuildJob {
     }
 
     /// The record of licence `id`.
-    fn record(&self, id: &LicenceId, serial: &str) -> LicenceRecord {
+    fn record(&self, id: &LicenceId, serial: &str, issue_date: time::Date) -> LicenceRecord {
         let (t, checked, department) = (&self.licence_type, &self.checked, &self.ctx.department);
         let licence_number = match &t.number_field {
             Some(key) => checked.fields.get(key).cloned().unwrap_or_else(|| serial.to_owned()),
@@ -166,7 +173,7 @@ impl BuildJob {
             definer_code: t.definer_code.to_string(),
             definer_name: t.definer_name.clone(),
             area_code: department.area.to_string(),
-            issue_date: self.now.date().to_string(),
+            issue_date: issue_date.to_string(),
             valid_from: checked.valid_from.to_string(),
             valid_until: checked.valid_until.map(|d| d.to_string()),
             holder_name: checked.holder_name.clone(),

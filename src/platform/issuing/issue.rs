@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use crate::codes::Uscc;
 use crate::licence::{CheckedInput, DocumentKind, LicenceType};
-use crate::store::{IdempotencyClaim, IssueOutcome, LicenceRow, NewLicence, SealRecord, SealStatus};
+use crate::store::{IdempotencyClaim, IssueOutcome, LicenceRow, NewLicence, SealRecord};
 use crate::token;
 use crate::tsa::Stamper;
 
@@ -147,15 +147,9 @@ impl Issuing {
             }
             None => None,
         };
-        if seal.status != SealStatus::Active {
-            return Err(PlatformError::Conflict(format!(
-                "seal {} is revoked and signs nothing more",
-                seal.id
-            )));
-        }
         // Before anything is built or stored: an SM2 seal signs no PDF, only SM2 seals sign
         // OFDs, and a `both` licence names its OFD seal.
-        request.document.check_seal(seal.algorithm)?;
+        policy::seal_signs(&seal, request.document)?;
         let ofd_seal = match &request.ofd_seal_id {
             Some(id) => Some(lookup::seal(self.store.as_ref(), id).await?),
             None => None,
@@ -164,11 +158,22 @@ impl Issuing {
             policy::client_may_issue(self.store.as_ref(), client, ofd_seal, &request.type_code).await?;
         }
         policy::ofd_seal_fits(request.document, &seal, ofd_seal.as_ref())?;
-        let licence_type = self.licence_type(&request.type_code)?.clone();
-        // The department as the seal context keeps it (read once per seal).
-        let ctx = self.pki.seal_context(&seal.id).await?;
-        policy::department_may_issue(&ctx.department, &licence_type)?;
+        let (licence_type, ctx) = self.issuable_type(&request.type_code, &seal).await?;
+        let licence_type = licence_type.clone();
         Ok(Authorised { seal, ofd_seal, licence_type, ctx, document: request.document, delegation })
+    }
+
+    /// The licence type `code` and the context of `seal`, whose department (as the seal
+    /// context keeps it, read once per seal) must be authorised for the type.
+    pub(super) async fn issuable_type(
+        &self,
+        code: &str,
+        seal: &SealRecord,
+    ) -> Result<(&LicenceType, Arc<SealContext>), PlatformError> {
+        let licence_type = self.licence_type(code)?;
+        let ctx = self.pki.seal_context(&seal.id).await?;
+        policy::department_may_issue(&ctx.department, licence_type)?;
+        Ok((licence_type, ctx))
     }
 
     /// The build of an authorised request with checked input: its documents' material

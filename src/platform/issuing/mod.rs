@@ -2,9 +2,11 @@
 //! seals, or another department's under an active delegation), the seal, the document
 //! asked for and the licence type (`policy.rs`), build the record, token and
 //! documents — a signed PDF, a signed OFD, both or none (`build.rs`, `page.rs`) — on a blocking thread, and store it in one short transaction with a serial
-//! reserved before (`serial.rs`).
+//! reserved before (`serial.rs`). Bulk issuing (`bulk.rs`) shares the checks, and reserves
+//! serials and time-stamp serials in blocks for licences built on the caller's threads.
 
 mod build;
+mod bulk;
 mod bundle;
 mod deferred;
 mod issue;
@@ -24,6 +26,7 @@ use super::accesslog::AccessLogWriter;
 use super::error::PlatformError;
 use super::pki::Pki;
 use super::tsa::TimeStamping;
+pub use bulk::{BuildFailure, BulkIssuer, BulkItem, BulkJob, is_item_error};
 pub use bundle::{BundleContent, BundleEntry, BundleLicenceView, BundleRequest, BundleView, IssuedBundle};
 pub use page::licence_page;
 

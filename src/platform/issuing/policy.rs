@@ -50,6 +50,16 @@ pub(in crate::platform) async fn client_may_issue(
     }
 }
 
+/// `seal` signs now and can sign `document`: it is active, and of an algorithm that signs
+/// it (an SM2 seal signs no PDF, only SM2 seals sign OFDs).
+pub(super) fn seal_signs(seal: &SealRecord, document: DocumentKind) -> Result<(), PlatformError> {
+    if seal.status != SealStatus::Active {
+        return Err(PlatformError::Conflict(format!("seal {} is revoked and signs nothing more", seal.id)));
+    }
+    document.check_seal(seal.algorithm)?;
+    Ok(())
+}
+
 /// The OFD seal of a `both` request: named exactly then (`ofd_seal_id`), active, SM2, of
 /// the same department as the request's seal. For an OFD alone the request's seal signs
 /// it, so `ofd_seal_id` is refused there as everywhere else.
