@@ -42,21 +42,7 @@ assert "SEAL:" not in text, "a placeholder names no demo seal"
 print(json.dumps(json.loads(text), ensure_ascii=False))
 PY
 )
-{
-  wrk_check_lua 201 '"bundle_id":"BDL-'
-  cat <<LUA
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer $key"
-wrk.body = [[$body]]
-local n = 0
-request = function()
-  n = n + 1
-  wrk.headers["Idempotency-Key"] = string.format("bundle-%d-%d-%d", os.time(), id, n)
-  return wrk.format()
-end
-LUA
-} > "$work/bundle.lua"
+wrk_post_lua '"bundle_id":"BDL-' "$key" "$body" bundle > "$work/bundle.lua"
 count() {
   python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from licences").fetchone()[0])' "$work/data/zhengzhao.db"
 }

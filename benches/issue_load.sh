@@ -56,21 +56,7 @@ body = {"seal_id": sys.argv[1], "type_code": "11100000000013338W002", "document"
 if sys.argv[2]:
     body["ofd_seal_id"] = sys.argv[2]
 print(json.dumps(body))' "${seals[0]}" "${seals[1]}" "$document")
-  {
-    wrk_check_lua 201 '"identifier":"1.2.156.3005.2.'
-    cat <<LUA
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer $key"
-wrk.body = [[$body]]
-local n = 0
-request = function()
-  n = n + 1
-  wrk.headers["Idempotency-Key"] = string.format("load-$document-%d-%d-%d", os.time(), id, n)
-  return wrk.format()
-end
-LUA
-  } > "$work/post-$document.lua"
+  wrk_post_lua '"identifier":"1.2.156.3005.2.' "$key" "$body" "load-$document" > "$work/post-$document.lua"
   before=$(count)
   echo "== document: $document — $connections connections, ${duration}s (load: $(cut -d' ' -f1-3 /proc/loadavg))"
   wrk -t 2 -c "$connections" -d "${duration}s" --latency -s "$work/post-$document.lua" \

@@ -112,3 +112,23 @@ PY
 raw_ed25519_rate() {
     openssl speed -seconds 2 ed25519 2>/dev/null | awk 'tolower($0) ~ /\(ed25519\)/ {print $(NF-1); exit}'
 }
+
+# Lua for wrk that POSTs the JSON body $3 with the API key $2, each request with an
+# Idempotency-Key of its own (prefix $4), every answer checked to be 201 and to contain
+# the plain string $1 (see wrk_check_lua).
+wrk_post_lua() {
+    local expect="$1" key="$2" body="$3" prefix="$4"
+    wrk_check_lua 201 "$expect"
+    cat <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $key"
+wrk.body = [[$body]]
+local n = 0
+request = function()
+  n = n + 1
+  wrk.headers["Idempotency-Key"] = string.format("$prefix-%d-%d-%d", os.time(), id, n)
+  return wrk.format()
+end
+LUA
+}
