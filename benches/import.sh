@@ -29,8 +29,8 @@ if [ "${RAW_BENCH:-1}" = 1 ]; then
     "$target/criterion/raw/ed25519_sign/new/estimates.json" 2>/dev/null || echo "")
 else
   # RAW_BENCH=0: OpenSSL's Ed25519 as the reference instead (another implementation).
-  echo "== raw Ed25519 sign rate (openssl speed -seconds 3 ed25519; RAW_BENCH=0)"
-  per_s=$(openssl speed -seconds 3 ed25519 2>/dev/null | awk '/\(Ed25519\)/ {print $(NF-1); exit}')
+  echo "== raw Ed25519 sign rate (openssl speed -seconds 2 ed25519; RAW_BENCH=0)"
+  per_s=$(raw_ed25519_rate)
   [ -n "$per_s" ] && raw_ns=$(python3 -c "print(1e9/$per_s)")
 fi
 if [ -n "$raw_ns" ]; then
