@@ -38,7 +38,14 @@ start_fresh_server() {
     trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
     env "$@" "$bin" --data "$work/data" serve --listen "127.0.0.1:$port" > "$work/serve.log" 2>&1 &
     server=$!
-    for _ in $(seq 100); do grep -q "listening on" "$work/serve.log" && break; sleep 0.1; done
+    # A first start makes the demo departments, their seals and the time-stamping units:
+    # seconds, more on a loaded machine.
+    for _ in $(seq 1200); do grep -q "listening on" "$work/serve.log" && break; sleep 0.1; done
+    if ! grep -q "listening on" "$work/serve.log"; then
+        echo "MISSES: zhengzhao serve did not listen within 120 s:" >&2
+        cat "$work/serve.log" >&2
+        exit 1
+    fi
     seal=$(grep -m1 "demo seal:" "$work/serve.log" | awk '{print $3}')
 }
 
