@@ -59,7 +59,7 @@ fi
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 ZHENGZHAO_LOG=info "$bin" --data "$work/data" serve --listen "127.0.0.1:$port" > "$work/serve.log" 2>&1 &
 server=$!
-for _ in $(seq 300); do grep -q "listening on" "$work/serve.log" && break; sleep 0.1; done
+wait_listening "$work/serve.log"
 seal=$(grep -m1 "demo seal:" "$work/serve.log" | awk '{print $3}')
 kill "$server"; wait "$server" 2>/dev/null || true
 

@@ -26,6 +26,16 @@ ensure_wrk() {
     command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 }
 
+# Waits until the `serve` writing log $1 listens; a first start makes the demo departments,
+# their seals and the time-stamping units (seconds, more on a loaded machine). Exits 1
+# with the log when it never does within 120 s.
+wait_listening() {
+    for _ in $(seq 1200); do grep -q "listening on" "$1" && return 0; sleep 0.1; done
+    echo "MISSES: zhengzhao serve did not listen within 120 s:" >&2
+    cat "$1" >&2
+    exit 1
+}
+
 # Builds the release binary and starts `serve` on a fresh data directory on a free
 # loopback port, with the environment given as arguments (NAME=VALUE …). Sets bin, work,
 # port, server (its pid) and seal (the first demo seal); stops it and removes the
@@ -38,14 +48,7 @@ start_fresh_server() {
     trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
     env "$@" "$bin" --data "$work/data" serve --listen "127.0.0.1:$port" > "$work/serve.log" 2>&1 &
     server=$!
-    # A first start makes the demo departments, their seals and the time-stamping units:
-    # seconds, more on a loaded machine.
-    for _ in $(seq 1200); do grep -q "listening on" "$work/serve.log" && break; sleep 0.1; done
-    if ! grep -q "listening on" "$work/serve.log"; then
-        echo "MISSES: zhengzhao serve did not listen within 120 s:" >&2
-        cat "$work/serve.log" >&2
-        exit 1
-    fi
+    wait_listening "$work/serve.log"
     seal=$(grep -m1 "demo seal:" "$work/serve.log" | awk '{print $3}')
 }
 
