@@ -177,13 +177,7 @@ impl BundleStore for SqlStore {
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else { return Ok(None) };
-        let hash: Vec<u8> = row.try_get("request_hash")?;
-        if hash != claim.request_hash {
-            return Err(StoreError::Conflict(format!(
-                "Idempotency-Key {:?} was used for a different bundle request",
-                claim.key
-            )));
-        }
+        claim.matches(&row, "bundle request")?;
         let id: String = row.try_get("id")?;
         Ok(Some(bundle_from_row(&row, self.bundle_licence_ids(&id).await?)?))
     }

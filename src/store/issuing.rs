@@ -25,6 +25,21 @@ pub struct IdempotencyClaim {
     pub request_hash: Vec<u8>,
 }
 
+impl IdempotencyClaim {
+    /// Whether the stored row of this key (its `request_hash` column) is of the same request;
+    /// conflict if the key was used for another `what` (a request, a bundle request).
+    pub(super) fn matches(&self, row: &sqlx::any::AnyRow, what: &str) -> Result<(), StoreError> {
+        let hash: Vec<u8> = row.try_get("request_hash")?;
+        if hash != self.request_hash {
+            return Err(StoreError::Conflict(format!(
+                "Idempotency-Key {:?} was used for a different {what}",
+                self.key
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// How long a reserved serial stays reserved. A licence is built in milliseconds; a
 /// reservation left by a process that died mid-build is handed out again after this.
 pub const SERIAL_LEASE: time::Duration = time::Duration::minutes(10);
@@ -389,13 +404,7 @@ impl IssuingStore for SqlStore {
                 .fetch_optional(&self.pool)
                 .await?;
         let Some(row) = row else { return Ok(None) };
-        let hash: Vec<u8> = row.try_get("request_hash")?;
-        if hash != claim.request_hash {
-            return Err(StoreError::Conflict(format!(
-                "Idempotency-Key {:?} was used for a different request",
-                claim.key
-            )));
-        }
+        claim.matches(&row, "request")?;
         let id: String = row.try_get("licence_id")?;
         self.licence(&id).await?.map(Some).ok_or_else(|| StoreError::Corrupt(format!("licence {id} missing")))
     }
