@@ -137,7 +137,7 @@ async fn issue(
     Ok(response)
 }
 
-#[utoipa::path(get, path = "/api/v1/bundles/{id}", tag = "issue", params(("id" = String, Path, description = "The bundle identifier")), responses((status = 200, description = "The bundle and its licences' state, to the client that issued it", body = BundleBody), (status = 401, description = "No or bad API key", body = super::error::ErrorBody), (status = 404, description = "No such bundle of this client", body = super::error::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/bundles/{id}", tag = "issue", params(("id" = String, Path, description = "The bundle identifier")), responses((status = 200, description = "The bundle and its licences' state, to the client that issued it", body = BundleBody), (status = 401, description = "No or bad API key", body = super::error::ErrorBody), (status = 403, description = "A holder portal's key (holder endpoints only)", body = super::error::ErrorBody), (status = 404, description = "No such bundle of this client", body = super::error::ErrorBody)), security(("bearer" = [])))]
 async fn show(
     State(platform): State<AppState>,
     Client(client): Client,
@@ -147,7 +147,7 @@ async fn show(
     Ok(Json(view.into()))
 }
 
-#[utoipa::path(get, path = "/api/v1/bundles/{id}/receipt", tag = "issue", params(("id" = String, Path, description = "The bundle identifier")), responses((status = 200, description = "The signed receipt (办结通知书), PAdES B-LTA", content_type = "application/pdf"), (status = 401, description = "No or bad API key", body = super::error::ErrorBody), (status = 404, description = "No such bundle of this client", body = super::error::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/bundles/{id}/receipt", tag = "issue", params(("id" = String, Path, description = "The bundle identifier")), responses((status = 200, description = "The signed receipt (办结通知书), PAdES B-LTA", content_type = "application/pdf"), (status = 401, description = "No or bad API key", body = super::error::ErrorBody), (status = 403, description = "A holder portal's key (holder endpoints only)", body = super::error::ErrorBody), (status = 404, description = "No such bundle of this client", body = super::error::ErrorBody)), security(("bearer" = [])))]
 async fn receipt(
     State(platform): State<AppState>,
     Client(client): Client,
