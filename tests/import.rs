@@ -172,7 +172,7 @@ async fn deferred_documents_are_made_on_first_download(f: F) {
     assert_eq!(row.licence.document, deferred);
     // The first download makes it from the stored record (the original issue date) and keeps it.
     let now = OffsetDateTime::now_utc();
-    let document = f.p.issuing.documents(&row, now).await.unwrap();
+    let document = f.p.issuing.documents(row.clone(), now).await.unwrap();
     let pdf = document.pdf().unwrap().to_vec();
     let stored = f.p.store.licence(&row.licence.id).await.unwrap().unwrap();
     assert_eq!(stored.licence.document.pdf(), Some(&pdf[..]));

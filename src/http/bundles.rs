@@ -75,7 +75,7 @@ pub struct BundleLicenceBody {
 
 impl From<BundleView> for BundleBody {
     fn from(v: BundleView) -> Self {
-        let b = v.bundle;
+        let b = v.bundle.record;
         Self {
             receipt: format!("/api/v1/bundles/{}/receipt", b.id),
             bundle_id: b.id,
@@ -126,7 +126,7 @@ async fn issue(
     let request = BundleRequest { client, idempotency_key: idempotency_key(&headers)?, content };
     let issued = platform.issuing.issue_bundle(request, OffsetDateTime::now_utc()).await?;
     let status = if issued.replayed { StatusCode::OK } else { StatusCode::CREATED };
-    let resource = format!("/api/v1/bundles/{}", issued.view.bundle.id);
+    let resource = format!("/api/v1/bundles/{}", issued.view.bundle.record.id);
     let mut response = (status, Json(BundleBody::from(issued.view))).into_response();
     if let Ok(location) = HeaderValue::from_str(&resource) {
         response.headers_mut().insert(header::LOCATION, location);

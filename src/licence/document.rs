@@ -182,6 +182,22 @@ impl Document {
         }
     }
 
+    /// The signed PDF, if the licence has one, without a copy.
+    pub fn into_pdf(self) -> Option<Vec<u8>> {
+        match self {
+            Self::Pdf(bytes) | Self::Both { pdf: bytes, .. } => Some(bytes),
+            Self::Ofd(_) | Self::None | Self::Deferred(_) => None,
+        }
+    }
+
+    /// The signed OFD, if the licence has one, without a copy.
+    pub fn into_ofd(self) -> Option<Vec<u8>> {
+        match self {
+            Self::Ofd(bytes) | Self::Both { ofd: bytes, .. } => Some(bytes),
+            Self::Pdf(_) | Self::None | Self::Deferred(_) => None,
+        }
+    }
+
     /// The kind of the documents still to be made on first download, if any.
     pub fn deferred(&self) -> Option<DocumentKind> {
         match self {

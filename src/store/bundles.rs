@@ -11,13 +11,11 @@ use super::issuing::{IdempotencyClaim, SerialReservation, end_reservation, inser
 use super::licences::NewLicence;
 use super::sql::{SqlStore, from_ts, is_unique_violation, ts};
 
-/// A bundle about to be stored, with its receipt.
+/// What a bundle states, as issued and as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewBundle {
+pub struct BundleRecord {
     /// The bundle identifier.
     pub id: String,
-    /// The request's client, key and request hash.
-    pub idempotency: IdempotencyClaim,
     /// The matter (一件事) code.
     pub matter_code: String,
     /// The matter name.
@@ -32,6 +30,15 @@ pub struct NewBundle {
     pub created_at: OffsetDateTime,
     /// The receipt's QR token.
     pub token: Vec<u8>,
+}
+
+/// A bundle about to be stored, with its receipt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewBundle {
+    /// What it states.
+    pub record: BundleRecord,
+    /// The request's client, key and request hash.
+    pub idempotency: IdempotencyClaim,
     /// The signed receipt PDF.
     pub receipt_pdf: Vec<u8>,
 }
@@ -39,24 +46,10 @@ pub struct NewBundle {
 /// A stored bundle (without its receipt PDF: [`BundleStore::bundle_receipt`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BundleRow {
-    /// The bundle identifier.
-    pub id: String,
+    /// What it states.
+    pub record: BundleRecord,
     /// The one-window client that issued it.
     pub client_id: String,
-    /// The matter code.
-    pub matter_code: String,
-    /// The matter name.
-    pub matter_name: String,
-    /// The applicant.
-    pub applicant_name: String,
-    /// The applicant's code.
-    pub applicant_code: String,
-    /// The seal of the receipt.
-    pub receipt_seal_id: String,
-    /// When it was issued.
-    pub created_at: OffsetDateTime,
-    /// The receipt's QR token.
-    pub token: Vec<u8>,
     /// Its licences' identifiers, in the request's order.
     pub licence_ids: Vec<String>,
 }
@@ -100,15 +93,17 @@ macro_rules! bundle_columns {
 
 fn bundle_from_row(row: &AnyRow, licence_ids: Vec<String>) -> Result<BundleRow, StoreError> {
     Ok(BundleRow {
-        id: row.try_get("id")?,
+        record: BundleRecord {
+            id: row.try_get("id")?,
+            matter_code: row.try_get("matter_code")?,
+            matter_name: row.try_get("matter_name")?,
+            applicant_name: row.try_get("applicant_name")?,
+            applicant_code: row.try_get("applicant_code")?,
+            receipt_seal_id: row.try_get("receipt_seal_id")?,
+            created_at: from_ts(row.try_get("created_at")?)?,
+            token: row.try_get("token")?,
+        },
         client_id: row.try_get("client_id")?,
-        matter_code: row.try_get("matter_code")?,
-        matter_name: row.try_get("matter_name")?,
-        applicant_name: row.try_get("applicant_name")?,
-        applicant_code: row.try_get("applicant_code")?,
-        receipt_seal_id: row.try_get("receipt_seal_id")?,
-        created_at: from_ts(row.try_get("created_at")?)?,
-        token: row.try_get("token")?,
         licence_ids,
     })
 }
@@ -133,17 +128,17 @@ impl SqlStore {
              applicant_name, applicant_code, receipt_seal_id, created_at, token, receipt_pdf) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
-        .bind(&b.id)
+        .bind(&b.record.id)
         .bind(&b.idempotency.client_id)
         .bind(&b.idempotency.key)
         .bind(b.idempotency.request_hash.clone())
-        .bind(&b.matter_code)
-        .bind(&b.matter_name)
-        .bind(&b.applicant_name)
-        .bind(&b.applicant_code)
-        .bind(&b.receipt_seal_id)
-        .bind(ts(b.created_at))
-        .bind(b.token.clone())
+        .bind(&b.record.matter_code)
+        .bind(&b.record.matter_name)
+        .bind(&b.record.applicant_name)
+        .bind(&b.record.applicant_code)
+        .bind(&b.record.receipt_seal_id)
+        .bind(ts(b.record.created_at))
+        .bind(b.record.token.clone())
         .bind(b.receipt_pdf.clone())
         .execute(&mut **tx)
         .await;
@@ -154,7 +149,7 @@ impl SqlStore {
         }
         for (position, licence_id) in licence_ids.iter().enumerate() {
             sqlx::query("INSERT INTO bundle_licences (bundle_id, position, licence_id) VALUES ($1, $2, $3)")
-                .bind(&b.id)
+                .bind(&b.record.id)
                 .bind(i64::try_from(position).unwrap_or(i64::MAX))
                 .bind(licence_id)
                 .execute(&mut **tx)
@@ -198,22 +193,13 @@ impl BundleStore for SqlStore {
             tx.rollback().await?;
             return match self.replay_bundle(&bundle.idempotency).await? {
                 Some(row) => Ok(BundleOutcome::Replayed(row)),
-                None => Err(StoreError::Conflict(format!("bundle {} exists already", bundle.id))),
+                None => Err(StoreError::Conflict(format!("bundle {} exists already", bundle.record.id))),
             };
         }
         tx.commit().await?;
-        Ok(BundleOutcome::Stored(BundleRow {
-            id: bundle.id,
-            client_id: bundle.idempotency.client_id,
-            matter_code: bundle.matter_code,
-            matter_name: bundle.matter_name,
-            applicant_name: bundle.applicant_name,
-            applicant_code: bundle.applicant_code,
-            receipt_seal_id: bundle.receipt_seal_id,
-            created_at: from_ts(ts(bundle.created_at))?,
-            token: bundle.token,
-            licence_ids,
-        }))
+        let mut record = bundle.record;
+        record.created_at = from_ts(ts(record.created_at))?;
+        Ok(BundleOutcome::Stored(BundleRow { record, client_id: bundle.idempotency.client_id, licence_ids }))
     }
 
     async fn bundle(&self, id: &str) -> Result<Option<BundleRow>, StoreError> {

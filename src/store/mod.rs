@@ -46,7 +46,7 @@ use async_trait::async_trait;
 pub use access_log::{AccessLogRow, AccessLogStore};
 pub use archive::{ArchiveDue, ArchiveStore};
 pub use authorisations::{AuthorisationRecord, AuthorisationStore};
-pub use bundles::{BundleOutcome, BundleRow, BundleStore, NewBundle};
+pub use bundles::{BundleOutcome, BundleRecord, BundleRow, BundleStore, NewBundle};
 pub use clients::{ClientRecord, ClientStore};
 pub use delegations::{DelegationFilter, DelegationRecord, DelegationStore};
 pub use error::StoreError;

@@ -254,7 +254,7 @@ impl Issuing {
         let missing = || PlatformError::NotFound(format!("bundle {}", id.trim()));
         match self.store.bundle(id.trim()).await? {
             Some(row) if row.client_id == client.id => {
-                self.store.bundle_receipt(&row.id).await?.ok_or_else(missing)
+                self.store.bundle_receipt(&row.record.id).await?.ok_or_else(missing)
             }
             _ => Err(missing()),
         }
@@ -278,7 +278,7 @@ impl Issuing {
                 record_hash: row.licence.record_hash.clone(),
             });
         }
-        let url = crate::token::bundle_url(&self.config.public_url, &bundle.token);
+        let url = crate::token::bundle_url(&self.config.public_url, &bundle.record.token);
         Ok(BundleView { bundle, url, licences })
     }
 

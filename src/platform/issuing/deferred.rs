@@ -19,9 +19,9 @@ impl Issuing {
     /// The documents of `row`: as stored, or — if they were deferred — made now and
     /// stored (a concurrent first download may store first: its bytes are answered then).
     /// A seal revoked since the licence was issued signs nothing more: 409.
-    pub async fn documents(&self, row: &LicenceRow, now: OffsetDateTime) -> Result<Document, PlatformError> {
+    pub async fn documents(&self, row: LicenceRow, now: OffsetDateTime) -> Result<Document, PlatformError> {
         let Some(kind) = row.licence.document.deferred() else {
-            return Ok(row.licence.document.clone());
+            return Ok(row.licence.document);
         };
         let l = &row.licence;
         let seal = lookup::seal(self.store.as_ref(), &l.seal_id).await?;

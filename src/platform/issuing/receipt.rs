@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 
 use crate::licence::DocumentKind;
 use crate::pdf::{DocInfo, LicencePage};
-use crate::store::{IdempotencyClaim, NewBundle, NewLicence};
+use crate::store::{BundleRecord, IdempotencyClaim, NewBundle, NewLicence};
 use crate::token::bundle::{BundleClaims, BundleEntryClaim, sign_bundle};
 
 use super::super::error::PlatformError;
@@ -86,9 +86,8 @@ impl Issuing {
             .await
             .map_err(|e| PlatformError::Task(format!("signing the receipt: {e}")))?
             .map_err(|e| PlatformError::Unprocessable(format!("the receipt: {e}")))?;
-        let bundle = NewBundle {
+        let record = BundleRecord {
             id,
-            idempotency: claim.clone(),
             matter_code: claims.matter_code,
             matter_name: claims.matter_name,
             applicant_name: claims.applicant_name,
@@ -96,8 +95,8 @@ impl Issuing {
             receipt_seal_id: receipt.seal.id.clone(),
             created_at: now,
             token,
-            receipt_pdf,
         };
+        let bundle = NewBundle { record, idempotency: claim.clone(), receipt_pdf };
         Ok((bundle, licences))
     }
 }

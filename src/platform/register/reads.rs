@@ -89,13 +89,13 @@ impl Register {
             let row = lookup::licence(self.store.as_ref(), id.as_str()).await?;
             subject = Some(basis::found(&row));
             basis = Some(self.confirm(grant, &row, now).await?);
-            let document = self.issuing.documents(&row, now).await?;
+            let id = row.licence.id.clone();
+            let document = self.issuing.documents(row, now).await?;
             match original {
-                Original::Pdf => document.pdf(),
-                Original::Ofd => document.ofd(),
+                Original::Pdf => document.into_pdf(),
+                Original::Ofd => document.into_ofd(),
             }
-            .map(<[u8]>::to_vec)
-            .ok_or_else(|| PlatformError::NoDocument(row.licence.id))
+            .ok_or(PlatformError::NoDocument(id))
         }
         .await;
         let (client, purpose) = (Some(&access.client), access.purpose.as_deref());
