@@ -6,8 +6,10 @@
 //! time of rendering a licence; [`penalty`] computes the same scores, rule for rule, on a
 //! plain array, so the chosen mask — and so the symbol — is the one the crate would choose.
 
+use std::sync::OnceLock;
+
 use qrcode::canvas::{Canvas, MaskPattern, Module};
-use qrcode::{Color, EcLevel};
+use qrcode::{Color, EcLevel, Version};
 
 use super::{LayoutError, QrSymbol, RectMm, Rgb};
 
@@ -56,129 +58,244 @@ fn encode(text: &str) -> Result<(usize, Vec<bool>), LayoutError> {
     let version = bits.version();
     let data = bits.into_bytes();
     let (codewords, ec) = qrcode::ec::construct_codewords(&data, version, EcLevel::M).map_err(qr_err)?;
-    let mut canvas = Canvas::new(version, EcLevel::M);
-    canvas.draw_all_functional_patterns();
+    let tables = VersionTables::of(version)?;
+    let mut canvas = tables.functional.clone();
     canvas.draw_data(&codewords, &ec);
-    let w = version.width();
-    let width = usize::try_from(w).map_err(|e| LayoutError::QrEncode(e.to_string()))?;
-    let mut best: Option<(u16, Vec<u8>)> = None;
-    let mut modules = Vec::with_capacity(width * width);
-    for pattern in MASKS {
-        let mut masked = canvas.clone();
-        masked.apply_mask(pattern);
-        modules.clear();
-        for y in 0..w {
-            modules.extend((0..w).map(|x| module_code(masked.get(x, y))));
-        }
-        let score = penalty(&modules, width);
-        if best.as_ref().is_none_or(|(b, _)| score < *b) {
-            best = Some((score, std::mem::take(&mut modules)));
+    let w = tables.width;
+    // The data modules' colours before masking, by row and by column.
+    let (mut rows, mut cols) = (vec![[0u64; WORDS]; w], vec![[0u64; WORDS]; w]);
+    for (y, row) in rows.iter_mut().enumerate() {
+        for (x, col) in cols.iter_mut().enumerate() {
+            // Widths are at most 177, so the casts are exact.
+            if let Module::Unmasked(Color::Dark) = canvas.get(x as i16, y as i16) {
+                set(row, x);
+                set(col, y);
+            }
         }
     }
-    let (_, modules) = best.ok_or_else(|| LayoutError::QrEncode("no mask".into()))?;
-    Ok((width, modules.iter().map(|m| m & DARK != 0).collect()))
+    let mut best: Option<(u16, Vec<Line>)> = None;
+    let (mut masked_rows, mut masked_cols) = (rows.clone(), cols.clone());
+    for (fixed_rows, fixed_cols) in tables.masked_rows.iter().zip(&tables.masked_cols) {
+        // A data module is its colour flipped where the mask says so; a functional one
+        // (format information included) is as the table has it.
+        for (out, (f, d)) in masked_rows.iter_mut().zip(fixed_rows.iter().zip(&rows)) {
+            *out = xor(f, d);
+        }
+        for (out, (f, d)) in masked_cols.iter_mut().zip(fixed_cols.iter().zip(&cols)) {
+            *out = xor(f, d);
+        }
+        let score = penalty(&masked_rows, &masked_cols, w);
+        if best.as_ref().is_none_or(|(b, _)| score < *b) {
+            best = Some((score, masked_rows.clone()));
+        }
+    }
+    let (_, best) = best.ok_or_else(|| LayoutError::QrEncode("no mask".into()))?;
+    Ok((w, best.iter().flat_map(|row| (0..w).map(move |x| get(row, x))).collect()))
 }
 
-/// Bit of a module code: dark.
-const DARK: u8 = 1;
+/// Words of a [`Line`]: the widest symbol (version 40) is 177 modules.
+const WORDS: usize = 3;
 
-/// A module as a small code: [`DARK`], plus 2 if masked, 4 if unmasked; 0 for empty.
-/// The crate's run and block rules compare whole modules, so masked and unmasked
-/// modules of one colour differ there.
-fn module_code(m: Module) -> u8 {
-    match m {
-        Module::Empty => 0,
-        Module::Masked(c) => 2 | u8::from(c == Color::Dark),
-        Module::Unmasked(c) => 4 | u8::from(c == Color::Dark),
+/// One row or column of a symbol: bit `k` (word `k / 64`, bit `k % 64`) is module `k`, 1 dark.
+type Line = [u64; WORDS];
+
+fn set(line: &mut Line, k: usize) {
+    line[k / 64] |= 1 << (k % 64);
+}
+
+fn get(line: &Line, k: usize) -> bool {
+    line[k / 64] >> (k % 64) & 1 == 1
+}
+
+fn xor(a: &Line, b: &Line) -> Line {
+    [a[0] ^ b[0], a[1] ^ b[1], a[2] ^ b[2]]
+}
+
+fn and(a: &Line, b: &Line) -> Line {
+    [a[0] & b[0], a[1] & b[1], a[2] & b[2]]
+}
+
+fn or(a: &Line, b: &Line) -> Line {
+    [a[0] | b[0], a[1] | b[1], a[2] | b[2]]
+}
+
+/// Bits `0..n` set.
+fn first(n: usize) -> Line {
+    let mut l = [0u64; WORDS];
+    for (i, word) in l.iter_mut().enumerate() {
+        let lo = i * 64;
+        *word = match n.saturating_sub(lo) {
+            0 => 0,
+            k if k >= 64 => u64::MAX,
+            k => (1u64 << k) - 1,
+        };
+    }
+    l
+}
+
+/// `!a` within `mask`.
+fn not_in(a: &Line, mask: &Line) -> Line {
+    [!a[0] & mask[0], !a[1] & mask[1], !a[2] & mask[2]]
+}
+
+/// Module `k + s` at bit `k` (zeros shifted in at the end); `0 < s < 64`.
+fn down(a: &Line, s: u32) -> Line {
+    [a[0] >> s | a[1] << (64 - s), a[1] >> s | a[2] << (64 - s), a[2] >> s]
+}
+
+/// Module `k - s` at bit `k` (zeros at the start; bits past the width stay for the caller
+/// to mask); `0 < s < 64`.
+fn up(a: &Line, s: u32) -> Line {
+    [a[0] << s, a[1] << s | a[0] >> (64 - s), a[2] << s | a[1] >> (64 - s)]
+}
+
+fn ones(a: &Line) -> u16 {
+    // At most 192.
+    (a[0].count_ones() + a[1].count_ones() + a[2].count_ones()) as u16
+}
+
+/// What does not depend on the text, per QR version, made once: the canvas with the
+/// functional patterns drawn, and for each mask (in [`MASKS`] order) the lines the crate's
+/// `apply_mask` leaves on it, by row and by column — the final colour of functional and
+/// format-information modules, the mask's bit at data modules. Masking a symbol is then an
+/// exclusive or of lines instead of a canvas copy and a function call per module.
+struct VersionTables {
+    width: usize,
+    functional: Canvas,
+    masked_rows: Vec<Vec<Line>>,
+    masked_cols: Vec<Vec<Line>>,
+}
+
+impl std::fmt::Debug for VersionTables {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VersionTables").field("width", &self.width).finish_non_exhaustive()
+    }
+}
+
+impl VersionTables {
+    /// The tables of `version` (a normal QR version; `encode_auto` makes no others).
+    fn of(version: Version) -> Result<&'static Self, LayoutError> {
+        static TABLES: [OnceLock<VersionTables>; 40] = [const { OnceLock::new() }; 40];
+        let Version::Normal(n @ 1..=40) = version else {
+            return Err(LayoutError::QrEncode(format!("unexpected QR version {version:?}")));
+        };
+        // 1..=40, so the index is in range.
+        let slot = &TABLES[usize::from(n.unsigned_abs()) - 1];
+        Ok(slot.get_or_init(|| Self::new(version)))
+    }
+
+    fn new(version: Version) -> Self {
+        let mut functional = Canvas::new(version, EcLevel::M);
+        functional.draw_all_functional_patterns();
+        let width = usize::try_from(version.width()).unwrap_or(0);
+        let (mut masked_rows, mut masked_cols) = (Vec::new(), Vec::new());
+        for pattern in MASKS {
+            let mut canvas = functional.clone();
+            // An empty module of the functional canvas holds data; the crate's mask turns
+            // it into the mask's bit.
+            canvas.apply_mask(pattern);
+            let (mut rows, mut cols) = (vec![[0u64; WORDS]; width], vec![[0u64; WORDS]; width]);
+            for (y, row) in rows.iter_mut().enumerate() {
+                for (x, col) in cols.iter_mut().enumerate() {
+                    // Widths are at most 177, so the casts are exact.
+                    if Color::from(canvas.get(x as i16, y as i16)) == Color::Dark {
+                        set(row, x);
+                        set(col, y);
+                    }
+                }
+            }
+            masked_rows.push(rows);
+            masked_cols.push(cols);
+        }
+        Self { width, functional, masked_rows, masked_cols }
     }
 }
 
 /// The `qrcode` crate's total penalty of a masked normal QR symbol (its
 /// `compute_total_penalty_scores`), with its `u16` arithmetic (wrapping, as in release
-/// builds). `m` holds [`module_code`]s row by row.
+/// builds), from the symbol's `rows` and `cols` of width `w`.
 ///
-/// Same rules as the crate, computed line by line over contiguous memory (columns from a
-/// transposed copy), finder patterns with a sliding 7-module window and prefix counts of
-/// dark modules: this runs eight times per licence, once per mask.
-fn penalty(m: &[u8], w: usize) -> u16 {
-    let mut transposed = vec![0u8; m.len()];
-    for (y, row) in m.chunks_exact(w).enumerate() {
-        for (x, c) in row.iter().enumerate() {
-            transposed[x * w + y] = *c;
-        }
-    }
+/// Same rules as the crate, computed on bit lines: this runs eight times per licence,
+/// once per mask.
+fn penalty(rows: &[Line], cols: &[Line], w: usize) -> u16 {
     let mut score = 0u16;
-    let mut dark_before = vec![0u16; w + 1];
-    for lines in [m, transposed.as_slice()] {
-        for line in lines.chunks_exact(w) {
-            score = score.wrapping_add(line_runs(line)).wrapping_add(line_finders(line, &mut dark_before));
+    for lines in [rows, cols] {
+        for line in lines {
+            score = score.wrapping_add(line_runs(line, w)).wrapping_add(line_finders(line, w));
         }
         // The crate subtracts 360 once per direction (the three finder patterns).
         score = score.wrapping_sub(360);
     }
     // 2×2 blocks of equal modules: 3 each.
-    for (upper, lower) in m.chunks_exact(w).zip(m.chunks_exact(w).skip(1)) {
-        for (u, l) in upper.windows(2).zip(lower.windows(2)) {
-            if u[0] == u[1] && u[0] == l[0] && u[0] == l[1] {
-                score = score.wrapping_add(3);
-            }
-        }
+    let pairs = first(w.saturating_sub(1));
+    for (upper, lower) in rows.iter().zip(rows.iter().skip(1)) {
+        let same_right = not_in(&xor(upper, &down(upper, 1)), &pairs);
+        let same_below = not_in(&xor(upper, lower), &pairs);
+        let same_below_right = not_in(&xor(upper, &down(lower, 1)), &pairs);
+        score = score.wrapping_add(3 * ones(&and(&and(&same_right, &same_below), &same_below_right)));
     }
-    let dark = m.iter().filter(|c| *c & DARK != 0).count();
-    let ratio = dark * 200 / m.len();
+    let dark: usize = rows.iter().map(|r| usize::from(ones(r))).sum();
+    let ratio = dark * 200 / (w * w).max(1);
     // At most 100.
     let balance = ratio.abs_diff(100) as u16;
     score.wrapping_add(balance)
 }
 
-/// Runs of five or more equal modules in one line: length − 2 each.
-fn line_runs(line: &[u8]) -> u16 {
-    let mut score = 0u16;
-    let mut last = u8::MAX;
-    let mut len = 1u16;
-    for &c in line.iter().chain(std::iter::once(&(u8::MAX - 1))) {
-        if c == last {
-            len += 1;
-        } else {
-            last = c;
-            if len >= 5 {
-                score = score.wrapping_add(len - 2);
-            }
-            len = 1;
-        }
-    }
-    score
+/// Runs of five or more equal modules in one line: length − 2 each. With `five` the
+/// starts of five equal modules, a run of length L ≥ 5 has L − 4 of them, the first of
+/// which has none just before it: the score is their count plus two per first.
+fn line_runs(line: &Line, w: usize) -> u16 {
+    let same_next = not_in(&xor(line, &down(line, 1)), &first(w.saturating_sub(1)));
+    let five = and(&and(&same_next, &down(&same_next, 1)), &and(&down(&same_next, 2), &down(&same_next, 3)));
+    let firsts = and(&five, &not_in(&up(&five, 1), &first(w)));
+    ones(&five).wrapping_add(2 * ones(&firsts))
 }
 
 /// Finder-like 1:1:3:1:1 patterns in one line without four light modules on one side:
-/// 40 each. `dark_before` is scratch space of `line.len() + 1`.
-fn line_finders(line: &[u8], dark_before: &mut [u16]) -> u16 {
-    // dark_before[k]: dark modules among line[..k].
-    let w = line.len();
-    for (k, c) in line.iter().enumerate() {
-        dark_before[k + 1] = dark_before[k] + u16::from(c & DARK);
+/// 40 each.
+fn line_finders(line: &Line, w: usize) -> u16 {
+    let all = first(w);
+    let light = not_in(line, &all);
+    // Modules j..j+7 are dark, light, dark, dark, dark, light, dark.
+    let mut pattern = *line;
+    for (s, want) in [(1, &light), (2, line), (3, line), (4, line), (5, &light), (6, line)] {
+        pattern = and(&pattern, &down(want, s));
     }
-    let any_dark = |from: usize, to: usize| dark_before[to] > dark_before[from];
-    const PATTERN: u8 = 0b101_1101;
-    let mut score = 0u16;
-    let mut window = 0u8;
-    for (k, c) in line.iter().enumerate() {
-        window = ((window << 1) | (c & DARK)) & 0x7f;
-        if k >= 6 && window == PATTERN {
-            let j = k - 6;
-            let before = any_dark(j.saturating_sub(4), j);
-            let after = any_dark((j + 7).min(w), (j + 11).min(w));
-            if !before || !after {
-                score = score.wrapping_add(40);
-            }
-        }
-    }
-    score
+    pattern = and(&pattern, &first(w.saturating_sub(6)));
+    let after = or(&or(&down(line, 7), &down(line, 8)), &or(&down(line, 9), &down(line, 10)));
+    let before = or(&or(&up(line, 1), &up(line, 2)), &or(&up(line, 3), &up(line, 4)));
+    40 * ones(&and(&pattern, &not_in(&and(&after, &before), &all)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Bit of a module code: dark.
+    const DARK: u8 = 1;
+
+    /// A module as a small code: [`DARK`], plus 2 if masked, 4 if unmasked; 0 for empty.
+    /// The crate's run and block rules compare whole modules, so masked and unmasked
+    /// modules of one colour differ there.
+    fn module_code(m: Module) -> u8 {
+        match m {
+            Module::Empty => 0,
+            Module::Masked(c) => 2 | u8::from(c == Color::Dark),
+            Module::Unmasked(c) => 4 | u8::from(c == Color::Dark),
+        }
+    }
+
+    /// Module codes as bit lines, by row and by column.
+    fn lines(m: &[u8], w: usize) -> (Vec<Line>, Vec<Line>) {
+        let (mut rows, mut cols) = (vec![[0u64; WORDS]; w], vec![[0u64; WORDS]; w]);
+        for (i, c) in m.iter().enumerate() {
+            if c & DARK != 0 {
+                set(&mut rows[i / w], i % w);
+                set(&mut cols[i % w], i / w);
+            }
+        }
+        (rows, cols)
+    }
 
     /// The rules as first written, line for line after the crate, as the reference the
     /// faster [`penalty`] must match exactly.
@@ -276,7 +393,10 @@ mod tests {
                     .flat_map(|y| (0..w).map(move |x| (x, y)))
                     .map(|(x, y)| module_code(masked.get(x, y)))
                     .collect();
-                assert_eq!(penalty(&modules, width), reference_penalty(&modules, width), "{pattern:?}");
+                // Masked, every module is `Module::Masked`: the codes differ by colour only.
+                assert!(modules.iter().all(|c| c & !DARK == 2));
+                let (rows, cols) = lines(&modules, width);
+                assert_eq!(penalty(&rows, &cols, width), reference_penalty(&modules, width), "{pattern:?}");
             }
         }
     }
