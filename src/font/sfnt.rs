@@ -25,10 +25,33 @@ pub(crate) fn strip(font: Vec<u8>) -> Vec<u8> {
 /// The font without hinting and glyph names and with the `extra` tables (replacing any of
 /// the same tag), or `None` if it cannot be parsed.
 pub(crate) fn strip_adding(font: &[u8], extra: Vec<([u8; 4], Vec<u8>)>) -> Option<Vec<u8>> {
-    let num_tables = usize::from(u16_at(font, 4)?);
+    strip_face(font, 0, extra)
+}
+
+/// Face `index` of a TrueType collection (or the font itself, if `font` is no collection),
+/// alone and stripped as [`strip`] strips; `None` if it cannot be parsed.
+pub(crate) fn strip_collection_face(font: &[u8], index: u32) -> Option<Vec<u8>> {
+    let dir = match font.get(..4)? {
+        b"ttcf" => {
+            let count = u32_at(font, 8)?;
+            if index >= count {
+                return None;
+            }
+            usize::try_from(u32_at(font, 12 + 4 * usize::try_from(index).ok()?)?).ok()?
+        }
+        _ if index == 0 => 0,
+        _ => return None,
+    };
+    strip_face(font, dir, Vec::new())
+}
+
+/// [`strip_adding`] for the face whose table directory starts at `dir` (table offsets are
+/// from the start of `font`, as in a collection).
+fn strip_face(font: &[u8], dir: usize, extra: Vec<([u8; 4], Vec<u8>)>) -> Option<Vec<u8>> {
+    let num_tables = usize::from(u16_at(font, dir + 4)?);
     let mut tables: Vec<([u8; 4], Vec<u8>)> = Vec::with_capacity(num_tables);
     for i in 0..num_tables {
-        let rec = 12 + 16 * i;
+        let rec = dir + 12 + 16 * i;
         let tag: [u8; 4] = font.get(rec..rec + 4)?.try_into().ok()?;
         let off = usize::try_from(u32_at(font, rec + 8)?).ok()?;
         let len = usize::try_from(u32_at(font, rec + 12)?).ok()?;
@@ -96,7 +119,7 @@ pub(crate) fn strip_adding(font: &[u8], extra: Vec<([u8; 4], Vec<u8>)>) -> Optio
     out_tables.extend(extra);
     // The table directory is sorted by tag.
     out_tables.sort_by_key(|a| a.0);
-    Some(assemble(font.get(..4)?, out_tables))
+    Some(assemble(font.get(dir..dir + 4)?, out_tables))
 }
 
 /// The glyph without its instructions.

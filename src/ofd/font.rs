@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use subsetter::GlyphRemapper;
 
 use super::OfdError;
-use crate::font::{FACE_INDEX, FONT_BYTES, face};
+use crate::font::face;
 use crate::layout::LayoutError;
 
 /// The characters a document uses so far and their glyphs in the subset.
@@ -49,7 +49,8 @@ impl FontUse {
 
     /// The subset font file: TrueType with the used glyphs, their advances and a Unicode `cmap`.
     pub(crate) fn subset(&self) -> Result<Vec<u8>, OfdError> {
-        let subset = subsetter::subset(FONT_BYTES, FACE_INDEX, &self.remapper)
+        let (source, index) = crate::font::subset_source();
+        let subset = subsetter::subset(source, index, &self.remapper)
             .map_err(|e| OfdError::FontSubset(e.to_string()))?;
         let mut extra = vec![(*b"cmap", cmap(&self.glyphs))];
         if let Some(os2) = face().raw_face().table(ttf_parser::Tag::from_bytes(b"OS/2")) {

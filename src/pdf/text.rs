@@ -1,7 +1,7 @@
 //! Text with the embedded CJK font: glyph encoding and the subset Type 0 font.
 //!
 //! Glyphs are addressed by their id in the subset (`Identity-H`, CID = new glyph id), the
-//! subset is made by `subsetter` from [`crate::font::FONT_BYTES`], and a `ToUnicode` CMap maps
+//! subset is made by `subsetter` from [`crate::font::subset_source`], and a `ToUnicode` CMap maps
 //! every used glyph back to its character so that text extraction gives the Chinese back.
 
 use std::collections::BTreeMap;
@@ -11,7 +11,7 @@ use lopdf::{Dictionary, Document, Object, ObjectId};
 use subsetter::GlyphRemapper;
 
 use super::PdfError;
-use crate::font::{FACE_INDEX, FONT_BYTES, face};
+use crate::font::face;
 
 /// PostScript name of the embedded face.
 const BASE_FONT: &str = "WenQuanYiMicroHei";
@@ -54,9 +54,11 @@ impl FontUse {
     /// Adds the subset font to `doc` and returns the id of its Type 0 font dictionary.
     pub(crate) fn embed(&self, doc: &mut Document) -> Result<ObjectId, PdfError> {
         let face = face();
-        let subset = subsetter::subset(FONT_BYTES, FACE_INDEX, &self.remapper)
+        // The source has no hinting and no glyph names, so neither has the subset.
+        let (source, index) = crate::font::subset_source();
+        let subset = subsetter::subset(source, index, &self.remapper)
             .map_err(|e| PdfError::FontSubset(e.to_string()))?;
-        let subset = crate::font::sfnt::strip(subset);
+        let subset = if index == 0 { subset } else { crate::font::sfnt::strip(subset) };
         let subset_len = i64::try_from(subset.len()).map_err(|e| PdfError::FontSubset(e.to_string()))?;
         let file =
             super::flate_stream(Dictionary::from_iter([("Length1", Object::Integer(subset_len))]), subset);
