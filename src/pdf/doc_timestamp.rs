@@ -6,7 +6,7 @@
 //! signature and time-stamp; appended again before its TSA certificate expires (archive
 //! renewal), it carries the proof forward.
 
-use lopdf::{Dictionary, Document, IncrementalDocument, Object, ObjectId, StringFormat};
+use lopdf::{Dictionary, Document, IncrementalDocument, Object, ObjectId};
 
 use super::PdfError;
 use super::limits::MAX_SIGN_INPUT;
@@ -60,7 +60,7 @@ fn append(
     ts.set("Filter", Object::Name(b"Adobe.PPKLite".to_vec()));
     ts.set("SubFilter", Object::Name(b"ETSI.RFC3161".to_vec()));
     ts.set("ByteRange", Object::Array(BYTE_RANGE_PLACEHOLDER.map(Object::Integer).to_vec()));
-    ts.set("Contents", Object::String(vec![0; reserved], StringFormat::Hexadecimal));
+    ts.set("Contents", super::sign::contents_placeholder(reserved));
     let ts_id = inc.new_document.add_object(ts);
 
     let fields = form_fields(&mut inc, catalog_id)?;

@@ -152,7 +152,7 @@ fn sign_doc(
     sig.set("SubFilter", Object::Name(b"ETSI.CAdES.detached".to_vec()));
     sig.set("ByteRange", Object::Array(BYTE_RANGE_PLACEHOLDER.map(Object::Integer).to_vec()));
     let reserved = reservation(&params.cert_chain_der, params.stamper);
-    sig.set("Contents", Object::String(vec![0; reserved], StringFormat::Hexadecimal));
+    sig.set("Contents", contents_placeholder(reserved));
     sig.set("M", Object::string_literal(pdf_date(params.signing_time)));
     for (key, value) in [("Name", &params.name), ("Reason", &params.reason), ("Location", &params.location)] {
         if let Some(v) = value {
@@ -317,6 +317,14 @@ pub(super) fn add_annotation(
     Ok(())
 }
 
+/// The `/Contents` value written before the signature exists: room for `reserved` bytes of
+/// DER as hex digits. It is written as a literal string of `0` digits, which lopdf copies
+/// as is, where a hex string of zero bytes goes through its formatter digit by digit;
+/// [`patch_contents`] turns its parentheses into angle brackets, giving the same bytes.
+pub(super) fn contents_placeholder(reserved: usize) -> Object {
+    Object::String(vec![b'0'; 2 * reserved], StringFormat::Literal)
+}
+
 /// Finds `needle` in `hay` from `from` on.
 pub(crate) fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
     hay.get(from..)?.windows(needle.len()).position(|w| w == needle).map(|i| i + from)
@@ -324,7 +332,7 @@ pub(crate) fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
 
 /// Writes the real `/ByteRange` of the update that starts at `prev_len`, has `make` turn
 /// the two signed byte ranges into the DER for `/Contents` (a CMS signature, a time-stamp
-/// token) and writes it there.
+/// token) and writes it there, as the hex string [`contents_placeholder`] made room for.
 pub(crate) fn patch_contents(
     out: &mut [u8],
     prev_len: usize,
@@ -341,12 +349,14 @@ pub(crate) fn patch_contents(
     let br_at = find(out, placeholder.as_bytes(), prev_len)
         .ok_or_else(|| PdfError::Write("ByteRange placeholder not found".into()))?;
     let hex_len = 2 * reserved;
-    let mut zeros = vec![b'<'];
+    let mut zeros = vec![b'('];
     zeros.extend(std::iter::repeat_n(b'0', hex_len));
-    zeros.push(b'>');
+    zeros.push(b')');
     let start = find(out, &zeros, prev_len)
         .ok_or_else(|| PdfError::Write("Contents placeholder not found".into()))?;
     let end = start + zeros.len();
+    out[start] = b'<';
+    out[end - 1] = b'>';
     let range = [0, start, end, out.len() - end];
     let text = format!("[{} {} {} {}]", range[0], range[1], range[2], range[3]);
     if text.len() > placeholder.len() {
