@@ -51,13 +51,12 @@ pub(crate) fn pt(mm: f32) -> f32 {
     mm * PT_PER_MM
 }
 
-/// A Flate-compressed stream at level 2 ([`FLATE_LEVEL`]). lopdf's `Stream::compress`
-/// always uses level 9, which the benches measured as about half of the time spent
-/// signing and 40 % of rendering, for a few hundred bytes of difference.
+/// A Flate-compressed stream, made by libdeflate at level 1 ([`FLATE_LEVEL`]). lopdf's
+/// `Stream::compress` always uses level 9, which the benches measured as about half of
+/// the time spent signing and 40 % of rendering, for a few hundred bytes of difference.
 ///
-/// Each thread keeps one compressor and resets it between streams: setting up a new one
-/// allocates and clears some 200 KB of tables, which cost more than compressing the small
-/// streams of a licence.
+/// Each thread keeps one compressor: setting one up allocates its tables, which cost more
+/// than compressing the small streams of a licence.
 pub(crate) fn flate_stream(mut dict: lopdf::Dictionary, content: Vec<u8>) -> lopdf::Stream {
     match deflate(&content) {
         Some(bytes) if bytes.len() < content.len() => {
@@ -68,31 +67,27 @@ pub(crate) fn flate_stream(mut dict: lopdf::Dictionary, content: Vec<u8>) -> lop
     }
 }
 
-/// Compression level of the PDF streams. With the subset font and the content stream
-/// making up most of a licence, level 6 (zlib's default) spent half of the rendering time
-/// compressing; level 2 takes about a third of that for some 10 % more compressed bytes
-/// (a licence PDF stays near 50 KB).
-const FLATE_LEVEL: u32 = 2;
+/// Compression level of the PDF streams (libdeflate's scale). The subset font is most of
+/// a licence and compresses poorly (to some two thirds); compressing it was the largest
+/// part of rendering. libdeflate at level 1 makes the sample page smaller than zlib-rs did
+/// at level 2 (24,290 bytes against 24,426) in three quarters of the rendering time
+/// (`cargo bench --bench issue -- render/licence_page`: 519 µs against 680 µs); level 4
+/// saves another 440 bytes for 150 µs more.
+const FLATE_LEVEL: i32 = 1;
 
 /// `data` zlib-compressed at [`FLATE_LEVEL`], or `None` if the compressor failed.
 fn deflate(data: &[u8]) -> Option<Vec<u8>> {
-    use flate2::{Compress, Compression, FlushCompress, Status};
     thread_local! {
-        static COMPRESSOR: std::cell::RefCell<Compress> =
-            std::cell::RefCell::new(Compress::new(Compression::new(FLATE_LEVEL), true));
+        static COMPRESSOR: std::cell::RefCell<Option<libdeflater::Compressor>> =
+            const { std::cell::RefCell::new(None) };
     }
     COMPRESSOR.with(|c| {
         let mut c = c.try_borrow_mut().ok()?;
-        c.reset();
-        // zlib's compressBound, plus room for the header.
-        let mut out = Vec::with_capacity(data.len() + (data.len() >> 12) + (data.len() >> 14) + 64);
-        loop {
-            let consumed = usize::try_from(c.total_in()).ok()?;
-            let status = c.compress_vec(data.get(consumed..)?, &mut out, FlushCompress::Finish).ok()?;
-            match status {
-                Status::StreamEnd => return Some(out),
-                Status::Ok | Status::BufError => out.reserve(out.capacity().max(1024)),
-            }
-        }
+        let level = libdeflater::CompressionLvl::new(FLATE_LEVEL).ok()?;
+        let c = c.get_or_insert_with(|| libdeflater::Compressor::new(level));
+        let mut out = vec![0; c.zlib_compress_bound(data.len())];
+        let n = c.zlib_compress(data, &mut out).ok()?;
+        out.truncate(n);
+        Some(out)
     })
 }
