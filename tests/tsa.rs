@@ -325,26 +325,42 @@ async fn a_unit_signs_for_half_its_validity_then_a_new_one_takes_over() {
     assert!(err.to_string().contains("is before the newest p256 time-stamping unit p256-2"), "{err}");
 }
 
-/// Two platforms on one database (two processes, or two nodes): stamps taken in turn get
-/// strictly growing serials, and stamps taken at once never share one.
+/// Two platforms on one database (two processes, or two nodes): replies to time-stamp
+/// requests taken in turn get strictly growing serials, and replies taken at once never
+/// share one. The in-process stampers of issuing take serials from blocks their platform
+/// reserved (RFC 3161 asks for unique serial numbers, not consecutive ones): never one
+/// another stamp has, and growing within each platform.
 async fn serials_grow_across_two_platforms(config: Config) {
     let a = Platform::create(config.clone(), None).await.unwrap();
     let now = OffsetDateTime::now_utc();
     a.ensure_demo(now).await.unwrap();
     let b = Platform::open(config, None).await.unwrap();
     let request = tsa::build_request(ImprintAlg::Sha256, DATA, None, true, None).unwrap();
-    let mut serials = vec![];
+    let (mut replies, mut stamped) = (vec![], [vec![], vec![]]);
     for i in 0..6 {
         let p = if i % 2 == 0 { &a } else { &b };
         let reply = p.tsa.reply(&request, Some(Algorithm::P256), now).await.unwrap();
         assert_eq!(reply.response.outcome, Outcome::Granted);
-        serials.push(reply.serial.unwrap());
+        replies.push(reply.serial.unwrap());
         let block = p.tsa.stamper(Algorithm::Ed25519, 2, now).await.unwrap();
-        let token = block.stamp(ImprintAlg::Sha512, &ImprintAlg::Sha512.digest(DATA)).unwrap();
-        let roots = roots(p).await;
-        serials.push(tsa::verify_token(&token, DATA, &roots, &[]).unwrap().serial_u64().unwrap());
+        for _ in 0..2 {
+            let token = block.stamp(ImprintAlg::Sha512, &ImprintAlg::Sha512.digest(DATA)).unwrap();
+            let roots = roots(p).await;
+            stamped[i % 2].push(tsa::verify_token(&token, DATA, &roots, &[]).unwrap().serial_u64().unwrap());
+        }
     }
-    assert!(serials.windows(2).all(|w| w[0] < w[1]), "{serials:?}");
+    assert!(replies.windows(2).all(|w| w[0] < w[1]), "{replies:?}");
+    for serials in &stamped {
+        assert!(serials.windows(2).all(|w| w[0] < w[1]), "{stamped:?}");
+    }
+    let mut all: Vec<u64> = replies.iter().chain(stamped.iter().flatten()).copied().collect();
+    all.sort_unstable();
+    all.dedup();
+    assert_eq!(
+        all.len(),
+        replies.len() + stamped.iter().map(Vec::len).sum::<usize>(),
+        "{replies:?} {stamped:?}"
+    );
     let (a, b) = (Arc::new(a), Arc::new(b));
     let mut tasks = vec![];
     for i in 0..16 {
@@ -361,7 +377,7 @@ async fn serials_grow_across_two_platforms(config: Config) {
     at_once.sort_unstable();
     at_once.dedup();
     assert_eq!(at_once.len(), 16);
-    assert!(at_once[0] > *serials.last().unwrap());
+    assert!(at_once[0] > *all.last().unwrap());
 }
 
 #[tokio::test]

@@ -40,7 +40,16 @@ pub struct TimeStamping {
     /// The unit that signs now, per algorithm, read once; the lock also keeps two tasks of
     /// this process from making the same next unit.
     current: Arc<tokio::sync::Mutex<HashMap<Algorithm, Arc<Unit>>>>,
+    /// Serial numbers reserved in the database and not yet given to a stamper: the next
+    /// and the last (see [`TimeStamping::stamper`]).
+    pool: Arc<std::sync::Mutex<Option<(u64, u64)>>>,
 }
+
+/// Time-stamp serial numbers [`TimeStamping::stamper`] reserves in the database at a time.
+/// RFC 3161 asks for unique serial numbers, not consecutive ones: what a process held
+/// when it stopped is skipped, and a licence waits for no database write of its own for
+/// its two time-stamps.
+const TSA_SERIAL_POOL: u64 = 1024;
 
 /// A reply to a time-stamp request, with what the log says of it.
 #[derive(Debug, Clone)]
@@ -55,7 +64,15 @@ pub struct TsaReply {
 
 impl TimeStamping {
     pub(super) fn new(store: Arc<dyn Store>, keys: KeyStore, config: Arc<Config>, pki: Pki) -> Self {
-        Self { store, keys, config, pki, rng: SystemRandom::new(), current: Default::default() }
+        Self {
+            store,
+            keys,
+            config,
+            pki,
+            rng: SystemRandom::new(),
+            current: Default::default(),
+            pool: Default::default(),
+        }
     }
 
     /// The authority that signs with `algorithm` at `now`: the newest unit whose signing
@@ -131,10 +148,11 @@ impl TimeStamping {
     }
 
     /// A stamper for the signers in process (the issuing path, archive renewal): the
-    /// authority of `algorithm` at `now`, a block of `count` serial numbers reserved in the
-    /// database now (1 to [`MAX_TSA_SERIAL_BLOCK`]), every token stamped at `now`. Take it
-    /// before the CPU work and stamp on the blocking thread; a token beyond the block is
-    /// an error, never a reused serial.
+    /// authority of `algorithm` at `now`, a block of `count` serial numbers (1 to
+    /// [`MAX_TSA_SERIAL_BLOCK`]) reserved in the database — taken from the ones this
+    /// process reserved before, [`TSA_SERIAL_POOL`] at a time —, every token stamped at
+    /// `now`. Take it before the CPU work and stamp on the blocking thread; a token beyond
+    /// the block is an error, never a reused serial.
     pub async fn stamper(
         &self,
         algorithm: Algorithm,
@@ -150,8 +168,29 @@ impl TimeStamping {
             });
         }
         let authority = self.authority(algorithm, now).await?;
-        let serials = self.store.reserve_tsa_serials(count).await?;
+        let serials = match self.take_pooled(count) {
+            Some(serials) => serials,
+            None => {
+                let block = self.store.reserve_tsa_serials(count.max(TSA_SERIAL_POOL)).await?;
+                let (start, end) = (*block.start(), *block.end());
+                // What is left after this stamper's serials replaces the pool; a pool a
+                // concurrent task refilled meanwhile is skipped (serials unused, not reused).
+                let first_left = start + count;
+                *self.pool.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
+                    (first_left <= end).then_some((first_left, end));
+                start..=start + count - 1
+            }
+        };
         Ok(ReservedStamper::new(authority, serials, now))
+    }
+
+    /// `count` serial numbers from the pool, if it holds as many.
+    fn take_pooled(&self, count: u64) -> Option<std::ops::RangeInclusive<u64>> {
+        let mut pool = self.pool.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (next, end) = (*pool)?;
+        let last = next.checked_add(count - 1).filter(|last| *last <= end)?;
+        *pool = (last < end).then_some((last + 1, end));
+        Some(next..=last)
     }
 
     /// The certificate chain (PEM: TSA certificate, then its root) of the unit that signs
