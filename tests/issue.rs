@@ -156,6 +156,46 @@ async fn serials_are_unique_under_concurrent_issuing() {
     assert_eq!(serials, expected);
 }
 
+/// Serials come from blocks a process reserves: what it did not use goes back when it
+/// is done (a command ends, the server stops), so another process's next licence takes
+/// the next serial; a process that died leaves its block to lapse, and it is handed out
+/// again then — never a hole.
+#[tokio::test]
+async fn serials_a_process_did_not_use_go_back_or_lapse() {
+    let f = fixture().await;
+    let config = f.platform.config.as_ref().clone();
+    let now = OffsetDateTime::now_utc();
+    let issue = |p: &Platform, at: OffsetDateTime| {
+        let request = zhengzhao::platform::IssueRequest {
+            seal_id: f.seal_ed.clone(),
+            ofd_seal_id: None,
+            type_code: FOOD.into(),
+            input: serde_json::from_value(example("food-business-licence.json")).unwrap(),
+            document: zhengzhao::licence::DocumentKind::None,
+            client: None,
+            idempotency_key: None,
+            renews: None,
+        };
+        let p = p.issuing.clone();
+        async move {
+            let id = p.issue(request, at).await.unwrap().identifier;
+            zhengzhao::codes::LicenceId::parse(&id).unwrap().serial()[4..].to_owned()
+        }
+    };
+    assert_eq!(issue(&f.platform, now).await, "0000001");
+    f.platform.issuing.give_back_serials().await.unwrap();
+    let second = Platform::open(config.clone(), None).await.unwrap();
+    assert_eq!(issue(&second, now).await, "0000002");
+    // `second` stops without giving its block back (a crash): a third process skips the
+    // block while its lease holds, and takes it once the lease has lapsed.
+    let third = Platform::open(config.clone(), None).await.unwrap();
+    let skipped = issue(&third, now).await;
+    assert!(skipped.as_str() > "0000003", "{skipped}");
+    let later = now + zhengzhao::store::SERIAL_LEASE + time::Duration::minutes(1);
+    let fourth = Platform::open(config, None).await.unwrap();
+    assert_eq!(issue(&fourth, later).await, "0000003");
+}
+
 #[tokio::test]
 async fn wrong_clients_are_refused_and_change_nothing() {
     let f = fixture().await;

@@ -105,7 +105,9 @@ pub async fn run(
         idempotency_key: None,
         renews: args.renews,
     };
-    let issued = platform.issuing.issue(request, now).await?;
+    let issued = platform.issuing.issue(request, now).await;
+    platform.issuing.give_back_serials().await?;
+    let issued = issued?;
     for (pending, bytes, what) in [(pdf_out, issued.pdf(), "PDF"), (ofd_out, issued.ofd(), "OFD")] {
         if let (Some(pending), Some(bytes)) = (pending, bytes) {
             pending.finish(bytes).with_context(|| {

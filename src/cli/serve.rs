@@ -57,7 +57,12 @@ pub async fn serve(config: Config, passphrase: Option<String>) -> Result<()> {
         "listening on http://{local} (public URL {})",
         service.platform().config.public_url
     );
-    service.run(listener, server::shutdown_signal()).await.context("serving HTTP")?;
+    let issuing = service.platform().issuing.clone();
+    let served = service.run(listener, server::shutdown_signal()).await.context("serving HTTP");
+    if let Err(e) = issuing.give_back_serials().await {
+        tracing::warn!("could not give back the licence serials reserved and not used: {e}");
+    }
+    served?;
     tracing::info!("shut down");
     Ok(())
 }

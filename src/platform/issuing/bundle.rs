@@ -185,7 +185,7 @@ impl Issuing {
         let mut reserved = Vec::with_capacity(jobs.len());
         for job in &jobs {
             let counter = format!("licence:{}:{}", job.issuer, job.licence_type.code);
-            reserved.push(Reserved::new(self.store.clone(), self.store.reserve_serial(&counter, now).await?));
+            reserved.push(self.serials.take(self.store.as_ref(), &counter, now).await?);
         }
         let built = self.build_bundle(jobs, &reserved, receipt, content, &claim, now).await;
         let outcome = match built {
@@ -201,11 +201,11 @@ impl Issuing {
                 (row, false)
             }
             Ok(BundleOutcome::Replayed(row)) => {
-                release_all(reserved).await;
+                release_all(reserved);
                 (row, true)
             }
             Err(e) => {
-                release_all(reserved).await;
+                release_all(reserved);
                 return Err(e);
             }
         };
@@ -380,10 +380,8 @@ impl Issuing {
 }
 
 /// Gives every reserved serial back.
-async fn release_all(reserved: Vec<Reserved>) {
-    for r in reserved {
-        r.release().await;
-    }
+fn release_all(reserved: Vec<Reserved>) {
+    reserved.into_iter().for_each(Reserved::release);
 }
 
 /// The field a failed [`Issuing::authorise`] points at.

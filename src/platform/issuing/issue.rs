@@ -17,7 +17,6 @@ use super::super::error::PlatformError;
 use super::super::lookup;
 use super::super::pki::SealContext;
 use super::build::{BuildJob, DocumentJob, PdfJob};
-use super::serial::Reserved;
 use super::{IssueRequest, IssuedLicence, Issuing, policy};
 
 impl Issuing {
@@ -256,7 +255,7 @@ impl Issuing {
         Ok(DocumentJob { pdf, ofd, deferred: None })
     }
 
-    /// The serial is reserved by the database in a short transaction of its own; the
+    /// The serial comes from the reservations this process holds (`serial.rs`); the
     /// licence is built outside any transaction, on a blocking thread (render and sign
     /// take milliseconds of CPU), so concurrent requests build in parallel; then one short
     /// transaction stores it. A failure gives the serial back.
@@ -270,14 +269,12 @@ impl Issuing {
         let reservation = match renewal {
             None => {
                 let counter = format!("licence:{}:{}", job.issuer, job.licence_type.code);
-                Some(Reserved::new(self.store.clone(), self.store.reserve_serial(&counter, now).await?))
+                Some(self.serials.take(self.store.as_ref(), &counter, now).await?)
             }
             Some(_) => None,
         };
         let serial = reservation.as_ref().map_or(0, |r| r.reservation.value);
-        let built = tokio::task::spawn_blocking(move || job.build(serial))
-            .await
-            .map_err(|e| PlatformError::Task(format!("building the licence: {e}")));
+        let built = self.cpu("building the licence", move || job.build(serial)).await;
         let stored = match built {
             Ok(Ok(licence)) => self
                 .store
@@ -296,13 +293,13 @@ impl Issuing {
             }
             (Ok(IssueOutcome::Replayed(row)), r) => {
                 if let Some(r) = r {
-                    r.release().await;
+                    r.release();
                 }
                 Ok((row.licence, true))
             }
             (Err(e), r) => {
                 if let Some(r) = r {
-                    r.release().await;
+                    r.release();
                 }
                 Err(e)
             }
