@@ -126,7 +126,7 @@ impl LowPriorityPool {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(threads.max(1))
                 .thread_name("zz-public")
-                .on_thread_start(move || lower_priority(nice))
+                .on_thread_start(move || crate::platform::lower_thread_priority(nice))
                 .enable_all()
                 .build();
             match runtime {
@@ -170,16 +170,6 @@ impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
     }
-}
-
-/// Sets this thread's `nice` value (Linux keeps one per thread).
-fn lower_priority(nice: i32) {
-    #[cfg(target_os = "linux")]
-    if let Err(e) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), nice) {
-        tracing::warn!(error = %e, nice, "cannot lower the priority of a public work thread");
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = nice;
 }
 
 /// Middleware: reads the whole body (at most `limit` bytes, else 413 `payload_too_large`)

@@ -200,3 +200,14 @@ fn restrict_dir(dir: &Path) -> Result<(), PlatformError> {
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
         .map_err(|e| PlatformError::Io(format!("cannot restrict {}: {e}", dir.display())))
 }
+
+/// Sets this thread's `nice` value (Linux keeps one per thread): public work and the
+/// rendering threads run below the service's other threads. Elsewhere, does nothing.
+pub(crate) fn lower_thread_priority(nice: i32) {
+    #[cfg(target_os = "linux")]
+    if let Err(e) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), nice) {
+        tracing::warn!(error = %e, nice, "cannot lower the priority of a work thread");
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = nice;
+}

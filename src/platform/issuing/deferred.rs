@@ -46,14 +46,14 @@ impl Issuing {
         let ctx = self.pki.seal_context(&seal.id).await?;
         let job = self.document_job(kind, &seal, ofd_seal.as_ref(), &ctx, OfdStamp::Platform, now).await?;
         let (public_url, token) = (self.config.public_url.clone(), l.token.clone());
-        let document = tokio::task::spawn_blocking(move || {
-            let maker =
-                DocumentMaker { licence_type: &licence_type, ctx: &ctx, public_url: &public_url, now };
-            maker.make(&job, &record, &token)
-        })
-        .await
-        .map_err(|e| PlatformError::Task(format!("making deferred documents: {e}")))?
-        .map_err(|e| PlatformError::Unprocessable(e.to_string()))?;
+        let document = self
+            .cpu("making deferred documents", move || {
+                let maker =
+                    DocumentMaker { licence_type: &licence_type, ctx: &ctx, public_url: &public_url, now };
+                maker.make(&job, &record, &token)
+            })
+            .await?
+            .map_err(|e| PlatformError::Unprocessable(e.to_string()))?;
         if self.store.complete_deferred(&l.id, &document).await? {
             return Ok(document);
         }

@@ -6,6 +6,7 @@
 //! serials and time-stamp serials in blocks for licences built on the caller's threads.
 
 mod build;
+mod builders;
 mod bulk;
 mod bundle;
 mod deferred;
@@ -94,6 +95,10 @@ pub struct Issuing {
     tsa: TimeStamping,
     /// Where licences issued under a delegation are logged.
     access_log: AccessLogWriter,
+    /// Licence serials reserved and not yet handed out.
+    serials: Arc<serial::SerialPool>,
+    /// The threads that render and sign ([`Issuing::cpu`]).
+    builders: Arc<builders::Builders>,
 }
 
 impl Issuing {
@@ -105,7 +110,27 @@ impl Issuing {
         tsa: TimeStamping,
         access_log: AccessLogWriter,
     ) -> Self {
-        Self { store, config, catalogue, pki, tsa, access_log }
+        let builders = Arc::new(builders::Builders::start(config.public_nice));
+        Self { store, config, catalogue, pki, tsa, access_log, serials: Default::default(), builders }
+    }
+
+    /// Gives the licence serials this process reserved and did not use back to the store
+    /// (when a command that issued ends, when the server stops), so that the next licence
+    /// of any process takes them at once, not after their lease lapsed.
+    pub async fn give_back_serials(&self) -> Result<(), PlatformError> {
+        let left = self.serials.drain();
+        self.store.release_serials(&left).await?;
+        Ok(())
+    }
+
+    /// Runs `work` (rendering, signing) on one of the rendering threads (`builders.rs`):
+    /// as many as cores, so requests beyond that wait for one.
+    pub(super) async fn cpu<T: Send + 'static>(
+        &self,
+        what: &str,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, PlatformError> {
+        self.builders.run(what, work).await
     }
 
     /// The licence type with `code`.

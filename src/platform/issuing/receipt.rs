@@ -46,13 +46,15 @@ impl Issuing {
             .into_iter()
             .zip(reserved)
             .map(|(job, r)| {
-                let serial = r.reservation.value;
-                tokio::task::spawn_blocking(move || job.build(serial))
+                let (serial, issuing) = (r.reservation.value, self.clone());
+                tokio::spawn(
+                    async move { issuing.cpu("building a licence", move || job.build(serial)).await },
+                )
             })
             .collect();
         let mut licences = Vec::with_capacity(tasks.len());
         for task in tasks {
-            let built = task.await.map_err(|e| PlatformError::Task(format!("building a licence: {e}")))?;
+            let built = task.await.map_err(|e| PlatformError::Task(format!("building a licence: {e}")))??;
             licences.push(built.map_err(|e| PlatformError::Unprocessable(e.to_string()))?);
         }
         let id = bundle_id(now)?;
@@ -82,9 +84,9 @@ impl Issuing {
             .pdf
             .ok_or_else(|| PlatformError::Task("no PDF material for the receipt".into()))?;
         let reason = format!("{}办结通知书", claims.matter_name);
-        let receipt_pdf = tokio::task::spawn_blocking(move || sign_page(&page, &ctx, &pdf_job, reason, now))
-            .await
-            .map_err(|e| PlatformError::Task(format!("signing the receipt: {e}")))?
+        let receipt_pdf = self
+            .cpu("signing the receipt", move || sign_page(&page, &ctx, &pdf_job, reason, now))
+            .await?
             .map_err(|e| PlatformError::Unprocessable(format!("the receipt: {e}")))?;
         let record = BundleRecord {
             id,

@@ -1,0 +1,75 @@
+//! The threads that render and sign licences: one per core, at a slightly lower scheduling
+//! priority than the service's other threads.
+//!
+//! Measured under issuing load (`benches/issue_load.sh`, 8 connections, 2 cores): with
+//! every request rendering on a blocking thread of its own, the cores were a quarter idle
+//! while requests waited — each licence also needs short steps in order (database round
+//! trips to the SQLite worker, the store's writer task, HTTP I/O), and those queued for a
+//! core behind the renderers at every step. With as many renderers as cores, requests
+//! beyond that wait in the queue here, and the short steps preempt a renderer when they
+//! wake.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use super::super::error::PlatformError;
+
+/// `nice` of the rendering threads: above the service's threads (0), at or below the
+/// threads of public work (`public_nice`, default 10).
+const BUILD_NICE: u32 = 4;
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// A pool of rendering threads ([`Builders::run`]); the threads end when it is dropped.
+#[derive(Debug)]
+pub(super) struct Builders {
+    queue: mpsc::Sender<Job>,
+}
+
+impl Builders {
+    /// One thread per core, at `nice` [`BUILD_NICE`] (never above `public_nice`).
+    pub(super) fn start(public_nice: u32) -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        let nice = BUILD_NICE.min(public_nice);
+        let (queue, jobs) = mpsc::channel::<Job>();
+        let jobs = Arc::new(Mutex::new(jobs));
+        for i in 0..cores {
+            let jobs = jobs.clone();
+            let spawned = std::thread::Builder::new().name(format!("zz-build-{i}")).spawn(move || {
+                // At most 19, so the cast is exact.
+                crate::platform::lower_thread_priority(nice as i32);
+                loop {
+                    let job = jobs.lock().unwrap_or_else(PoisonError::into_inner).recv();
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => break,
+                    }
+                }
+            });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "cannot start a rendering thread");
+            }
+        }
+        Self { queue }
+    }
+
+    /// Runs `work` on a rendering thread once one is free; `what` names it in errors (a
+    /// panic in `work` is one).
+    pub(super) async fn run<T: Send + 'static>(
+        &self,
+        what: &str,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, PlatformError> {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = answer.send(std::panic::catch_unwind(AssertUnwindSafe(work)));
+        });
+        let stopped = || PlatformError::Task(format!("{what}: the rendering threads have stopped"));
+        self.queue.send(job).map_err(|_| stopped())?;
+        match answered.await.map_err(|_| stopped())? {
+            Ok(value) => Ok(value),
+            Err(_) => Err(PlatformError::Task(format!("{what}: the work panicked"))),
+        }
+    }
+}
