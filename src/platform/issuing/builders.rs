@@ -73,3 +73,46 @@ impl Builders {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn runs_work_at_a_lower_priority_and_survives_a_panic() {
+        let builders = Builders::start(10);
+        #[cfg(target_os = "linux")]
+        {
+            let nice = builders
+                .run("reading the priority", || {
+                    rustix::process::getpriority_process(Some(rustix::thread::gettid())).unwrap_or(-1)
+                })
+                .await
+                .unwrap();
+            assert_eq!(nice, 4);
+        }
+        let err = builders.run("a broken job", || panic!("boom")).await.unwrap_err();
+        assert!(err.to_string().contains("a broken job: the work panicked"), "{err}");
+        // Every thread still serves after a panic.
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        let jobs: Vec<_> = (0..4 * cores).map(|i| builders.run("a job", move || i * 2)).collect();
+        let mut results = vec![];
+        for job in jobs {
+            results.push(job.await.unwrap());
+        }
+        assert_eq!(results, (0..4 * cores).map(|i| i * 2).collect::<Vec<_>>());
+        // Never below public work's priority.
+        let lenient = Builders::start(0);
+        #[cfg(target_os = "linux")]
+        assert_eq!(
+            lenient
+                .run("reading the priority", || {
+                    rustix::process::getpriority_process(Some(rustix::thread::gettid())).unwrap_or(-1)
+                })
+                .await
+                .unwrap(),
+            0
+        );
+        drop(lenient);
+    }
+}
