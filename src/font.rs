@@ -42,7 +42,38 @@ pub(crate) fn subset_source() -> (&'static [u8], u32) {
 
 /// Whether the font can draw `c` visibly: it maps `c` to a real glyph (not `.notdef`).
 pub fn has_glyph(c: char) -> bool {
-    face().glyph_index(c).is_some_and(|id| id.0 != 0)
+    glyph(c).is_some()
+}
+
+/// The glyph id of `c` and its advance in font units, or `None` if the font maps `c` to no
+/// glyph or to `.notdef`. Characters of the Basic Multilingual Plane (every one the font
+/// has) are read from a table made from the font on first use (256 KB, a few
+/// milliseconds): laying out and encoding a licence looks up every character several
+/// times, and the font's own lookup (a binary search of its `cmap`, then `hmtx`) was a few
+/// per cent of issuing.
+pub fn glyph(c: char) -> Option<(u16, u16)> {
+    static BMP: OnceLock<Vec<u32>> = OnceLock::new();
+    let Ok(code) = u16::try_from(u32::from(c)) else { return lookup(c) };
+    let table = BMP.get_or_init(|| {
+        (0..=u32::from(u16::MAX))
+            .map(|u| {
+                char::from_u32(u)
+                    .and_then(lookup)
+                    .map_or(0, |(id, advance)| (u32::from(id) << 16) | u32::from(advance))
+            })
+            .collect()
+    });
+    // A real glyph's id is not 0, so neither is its entry.
+    let entry = *table.get(usize::from(code))?;
+    // The two halves of the entry.
+    (entry != 0).then_some(((entry >> 16) as u16, entry as u16))
+}
+
+/// [`glyph`] from the font itself.
+fn lookup(c: char) -> Option<(u16, u16)> {
+    let face = face();
+    let id = face.glyph_index(c).filter(|id| id.0 != 0)?;
+    Some((id.0, face.glyph_hor_advance(id).unwrap_or(0)))
 }
 
 #[cfg(test)]
@@ -70,6 +101,19 @@ mod tests {
             assert_eq!(lean.glyph_bounding_box(id), face().glyph_bounding_box(id));
         }
         assert!(lean.tables().post.is_some_and(|p| p.names().next().is_none()));
+    }
+
+    #[test]
+    fn the_glyph_table_answers_as_the_font_does() {
+        for c in "许可证ABC 0，。龘\u{3000}\u{E000}\u{FFFF}\u{20000}\u{1F600}".chars() {
+            assert_eq!(glyph(c), lookup(c), "{c:?}");
+        }
+        let step = 97;
+        for u in (0..=0xFFFFu32).step_by(step) {
+            if let Some(c) = char::from_u32(u) {
+                assert_eq!(glyph(c), lookup(c), "U+{u:04X}");
+            }
+        }
     }
 
     #[test]

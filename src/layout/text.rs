@@ -6,10 +6,8 @@ use crate::font::face;
 
 /// Width of `c` in em, or an error if the font lacks it.
 pub fn advance_em(c: char) -> Result<f32, LayoutError> {
-    let face = face();
-    let id = face.glyph_index(c).filter(|id| id.0 != 0).ok_or(LayoutError::MissingGlyph(c))?;
-    let adv = face.glyph_hor_advance(id).unwrap_or(0);
-    Ok(f32::from(adv) / f32::from(face.units_per_em()))
+    let (_, adv) = crate::font::glyph(c).ok_or(LayoutError::MissingGlyph(c))?;
+    Ok(f32::from(adv) / f32::from(face().units_per_em()))
 }
 
 /// Width of `text` at `size`, without extra spacing, in the unit of `size` (the layout

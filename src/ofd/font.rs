@@ -31,17 +31,16 @@ impl FontUse {
 
     /// Records the characters of `text`; fails on one the font cannot draw.
     pub(crate) fn add(&mut self, text: &str) -> Result<(), OfdError> {
-        let face = face();
         for c in text.chars() {
             if self.glyphs.contains_key(&c) {
                 continue;
             }
-            let id = face.glyph_index(c).filter(|id| id.0 != 0).ok_or(LayoutError::MissingGlyph(c))?;
+            let (id, _) = crate::font::glyph(c).ok_or(LayoutError::MissingGlyph(c))?;
             if u32::from(c) > 0xFFFF {
                 // The shipped font has no glyph outside the BMP; a format-4 cmap could not map one.
                 return Err(LayoutError::MissingGlyph(c).into());
             }
-            let new = self.remapper.remap(id.0);
+            let new = self.remapper.remap(id);
             self.glyphs.insert(c, new);
         }
         Ok(())

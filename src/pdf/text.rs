@@ -38,11 +38,11 @@ impl FontUse {
         let upem = f32::from(face.units_per_em());
         let mut out = Vec::with_capacity(text.len() * 2);
         for c in text.chars() {
-            let id = face.glyph_index(c).filter(|id| id.0 != 0).ok_or(PdfError::MissingGlyph(c))?;
-            let new = self.remapper.remap(id.0);
+            let (id, advance) = crate::font::glyph(c).ok_or(PdfError::MissingGlyph(c))?;
+            let new = self.remapper.remap(id);
             self.to_unicode.entry(new).or_insert(c);
             self.widths.entry(new).or_insert_with(|| {
-                let adv = f32::from(face.glyph_hor_advance(id).unwrap_or(0));
+                let adv = f32::from(advance);
                 // Advances are at most a few em, so this fits a u16.
                 (adv * 1000.0 / upem).round() as u16
             });
