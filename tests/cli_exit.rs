@@ -309,3 +309,62 @@ fn second_serve_keeps_the_data_directory_and_a_taken_address_is_refused() {
     stream.read_to_string(&mut raw).unwrap();
     assert!(raw.starts_with("HTTP/1.1 200") && raw.contains("\"ok\""), "{raw}");
 }
+
+/// The licence serials a server reserved and did not use go back to the database when it
+/// stops: a command issuing after it takes the next serial, not one past the server's block.
+#[test]
+fn a_stopped_server_gives_back_the_serials_it_did_not_use() {
+    let env = Env::new();
+    let mut server = start(&env, free_port());
+    let seal = server
+        .printed
+        .lines()
+        .find(|l| l.starts_with("demo seal:") && l.contains(&format!("(ed25519, {DEPT}")))
+        .and_then(|l| l.split_whitespace().nth(2))
+        .unwrap_or_else(|| panic!("no Ed25519 demo seal of {DEPT}: {}", server.printed))
+        .to_owned();
+    let added = env.run(&["client", "add", "--department", DEPT, "--name", "审批系统", "--scopes", "issue"]);
+    let stdout = String::from_utf8(added.stdout).unwrap();
+    let key = stdout.lines().find_map(|l| l.strip_prefix("key:")).unwrap().trim().to_owned();
+    let example = std::fs::read_to_string(format!(
+        "{}/templates/examples/food-business-licence.json",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let body = format!(
+        r#"{{"seal_id":"{seal}","type_code":"11100000000013338W002","document":"none","licence":{example}}}"#
+    );
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        stream,
+        "POST /api/v1/licences HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n\
+         Idempotency-Key: first\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).unwrap();
+    assert!(raw.starts_with("HTTP/1.1 201"), "{raw}");
+    assert!(raw.contains("0000001.001."), "the server issued serial 1: {raw}");
+    sigterm(&server.child);
+    assert!(wait_for(&mut server.child, Duration::from_secs(30)).success());
+
+    let input = format!("{}/templates/examples/food-business-licence.json", env!("CARGO_MANIFEST_DIR"));
+    let out = env.run(&[
+        "issue",
+        "--seal",
+        &seal,
+        "--type",
+        "11100000000013338W002",
+        "--input",
+        &input,
+        "--document",
+        "none",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let id = String::from_utf8(out.stdout).unwrap();
+    let serial = id.trim().split('.').nth(7).unwrap().to_owned();
+    assert!(serial.ends_with("0000002"), "the command took {serial} ({id})");
+}
