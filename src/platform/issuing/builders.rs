@@ -25,6 +25,9 @@ type Job = Box<dyn FnOnce() + Send>;
 #[derive(Debug)]
 pub(super) struct Builders {
     queue: mpsc::Sender<Job>,
+    /// Threads started; with none (the system refused them all), work runs on Tokio's
+    /// blocking threads instead of waiting forever.
+    threads: usize,
 }
 
 impl Builders {
@@ -34,6 +37,7 @@ impl Builders {
         let nice = BUILD_NICE.min(public_nice);
         let (queue, jobs) = mpsc::channel::<Job>();
         let jobs = Arc::new(Mutex::new(jobs));
+        let mut threads = 0;
         for i in 0..cores {
             let jobs = jobs.clone();
             let spawned = std::thread::Builder::new().name(format!("zz-build-{i}")).spawn(move || {
@@ -47,11 +51,12 @@ impl Builders {
                     }
                 }
             });
-            if let Err(e) = spawned {
-                tracing::error!(error = %e, "cannot start a rendering thread");
+            match spawned {
+                Ok(_) => threads += 1,
+                Err(e) => tracing::error!(error = %e, "cannot start a rendering thread"),
             }
         }
-        Self { queue }
+        Self { queue, threads }
     }
 
     /// Runs `work` on a rendering thread once one is free; `what` names it in errors (a
@@ -61,6 +66,11 @@ impl Builders {
         what: &str,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, PlatformError> {
+        if self.threads == 0 {
+            return tokio::task::spawn_blocking(work)
+                .await
+                .map_err(|e| PlatformError::Task(format!("{what}: {e}")));
+        }
         let (answer, answered) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move || {
             let _ = answer.send(std::panic::catch_unwind(AssertUnwindSafe(work)));
