@@ -14,8 +14,8 @@ use zhengzhao::pki::{Algorithm, RevocationReason};
 use zhengzhao::store::prelude::*;
 use zhengzhao::store::{
     AuthorisationRecord, CrlRecord, Department, LicenceEvent, LicenceFilter, MAX_TSA_SERIAL_BLOCK,
-    NewLicence, PlatformRecord, RootRecord, SealMakerRecord, SealRecord, SealStatus, StoreError,
-    TsaUnitRecord,
+    NewLicence, PlatformRecord, RootRecord, SealMakerRecord, SealRecord, SealStatus, SerialReservation,
+    StoreError, TsaUnitRecord,
 };
 
 fn t(secs: i64) -> OffsetDateTime {
@@ -205,6 +205,18 @@ fn new_licence(n: u64, holder: &str) -> NewLicence {
     }
 }
 
+/// One serial of `counter`, reserved as a block of one.
+async fn reserve_one(store: &dyn Store, counter: &str, now: OffsetDateTime) -> SerialReservation {
+    let mut block = store.reserve_serials(counter, 1, now).await.unwrap();
+    assert_eq!(block.len(), 1);
+    block.remove(0)
+}
+
+/// Gives `r` back alone.
+async fn release_one(store: &dyn Store, r: &SerialReservation) {
+    store.release_serials(std::slice::from_ref(r)).await.unwrap();
+}
+
 /// A store with roots, a department, a seal and `n` licences (holders alternate).
 async fn with_licences(store: &dyn Store, n: u64) -> Vec<String> {
     with_roots(store).await;
@@ -212,7 +224,7 @@ async fn with_licences(store: &dyn Store, n: u64) -> Vec<String> {
     store.insert_seal(&seal("31011500000001", DEPT, Algorithm::Ed25519, "0a01")).await.unwrap();
     let mut ids = vec![];
     for _ in 0..n {
-        let r = store.reserve_serial("licence:test", t(1_800_000_000)).await.unwrap();
+        let r = reserve_one(&*store, "licence:test", t(1_800_000_000)).await;
         let k = r.value;
         let licence = new_licence(k, if k.is_multiple_of(2) { OTHER } else { DEPT });
         let outcome = store.store_licence(Some(&r), None, licence).await.unwrap();
@@ -366,7 +378,7 @@ async fn serials_are_reserved_given_back_and_reused(store: Arc<dyn Store>) {
     let mut tasks = vec![];
     for _ in 0..12 {
         let store = store.clone();
-        tasks.push(tokio::spawn(async move { store.reserve_serial("licence:r", now).await.unwrap() }));
+        tasks.push(tokio::spawn(async move { reserve_one(&*store, "licence:r", now).await }));
     }
     let mut held = vec![];
     for task in tasks {
@@ -383,17 +395,17 @@ async fn serials_are_reserved_given_back_and_reused(store: Arc<dyn Store>) {
             assert!(matches!(outcome, zhengzhao::store::IssueOutcome::Issued(_)));
         }
     }
-    store.release_serial(&held[6]).await.unwrap();
-    store.release_serial(&held[3]).await.unwrap();
+    release_one(&*store, &held[6]).await;
+    release_one(&*store, &held[3]).await;
     // Releasing twice, or with another holder's name, changes nothing.
-    store.release_serial(&held[3]).await.unwrap();
-    let again = store.reserve_serial("licence:r", now).await.unwrap();
+    release_one(&*store, &held[3]).await;
+    let again = reserve_one(&*store, "licence:r", now).await;
     assert_eq!(again.value, 4);
     let mut stolen = held[3].clone();
     stolen.holder = "someone else".into();
-    store.release_serial(&stolen).await.unwrap();
-    assert_eq!(store.reserve_serial("licence:r", now).await.unwrap().value, 7);
-    assert_eq!(store.reserve_serial("licence:r", now).await.unwrap().value, 13);
+    release_one(&*store, &stolen).await;
+    assert_eq!(reserve_one(&*store, "licence:r", now).await.value, 7);
+    assert_eq!(reserve_one(&*store, "licence:r", now).await.value, 13);
     // A stale reservation (lapsed and handed out again) cannot be stored.
     assert!(matches!(
         store.store_licence(Some(&held[3]), None, new_licence(4, DEPT)).await,
@@ -403,23 +415,23 @@ async fn serials_are_reserved_given_back_and_reused(store: Arc<dyn Store>) {
 
     // A reservation whose holder died lapses after the lease and is handed out again.
     let later = now + zhengzhao::store::SERIAL_LEASE + Duration::seconds(1);
-    let lapsed = store.reserve_serial("licence:r", later).await.unwrap();
+    let lapsed = reserve_one(&*store, "licence:r", later).await;
     assert_eq!(lapsed.value, 7, "serial 7 was reserved again but never stored");
-    assert_eq!(store.reserve_serial("licence:r", later).await.unwrap().value, 11);
+    assert_eq!(reserve_one(&*store, "licence:r", later).await.value, 11);
     store.store_licence(Some(&lapsed), None, new_licence(7, DEPT)).await.unwrap();
 
     // The serial of a licence that failed to build is given back and taken by the next one
     // (the issuing service releases it; there is no second issuing path in the store).
-    let failed = store.reserve_serial("licence:f", now).await.unwrap();
-    store.release_serial(&failed).await.unwrap();
-    let next = store.reserve_serial("licence:f", now).await.unwrap();
+    let failed = reserve_one(&*store, "licence:f", now).await;
+    release_one(&*store, &failed).await;
+    let next = reserve_one(&*store, "licence:f", now).await;
     let first = store.store_licence(Some(&next), None, new_licence(100 + next.value, OTHER)).await;
     assert_eq!(first.unwrap().row().licence.serial, format!("2026{:07}", 101));
 }
 
 async fn licences_keep_their_document(store: Arc<dyn Store>) {
     let ids = with_licences(&*store, 1).await;
-    let r = store.reserve_serial("licence:test", t(1_800_000_000)).await.unwrap();
+    let r = reserve_one(&*store, "licence:test", t(1_800_000_000)).await;
     let data_only = NewLicence { document: Document::None, ..new_licence(r.value, DEPT) };
     let claim = zhengzhao::store::IdempotencyClaim {
         client_id: "cl_a".into(),
@@ -453,7 +465,7 @@ async fn licences_keep_their_document(store: Arc<dyn Store>) {
     // seal) keep their files and the OFD's seal (migration 0010).
     store.insert_seal(&seal("31011500000009", DEPT, Algorithm::Sm2, "0a09")).await.unwrap();
     let ofd = b"PK\x03\x04ofd".to_vec();
-    let r = store.reserve_serial("licence:test", t(1_800_000_000)).await.unwrap();
+    let r = reserve_one(&*store, "licence:test", t(1_800_000_000)).await;
     let ofd_only = NewLicence {
         seal_id: "31011500000009".into(),
         document: Document::Ofd(ofd.clone()),
@@ -461,7 +473,7 @@ async fn licences_keep_their_document(store: Arc<dyn Store>) {
         ..new_licence(r.value, DEPT)
     };
     assert_eq!(store.store_licence(Some(&r), None, ofd_only.clone()).await.unwrap().row().licence, ofd_only);
-    let r = store.reserve_serial("licence:test", t(1_800_000_000)).await.unwrap();
+    let r = reserve_one(&*store, "licence:test", t(1_800_000_000)).await;
     let both = NewLicence {
         document: Document::Both { pdf: b"%PDF-1.7".to_vec(), ofd: ofd.clone() },
         ofd_seal_id: Some("31011500000009".into()),
@@ -480,7 +492,7 @@ async fn licences_keep_their_document(store: Arc<dyn Store>) {
 /// the PDF only if nobody renewed it meanwhile; data-only licences are never due.
 async fn archive_renewal_is_paged_and_compare_and_swap(store: Arc<dyn Store>) {
     let ids = with_licences(&*store, 3).await;
-    let r = store.reserve_serial("licence:test", t(1_800_000_000)).await.unwrap();
+    let r = reserve_one(&*store, "licence:test", t(1_800_000_000)).await;
     store
         .store_licence(Some(&r), None, NewLicence { document: Document::None, ..new_licence(r.value, DEPT) })
         .await

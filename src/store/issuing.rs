@@ -51,7 +51,7 @@ pub const MAX_SERIAL_BLOCK: u64 = 10_000;
 /// SQLite's limit of parameters per statement).
 const RESERVATION_ROWS: usize = 500;
 
-/// A serial reserved for a licence being built (see [`IssuingStore::reserve_serial`]).
+/// A serial reserved for a licence being built (see [`IssuingStore::reserve_serials`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SerialReservation {
     /// The counter it was taken from, e.g. `licence:<issuer>:<type>`.
@@ -86,31 +86,22 @@ pub trait IssuingStore: Send + Sync {
     /// The licence an idempotency key issued: `Some` for the same request hash, `None` if
     /// the key is unused, [`StoreError::Conflict`] for another request hash.
     async fn replay_issue(&self, claim: &IdempotencyClaim) -> Result<Option<LicenceRow>, StoreError>;
-    /// Reserves a serial of the named counter for a licence about to be built, until
-    /// `now` + [`SERIAL_LEASE`]: the lowest serial given back (or whose reservation
-    /// lapsed) first, else the counter's next value. The database hands it out, so
-    /// concurrent reservations on several nodes never share a serial.
-    async fn reserve_serial(
-        &self,
-        counter: &str,
-        now: OffsetDateTime,
-    ) -> Result<SerialReservation, StoreError>;
-    /// Gives a reserved serial back (its licence was not stored), to be handed out again
-    /// before the counter moves on. Does nothing if the reservation is no longer held.
-    async fn release_serial(&self, reservation: &SerialReservation) -> Result<(), StoreError>;
     /// Reserves a block of `count` serials of the named counter (1 to
-    /// [`MAX_SERIAL_BLOCK`]) in one transaction, each until `now` + [`SERIAL_LEASE`], as
-    /// [`IssuingStore::reserve_serial`] would one by one: the lowest given back or lapsed
-    /// first, then the counter's next values. Each is ended or given back on its own; a
-    /// process that dies leaves them to lapse and be handed out again, never a hole.
+    /// [`MAX_SERIAL_BLOCK`]) in one transaction, each until `now` + [`SERIAL_LEASE`], for
+    /// licences about to be built: the lowest given back (or whose reservation lapsed)
+    /// first, then the counter's next values. The database hands them out, so concurrent
+    /// reservations on several nodes never share a serial. Each is ended (its licence
+    /// stored) or given back on its own; a process that dies leaves them to lapse and be
+    /// handed out again, never a hole.
     async fn reserve_serials(
         &self,
         counter: &str,
         count: u64,
         now: OffsetDateTime,
     ) -> Result<Vec<SerialReservation>, StoreError>;
-    /// Gives several reserved serials back in one transaction (see
-    /// [`IssuingStore::release_serial`]).
+    /// Gives reserved serials back (their licences were not stored) in one transaction,
+    /// to be handed out again before the counter moves on. Does nothing for a reservation
+    /// no longer held.
     async fn release_serials(&self, reservations: &[SerialReservation]) -> Result<(), StoreError>;
     /// Stores a built licence in one transaction: ends its serial reservation (conflict if
     /// it lapsed and was handed out again), marks the version it replaces superseded
@@ -407,38 +398,6 @@ impl IssuingStore for SqlStore {
         claim.matches(&row, "request")?;
         let id: String = row.try_get("licence_id")?;
         self.licence(&id).await?.map(Some).ok_or_else(|| StoreError::Corrupt(format!("licence {id} missing")))
-    }
-
-    async fn reserve_serial(
-        &self,
-        counter: &str,
-        now: OffsetDateTime,
-    ) -> Result<SerialReservation, StoreError> {
-        let holder = reservation_holder()?;
-        let until = ts(now + SERIAL_LEASE);
-        let (name, who) = (counter.to_owned(), holder.clone());
-        let values = self
-            .combiner
-            .write(move |tx| Box::pin(async move { reserve_in(tx, &name, 1, (&who, until, now)).await }))
-            .await?;
-        let value =
-            values.first().copied().ok_or_else(|| StoreError::Corrupt("no serial reserved".into()))?;
-        Ok(SerialReservation { counter: counter.to_owned(), value, holder })
-    }
-
-    async fn release_serial(&self, r: &SerialReservation) -> Result<(), StoreError> {
-        let value = signed("serial", r.value)?;
-        let _turn = self.writer.enter().await;
-        sqlx::query(
-            "UPDATE serial_reservations SET holder = NULL, reserved_until = NULL \
-             WHERE counter = $1 AND value = $2 AND holder = $3",
-        )
-        .bind(&r.counter)
-        .bind(value)
-        .bind(&r.holder)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
     }
 
     async fn reserve_serials(
