@@ -106,7 +106,11 @@ pub async fn run(
         renews: args.renews,
     };
     let issued = platform.issuing.issue(request, now).await;
-    platform.issuing.give_back_serials().await?;
+    // Either way: serials not given back only lapse (10 minutes), which must not hide
+    // what the issue did or failed with.
+    if let Err(e) = platform.issuing.give_back_serials().await {
+        tracing::warn!("could not give back the licence serials reserved and not used: {e}");
+    }
     let issued = issued?;
     for (pending, bytes, what) in [(pdf_out, issued.pdf(), "PDF"), (ofd_out, issued.ofd(), "OFD")] {
         if let (Some(pending), Some(bytes)) = (pending, bytes) {

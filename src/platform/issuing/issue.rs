@@ -256,9 +256,9 @@ impl Issuing {
     }
 
     /// The serial comes from the reservations this process holds (`serial.rs`); the
-    /// licence is built outside any transaction, on a blocking thread (render and sign
-    /// take milliseconds of CPU), so concurrent requests build in parallel; then one short
-    /// transaction stores it. A failure gives the serial back.
+    /// licence is built outside any transaction, on one of the rendering threads
+    /// (`builders.rs`); then one short transaction stores it. A failure gives the serial
+    /// back.
     async fn build_and_store(
         &self,
         job: BuildJob,

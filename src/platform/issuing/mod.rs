@@ -1,8 +1,9 @@
 //! The issuing service: check a request against the client's rights (its own department's
 //! seals, or another department's under an active delegation), the seal, the document
 //! asked for and the licence type (`policy.rs`), build the record, token and
-//! documents — a signed PDF, a signed OFD, both or none (`build.rs`, `page.rs`) — on a blocking thread, and store it in one short transaction with a serial
-//! reserved before (`serial.rs`). Bulk issuing (`bulk.rs`) shares the checks, and reserves
+//! documents — a signed PDF, a signed OFD, both or none (`build.rs`, `page.rs`) — on one of
+//! the rendering threads (`builders.rs`), and store it in one short transaction with a
+//! serial reserved before (`serial.rs`). Bulk issuing (`bulk.rs`) shares the checks, and reserves
 //! serials and time-stamp serials in blocks for licences built on the caller's threads.
 
 mod build;
@@ -97,8 +98,9 @@ pub struct Issuing {
     access_log: AccessLogWriter,
     /// Licence serials reserved and not yet handed out.
     serials: Arc<serial::SerialPool>,
-    /// The threads that render and sign ([`Issuing::cpu`]).
-    builders: Arc<builders::Builders>,
+    /// The threads that render and sign ([`Issuing::cpu`]), started on first use: most
+    /// commands never issue.
+    builders: Arc<std::sync::OnceLock<builders::Builders>>,
 }
 
 impl Issuing {
@@ -110,8 +112,16 @@ impl Issuing {
         tsa: TimeStamping,
         access_log: AccessLogWriter,
     ) -> Self {
-        let builders = Arc::new(builders::Builders::start(config.public_nice));
-        Self { store, config, catalogue, pki, tsa, access_log, serials: Default::default(), builders }
+        Self {
+            store,
+            config,
+            catalogue,
+            pki,
+            tsa,
+            access_log,
+            serials: Default::default(),
+            builders: Default::default(),
+        }
     }
 
     /// Gives the licence serials this process reserved and did not use back to the store
@@ -130,7 +140,8 @@ impl Issuing {
         what: &str,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, PlatformError> {
-        self.builders.run(what, work).await
+        let builders = self.builders.get_or_init(|| builders::Builders::start(self.config.public_nice));
+        builders.run(what, work).await
     }
 
     /// The licence type with `code`.
