@@ -43,16 +43,13 @@ print(json.dumps(json.loads(text), ensure_ascii=False))
 PY
 )
 wrk_post_lua '"bundle_id":"BDL-' "$key" "$body" bundle > "$work/bundle.lua"
-count() {
-  python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from licences").fetchone()[0])' "$work/data/zhengzhao.db"
-}
 raw=$(raw_ed25519_rate)
 echo "== raw Ed25519 signatures/s (openssl speed -seconds 2 ed25519): ${raw:-unknown}"
-before=$(count)
+before=$(licence_count)
 echo "== bundles of five: $connections connections, ${duration}s (load: $(cut -d' ' -f1-3 /proc/loadavg))"
 wrk -t 2 -c "$connections" -d "${duration}s" --latency -s "$work/bundle.lua" \
     "http://127.0.0.1:$port/api/v1/bundles" | tee "$work/wrk.out"
-issued=$(( $(count) - before ))
+issued=$(( $(licence_count) - before ))
 answered=$(sed -n 's/^RESULT .*requests=\([0-9]*\).*/\1/p' "$work/wrk.out")
 echo "licences added by the run: $issued ($answered bundles answered)"
 status=0

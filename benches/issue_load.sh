@@ -36,9 +36,6 @@ demo_seal() { awk -v alg="($1," '$1 == "demo" && $2 == "seal:" && $4 == alg {pri
 ed25519=$(demo_seal ed25519)
 sm2=$(demo_seal sm2)
 [[ -n "$ed25519" && -n "$sm2" ]] || { echo "MISSES: no Ed25519 or SM2 demo seal in the serve log" >&2; cat "$work/serve.log" >&2; exit 1; }
-count() {
-  python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from licences").fetchone()[0])' "$work/data/zhengzhao.db"
-}
 raw=$(raw_ed25519_rate)
 echo "== raw Ed25519 signatures/s of one core (openssl speed -seconds 2 ed25519): ${raw:-unknown}"
 status=0
@@ -57,11 +54,11 @@ if sys.argv[2]:
     body["ofd_seal_id"] = sys.argv[2]
 print(json.dumps(body))' "${seals[0]}" "${seals[1]}" "$document")
   wrk_post_lua '"identifier":"1.2.156.3005.2.' "$key" "$body" "load-$document" > "$work/post-$document.lua"
-  before=$(count)
+  before=$(licence_count)
   echo "== document: $document — $connections connections, ${duration}s (load: $(cut -d' ' -f1-3 /proc/loadavg))"
   wrk -t 2 -c "$connections" -d "${duration}s" --latency -s "$work/post-$document.lua" \
       "http://127.0.0.1:$port/api/v1/licences" | tee "$work/wrk-$document.out"
-  issued=$(( $(count) - before ))
+  issued=$(( $(licence_count) - before ))
   answered=$(sed -n 's/^RESULT .*requests=\([0-9]*\).*/\1/p' "$work/wrk-$document.out")
   echo "licences added to the register by the run: $issued (wrk counted $answered answers)"
   check_wrk_result "$work/wrk-$document.out" "$run_rps" "$run_p99" "issuing over HTTP, document $document, $connections connections" || status=1

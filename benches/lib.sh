@@ -52,6 +52,11 @@ start_fresh_server() {
     seal=$(grep -m1 "demo seal:" "$work/serve.log" | awk '{print $3}')
 }
 
+# Licences in the register of the server start_fresh_server started (its SQLite file).
+licence_count() {
+    python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from licences").fetchone()[0])' "$work/data/zhengzhao.db"
+}
+
 # Lua for wrk that checks every answer: a response with another status than $1, or whose
 # body contains none of the plain strings $2… , counts as bad. At the end wrk prints one
 # line `RESULT rps=… p50_ms=… p99_ms=… requests=… bad=… socket_errors=…` that
