@@ -224,7 +224,7 @@ async fn with_licences(store: &dyn Store, n: u64) -> Vec<String> {
     store.insert_seal(&seal("31011500000001", DEPT, Algorithm::Ed25519, "0a01")).await.unwrap();
     let mut ids = vec![];
     for _ in 0..n {
-        let r = reserve_one(&*store, "licence:test", t(1_800_000_000)).await;
+        let r = reserve_one(store, "licence:test", t(1_800_000_000)).await;
         let k = r.value;
         let licence = new_licence(k, if k.is_multiple_of(2) { OTHER } else { DEPT });
         let outcome = store.store_licence(Some(&r), None, licence).await.unwrap();
