@@ -144,6 +144,27 @@ fn token_path(c: &mut Criterion) {
     }
 }
 
+/// SHA-512 and SHA-256 of a licence-sized PDF (64 KiB): ring against the `sha2` crate. The
+/// digest of the byte range is the Ed25519 (SHA-512) and P-256 (SHA-256) signature's, and the
+/// document time-stamp's. ring picks its assembly by CPU vendor as well as features (its AVX
+/// SHA-512 only on Intel), so the faster library differs between machines.
+fn digests(c: &mut Criterion) {
+    use sha2::Digest as _;
+    let data = vec![0x5au8; 64 * 1024];
+    c.bench_function("crypto/digest/ring/sha512/64KiB", |b| {
+        b.iter(|| ring::digest::digest(&ring::digest::SHA512, black_box(&data)))
+    });
+    c.bench_function("crypto/digest/sha2/sha512/64KiB", |b| {
+        b.iter(|| sha2::Sha512::digest(black_box(&data)))
+    });
+    c.bench_function("crypto/digest/ring/sha256/64KiB", |b| {
+        b.iter(|| ring::digest::digest(&ring::digest::SHA256, black_box(&data)))
+    });
+    c.bench_function("crypto/digest/sha2/sha256/64KiB", |b| {
+        b.iter(|| sha2::Sha256::digest(black_box(&data)))
+    });
+}
+
 fn main() {
     let mut c = Criterion::default()
         .warm_up_time(Duration::from_millis(500))
@@ -156,5 +177,6 @@ fn main() {
     rustcrypto_sm2(&mut c);
     platform_path(&mut c);
     token_path(&mut c);
+    digests(&mut c);
     c.final_summary();
 }

@@ -10,7 +10,7 @@ use lopdf::{Dictionary, Document, IncrementalDocument, Object, ObjectId};
 
 use super::PdfError;
 use super::limits::MAX_SIGN_INPUT;
-use super::sign::{BYTE_RANGE_PLACEHOLDER, TOKEN_OVERHEAD, patch_contents};
+use super::sign::{BYTE_RANGE_PLACEHOLDER, patch_contents, token_room};
 use super::skeleton::Skeleton;
 use crate::tsa::{ImprintAlg, Stamper};
 
@@ -51,7 +51,7 @@ fn append(
 ) -> Result<Vec<u8>, PdfError> {
     let parse = |e: lopdf::Error| PdfError::Parse(e.to_string());
     let catalog_id = doc.trailer.get(b"Root").and_then(Object::as_reference).map_err(parse)?;
-    let reserved = (stamper.chain().first().map_or(0, Vec::len) + TOKEN_OVERHEAD).div_ceil(1024) * 1024;
+    let reserved = token_room(stamper);
     let prev_len = pdf.len();
     let mut inc = IncrementalDocument::create_from(pdf, doc);
 

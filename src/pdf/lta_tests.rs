@@ -138,6 +138,7 @@ fn a_b_lta_pdf_carries_a_signature_time_stamp_the_dss_and_a_document_time_stamp(
         assert_eq!(ts.revision_len(), pdf.len(), "the document time-stamp covers the whole file");
         let doc_stamp = crate::tsa::verify_token_parts(&ts.token_der, &ts.parts(&pdf), roots, &[]).unwrap();
         assert_eq!(doc_stamp.serial_u64(), Some(101));
+        assert_eq!(doc_stamp.imprint_alg, ImprintAlg::for_document(alg), "{alg}: SHA-256 over the file");
         // The signature time-stamp is over the signature value, not over the document.
         assert!(crate::tsa::verify_token_parts(token, &ts.parts(&pdf), roots, &[]).is_err());
     }
@@ -166,7 +167,8 @@ fn renewal_appends_dss_and_another_document_time_stamp_and_both_paths_agree() {
     let a = lta_pki(Algorithm::Ed25519, 7);
     let fast = lta_pdf(&a);
     let b_lt = signed_pdf(&a, &a.stamper_from(7), false);
-    let slow = add_doc_timestamp(&b_lt, &a.stamper_from(8), ImprintAlg::Sha512).unwrap();
+    let slow =
+        add_doc_timestamp(&b_lt, &a.stamper_from(8), ImprintAlg::for_document(Algorithm::Ed25519)).unwrap();
     assert!(fast == slow, "the two paths wrote different bytes");
 }
 
@@ -231,4 +233,38 @@ fn a_visible_widget_posing_as_a_document_time_stamp_is_a_change() {
     let mut shown = Vec::new();
     inc.save_to(&mut shown).unwrap();
     assert!(matches!(inspect(&shown).unwrap().later_revisions, LaterRevisions::Other(_)));
+}
+
+/// The `(reserved, used)` bytes of each `/Contents` of `pdf`: hex digits over two, and the
+/// DER length of the CMS at their start.
+fn contents_room(pdf: &[u8]) -> Vec<(usize, usize)> {
+    let mut found = Vec::new();
+    let mut at = 0;
+    while let Some(key) = pdf[at..].windows(9).position(|w| w == b"/Contents").map(|i| at + i + 9) {
+        at = key;
+        let i = key + pdf[key..].iter().position(|b| !b.is_ascii_whitespace()).unwrap();
+        if pdf[i] != b'<' {
+            continue; // a page's content stream reference
+        }
+        let i = i + 1;
+        let len = pdf[i..].iter().position(|&b| b == b'>').unwrap();
+        let head = hex::decode(&pdf[i..i + 8]).unwrap();
+        assert_eq!(&head[..2], &[0x30, 0x82], "a CMS of 256 bytes to 64 KiB");
+        found.push((len / 2, 4 + usize::from(u16::from_be_bytes([head[2], head[3]]))));
+        at = i + len;
+    }
+    found
+}
+
+#[test]
+fn reservations_fit_and_waste_little() {
+    for alg in [Algorithm::Ed25519, Algorithm::P256] {
+        let l = lta_pki(alg, 100);
+        let rooms = contents_room(&lta_pdf(&l));
+        assert_eq!(rooms.len(), 2, "{alg}: the signature and the document time-stamp");
+        for (reserved, used) in rooms {
+            // Every byte reserved and not used is stored with every licence, as two zeros.
+            assert!(used <= reserved && reserved - used < 512, "{alg}: {used} bytes used of {reserved}");
+        }
+    }
 }

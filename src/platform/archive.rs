@@ -168,7 +168,7 @@ impl Archive {
         let renewed = tokio::task::spawn_blocking(move || {
             let chain = tsa::Stamper::chain(&stamper);
             let with_dss = pdf::add_dss(&bytes, &chain, std::slice::from_ref(&crl.der))?;
-            pdf::add_doc_timestamp(&with_dss, &stamper, ImprintAlg::for_algorithm(state.algorithm))
+            pdf::add_doc_timestamp(&with_dss, &stamper, ImprintAlg::for_document(state.algorithm))
         })
         .await
         .map_err(|e| PlatformError::Io(format!("archive worker: {e}")))??;
