@@ -63,6 +63,7 @@ fn licence_page() -> LicencePage {
         issuer: DEPARTMENT.into(),
         issue_date: "2026年11月22日".into(),
         identifier: LICENCE_ID.into(),
+        identifier_caption: "电子证照标识".into(),
         qr_text: format!("https://zhengzhao.example.gov.cn/v/{LICENCE_ID}"),
         info: DocInfo {
             title: "食品经营许可证 JY23101150012345".into(),

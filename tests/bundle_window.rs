@@ -145,9 +145,14 @@ async fn open_restaurant_through_one_window(f: F) {
 
 /// The receipt as others see it: pyHanko validates its signature, zbarimg reads its QR code.
 async fn the_receipt_validates_and_scans(f: &F) {
-    let Some([pyhanko, pdftoppm, zbarimg]) = require(
-        "the receipt with pyHanko and zbarimg",
-        [env_tool("ZHENGZHAO_TEST_PYHANKO"), path_tool("pdftoppm"), path_tool("zbarimg")],
+    let Some([pyhanko, pdftoppm, zbarimg, pdftotext]) = require(
+        "the receipt with pyHanko, zbarimg and pdftotext",
+        [
+            env_tool("ZHENGZHAO_TEST_PYHANKO"),
+            path_tool("pdftoppm"),
+            path_tool("zbarimg"),
+            path_tool("pdftotext"),
+        ],
     ) else {
         return;
     };
@@ -164,6 +169,11 @@ async fn the_receipt_validates_and_scans(f: &F) {
     let out = run(&pyhanko, args.into_iter().chain([OsStr::new("--trust-replace"), file.as_os_str()])).await;
     let s = text(&out);
     assert!(out.status.success() && s.contains(":INTACT:TRUSTED"), "pyHanko on the receipt:\n{s}");
+    // The footer names the bundle as a case number, not as a licence identifier.
+    let out = run(&pdftotext, [file.as_os_str(), OsStr::new("-")]).await;
+    let words: String = text(&out).split_whitespace().collect();
+    let bundle = issued["bundle_id"].as_str().unwrap();
+    assert!(words.contains(&format!("办件编号：{bundle}")) && !words.contains("电子证照标识"), "{words}");
 
     let prefix = f.dir.path().join("receipt");
     let out = run(

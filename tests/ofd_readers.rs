@@ -45,6 +45,7 @@ fn page() -> LicencePage {
         issuer: "上海市浦东新区市场监督管理局".into(),
         issue_date: "2026年11月22日".into(),
         identifier: LICENCE_ID.into(),
+        identifier_caption: "电子证照标识".into(),
         qr_text: format!("https://zhengzhao.example.gov.cn/v/{LICENCE_ID}#t=AbC-123_xyz"),
         info: DocInfo {
             title: "食品经营许可证 JY23101150012345".into(),

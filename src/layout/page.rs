@@ -70,6 +70,9 @@ pub struct LicencePage {
     pub issue_date: String,
     /// The licence identifier (电子证照标识), printed in the footer.
     pub identifier: String,
+    /// What the footer calls the identifier: 电子证照标识 on a licence, 办件编号 on a bundle
+    /// receipt (whose identifier names the bundle, not a licence).
+    pub identifier_caption: String,
     /// The QR text (the verification URL).
     pub qr_text: String,
     /// Document information.
@@ -132,6 +135,7 @@ fn check(page: &LicencePage) -> Result<(), LayoutError> {
     limit("issuer", &page.issuer, MAX_ISSUER, true)?;
     limit("issue date", &page.issue_date, MAX_LINE, true)?;
     limit("identifier", &page.identifier, MAX_IDENTIFIER, true)?;
+    limit("identifier_caption", &page.identifier_caption, 16, true)?;
     check_custom(&page.info)
 }
 
@@ -302,7 +306,7 @@ fn footer(p: &mut Painter, page: &LicencePage) -> Result<(), LayoutError> {
     p.centred(page.issue_date.trim(), (ISSUER_CX, SEAL_CY - 5.5), (ISSUER_PT, 0.0, false), INK)?;
 
     p.rule(0.35, 25.0);
-    let footer = format!("电子证照标识：{}", page.identifier.trim());
+    let footer = format!("{}：{}", page.identifier_caption.trim(), page.identifier.trim());
     let mut fsize: f32 = 9.0;
     while fsize > 6.0 && width_pt(&footer, fsize)? > pt(RIGHT - LEFT) {
         fsize -= 0.5;

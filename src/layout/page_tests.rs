@@ -28,6 +28,7 @@ pub(crate) fn sample() -> LicencePage {
         issuer: "上海市浦东新区市场监督管理局".into(),
         issue_date: "2026年11月22日".into(),
         identifier: "1.2.156.3005.2.11100000000013338W032.11220000013544541J.2430599.001.F".into(),
+        identifier_caption: "电子证照标识".into(),
         qr_text: "https://zhengzhao.example.gov.cn/v/1.2.156.3005.2.11100000000013338W032.11220000013544541J.2430599.001.F".into(),
         info: DocInfo {
             title: "食品经营许可证 JY23101150012345".into(),

@@ -83,6 +83,7 @@ pub fn licence_page(t: &LicenceType, r: &LicenceRecord, url: &str, now: OffsetDa
         issuer: r.issuer_name.clone(),
         issue_date: cn_date_text(&r.issue_date),
         identifier: r.identifier.clone(),
+        identifier_caption: "电子证照标识".into(),
         qr_text: url.to_owned(),
         info: DocInfo {
             title: format!("{} {}", r.licence_name, r.licence_number),

@@ -152,6 +152,7 @@ fn receipt_page(
         issuer: centre.to_owned(),
         issue_date: format!("{}年{:02}月{:02}日", d.year(), u8::from(d.month()), d.day()),
         identifier: claims.bundle_id.clone(),
+        identifier_caption: "办件编号".into(),
         qr_text: url.to_owned(),
         info: DocInfo {
             title: format!("办结通知书 {}", claims.bundle_id),
