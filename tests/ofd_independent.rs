@@ -33,7 +33,7 @@ use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use common::tools::{env_tool, path_tool, require, run, text};
+use common::tools::{env_tool, path_tool, require, run, run_for, text};
 use time::OffsetDateTime;
 use zhengzhao::config::{Config, Layer};
 use zhengzhao::licence::{DocumentKind, LicenceInput};
@@ -581,6 +581,11 @@ async fn ofdkit_extracts_the_chinese_text_and_the_metadata_of_issued_ofds() {
 /// PyMuPDF) into `argv[2]`. easyofd draws images, paths and the StampAnnot's seal picture,
 /// but no text (FINDINGS), ignores stroke colours (black frame) and strokes filled paths
 /// (an outlined QR): it is looked to for the seal only.
+/// How long easyofd may take to draw one page: it spent 52 s of CPU on a stamped licence
+/// OFD alone on a 2-core CI machine (easyofd 20260427: reportlab and PyMuPDF in pure
+/// Python paths), and more beside the suite's other tests; the common 60 s killed it.
+const EASYOFD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(240);
+
 const EASYOFD: &str = r#"
 import sys
 from easyofd.ofd import OFD
@@ -653,7 +658,12 @@ async fn easyofd_draws_the_seal_over_the_issuer_and_the_date() {
     let dir = out_dir("easyofd");
     let (path, png) = (dir.join("licence.ofd"), dir.join("easyofd.png"));
     std::fs::write(&path, ofd).unwrap();
-    let out = run(&python, [OsStr::new("-c"), OsStr::new(EASYOFD), path.as_os_str(), png.as_os_str()]).await;
+    let out = run_for(
+        &python,
+        [OsStr::new("-c"), OsStr::new(EASYOFD), path.as_os_str(), png.as_os_str()],
+        EASYOFD_TIMEOUT,
+    )
+    .await;
     assert!(out.status.success(), "{}", text(&out));
     let seal = tiny_skia::Pixmap::decode_png(&std::fs::read(&png).unwrap()).unwrap();
 
@@ -699,7 +709,12 @@ async fn easyofd_draws_the_seal_over_the_issuer_and_the_date() {
     // The time-stamped OFD (a fifth element in SignedValue.dat) reads and draws alike.
     let (path, png) = (dir.join("stamped.ofd"), dir.join("stamped.png"));
     std::fs::write(&path, issued.ofd("stamped")).unwrap();
-    let out = run(&python, [OsStr::new("-c"), OsStr::new(EASYOFD), path.as_os_str(), png.as_os_str()]).await;
+    let out = run_for(
+        &python,
+        [OsStr::new("-c"), OsStr::new(EASYOFD), path.as_os_str(), png.as_os_str()],
+        EASYOFD_TIMEOUT,
+    )
+    .await;
     assert!(out.status.success(), "{}", text(&out));
     let (stamped_red, _) = red_box(&tiny_skia::Pixmap::decode_png(&std::fs::read(&png).unwrap()).unwrap());
     assert!(stamped_red.iter().zip(red).all(|(a, b)| (a - b).abs() < 0.5), "{stamped_red:?} vs {red:?}");

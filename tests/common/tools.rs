@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
 
-/// Longest any checker may run before it is killed and the test fails.
+/// Longest a checker may run before it is killed and the test fails (unless its test sets
+/// its own limit with [`run_for`]).
 pub const TOOL_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// An executable named by environment variable `var`, if it exists.
@@ -46,13 +47,22 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
+    run_for(program, args, TOOL_TIMEOUT).await
+}
+
+/// Runs `program` with `args`, killing it after `limit` (for a checker known to be slow).
+pub async fn run_for<I, S>(program: &Path, args: I, limit: Duration) -> Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
     let mut cmd = tokio::process::Command::new(program);
     cmd.args(args).kill_on_drop(true).stdin(std::process::Stdio::null());
     let line = format!("{cmd:?}");
-    match tokio::time::timeout(TOOL_TIMEOUT, cmd.output()).await {
+    match tokio::time::timeout(limit, cmd.output()).await {
         Ok(Ok(out)) => out,
         Ok(Err(e)) => panic!("cannot run {line}: {e}"),
-        Err(_) => panic!("{line} ran longer than {TOOL_TIMEOUT:?} and was killed"),
+        Err(_) => panic!("{line} ran longer than {limit:?} and was killed"),
     }
 }
 
