@@ -577,15 +577,15 @@ async fn ofdkit_extracts_the_chinese_text_and_the_metadata_of_issued_ofds() {
 
 // --- easyofd: the seal picture --------------------------------------------------------
 
-/// Renders page 1 of the OFD `argv[1]` with easyofd (OFD → PDF with reportlab → PNG with
-/// PyMuPDF) into `argv[2]`. easyofd draws images, paths and the StampAnnot's seal picture,
-/// but no text (FINDINGS), ignores stroke colours (black frame) and strokes filled paths
-/// (an outlined QR): it is looked to for the seal only.
 /// How long easyofd may take to draw one page: it spent 52 s of CPU on a stamped licence
 /// OFD alone on a 2-core CI machine (easyofd 20260427: reportlab and PyMuPDF in pure
 /// Python paths), and more beside the suite's other tests; the common 60 s killed it.
 const EASYOFD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(240);
 
+/// Renders page 1 of the OFD `argv[1]` with easyofd (OFD → PDF with reportlab → PNG with
+/// PyMuPDF) into `argv[2]`. easyofd draws images, paths and the StampAnnot's seal picture,
+/// but no text (FINDINGS), ignores stroke colours (black frame) and strokes filled paths
+/// (an outlined QR): it is looked to for the seal only.
 const EASYOFD: &str = r#"
 import sys
 from easyofd.ofd import OFD

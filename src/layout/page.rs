@@ -52,6 +52,8 @@ const MAX_LABEL: usize = 12;
 const MAX_VALUE: usize = 2000;
 const MAX_ISSUER: usize = 40;
 const MAX_IDENTIFIER: usize = 120;
+/// Longest footer caption of the identifier (电子证照标识, 办件编号).
+const MAX_CAPTION: usize = 16;
 
 /// Everything printed on a licence page.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -135,7 +137,7 @@ fn check(page: &LicencePage) -> Result<(), LayoutError> {
     limit("issuer", &page.issuer, MAX_ISSUER, true)?;
     limit("issue date", &page.issue_date, MAX_LINE, true)?;
     limit("identifier", &page.identifier, MAX_IDENTIFIER, true)?;
-    limit("identifier_caption", &page.identifier_caption, 16, true)?;
+    limit("identifier_caption", &page.identifier_caption, MAX_CAPTION, true)?;
     check_custom(&page.info)
 }
 
