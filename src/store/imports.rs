@@ -213,20 +213,26 @@ fn job_from_row(row: &AnyRow) -> Result<ImportJobRecord, StoreError> {
     })
 }
 
+/// The statement [`ImportStore::imported`] asks with for `ids` source ids: `$1` the source,
+/// `$2`… the ids. Public so that a test can have PostgreSQL explain the very statement: its
+/// key must answer each id with a probe whatever the plan (migration 0018).
+pub fn imported_query(ids: usize) -> String {
+    let list: Vec<String> = (0..ids).map(|i| format!("${}", i + 2)).collect();
+    format!(
+        "SELECT source_id, licence_id, input, line_no FROM import_records \
+         WHERE source = $1 AND source_id IN ({})",
+        list.join(", ")
+    )
+}
+
 #[async_trait]
 impl ImportStore for SqlStore {
     async fn imported(&self, source: &str, source_ids: &[String]) -> Result<Vec<PriorImport>, StoreError> {
         let mut found = Vec::new();
         // 500 placeholders a statement: well under either database's limit.
         for chunk in source_ids.chunks(500) {
-            let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
-            let sql = format!(
-                "SELECT source_id, licence_id, input, line_no FROM import_records \
-                 WHERE source = $1 AND source_id IN ({})",
-                list.join(", ")
-            );
             // Only placeholders are formatted in; the values are bound.
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(source);
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(imported_query(chunk.len()))).bind(source);
             for id in chunk {
                 query = query.bind(id);
             }

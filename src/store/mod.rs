@@ -52,7 +52,7 @@ pub use delegations::{DelegationFilter, DelegationRecord, DelegationStore};
 pub use error::StoreError;
 pub use imports::{
     BatchOutcome, ImportCounts, ImportErrorLine, ImportJobRecord, ImportOrigin, ImportStore, ImportedLicence,
-    MAX_JOB_ERRORS, PriorImport,
+    MAX_JOB_ERRORS, PriorImport, imported_query,
 };
 pub use issuing::{
     IdempotencyClaim, IssueOutcome, IssuingStore, MAX_SERIAL_BLOCK, SERIAL_LEASE, SerialReservation,
