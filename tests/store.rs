@@ -13,9 +13,9 @@ use zhengzhao::licence::{Document, DocumentKind, LicenceStatus};
 use zhengzhao::pki::{Algorithm, RevocationReason};
 use zhengzhao::store::prelude::*;
 use zhengzhao::store::{
-    AuthorisationRecord, CrlRecord, Department, LicenceEvent, LicenceFilter, MAX_TSA_SERIAL_BLOCK,
-    NewLicence, PlatformRecord, RootRecord, SealMakerRecord, SealRecord, SealStatus, SerialReservation,
-    StoreError, TsaUnitRecord,
+    AuthorisationRecord, BatchOutcome, CrlRecord, Department, ImportOrigin, ImportedLicence, LicenceEvent,
+    LicenceFilter, MAX_TSA_SERIAL_BLOCK, NewLicence, PlatformRecord, RootRecord, SealMakerRecord, SealRecord,
+    SealStatus, SerialReservation, StoreError, TsaUnitRecord,
 };
 
 fn t(secs: i64) -> OffsetDateTime {
@@ -607,6 +607,73 @@ async fn tsa_units_and_serials(store: Arc<dyn Store>) {
     assert_eq!(next, 55..=56);
 }
 
+/// How many licences the register holds (up to 1,000).
+async fn licence_count(store: &dyn Store) -> usize {
+    store.licences(&LicenceFilter { limit: 1000, ..LicenceFilter::default() }).await.unwrap().len()
+}
+
+/// `n` licences of an import from one block of serials, source ids `S0`…
+async fn import_items(store: &dyn Store, n: u64, now: OffsetDateTime) -> Vec<ImportedLicence> {
+    let block = store.reserve_serials("licence:import", n, now).await.unwrap();
+    block
+        .into_iter()
+        .enumerate()
+        .map(|(i, reservation)| ImportedLicence {
+            licence: new_licence(1000 + reservation.value, DEPT),
+            reservation,
+            source_id: format!("S{i}"),
+            line_no: i as u64 + 1,
+        })
+        .collect()
+}
+
+/// An import batch is stored whole, several rows a statement, or not at all: a lapsed
+/// reservation anywhere refuses all of it; a source id twice in the batch is stored once.
+async fn import_batches_are_all_or_nothing(store: Arc<dyn Store>) {
+    with_roots(&*store).await;
+    store.insert_department(&department(DEPT)).await.unwrap();
+    store.insert_seal(&seal("31011500000001", DEPT, Algorithm::Ed25519, "0a01")).await.unwrap();
+    let now = t(100);
+    let origin = ImportOrigin { source: "legacy".into(), input: "legacy.jsonl".into() };
+    // More than one statement's worth of licences.
+    let mut items = import_items(&*store, 70, now).await;
+    items[50].source_id = "S7".into();
+
+    // One stale reservation (another holder's) refuses the batch: nothing is stored.
+    let mut stale = items.clone();
+    stale[66].reservation.holder = "someone else".into();
+    assert!(matches!(store.store_import_batch(&origin, &stale, now).await, Err(StoreError::Conflict(_))));
+    assert!(store.imported("legacy", &["S0".into(), "S69".into()]).await.unwrap().is_empty());
+    assert_eq!(licence_count(&*store).await, 0);
+
+    let outcomes = store.store_import_batch(&origin, &items, now).await.unwrap();
+    assert_eq!(outcomes.len(), 70);
+    for (i, outcome) in outcomes.iter().enumerate() {
+        match outcome {
+            BatchOutcome::Present(prior) => {
+                assert_eq!(i, 50);
+                assert_eq!((prior.line_no, prior.licence_id.as_str()), (8, items[7].licence.id.as_str()));
+            }
+            BatchOutcome::Issued => assert_ne!(i, 50),
+        }
+    }
+    assert_eq!(licence_count(&*store).await, 69);
+    for item in [&items[0], &items[33], &items[69]] {
+        let events = store.licence_events(&item.licence.id).await.unwrap();
+        assert_eq!((events.len(), events[0].seq, events[0].kind.as_str()), (1, 1, "issued"));
+    }
+    let ids: Vec<String> = (0..70).map(|i| format!("S{i}")).collect();
+    assert_eq!(store.imported("legacy", &ids).await.unwrap().len(), 69);
+    // The duplicate's serial was given back: it is the next one handed out.
+    let next = reserve_one(&*store, "licence:import", now).await;
+    assert_eq!(next.value, items[50].reservation.value);
+
+    // Stored again, every one is present; nothing more is stored.
+    let again = store.store_import_batch(&origin, &items, now).await.unwrap();
+    assert!(again.iter().all(|o| matches!(o, BatchOutcome::Present(_))));
+    assert_eq!(licence_count(&*store).await, 69);
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -647,6 +714,7 @@ on_both_backends!(
     licences_keep_their_document,
     seal_maker_and_ses_seals,
     tsa_units_and_serials,
+    import_batches_are_all_or_nothing,
 );
 
 #[tokio::test]

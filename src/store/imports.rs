@@ -2,15 +2,17 @@
 //! became, stored with the licence in one transaction per batch, and the import jobs
 //! started over HTTP with their first error lines.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 use time::OffsetDateTime;
 
 use super::error::StoreError;
-use super::issuing::{SerialReservation, end_reservation, give_back, insert_licence};
+use super::issuing::{SerialReservation, end_reservations, give_back, insert_licences};
 use super::licences::NewLicence;
-use super::sql::{Backend, SqlStore, from_ts, signed, ts, unsigned};
+use super::sql::{Backend, SqlStore, from_ts, placeholder_list, signed, ts, unsigned, value_rows};
 
 /// Most error lines kept per import job.
 pub const MAX_JOB_ERRORS: usize = 1000;
@@ -150,48 +152,87 @@ fn prior_from_row(row: &AnyRow) -> Result<PriorImport, StoreError> {
     })
 }
 
-/// The source record `source_id` imported before, read inside `tx`.
-async fn prior_in(
-    tx: &mut Transaction<'static, Any>,
+/// Rows per multi-row insert of import records (6 parameters each).
+const RECORDS_PER_INSERT: usize = 500;
+
+/// Source ids one lookup asks for at most: well under either database's limit of
+/// parameters per statement.
+const IMPORTED_PER_QUERY: usize = 500;
+
+/// The import records of `source_ids` (at most [`IMPORTED_PER_QUERY`]) under `source`.
+async fn imported_rows<'e>(
+    executor: impl sqlx::Executor<'e, Database = Any>,
     source: &str,
-    source_id: &str,
-) -> Result<Option<PriorImport>, StoreError> {
-    let row = sqlx::query(
-        "SELECT source_id, licence_id, input, line_no FROM import_records WHERE source = $1 AND source_id = $2",
-    )
-    .bind(source)
-    .bind(source_id)
-    .fetch_optional(&mut **tx)
-    .await?;
-    row.as_ref().map(prior_from_row).transpose()
+    source_ids: &[String],
+) -> Result<Vec<AnyRow>, StoreError> {
+    // Only placeholders are formatted in; the values are bound.
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(imported_query(source_ids.len()))).bind(source);
+    for id in source_ids {
+        query = query.bind(id);
+    }
+    Ok(query.fetch_all(executor).await?)
 }
 
-/// Stores one licence of a batch inside `tx`.
-async fn store_one(
+/// Stores a batch inside `tx` (see [`ImportStore::store_import_batch`]) in a few
+/// statements for the whole batch, not a few per licence: which source ids are present
+/// (stored before, by a concurrent import of the same source too), then the others'
+/// reservations, licences, first events and import records, several rows a statement. A
+/// source id twice in the batch is present the second time, as the first one's.
+async fn store_batch(
     tx: &mut Transaction<'static, Any>,
     origin: &ImportOrigin,
-    item: &ImportedLicence,
+    batch: &[ImportedLicence],
     now: OffsetDateTime,
-) -> Result<BatchOutcome, StoreError> {
-    if let Some(prior) = prior_in(tx, &origin.source, &item.source_id).await? {
-        give_back(tx, &item.reservation).await?;
-        return Ok(BatchOutcome::Present(prior));
+) -> Result<Vec<BatchOutcome>, StoreError> {
+    let ids: Vec<String> = batch.iter().map(|item| item.source_id.clone()).collect();
+    let mut present: HashMap<String, PriorImport> = HashMap::with_capacity(batch.len());
+    for chunk in ids.chunks(IMPORTED_PER_QUERY) {
+        for row in imported_rows(&mut **tx, &origin.source, chunk).await? {
+            let prior = prior_from_row(&row)?;
+            present.insert(prior.source_id.clone(), prior);
+        }
     }
-    end_reservation(tx, &item.reservation).await?;
-    insert_licence(tx, &item.licence).await?;
-    sqlx::query(
-        "INSERT INTO import_records (source, source_id, licence_id, input, line_no, imported_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(&origin.source)
-    .bind(&item.source_id)
-    .bind(&item.licence.id)
-    .bind(&origin.input)
-    .bind(signed("line", item.line_no)?)
-    .bind(ts(now))
-    .execute(&mut **tx)
-    .await?;
-    Ok(BatchOutcome::Issued)
+    let mut outcomes = Vec::with_capacity(batch.len());
+    let mut new = Vec::with_capacity(batch.len());
+    for item in batch {
+        if let Some(prior) = present.get(&item.source_id) {
+            give_back(tx, &item.reservation).await?;
+            outcomes.push(BatchOutcome::Present(prior.clone()));
+            continue;
+        }
+        let first = PriorImport {
+            source_id: item.source_id.clone(),
+            licence_id: item.licence.id.clone(),
+            input: origin.input.clone(),
+            line_no: item.line_no,
+        };
+        present.insert(item.source_id.clone(), first);
+        new.push(item);
+        outcomes.push(BatchOutcome::Issued);
+    }
+    let reservations: Vec<&SerialReservation> = new.iter().map(|item| &item.reservation).collect();
+    end_reservations(tx, &reservations).await?;
+    let licences: Vec<&NewLicence> = new.iter().map(|item| &item.licence).collect();
+    insert_licences(tx, &licences).await?;
+    for chunk in new.chunks(RECORDS_PER_INSERT) {
+        let sql = format!(
+            "INSERT INTO import_records (source, source_id, licence_id, input, line_no, imported_at) VALUES {}",
+            value_rows(chunk.len(), 6, 1)
+        );
+        // Only placeholders are formatted in; the values are bound.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for item in chunk {
+            query = query
+                .bind(&origin.source)
+                .bind(&item.source_id)
+                .bind(&item.licence.id)
+                .bind(&origin.input)
+                .bind(signed("line", item.line_no)?)
+                .bind(ts(now));
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(outcomes)
 }
 
 fn job_from_row(row: &AnyRow) -> Result<ImportJobRecord, StoreError> {
@@ -217,11 +258,10 @@ fn job_from_row(row: &AnyRow) -> Result<ImportJobRecord, StoreError> {
 /// `$2`… the ids. Public so that a test can have PostgreSQL explain the very statement: its
 /// key must answer each id with a probe whatever the plan (migration 0018).
 pub fn imported_query(ids: usize) -> String {
-    let list: Vec<String> = (0..ids).map(|i| format!("${}", i + 2)).collect();
     format!(
         "SELECT source_id, licence_id, input, line_no FROM import_records \
          WHERE source = $1 AND source_id IN ({})",
-        list.join(", ")
+        placeholder_list(2, ids)
     )
 }
 
@@ -229,14 +269,8 @@ pub fn imported_query(ids: usize) -> String {
 impl ImportStore for SqlStore {
     async fn imported(&self, source: &str, source_ids: &[String]) -> Result<Vec<PriorImport>, StoreError> {
         let mut found = Vec::new();
-        // 500 placeholders a statement: well under either database's limit.
-        for chunk in source_ids.chunks(500) {
-            // Only placeholders are formatted in; the values are bound.
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(imported_query(chunk.len()))).bind(source);
-            for id in chunk {
-                query = query.bind(id);
-            }
-            for row in query.fetch_all(&self.pool).await? {
+        for chunk in source_ids.chunks(IMPORTED_PER_QUERY) {
+            for row in imported_rows(&self.pool, source, chunk).await? {
                 found.push(prior_from_row(&row)?);
             }
         }
@@ -251,10 +285,7 @@ impl ImportStore for SqlStore {
     ) -> Result<Vec<BatchOutcome>, StoreError> {
         let _turn = self.writer.enter().await;
         let mut tx = self.pool.begin().await?;
-        let mut outcomes = Vec::with_capacity(batch.len());
-        for item in batch {
-            outcomes.push(store_one(&mut tx, origin, item, now).await?);
-        }
+        let outcomes = store_batch(&mut tx, origin, batch, now).await?;
         tx.commit().await?;
         Ok(outcomes)
     }

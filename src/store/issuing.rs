@@ -11,7 +11,7 @@ use super::licences::{
     LicenceEvent, LicenceRow, LicenceStore, NewLicence, document_columns, insert_event, licence_columns,
     status_in,
 };
-use super::sql::{SqlStore, is_unique_violation, signed, ts, unsigned};
+use super::sql::{SqlStore, is_unique_violation, placeholder_list, signed, ts, unsigned, value_rows};
 use crate::licence::LicenceStatus;
 
 /// An idempotency key presented with an issuing request.
@@ -137,18 +137,49 @@ pub(super) async fn end_reservation(
     tx: &mut Transaction<'static, Any>,
     r: &SerialReservation,
 ) -> Result<(), StoreError> {
-    let done =
-        sqlx::query("DELETE FROM serial_reservations WHERE counter = $1 AND value = $2 AND holder = $3")
-            .bind(&r.counter)
-            .bind(signed("serial", r.value)?)
-            .bind(&r.holder)
-            .execute(&mut **tx)
-            .await?;
-    if done.rows_affected() != 1 {
-        return Err(StoreError::Conflict(format!(
-            "the reservation of serial {} lapsed before the licence was stored",
-            r.value
-        )));
+    end_reservations(tx, &[r]).await
+}
+
+/// Serial reservations one statement ends at most.
+const RESERVATIONS_PER_DELETE: usize = 500;
+
+/// Ends serial reservations inside `tx`, one statement per counter and holder (a batch's
+/// serials mostly share both); conflict if one of them lapsed and was handed out again.
+pub(super) async fn end_reservations(
+    tx: &mut Transaction<'static, Any>,
+    reservations: &[&SerialReservation],
+) -> Result<(), StoreError> {
+    let mut groups: Vec<((&str, &str), Vec<u64>)> = Vec::new();
+    for r in reservations {
+        let key = (r.counter.as_str(), r.holder.as_str());
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, values)) => values.push(r.value),
+            None => groups.push((key, vec![r.value])),
+        }
+    }
+    for ((counter, holder), values) in &groups {
+        for chunk in values.chunks(RESERVATIONS_PER_DELETE) {
+            let sql = format!(
+                "DELETE FROM serial_reservations WHERE counter = $1 AND holder = $2 AND value IN ({})",
+                placeholder_list(3, chunk.len())
+            );
+            // Only placeholders are formatted in; the values are bound.
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(*counter).bind(*holder);
+            for value in chunk {
+                query = query.bind(signed("serial", *value)?);
+            }
+            let done = query.execute(&mut **tx).await?;
+            if done.rows_affected() != chunk.len() as u64 {
+                return Err(StoreError::Conflict(match chunk {
+                    [one] => format!("the reservation of serial {one} lapsed before the licence was stored"),
+                    _ => format!(
+                        "{} of {} serial reservations of {counter} lapsed before the licences were stored",
+                        chunk.len() as u64 - done.rows_affected(),
+                        chunk.len()
+                    ),
+                }));
+            }
+        }
     }
     Ok(())
 }
@@ -181,45 +212,97 @@ pub(super) async fn insert_licence(
     tx: &mut Transaction<'static, Any>,
     l: &NewLicence,
 ) -> Result<(), StoreError> {
-    let (pdf, document, ofd, deferred) = document_columns(&l.document);
-    sqlx::query(concat!(
-        "INSERT INTO licences (",
-        licence_columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)"
-    ))
-    .bind(&l.id)
-    .bind(&l.type_code)
-    .bind(&l.issuer_code)
-    .bind(&l.serial)
-    .bind(i64::from(l.version))
-    .bind(&l.holder_code)
-    .bind(&l.holder_code_type)
-    .bind(&l.holder_name)
-    .bind(&l.seal_id)
-    .bind(LicenceStatus::Valid.code())
-    .bind(ts(l.issued_at))
-    .bind(&l.valid_from)
-    .bind(l.valid_until.clone())
-    .bind(l.record_cbor.clone())
-    .bind(l.record_hash.clone())
-    .bind(l.token.clone())
-    .bind(pdf)
-    .bind(l.replaces.clone())
-    .bind(l.client_id.clone())
-    .bind(document)
-    .bind(ofd)
-    .bind(l.ofd_seal_id.clone())
-    .bind(deferred)
-    .execute(&mut **tx)
-    .await
-    .map_err(|e| {
-        if is_unique_violation(&e) {
-            StoreError::Conflict(format!("licence {} exists already", l.id))
-        } else {
-            StoreError::Database(e)
+    insert_licences(tx, &[l]).await
+}
+
+/// Licences one INSERT writes at most: 23 parameters each, well under either database's
+/// limit of parameters per statement, and a few MB of documents.
+const LICENCES_PER_INSERT: usize = 32;
+
+/// Columns of a licence row ([`licence_columns`]).
+const LICENCE_COLUMNS: usize = 23;
+
+/// Columns of a licence event row.
+const EVENT_COLUMNS: usize = 8;
+
+/// Inserts new licences and each one's first event inside `tx`, several rows a statement;
+/// conflict if one of them exists already.
+pub(super) async fn insert_licences(
+    tx: &mut Transaction<'static, Any>,
+    licences: &[&NewLicence],
+) -> Result<(), StoreError> {
+    for chunk in licences.chunks(LICENCES_PER_INSERT) {
+        let sql = format!(
+            "INSERT INTO licences ({}) VALUES {}",
+            licence_columns!(),
+            value_rows(chunk.len(), LICENCE_COLUMNS, 1)
+        );
+        // Only placeholders are formatted in; the values are bound.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for l in chunk {
+            let (pdf, document, ofd, deferred) = document_columns(&l.document);
+            query = query
+                .bind(&l.id)
+                .bind(&l.type_code)
+                .bind(&l.issuer_code)
+                .bind(&l.serial)
+                .bind(i64::from(l.version))
+                .bind(&l.holder_code)
+                .bind(&l.holder_code_type)
+                .bind(&l.holder_name)
+                .bind(&l.seal_id)
+                .bind(LicenceStatus::Valid.code())
+                .bind(ts(l.issued_at))
+                .bind(&l.valid_from)
+                .bind(l.valid_until.as_deref())
+                .bind(l.record_cbor.as_slice())
+                .bind(l.record_hash.as_slice())
+                .bind(l.token.as_slice())
+                .bind(pdf)
+                .bind(l.replaces.as_deref())
+                .bind(l.client_id.as_deref())
+                .bind(document)
+                .bind(ofd)
+                .bind(l.ofd_seal_id.as_deref())
+                .bind(deferred);
         }
-    })?;
-    let event = LicenceEvent {
+        query.execute(&mut **tx).await.map_err(|e| {
+            if !is_unique_violation(&e) {
+                StoreError::Database(e)
+            } else if let [l] = chunk {
+                StoreError::Conflict(format!("licence {} exists already", l.id))
+            } else {
+                let (first, last) = (chunk.first().map_or("", |l| &l.id), chunk.last().map_or("", |l| &l.id));
+                StoreError::Conflict(format!("one of licences {first} to {last} exists already"))
+            }
+        })?;
+        // A new licence has no events: its first is number 1.
+        let sql = format!(
+            "INSERT INTO licence_events (licence_id, seq, at, kind, from_status, to_status, reason, actor) VALUES {}",
+            value_rows(chunk.len(), EVENT_COLUMNS, 1)
+        );
+        // Only placeholders are formatted in; the values are bound.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for l in chunk {
+            let event = first_event(l);
+            query = query
+                .bind(&l.id)
+                .bind(1i64)
+                .bind(ts(event.at))
+                .bind(event.kind)
+                .bind(None::<String>)
+                .bind(event.to_status.code())
+                .bind(event.reason)
+                .bind(event.actor);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// A new licence's first event: issued, or a renewal of the licence it replaces.
+fn first_event(l: &NewLicence) -> LicenceEvent {
+    LicenceEvent {
         seq: 1,
         at: l.issued_at,
         kind: if l.replaces.is_some() { "renewal" } else { "issued" }.into(),
@@ -227,8 +310,7 @@ pub(super) async fn insert_licence(
         to_status: LicenceStatus::Valid,
         reason: l.replaces.as_ref().map_or_else(|| "issued".to_owned(), |old| format!("replaces {old}")),
         actor: actor(l),
-    };
-    insert_event(tx, &l.id, &event).await
+    }
 }
 
 /// Records the idempotency key inside `tx`: `Ok(false)` if a concurrent request with the
@@ -323,15 +405,10 @@ async fn take_next_serials(
         .ok_or_else(|| StoreError::Corrupt(format!("counter {counter} at {last}")))?;
     let values: Vec<u64> = (first..=last).collect();
     for chunk in values.chunks(RESERVATION_ROWS) {
-        let mut sql =
-            String::from("INSERT INTO serial_reservations (counter, value, holder, reserved_until) VALUES ");
-        for i in 0..chunk.len() {
-            let p = i * 4;
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!("(${}, ${}, ${}, ${})", p + 1, p + 2, p + 3, p + 4));
-        }
+        let sql = format!(
+            "INSERT INTO serial_reservations (counter, value, holder, reserved_until) VALUES {}",
+            value_rows(chunk.len(), 4, 1)
+        );
         // Only placeholders are formatted in; the values are bound.
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for value in chunk {

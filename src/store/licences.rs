@@ -204,13 +204,11 @@ fn document_from_row(row: &AnyRow) -> Result<Document, StoreError> {
 }
 
 /// The `pdf`, `document`, `ofd` and `deferred` column values of `document`.
-pub(super) fn document_columns(
-    document: &Document,
-) -> (Vec<u8>, &'static str, Vec<u8>, Option<&'static str>) {
-    let pdf = document.pdf().unwrap_or_default().to_vec();
+pub(super) fn document_columns(document: &Document) -> (&[u8], &'static str, &[u8], Option<&'static str>) {
+    let pdf = document.pdf().unwrap_or_default();
     let has_pdf = if pdf.is_empty() { DocumentKind::None } else { DocumentKind::Pdf };
     let deferred = document.deferred().map(DocumentKind::as_str);
-    (pdf, has_pdf.as_str(), document.ofd().unwrap_or_default().to_vec(), deferred)
+    (pdf, has_pdf.as_str(), document.ofd().unwrap_or_default(), deferred)
 }
 
 fn event_from_row(row: &AnyRow) -> Result<LicenceEvent, StoreError> {

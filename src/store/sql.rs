@@ -155,6 +155,27 @@ pub(super) fn split_list(s: &str) -> Vec<String> {
 }
 
 /// Whether the statement broke a unique constraint.
+/// Placeholders for `rows` rows of `cols` values each, numbered from `$first` row by row:
+/// `($1, $2), ($3, $4)` for two rows of two from 1. The VALUES of a statement that writes
+/// several rows at once, so that a batch costs a statement, not a statement per row (each
+/// statement is a round trip to the database, or to sqlx's SQLite thread). Only
+/// placeholders are formatted into statements; the values are bound.
+pub(super) fn value_rows(rows: usize, cols: usize, first: usize) -> String {
+    let mut sql = String::with_capacity(rows * cols * 6);
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ", (" });
+        sql.push_str(&placeholder_list(first + row * cols, cols));
+        sql.push(')');
+    }
+    sql
+}
+
+/// `n` placeholders from `$first`, separated by commas: `$3, $4, $5` (an IN list).
+pub(super) fn placeholder_list(first: usize, n: usize) -> String {
+    let list: Vec<String> = (first..first + n).map(|i| format!("${i}")).collect();
+    list.join(", ")
+}
+
 pub(super) fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
 }
@@ -229,5 +250,13 @@ mod tests {
         let store = SqlStore::connect(&url).await.unwrap();
         assert_eq!(mode(&db), 0o600);
         store.close().await;
+    }
+
+    #[test]
+    fn value_rows_number_placeholders_row_by_row() {
+        assert_eq!(value_rows(2, 3, 1), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(value_rows(1, 2, 4), "($4, $5)");
+        assert_eq!(placeholder_list(2, 3), "$2, $3, $4");
+        assert_eq!(value_rows(0, 3, 1), "");
     }
 }
