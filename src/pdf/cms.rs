@@ -153,9 +153,9 @@ pub(crate) fn sign(
     stamper: Option<&dyn crate::tsa::Stamper>,
 ) -> Result<Vec<u8>, PdfError> {
     let first = chain_der.first().ok_or(PdfError::EmptyChain)?;
-    let certs: Vec<Certificate> = chain_der
+    let certs: Vec<std::sync::Arc<Certificate>> = chain_der
         .iter()
-        .map(|d| Certificate::from_der(d).map_err(|e| PdfError::BadCertificate(e.to_string())))
+        .map(|d| crate::pki::signing_cert(d).map_err(|e| PdfError::BadCertificate(e.to_string())))
         .collect::<Result<_, _>>()?;
     let leaf = &certs[0];
     let spki = leaf.tbs_certificate().subject_public_key_info().to_der().map_err(cms_err)?;
@@ -209,7 +209,10 @@ pub(crate) fn sign(
         unsigned_attrs,
     };
     let cert_set = SetOfVec::try_from(
-        certs.into_iter().map(cms::cert::CertificateChoices::Certificate).collect::<Vec<_>>(),
+        certs
+            .iter()
+            .map(|c| cms::cert::CertificateChoices::Certificate(Certificate::clone(c)))
+            .collect::<Vec<_>>(),
     )
     .map_err(cms_err)?;
     let signed_data = SignedData {

@@ -31,8 +31,8 @@ const TOKEN_STRUCTURE: usize = 640;
 /// CMS signed with it (signer identifier, ESS certificate id); the whole certificate if it
 /// does not parse (it is then refused when signing).
 fn issuer_serial_len(cert: &[u8]) -> usize {
-    use der::{Decode as _, Encode as _};
-    x509_cert::Certificate::from_der(cert)
+    use der::Encode as _;
+    crate::pki::signing_cert(cert)
         .ok()
         .and_then(|c| {
             let tbs = c.tbs_certificate();

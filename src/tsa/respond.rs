@@ -70,7 +70,7 @@ pub fn respond(
     tsa_cert_der: &[u8],
     stamp: &Stamp,
 ) -> Result<Response, TsaError> {
-    let cert = Certificate::from_der(tsa_cert_der).map_err(|e| TsaError::BadTsaKey(e.to_string()))?;
+    let cert = crate::pki::signing_cert(tsa_cert_der).map_err(|e| TsaError::BadTsaKey(e.to_string()))?;
     let spki = cert.tbs_certificate().subject_public_key_info().to_der().map_err(enc)?;
     if spki != signer.public_key_spki_der() {
         return Err(TsaError::BadTsaKey("the key does not match the certificate".to_owned()));
@@ -107,7 +107,7 @@ pub(crate) fn token_for_digest(
     if digest.len() != alg.digest_len() {
         return Err(TsaError::InvalidArgument(format!("a {alg:?} digest has {} bytes", alg.digest_len())));
     }
-    let cert = Certificate::from_der(tsa_cert_der).map_err(|e| TsaError::BadTsaKey(e.to_string()))?;
+    let cert = crate::pki::signing_cert(tsa_cert_der).map_err(|e| TsaError::BadTsaKey(e.to_string()))?;
     let spki = cert.tbs_certificate().subject_public_key_info().to_der().map_err(enc)?;
     if spki != signer.public_key_spki_der() {
         return Err(TsaError::BadTsaKey("the key does not match the certificate".to_owned()));
