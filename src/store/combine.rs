@@ -119,9 +119,34 @@ async fn run_batch(pool: &AnyPool, batch: Vec<(Job, Reply)>) {
             results.push(Ok(()));
         }
     } else {
-        for (job, reply) in batch {
-            results.push(in_savepoint(&mut tx, job).await);
+        // Each write in a savepoint of its own; the statement that ends one savepoint also
+        // opens the next (one round trip between writes, not two).
+        let mut opened = sqlx::raw_sql(SAVEPOINT).execute(&mut *tx).await.map(|_| ());
+        let last = batch.len() - 1;
+        for (i, (job, reply)) in batch.into_iter().enumerate() {
+            if let Err(e) = opened {
+                // The transaction cannot go on: every write of the batch fails with it.
+                let message = e.to_string();
+                let _ = reply.send(Err(db_error(&message)));
+                for reply in replies {
+                    let _ = reply.send(Err(db_error(&message)));
+                }
+                return;
+            }
+            let result = job(&mut tx).await;
+            let end = if result.is_ok() { RELEASE } else { ROLL_BACK };
+            let next = if i < last { format!("{end}; {SAVEPOINT}") } else { end.to_owned() };
+            // Only fixed statements are formatted in.
+            opened = sqlx::raw_sql(sqlx::AssertSqlSafe(next)).execute(&mut *tx).await.map(|_| ());
+            results.push(result);
             replies.push(reply);
+        }
+        if let Err(e) = opened {
+            let message = e.to_string();
+            for reply in replies {
+                let _ = reply.send(Err(db_error(&message)));
+            }
+            return;
         }
     }
     if let Err(e) = tx.commit().await {
@@ -136,18 +161,59 @@ async fn run_batch(pool: &AnyPool, batch: Vec<(Job, Reply)>) {
     }
 }
 
-/// Runs `job` between `SAVEPOINT` and `RELEASE`, or rolls back to the savepoint on error.
-async fn in_savepoint(tx: &mut Transaction<'static, Any>, job: Job) -> Result<(), StoreError> {
-    sqlx::query("SAVEPOINT combined_write").execute(&mut **tx).await?;
-    match job(tx).await {
-        Ok(()) => {
-            sqlx::query("RELEASE SAVEPOINT combined_write").execute(&mut **tx).await?;
-            Ok(())
+/// Opens a write's savepoint.
+const SAVEPOINT: &str = "SAVEPOINT combined_write";
+/// Keeps a write that succeeded.
+const RELEASE: &str = "RELEASE SAVEPOINT combined_write";
+/// Undoes a write that failed (its error is its caller's answer), keeping the others.
+const ROLL_BACK: &str = "ROLLBACK TO SAVEPOINT combined_write; RELEASE SAVEPOINT combined_write";
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // Tests: a failed unwrap is a failed test.
+
+    use super::*;
+
+    /// Writes `v` into `t`; a write of an odd `v` then fails (a unique violation) after
+    /// writing, so that only its savepoint's rollback can undo it.
+    fn write(c: &Combiner, v: i64) -> tokio::task::JoinHandle<Result<i64, StoreError>> {
+        let c = c.clone();
+        tokio::spawn(async move {
+            c.write(move |tx| {
+                Box::pin(async move {
+                    sqlx::query("INSERT INTO t (v) VALUES ($1)").bind(v).execute(&mut **tx).await?;
+                    if v % 2 == 1 {
+                        sqlx::query("INSERT INTO t (v) VALUES ($1)").bind(v).execute(&mut **tx).await?;
+                    }
+                    Ok(v)
+                })
+            })
+            .await
+        })
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_is_undone_alone_and_the_batch_commits() {
+        sqlx::any::install_default_drivers();
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let pool = sqlx::any::AnyPoolOptions::new().max_connections(1).connect(&url).await.unwrap();
+        sqlx::query("CREATE TABLE t (v INTEGER PRIMARY KEY)").execute(&pool).await.unwrap();
+        let combiner = Combiner::start(pool.clone(), Arc::new(super::super::sql::WriteGate::default()));
+        // Queued before the writer task runs (one thread): one batch of six.
+        let writes: Vec<_> = (0..6).map(|v| write(&combiner, v)).collect();
+        for (v, w) in (0..6).zip(writes) {
+            let result = w.await.unwrap();
+            assert_eq!(result.is_ok(), v % 2 == 0, "{v}: {result:?}");
         }
-        Err(e) => {
-            sqlx::query("ROLLBACK TO SAVEPOINT combined_write").execute(&mut **tx).await?;
-            sqlx::query("RELEASE SAVEPOINT combined_write").execute(&mut **tx).await?;
-            Err(e)
+        let rows: Vec<(i64,)> = sqlx::query_as("SELECT v FROM t ORDER BY v").fetch_all(&pool).await.unwrap();
+        assert_eq!(rows, vec![(0,), (2,), (4,)]);
+        // The last write of a batch failing leaves the others too.
+        let writes: Vec<_> = [6, 7].into_iter().map(|v| write(&combiner, v)).collect();
+        for w in writes {
+            let _ = w.await.unwrap();
         }
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM t").fetch_one(&pool).await.unwrap();
+        assert_eq!(n, 4);
     }
 }
