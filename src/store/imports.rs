@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use super::error::StoreError;
 use super::issuing::{SerialReservation, end_reservations, give_back, insert_licences};
 use super::licences::NewLicence;
-use super::sql::{Backend, SqlStore, from_ts, placeholder_list, signed, ts, unsigned, value_rows};
+use super::sql::{Backend, SqlStore, from_ts, insert_rows, placeholder_list, signed, ts, unsigned};
 
 /// Most error lines kept per import job.
 pub const MAX_JOB_ERRORS: usize = 1000;
@@ -214,24 +214,18 @@ async fn store_batch(
     end_reservations(tx, &reservations).await?;
     let licences: Vec<&NewLicence> = new.iter().map(|item| &item.licence).collect();
     insert_licences(tx, &licences).await?;
-    for chunk in new.chunks(RECORDS_PER_INSERT) {
-        let sql = format!(
-            "INSERT INTO import_records (source, source_id, licence_id, input, line_no, imported_at) VALUES {}",
-            value_rows(chunk.len(), 6, 1)
-        );
-        // Only placeholders are formatted in; the values are bound.
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for item in chunk {
-            query = query
-                .bind(&origin.source)
-                .bind(&item.source_id)
-                .bind(&item.licence.id)
-                .bind(&origin.input)
-                .bind(signed("line", item.line_no)?)
-                .bind(ts(now));
-        }
-        query.execute(&mut **tx).await?;
-    }
+    let insert =
+        "INSERT INTO import_records (source, source_id, licence_id, input, line_no, imported_at) VALUES";
+    insert_rows(tx, insert, (6, RECORDS_PER_INSERT), &new, |query, item| {
+        Ok(query
+            .bind(&origin.source)
+            .bind(&item.source_id)
+            .bind(&item.licence.id)
+            .bind(&origin.input)
+            .bind(signed("line", item.line_no)?)
+            .bind(ts(now)))
+    })
+    .await?;
     Ok(outcomes)
 }
 

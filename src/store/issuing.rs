@@ -11,7 +11,7 @@ use super::licences::{
     LicenceEvent, LicenceRow, LicenceStore, NewLicence, document_columns, insert_event, licence_columns,
     status_in,
 };
-use super::sql::{SqlStore, is_unique_violation, placeholder_list, signed, ts, unsigned, value_rows};
+use super::sql::{SqlStore, insert_rows, is_unique_violation, placeholder_list, signed, ts, unsigned};
 use crate::licence::LicenceStatus;
 
 /// An idempotency key presented with an issuing request.
@@ -225,79 +225,71 @@ const LICENCE_COLUMNS: usize = 23;
 /// Columns of a licence event row.
 const EVENT_COLUMNS: usize = 8;
 
+/// Events one INSERT writes at most (8 parameters each).
+const EVENTS_PER_INSERT: usize = 500;
+
 /// Inserts new licences and each one's first event inside `tx`, several rows a statement;
 /// conflict if one of them exists already.
 pub(super) async fn insert_licences(
     tx: &mut Transaction<'static, Any>,
     licences: &[&NewLicence],
 ) -> Result<(), StoreError> {
-    for chunk in licences.chunks(LICENCES_PER_INSERT) {
-        let sql = format!(
-            "INSERT INTO licences ({}) VALUES {}",
-            licence_columns!(),
-            value_rows(chunk.len(), LICENCE_COLUMNS, 1)
-        );
-        // Only placeholders are formatted in; the values are bound.
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for l in chunk {
-            let (pdf, document, ofd, deferred) = document_columns(&l.document);
-            query = query
-                .bind(&l.id)
-                .bind(&l.type_code)
-                .bind(&l.issuer_code)
-                .bind(&l.serial)
-                .bind(i64::from(l.version))
-                .bind(&l.holder_code)
-                .bind(&l.holder_code_type)
-                .bind(&l.holder_name)
-                .bind(&l.seal_id)
-                .bind(LicenceStatus::Valid.code())
-                .bind(ts(l.issued_at))
-                .bind(&l.valid_from)
-                .bind(l.valid_until.as_deref())
-                .bind(l.record_cbor.as_slice())
-                .bind(l.record_hash.as_slice())
-                .bind(l.token.as_slice())
-                .bind(pdf)
-                .bind(l.replaces.as_deref())
-                .bind(l.client_id.as_deref())
-                .bind(document)
-                .bind(ofd)
-                .bind(l.ofd_seal_id.as_deref())
-                .bind(deferred);
-        }
-        query.execute(&mut **tx).await.map_err(|e| {
-            if !is_unique_violation(&e) {
-                StoreError::Database(e)
-            } else if let [l] = chunk {
-                StoreError::Conflict(format!("licence {} exists already", l.id))
+    let insert = concat!("INSERT INTO licences (", licence_columns!(), ") VALUES");
+    let written = insert_rows(tx, insert, (LICENCE_COLUMNS, LICENCES_PER_INSERT), licences, |query, l| {
+        let (pdf, document, ofd, deferred) = document_columns(&l.document);
+        Ok(query
+            .bind(&l.id)
+            .bind(&l.type_code)
+            .bind(&l.issuer_code)
+            .bind(&l.serial)
+            .bind(i64::from(l.version))
+            .bind(&l.holder_code)
+            .bind(&l.holder_code_type)
+            .bind(&l.holder_name)
+            .bind(&l.seal_id)
+            .bind(LicenceStatus::Valid.code())
+            .bind(ts(l.issued_at))
+            .bind(&l.valid_from)
+            .bind(l.valid_until.as_deref())
+            .bind(l.record_cbor.as_slice())
+            .bind(l.record_hash.as_slice())
+            .bind(l.token.as_slice())
+            .bind(pdf)
+            .bind(l.replaces.as_deref())
+            .bind(l.client_id.as_deref())
+            .bind(document)
+            .bind(ofd)
+            .bind(l.ofd_seal_id.as_deref())
+            .bind(deferred))
+    })
+    .await;
+    match written {
+        Err(StoreError::Database(e)) if is_unique_violation(&e) => {
+            let (first, last) =
+                (licences.first().map_or("", |l| &l.id), licences.last().map_or("", |l| &l.id));
+            return Err(StoreError::Conflict(if first == last {
+                format!("licence {first} exists already")
             } else {
-                let (first, last) = (chunk.first().map_or("", |l| &l.id), chunk.last().map_or("", |l| &l.id));
-                StoreError::Conflict(format!("one of licences {first} to {last} exists already"))
-            }
-        })?;
-        // A new licence has no events: its first is number 1.
-        let sql = format!(
-            "INSERT INTO licence_events (licence_id, seq, at, kind, from_status, to_status, reason, actor) VALUES {}",
-            value_rows(chunk.len(), EVENT_COLUMNS, 1)
-        );
-        // Only placeholders are formatted in; the values are bound.
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for l in chunk {
-            let event = first_event(l);
-            query = query
-                .bind(&l.id)
-                .bind(1i64)
-                .bind(ts(event.at))
-                .bind(event.kind)
-                .bind(None::<String>)
-                .bind(event.to_status.code())
-                .bind(event.reason)
-                .bind(event.actor);
+                format!("one of licences {first} to {last} exists already")
+            }));
         }
-        query.execute(&mut **tx).await?;
+        other => other?,
     }
-    Ok(())
+    // A new licence has no events: its first is number 1.
+    let insert = "INSERT INTO licence_events (licence_id, seq, at, kind, from_status, to_status, reason, actor) VALUES";
+    insert_rows(tx, insert, (EVENT_COLUMNS, EVENTS_PER_INSERT), licences, |query, l| {
+        let event = first_event(l);
+        Ok(query
+            .bind(&l.id)
+            .bind(1i64)
+            .bind(ts(event.at))
+            .bind(event.kind)
+            .bind(None::<String>)
+            .bind(event.to_status.code())
+            .bind(event.reason)
+            .bind(event.actor))
+    })
+    .await
 }
 
 /// A new licence's first event: issued, or a renewal of the licence it replaces.
@@ -404,18 +396,11 @@ async fn take_next_serials(
         .filter(|f| *f >= 1)
         .ok_or_else(|| StoreError::Corrupt(format!("counter {counter} at {last}")))?;
     let values: Vec<u64> = (first..=last).collect();
-    for chunk in values.chunks(RESERVATION_ROWS) {
-        let sql = format!(
-            "INSERT INTO serial_reservations (counter, value, holder, reserved_until) VALUES {}",
-            value_rows(chunk.len(), 4, 1)
-        );
-        // Only placeholders are formatted in; the values are bound.
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for value in chunk {
-            query = query.bind(counter).bind(signed("serial", *value)?).bind(holder).bind(until);
-        }
-        query.execute(&mut **tx).await?;
-    }
+    let insert = "INSERT INTO serial_reservations (counter, value, holder, reserved_until) VALUES";
+    insert_rows(tx, insert, (4, RESERVATION_ROWS), &values, |query, value| {
+        Ok(query.bind(counter).bind(signed("serial", *value)?).bind(holder).bind(until))
+    })
+    .await?;
     Ok(values)
 }
 

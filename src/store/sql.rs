@@ -170,6 +170,31 @@ pub(super) fn value_rows(rows: usize, cols: usize, first: usize) -> String {
     sql
 }
 
+/// A statement of sqlx's `Any` driver with its bound values.
+pub(super) type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
+
+/// Inserts `rows` with `insert` (`INSERT INTO table (columns) VALUES`, `columns` of them),
+/// `per_statement` rows a statement ([`value_rows`]); `bind` binds one row's values in
+/// column order.
+pub(super) async fn insert_rows<'q, T>(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    insert: &str,
+    (columns, per_statement): (usize, usize),
+    rows: &'q [T],
+    bind: impl Fn(AnyQuery<'q>, &'q T) -> Result<AnyQuery<'q>, StoreError>,
+) -> Result<(), StoreError> {
+    for chunk in rows.chunks(per_statement.max(1)) {
+        let sql = format!("{insert} {}", value_rows(chunk.len(), columns, 1));
+        // Only placeholders are formatted in; the values are bound.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for row in chunk {
+            query = bind(query, row)?;
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
 /// `n` placeholders from `$first`, separated by commas: `$3, $4, $5` (an IN list).
 pub(super) fn placeholder_list(first: usize, n: usize) -> String {
     let list: Vec<String> = (first..first + n).map(|i| format!("${i}")).collect();
