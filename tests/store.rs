@@ -674,6 +674,69 @@ async fn import_batches_are_all_or_nothing(store: Arc<dyn Store>) {
     assert_eq!(licence_count(&*store).await, 69);
 }
 
+/// Licences stored at the same moment are stored together, a few statements for all; one
+/// that cannot be stored (its reservation lapsed, its key taken by another of the batch)
+/// fails alone and the others are stored.
+async fn licences_stored_together_fail_alone(store: Arc<dyn Store>) {
+    with_roots(&*store).await;
+    store.insert_department(&department(DEPT)).await.unwrap();
+    store.insert_seal(&seal("31011500000001", DEPT, Algorithm::Ed25519, "0a01")).await.unwrap();
+    let now = t(100);
+    let mut reservations = vec![];
+    for _ in 0..5 {
+        reservations.push(reserve_one(&*store, "licence:together", now).await);
+    }
+    reservations[1].holder = "someone else".into();
+    let client = zhengzhao::store::ClientRecord {
+        id: "cl_t".into(),
+        department_code: DEPT.into(),
+        name: "审批系统".into(),
+        scopes: vec!["issue".into()],
+        type_codes: vec![],
+        key_hash: "cd".repeat(32),
+        created_at: t(0),
+        revoked_at: None,
+    };
+    store.insert_client(&client).await.unwrap();
+    let claim = |key: &str| zhengzhao::store::IdempotencyClaim {
+        client_id: "cl_t".into(),
+        key: key.into(),
+        request_hash: vec![1; 32],
+    };
+    let claims = [claim("a"), claim("b"), claim("c"), claim("d"), claim("d")];
+    // Queued before the store's writer runs (one thread): one batch.
+    let tasks: Vec<_> = reservations
+        .iter()
+        .zip(claims)
+        .map(|(r, claim)| {
+            let (store, r) = (store.clone(), r.clone());
+            tokio::spawn(async move {
+                store.store_licence(Some(&r), Some(&claim), new_licence(r.value, DEPT)).await
+            })
+        })
+        .collect();
+    let mut outcomes = vec![];
+    for task in tasks {
+        outcomes.push(task.await.unwrap());
+    }
+    assert!(matches!(outcomes[1], Err(StoreError::Conflict(_))), "{:?}", outcomes[1]);
+    for i in [0, 2, 3] {
+        assert!(
+            matches!(outcomes[i], Ok(zhengzhao::store::IssueOutcome::Issued(_))),
+            "{i}: {:?}",
+            outcomes[i]
+        );
+    }
+    // The second request with key d gets the first one's licence back.
+    let Ok(zhengzhao::store::IssueOutcome::Replayed(row)) = &outcomes[4] else { panic!("{:?}", outcomes[4]) };
+    assert_eq!(row.licence.serial, format!("2026{:07}", reservations[3].value));
+    assert_eq!(licence_count(&*store).await, 3);
+    for r in [&reservations[0], &reservations[2], &reservations[3]] {
+        let id = format!("1.2.156.3005.2.11100000000013338W002.{DEPT}.2026{:07}.001.X", r.value);
+        assert_eq!(store.licence_events(&id).await.unwrap().len(), 1);
+    }
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -715,6 +778,7 @@ on_both_backends!(
     seal_maker_and_ses_seals,
     tsa_units_and_serials,
     import_batches_are_all_or_nothing,
+    licences_stored_together_fail_alone,
 );
 
 #[tokio::test]

@@ -5,8 +5,10 @@
 //! store takes whatever writes have queued up and runs them in ONE transaction, each inside
 //! a savepoint of its own: a write that fails is rolled back to its savepoint and answers its
 //! error, the others go on; each caller is answered only once the whole transaction has
-//! committed (or with the commit's error). Every write keeps its own atomicity and the
-//! order in which the database saw them; the database sees one commit per batch.
+//! committed (or with the commit's error). Every write keeps its own atomicity; the
+//! database sees one commit per batch. Built licences are a write of their own kind: a
+//! batch stores them together, a few statements for all (`issuing::store_many`), and
+//! each alone in its savepoint only when that fails.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -16,6 +18,8 @@ use sqlx::{Any, AnyPool, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
 use super::error::StoreError;
+use super::issuing::{IdempotencyClaim, SerialReservation, store_in, store_many};
+use super::licences::NewLicence;
 
 /// Most writes in one transaction.
 const MAX_BATCH: usize = 128;
@@ -29,10 +33,32 @@ pub(super) type TxFuture<'t, T> = Pin<Box<dyn Future<Output = Result<T, StoreErr
 type Job = Box<dyn for<'t> FnOnce(&'t mut Transaction<'static, Any>) -> TxFuture<'t, ()> + Send>;
 type Reply = oneshot::Sender<Result<(), StoreError>>;
 
+/// A built licence to store (see [`super::IssuingStore::store_licence`]). The licences of a
+/// batch are stored together, a few statements for all of them, and each alone only when
+/// that fails: issuing's writes were four or five statements a licence, each a round trip
+/// to the database while every other write waits.
+#[derive(Debug)]
+pub(super) struct LicenceWrite {
+    /// Its serial's reservation, ended as it is stored.
+    pub reservation: Option<SerialReservation>,
+    /// Its idempotency key.
+    pub claim: Option<IdempotencyClaim>,
+    /// The licence.
+    pub licence: NewLicence,
+}
+
+type LicenceReply = oneshot::Sender<Result<NewLicence, StoreError>>;
+
+/// What the writer task is handed.
+enum Write {
+    Job(Job, Reply),
+    Licence(Box<LicenceWrite>, LicenceReply),
+}
+
 /// The handle writers queue their writes on.
 #[derive(Debug, Clone)]
 pub(super) struct Combiner {
-    queue: mpsc::Sender<(Job, Reply)>,
+    queue: mpsc::Sender<Write>,
 }
 
 impl Combiner {
@@ -40,7 +66,7 @@ impl Combiner {
     /// dropped. `gate` is held while a batch runs (SQLite's one writer: the store's other
     /// writes queue on the same gate).
     pub(super) fn start(pool: AnyPool, gate: Arc<super::sql::WriteGate>) -> Self {
-        let (queue, mut incoming) = mpsc::channel::<(Job, Reply)>(QUEUE);
+        let (queue, mut incoming) = mpsc::channel::<Write>(QUEUE);
         tokio::spawn(async move {
             while let Some(first) = incoming.recv().await {
                 let mut batch = vec![first];
@@ -76,10 +102,20 @@ impl Combiner {
             })
         });
         let (reply, answer) = oneshot::channel();
-        self.queue.send((job, reply)).await.map_err(|_| gone())?;
+        self.queue.send(Write::Job(job, reply)).await.map_err(|_| gone())?;
         answer.await.map_err(|_| gone())??;
         let value = slot.lock().ok().and_then(|mut s| s.take());
         value.ok_or_else(|| StoreError::Corrupt("a combined write kept no result".into()))
+    }
+}
+
+impl Combiner {
+    /// Stores `write` in the next batch's transaction; the licence once the batch has
+    /// committed.
+    pub(super) async fn store_licence(&self, write: LicenceWrite) -> Result<NewLicence, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.queue.send(Write::Licence(Box::new(write), reply)).await.map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
     }
 }
 
@@ -92,73 +128,166 @@ fn db_error(message: &str) -> StoreError {
     StoreError::Database(sqlx::Error::Protocol(format!("the batched write transaction failed: {message}")))
 }
 
-/// One transaction for the batch: each write in a savepoint, then one commit.
-async fn run_batch(pool: &AnyPool, batch: Vec<(Job, Reply)>) {
+/// A write's outcome, held until the batch's commit decides what its caller hears.
+enum Held {
+    Job(Reply, Result<(), StoreError>),
+    Licence(LicenceReply, Result<Box<NewLicence>, StoreError>),
+}
+
+impl Held {
+    fn failed(&self) -> bool {
+        match self {
+            Self::Job(_, result) => result.is_err(),
+            Self::Licence(_, result) => result.is_err(),
+        }
+    }
+
+    /// Answers with the write's own outcome (the batch committed, or it ran alone).
+    fn answer(self) {
+        match self {
+            Self::Job(reply, result) => drop(reply.send(result)),
+            Self::Licence(reply, result) => drop(reply.send(result.map(|l| *l))),
+        }
+    }
+
+    /// Answers that the batch's transaction failed.
+    fn fail(self, message: &str) {
+        match self {
+            Self::Job(reply, _) => drop(reply.send(Err(db_error(message)))),
+            Self::Licence(reply, _) => drop(reply.send(Err(db_error(message)))),
+        }
+    }
+}
+
+impl Write {
+    /// Not run: held only to be failed.
+    fn unrun(self) -> Held {
+        match self {
+            Self::Job(_, reply) => Held::Job(reply, Ok(())),
+            Self::Licence(_, reply) => Held::Licence(reply, Err(db_error("not run"))),
+        }
+    }
+}
+
+/// Stores one licence inside `tx`.
+async fn store_one(
+    tx: &mut Transaction<'static, Any>,
+    w: Box<LicenceWrite>,
+) -> Result<Box<NewLicence>, StoreError> {
+    store_in(tx, w.reservation.as_ref(), w.claim.as_ref(), &w.licence).await?;
+    Ok(Box::new(w.licence))
+}
+
+/// One transaction for the batch, then one commit: a write alone runs as it is; otherwise
+/// each type-erased write in a savepoint of its own, then the licences together in one
+/// savepoint (each in its own if that fails).
+async fn run_batch(pool: &AnyPool, batch: Vec<Write>) {
     let mut tx = match pool.begin().await {
         Ok(tx) => tx,
         Err(e) => {
             let message = e.to_string();
-            for (_, reply) in batch {
-                let _ = reply.send(Err(db_error(&message)));
-            }
+            batch.into_iter().for_each(|w| w.unrun().fail(&message));
             return;
         }
     };
-    let mut results = Vec::with_capacity(batch.len());
-    let mut replies = Vec::with_capacity(batch.len());
+    let mut held = Vec::with_capacity(batch.len());
     if batch.len() == 1 {
         // Alone in its transaction, a write needs no savepoint: if it fails, the whole
         // transaction is rolled back (two round trips to the database fewer).
-        for (job, reply) in batch {
-            if let Err(e) = job(&mut tx).await {
+        for write in batch {
+            let outcome = match write {
+                Write::Job(job, reply) => Held::Job(reply, job(&mut tx).await),
+                Write::Licence(w, reply) => Held::Licence(reply, store_one(&mut tx, w).await),
+            };
+            if outcome.failed() {
                 let _ = tx.rollback().await;
-                let _ = reply.send(Err(e));
+                outcome.answer();
                 return;
             }
-            replies.push(reply);
-            results.push(Ok(()));
+            held.push(outcome);
         }
     } else {
-        // Each write in a savepoint of its own; the statement that ends one savepoint also
-        // opens the next (one round trip between writes, not two).
-        let mut opened = sqlx::raw_sql(SAVEPOINT).execute(&mut *tx).await.map(|_| ());
-        let last = batch.len() - 1;
-        for (i, (job, reply)) in batch.into_iter().enumerate() {
-            if let Err(e) = opened {
-                // The transaction cannot go on: every write of the batch fails with it.
-                let message = e.to_string();
-                let _ = reply.send(Err(db_error(&message)));
-                for reply in replies {
-                    let _ = reply.send(Err(db_error(&message)));
-                }
-                return;
+        let (mut jobs, mut licences) = (Vec::new(), Vec::new());
+        for write in batch {
+            match write {
+                Write::Job(job, reply) => jobs.push((job, reply)),
+                Write::Licence(w, reply) => licences.push((w, reply)),
             }
-            let result = job(&mut tx).await;
-            let end = if result.is_ok() { RELEASE } else { ROLL_BACK };
-            let next = if i < last { format!("{end}; {SAVEPOINT}") } else { end.to_owned() };
-            // Only fixed statements are formatted in.
-            opened = sqlx::raw_sql(sqlx::AssertSqlSafe(next)).execute(&mut *tx).await.map(|_| ());
-            results.push(result);
-            replies.push(reply);
         }
-        if let Err(e) = opened {
-            let message = e.to_string();
-            for reply in replies {
-                let _ = reply.send(Err(db_error(&message)));
+        let ran = match run_jobs(&mut tx, jobs, &mut held).await {
+            Ok(()) => run_licences(&mut tx, licences, &mut held).await,
+            Err(e) => {
+                held.extend(licences.into_iter().map(|(w, reply)| Write::Licence(w, reply).unrun()));
+                Err(e)
             }
+        };
+        if let Err(e) = ran {
+            // The transaction cannot go on: every write of the batch fails with it.
+            let message = e.to_string();
+            held.into_iter().for_each(|h| h.fail(&message));
             return;
         }
     }
-    if let Err(e) = tx.commit().await {
-        let message = e.to_string();
-        for reply in replies {
-            let _ = reply.send(Err(db_error(&message)));
+    match tx.commit().await {
+        Ok(()) => held.into_iter().for_each(Held::answer),
+        Err(e) => {
+            let message = e.to_string();
+            held.into_iter().for_each(|h| h.fail(&message));
         }
-        return;
     }
-    for (reply, result) in replies.into_iter().zip(results) {
-        let _ = reply.send(result);
+}
+
+/// Runs each job in a savepoint of its own; the statement that ends one savepoint also
+/// opens the next (one round trip between writes, not two). An error is the
+/// transaction's (every job's outcome is in `held` then, run or not).
+async fn run_jobs(
+    tx: &mut Transaction<'static, Any>,
+    jobs: Vec<(Job, Reply)>,
+    held: &mut Vec<Held>,
+) -> Result<(), sqlx::Error> {
+    let Some(last) = jobs.len().checked_sub(1) else { return Ok(()) };
+    let mut opened = sqlx::raw_sql(SAVEPOINT).execute(&mut **tx).await.map(|_| ());
+    for (i, (job, reply)) in jobs.into_iter().enumerate() {
+        if opened.is_err() {
+            held.push(Held::Job(reply, Ok(())));
+            continue;
+        }
+        let result = job(tx).await;
+        let end = if result.is_ok() { RELEASE } else { ROLL_BACK };
+        let next = if i < last { format!("{end}; {SAVEPOINT}") } else { end.to_owned() };
+        // Only fixed statements are formatted in.
+        opened = sqlx::raw_sql(sqlx::AssertSqlSafe(next)).execute(&mut **tx).await.map(|_| ());
+        held.push(Held::Job(reply, result));
     }
+    opened
+}
+
+/// Stores the licences together in one savepoint; if that fails, rolls it back and stores
+/// each in a savepoint of its own, so that only the faulty ones fail.
+async fn run_licences(
+    tx: &mut Transaction<'static, Any>,
+    licences: Vec<(Box<LicenceWrite>, LicenceReply)>,
+    held: &mut Vec<Held>,
+) -> Result<(), sqlx::Error> {
+    if licences.is_empty() {
+        return Ok(());
+    }
+    sqlx::raw_sql(SAVEPOINT).execute(&mut **tx).await?;
+    let writes: Vec<&LicenceWrite> = licences.iter().map(|(w, _)| w.as_ref()).collect();
+    let together = store_many(tx, &writes).await;
+    if together.is_ok() {
+        sqlx::raw_sql(RELEASE).execute(&mut **tx).await?;
+        held.extend(licences.into_iter().map(|(w, reply)| Held::Licence(reply, Ok(Box::new(w.licence)))));
+        return Ok(());
+    }
+    sqlx::raw_sql(ROLL_BACK).execute(&mut **tx).await?;
+    for (w, reply) in licences {
+        sqlx::raw_sql(SAVEPOINT).execute(&mut **tx).await?;
+        let result = store_one(tx, w).await;
+        sqlx::raw_sql(if result.is_ok() { RELEASE } else { ROLL_BACK }).execute(&mut **tx).await?;
+        held.push(Held::Licence(reply, result));
+    }
+    Ok(())
 }
 
 /// Opens a write's savepoint.

@@ -426,7 +426,7 @@ async fn reserve_in(
 const KEY_TAKEN: &str = "\u{0}the idempotency key was taken by a concurrent request";
 
 /// Stores a built licence inside `tx` (see [`IssuingStore::store_licence`]).
-async fn store_in(
+pub(super) async fn store_in(
     tx: &mut Transaction<'static, Any>,
     reservation: Option<&SerialReservation>,
     idempotency: Option<&IdempotencyClaim>,
@@ -446,6 +446,41 @@ async fn store_in(
     }
     Ok(())
 }
+
+/// Stores several built licences inside `tx` in a few statements for all of them (see
+/// [`super::combine`]): reservations ended together, licences, first events and
+/// idempotency keys several rows a statement. Any failure (a key taken, a reservation
+/// lapsed, a version replaced twice) fails the lot; the caller then stores each alone.
+pub(super) async fn store_many(
+    tx: &mut Transaction<'static, Any>,
+    writes: &[&super::combine::LicenceWrite],
+) -> Result<(), StoreError> {
+    let reservations: Vec<&SerialReservation> =
+        writes.iter().filter_map(|w| w.reservation.as_ref()).collect();
+    end_reservations(tx, &reservations).await?;
+    for w in writes {
+        if let Some(old) = &w.licence.replaces {
+            supersede(tx, old, &w.licence).await?;
+        }
+    }
+    let licences: Vec<&NewLicence> = writes.iter().map(|w| &w.licence).collect();
+    insert_licences(tx, &licences).await?;
+    let claims: Vec<(&IdempotencyClaim, &NewLicence)> =
+        writes.iter().filter_map(|w| w.claim.as_ref().map(|c| (c, &w.licence))).collect();
+    let insert = "INSERT INTO idempotency (client_id, key, request_hash, licence_id, created_at) VALUES";
+    insert_rows(tx, insert, (5, KEYS_PER_INSERT), &claims, |query, (claim, l)| {
+        Ok(query
+            .bind(&claim.client_id)
+            .bind(&claim.key)
+            .bind(claim.request_hash.as_slice())
+            .bind(&l.id)
+            .bind(ts(l.issued_at)))
+    })
+    .await
+}
+
+/// Idempotency keys one INSERT writes at most (5 parameters each).
+const KEYS_PER_INSERT: usize = 500;
 
 #[async_trait]
 impl IssuingStore for SqlStore {
@@ -505,16 +540,12 @@ impl IssuingStore for SqlStore {
         idempotency: Option<&IdempotencyClaim>,
         l: NewLicence,
     ) -> Result<IssueOutcome, StoreError> {
-        let (r, claim) = (reservation.cloned(), idempotency.cloned());
-        let stored = self
-            .combiner
-            .write(move |tx| {
-                Box::pin(async move {
-                    store_in(tx, r.as_ref(), claim.as_ref(), &l).await?;
-                    Ok(l)
-                })
-            })
-            .await;
+        let write = super::combine::LicenceWrite {
+            reservation: reservation.cloned(),
+            claim: idempotency.cloned(),
+            licence: l,
+        };
+        let stored = self.combiner.store_licence(write).await;
         match (stored, idempotency) {
             (Ok(l), _) => Ok(IssueOutcome::Issued(LicenceRow {
                 licence: l,
