@@ -205,6 +205,28 @@ fn new_licence(n: u64, holder: &str) -> NewLicence {
     }
 }
 
+/// An API client `id` of the department (idempotency keys name one).
+async fn with_client(store: &dyn Store, id: &str) {
+    let client = zhengzhao::store::ClientRecord {
+        id: id.into(),
+        department_code: DEPT.into(),
+        name: "审批系统".into(),
+        scopes: vec!["issue".into()],
+        type_codes: vec![],
+        key_hash: hex::encode(id.as_bytes()).repeat(64).chars().take(64).collect(),
+        created_at: t(0),
+        revoked_at: None,
+    };
+    store.insert_client(&client).await.unwrap();
+}
+
+/// A store with roots, the department and its Ed25519 seal `31011500000001`.
+async fn with_seal(store: &dyn Store) {
+    with_roots(store).await;
+    store.insert_department(&department(DEPT)).await.unwrap();
+    store.insert_seal(&seal("31011500000001", DEPT, Algorithm::Ed25519, "0a01")).await.unwrap();
+}
+
 /// One serial of `counter`, reserved as a block of one.
 async fn reserve_one(store: &dyn Store, counter: &str, now: OffsetDateTime) -> SerialReservation {
     let mut block = store.reserve_serials(counter, 1, now).await.unwrap();
@@ -219,9 +241,7 @@ async fn release_one(store: &dyn Store, r: &SerialReservation) {
 
 /// A store with roots, a department, a seal and `n` licences (holders alternate).
 async fn with_licences(store: &dyn Store, n: u64) -> Vec<String> {
-    with_roots(store).await;
-    store.insert_department(&department(DEPT)).await.unwrap();
-    store.insert_seal(&seal("31011500000001", DEPT, Algorithm::Ed25519, "0a01")).await.unwrap();
+    with_seal(store).await;
     let mut ids = vec![];
     for _ in 0..n {
         let r = reserve_one(store, "licence:test", t(1_800_000_000)).await;
@@ -370,9 +390,7 @@ async fn authorisations_count_uses(store: Arc<dyn Store>) {
 }
 
 async fn serials_are_reserved_given_back_and_reused(store: Arc<dyn Store>) {
-    with_roots(&*store).await;
-    store.insert_department(&department(DEPT)).await.unwrap();
-    store.insert_seal(&seal("31011500000001", DEPT, Algorithm::Ed25519, "0a01")).await.unwrap();
+    with_seal(&*store).await;
     let now = t(100);
     // Concurrent reservations never share a serial.
     let mut tasks = vec![];
@@ -439,17 +457,7 @@ async fn licences_keep_their_document(store: Arc<dyn Store>) {
         request_hash: vec![1; 32],
     };
     // The idempotency key names a client; the store keeps the client's row.
-    let client = zhengzhao::store::ClientRecord {
-        id: "cl_a".into(),
-        department_code: DEPT.into(),
-        name: "审批系统".into(),
-        scopes: vec!["issue".into()],
-        type_codes: vec![],
-        key_hash: "ab".repeat(32),
-        created_at: t(0),
-        revoked_at: None,
-    };
-    store.insert_client(&client).await.unwrap();
+    with_client(&*store, "cl_a").await;
     let stored = store.store_licence(Some(&r), Some(&claim), data_only.clone()).await.unwrap();
     assert_eq!(stored.row().licence, data_only);
     let pdf = store.licence(&ids[0]).await.unwrap().unwrap().licence.document;
@@ -630,9 +638,7 @@ async fn import_items(store: &dyn Store, n: u64, now: OffsetDateTime) -> Vec<Imp
 /// An import batch is stored whole, several rows a statement, or not at all: a lapsed
 /// reservation anywhere refuses all of it; a source id twice in the batch is stored once.
 async fn import_batches_are_all_or_nothing(store: Arc<dyn Store>) {
-    with_roots(&*store).await;
-    store.insert_department(&department(DEPT)).await.unwrap();
-    store.insert_seal(&seal("31011500000001", DEPT, Algorithm::Ed25519, "0a01")).await.unwrap();
+    with_seal(&*store).await;
     let now = t(100);
     let origin = ImportOrigin { source: "legacy".into(), input: "legacy.jsonl".into() };
     // More than one statement's worth of licences.
@@ -678,26 +684,14 @@ async fn import_batches_are_all_or_nothing(store: Arc<dyn Store>) {
 /// that cannot be stored (its reservation lapsed, its key taken by another of the batch)
 /// fails alone and the others are stored.
 async fn licences_stored_together_fail_alone(store: Arc<dyn Store>) {
-    with_roots(&*store).await;
-    store.insert_department(&department(DEPT)).await.unwrap();
-    store.insert_seal(&seal("31011500000001", DEPT, Algorithm::Ed25519, "0a01")).await.unwrap();
+    with_seal(&*store).await;
     let now = t(100);
     let mut reservations = vec![];
     for _ in 0..5 {
         reservations.push(reserve_one(&*store, "licence:together", now).await);
     }
     reservations[1].holder = "someone else".into();
-    let client = zhengzhao::store::ClientRecord {
-        id: "cl_t".into(),
-        department_code: DEPT.into(),
-        name: "审批系统".into(),
-        scopes: vec!["issue".into()],
-        type_codes: vec![],
-        key_hash: "cd".repeat(32),
-        created_at: t(0),
-        revoked_at: None,
-    };
-    store.insert_client(&client).await.unwrap();
+    with_client(&*store, "cl_t").await;
     let claim = |key: &str| zhengzhao::store::IdempotencyClaim {
         client_id: "cl_t".into(),
         key: key.into(),
