@@ -154,17 +154,16 @@ pub(super) fn split_list(s: &str) -> Vec<String> {
     s.split(',').filter(|p| !p.is_empty()).map(str::to_owned).collect()
 }
 
-/// Whether the statement broke a unique constraint.
-/// Placeholders for `rows` rows of `cols` values each, numbered from `$first` row by row:
-/// `($1, $2), ($3, $4)` for two rows of two from 1. The VALUES of a statement that writes
+/// Placeholders for `rows` rows of `cols` values each, numbered from `$1` row by row:
+/// `($1, $2), ($3, $4)` for two rows of two. The VALUES of a statement that writes
 /// several rows at once, so that a batch costs a statement, not a statement per row (each
 /// statement is a round trip to the database, or to sqlx's SQLite thread). Only
 /// placeholders are formatted into statements; the values are bound.
-pub(super) fn value_rows(rows: usize, cols: usize, first: usize) -> String {
+pub(super) fn value_rows(rows: usize, cols: usize) -> String {
     let mut sql = String::with_capacity(rows * cols * 6);
     for row in 0..rows {
         sql.push_str(if row == 0 { "(" } else { ", (" });
-        sql.push_str(&placeholder_list(first + row * cols, cols));
+        sql.push_str(&placeholder_list(1 + row * cols, cols));
         sql.push(')');
     }
     sql
@@ -184,7 +183,7 @@ pub(super) async fn insert_rows<'q, T>(
     bind: impl Fn(AnyQuery<'q>, &'q T) -> Result<AnyQuery<'q>, StoreError>,
 ) -> Result<(), StoreError> {
     for chunk in rows.chunks(per_statement.max(1)) {
-        let sql = format!("{insert} {}", value_rows(chunk.len(), columns, 1));
+        let sql = format!("{insert} {}", value_rows(chunk.len(), columns));
         // Only placeholders are formatted in; the values are bound.
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for row in chunk {
@@ -201,6 +200,7 @@ pub(super) fn placeholder_list(first: usize, n: usize) -> String {
     list.join(", ")
 }
 
+/// Whether the statement broke a unique constraint.
 pub(super) fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
 }
@@ -279,9 +279,9 @@ mod tests {
 
     #[test]
     fn value_rows_number_placeholders_row_by_row() {
-        assert_eq!(value_rows(2, 3, 1), "($1, $2, $3), ($4, $5, $6)");
-        assert_eq!(value_rows(1, 2, 4), "($4, $5)");
+        assert_eq!(value_rows(2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(value_rows(1, 2), "($1, $2)");
         assert_eq!(placeholder_list(2, 3), "$2, $3, $4");
-        assert_eq!(value_rows(0, 3, 1), "");
+        assert_eq!(value_rows(0, 3), "");
     }
 }
