@@ -10,6 +10,7 @@
 //! batch stores them together, a few statements for all (`issuing::store_many`), and
 //! each alone in its savepoint only when that fails.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -107,9 +108,7 @@ impl Combiner {
         let value = slot.lock().ok().and_then(|mut s| s.take());
         value.ok_or_else(|| StoreError::Corrupt("a combined write kept no result".into()))
     }
-}
 
-impl Combiner {
     /// Stores `write` in the next batch's transaction; the licence once the batch has
     /// committed.
     pub(super) async fn store_licence(&self, write: LicenceWrite) -> Result<NewLicence, StoreError> {
@@ -263,29 +262,47 @@ async fn run_jobs(
 }
 
 /// Stores the licences together in one savepoint; if that fails, rolls it back and stores
-/// each in a savepoint of its own, so that only the faulty ones fail.
+/// each in a savepoint of its own, so that only the faulty ones fail. An error is the
+/// transaction's (every licence's outcome is in `held` then, stored or not).
 async fn run_licences(
     tx: &mut Transaction<'static, Any>,
     licences: Vec<(Box<LicenceWrite>, LicenceReply)>,
     held: &mut Vec<Held>,
 ) -> Result<(), sqlx::Error> {
-    if licences.is_empty() {
+    let mut pending: VecDeque<_> = licences.into();
+    let ran = store_licences(tx, &mut pending, held).await;
+    if ran.is_err() {
+        held.extend(pending.into_iter().map(|(w, reply)| Write::Licence(w, reply).unrun()));
+    }
+    ran
+}
+
+/// [`run_licences`]: moves each licence from `pending` to `held` as its outcome is known.
+async fn store_licences(
+    tx: &mut Transaction<'static, Any>,
+    pending: &mut VecDeque<(Box<LicenceWrite>, LicenceReply)>,
+    held: &mut Vec<Held>,
+) -> Result<(), sqlx::Error> {
+    if pending.is_empty() {
         return Ok(());
     }
     sqlx::raw_sql(SAVEPOINT).execute(&mut **tx).await?;
-    let writes: Vec<&LicenceWrite> = licences.iter().map(|(w, _)| w.as_ref()).collect();
-    let together = store_many(tx, &writes).await;
-    if together.is_ok() {
+    let writes: Vec<&LicenceWrite> = pending.iter().map(|(w, _)| w.as_ref()).collect();
+    if store_many(tx, &writes).await.is_ok() {
         sqlx::raw_sql(RELEASE).execute(&mut **tx).await?;
-        held.extend(licences.into_iter().map(|(w, reply)| Held::Licence(reply, Ok(Box::new(w.licence)))));
+        held.extend(pending.drain(..).map(|(w, reply)| Held::Licence(reply, Ok(Box::new(w.licence)))));
         return Ok(());
     }
     sqlx::raw_sql(ROLL_BACK).execute(&mut **tx).await?;
-    for (w, reply) in licences {
-        sqlx::raw_sql(SAVEPOINT).execute(&mut **tx).await?;
+    while let Some((w, reply)) = pending.pop_front() {
+        if let Err(e) = sqlx::raw_sql(SAVEPOINT).execute(&mut **tx).await {
+            pending.push_front((w, reply));
+            return Err(e);
+        }
         let result = store_one(tx, w).await;
-        sqlx::raw_sql(if result.is_ok() { RELEASE } else { ROLL_BACK }).execute(&mut **tx).await?;
+        let ended = sqlx::raw_sql(if result.is_ok() { RELEASE } else { ROLL_BACK }).execute(&mut **tx).await;
         held.push(Held::Licence(reply, result));
+        ended?;
     }
     Ok(())
 }
